@@ -1,0 +1,46 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestSecretIsRedacted(t *testing.T) {
+	s := Secret("hunter2")
+	for _, format := range []string{"%v", "%s", "%#v", "%+v", "%q", "%x"} {
+		require.NotContains(t, fmt.Sprintf(format, s), "hunter2", format)
+		require.NotContains(t, fmt.Sprintf(format, &s), "hunter2", "pointer, "+format)
+	}
+	require.Equal(t, "[redacted]", fmt.Sprintf("%v", s))
+	require.Equal(t, "[redacted]", fmt.Sprintf("%s", s))
+	require.Equal(t, "[redacted]", fmt.Sprintf("%#v", s))
+	require.Equal(t, "hunter2", s.Value())
+}
+
+func TestSecretIsRedactedInStructs(t *testing.T) {
+	c := validConfig()
+	c.Admin.Token = "hunter2"
+	c.Store.DSN = "postgres://gw:hunter2@db/gw"
+	c.Channels[0].Loopback.Secret = "hunter2"
+
+	for _, format := range []string{"%v", "%+v", "%#v"} {
+		out := fmt.Sprintf(format, c.Admin) + fmt.Sprintf(format, *c) + fmt.Sprintf(format, *c.Channels[0].Loopback)
+		require.NotContains(t, out, "hunter2", format)
+		require.Contains(t, out, "[redacted]", format)
+	}
+	require.Equal(t, "{Token:[redacted]}", fmt.Sprintf("%+v", c.Admin))
+
+	b, err := json.Marshal(c)
+	require.NoError(t, err)
+	require.NotContains(t, string(b), "hunter2")
+
+	var log strings.Builder
+	slog.New(slog.NewJSONHandler(&log, nil)).Info("config", "config", c, "token", c.Admin.Token)
+	slog.New(slog.NewTextHandler(&log, nil)).Info("config", "config", c, "token", c.Admin.Token)
+	require.NotContains(t, log.String(), "hunter2")
+}

@@ -1,0 +1,123 @@
+// Package config owns the gateway's typed configuration: loading YAML with ${ENV} expansion
+// and *_file secret references, defaults, and strict validation whose errors name the key path.
+package config
+
+import "time"
+
+// Secret is a credential. It prints as a placeholder so it never reaches a log by accident.
+// In YAML it is given inline (`token: ...`, usually `token: ${TG_TOKEN}`) or as a file
+// reference (`token_file: /run/secrets/tg`), whose content, minus one trailing newline, is used.
+type Secret string
+
+func (Secret) String() string   { return "[redacted]" }
+func (Secret) GoString() string { return "[redacted]" }
+
+// MarshalText redacts the secret in encoders that bypass String: encoding/json, YAML
+// encoders and slog's JSON and text handlers.
+func (Secret) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
+
+// Value returns the secret itself; call it only where the secret is used.
+func (s Secret) Value() string { return string(s) }
+
+// Config is the whole gateway configuration.
+type Config struct {
+	// Listen is the address of the one HTTP listener (hooks, API, health, metrics, UI).
+	Listen string `yaml:"listen"`
+	// PublicURL is how players' browsers and remote systems reach Listen; used in links.
+	PublicURL string `yaml:"public_url"`
+	// DataDir holds the SQLite database and attachments unless configured elsewhere.
+	DataDir         string        `yaml:"data_dir"`
+	Log             Log           `yaml:"log"`
+	Store           Store         `yaml:"store"`
+	Admin           Admin         `yaml:"admin"`
+	Attachments     Attachments   `yaml:"attachments"`
+	Delivery        Delivery      `yaml:"delivery"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	Channels        []Channel     `yaml:"channels"`
+	Helpdesks       []Helpdesk    `yaml:"helpdesks"`
+	// Routes are tried in order; the first match picks the helpdesk of a new conversation.
+	Routes []Route `yaml:"routes"`
+	// DefaultHelpdesk takes conversations no route matched; required when there are helpdesks.
+	DefaultHelpdesk string `yaml:"default_helpdesk"`
+}
+
+// Log configures log/slog.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // json, text
+}
+
+// Store selects the database.
+type Store struct {
+	Driver string `yaml:"driver"` // sqlite (default) or postgres
+	// DSN defaults to <data_dir>/gateway.db for sqlite; required for postgres.
+	DSN Secret `yaml:"dsn"`
+}
+
+// Admin protects /api/v1.
+type Admin struct {
+	// Token is the bearer token of the admin API; without it the admin API answers 404.
+	Token Secret `yaml:"token"`
+}
+
+// Attachments configures the blob store.
+type Attachments struct {
+	Dir      string `yaml:"dir"`       // default <data_dir>/blobs
+	MaxBytes int64  `yaml:"max_bytes"` // default 25 MiB
+}
+
+// Delivery tunes the delivery workers.
+type Delivery struct {
+	Workers     int           `yaml:"workers"`      // concurrent conversations in delivery, default 16
+	MaxAttempts int           `yaml:"max_attempts"` // failed attempts before a dead letter, default 12
+	BackoffBase time.Duration `yaml:"backoff_base"` // first retry delay, default 1s
+	BackoffMax  time.Duration `yaml:"backoff_max"`  // cap of the retry delay, default 10m
+	BatchSize   int           `yaml:"batch_size"`   // messages handed to a helpdesk at once, default 50
+	Lease       time.Duration `yaml:"lease"`        // how long a claimed conversation stays claimed, default 2m
+}
+
+// Channel is one player-facing channel instance. Name and Type are common; the settings of the
+// type sit beside them in the same YAML mapping and are decoded into the field of that type.
+type Channel struct {
+	Name     string           `yaml:"name"`
+	Type     string           `yaml:"type"`
+	Loopback *LoopbackChannel `yaml:"-"`
+}
+
+// Helpdesk is one ticket-system instance, laid out like Channel.
+type Helpdesk struct {
+	Name     string            `yaml:"name"`
+	Type     string            `yaml:"type"`
+	Loopback *LoopbackHelpdesk `yaml:"-"`
+}
+
+// LoopbackChannel is the test channel: players' messages are POSTed to /hooks/{name} and
+// replies are POSTed to SendURL. It exists to exercise the pipeline end to end.
+type LoopbackChannel struct {
+	// SendURL receives agent replies as JSON, with the message ID as idempotency key.
+	SendURL string `yaml:"send_url"`
+	// Secret, when set, must be sent as a bearer token by whoever POSTs to the hook.
+	Secret Secret `yaml:"secret"`
+}
+
+// LoopbackHelpdesk is the test helpdesk: tickets and messages are POSTed to URL, agent
+// replies are POSTed to /hooks/{name}.
+type LoopbackHelpdesk struct {
+	URL    string `yaml:"url"`
+	Secret Secret `yaml:"secret"`
+}
+
+// Route picks a helpdesk for new conversations that match every condition given.
+type Route struct {
+	Match    Match  `yaml:"match"`
+	Helpdesk string `yaml:"helpdesk"`
+}
+
+// Match lists conditions; an empty list matches anything.
+type Match struct {
+	Channels  []string `yaml:"channels"`  // channel instance names
+	Kinds     []string `yaml:"kinds"`     // channel types
+	Languages []string `yaml:"languages"` // language tags; "de" also matches "de-AT"
+	MinVIP    int      `yaml:"min_vip"`   // VIP tier at least
+	Keywords  []string `yaml:"keywords"`  // any of them in the first message, case-insensitive
+}

@@ -1,0 +1,221 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Immutable tables of the values Validate accepts.
+var (
+	// namePattern keeps instance names usable as a URL path segment (/hooks/{name}), a metric
+	// label and a file name without escaping.
+	namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+	// languagePattern is a loose BCP 47 shape: "de", "pt-BR", "zh-Hant-TW".
+	languagePattern = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$`)
+	logLevels       = []string{"debug", "info", "warn", "error"}
+	logFormats      = []string{"json", "text"}
+	storeDrivers    = []string{"sqlite", "postgres"}
+)
+
+// Validate checks the configuration as a whole and returns every problem at once as a
+// *ValidationError, or nil. It does not apply defaults: Load, Parse and Default do.
+func (c *Config) Validate() error {
+	var p problems
+	c.validate(&p)
+	return p.err()
+}
+
+func (c *Config) validate(p *problems) {
+	listenOK := checkListen(p, c.Listen)
+	if c.PublicURL != "" || listenOK {
+		checkHTTPURL(p, "public_url", c.PublicURL, true)
+	}
+	if c.DataDir == "" {
+		p.add("data_dir", "required")
+	}
+	checkOneOf(p, "log.level", "log level", c.Log.Level, logLevels)
+	checkOneOf(p, "log.format", "log format", c.Log.Format, logFormats)
+	// An empty sqlite DSN was given its default by Parse unless data_dir is empty too.
+	if checkOneOf(p, "store.driver", "store driver", c.Store.Driver, storeDrivers) && c.Store.DSN == "" {
+		p.add("store.dsn", "required for driver "+c.Store.Driver)
+	}
+	if c.Attachments.Dir == "" {
+		p.add("attachments.dir", "required")
+	}
+	checkPositive(p, "attachments.max_bytes", c.Attachments.MaxBytes)
+	c.Delivery.validate(p)
+	checkPositive(p, "shutdown_timeout", c.ShutdownTimeout)
+
+	names := c.validateEntries(p)
+	c.validateRoutes(p, names)
+}
+
+func (d *Delivery) validate(p *problems) {
+	checkPositive(p, "delivery.workers", d.Workers)
+	checkPositive(p, "delivery.max_attempts", d.MaxAttempts)
+	checkPositive(p, "delivery.batch_size", d.BatchSize)
+	checkPositive(p, "delivery.backoff_base", d.BackoffBase)
+	checkPositive(p, "delivery.backoff_max", d.BackoffMax)
+	checkPositive(p, "delivery.lease", d.Lease)
+	if d.BackoffBase > d.BackoffMax && d.BackoffMax > 0 {
+		p.add("delivery.backoff_base", fmt.Sprintf("must not exceed delivery.backoff_max (%s), got %s", d.BackoffMax, d.BackoffBase))
+	}
+}
+
+// entryNames indexes the configured instance names for the checks of routes.
+type entryNames struct {
+	channels  map[string]bool
+	helpdesks map[string]bool
+}
+
+// validateEntries checks channels and helpdesks. Their names share one namespace because
+// both are mounted at /hooks/{name}.
+func (c *Config) validateEntries(p *problems) entryNames {
+	names := entryNames{channels: map[string]bool{}, helpdesks: map[string]bool{}}
+	firstPath := map[string]string{} // name -> path of its first use
+	check := func(path, name string, e typedEntry, known map[string]bool) {
+		if checkName(p, joinKey(path, "name"), name) {
+			if first, dup := firstPath[name]; dup {
+				p.add(joinKey(path, "name"), fmt.Sprintf("duplicate of %s %q", first, name))
+			} else {
+				firstPath[name] = joinKey(path, "name")
+			}
+			known[name] = true
+		}
+		if e.entryType() == "" {
+			p.add(joinKey(path, "type"), "required")
+			return
+		}
+		s, ok := e.typeSettings()
+		if !ok {
+			p.add(joinKey(path, "type"), fmt.Sprintf("unknown %s type %q (known: %s)", e.family(), e.entryType(), e.knownTypes()))
+			return
+		}
+		s.validate(path, p)
+	}
+	// The loops work on copies: typeSettings allocates missing settings, and Validate must
+	// not change the Config.
+	for i, ch := range c.Channels {
+		check(fmt.Sprintf("channels[%d]", i), ch.Name, &ch, names.channels)
+	}
+	for i, h := range c.Helpdesks {
+		check(fmt.Sprintf("helpdesks[%d]", i), h.Name, &h, names.helpdesks)
+	}
+	return names
+}
+
+func (c *Config) validateRoutes(p *problems, names entryNames) {
+	for i, r := range c.Routes {
+		path := fmt.Sprintf("routes[%d]", i)
+		checkRef(p, joinKey(path, "helpdesk"), "helpdesk", r.Helpdesk, names.helpdesks)
+		m := r.Match
+		for j, ch := range m.Channels {
+			checkRef(p, fmt.Sprintf("%s.match.channels[%d]", path, j), "channel", ch, names.channels)
+		}
+		for j, kind := range m.Kinds {
+			if _, ok := channelTypes[kind]; !ok {
+				p.add(fmt.Sprintf("%s.match.kinds[%d]", path, j), fmt.Sprintf("unknown channel type %q (known: %s)", kind, typeNames(channelTypes)))
+			}
+		}
+		for j, lang := range m.Languages {
+			if !languagePattern.MatchString(lang) {
+				p.add(fmt.Sprintf("%s.match.languages[%d]", path, j), fmt.Sprintf("want a language tag such as \"de\" or \"pt-BR\", got %s", quote(lang)))
+			}
+		}
+		for j, kw := range m.Keywords {
+			// An empty keyword is contained in every message and would match everything.
+			if strings.TrimSpace(kw) == "" {
+				p.add(fmt.Sprintf("%s.match.keywords[%d]", path, j), "must not be empty")
+			}
+		}
+		if m.MinVIP < 0 {
+			p.add(joinKey(path, "match.min_vip"), fmt.Sprintf("must not be negative, got %d", m.MinVIP))
+		}
+	}
+	switch {
+	case c.DefaultHelpdesk == "" && len(c.Helpdesks) > 0:
+		p.add("default_helpdesk", "required when helpdesks are configured")
+	case c.DefaultHelpdesk != "":
+		checkRef(p, "default_helpdesk", "helpdesk", c.DefaultHelpdesk, names.helpdesks)
+	}
+}
+
+// checkListen requires host:port with a numeric port and reports whether listen is usable.
+func checkListen(p *problems, listen string) bool {
+	if _, err := listenPort(listen); err != nil {
+		p.add("listen", err.Error())
+		return false
+	}
+	return true
+}
+
+// listenPort returns the port of a listen address such as ":8080" or "127.0.0.1:8080".
+func listenPort(listen string) (int, error) {
+	_, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return 0, fmt.Errorf("want host:port such as \":8080\", got %s", quote(listen))
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return 0, fmt.Errorf("want a port number from 0 to 65535, got %s", quote(port))
+	}
+	return n, nil
+}
+
+// checkHTTPURL requires an absolute http or https URL with a host, because these URLs are
+// used as they are to make requests or links.
+func checkHTTPURL(p *problems, path, raw string, required bool) {
+	if raw == "" {
+		if required {
+			p.add(path, "required")
+		}
+		return
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p.add(path, fmt.Sprintf("want an absolute http or https URL, got %s", quote(raw)))
+	}
+}
+
+// checkName requires a valid instance name and reports whether it is one.
+func checkName(p *problems, path, name string) bool {
+	switch {
+	case name == "":
+		p.add(path, "required")
+	case !namePattern.MatchString(name):
+		p.add(path, fmt.Sprintf("want lower-case letters, digits, '-' and '_', starting with a letter or digit, at most 63 characters; got %s", quote(name)))
+	default:
+		return true
+	}
+	return false
+}
+
+// checkRef requires name to be one of the configured instances of family.
+func checkRef(p *problems, path, family, name string, known map[string]bool) {
+	switch {
+	case name == "":
+		p.add(path, "required")
+	case !known[name]:
+		p.add(path, fmt.Sprintf("unknown %s %s", family, quote(name)))
+	}
+}
+
+// checkOneOf requires value to be one of allowed and reports whether it is.
+func checkOneOf(p *problems, path, what, value string, allowed []string) bool {
+	if slices.Contains(allowed, value) {
+		return true
+	}
+	p.add(path, fmt.Sprintf("unknown %s %s (known: %s)", what, quote(value), strings.Join(allowed, ", ")))
+	return false
+}
+
+func checkPositive[T ~int | ~int64](p *problems, path string, v T) {
+	if v <= 0 {
+		p.add(path, fmt.Sprintf("must be positive, got %v", v))
+	}
+}

@@ -1,0 +1,100 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// validConfig is a complete valid configuration built in code, as tests of other packages
+// would build one.
+func validConfig() *Config {
+	c := Default()
+	c.Channels = []Channel{{Name: "chat", Type: "loopback", Loopback: &LoopbackChannel{SendURL: "http://127.0.0.1:9000/send"}}}
+	c.Helpdesks = []Helpdesk{{Name: "desk", Type: "loopback", Loopback: &LoopbackHelpdesk{URL: "https://desk.example/api"}}}
+	c.Routes = []Route{{Helpdesk: "desk", Match: Match{
+		Channels: []string{"chat"}, Kinds: []string{"loopback"}, Languages: []string{"de", "pt-BR"}, MinVIP: 1, Keywords: []string{"kyc"},
+	}}}
+	c.DefaultHelpdesk = "desk"
+	return c
+}
+
+func TestValidConfigIsValid(t *testing.T) {
+	require.NoError(t, validConfig().Validate())
+	require.NoError(t, Default().Validate())
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(c *Config)
+		want   []string
+	}{
+		{"listen without port", func(c *Config) { c.Listen = "localhost" }, []string{`listen: want host:port such as ":8080", got "localhost"`}},
+		{"listen with named port", func(c *Config) { c.Listen = ":http" }, []string{`listen: want a port number from 0 to 65535, got "http"`}},
+		{"listen port out of range", func(c *Config) { c.Listen = ":70000" }, []string{`listen: want a port number from 0 to 65535, got "70000"`}},
+		{"public_url relative", func(c *Config) { c.PublicURL = "localhost:8080" }, []string{`public_url: want an absolute http or https URL, got "localhost:8080"`}},
+		{"public_url empty", func(c *Config) { c.PublicURL = "" }, []string{"public_url: required"}},
+		{"data_dir empty", func(c *Config) { c.DataDir = "" }, []string{"data_dir: required"}},
+		{"log level", func(c *Config) { c.Log.Level = "trace" }, []string{`log.level: unknown log level "trace" (known: debug, info, warn, error)`}},
+		{"log format", func(c *Config) { c.Log.Format = "xml" }, []string{`log.format: unknown log format "xml" (known: json, text)`}},
+		{"store driver", func(c *Config) { c.Store.Driver = "mysql" }, []string{`store.driver: unknown store driver "mysql" (known: sqlite, postgres)`}},
+		{"postgres needs dsn", func(c *Config) { c.Store = Store{Driver: "postgres"} }, []string{"store.dsn: required for driver postgres"}},
+		{"attachments", func(c *Config) { c.Attachments = Attachments{MaxBytes: 0} }, []string{"attachments.dir: required", "attachments.max_bytes: must be positive, got 0"}},
+		{"delivery numbers", func(c *Config) { c.Delivery = Delivery{Workers: -1, BackoffMax: time.Second} }, []string{
+			"delivery.workers: must be positive, got -1",
+			"delivery.max_attempts: must be positive, got 0",
+			"delivery.batch_size: must be positive, got 0",
+			"delivery.backoff_base: must be positive, got 0s",
+			"delivery.lease: must be positive, got 0s",
+		}},
+		{"backoff order", func(c *Config) { c.Delivery.BackoffBase = time.Hour }, []string{"delivery.backoff_base: must not exceed delivery.backoff_max (10m0s), got 1h0m0s"}},
+		{"shutdown timeout", func(c *Config) { c.ShutdownTimeout = 0 }, []string{"shutdown_timeout: must be positive, got 0s"}},
+		{"channel type required", func(c *Config) { c.Channels[0].Type = "" }, []string{"channels[0].type: required"}},
+		{"channel name too long", func(c *Config) { c.Channels[0].Name = strings.Repeat("a", 64); c.Routes[0].Match.Channels = nil }, []string{"channels[0].name: want lower-case letters"}},
+		{"channel name with slash", func(c *Config) { c.Channels[0].Name = "a/b"; c.Routes[0].Match.Channels = nil }, []string{"channels[0].name: want lower-case letters"}},
+		{"helpdesk name required", func(c *Config) { c.Helpdesks[0].Name = "" }, []string{
+			"helpdesks[0].name: required",
+			`routes[0].helpdesk: unknown helpdesk "desk"`,
+			`default_helpdesk: unknown helpdesk "desk"`,
+		}},
+		{"missing settings count as empty", func(c *Config) { c.Channels[0].Loopback = nil; c.Helpdesks[0].Loopback = nil }, []string{
+			"channels[0].send_url: required",
+			"helpdesks[0].url: required",
+		}},
+		{"helpdesk url without host", func(c *Config) { c.Helpdesks[0].Loopback.URL = "http:///x" }, []string{`helpdesks[0].url: want an absolute http or https URL, got "http:///x"`}},
+		{"route helpdesk required", func(c *Config) { c.Routes[0].Helpdesk = "" }, []string{"routes[0].helpdesk: required"}},
+		{"route helpdesk names a channel", func(c *Config) { c.Routes[0].Helpdesk = "chat" }, []string{`routes[0].helpdesk: unknown helpdesk "chat"`}},
+		{"route channel names a helpdesk", func(c *Config) { c.Routes[0].Match.Channels = []string{"desk"} }, []string{`routes[0].match.channels[0]: unknown channel "desk"`}},
+		{"route kind", func(c *Config) { c.Routes[0].Match.Kinds = []string{"loopback", "sms"} }, []string{`routes[0].match.kinds[1]: unknown channel type "sms" (known: loopback)`}},
+		{"route language", func(c *Config) { c.Routes[0].Match.Languages = []string{"german"} }, []string{`routes[0].match.languages[0]: want a language tag such as "de" or "pt-BR", got "german"`}},
+		{"route empty keyword", func(c *Config) { c.Routes[0].Match.Keywords = []string{"kyc", " "} }, []string{"routes[0].match.keywords[1]: must not be empty"}},
+		{"route negative vip", func(c *Config) { c.Routes[0].Match.MinVIP = -1 }, []string{"routes[0].match.min_vip: must not be negative, got -1"}},
+		{"default helpdesk required", func(c *Config) { c.DefaultHelpdesk = "" }, []string{"default_helpdesk: required when helpdesks are configured"}},
+		{"default helpdesk without helpdesks", func(c *Config) { c.Helpdesks = nil; c.Routes = nil }, []string{`default_helpdesk: unknown helpdesk "desk"`}},
+		{"duplicate across channel and helpdesk", func(c *Config) {
+			c.Helpdesks = append(c.Helpdesks, Helpdesk{Name: "chat", Type: "loopback", Loopback: &LoopbackHelpdesk{URL: "http://x/"}})
+		}, []string{`helpdesks[1].name: duplicate of channels[0].name "chat"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := validConfig()
+			tt.modify(c)
+			requireProblems(t, c.Validate(), tt.want...)
+		})
+	}
+}
+
+func TestValidateDoesNotChangeTheConfig(t *testing.T) {
+	c := validConfig()
+	c.Channels[0].Loopback = nil
+	require.Error(t, c.Validate())
+	require.Nil(t, c.Channels[0].Loopback)
+}
+
+func TestValidationErrorListsOneProblemPerLine(t *testing.T) {
+	err := (&ValidationError{Errors: []FieldError{{Path: "a.b", Message: "bad"}, {Message: "whole document"}}}).Error()
+	require.Equal(t, "a.b: bad\nwhole document", err)
+}

@@ -1,0 +1,52 @@
+package connectors
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrPermanent marks failures that retrying cannot fix: a player who blocked the bot, a
+// rejected payload, an unknown conversation. The router dead-letters the message at once.
+var ErrPermanent = errors.New("permanent failure")
+
+// Permanent wraps err so that errors.Is(err, ErrPermanent) holds.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrPermanent, err)
+}
+
+// IsPermanent reports whether err wraps ErrPermanent.
+func IsPermanent(err error) bool { return errors.Is(err, ErrPermanent) }
+
+// RetryAfterError asks the caller to wait at least Delay before the next attempt, as a 429
+// with Retry-After does. Waiting for it does not count as a failed attempt.
+type RetryAfterError struct {
+	Delay time.Duration
+	Err   error
+}
+
+func (e *RetryAfterError) Error() string {
+	return fmt.Sprintf("retry after %s: %v", e.Delay, e.Err)
+}
+
+func (e *RetryAfterError) Unwrap() error { return e.Err }
+
+// RetryAfter returns an error asking the caller to wait delay before retrying.
+func RetryAfter(delay time.Duration, err error) error {
+	return &RetryAfterError{Delay: delay, Err: err}
+}
+
+// RetryDelay returns the delay a RetryAfterError in err's chain asks for.
+func RetryDelay(err error) (time.Duration, bool) {
+	var ra *RetryAfterError
+	if errors.As(err, &ra) {
+		return ra.Delay, true
+	}
+	return 0, false
+}
+
+// ErrTooLarge is wrapped by errors about content over a size limit.
+var ErrTooLarge = errors.New("content too large")

@@ -1,0 +1,232 @@
+// Package normalize owns the one conversation model every connector converts to and from.
+// It imports no SDK and nothing else of the gateway, so every package can depend on it.
+//
+// Identifier scopes:
+//   - MessageID and ConversationID are assigned by the gateway and unique across the whole
+//     deployment (all replicas, all instances); they never change.
+//   - InstanceName names one configured channel or helpdesk instance ("tg-main", "inbox");
+//     it is unique across channels and helpdesks together.
+//   - ExternalID is an identifier chosen by a remote system (Telegram message ID, e-mail
+//     Message-ID, a helpdesk comment ID); it is unique only within one instance.
+//   - Address is the channel-side address of a conversation (chat ID, JID, e-mail thread,
+//     phone number); it is unique only within one channel instance.
+//   - Ref is a ticket reference in one helpdesk instance.
+package normalize
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"time"
+)
+
+type (
+	// MessageID is the gateway's own ID of a message, unique deployment-wide.
+	MessageID string
+	// ConversationID is the gateway's own ID of a conversation, unique deployment-wide.
+	ConversationID string
+	// InstanceName is the configured name of a channel or helpdesk instance.
+	InstanceName string
+	// ExternalID is a remote system's ID of a message, unique within one instance.
+	ExternalID string
+	// Address is a conversation's address on its channel, unique within one channel instance.
+	Address string
+	// Ref is a ticket reference, unique within one helpdesk instance.
+	Ref string
+)
+
+// NewMessageID returns a new time-ordered random message ID.
+func NewMessageID() MessageID { return MessageID("m" + newID()) }
+
+// NewConversationID returns a new time-ordered random conversation ID.
+func NewConversationID() ConversationID { return ConversationID("c" + newID()) }
+
+// newID returns 48 bits of milliseconds and 80 random bits in hex: sortable by creation
+// time and collision-free without coordination between replicas.
+func newID() string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)
+	if _, err := rand.Read(b[6:]); err != nil {
+		panic("normalize: crypto/rand failed: " + err.Error()) // the runtime guarantees it does not
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// Direction says which way a message travels.
+type Direction string
+
+const (
+	// Inbound messages travel from a player's channel to a helpdesk.
+	Inbound Direction = "inbound"
+	// Outbound messages travel from a helpdesk (agent, bot) to a player's channel.
+	Outbound Direction = "outbound"
+)
+
+// ChannelKind is the type of a channel instance.
+type ChannelKind string
+
+const (
+	KindTelegram ChannelKind = "telegram"
+	KindWhatsApp ChannelKind = "whatsapp"
+	KindEmail    ChannelKind = "email"
+	KindVoice    ChannelKind = "voice"
+	KindWebchat  ChannelKind = "webchat"
+	KindLoopback ChannelKind = "loopback"
+)
+
+// Role is who wrote a message.
+type Role string
+
+const (
+	RolePlayer Role = "player"
+	RoleAgent  Role = "agent"
+	RoleBot    Role = "bot"
+	RoleSystem Role = "system"
+)
+
+// Author describes who wrote a message.
+type Author struct {
+	Role        Role   `json:"role"`
+	DisplayName string `json:"display_name,omitempty"`
+	// Language is a BCP 47 tag ("de", "pt-BR") when known.
+	Language string `json:"language,omitempty"`
+	// PlayerID is the casino's own player ID, when the channel identified the player.
+	PlayerID string `json:"player_id,omitempty"`
+	// VIPTier is the player's VIP tier (0 = none), when known.
+	VIPTier int `json:"vip_tier,omitempty"`
+	// ExternalID is the author's ID on the remote system (Telegram user ID, agent ID).
+	ExternalID string `json:"external_id,omitempty"`
+}
+
+// MessageKind is what a message carries.
+type MessageKind string
+
+const (
+	KindText     MessageKind = "text"
+	KindImage    MessageKind = "image"
+	KindDocument MessageKind = "document"
+	KindAudio    MessageKind = "audio"
+	KindVoiceMsg MessageKind = "voice"
+	KindVideo    MessageKind = "video"
+	KindSticker  MessageKind = "sticker"
+	KindLocation MessageKind = "location"
+	KindContact  MessageKind = "contact"
+	KindReaction MessageKind = "reaction"
+	KindEdit     MessageKind = "edit"
+	KindDeletion MessageKind = "deletion"
+	// KindSystem is an event rather than words: a missed call, a voicemail, a status change.
+	KindSystem MessageKind = "system"
+	// KindNote is an agent's internal note; it never reaches the player.
+	KindNote MessageKind = "note"
+)
+
+// Attachment is a file carried by a message. The bytes live in the blob store under BlobRef.
+type Attachment struct {
+	Name      string `json:"name"`
+	MediaType string `json:"media_type"`
+	Size      int64  `json:"size"`
+	// SHA256 is the hex digest of the content; the default blob store is addressed by it.
+	SHA256  string `json:"sha256"`
+	BlobRef string `json:"blob_ref"`
+}
+
+// DeliveryState is where a message is on its way to the other side.
+type DeliveryState string
+
+const (
+	StateQueued    DeliveryState = "queued"
+	StateSent      DeliveryState = "sent"
+	StateDelivered DeliveryState = "delivered"
+	StateRead      DeliveryState = "read"
+	StateFailed    DeliveryState = "failed"
+)
+
+// Location is a point shared by a player.
+type Location struct {
+	Latitude  float64 `json:"latitude"`
+	Longitude float64 `json:"longitude"`
+}
+
+// Message is one message in either direction.
+//
+// A connector fills in what its source knows: Source and ExternalID (together the dedup key),
+// and for inbound messages Channel, ChannelKind and Address; for outbound messages (agent
+// replies) Conversation or Ticket, so the router can find the conversation. The router assigns
+// ID and Conversation when they are empty.
+type Message struct {
+	ID        MessageID `json:"id"`
+	Direction Direction `json:"direction"`
+
+	// Source is the instance the message came from (a channel for inbound, a helpdesk for
+	// outbound); ExternalID is its ID there. The pair is unique: a second delivery is a duplicate.
+	Source     InstanceName `json:"source"`
+	ExternalID ExternalID   `json:"external_id"`
+
+	Conversation ConversationID `json:"conversation,omitempty"`
+	Channel      InstanceName   `json:"channel,omitempty"`
+	ChannelKind  ChannelKind    `json:"channel_kind,omitempty"`
+	Address      Address        `json:"address,omitempty"`
+	// Ticket identifies the conversation of an outbound message by its helpdesk ticket when the
+	// helpdesk does not know the gateway's conversation ID.
+	Ticket Ref `json:"ticket,omitempty"`
+
+	Author Author      `json:"author"`
+	Kind   MessageKind `json:"kind"`
+	Text   string      `json:"text,omitempty"`
+	// HTML is the original HTML body (e-mail); Text is always its plain-text rendering.
+	HTML        string       `json:"html,omitempty"`
+	Attachments []Attachment `json:"attachments,omitempty"`
+	Location    *Location    `json:"location,omitempty"`
+
+	// ReplyTo is the external ID, within Source, of the message this one answers.
+	ReplyTo ExternalID `json:"reply_to,omitempty"`
+	// Edits is the external ID, within Source, of the message an edit, deletion or reaction targets.
+	Edits ExternalID `json:"edits,omitempty"`
+
+	// SentAt is the channel's own timestamp; ReceivedAt is when the gateway stored it.
+	SentAt     time.Time `json:"sent_at"`
+	ReceivedAt time.Time `json:"received_at"`
+
+	State DeliveryState `json:"state,omitempty"`
+	// FailReason says why State is StateFailed.
+	FailReason string `json:"fail_reason,omitempty"`
+}
+
+// Status is a conversation's life-cycle state.
+type Status string
+
+const (
+	StatusOpen    Status = "open"
+	StatusPending Status = "pending"
+	StatusClosed  Status = "closed"
+)
+
+// Priority orders conversations for agents.
+type Priority string
+
+const (
+	PriorityLow    Priority = "low"
+	PriorityNormal Priority = "normal"
+	PriorityHigh   Priority = "high"
+	PriorityUrgent Priority = "urgent"
+)
+
+// Conversation is one thread between a player on one channel address and one helpdesk.
+type Conversation struct {
+	ID          ConversationID `json:"id"`
+	Channel     InstanceName   `json:"channel"`
+	ChannelKind ChannelKind    `json:"channel_kind"`
+	Address     Address        `json:"address"`
+	// Helpdesk is chosen by the routing rules on the first message and never changes.
+	Helpdesk InstanceName `json:"helpdesk"`
+	// Ticket is empty until the helpdesk created the ticket.
+	Ticket   Ref      `json:"ticket,omitempty"`
+	Status   Status   `json:"status"`
+	Priority Priority `json:"priority"`
+	Language string   `json:"language,omitempty"`
+	Tags     []string `json:"tags,omitempty"`
+	// Player is the author of the first inbound message, updated as more becomes known.
+	Player    Author    `json:"player"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}

@@ -1,0 +1,353 @@
+// Package router owns the path of every message between connectors: it implements
+// connectors.Sink (durable intake with dedup), picks the helpdesk of new conversations, and
+// runs the delivery workers that drain each conversation's outbox in order, with retries,
+// back-off, Retry-After and dead letters.
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/normalize"
+	"github.com/casino-support/gateway/router/store"
+)
+
+// Store is what the router needs of the database; router/store implements it, and
+// test/conformance checks every implementation.
+type Store interface {
+	Intake(ctx context.Context, msgs []normalize.Message, open store.NewConversation) ([]store.Accepted, error)
+	Claim(ctx context.Context, owner string, max, batch int, lease time.Duration) ([]store.Lane, error)
+	Complete(ctx context.Context, o store.Outcome) error
+	NextDue(ctx context.Context) (time.Time, error)
+	Stats(ctx context.Context) (store.Stats, error)
+}
+
+// Options tune delivery.
+type Options struct {
+	Workers      int
+	MaxAttempts  int
+	BackoffBase  time.Duration
+	BackoffMax   time.Duration
+	BatchSize    int
+	Lease        time.Duration
+	PollInterval time.Duration // upper bound on waiting when nothing signals new work
+	// DrainTimeout bounds how long Run lets in-flight deliveries finish after ctx ends.
+	DrainTimeout time.Duration
+}
+
+func (o *Options) defaults() {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defd := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&o.Workers, 16)
+	def(&o.MaxAttempts, 12)
+	def(&o.BatchSize, 50)
+	defd(&o.BackoffBase, time.Second)
+	defd(&o.BackoffMax, 10*time.Minute)
+	defd(&o.Lease, 2*time.Minute)
+	defd(&o.PollInterval, time.Second)
+	defd(&o.DrainTimeout, 30*time.Second)
+}
+
+// Router is the gateway's hub. It is a connectors.Sink.
+type Router struct {
+	store     Store
+	channels  map[normalize.InstanceName]connectors.Channel
+	helpdesks map[normalize.InstanceName]connectors.Helpdesk
+	rules     Rules
+	opts      Options
+	log       *slog.Logger
+	m         *metrics
+	owner     string
+	wake      chan struct{}
+}
+
+var _ connectors.Sink = (*Router)(nil)
+
+// New returns a router. channels and helpdesks are keyed by instance name.
+func New(st Store, channels map[normalize.InstanceName]connectors.Channel, helpdesks map[normalize.InstanceName]connectors.Helpdesk,
+	rules Rules, opts Options, reg prometheus.Registerer, log *slog.Logger) *Router {
+	opts.defaults()
+	return &Router{
+		store: st, channels: channels, helpdesks: helpdesks, rules: rules, opts: opts, log: log,
+		m:     newMetrics(reg, st.Stats, log),
+		owner: "router-" + string(normalize.NewMessageID()),
+		wake:  make(chan struct{}, 1),
+	}
+}
+
+// Deliver implements connectors.Sink.
+func (r *Router) Deliver(ctx context.Context, msgs ...normalize.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	source := string(msgs[0].Source)
+	accepted, err := r.store.Intake(ctx, msgs, r.open)
+	if err != nil {
+		reason := "error"
+		if connectors.IsPermanent(err) {
+			reason = "invalid"
+		}
+		r.m.rejected.WithLabelValues(source, reason).Inc()
+		return fmt.Errorf("router: intake from %s: %w", source, err)
+	}
+	fresh := 0
+	for i, a := range accepted {
+		if a.Duplicate {
+			r.m.duplicates.WithLabelValues(string(msgs[i].Source)).Inc()
+			r.log.Debug("duplicate dropped", "source", msgs[i].Source, "external_id", msgs[i].ExternalID, "msg_id", a.ID)
+			continue
+		}
+		fresh++
+		r.m.received.WithLabelValues(string(msgs[i].Source), string(msgs[i].Direction)).Inc()
+		if a.Opened {
+			r.log.Info("conversation opened", "conv", a.Conversation, "channel", msgs[i].Channel)
+		}
+	}
+	if fresh > 0 {
+		r.poke()
+	}
+	return nil
+}
+
+func (r *Router) open(first normalize.Message) (normalize.InstanceName, normalize.Priority, []string) {
+	p, tags := priorityFor(first)
+	return r.rules.Pick(first), p, tags
+}
+
+func (r *Router) poke() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+type laneKey struct {
+	conv normalize.ConversationID
+	dir  normalize.Direction
+}
+
+// Run delivers queued messages until ctx ends, then lets in-flight deliveries finish for up to
+// DrainTimeout before cancelling them (a cancelled delivery is retried after restart).
+func (r *Router) Run(ctx context.Context) error {
+	deliverCtx, cancelDeliveries := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelDeliveries()
+	var (
+		mu   sync.Mutex
+		busy = map[laneKey]bool{}
+		wg   sync.WaitGroup
+		done = make(chan struct{}, 1)
+	)
+	for ctx.Err() == nil {
+		mu.Lock()
+		free := r.opts.Workers - len(busy)
+		mu.Unlock()
+		claimed := 0
+		if free > 0 {
+			lanes, err := r.store.Claim(ctx, r.owner, free, r.opts.BatchSize, r.opts.Lease)
+			if err != nil && ctx.Err() == nil {
+				r.log.Error("claim due conversations", "err", err)
+			}
+			claimed = len(lanes)
+			for _, lane := range lanes {
+				k := laneKey{lane.Conversation.ID, lane.Direction}
+				mu.Lock()
+				if busy[k] {
+					// Our own lease lapsed during a slow delivery; that worker still owns it.
+					mu.Unlock()
+					continue
+				}
+				busy[k] = true
+				mu.Unlock()
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r.deliverLane(deliverCtx, lane)
+					mu.Lock()
+					delete(busy, k)
+					mu.Unlock()
+					select {
+					case done <- struct{}{}:
+					default:
+					}
+				}()
+			}
+		}
+		if claimed > 0 && claimed == free {
+			continue // there may be more due right now; claim again when a worker frees up
+		}
+		r.wait(ctx, done, claimed == free)
+	}
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-time.After(r.opts.DrainTimeout):
+		r.log.Warn("shutdown: cancelling deliveries still in flight; they are retried after restart")
+		cancelDeliveries()
+		<-finished
+	}
+	return nil
+}
+
+// wait blocks until there may be work: new intake, a worker finishing, or the next due time.
+func (r *Router) wait(ctx context.Context, done <-chan struct{}, allBusy bool) {
+	d := r.opts.PollInterval
+	if !allBusy {
+		if next, err := r.store.NextDue(ctx); err == nil && !next.IsZero() {
+			if until := time.Until(next); until < d {
+				d = max(until, time.Millisecond)
+			}
+		}
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-r.wake:
+	case <-done:
+	case <-t.C:
+	}
+}
+
+// deliverLane hands one claimed lane to its target and records the outcome.
+func (r *Router) deliverLane(ctx context.Context, lane store.Lane) {
+	var o store.Outcome
+	if lane.Direction == normalize.Inbound {
+		o = r.postInbound(ctx, lane)
+	} else {
+		o = r.sendOutbound(ctx, lane)
+	}
+	o.Conversation, o.Direction, o.Owner = lane.Conversation.ID, lane.Direction, r.owner
+	if err := r.store.Complete(ctx, o); err != nil {
+		// The lease lapses and the lane is retried; the target's idempotency absorbs the repeat.
+		r.log.Error("record delivery outcome", "conv", lane.Conversation.ID, "err", err)
+		return
+	}
+	r.observe(lane, o)
+}
+
+func (r *Router) postInbound(ctx context.Context, lane store.Lane) store.Outcome {
+	conv := lane.Conversation
+	o := store.Outcome{Target: conv.Helpdesk}
+	hd, ok := r.helpdesks[conv.Helpdesk]
+	if !ok {
+		return r.fail(lane, o, 0, connectors.Permanent(fmt.Errorf("helpdesk %q is not configured", conv.Helpdesk)))
+	}
+	batch := make([]connectors.Delivery, len(lane.Pending))
+	for i, p := range lane.Pending {
+		batch[i] = connectors.Delivery{Message: p.Message, Attempt: p.Attempt}
+	}
+	ticket, ids, err := hd.Post(ctx, conv, batch)
+	if len(ids) > len(batch) {
+		ids, err = ids[:len(batch)], errors.Join(err, fmt.Errorf("helpdesk %s returned more IDs than messages", conv.Helpdesk))
+	}
+	if conv.Ticket == "" {
+		o.Ticket = ticket
+	}
+	for i, id := range ids {
+		o.Delivered = append(o.Delivered, store.Delivered{Seq: lane.Pending[i].Seq, ID: lane.Pending[i].Message.ID, TargetID: id})
+	}
+	if err != nil {
+		if len(ids) == len(batch) {
+			r.log.Warn("helpdesk reported an error after posting every message", "helpdesk", conv.Helpdesk, "conv", conv.ID, "err", err)
+			return o
+		}
+		return r.fail(lane, o, len(ids), fmt.Errorf("helpdesk %s: %w", conv.Helpdesk, err))
+	}
+	return o
+}
+
+func (r *Router) sendOutbound(ctx context.Context, lane store.Lane) store.Outcome {
+	conv := lane.Conversation
+	o := store.Outcome{Target: conv.Channel}
+	ch, ok := r.channels[conv.Channel]
+	if !ok {
+		return r.fail(lane, o, 0, connectors.Permanent(fmt.Errorf("channel %q is not configured", conv.Channel)))
+	}
+	for i, p := range lane.Pending {
+		var id normalize.ExternalID
+		if p.Message.Kind != normalize.KindNote { // internal notes never reach the player
+			var err error
+			if id, err = ch.Send(ctx, conv, p.Message); err != nil {
+				return r.fail(lane, o, i, fmt.Errorf("channel %s: %w", conv.Channel, err))
+			}
+		}
+		d := store.Delivered{Seq: p.Seq, ID: p.Message.ID, TargetID: id}
+		o.Delivered = append(o.Delivered, d)
+		// Channels rarely take idempotency keys: record each send at once, so a crash repeats
+		// at most the one message in flight.
+		if i < len(lane.Pending)-1 {
+			step := store.Outcome{Conversation: conv.ID, Direction: lane.Direction, Owner: r.owner, Target: conv.Channel,
+				Delivered: []store.Delivered{d}, Keep: true}
+			if err := r.store.Complete(ctx, step); err != nil {
+				r.log.Error("record delivery", "conv", conv.ID, "msg_id", p.Message.ID, "err", err)
+			}
+		}
+	}
+	return o
+}
+
+// fail records that lane.Pending[at] failed with err and decides when the lane is retried.
+func (r *Router) fail(lane store.Lane, o store.Outcome, at int, err error) store.Outcome {
+	p := lane.Pending[at]
+	f := &store.Failure{Seq: p.Seq, Err: err.Error(), CountsAsFailure: true}
+	kind := "retry"
+	switch delay, ok := connectors.RetryDelay(err); {
+	case connectors.IsPermanent(err):
+		f.Dead, kind = true, "permanent"
+	case ok:
+		f.RetryAt, f.CountsAsFailure, kind = time.Now().Add(delay), false, "retry_after"
+	case lane.Failures+1 >= r.opts.MaxAttempts:
+		f.Dead = true
+		f.Err = fmt.Sprintf("gave up after %d attempts: %s", lane.Failures+1, f.Err)
+	default:
+		f.RetryAt = time.Now().Add(r.backoff(lane.Failures + 1))
+	}
+	o.Failure = f
+	r.m.failures.WithLabelValues(string(o.Target), kind).Inc()
+	if f.Dead {
+		r.m.dead.WithLabelValues(string(o.Target)).Inc()
+		r.log.Error("message dead-lettered", "conv", lane.Conversation.ID, "msg_id", p.Message.ID, "target", o.Target, "err", err)
+	} else {
+		r.log.Warn("delivery failed, will retry", "conv", lane.Conversation.ID, "msg_id", p.Message.ID, "target", o.Target,
+			"retry_at", f.RetryAt, "err", err)
+	}
+	return o
+}
+
+// backoff is exponential with equal jitter: half the delay is fixed so retries never bunch at
+// zero, half random so a helpdesk outage does not end in a thundering herd.
+func (r *Router) backoff(failures int) time.Duration {
+	d := r.opts.BackoffBase << min(failures-1, 30)
+	if d <= 0 || d > r.opts.BackoffMax {
+		d = r.opts.BackoffMax
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+func (r *Router) observe(lane store.Lane, o store.Outcome) {
+	target, dir := string(o.Target), string(lane.Direction)
+	r.m.delivered.WithLabelValues(target, dir).Add(float64(len(o.Delivered)))
+	now := time.Now()
+	for i := range o.Delivered {
+		if rec := lane.Pending[i].Message.ReceivedAt; !rec.IsZero() {
+			r.m.latency.WithLabelValues(target, dir).Observe(now.Sub(rec).Seconds())
+		}
+	}
+}

@@ -1,0 +1,263 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/casino-support/gateway/normalize"
+)
+
+// Lane is one conversation's outbox in one direction, claimed for delivery.
+type Lane struct {
+	Conversation normalize.Conversation
+	Direction    normalize.Direction
+	// Failures counts consecutive failed attempts of the lane's head message.
+	Failures int
+	// Pending holds the oldest queued messages, in order.
+	Pending []Pending
+}
+
+// Pending is a queued message with the number of times it has been handed out (this one included).
+type Pending struct {
+	Seq     int64
+	Message normalize.Message
+	Attempt int
+}
+
+// Claim leases up to max due lanes to owner until now+lease and returns them with up to batch
+// pending messages each. A lane whose lease lapsed (its worker died) can be claimed again.
+func (s *Store) Claim(ctx context.Context, owner string, max, batch int, lease time.Duration) ([]Lane, error) {
+	var lanes []Lane
+	err := s.writer.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		lanes = nil
+		now := millis(s.now())
+		rows, err := tx.QueryContext(ctx, `SELECT conversation_id, direction, failures FROM lanes
+			WHERE due_at IS NOT NULL AND due_at <= ? AND lease_until <= ? ORDER BY due_at LIMIT ?`, now, now, max)
+		if err != nil {
+			return fmt.Errorf("store: find due lanes: %w", err)
+		}
+		for rows.Next() {
+			var l Lane
+			if err := rows.Scan(&l.Conversation.ID, &l.Direction, &l.Failures); err != nil {
+				rows.Close()
+				return fmt.Errorf("store: scan lane: %w", err)
+			}
+			lanes = append(lanes, l)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("store: find due lanes: %w", err)
+		}
+		kept := lanes[:0]
+		for _, l := range lanes {
+			conv, err := getConversation(ctx, tx, l.Conversation.ID)
+			if err != nil {
+				return err
+			}
+			l.Conversation = conv
+			if l.Pending, err = claimPending(ctx, tx, conv.ID, l.Direction, batch); err != nil {
+				return err
+			}
+			if len(l.Pending) == 0 {
+				// Nothing left (a replay emptied it, or a crash after delivery): idle the lane.
+				if _, err := tx.ExecContext(ctx, `UPDATE lanes SET due_at = NULL, failures = 0 WHERE conversation_id = ? AND direction = ?`, conv.ID, l.Direction); err != nil {
+					return fmt.Errorf("store: idle lane: %w", err)
+				}
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE lanes SET lease_owner = ?, lease_until = ? WHERE conversation_id = ? AND direction = ?`,
+				owner, now+lease.Milliseconds(), conv.ID, l.Direction); err != nil {
+				return fmt.Errorf("store: lease lane: %w", err)
+			}
+			kept = append(kept, l)
+		}
+		lanes = kept
+		return nil
+	})
+	return lanes, err
+}
+
+func claimPending(ctx context.Context, tx *sql.Tx, conv normalize.ConversationID, dir normalize.Direction, batch int) ([]Pending, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT seq, body, attempts FROM messages
+		WHERE conversation_id = ? AND direction = ? AND state = 'queued' ORDER BY seq LIMIT ?`, conv, dir, batch)
+	if err != nil {
+		return nil, fmt.Errorf("store: read outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []Pending
+	for rows.Next() {
+		var p Pending
+		var body []byte
+		if err := rows.Scan(&p.Seq, &body, &p.Attempt); err != nil {
+			return nil, fmt.Errorf("store: scan outbox: %w", err)
+		}
+		if err := json.Unmarshal(body, &p.Message); err != nil {
+			return nil, fmt.Errorf("store: decode message %d: %w", p.Seq, err)
+		}
+		p.Attempt++
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read outbox: %w", err)
+	}
+	if len(out) > 0 {
+		// Counting hand-outs before the attempt lets a connector know, after a crash, that an
+		// earlier attempt may have reached the remote side.
+		if _, err := tx.ExecContext(ctx, `UPDATE messages SET attempts = attempts + 1
+			WHERE conversation_id = ? AND direction = ? AND state = 'queued' AND seq <= ?`, conv, dir, out[len(out)-1].Seq); err != nil {
+			return nil, fmt.Errorf("store: count attempt: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// Delivered is one message the target accepted.
+type Delivered struct {
+	Seq int64
+	ID  normalize.MessageID
+	// TargetID is the target's ID of the message; it is recorded for echo suppression.
+	TargetID normalize.ExternalID
+}
+
+// Failure describes why the lane's head message was not delivered.
+type Failure struct {
+	Seq int64
+	Err string
+	// Dead moves the message to the dead letters; the lane goes on with the next message.
+	Dead bool
+	// RetryAt is when the lane is due again (ignored when Dead).
+	RetryAt time.Time
+	// CountsAsFailure is false for waits the target asked for (Retry-After).
+	CountsAsFailure bool
+}
+
+// Outcome is the result of delivering a claimed lane.
+type Outcome struct {
+	Conversation normalize.ConversationID
+	Direction    normalize.Direction
+	Owner        string
+	// Target is the instance the messages went to; their TargetIDs are unique within it.
+	Target    normalize.InstanceName
+	Delivered []Delivered
+	// Ticket is recorded on the conversation when it has none yet.
+	Ticket  normalize.Ref
+	Failure *Failure
+	// Keep records deliveries without releasing the lane: the worker goes on with it.
+	Keep bool
+}
+
+// Complete records a delivery outcome and releases the lane: due again now if messages are
+// left, at the failure's RetryAt after a failure, idle otherwise.
+func (s *Store) Complete(ctx context.Context, o Outcome) error {
+	return s.writer.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		now := millis(s.now())
+		if o.Ticket != "" {
+			if _, err := tx.ExecContext(ctx, `UPDATE conversations SET ticket = ?, updated_at = ? WHERE id = ? AND ticket = ''`, o.Ticket, now, o.Conversation); err != nil {
+				return fmt.Errorf("store: record ticket: %w", err)
+			}
+		}
+		for _, d := range o.Delivered {
+			if _, err := tx.ExecContext(ctx, `UPDATE messages SET state = ?, target_id = ?, delivered_at = ?, last_error = '' WHERE seq = ? AND state = 'queued'`,
+				normalize.StateSent, d.TargetID, now, d.Seq); err != nil {
+				return fmt.Errorf("store: mark delivered: %w", err)
+			}
+			if d.TargetID != "" {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO external_ids (instance, external_id, message_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+					o.Target, d.TargetID, d.ID); err != nil {
+					return fmt.Errorf("store: record target ID: %w", err)
+				}
+			}
+		}
+		if o.Keep {
+			return nil
+		}
+		failures, laneErr, due := 0, "", sql.NullInt64{}
+		if f := o.Failure; f != nil {
+			if f.Dead {
+				if _, err := tx.ExecContext(ctx, `UPDATE messages SET state = ?, last_error = ? WHERE seq = ? AND state = 'queued'`,
+					normalize.StateFailed, f.Err, f.Seq); err != nil {
+					return fmt.Errorf("store: dead-letter: %w", err)
+				}
+			} else {
+				if _, err := tx.ExecContext(ctx, `UPDATE messages SET last_error = ? WHERE seq = ?`, f.Err, f.Seq); err != nil {
+					return fmt.Errorf("store: record error: %w", err)
+				}
+				if err := tx.QueryRowContext(ctx, `SELECT failures FROM lanes WHERE conversation_id = ? AND direction = ?`,
+					o.Conversation, o.Direction).Scan(&failures); err != nil {
+					return fmt.Errorf("store: read lane: %w", err)
+				}
+				if f.CountsAsFailure {
+					failures++
+				}
+				laneErr = f.Err
+				due = sql.NullInt64{Int64: millis(f.RetryAt), Valid: true}
+			}
+		}
+		if !due.Valid {
+			var more int
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM messages WHERE conversation_id = ? AND direction = ? AND state = 'queued')`,
+				o.Conversation, o.Direction).Scan(&more); err != nil {
+				return fmt.Errorf("store: check outbox: %w", err)
+			}
+			if more == 1 {
+				due = sql.NullInt64{Int64: now, Valid: true}
+			}
+		}
+		// Release only our own lease: if it lapsed and another worker holds the lane, leave it.
+		if _, err := tx.ExecContext(ctx, `UPDATE lanes SET due_at = ?, failures = ?, last_error = ?,
+			lease_owner = CASE WHEN lease_owner = ? THEN '' ELSE lease_owner END,
+			lease_until = CASE WHEN lease_owner = ? THEN 0 ELSE lease_until END
+			WHERE conversation_id = ? AND direction = ?`,
+			due, failures, laneErr, o.Owner, o.Owner, o.Conversation, o.Direction); err != nil {
+			return fmt.Errorf("store: release lane: %w", err)
+		}
+		return nil
+	})
+}
+
+// NextDue returns when the earliest lane becomes claimable (due, and any lease lapsed), or the zero time if none is.
+func (s *Store) NextDue(ctx context.Context) (time.Time, error) {
+	var due sql.NullInt64
+	err := s.read.QueryRowContext(ctx, `SELECT MIN(MAX(due_at, lease_until)) FROM lanes WHERE due_at IS NOT NULL`).Scan(&due)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: next due: %w", err)
+	}
+	if !due.Valid {
+		return time.Time{}, nil
+	}
+	return fromMillis(due.Int64), nil
+}
+
+func getConversation(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, id normalize.ConversationID) (normalize.Conversation, error) {
+	var c normalize.Conversation
+	var tags, player string
+	var created, updated int64
+	err := q.QueryRowContext(ctx, `SELECT id, channel, channel_kind, address, helpdesk, ticket, status, priority, language, tags, player, created_at, updated_at
+		FROM conversations WHERE id = ?`, id).Scan(&c.ID, &c.Channel, &c.ChannelKind, &c.Address, &c.Helpdesk, &c.Ticket,
+		&c.Status, &c.Priority, &c.Language, &tags, &player, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, fmt.Errorf("store: conversation %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return c, fmt.Errorf("store: read conversation %s: %w", id, err)
+	}
+	if err := json.Unmarshal([]byte(tags), &c.Tags); err != nil {
+		return c, fmt.Errorf("store: decode tags of %s: %w", id, err)
+	}
+	if err := json.Unmarshal([]byte(player), &c.Player); err != nil {
+		return c, fmt.Errorf("store: decode player of %s: %w", id, err)
+	}
+	c.CreatedAt, c.UpdatedAt = fromMillis(created), fromMillis(updated)
+	return c, nil
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}

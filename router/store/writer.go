@@ -1,0 +1,145 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// errClosed is returned for writes submitted after Close.
+var errClosed = errors.New("store: closed")
+
+// writeOp is one caller's share of a group commit.
+type writeOp struct {
+	ctx  context.Context
+	fn   func(ctx context.Context, tx *sql.Tx) error
+	done chan error
+}
+
+// writer gathers concurrent write operations into shared transactions: one commit (and one
+// fsync) per batch instead of per message is what lets SQLite take thousands of durable
+// messages per second. Each operation runs inside its own savepoint, so one failing operation
+// is rolled back alone and reported to its caller only.
+type writer struct {
+	db       *sql.DB
+	ops      chan *writeOp
+	maxBatch int
+	stopped  chan struct{}
+	quit     chan struct{}
+}
+
+func newWriter(db *sql.DB, maxBatch int) *writer {
+	w := &writer{db: db, ops: make(chan *writeOp, maxBatch), maxBatch: maxBatch,
+		stopped: make(chan struct{}), quit: make(chan struct{})}
+	go w.loop()
+	return w
+}
+
+// do runs fn in a shared transaction and returns once that transaction committed.
+func (w *writer) do(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	op := &writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case w.ops <- op:
+	case <-w.quit:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued, wait for the outcome even if ctx ends: the write may already be committed,
+	// and the caller must not take "context canceled" for "not stored" and lose nothing either.
+	return <-op.done
+}
+
+func (w *writer) close() {
+	close(w.quit)
+	<-w.stopped
+}
+
+func (w *writer) loop() {
+	defer close(w.stopped)
+	batch := make([]*writeOp, 0, w.maxBatch)
+	for {
+		select {
+		case op := <-w.ops:
+			batch = append(batch[:0], op)
+		case <-w.quit:
+			// Drain what was queued before close so no caller waits forever.
+			for {
+				select {
+				case op := <-w.ops:
+					w.commit([]*writeOp{op})
+				default:
+					return
+				}
+			}
+		}
+	gather:
+		for len(batch) < w.maxBatch {
+			select {
+			case op := <-w.ops:
+				batch = append(batch, op)
+			default:
+				break gather
+			}
+		}
+		w.commit(batch)
+	}
+}
+
+func (w *writer) commit(batch []*writeOp) {
+	results := make([]error, len(batch))
+	err := w.run(batch, results)
+	for i, op := range batch {
+		if err != nil {
+			op.done <- err
+		} else {
+			op.done <- results[i]
+		}
+	}
+}
+
+// run executes the batch in one transaction; it returns an error only when the transaction as
+// a whole failed, in which case no operation took effect.
+func (w *writer) run(batch []*writeOp, results []error) error {
+	// The transaction is not bound to any one caller's context: a caller giving up must not
+	// roll back the others' writes.
+	ctx := context.Background()
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	single := len(batch) == 1
+	for i, op := range batch {
+		if err := op.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if single {
+			results[i] = op.fn(op.ctx, tx)
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT op`); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("store: savepoint: %w", err)
+		}
+		if results[i] = op.fn(op.ctx, tx); results[i] != nil {
+			if _, err := tx.ExecContext(ctx, `ROLLBACK TO op`); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("store: rollback to savepoint: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `RELEASE op`); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("store: release savepoint: %w", err)
+		}
+	}
+	if single && results[0] != nil {
+		tx.Rollback()
+		return nil
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
