@@ -95,7 +95,8 @@ func (s *Store) queryMessages(ctx context.Context, where string, args ...any) ([
 }
 
 // Replay re-queues dead letters, of one conversation or (conv empty) all, and returns how
-// many. Replayed messages are delivered after what is already queued in their conversation.
+// many. A replayed message regains its place in its conversation's order: it goes before the
+// messages still queued behind it (those already delivered cannot be overtaken).
 func (s *Store) Replay(ctx context.Context, conv normalize.ConversationID) (int, error) {
 	var n int
 	err := s.writer.do(ctx, func(ctx context.Context, tx *sql.Tx) error {

@@ -115,15 +115,18 @@ func (w *writer) run(batch []*writeOp, results []error) error {
 			results[i] = err
 			continue
 		}
+		// Once started, an operation runs to its end: cancelling a statement interrupts SQLite,
+		// which rolls back the whole shared transaction and every other caller's write with it.
+		opCtx := context.WithoutCancel(op.ctx)
 		if single {
-			results[i] = op.fn(op.ctx, tx)
+			results[i] = op.fn(opCtx, tx)
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT op`); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("store: savepoint: %w", err)
 		}
-		if results[i] = op.fn(op.ctx, tx); results[i] != nil {
+		if results[i] = op.fn(opCtx, tx); results[i] != nil {
 			if _, err := tx.ExecContext(ctx, `ROLLBACK TO op`); err != nil {
 				tx.Rollback()
 				return fmt.Errorf("store: rollback to savepoint: %w", err)
