@@ -1,0 +1,139 @@
+package conformance
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/normalize"
+)
+
+// ChannelHarness connects RunChannel to one channel implementation and its fake remote.
+// The suite passes each subtest's own t, so a harness may keep per-test state keyed by t.
+type ChannelHarness struct {
+	// New returns a channel talking to a remote that is ready for this test; the harness
+	// registers its cleanup on t.
+	New func(t *testing.T) connectors.Channel
+	// PlayerSends makes the remote deliver a player's message to ch the way ch receives them.
+	// It returns an error when the delivery was not acknowledged (the suite retries it, e.g.
+	// while ch's Run is still starting).
+	PlayerSends func(t *testing.T, ch connectors.Channel, address normalize.Address, externalID, text string) error
+	// Received returns the texts the remote got for address, in order.
+	Received func(t *testing.T, address normalize.Address) []string
+	// Idempotent says the channel passes msg.ID as an idempotency key the remote honours, so a
+	// repeated Send does not reach the player twice.
+	Idempotent bool
+}
+
+// RunChannel checks the promises the router relies on from every connectors.Channel.
+func RunChannel(t *testing.T, h ChannelHarness) {
+	t.Run("PlayerMessageReachesSinkOnce", func(t *testing.T) { channelInbound(t, h) })
+	t.Run("RepeatedMessageKeepsExternalID", func(t *testing.T) { channelRepeat(t, h) })
+	t.Run("SendDeliversInOrder", func(t *testing.T) { channelSend(t, h) })
+	t.Run("SendIsIdempotent", func(t *testing.T) { channelIdempotent(t, h) })
+	t.Run("RunReturnsAfterCancel", func(t *testing.T) { checkRunStops(t, h.New(t).Run) })
+}
+
+// playerSends retries the harness until the remote's delivery was acknowledged.
+func playerSends(t *testing.T, h ChannelHarness, ch connectors.Channel, address normalize.Address, externalID, text string) {
+	t.Helper()
+	var err error
+	for deadline := time.Now().Add(waitFor); time.Now().Before(deadline); time.Sleep(tick) {
+		if err = h.PlayerSends(t, ch, address, externalID, text); err == nil {
+			return
+		}
+	}
+	t.Fatalf("PlayerSends(%s, %s) = %v", address, externalID, err)
+}
+
+func channelInbound(t *testing.T, h ChannelHarness) {
+	ch := h.New(t)
+	sink := start(t, ch.Run)
+	address, ext := normalize.Address(unique("player")), unique("ext")
+	playerSends(t, h, ch, address, ext, "where is my bonus?")
+
+	fromPlayer := func(m normalize.Message) bool { return m.Address == address }
+	require.Eventually(t, func() bool { return len(sink.Where(fromPlayer)) > 0 }, waitFor, tick, "the message never reached the sink")
+	time.Sleep(50 * time.Millisecond) // a second, wrong delivery would arrive about now
+	got := sink.Where(fromPlayer)
+	require.Len(t, got, 1, "one message sent once must reach the sink once")
+	m := got[0]
+	require.Equal(t, normalize.Inbound, m.Direction)
+	require.NotEmpty(t, m.Source, "Source must name the channel instance")
+	require.Equal(t, m.Source, m.Channel, "an inbound message's Source is its channel")
+	require.NotEmpty(t, m.ChannelKind)
+	require.Equal(t, normalize.ExternalID(ext), m.ExternalID)
+	require.Equal(t, normalize.RolePlayer, m.Author.Role)
+	require.Equal(t, "where is my bonus?", m.Text)
+}
+
+// channelRepeat sends one message twice, as a remote retrying a delivery does: dedup is the
+// store's job, so the channel must hand both over under the same key.
+func channelRepeat(t *testing.T, h ChannelHarness) {
+	ch := h.New(t)
+	sink := start(t, ch.Run)
+	address, ext := normalize.Address(unique("player")), unique("ext")
+	playerSends(t, h, ch, address, ext, "hello?")
+	playerSends(t, h, ch, address, ext, "hello?")
+
+	fromPlayer := func(m normalize.Message) bool { return m.Address == address }
+	require.Eventually(t, func() bool { return len(sink.Where(fromPlayer)) > 0 }, waitFor, tick)
+	// A channel may drop the repeat itself; give a second delivery time to arrive if it comes.
+	deadline := time.Now().Add(time.Second)
+	for len(sink.Where(fromPlayer)) < 2 && time.Now().Before(deadline) {
+		time.Sleep(tick)
+	}
+	got := sink.Where(fromPlayer)
+	for _, m := range got {
+		require.Equal(t, got[0].Source, m.Source)
+		require.Equal(t, normalize.ExternalID(ext), m.ExternalID, "a repeated message must keep its external ID")
+	}
+}
+
+func channelSend(t *testing.T, h ChannelHarness) {
+	ch := h.New(t)
+	start(t, ch.Run)
+	a, b := newConversation("conformance"), newConversation("conformance")
+	ctx := testContext(t)
+	var want []string
+	for _, text := range texts(3, "reply %d to A") {
+		id, err := ch.Send(ctx, a, outboundMessage(a, text))
+		require.NoError(t, err, "Send()")
+		require.NotEmpty(t, id, "Send() must return the channel's ID of the message")
+		want = append(want, text)
+	}
+	id, err := ch.Send(ctx, b, outboundMessage(b, "only reply to B"))
+	require.NoError(t, err, "Send()")
+	require.NotEmpty(t, id)
+
+	require.Eventually(t, func() bool { return len(h.Received(t, a.Address)) >= len(want) }, waitFor, tick)
+	require.Equal(t, want, h.Received(t, a.Address), "A must get its replies once each, in order")
+	require.Eventually(t, func() bool { return len(h.Received(t, b.Address)) >= 1 }, waitFor, tick)
+	require.Equal(t, []string{"only reply to B"}, h.Received(t, b.Address), "B must get only its own reply")
+}
+
+func channelIdempotent(t *testing.T, h ChannelHarness) {
+	if !h.Idempotent {
+		t.Skip("the channel takes no idempotency key")
+	}
+	ch := h.New(t)
+	start(t, ch.Run)
+	conv := newConversation("conformance")
+	msg := outboundMessage(conv, "your withdrawal is on its way")
+	ctx := testContext(t)
+	first, err := ch.Send(ctx, conv, msg)
+	require.NoError(t, err, "Send()")
+	again, err := ch.Send(ctx, conv, msg)
+	require.NoError(t, err, "Send() again")
+	require.Equal(t, first, again, "a repeated Send must report the first one's ID")
+	next := outboundMessage(conv, "anything else?")
+	_, err = ch.Send(ctx, conv, next)
+	require.NoError(t, err, "Send()")
+	require.Eventually(t, func() bool { return len(h.Received(t, conv.Address)) >= 2 }, waitFor, tick)
+	require.Equal(t, []string{msg.Text, next.Text}, h.Received(t, conv.Address), "a repeated Send must not reach the player twice")
+}
+
+// Compile-time check that the suites' fakes satisfy the contracts they stand in for.
+var _ connectors.Sink = (*RecordingSink)(nil)

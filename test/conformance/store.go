@@ -1,0 +1,219 @@
+package conformance
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/casino-support/gateway/normalize"
+	"github.com/casino-support/gateway/router"
+	"github.com/casino-support/gateway/router/store"
+)
+
+// Store is what the suite needs of a store: what the router uses, plus the admin reads and
+// Replay that operators rely on.
+type Store interface {
+	router.Store
+	Replay(ctx context.Context, conv normalize.ConversationID) (int, error)
+	DeadLetters(ctx context.Context, afterSeq int64, limit int) ([]store.StoredMessage, error)
+	Messages(ctx context.Context, conv normalize.ConversationID, afterSeq int64, limit int) ([]store.StoredMessage, error)
+	Conversation(ctx context.Context, id normalize.ConversationID) (normalize.Conversation, error)
+}
+
+// RunStore checks the promises the router relies on from every Store. open must return an
+// empty store (Claim sees every lane, so subtests cannot share one) and close it on cleanup.
+func RunStore(t *testing.T, open func(t *testing.T) Store) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, f *storeFixture)
+	}{
+		{"IntakeDedups", storeIntakeDedups},
+		{"ConversationPerChannelAddress", storeConversations},
+		{"OutboundFindsConversation", storeOutboundRouting},
+		{"OutboundUnknownIsPermanent", storeOutboundUnknown},
+		{"InvalidMessageIsPermanent", storeInvalid},
+		{"ConcurrentIntakeOneConversation", storeConcurrentIntake},
+		{"ConcurrentDuplicates", storeConcurrentDuplicates},
+		{"CancelledIntakeTellsTheTruth", storeCancelledIntake},
+		{"LeaseExcludesUntilLapse", storeLease},
+		{"CompleteMarksAndIdles", storeComplete},
+		{"RetryAtDefersLane", storeRetryAt},
+		{"DeadLetterThenReplay", storeDeadLetter},
+		{"ReplayedAfterQueued", storeReplayOrder},
+		{"EchoIsDuplicate", storeEcho},
+		{"AttemptCountsClaims", storeAttempts},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.run(t, &storeFixture{t: t, st: open(t), ctx: testContext(t)})
+		})
+	}
+}
+
+// Names the suite's conversations are routed with.
+const (
+	chanA  normalize.InstanceName = "chan-a"
+	chanB  normalize.InstanceName = "chan-b"
+	deskA  normalize.InstanceName = "desk-a"
+	owner1                        = "worker-1"
+	owner2                        = "worker-2"
+)
+
+// storeFixture holds one subtest's store and what its NewConversation callback saw.
+type storeFixture struct {
+	t   *testing.T
+	st  Store
+	ctx context.Context
+
+	mu     sync.Mutex
+	opened []normalize.Message // first messages the callback was called with
+}
+
+// open is the NewConversation callback: it routes to deskA with high priority so the suite
+// can see that the callback's decision is what the store recorded.
+func (f *storeFixture) open(first normalize.Message) (normalize.InstanceName, normalize.Priority, []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.opened = append(f.opened, first)
+	return deskA, normalize.PriorityHigh, []string{"conformance"}
+}
+
+func (f *storeFixture) openedCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.opened)
+}
+
+func inbound(channel normalize.InstanceName, address normalize.Address, ext, text string) normalize.Message {
+	return normalize.Message{
+		Direction:   normalize.Inbound,
+		Source:      channel,
+		ExternalID:  normalize.ExternalID(ext),
+		Channel:     channel,
+		ChannelKind: normalize.KindLoopback,
+		Address:     address,
+		Author:      normalize.Author{Role: normalize.RolePlayer, DisplayName: "Ann", Language: "de"},
+		Kind:        normalize.KindText,
+		Text:        text,
+		SentAt:      time.Now().UTC(),
+	}
+}
+
+func outbound(helpdesk normalize.InstanceName, conv normalize.ConversationID, ticket normalize.Ref, ext, text string) normalize.Message {
+	return normalize.Message{
+		Direction:    normalize.Outbound,
+		Source:       helpdesk,
+		ExternalID:   normalize.ExternalID(ext),
+		Conversation: conv,
+		Ticket:       ticket,
+		Author:       normalize.Author{Role: normalize.RoleAgent, DisplayName: "Bob"},
+		Kind:         normalize.KindText,
+		Text:         text,
+		SentAt:       time.Now().UTC(),
+	}
+}
+
+// intake stores msgs and requires success and one Accepted per message.
+func (f *storeFixture) intake(msgs ...normalize.Message) []store.Accepted {
+	f.t.Helper()
+	acc, err := f.st.Intake(f.ctx, msgs, f.open)
+	require.NoError(f.t, err, "Intake()")
+	require.Len(f.t, acc, len(msgs), "Intake() must report on every message")
+	return acc
+}
+
+// claim claims with a long lease, as a router with healthy workers does.
+func (f *storeFixture) claim(owner string, batch int) []store.Lane {
+	f.t.Helper()
+	return f.claimLease(owner, batch, time.Minute)
+}
+
+func (f *storeFixture) claimLease(owner string, batch int, lease time.Duration) []store.Lane {
+	f.t.Helper()
+	lanes, err := f.st.Claim(f.ctx, owner, 100, batch, lease)
+	require.NoError(f.t, err, "Claim()")
+	return lanes
+}
+
+// claimOne requires exactly one due lane and returns it.
+func (f *storeFixture) claimOne(owner string, batch int) store.Lane {
+	f.t.Helper()
+	lanes := f.claim(owner, batch)
+	require.Len(f.t, lanes, 1, "Claim() lanes")
+	return lanes[0]
+}
+
+func (f *storeFixture) requireNothingDue(owner string) {
+	f.t.Helper()
+	require.Empty(f.t, f.claim(owner, 10), "Claim() must find nothing due")
+}
+
+func (f *storeFixture) complete(o store.Outcome) {
+	f.t.Helper()
+	require.NoError(f.t, f.st.Complete(f.ctx, o), "Complete()")
+}
+
+// deliverAll completes lane with every pending message delivered, with target IDs "<prefix>-<seq>".
+func (f *storeFixture) deliverAll(lane store.Lane, owner string, target normalize.InstanceName, ticket normalize.Ref) store.Outcome {
+	f.t.Helper()
+	o := store.Outcome{Conversation: lane.Conversation.ID, Direction: lane.Direction, Owner: owner, Target: target, Ticket: ticket}
+	for _, p := range lane.Pending {
+		o.Delivered = append(o.Delivered, store.Delivered{Seq: p.Seq, ID: p.Message.ID,
+			TargetID: normalize.ExternalID(unique(string(target)))})
+	}
+	f.complete(o)
+	return o
+}
+
+func (f *storeFixture) fail(lane store.Lane, owner string, fl store.Failure) {
+	f.t.Helper()
+	f.complete(store.Outcome{Conversation: lane.Conversation.ID, Direction: lane.Direction, Owner: owner,
+		Target: deskA, Failure: &fl})
+}
+
+func (f *storeFixture) messages(conv normalize.ConversationID) []store.StoredMessage {
+	f.t.Helper()
+	ms, err := f.st.Messages(f.ctx, conv, 0, 1000)
+	require.NoError(f.t, err, "Messages()")
+	return ms
+}
+
+func (f *storeFixture) deadLetters() []store.StoredMessage {
+	f.t.Helper()
+	ms, err := f.st.DeadLetters(f.ctx, 0, 1000)
+	require.NoError(f.t, err, "DeadLetters()")
+	return ms
+}
+
+func (f *storeFixture) stats() store.Stats {
+	f.t.Helper()
+	st, err := f.st.Stats(f.ctx)
+	require.NoError(f.t, err, "Stats()")
+	return st
+}
+
+func (f *storeFixture) nextDue() time.Time {
+	f.t.Helper()
+	next, err := f.st.NextDue(f.ctx)
+	require.NoError(f.t, err, "NextDue()")
+	return next
+}
+
+func pendingIDs(l store.Lane) []normalize.MessageID {
+	out := make([]normalize.MessageID, len(l.Pending))
+	for i, p := range l.Pending {
+		out[i] = p.Message.ID
+	}
+	return out
+}
+
+func acceptedIDs(acc []store.Accepted) []normalize.MessageID {
+	out := make([]normalize.MessageID, len(acc))
+	for i, a := range acc {
+		out[i] = a.ID
+	}
+	return out
+}

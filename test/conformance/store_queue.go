@@ -1,0 +1,184 @@
+package conformance
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/casino-support/gateway/normalize"
+	"github.com/casino-support/gateway/router/store"
+)
+
+// The outbox: leases, completion, back-off, dead letters, replay, attempts.
+
+// storeLease: a claimed lane belongs to its worker until it completes or its lease lapses (the
+// worker died), and a late Complete of the old worker must not release the new one's lease.
+func storeLease(t *testing.T, f *storeFixture) {
+	const lease = 250 * time.Millisecond
+	acc := f.intake(inbound(chanA, "p1", "l1", "one"), inbound(chanA, "p1", "l2", "two"))
+	first := f.claimLease(owner1, 10, lease)
+	require.Len(t, first, 1)
+	require.Empty(t, f.claimLease(owner2, 10, lease), "a leased lane must not be claimed again")
+	next := f.nextDue()
+	require.True(t, next.After(time.Now().Add(-10*time.Millisecond)), "NextDue() = %v must wait for the lease", next)
+	require.True(t, next.Before(time.Now().Add(lease+10*time.Millisecond)), "NextDue() = %v must not wait past the lease", next)
+
+	time.Sleep(lease + 50*time.Millisecond)
+	second := f.claimLease(owner2, 10, time.Minute)
+	require.Len(t, second, 1, "a lapsed lease must let another worker claim the lane")
+	require.Equal(t, acceptedIDs(acc), pendingIDs(second[0]))
+	require.Equal(t, 2, second[0].Pending[0].Attempt, "the lapsed claim counts as an attempt")
+
+	// The first worker wakes up and records the first message; the second still owns the lane.
+	p := first[0].Pending[0]
+	f.complete(store.Outcome{Conversation: p.Message.Conversation, Direction: normalize.Inbound, Owner: owner1, Target: deskA,
+		Delivered: []store.Delivered{{Seq: p.Seq, ID: p.Message.ID, TargetID: "c-1"}}})
+	require.Empty(t, f.claimLease("worker-3", 10, time.Minute), "a stale worker's Complete must not release another worker's lease")
+
+	f.deliverAll(second[0], owner2, deskA, "")
+	f.requireNothingDue(owner1)
+	for _, m := range f.messages(p.Message.Conversation) {
+		require.Equal(t, normalize.StateSent, m.Message.State)
+	}
+	require.Equal(t, normalize.ExternalID("c-1"), f.messages(p.Message.Conversation)[0].TargetID, "the first delivery's target ID is kept")
+}
+
+func storeComplete(t *testing.T, f *storeFixture) {
+	acc := f.intake(inbound(chanA, "p1", "x1", "one"), inbound(chanA, "p1", "x2", "two"), inbound(chanA, "p1", "x3", "three"))
+	lane := f.claimOne(owner1, 2)
+	require.Equal(t, acceptedIDs(acc[:2]), pendingIDs(lane), "Claim hands out at most batch messages, oldest first")
+	require.Equal(t, deskA, lane.Conversation.Helpdesk, "the lane carries its conversation")
+	require.Equal(t, normalize.Inbound, lane.Direction)
+	require.Zero(t, lane.Failures)
+	done := f.deliverAll(lane, owner1, deskA, "T-1")
+
+	rest := f.claimOne(owner1, 10)
+	require.Equal(t, acceptedIDs(acc[2:]), pendingIDs(rest), "messages left make the lane due again at once")
+	require.Equal(t, normalize.Ref("T-1"), rest.Conversation.Ticket)
+	f.deliverAll(rest, owner1, deskA, "")
+
+	f.requireNothingDue(owner2)
+	require.True(t, f.nextDue().IsZero(), "an idle store has nothing due")
+	require.Equal(t, 0, f.stats().Queued[normalize.Inbound])
+	stored := f.messages(acc[0].Conversation)
+	require.Len(t, stored, 3)
+	for i, m := range stored {
+		require.Equal(t, normalize.StateSent, m.Message.State, "message %d", i)
+		require.NotEmpty(t, m.TargetID, "message %d", i)
+	}
+	require.Equal(t, done.Delivered[0].TargetID, stored[0].TargetID)
+
+	// A new message after idling makes the lane due again.
+	more := f.intake(inbound(chanA, "p1", "x4", "four"))[0]
+	require.Equal(t, []normalize.MessageID{more.ID}, pendingIDs(f.claimOne(owner1, 10)))
+}
+
+func storeRetryAt(t *testing.T, f *storeFixture) {
+	f.intake(inbound(chanA, "p1", "r1", "one"))
+	lane := f.claimOne(owner1, 10)
+	retryAt := time.Now().Add(time.Second)
+	f.fail(lane, owner1, store.Failure{Seq: lane.Pending[0].Seq, Err: "helpdesk down", RetryAt: retryAt, CountsAsFailure: true})
+
+	f.requireNothingDue(owner2)
+	require.WithinDuration(t, retryAt, f.nextDue(), 2*time.Millisecond, "NextDue() must report the retry time")
+	stored := f.messages(lane.Conversation.ID)
+	require.Equal(t, normalize.StateQueued, stored[0].Message.State, "a retried message stays queued")
+	require.Equal(t, "helpdesk down", stored[0].Error)
+	// A message arriving during back-off must not cut the wait short.
+	f.intake(inbound(chanA, "p1", "r2", "two"))
+	f.requireNothingDue(owner2)
+
+	var again []store.Lane
+	require.Eventually(t, func() bool {
+		again = f.claim(owner2, 10)
+		return len(again) == 1
+	}, 5*time.Second, 20*time.Millisecond, "the lane must be due at its retry time")
+	require.False(t, time.Now().Before(retryAt.Truncate(time.Millisecond)), "claimed before its retry time")
+	require.Equal(t, 1, again[0].Failures)
+	require.Equal(t, 2, again[0].Pending[0].Attempt)
+	require.Len(t, again[0].Pending, 2)
+}
+
+// storeDeadLetter: a dead message leaves the lane, which goes on with the next; replay
+// re-queues it, per conversation or all.
+func storeDeadLetter(t *testing.T, f *storeFixture) {
+	a := f.intake(inbound(chanA, "p1", "d1", "poison"), inbound(chanA, "p1", "d2", "fine"))
+	lane := f.claimOne(owner1, 10)
+	f.fail(lane, owner1, store.Failure{Seq: lane.Pending[0].Seq, Err: "rejected: 422", Dead: true, CountsAsFailure: true})
+
+	dead := f.deadLetters()
+	require.Len(t, dead, 1)
+	require.Equal(t, a[0].ID, dead[0].Message.ID)
+	require.Equal(t, normalize.StateFailed, dead[0].Message.State)
+	require.Equal(t, "rejected: 422", dead[0].Message.FailReason)
+	require.Equal(t, a[0].Conversation, dead[0].Conv)
+	st := f.stats()
+	require.Equal(t, 1, st.DeadLetters)
+	require.Equal(t, 1, st.Queued[normalize.Inbound])
+
+	next := f.claimOne(owner1, 10)
+	require.Equal(t, []normalize.MessageID{a[1].ID}, pendingIDs(next), "the lane goes on after a dead letter")
+	require.Zero(t, next.Failures, "a dead letter resets the lane's failures")
+	f.deliverAll(next, owner1, deskA, "T-1")
+	f.requireNothingDue(owner1)
+
+	// A dead letter in a second conversation shows that Replay(conv) is scoped.
+	b := f.intake(inbound(chanA, "p2", "d3", "poison too"))[0]
+	bl := f.claimOne(owner1, 10)
+	f.fail(bl, owner1, store.Failure{Seq: bl.Pending[0].Seq, Err: "rejected", Dead: true, CountsAsFailure: true})
+	require.Len(t, f.deadLetters(), 2)
+
+	n, err := f.st.Replay(f.ctx, a[0].Conversation)
+	require.NoError(t, err, "Replay()")
+	require.Equal(t, 1, n)
+	dead = f.deadLetters()
+	require.Len(t, dead, 1)
+	require.Equal(t, b.ID, dead[0].Message.ID)
+	replayed := f.claimOne(owner1, 10)
+	require.Equal(t, []normalize.MessageID{a[0].ID}, pendingIDs(replayed))
+	require.Equal(t, normalize.Ref("T-1"), replayed.Conversation.Ticket)
+	f.deliverAll(replayed, owner1, deskA, "")
+
+	n, err = f.st.Replay(f.ctx, "")
+	require.NoError(t, err, "Replay(all)")
+	require.Equal(t, 1, n)
+	require.Empty(t, f.deadLetters())
+	require.Equal(t, []normalize.MessageID{b.ID}, pendingIDs(f.claimOne(owner1, 10)))
+	require.Zero(t, f.stats().DeadLetters)
+}
+
+// storeReplayOrder checks Replay's documented order: a replayed message regains its place in
+// its conversation, ahead of the messages still queued behind it.
+func storeReplayOrder(t *testing.T, f *storeFixture) {
+	a := f.intake(inbound(chanA, "p1", "o1", "poison"), inbound(chanA, "p1", "o2", "queued behind it"))
+	lane := f.claimOne(owner1, 1)
+	f.fail(lane, owner1, store.Failure{Seq: lane.Pending[0].Seq, Err: "rejected", Dead: true, CountsAsFailure: true})
+	n, err := f.st.Replay(f.ctx, a[0].Conversation)
+	require.NoError(t, err, "Replay()")
+	require.Equal(t, 1, n)
+	require.Equal(t, []normalize.MessageID{a[0].ID, a[1].ID}, pendingIDs(f.claimOne(owner1, 10)))
+}
+
+// storeAttempts: Attempt counts hand-outs across claims; Failures counts failed attempts but
+// not waits the target asked for, and resets after a success.
+func storeAttempts(t *testing.T, f *storeFixture) {
+	f.intake(inbound(chanA, "p1", "t1", "one"))
+	for i := 1; i <= 3; i++ {
+		lane := f.claimOne(owner1, 10)
+		require.Equal(t, i, lane.Pending[0].Attempt, "claim %d", i)
+		require.Equal(t, i-1, lane.Failures, "claim %d", i)
+		f.fail(lane, owner1, store.Failure{Seq: lane.Pending[0].Seq, Err: "timeout", RetryAt: time.Now().Add(-time.Second), CountsAsFailure: true})
+	}
+	lane := f.claimOne(owner1, 10)
+	f.fail(lane, owner1, store.Failure{Seq: lane.Pending[0].Seq, Err: "429", RetryAt: time.Now().Add(-time.Second)})
+	lane = f.claimOne(owner1, 10)
+	require.Equal(t, 5, lane.Pending[0].Attempt)
+	require.Equal(t, 3, lane.Failures, "a Retry-After wait is not a failure")
+	f.deliverAll(lane, owner1, deskA, "T-1")
+
+	f.intake(inbound(chanA, "p1", "t2", "two"))
+	lane = f.claimOne(owner1, 10)
+	require.Zero(t, lane.Failures, "a success resets the lane's failures")
+	require.Equal(t, 1, lane.Pending[0].Attempt)
+}

@@ -1,0 +1,162 @@
+package loopback_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/casino-support/gateway/config"
+	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/normalize"
+	"github.com/casino-support/gateway/test/conformance"
+	"github.com/casino-support/gateway/test/loopback"
+)
+
+// secret guards the hooks and the fakes in every test, so the bearer token is always exercised.
+const secret = "s3cret"
+
+// helpdeskEnv is one loopback helpdesk wired to its fake remote, with its hook served.
+type helpdeskEnv struct {
+	remote *loopback.FakeHelpdeskRemote
+	hd     *loopback.Helpdesk
+	hook   *httptest.Server
+}
+
+func newHelpdeskEnv(t *testing.T) *helpdeskEnv {
+	t.Helper()
+	remote := loopback.NewFakeHelpdeskRemote(secret)
+	rs := httptest.NewServer(remote)
+	t.Cleanup(rs.Close)
+	hd := loopback.NewHelpdesk("desk-loop", config.LoopbackHelpdesk{URL: rs.URL + "/", Secret: secret}, rs.Client(), testLogger(t))
+	hook := httptest.NewServer(hd)
+	t.Cleanup(hook.Close)
+	return &helpdeskEnv{remote: remote, hd: hd, hook: hook}
+}
+
+// channelEnv is one loopback channel wired to its fake remote, with its hook served.
+type channelEnv struct {
+	remote *loopback.FakeChannelRemote
+	ch     *loopback.Channel
+	hook   *httptest.Server
+	send   string
+}
+
+func newChannelEnv(t *testing.T) *channelEnv {
+	t.Helper()
+	remote := loopback.NewFakeChannelRemote(secret)
+	rs := httptest.NewServer(remote)
+	t.Cleanup(rs.Close)
+	send := rs.URL + "/send"
+	ch := loopback.NewChannel("chan-loop", config.LoopbackChannel{SendURL: send, Secret: secret}, rs.Client(), testLogger(t))
+	hook := httptest.NewServer(ch)
+	t.Cleanup(hook.Close)
+	return &channelEnv{remote: remote, ch: ch, hook: hook, send: send}
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// perTest keeps a harness's environment per subtest: the suites pass each subtest's own t to
+// New and to the harness's other functions.
+type perTest[E any] struct {
+	mu   sync.Mutex
+	envs map[*testing.T]E
+}
+
+func (p *perTest[E]) put(t *testing.T, e E) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.envs == nil {
+		p.envs = map[*testing.T]E{}
+	}
+	p.envs[t] = e
+	t.Cleanup(func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		delete(p.envs, t)
+	})
+}
+
+func (p *perTest[E]) get(t *testing.T) E {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, ok := p.envs[t]
+	if !ok {
+		t.Fatalf("harness: no environment for %s; New was not called with this t", t.Name())
+	}
+	return e
+}
+
+func TestHelpdeskConformance(t *testing.T) {
+	var envs perTest[*helpdeskEnv]
+	conformance.RunHelpdesk(t, conformance.HelpdeskHarness{
+		New: func(t *testing.T) connectors.Helpdesk {
+			env := newHelpdeskEnv(t)
+			envs.put(t, env)
+			return env.hd
+		},
+		Tickets: func(t *testing.T) map[normalize.ConversationID][]normalize.MessageID {
+			env := envs.get(t)
+			tickets := env.remote.Tickets()
+			require.Equal(t, env.remote.TicketCount(), len(tickets), "a conversation has more than one ticket")
+			out := map[normalize.ConversationID][]normalize.MessageID{}
+			for conv, ticket := range tickets {
+				ids := []normalize.MessageID{}
+				for _, p := range ticket.Messages {
+					ids = append(ids, normalize.MessageID(p.MessageID))
+				}
+				out[normalize.ConversationID(conv)] = ids
+			}
+			return out
+		},
+		AgentReply: func(t *testing.T, ticket normalize.Ref, replyID, text string) {
+			env := envs.get(t)
+			reply := loopback.Reply{ReplyID: replyID, Ticket: string(ticket), Text: text, Agent: "Bob"}
+			retry(t, func(ctx context.Context) error { return loopback.AgentReply(ctx, env.hook.URL, secret, reply) })
+		},
+		Hook: func(h connectors.Helpdesk) http.Handler { return h.(http.Handler) },
+	})
+}
+
+func TestChannelConformance(t *testing.T) {
+	var envs perTest[*channelEnv]
+	conformance.RunChannel(t, conformance.ChannelHarness{
+		New: func(t *testing.T) connectors.Channel {
+			env := newChannelEnv(t)
+			envs.put(t, env)
+			return env.ch
+		},
+		PlayerSends: func(t *testing.T, _ connectors.Channel, address normalize.Address, externalID, text string) error {
+			return loopback.PlayerSend(t.Context(), envs.get(t).hook.URL, secret,
+				loopback.PlayerMessage{ID: externalID, Address: string(address), Text: text, Name: "Ann"})
+		},
+		Received: func(t *testing.T, address normalize.Address) []string {
+			var texts []string
+			for _, s := range envs.get(t).remote.Received(string(address)) {
+				texts = append(texts, s.Text)
+			}
+			return texts
+		},
+		Idempotent: true,
+	})
+}
+
+// retry calls fn until it succeeds, as a remote redelivering a webhook does (the hook answers
+// 503 until Run has started).
+func retry(t *testing.T, fn func(ctx context.Context) error) {
+	t.Helper()
+	var err error
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if err = fn(t.Context()); err == nil {
+			return
+		}
+	}
+	t.Fatalf("still failing after retries: %v", err)
+}
