@@ -56,7 +56,7 @@ type Store struct {
 
 // Admin protects /api/v1.
 type Admin struct {
-	// Token is the bearer token of the admin API; without it the admin API answers 404.
+	// Token is the bearer token of the admin API; without it the admin API refuses every request.
 	Token Secret `yaml:"token"`
 }
 

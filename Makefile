@@ -1,0 +1,34 @@
+# The README's two commands are `make run` and `make test`; CI runs `make test`.
+GO       ?= go
+PKGS     ?= ./...
+TESTFLAGS ?= -race -timeout 40m
+
+.PHONY: run build test test-short bench fuzz vet fmt peers docker
+
+run:
+	$(GO) run ./cmd/gateway serve
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/gateway ./cmd/gateway
+
+# The whole suite: unit, conformance, end-to-end (builds and kills the real binary) and the
+# tests against real peers, which test/peers/ installs and starts.
+test: vet
+	./test/peers/setup.sh
+	$(GO) test $(TESTFLAGS) $(PKGS)
+
+test-short:
+	$(GO) test -short $(PKGS)
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) vet $(PKGS)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3s -count 5 ./router/
+
+fuzz:
+	$(GO) test ./config -run '^$$' -fuzz FuzzParse -fuzztime 60s
+
+docker:
+	docker build -t casino-support-gateway .

@@ -1,0 +1,75 @@
+// Command gateway runs the casino support messenger gateway and its operator commands.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+)
+
+const usage = `gateway: messenger gateway for player support
+
+Usage:
+  gateway serve [--config FILE]          run the gateway (config also from GATEWAY_CONFIG;
+                                         without one, the embedded default runs)
+  gateway check-config --config FILE     validate a configuration; lists every problem
+  gateway replay [--config FILE] (--conversation ID | --all)
+                                         re-queue dead-lettered messages
+  gateway version                        print the version
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes one subcommand and returns the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	env := os.LookupEnv
+	switch args[0] {
+	case "serve":
+		return serveCmd(ctx, args[1:], env, stdout, stderr)
+	case "check-config":
+		return checkConfigCmd(args[1:], env, stdout, stderr)
+	case "replay":
+		return replayCmd(ctx, args[1:], env, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, version())
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "gateway: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}
+
+// version reports the module version and VCS revision the binary was built from.
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "gateway (unknown build)"
+	}
+	v := "gateway " + info.Main.Version
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			v += " " + s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				v += "+dirty"
+			}
+		}
+	}
+	return v + " " + info.GoVersion
+}

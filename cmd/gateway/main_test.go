@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestCommands(t *testing.T) {
+	dir := t.TempDir()
+	valid := filepath.Join(dir, "valid.yaml")
+	require.NoError(t, os.WriteFile(valid, []byte(`
+channels:
+  - {name: chat, type: loopback, send_url: "http://127.0.0.1:9/send"}
+helpdesks:
+  - {name: desk, type: loopback, url: "http://127.0.0.1:9"}
+default_helpdesk: desk
+`), 0o600))
+	invalid := filepath.Join(dir, "invalid.yaml")
+	require.NoError(t, os.WriteFile(invalid, []byte(`
+channels:
+  - {name: chat, type: loopback}
+  - {name: chat, type: telgram}
+routes:
+  - {helpdesk: zendsk}
+delivery: {workers: many}
+`), 0o600))
+
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout []string
+		stderr []string
+	}{
+		{"no command", nil, 2, nil, []string{"Usage:"}},
+		{"unknown command", []string{"serv"}, 2, nil, []string{`unknown command "serv"`}},
+		{"version", []string{"version"}, 0, []string{"gateway "}, nil},
+		{"help", []string{"help"}, 0, []string{"gateway serve"}, nil},
+		{"check-config valid", []string{"check-config", "--config", valid}, 0, []string{"OK (1 channels, 1 helpdesks, 0 routes)"}, nil},
+		{"check-config lists every problem", []string{"check-config", "--config", invalid}, 1, nil, []string{
+			"channels[0].send_url: required",
+			`channels[1].type: unknown channel type "telgram"`,
+			`routes[0].helpdesk: unknown helpdesk "zendsk"`,
+			"delivery.workers:",
+		}},
+		{"check-config needs a file", []string{"check-config"}, 2, nil, []string{"--config FILE is required"}},
+		{"check-config missing file", []string{"check-config", "--config", filepath.Join(dir, "nope.yaml")}, 1, nil, []string{"nope.yaml"}},
+		{"replay needs a target", []string{"replay", "--config", valid}, 2, nil, []string{"exactly one of --conversation ID or --all"}},
+		{"replay not both", []string{"replay", "--config", valid, "--all", "--conversation", "c1"}, 2, nil, []string{"exactly one"}},
+		{"replay without a database", []string{"replay", "--config", valid, "--all"}, 1, nil, []string{"gateway.db"}},
+		{"serve with an invalid config", []string{"serve", "--config", invalid}, 1, nil, []string{"channels[0].send_url: required"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Chdir(dir) // the default data_dir is relative
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), tt.args, &stdout, &stderr)
+			require.Equal(t, tt.code, code, "stdout: %s\nstderr: %s", &stdout, &stderr)
+			for _, s := range tt.stdout {
+				require.Contains(t, stdout.String(), s)
+			}
+			for _, s := range tt.stderr {
+				require.Contains(t, stderr.String(), s)
+			}
+		})
+	}
+}

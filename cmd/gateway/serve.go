@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/casino-support/gateway/config"
+	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/normalize"
+	"github.com/casino-support/gateway/router"
+	"github.com/casino-support/gateway/router/store"
+	"github.com/casino-support/gateway/router/store/blobs"
+)
+
+func serveCmd(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "configuration file (default: GATEWAY_CONFIG, else the embedded default)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := loadConfig(*path, env)
+	if err != nil {
+		fmt.Fprintf(stderr, "gateway: %v\n", err)
+		return 1
+	}
+	log := newLogger(cfg.Log, stderr)
+	if err := serve(ctx, cfg, log); err != nil {
+		log.Error("gateway stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level)) // validated by config
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// gateway is one running process: store, connectors, router and the HTTP listener.
+type gateway struct {
+	cfg       *config.Config
+	log       *slog.Logger
+	store     *store.Store
+	router    *router.Router
+	channels  map[normalize.InstanceName]connectors.Channel
+	helpdesks map[normalize.InstanceName]connectors.Helpdesk
+	registry  *prometheus.Registry
+	started   atomic.Bool
+}
+
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	g, err := assemble(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer g.store.Close()
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{Handler: g.handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	// Connectors and workers get their own contexts so shutdown can stop intake first and let
+	// deliveries finish after.
+	connCtx, stopConnectors := context.WithCancel(context.WithoutCancel(ctx))
+	routerCtx, stopRouter := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	fatal := make(chan error, len(g.channels)+len(g.helpdesks))
+	runConnector := func(kind string, name normalize.InstanceName, run func(context.Context, connectors.Sink) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := run(connCtx, g.router); err != nil && connCtx.Err() == nil {
+				fatal <- fmt.Errorf("%s %s: %w", kind, name, err)
+			}
+		}()
+	}
+	for name, ch := range g.channels {
+		runConnector("channel", name, ch.Run)
+	}
+	for name, hd := range g.helpdesks {
+		runConnector("helpdesk", name, hd.Run)
+	}
+	routerDone := make(chan error, 1)
+	go func() { routerDone <- g.router.Run(routerCtx) }()
+	g.started.Store(true)
+	log.Info("gateway started", "listen", ln.Addr().String(), "public_url", cfg.PublicURL,
+		"channels", len(g.channels), "helpdesks", len(g.helpdesks), "store", cfg.Store.Driver)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down: intake stops, in-flight deliveries finish", "timeout", cfg.ShutdownTimeout.String())
+	case err := <-serveErr:
+		runErr = fmt.Errorf("http server: %w", err)
+	case runErr = <-fatal:
+	}
+
+	deadline, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	g.started.Store(false)
+	if err := srv.Shutdown(deadline); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Warn("http shutdown", "err", err)
+	}
+	stopConnectors()
+	wg.Wait()
+	stopRouter()
+	<-routerDone
+	log.Info("gateway stopped")
+	return runErr
+}
+
+// assemble opens the store and builds every configured piece, failing before anything runs.
+func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*gateway, error) {
+	if cfg.Store.Driver != "sqlite" {
+		return nil, fmt.Errorf("store.driver %q is not supported by this build (use sqlite)", cfg.Store.Driver)
+	}
+	st, err := store.OpenSQLite(ctx, cfg.Store.DSN.Value(), store.Options{})
+	if err != nil {
+		return nil, err
+	}
+	blobStore, err := blobs.New(cfg.Attachments.Dir, cfg.Attachments.MaxBytes)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	d := deps{client: &http.Client{Timeout: 60 * time.Second}, blobs: blobStore, log: log}
+	g := &gateway{cfg: cfg, log: log, store: st, registry: prometheus.NewRegistry(),
+		channels:  map[normalize.InstanceName]connectors.Channel{},
+		helpdesks: map[normalize.InstanceName]connectors.Helpdesk{}}
+	for _, c := range cfg.Channels {
+		ch, err := buildChannel(c, d)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		g.channels[normalize.InstanceName(c.Name)] = ch
+	}
+	for _, h := range cfg.Helpdesks {
+		hd, err := buildHelpdesk(h, d)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		g.helpdesks[normalize.InstanceName(h.Name)] = hd
+	}
+	g.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	g.router = router.New(st, g.channels, g.helpdesks, routingRules(cfg), router.Options{
+		Workers: cfg.Delivery.Workers, MaxAttempts: cfg.Delivery.MaxAttempts, BackoffBase: cfg.Delivery.BackoffBase,
+		BackoffMax: cfg.Delivery.BackoffMax, BatchSize: cfg.Delivery.BatchSize, Lease: cfg.Delivery.Lease,
+		DrainTimeout: cfg.ShutdownTimeout,
+	}, g.registry, log)
+	return g, nil
+}
+
+// ready reports the first reason the gateway cannot serve.
+func (g *gateway) ready(ctx context.Context) error {
+	if !g.started.Load() {
+		return errors.New("not started or shutting down")
+	}
+	if err := g.store.Ping(ctx); err != nil {
+		return err
+	}
+	var problems []string
+	check := func(kind string, name normalize.InstanceName, c any) {
+		if r, ok := c.(connectors.Readier); ok {
+			if err := r.Ready(ctx); err != nil {
+				problems = append(problems, fmt.Sprintf("%s %s: %v", kind, name, err))
+			}
+		}
+	}
+	for n, c := range g.channels {
+		check("channel", n, c)
+	}
+	for n, h := range g.helpdesks {
+		check("helpdesk", n, h)
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}

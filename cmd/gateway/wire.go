@@ -1,0 +1,59 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/casino-support/gateway/config"
+	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/normalize"
+	"github.com/casino-support/gateway/router"
+	"github.com/casino-support/gateway/test/loopback"
+)
+
+// This file is the one explicit list of connector types: adding a channel or helpdesk type
+// means a case here and its settings in config.
+
+// deps are what connectors may use from the gateway.
+type deps struct {
+	client *http.Client
+	blobs  connectors.Blobs
+	log    *slog.Logger
+}
+
+func buildChannel(c config.Channel, d deps) (connectors.Channel, error) {
+	name := normalize.InstanceName(c.Name)
+	log := d.log.With("channel", c.Name)
+	switch c.Type {
+	case "loopback":
+		return loopback.NewChannel(name, *c.Loopback, d.client, log), nil
+	}
+	return nil, fmt.Errorf("channel %s: unknown type %q", c.Name, c.Type)
+}
+
+func buildHelpdesk(h config.Helpdesk, d deps) (connectors.Helpdesk, error) {
+	name := normalize.InstanceName(h.Name)
+	log := d.log.With("helpdesk", h.Name)
+	switch h.Type {
+	case "loopback":
+		return loopback.NewHelpdesk(name, *h.Loopback, d.client, log), nil
+	}
+	return nil, fmt.Errorf("helpdesk %s: unknown type %q", h.Name, h.Type)
+}
+
+func routingRules(cfg *config.Config) router.Rules {
+	rules := router.Rules{Default: normalize.InstanceName(cfg.DefaultHelpdesk)}
+	for _, r := range cfg.Routes {
+		rule := router.Rule{Languages: r.Match.Languages, MinVIP: r.Match.MinVIP, Keywords: r.Match.Keywords,
+			Helpdesk: normalize.InstanceName(r.Helpdesk)}
+		for _, c := range r.Match.Channels {
+			rule.Channels = append(rule.Channels, normalize.InstanceName(c))
+		}
+		for _, k := range r.Match.Kinds {
+			rule.Kinds = append(rule.Kinds, normalize.ChannelKind(k))
+		}
+		rules.List = append(rules.List, rule)
+	}
+	return rules
+}
