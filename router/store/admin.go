@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 
@@ -99,7 +98,7 @@ func (s *Store) queryMessages(ctx context.Context, where string, args ...any) ([
 // messages still queued behind it (those already delivered cannot be overtaken).
 func (s *Store) Replay(ctx context.Context, conv normalize.ConversationID) (int, error) {
 	var n int
-	err := s.writer.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
 		cond, args := `state = 'failed'`, []any{}
 		if conv != "" {
 			cond, args = cond+` AND conversation_id = ?`, append(args, conv)

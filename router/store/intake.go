@@ -38,7 +38,7 @@ func (s *Store) Intake(ctx context.Context, msgs []normalize.Message, open NewCo
 		}
 	}
 	var out []Accepted
-	err := s.writer.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
 		out = make([]Accepted, 0, len(msgs))
 		now := s.now()
 		for _, m := range msgs {
@@ -78,7 +78,7 @@ func validate(m *normalize.Message) error {
 	return nil
 }
 
-func (s *Store) intakeOne(ctx context.Context, tx *sql.Tx, m normalize.Message, open NewConversation, now int64) (Accepted, error) {
+func (s *Store) intakeOne(ctx context.Context, tx *wtx, m normalize.Message, open NewConversation, now int64) (Accepted, error) {
 	res, err := tx.ExecContext(ctx, `INSERT INTO external_ids (instance, external_id, message_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
 		m.Source, m.ExternalID, m.ID)
 	if err != nil {
@@ -122,7 +122,7 @@ func (s *Store) intakeOne(ctx context.Context, tx *sql.Tx, m normalize.Message, 
 	return a, nil
 }
 
-func (s *Store) inboundConversation(ctx context.Context, tx *sql.Tx, m normalize.Message, open NewConversation, now int64) (normalize.ConversationID, bool, error) {
+func (s *Store) inboundConversation(ctx context.Context, tx *wtx, m normalize.Message, open NewConversation, now int64) (normalize.ConversationID, bool, error) {
 	var id normalize.ConversationID
 	var status normalize.Status
 	err := tx.QueryRowContext(ctx, `SELECT id, status FROM conversations WHERE channel = ? AND address = ?`, m.Channel, m.Address).Scan(&id, &status)
@@ -159,7 +159,7 @@ func (s *Store) inboundConversation(ctx context.Context, tx *sql.Tx, m normalize
 	return id, true, nil
 }
 
-func outboundConversation(ctx context.Context, tx *sql.Tx, m normalize.Message) (normalize.ConversationID, error) {
+func outboundConversation(ctx context.Context, tx *wtx, m normalize.Message) (normalize.ConversationID, error) {
 	var id normalize.ConversationID
 	var err error
 	if m.Conversation != "" {

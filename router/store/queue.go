@@ -33,7 +33,7 @@ type Pending struct {
 // pending messages each. A lane whose lease lapsed (its worker died) can be claimed again.
 func (s *Store) Claim(ctx context.Context, owner string, max, batch int, lease time.Duration) ([]Lane, error) {
 	var lanes []Lane
-	err := s.writer.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
 		lanes = nil
 		now := millis(s.now())
 		rows, err := tx.QueryContext(ctx, `SELECT conversation_id, direction, failures FROM lanes
@@ -82,7 +82,7 @@ func (s *Store) Claim(ctx context.Context, owner string, max, batch int, lease t
 	return lanes, err
 }
 
-func claimPending(ctx context.Context, tx *sql.Tx, conv normalize.ConversationID, dir normalize.Direction, batch int) ([]Pending, error) {
+func claimPending(ctx context.Context, tx *wtx, conv normalize.ConversationID, dir normalize.Direction, batch int) ([]Pending, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT seq, body, attempts FROM messages
 		WHERE conversation_id = ? AND direction = ? AND state = 'queued' ORDER BY seq LIMIT ?`, conv, dir, batch)
 	if err != nil {
@@ -154,7 +154,7 @@ type Outcome struct {
 // Complete records a delivery outcome and releases the lane: due again now if messages are
 // left, at the failure's RetryAt after a failure, idle otherwise.
 func (s *Store) Complete(ctx context.Context, o Outcome) error {
-	return s.writer.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return s.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
 		now := millis(s.now())
 		if o.Ticket != "" {
 			if _, err := tx.ExecContext(ctx, `UPDATE conversations SET ticket = ?, updated_at = ? WHERE id = ? AND ticket = ''`, o.Ticket, now, o.Conversation); err != nil {

@@ -13,7 +13,7 @@ var errClosed = errors.New("store: closed")
 // writeOp is one caller's share of a group commit.
 type writeOp struct {
 	ctx  context.Context
-	fn   func(ctx context.Context, tx *sql.Tx) error
+	fn   func(ctx context.Context, tx *wtx) error
 	done chan error
 }
 
@@ -27,17 +27,21 @@ type writer struct {
 	maxBatch int
 	stopped  chan struct{}
 	quit     chan struct{}
+	// stmts and unprepared are used by the writer goroutine only.
+	stmts      map[string]*sql.Stmt
+	unprepared map[string]struct{}
 }
 
 func newWriter(db *sql.DB, maxBatch int) *writer {
 	w := &writer{db: db, ops: make(chan *writeOp, maxBatch), maxBatch: maxBatch,
-		stopped: make(chan struct{}), quit: make(chan struct{})}
+		stopped: make(chan struct{}), quit: make(chan struct{}),
+		stmts: map[string]*sql.Stmt{}, unprepared: map[string]struct{}{}}
 	go w.loop()
 	return w
 }
 
 // do runs fn in a shared transaction and returns once that transaction committed.
-func (w *writer) do(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+func (w *writer) do(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
 	op := &writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case w.ops <- op:
@@ -54,6 +58,9 @@ func (w *writer) do(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx
 func (w *writer) close() {
 	close(w.quit)
 	<-w.stopped
+	for _, st := range w.stmts {
+		st.Close()
+	}
 }
 
 func (w *writer) loop() {
@@ -90,6 +97,7 @@ func (w *writer) loop() {
 func (w *writer) commit(batch []*writeOp) {
 	results := make([]error, len(batch))
 	err := w.run(batch, results)
+	w.prepareSeen()
 	for i, op := range batch {
 		if err != nil {
 			op.done <- err
@@ -105,10 +113,11 @@ func (w *writer) run(batch []*writeOp, results []error) error {
 	// The transaction is not bound to any one caller's context: a caller giving up must not
 	// roll back the others' writes.
 	ctx := context.Background()
-	tx, err := w.db.BeginTx(ctx, nil)
+	sqlTx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
+	tx := &wtx{Tx: sqlTx, w: w}
 	single := len(batch) == 1
 	for i, op := range batch {
 		if err := op.ctx.Err(); err != nil {
