@@ -25,7 +25,7 @@ vet:
 	$(GO) vet $(PKGS)
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 3s -count 5 ./router/
+	$(GO) test -run '^$$' -bench . -benchtime 3s -count 5 ./router/ ./test/loopback/
 
 fuzz:
 	$(GO) test ./config -run '^$$' -fuzz FuzzParse -fuzztime 60s
