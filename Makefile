@@ -1,7 +1,7 @@
 # The README's two commands are `make run` and `make test`; CI runs `make test`.
 GO       ?= go
 PKGS     ?= ./...
-TESTFLAGS ?= -race -timeout 40m
+TESTFLAGS ?= -race -count=1 -timeout 40m
 
 .PHONY: run build test test-short bench fuzz vet fmt peers docker
 

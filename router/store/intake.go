@@ -97,7 +97,7 @@ func (s *Store) intakeOne(ctx context.Context, tx *wtx, m normalize.Message, ope
 	if m.Direction == normalize.Inbound {
 		a.Conversation, a.Opened, err = s.inboundConversation(ctx, tx, m, open, now)
 	} else {
-		a.Conversation, err = outboundConversation(ctx, tx, m)
+		a.Conversation, err = outboundConversation(ctx, tx, m, now)
 	}
 	if err != nil {
 		return Accepted{}, err
@@ -159,7 +159,7 @@ func (s *Store) inboundConversation(ctx context.Context, tx *wtx, m normalize.Me
 	return id, true, nil
 }
 
-func outboundConversation(ctx context.Context, tx *wtx, m normalize.Message) (normalize.ConversationID, error) {
+func outboundConversation(ctx context.Context, tx *wtx, m normalize.Message, now int64) (normalize.ConversationID, error) {
 	var id normalize.ConversationID
 	var err error
 	if m.Conversation != "" {
@@ -168,10 +168,34 @@ func outboundConversation(ctx context.Context, tx *wtx, m normalize.Message) (no
 		err = tx.QueryRowContext(ctx, `SELECT id FROM conversations WHERE helpdesk = ? AND ticket = ?`, m.Source, m.Ticket).Scan(&id)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", connectors.Permanent(fmt.Errorf("store: %w: conversation %q / ticket %q of %s", ErrNotFound, m.Conversation, m.Ticket, m.Source))
+		notFound := fmt.Errorf("store: %w: conversation %q / ticket %q of %s", ErrNotFound, m.Conversation, m.Ticket, m.Source)
+		if m.Conversation == "" {
+			creating, cerr := ticketBeingCreated(ctx, tx, m.Source, now)
+			if cerr != nil {
+				return "", cerr
+			}
+			if creating {
+				// Helpdesks fire auto-replies the moment a ticket exists, possibly before the
+				// gateway recorded it: let the remote retry rather than lose the reply.
+				return "", fmt.Errorf("%w (a ticket of %s is being created; retry)", notFound, m.Source)
+			}
+		}
+		return "", connectors.Permanent(notFound)
 	}
 	if err != nil {
 		return "", fmt.Errorf("store: find conversation: %w", err)
 	}
 	return id, nil
+}
+
+// ticketBeingCreated reports whether a conversation of helpdesk without a ticket is leased
+// for delivery right now, i.e. its ticket may exist remotely but not yet here.
+func ticketBeingCreated(ctx context.Context, tx *wtx, helpdesk normalize.InstanceName, now int64) (bool, error) {
+	var creating bool
+	err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM conversations c JOIN lanes l ON l.conversation_id = c.id AND l.direction = 'inbound'
+		WHERE c.helpdesk = ? AND c.ticket = '' AND l.lease_until > ?)`, helpdesk, now).Scan(&creating)
+	if err != nil {
+		return false, fmt.Errorf("store: check tickets being created: %w", err)
+	}
+	return creating, nil
 }

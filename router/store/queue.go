@@ -30,7 +30,8 @@ type Pending struct {
 }
 
 // Claim leases up to max due lanes to owner until now+lease and returns them with up to batch
-// pending messages each. A lane whose lease lapsed (its worker died) can be claimed again.
+// pending messages each (one, for an inbound lane whose conversation has no ticket yet). A lane
+// whose lease lapsed (its worker died) can be claimed again.
 func (s *Store) Claim(ctx context.Context, owner string, max, batch int, lease time.Duration) ([]Lane, error) {
 	var lanes []Lane
 	err := s.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
@@ -60,7 +61,13 @@ func (s *Store) Claim(ctx context.Context, owner string, max, batch int, lease t
 				return err
 			}
 			l.Conversation = conv
-			if l.Pending, err = claimPending(ctx, tx, conv.ID, l.Direction, batch); err != nil {
+			n := batch
+			if l.Direction == normalize.Inbound && conv.Ticket == "" {
+				// The opening message goes alone, so the new ticket is recorded before anything
+				// else is posted: an agent reply (or auto-reply) naming it is then recognised.
+				n = 1
+			}
+			if l.Pending, err = claimPending(ctx, tx, conv.ID, l.Direction, n); err != nil {
 				return err
 			}
 			if len(l.Pending) == 0 {

@@ -45,6 +45,7 @@ func RunStore(t *testing.T, open func(t *testing.T) Store) {
 		{"ReplayedAfterQueued", storeReplayOrder},
 		{"EchoIsDuplicate", storeEcho},
 		{"AttemptCountsClaims", storeAttempts},
+		{"OpeningMessageGoesAlone", storeOpeningAlone},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -61,6 +62,19 @@ const (
 	owner1                        = "worker-1"
 	owner2                        = "worker-2"
 )
+
+// withTicket opens address's conversation on chanA and records its ticket, so that later
+// inbound messages are handed out in batches: a ticketless conversation's opening message goes
+// out alone, and tests of batching need a ticket first. The opening message comes first in
+// Messages.
+func (f *storeFixture) withTicket(address normalize.Address) normalize.ConversationID {
+	f.t.Helper()
+	acc := f.intake(inbound(chanA, address, unique("open"), "opening message"))[0]
+	lane := f.claimOne(owner1, 10)
+	require.Equal(f.t, []normalize.MessageID{acc.ID}, pendingIDs(lane))
+	f.deliverAll(lane, owner1, deskA, normalize.Ref("T-"+string(address)))
+	return acc.Conversation
+}
 
 // storeFixture holds one subtest's store and what its NewConversation callback saw.
 type storeFixture struct {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router/store"
 )
@@ -16,6 +17,7 @@ import (
 // worker died), and a late Complete of the old worker must not release the new one's lease.
 func storeLease(t *testing.T, f *storeFixture) {
 	const lease = 250 * time.Millisecond
+	f.withTicket("p1")
 	acc := f.intake(inbound(chanA, "p1", "l1", "one"), inbound(chanA, "p1", "l2", "two"))
 	first := f.claimLease(owner1, 10, lease)
 	require.Len(t, first, 1)
@@ -41,27 +43,28 @@ func storeLease(t *testing.T, f *storeFixture) {
 	for _, m := range f.messages(p.Message.Conversation) {
 		require.Equal(t, normalize.StateSent, m.Message.State)
 	}
-	require.Equal(t, normalize.ExternalID("c-1"), f.messages(p.Message.Conversation)[0].TargetID, "the first delivery's target ID is kept")
+	require.Equal(t, normalize.ExternalID("c-1"), f.messages(p.Message.Conversation)[1].TargetID, "the first delivery's target ID is kept")
 }
 
 func storeComplete(t *testing.T, f *storeFixture) {
+	f.withTicket("p1")
 	acc := f.intake(inbound(chanA, "p1", "x1", "one"), inbound(chanA, "p1", "x2", "two"), inbound(chanA, "p1", "x3", "three"))
 	lane := f.claimOne(owner1, 2)
 	require.Equal(t, acceptedIDs(acc[:2]), pendingIDs(lane), "Claim hands out at most batch messages, oldest first")
 	require.Equal(t, deskA, lane.Conversation.Helpdesk, "the lane carries its conversation")
 	require.Equal(t, normalize.Inbound, lane.Direction)
 	require.Zero(t, lane.Failures)
-	done := f.deliverAll(lane, owner1, deskA, "T-1")
+	done := f.deliverAll(lane, owner1, deskA, "T-other")
 
 	rest := f.claimOne(owner1, 10)
 	require.Equal(t, acceptedIDs(acc[2:]), pendingIDs(rest), "messages left make the lane due again at once")
-	require.Equal(t, normalize.Ref("T-1"), rest.Conversation.Ticket)
+	require.Equal(t, normalize.Ref("T-p1"), rest.Conversation.Ticket, "a recorded ticket is never replaced")
 	f.deliverAll(rest, owner1, deskA, "")
 
 	f.requireNothingDue(owner2)
 	require.True(t, f.nextDue().IsZero(), "an idle store has nothing due")
 	require.Equal(t, 0, f.stats().Queued[normalize.Inbound])
-	stored := f.messages(acc[0].Conversation)
+	stored := f.messages(acc[0].Conversation)[1:] // after the opening message
 	require.Len(t, stored, 3)
 	for i, m := range stored {
 		require.Equal(t, normalize.StateSent, m.Message.State, "message %d", i)
@@ -75,6 +78,7 @@ func storeComplete(t *testing.T, f *storeFixture) {
 }
 
 func storeRetryAt(t *testing.T, f *storeFixture) {
+	f.withTicket("p1")
 	f.intake(inbound(chanA, "p1", "r1", "one"))
 	lane := f.claimOne(owner1, 10)
 	retryAt := time.Now().Add(time.Second)
@@ -82,7 +86,7 @@ func storeRetryAt(t *testing.T, f *storeFixture) {
 
 	f.requireNothingDue(owner2)
 	require.WithinDuration(t, retryAt, f.nextDue(), 2*time.Millisecond, "NextDue() must report the retry time")
-	stored := f.messages(lane.Conversation.ID)
+	stored := f.messages(lane.Conversation.ID)[1:] // after the opening message
 	require.Equal(t, normalize.StateQueued, stored[0].Message.State, "a retried message stays queued")
 	require.Equal(t, "helpdesk down", stored[0].Error)
 	// A message arriving during back-off must not cut the wait short.
@@ -151,6 +155,7 @@ func storeDeadLetter(t *testing.T, f *storeFixture) {
 // storeReplayOrder checks Replay's documented order: a replayed message regains its place in
 // its conversation, ahead of the messages still queued behind it.
 func storeReplayOrder(t *testing.T, f *storeFixture) {
+	f.withTicket("p1")
 	a := f.intake(inbound(chanA, "p1", "o1", "poison"), inbound(chanA, "p1", "o2", "queued behind it"))
 	lane := f.claimOne(owner1, 1)
 	f.fail(lane, owner1, store.Failure{Seq: lane.Pending[0].Seq, Err: "rejected", Dead: true, CountsAsFailure: true})
@@ -181,4 +186,28 @@ func storeAttempts(t *testing.T, f *storeFixture) {
 	lane = f.claimOne(owner1, 10)
 	require.Zero(t, lane.Failures, "a success resets the lane's failures")
 	require.Equal(t, 1, lane.Pending[0].Attempt)
+}
+
+// storeOpeningAlone: a conversation's opening message is handed out alone, so its ticket is
+// recorded before anything else is posted; while that is under way, an agent reply naming an
+// unknown ticket of that helpdesk is refused as retryable (the remote will try again), and
+// otherwise as permanent.
+func storeOpeningAlone(t *testing.T, f *storeFixture) {
+	acc := f.intake(inbound(chanA, "p1", "o1", "one"), inbound(chanA, "p1", "o2", "two"), inbound(chanA, "p1", "o3", "three"))
+	opening := f.claimOne(owner1, 10)
+	require.Equal(t, acceptedIDs(acc[:1]), pendingIDs(opening), "the opening message goes alone")
+
+	early := outbound(deskA, "", "T-new", "auto-1", "we received your request")
+	_, err := f.st.Intake(f.ctx, []normalize.Message{early}, f.open)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	require.NotErrorIs(t, err, connectors.ErrPermanent, "a ticket may be being created: the remote must retry")
+
+	f.deliverAll(opening, owner1, deskA, "T-new")
+	rest := f.claimOne(owner1, 10)
+	require.Equal(t, acceptedIDs(acc[1:]), pendingIDs(rest), "once the ticket is recorded, the rest goes in a batch")
+	f.deliverAll(rest, owner1, deskA, "")
+	require.False(t, f.intake(early)[0].Duplicate, "the retried reply is accepted")
+
+	_, err = f.st.Intake(f.ctx, []normalize.Message{outbound(deskA, "", "T-never", "x-1", "?")}, f.open)
+	require.ErrorIs(t, err, connectors.ErrPermanent, "with no ticket being created, an unknown ticket is permanent")
 }

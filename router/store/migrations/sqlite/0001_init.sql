@@ -16,6 +16,7 @@ CREATE TABLE conversations (
     UNIQUE (channel, address)
 );
 CREATE INDEX conversations_ticket ON conversations (helpdesk, ticket) WHERE ticket <> '';
+CREATE INDEX conversations_awaiting_ticket ON conversations (helpdesk) WHERE ticket = '';
 CREATE INDEX conversations_updated ON conversations (updated_at);
 
 -- Messages in both directions. state is the normalize.DeliveryState towards the other side:
