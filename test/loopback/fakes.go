@@ -16,6 +16,44 @@ import (
 // Idempotency-Key as the connectors' contract expects, and fail on demand. Mount them on
 // httptest servers; every method is safe for concurrent use.
 
+// fakeRemote is what both fakes share: the lock, injected faults and request counters.
+type fakeRemote struct {
+	mu       sync.Mutex
+	faults   faults
+	requests int
+	repeats  int
+}
+
+// Repeats counts requests that repeated an Idempotency-Key already accepted (for the helpdesk:
+// message posts; see TicketRepeats for ticket creations).
+func (f *fakeRemote) Repeats() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.repeats
+}
+
+// Requests counts every request, failed and repeated ones included.
+func (f *fakeRemote) Requests() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.requests
+}
+
+// FailNext answers the next n requests with status (and Retry-After, rounded up to seconds,
+// when retryAfter > 0) without recording them. Calls queue up.
+func (f *fakeRemote) FailNext(n, status int, retryAfter time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.faults.failNext(n, status, retryAfter)
+}
+
+// LoseNext records the next n valid requests but answers them 502, as if the answer was lost.
+func (f *fakeRemote) LoseNext(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.faults.lose += n
+}
+
 // Sent is one reply the fake channel remote accepted.
 type Sent struct {
 	// ID is what the remote answered; it is "sent-N", never a player's message ID, because the
@@ -33,15 +71,12 @@ type Sent struct {
 type FakeChannelRemote struct {
 	secret config.Secret
 
-	mu       sync.Mutex
-	faults   faults
-	byKey    map[string]string // Idempotency-Key → answered ID
-	sent     []Sent            // unique deliveries in arrival order
-	requests int
-	repeats  int
+	fakeRemote
+	byKey map[string]string // Idempotency-Key → answered ID
+	sent  []Sent            // unique deliveries in arrival order
 }
 
-// NewFakeChannelRemote returns an empty remote; a non-empty secret is required as bearer token.
+// NewFakeChannelRemote returns an empty fakeRemote; a non-empty secret is required as bearer token.
 func NewFakeChannelRemote(secret string) *FakeChannelRemote {
 	return &FakeChannelRemote{secret: config.Secret(secret), byKey: map[string]string{}}
 }
@@ -111,35 +146,6 @@ func (f *FakeChannelRemote) Total() int {
 	return len(f.sent)
 }
 
-// Repeats counts sends that repeated an Idempotency-Key already delivered.
-func (f *FakeChannelRemote) Repeats() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.repeats
-}
-
-// Requests counts every request, failed and repeated ones included.
-func (f *FakeChannelRemote) Requests() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.requests
-}
-
-// FailNext answers the next n requests with status (and Retry-After, rounded up to seconds,
-// when retryAfter > 0) without recording them. Calls queue up.
-func (f *FakeChannelRemote) FailNext(n, status int, retryAfter time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.faults.failNext(n, status, retryAfter)
-}
-
-// LoseNext records the next n valid sends but answers them 502, as if the answer was lost.
-func (f *FakeChannelRemote) LoseNext(n int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.faults.lose += n
-}
-
 // Posted is one message on a fake ticket.
 type Posted struct {
 	// ID is what the remote answered ("c-N").
@@ -151,7 +157,7 @@ type Posted struct {
 	Attachments int
 }
 
-// Ticket is one ticket of the fake helpdesk remote.
+// Ticket is one ticket of the fake helpdesk fakeRemote.
 type Ticket struct {
 	ID             string
 	ConversationID string
@@ -172,20 +178,17 @@ type FakeHelpdeskRemote struct {
 	secret config.Secret
 	mux    *http.ServeMux
 
-	mu            sync.Mutex
-	faults        faults
+	fakeRemote
 	rejections    []rejection
 	tickets       map[string]*Ticket // by ticket ID
 	order         []string           // ticket IDs in creation order
 	ticketKeys    map[string]string  // Idempotency-Key → ticket ID
 	messageKeys   map[string]string  // Idempotency-Key → answered message ID
 	messages      int
-	requests      int
-	repeats       int
 	ticketRepeats int
 }
 
-// NewFakeHelpdeskRemote returns an empty remote; a non-empty secret is required as bearer token.
+// NewFakeHelpdeskRemote returns an empty fakeRemote; a non-empty secret is required as bearer token.
 func NewFakeHelpdeskRemote(secret string) *FakeHelpdeskRemote {
 	f := &FakeHelpdeskRemote{secret: config.Secret(secret), tickets: map[string]*Ticket{},
 		ticketKeys: map[string]string{}, messageKeys: map[string]string{}}
@@ -316,40 +319,11 @@ func (f *FakeHelpdeskRemote) MessageCount() int {
 	return f.messages
 }
 
-// Repeats counts message posts that repeated an Idempotency-Key already posted.
-func (f *FakeHelpdeskRemote) Repeats() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.repeats
-}
-
 // TicketRepeats counts ticket creations that repeated an Idempotency-Key.
 func (f *FakeHelpdeskRemote) TicketRepeats() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.ticketRepeats
-}
-
-// Requests counts every request, failed and repeated ones included.
-func (f *FakeHelpdeskRemote) Requests() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.requests
-}
-
-// FailNext answers the next n requests (ticket creations and messages alike) with status (and
-// Retry-After, rounded up to seconds, when retryAfter > 0) without recording them. Calls queue up.
-func (f *FakeHelpdeskRemote) FailNext(n, status int, retryAfter time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.faults.failNext(n, status, retryAfter)
-}
-
-// LoseNext records the next n valid requests but answers them 502, as if the answer was lost.
-func (f *FakeHelpdeskRemote) LoseNext(n int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.faults.lose += n
 }
 
 // RejectText answers status, from now on, to every message whose text contains substr, as a
