@@ -76,7 +76,7 @@ type FakeChannelRemote struct {
 	sent  []Sent            // unique deliveries in arrival order
 }
 
-// NewFakeChannelRemote returns an empty fakeRemote; a non-empty secret is required as bearer token.
+// NewFakeChannelRemote returns an empty remote; a non-empty secret is required as bearer token.
 func NewFakeChannelRemote(secret string) *FakeChannelRemote {
 	return &FakeChannelRemote{secret: config.Secret(secret), byKey: map[string]string{}}
 }
@@ -157,7 +157,7 @@ type Posted struct {
 	Attachments int
 }
 
-// Ticket is one ticket of the fake helpdesk fakeRemote.
+// Ticket is one ticket of the fake helpdesk remote.
 type Ticket struct {
 	ID             string
 	ConversationID string
@@ -188,7 +188,7 @@ type FakeHelpdeskRemote struct {
 	ticketRepeats int
 }
 
-// NewFakeHelpdeskRemote returns an empty fakeRemote; a non-empty secret is required as bearer token.
+// NewFakeHelpdeskRemote returns an empty remote; a non-empty secret is required as bearer token.
 func NewFakeHelpdeskRemote(secret string) *FakeHelpdeskRemote {
 	f := &FakeHelpdeskRemote{secret: config.Secret(secret), tickets: map[string]*Ticket{},
 		ticketKeys: map[string]string{}, messageKeys: map[string]string{}}
