@@ -84,3 +84,17 @@ type Blobs interface {
 	// Open returns the content stored under ref.
 	Open(ctx context.Context, ref string) (io.ReadCloser, error)
 }
+
+// Mounter is implemented by connectors that serve pages or APIs beyond /hooks/{instance}: the
+// web chat's player page, the inbox's agent UI. The gateway calls Mount once before serving.
+// Patterns must stay under the connector's configured path and never claim /hooks/, /api/,
+// /metrics, /healthz or /readyz.
+type Mounter interface {
+	Mount(mux *http.ServeMux)
+}
+
+// Typer is implemented by channels that can show the player that an agent is typing. It is
+// a hint: failures are not retried and nothing is stored.
+type Typer interface {
+	Typing(ctx context.Context, conv normalize.Conversation) error
+}

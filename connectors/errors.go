@@ -50,3 +50,6 @@ func RetryDelay(err error) (time.Duration, bool) {
 
 // ErrTooLarge is wrapped by errors about content over a size limit.
 var ErrTooLarge = errors.New("content too large")
+
+// ErrNotFound is wrapped by errors about a conversation, ticket or message that does not exist.
+var ErrNotFound = errors.New("not found")

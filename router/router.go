@@ -28,6 +28,7 @@ type Store interface {
 	Complete(ctx context.Context, o store.Outcome) error
 	NextDue(ctx context.Context) (time.Time, error)
 	Stats(ctx context.Context) (store.Stats, error)
+	Conversation(ctx context.Context, id normalize.ConversationID) (normalize.Conversation, error)
 }
 
 // Options tune delivery.
@@ -121,6 +122,18 @@ func (r *Router) Deliver(ctx context.Context, msgs ...normalize.Message) error {
 	}
 	if fresh > 0 {
 		r.poke()
+	}
+	return nil
+}
+
+// Typing tells the player of conv that an agent is typing, where the channel can show it.
+func (r *Router) Typing(ctx context.Context, conv normalize.ConversationID) error {
+	c, err := r.store.Conversation(ctx, conv)
+	if err != nil {
+		return fmt.Errorf("router: typing in %s: %w", conv, err)
+	}
+	if t, ok := r.channels[c.Channel].(connectors.Typer); ok {
+		return t.Typing(ctx, c)
 	}
 	return nil
 }

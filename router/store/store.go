@@ -22,13 +22,16 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/casino-support/gateway/connectors"
 )
 
 //go:embed migrations/sqlite/*.sql
 var sqliteMigrations embed.FS
 
-// ErrNotFound is returned when a conversation or message does not exist.
-var ErrNotFound = errors.New("not found")
+// ErrNotFound is returned when a conversation or message does not exist. It is the
+// connectors' sentinel, so connectors can recognise it without importing the store.
+var ErrNotFound = connectors.ErrNotFound
 
 // Options tune a store.
 type Options struct {

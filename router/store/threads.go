@@ -1,0 +1,100 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/casino-support/gateway/normalize"
+)
+
+// ConversationAt returns the conversation of a channel address, or ErrNotFound.
+func (s *Store) ConversationAt(ctx context.Context, channel normalize.InstanceName, address normalize.Address) (normalize.Conversation, error) {
+	var id normalize.ConversationID
+	err := s.read.QueryRowContext(ctx, `SELECT id FROM conversations WHERE channel = ? AND address = ?`, channel, address).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return normalize.Conversation{}, fmt.Errorf("store: conversation of %s at %s: %w", channel, address, ErrNotFound)
+	}
+	if err != nil {
+		return normalize.Conversation{}, fmt.Errorf("store: find conversation: %w", err)
+	}
+	return getConversation(ctx, s.read, id)
+}
+
+// Thread returns the last limit messages of a conversation in both directions, oldest first,
+// each with its current delivery state, for pages that show the whole exchange.
+func (s *Store) Thread(ctx context.Context, conv normalize.ConversationID, limit int) ([]normalize.Message, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT state, last_error, body FROM (
+		SELECT seq, state, last_error, body FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq`, conv, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: thread of %s: %w", conv, err)
+	}
+	defer rows.Close()
+	var out []normalize.Message
+	for rows.Next() {
+		var m normalize.Message
+		var state normalize.DeliveryState
+		var lastErr string
+		var body []byte
+		if err := rows.Scan(&state, &lastErr, &body); err != nil {
+			return nil, fmt.Errorf("store: thread of %s: %w", conv, err)
+		}
+		if err := json.Unmarshal(body, &m); err != nil {
+			return nil, fmt.Errorf("store: decode message of %s: %w", conv, err)
+		}
+		m.State = state
+		if state == normalize.StateFailed {
+			m.FailReason = lastErr
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// stateRank orders delivery states so receipts only move forward: a late "delivered" never
+// overwrites "read".
+var stateRank = map[normalize.DeliveryState]int{
+	normalize.StateSent: 1, normalize.StateDelivered: 2, normalize.StateRead: 3,
+}
+
+// MarkState records a receipt (delivered, read) for a message that was sent. It never moves a
+// message backwards and ignores messages not yet sent; ErrNotFound for an unknown message.
+func (s *Store) MarkState(ctx context.Context, id normalize.MessageID, state normalize.DeliveryState) error {
+	rank, ok := stateRank[state]
+	if !ok || state == normalize.StateSent {
+		return fmt.Errorf("store: %q is not a receipt state", state)
+	}
+	return s.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
+		var current normalize.DeliveryState
+		err := tx.QueryRowContext(ctx, `SELECT state FROM messages WHERE id = ?`, id).Scan(&current)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("store: message %s: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("store: read state of %s: %w", id, err)
+		}
+		if r, sent := stateRank[current]; !sent || r >= rank {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE messages SET state = ? WHERE id = ?`, state, id); err != nil {
+			return fmt.Errorf("store: record %s of %s: %w", state, id, err)
+		}
+		return nil
+	})
+}
+
+// SetStatus changes a conversation's status (an agent closed or reopened it).
+func (s *Store) SetStatus(ctx context.Context, conv normalize.ConversationID, status normalize.Status) error {
+	return s.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE conversations SET status = ?, updated_at = ? WHERE id = ?`, status, millis(s.now()), conv)
+		if err != nil {
+			return fmt.Errorf("store: set status of %s: %w", conv, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("store: conversation %s: %w", conv, ErrNotFound)
+		}
+		return nil
+	})
+}
