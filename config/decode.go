@@ -128,6 +128,10 @@ func (d *decoder) decodeTyped(path string, pairs []pair, v reflect.Value, e type
 	if !ok || d.probs.touches(keyPath(path, "type")) {
 		return
 	}
+	// The settings are fresh: decodeSlice makes every entry anew.
+	if def, ok := s.(defaulter); ok {
+		def.presets()
+	}
 	d.decodeFields(path, rest, reflect.ValueOf(s).Elem(), d.unknownKey)
 }
 

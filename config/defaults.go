@@ -7,10 +7,20 @@ import (
 	"time"
 )
 
-// Default is the configuration used when no file is given: every default applied, no
-// channels and no helpdesks. It passes Validate.
+// Default is the configuration used when no file is given: every default applied, the web
+// chat "web" for players and the built-in inbox "inbox" for agents, which takes every
+// conversation. It passes Validate. A configuration file, even an empty one, gets no implicit
+// channels or helpdesks: it has only those it lists.
 func Default() *Config {
 	c := baseDefaults()
+	// The embedded default: the web chat for players and the built-in inbox for agents, so
+	// the whole flow runs on one machine with no external service and no credentials.
+	web, box := new(Webchat), new(Inbox)
+	web.presets()
+	box.presets()
+	c.Channels = []Channel{{Name: "web", Type: "webchat", Webchat: web}}
+	c.Helpdesks = []Helpdesk{{Name: "inbox", Type: "inbox", Inbox: box}}
+	c.DefaultHelpdesk = "inbox"
 	c.deriveDefaults()
 	return c
 }
@@ -39,8 +49,21 @@ func baseDefaults() *Config {
 	}
 }
 
+// defaulter is implemented by type settings with defaults of their own, in two steps like
+// the Config's: presets and derive.
+type defaulter interface {
+	// presets sets the defaults that depend on nothing else, on fresh settings. The decoder
+	// calls it before decoding the entry's keys, so that, as with baseDefaults, an explicit
+	// value (even 0 or "") replaces a default and is validated instead of being taken for
+	// "not set".
+	presets()
+	// derive fills, after decoding, the settings left unset whose defaults depend on other
+	// settings (data_dir) or on name, the instance's name.
+	derive(c *Config, name string)
+}
+
 // deriveDefaults fills the settings whose defaults depend on others, after the file has been
-// decoded: the SQLite database and the blobs go into data_dir, and public_url points at the
+// decoded: the SQLite databases and the blobs go into data_dir, and public_url points at the
 // port of listen.
 func (c *Config) deriveDefaults() {
 	if c.Store.Driver == "sqlite" && c.Store.DSN == "" && c.DataDir != "" {
@@ -48,6 +71,20 @@ func (c *Config) deriveDefaults() {
 	}
 	if c.Attachments.Dir == "" && c.DataDir != "" {
 		c.Attachments.Dir = filepath.Join(c.DataDir, "blobs")
+	}
+	for i := range c.Channels {
+		if s, ok := c.Channels[i].typeSettings(); ok {
+			if d, ok := s.(defaulter); ok {
+				d.derive(c, c.Channels[i].Name)
+			}
+		}
+	}
+	for i := range c.Helpdesks {
+		if s, ok := c.Helpdesks[i].typeSettings(); ok {
+			if d, ok := s.(defaulter); ok {
+				d.derive(c, c.Helpdesks[i].Name)
+			}
+		}
 	}
 	if c.PublicURL == "" {
 		// With an invalid listen there is no port to point at; Validate reports listen.

@@ -21,17 +21,57 @@ func TestDefault(t *testing.T) {
 			BatchSize: 50, Lease: 2 * time.Minute,
 		},
 		ShutdownTimeout: 30 * time.Second,
+		// The embedded default: the web chat for players, the built-in inbox for agents.
+		Channels: []Channel{{Name: "web", Type: "webchat", Webchat: &Webchat{
+			Path:              "/chat",
+			Title:             "Support",
+			Greetings:         map[string]string{"en": "Hi! How can we help you today?"},
+			Color:             "#0b5fff",
+			TokenTTL:          720 * time.Hour,
+			MessagesPerMinute: 20,
+			UploadTypes:       []string{"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"},
+		}}},
+		Helpdesks: []Helpdesk{{Name: "inbox", Type: "inbox", Inbox: &Inbox{
+			Path:          "/inbox",
+			Database:      filepath.Join("data", "inbox.db"),
+			FirstResponse: 5 * time.Minute,
+			SessionTTL:    12 * time.Hour,
+		}}},
+		DefaultHelpdesk: "inbox",
 	}
 	require.Equal(t, want, Default())
 	require.NoError(t, Default().Validate())
 }
 
-func TestEmptyInputGivesDefaults(t *testing.T) {
+func TestDefaultsAreFresh(t *testing.T) {
+	a, b := Default(), Default()
+	a.Channels[0].Webchat.UploadTypes[0] = "text/plain"
+	a.Channels[0].Webchat.Greetings["de"] = "Hallo"
+	require.Equal(t, DefaultUploadTypes[0], b.Channels[0].Webchat.UploadTypes[0], "Default() must not share slices")
+	require.NotContains(t, b.Channels[0].Webchat.Greetings, "de", "Default() must not share maps")
+	require.Equal(t, "image/png", DefaultUploadTypes[0])
+}
+
+func TestNoInstancesIsDefaultWithoutInstances(t *testing.T) {
+	want := Default()
+	want.Channels, want.Helpdesks, want.DefaultHelpdesk = nil, nil, ""
+	require.Equal(t, want, noInstances())
+	require.NoError(t, noInstances().Validate())
+}
+
+// TestEmptyInputGivesNoInstances: a file, even an empty one, has only what it says; the
+// embedded web chat and inbox are for running without a file.
+func TestEmptyInputGivesNoInstances(t *testing.T) {
 	for _, in := range []string{"", "\n", "~\n", "{}\n"} {
 		cfg, err := Parse([]byte(in), "", nil)
 		require.NoError(t, err, "input %q", in)
-		require.Equal(t, Default(), cfg, "input %q", in)
+		require.Equal(t, noInstances(), cfg, "input %q", in)
 	}
+	cfg, err := Parse([]byte("channels: []\nhelpdesks: []\n"), "", nil)
+	require.NoError(t, err)
+	require.Empty(t, cfg.Channels)
+	require.Empty(t, cfg.Helpdesks)
+	require.Empty(t, cfg.DefaultHelpdesk)
 }
 
 func TestDerivedDefaults(t *testing.T) {
@@ -61,6 +101,46 @@ func TestDerivedDefaults(t *testing.T) {
 			name:  "public_url follows the port of listen",
 			yaml:  "listen: 127.0.0.1:9090\n",
 			check: func(t *testing.T, c *Config) { require.Equal(t, "http://localhost:9090", c.PublicURL) },
+		},
+		{
+			name: "type settings get their defaults",
+			yaml: "data_dir: /srv/gw\nchannels:\n  - {name: site, type: webchat}\nhelpdesks:\n  - {name: agents, type: inbox}\ndefault_helpdesk: agents\n",
+			check: func(t *testing.T, c *Config) {
+				d := Default()
+				require.Equal(t, d.Channels[0].Webchat, c.Channels[0].Webchat)
+				require.Equal(t, "/inbox", c.Helpdesks[0].Inbox.Path)
+				require.Equal(t, "/srv/gw/agents.db", c.Helpdesks[0].Inbox.Database, "the database is named after the instance")
+				require.Equal(t, 5*time.Minute, c.Helpdesks[0].Inbox.FirstResponse)
+				require.Equal(t, 12*time.Hour, c.Helpdesks[0].Inbox.SessionTTL)
+			},
+		},
+		{
+			name: "explicit type settings win",
+			yaml: `channels:
+  - name: site
+    type: webchat
+    path: /help
+    title: Hilfe
+    greetings: {de: Hallo}
+    color: "#112233"
+    token_ttl: 1h
+    messages_per_minute: 5
+    upload_types: []
+helpdesks:
+  - name: agents
+    type: inbox
+    path: /agents
+    database: /srv/agents.db
+    first_response: 1m
+    session_ttl: 1h
+default_helpdesk: agents
+`,
+			check: func(t *testing.T, c *Config) {
+				require.Equal(t, &Webchat{Path: "/help", Title: "Hilfe", Greetings: map[string]string{"de": "Hallo"}, Color: "#112233",
+					TokenTTL: time.Hour, MessagesPerMinute: 5, UploadTypes: []string{}}, c.Channels[0].Webchat,
+					"an explicit empty list allows no uploads; it does not bring the default back")
+				require.Equal(t, &Inbox{Path: "/agents", Database: "/srv/agents.db", FirstResponse: time.Minute, SessionTTL: time.Hour}, c.Helpdesks[0].Inbox)
+			},
 		},
 		{
 			name:  "postgres gets no sqlite path",

@@ -21,6 +21,36 @@ func TestExampleLoads(t *testing.T) {
 	require.Equal(t, "http://127.0.0.1:9001/tickets", cfg.Helpdesks[0].Loopback.URL)
 	require.Equal(t, "test-desk", cfg.Routes[0].Helpdesk)
 	require.Equal(t, "test-desk", cfg.DefaultHelpdesk)
+
+	web := cfg.Channels[1].Webchat
+	require.Equal(t, "/chat", web.Path)
+	require.Empty(t, web.TokenSecret.Value(), "an empty ${WEBCHAT_TOKEN_SECRET:-} leaves the secret to be generated")
+	require.Empty(t, web.PlayerSecret.Value(), "an empty ${WEBCHAT_PLAYER_SECRET:-} means anonymous players")
+	require.Equal(t, "Hi! How can we help you today?", web.Greetings["en"])
+	box := cfg.Helpdesks[1].Inbox
+	require.Equal(t, "/inbox", box.Path)
+	require.Equal(t, "./data/inbox.db", box.Database)
+	require.Equal(t, "alice", box.Agents[0].Name)
+	require.Regexp(t, bcryptPattern, box.Agents[0].PasswordHash.Value(), "the default after :- is taken literally, $ and all")
+	require.Equal(t, "inbox", cfg.Routes[1].Helpdesk)
+}
+
+func TestExampleSecretsFromEnvironment(t *testing.T) {
+	const hash = "$2b$10$" + "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0"
+	cfg, err := Load("example.yaml", env(map[string]string{
+		"ADMIN_TOKEN":               "admin-token",
+		"WEBCHAT_TOKEN_SECRET":      "token-secret",
+		"WEBCHAT_PLAYER_SECRET":     "player-secret",
+		"INBOX_ALICE_PASSWORD_HASH": hash,
+	}))
+	require.NoError(t, err)
+	require.Equal(t, "token-secret", cfg.Channels[1].Webchat.TokenSecret.Value())
+	require.Equal(t, "player-secret", cfg.Channels[1].Webchat.PlayerSecret.Value())
+	require.Equal(t, hash, cfg.Helpdesks[1].Inbox.Agents[0].PasswordHash.Value())
+
+	_, err = Load("example.yaml", env(map[string]string{"ADMIN_TOKEN": "t", "INBOX_ALICE_PASSWORD_HASH": "hunter2"}))
+	requireProblems(t, err, "helpdesks[1].agents[0].password_hash: want a bcrypt hash")
+	require.NotContains(t, err.Error(), "hunter2", "a wrong hash may be a password: it is not echoed")
 }
 
 func TestExampleNeedsAdminToken(t *testing.T) {

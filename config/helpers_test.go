@@ -33,3 +33,11 @@ func requireProblems(t *testing.T, err error, want ...string) {
 	}
 	require.Equal(t, strings.Join(got, "\n"), err.Error(), "Error() lists the problems one per line")
 }
+
+// noInstances is what Parse makes of an empty file: the defaults without the embedded web
+// chat and inbox that Default adds for running without a file.
+func noInstances() *Config {
+	c := baseDefaults()
+	c.deriveDefaults()
+	return c
+}

@@ -13,15 +13,18 @@ type settings interface {
 }
 
 // channelTypes maps each channel type to the Channel field that holds its settings.
-// To add a type: define its settings struct with a validate method, add a pointer field of it
-// to Channel (with yaml:"-"), and add one line here.
+// To add a type: define its settings struct with a validate method (and a defaults method when
+// it has defaults, see defaulter), add a pointer field of it to Channel (with yaml:"-"), and
+// add one line here.
 var channelTypes = map[string]func(*Channel) settings{
 	"loopback": func(c *Channel) settings { return ensure(&c.Loopback) },
+	"webchat":  func(c *Channel) settings { return ensure(&c.Webchat) },
 }
 
 // helpdeskTypes is channelTypes for helpdesks.
 var helpdeskTypes = map[string]func(*Helpdesk) settings{
 	"loopback": func(h *Helpdesk) settings { return ensure(&h.Loopback) },
+	"inbox":    func(h *Helpdesk) settings { return ensure(&h.Inbox) },
 }
 
 // ensure allocates *p when it is nil and returns it, so the decoder always has a struct to

@@ -25,7 +25,8 @@ func Load(path string, getenv func(string) (string, bool)) (*Config, error) {
 // Parse decodes a YAML configuration strictly, applies defaults and validates the result.
 // Every problem, from the decoding and the validation alike, is returned together in one
 // *ValidationError; on error the Config is nil. baseDir resolves relative *_file paths; a nil
-// getenv means no environment variable is set. Empty input gives the defaults.
+// getenv means no environment variable is set. Empty input gives the defaults without
+// any channel or helpdesk; only Default, for running without a file, has the embedded ones.
 func Parse(data []byte, baseDir string, getenv func(string) (string, bool)) (*Config, error) {
 	cfg := baseDefaults()
 	root, err := document(data)

@@ -59,12 +59,12 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "key of the type beside an unknown type is not judged",
 			yaml: "channels:" + chatChannel + "  - name: tg\n    type: telgram\n    token: x\n",
-			want: []string{`channels[1].type: unknown channel type "telgram" (known: loopback)`},
+			want: []string{`channels[1].type: unknown channel type "telgram" (known: loopback, webchat)`},
 		},
 		{
 			name: "unknown helpdesk type",
 			yaml: "helpdesks:\n  - name: zd\n    type: zendesk\ndefault_helpdesk: zd\n",
-			want: []string{`helpdesks[0].type: unknown helpdesk type "zendesk" (known: loopback)`},
+			want: []string{`helpdesks[0].type: unknown helpdesk type "zendesk" (known: inbox, loopback)`},
 		},
 		{
 			name: "missing type",
@@ -192,7 +192,7 @@ func TestParseErrors(t *testing.T) {
 			yaml: "channels:" + chatChannel + deskHelpdesk + "routes:\n  - helpdesk: desk\n    match:\n      channels: [chat, caht]\n      kinds: [telegram]\n",
 			want: []string{
 				`routes[0].match.channels[1]: unknown channel "caht"`,
-				`routes[0].match.kinds[0]: unknown channel type "telegram" (known: loopback)`,
+				`routes[0].match.kinds[0]: unknown channel type "telegram" (known: loopback, webchat)`,
 			},
 		},
 		{
@@ -372,7 +372,7 @@ func TestParseValues(t *testing.T) {
 			name: "null keeps defaults",
 			yaml: "listen:\nlog: ~\ndelivery:\n  lease: null\n",
 			check: func(t *testing.T, c *Config) {
-				require.Equal(t, Default(), c)
+				require.Equal(t, noInstances(), c)
 			},
 		},
 		{
@@ -414,12 +414,12 @@ func TestParseValues(t *testing.T) {
 		{
 			name:  "comments only",
 			yaml:  "# nothing here\n",
-			check: func(t *testing.T, c *Config) { require.Equal(t, Default(), c) },
+			check: func(t *testing.T, c *Config) { require.Equal(t, noInstances(), c) },
 		},
 		{
 			name:  "explicit empty document",
 			yaml:  "---\n",
-			check: func(t *testing.T, c *Config) { require.Equal(t, Default(), c) },
+			check: func(t *testing.T, c *Config) { require.Equal(t, noInstances(), c) },
 		},
 	}
 	for _, tt := range tests {

@@ -27,9 +27,16 @@ func TestSecretIsRedactedInStructs(t *testing.T) {
 	c.Admin.Token = "hunter2"
 	c.Store.DSN = "postgres://gw:hunter2@db/gw"
 	c.Channels[0].Loopback.Secret = "hunter2"
+	d := Default()
+	d.Channels[0].Webchat.TokenSecret = "hunter2"
+	d.Channels[0].Webchat.PlayerSecret = "hunter2"
+	d.Helpdesks[0].Inbox.Agents = []InboxAgent{{Name: "alice", PasswordHash: "hunter2"}}
+	c.Channels = append(c.Channels, d.Channels...)
+	c.Helpdesks = append(c.Helpdesks, d.Helpdesks...)
 
 	for _, format := range []string{"%v", "%+v", "%#v"} {
-		out := fmt.Sprintf(format, c.Admin) + fmt.Sprintf(format, *c) + fmt.Sprintf(format, *c.Channels[0].Loopback)
+		out := fmt.Sprintf(format, c.Admin) + fmt.Sprintf(format, *c) + fmt.Sprintf(format, *c.Channels[0].Loopback) +
+			fmt.Sprintf(format, *c.Channels[1].Webchat) + fmt.Sprintf(format, *c.Helpdesks[1].Inbox)
 		require.NotContains(t, out, "hunter2", format)
 		require.Contains(t, out, "[redacted]", format)
 	}

@@ -82,6 +82,7 @@ type Channel struct {
 	Name     string           `yaml:"name"`
 	Type     string           `yaml:"type"`
 	Loopback *LoopbackChannel `yaml:"-"`
+	Webchat  *Webchat         `yaml:"-"`
 }
 
 // Helpdesk is one ticket-system instance, laid out like Channel.
@@ -89,6 +90,7 @@ type Helpdesk struct {
 	Name     string            `yaml:"name"`
 	Type     string            `yaml:"type"`
 	Loopback *LoopbackHelpdesk `yaml:"-"`
+	Inbox    *Inbox            `yaml:"-"`
 }
 
 // LoopbackChannel is the test channel: players' messages are POSTed to /hooks/{name} and

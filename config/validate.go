@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -73,11 +74,31 @@ type entryNames struct {
 	helpdesks map[string]bool
 }
 
+// pager is implemented by type settings that serve pages at a path of their own (the web
+// chat, the inbox). Those paths share the one listener, so none may be or contain another.
+type pager interface {
+	pagePath() string
+}
+
+// databaser is implemented by type settings that keep a SQLite database file of their own.
+type databaser interface {
+	databaseFile() string
+}
+
+// claim is a page path or database file already taken, and the key path that took it.
+type claim struct {
+	key, value string
+}
+
 // validateEntries checks channels and helpdesks. Their names share one namespace because
 // both are mounted at /hooks/{name}.
 func (c *Config) validateEntries(p *problems) entryNames {
 	names := entryNames{channels: map[string]bool{}, helpdesks: map[string]bool{}}
 	firstPath := map[string]string{} // name -> path of its first use
+	var pages, files []claim
+	if c.Store.Driver == "sqlite" && c.Store.DSN != "" {
+		files = append(files, claim{"store.dsn", filepath.Clean(c.Store.DSN.Value())})
+	}
 	check := func(path, name string, e typedEntry, known map[string]bool) {
 		if checkName(p, joinKey(path, "name"), name) {
 			if first, dup := firstPath[name]; dup {
@@ -97,6 +118,12 @@ func (c *Config) validateEntries(p *problems) entryNames {
 			return
 		}
 		s.validate(path, p)
+		if pg, ok := s.(pager); ok && validPagePath(pg.pagePath()) {
+			pages = checkPageClaim(p, joinKey(path, "path"), pg.pagePath(), pages)
+		}
+		if db, ok := s.(databaser); ok && db.databaseFile() != "" {
+			files = checkFileClaim(p, joinKey(path, "database"), db.databaseFile(), files)
+		}
 	}
 	// The loops work on copies: typeSettings allocates missing settings, and Validate must
 	// not change the Config.
@@ -107,6 +134,38 @@ func (c *Config) validateEntries(p *problems) entryNames {
 		check(fmt.Sprintf("helpdesks[%d]", i), h.Name, &h, names.helpdesks)
 	}
 	return names
+}
+
+// checkPageClaim reports a page path that is, contains or lies below one claimed before,
+// and returns the claims with it added.
+func checkPageClaim(p *problems, key, v string, pages []claim) []claim {
+	for _, c := range pages {
+		switch {
+		case v == c.value:
+			p.add(key, fmt.Sprintf("%s is already used by %s", quote(v), c.key))
+			return pages
+		case pathWithin(v, c.value):
+			p.add(key, fmt.Sprintf("%s is inside %s %s", quote(v), c.key, quote(c.value)))
+			return pages
+		case pathWithin(c.value, v):
+			p.add(key, fmt.Sprintf("%s contains %s %s", quote(v), c.key, quote(c.value)))
+			return pages
+		}
+	}
+	return append(pages, claim{key, v})
+}
+
+// checkFileClaim reports a database file that another instance or the store uses already.
+// Paths are compared as written, cleaned; links and relative spellings of one file escape it.
+func checkFileClaim(p *problems, key, file string, files []claim) []claim {
+	clean := filepath.Clean(file)
+	for _, c := range files {
+		if c.value == clean {
+			p.add(key, fmt.Sprintf("%s is already used by %s", quote(file), c.key))
+			return files
+		}
+	}
+	return append(files, claim{key, clean})
 }
 
 func (c *Config) validateRoutes(p *problems, names entryNames) {

@@ -2,9 +2,12 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"mime"
+	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -61,29 +64,31 @@ type InboxAgent struct {
 }
 
 var (
-	colorPattern  = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
-	pathPattern   = regexp.MustCompile(`^/[a-z0-9][a-z0-9/_-]*$`)
-	bcryptPattern = regexp.MustCompile(`^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$`)
+	colorPattern = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
+	// pathPattern is one or more segments without empty ones or a trailing slash, because the
+	// connectors serve Path and Path + "/...".
+	pathPattern = regexp.MustCompile(`^(/[a-z0-9][a-z0-9_-]*)+$`)
+	// bcryptPattern is the modular crypt format of bcrypt with a cost from 4 to 31.
+	bcryptPattern = regexp.MustCompile(`^\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}$`)
 )
 
 // DefaultUploadTypes are what players may attach unless configured: screenshots and KYC scans.
 var DefaultUploadTypes = []string{"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"}
 
-func (s *Webchat) defaults(c *Config, name string) {
-	setDefault(&s.Path, "/chat")
-	setDefault(&s.Title, "Support")
-	setDefault(&s.Color, "#0b5fff")
+func (s *Webchat) presets() {
+	s.Path = "/chat"
+	s.Title = "Support"
+	s.Color = "#0b5fff"
+	s.TokenTTL = 30 * 24 * time.Hour
+	s.MessagesPerMinute = 20
+	s.UploadTypes = slices.Clone(DefaultUploadTypes)
+}
+
+// derive sets the default greeting. It is not a preset because the decoder adds a file's
+// greetings to a map instead of replacing it; nil still tells "not configured" from {}.
+func (s *Webchat) derive(c *Config, name string) {
 	if s.Greetings == nil {
 		s.Greetings = map[string]string{"en": "Hi! How can we help you today?"}
-	}
-	if s.TokenTTL == 0 {
-		s.TokenTTL = 30 * 24 * time.Hour
-	}
-	if s.MessagesPerMinute == 0 {
-		s.MessagesPerMinute = 20
-	}
-	if s.UploadTypes == nil {
-		s.UploadTypes = append([]string(nil), DefaultUploadTypes...)
 	}
 }
 
@@ -92,45 +97,49 @@ func (s *Webchat) validate(path string, p *problems) {
 	if !colorPattern.MatchString(s.Color) {
 		p.add(joinKey(path, "color"), fmt.Sprintf("want a colour as #rrggbb, got %s", quote(s.Color)))
 	}
-	for lang := range s.Greetings {
+	for _, lang := range slices.Sorted(maps.Keys(s.Greetings)) {
 		if !languagePattern.MatchString(lang) {
-			p.add(joinKey(path, "greetings."+lang), "want a language tag such as en or pt-BR as key")
+			p.add(keyPath(joinKey(path, "greetings"), lang), "want a language tag such as en or pt-BR as key")
 		}
 	}
 	if s.TokenTTL < time.Minute {
 		p.add(joinKey(path, "token_ttl"), "must be at least 1m")
 	}
 	for i, o := range s.AllowedOrigins {
-		checkHTTPURL(p, fmt.Sprintf("%s[%d]", joinKey(path, "allowed_origins"), i), o, true)
-		if strings.Count(o, "/") > 2 {
-			p.add(fmt.Sprintf("%s[%d]", joinKey(path, "allowed_origins"), i), "want scheme://host[:port] without a path")
-		}
+		checkOrigin(p, fmt.Sprintf("%s[%d]", joinKey(path, "allowed_origins"), i), o)
 	}
 	if s.MessagesPerMinute < 1 {
 		p.add(joinKey(path, "messages_per_minute"), "must be at least 1")
 	}
 	for i, t := range s.UploadTypes {
-		if mt, _, err := mime.ParseMediaType(t); err != nil || mt != t || strings.Contains(t, "*") {
+		// ParseMediaType also takes a bare "pdf" and lower-cases; want exactly type/subtype.
+		mt, _, err := mime.ParseMediaType(t)
+		typ, sub, _ := strings.Cut(mt, "/")
+		if err != nil || mt != t || typ == "" || sub == "" || strings.Contains(t, "*") {
 			p.add(fmt.Sprintf("%s[%d]", joinKey(path, "upload_types"), i), fmt.Sprintf("want a media type such as application/pdf, got %s", quote(t)))
 		}
 	}
 }
 
-func (s *Inbox) defaults(c *Config, name string) {
-	setDefault(&s.Path, "/inbox")
+func (s *Inbox) presets() {
+	s.Path = "/inbox"
+	s.FirstResponse = 5 * time.Minute
+	s.SessionTTL = 12 * time.Hour
+}
+
+// derive puts the database into data_dir, named after the instance.
+func (s *Inbox) derive(c *Config, name string) {
 	if s.Database == "" && c.DataDir != "" {
 		s.Database = filepath.Join(c.DataDir, name+".db")
-	}
-	if s.FirstResponse == 0 {
-		s.FirstResponse = 5 * time.Minute
-	}
-	if s.SessionTTL == 0 {
-		s.SessionTTL = 12 * time.Hour
 	}
 }
 
 func (s *Inbox) validate(path string, p *problems) {
 	checkPath(p, joinKey(path, "path"), s.Path)
+	// Empty only when data_dir is, or in a Config built in code without defaults.
+	if s.Database == "" {
+		p.add(joinKey(path, "database"), "required")
+	}
 	if s.FirstResponse <= 0 {
 		p.add(joinKey(path, "first_response"), "must be positive")
 	}
@@ -150,15 +159,49 @@ func (s *Inbox) validate(path string, p *problems) {
 	}
 }
 
-func checkPath(p *problems, path, v string) {
-	if !pathPattern.MatchString(v) || strings.HasPrefix(v, "/api/") || strings.HasPrefix(v, "/hooks/") ||
-		v == "/api" || v == "/hooks" || v == "/metrics" || v == "/healthz" || v == "/readyz" {
+func (s *Webchat) pagePath() string { return s.Path }
+func (s *Inbox) pagePath() string   { return s.Path }
+
+func (s *Inbox) databaseFile() string { return s.Database }
+
+// reservedPaths are served by the gateway itself, with everything below them.
+var reservedPaths = []string{"/api", "/hooks", "/metrics", "/healthz", "/readyz"}
+
+// checkPath requires a page path that the gateway does not serve itself and reports whether
+// it is one.
+func checkPath(p *problems, path, v string) bool {
+	if !validPagePath(v) {
 		p.add(path, fmt.Sprintf("want a URL path such as /chat, not one the gateway uses itself, got %s", quote(v)))
+		return false
 	}
+	return true
 }
 
-func setDefault(v *string, d string) {
-	if *v == "" {
-		*v = d
+func validPagePath(v string) bool {
+	if !pathPattern.MatchString(v) {
+		return false
+	}
+	for _, r := range reservedPaths {
+		if pathWithin(v, r) {
+			return false
+		}
+	}
+	return true
+}
+
+// pathWithin reports whether the page path v is base or below it.
+func pathWithin(v, base string) bool {
+	return v == base || strings.HasPrefix(v, base+"/")
+}
+
+// checkOrigin requires a bare web origin, scheme://host[:port], as browsers send it in the
+// Origin header.
+func checkOrigin(p *problems, path, o string) {
+	u, err := url.Parse(o)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "":
+		p.add(path, fmt.Sprintf("want an origin such as https://casino.example, got %s", quote(o)))
+	case u.User != nil || u.Path != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.HasSuffix(o, "#"):
+		p.add(path, fmt.Sprintf("want scheme://host[:port] without a path, query or user, got %s", quote(o)))
 	}
 }

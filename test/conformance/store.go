@@ -14,13 +14,25 @@ import (
 )
 
 // Store is what the suite needs of a store: what the router uses, plus the admin reads and
-// Replay that operators rely on.
+// Replay that operators rely on, and the thread reads and receipts that pages (the web chat,
+// the inbox) rely on.
 type Store interface {
 	router.Store
 	Replay(ctx context.Context, conv normalize.ConversationID) (int, error)
 	DeadLetters(ctx context.Context, afterSeq int64, limit int) ([]store.StoredMessage, error)
 	Messages(ctx context.Context, conv normalize.ConversationID, afterSeq int64, limit int) ([]store.StoredMessage, error)
 	Conversation(ctx context.Context, id normalize.ConversationID) (normalize.Conversation, error)
+
+	// ConversationAt returns the conversation of a channel address, or an error wrapping
+	// connectors.ErrNotFound.
+	ConversationAt(ctx context.Context, channel normalize.InstanceName, address normalize.Address) (normalize.Conversation, error)
+	// Thread returns the last limit messages of a conversation, both directions, oldest
+	// first, with their current State (and FailReason when failed).
+	Thread(ctx context.Context, conv normalize.ConversationID, limit int) ([]normalize.Message, error)
+	// MarkState records a receipt (delivered, read) of a sent message, never backwards.
+	MarkState(ctx context.Context, id normalize.MessageID, state normalize.DeliveryState) error
+	// SetStatus changes a conversation's status.
+	SetStatus(ctx context.Context, conv normalize.ConversationID, status normalize.Status) error
 }
 
 // RunStore checks the promises the router relies on from every Store. open must return an
@@ -46,6 +58,10 @@ func RunStore(t *testing.T, open func(t *testing.T) Store) {
 		{"EchoIsDuplicate", storeEcho},
 		{"AttemptCountsClaims", storeAttempts},
 		{"OpeningMessageGoesAlone", storeOpeningAlone},
+		{"ConversationAtChannelAddress", storeConversationAt},
+		{"ThreadBothDirectionsOldestFirst", storeThread},
+		{"MarkStateOnlyForward", storeMarkState},
+		{"SetStatus", storeSetStatus},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,229 @@
+package conformance
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/normalize"
+	"github.com/casino-support/gateway/router/store"
+)
+
+// The read side of pages: conversations by channel address, threads with delivery states,
+// receipts and status changes.
+
+// storeConversationAt: a channel finds a player's conversation by (channel, address); an
+// address is scoped to its channel.
+func storeConversationAt(t *testing.T, f *storeFixture) {
+	a := f.intake(inbound(chanA, "p1", "a1", "hi"))[0]
+	b := f.intake(inbound(chanB, "p1", "b1", "same address, other channel"))[0]
+	c := f.intake(inbound(chanA, "p2", "c1", "other player"))[0]
+
+	for _, tc := range []struct {
+		channel normalize.InstanceName
+		address normalize.Address
+		want    normalize.ConversationID
+	}{{chanA, "p1", a.Conversation}, {chanB, "p1", b.Conversation}, {chanA, "p2", c.Conversation}} {
+		got, err := f.st.ConversationAt(f.ctx, tc.channel, tc.address)
+		require.NoError(t, err, "ConversationAt(%s, %s)", tc.channel, tc.address)
+		require.Equal(t, tc.want, got.ID, "ConversationAt(%s, %s)", tc.channel, tc.address)
+		byID, err := f.st.Conversation(f.ctx, tc.want)
+		require.NoError(t, err, "Conversation()")
+		require.Equal(t, byID, got, "ConversationAt and Conversation must return the same conversation")
+	}
+
+	for _, tc := range []struct {
+		name    string
+		channel normalize.InstanceName
+		address normalize.Address
+	}{
+		{"unknown address", chanA, "p-unknown"},
+		{"address known only on another channel", chanB, "p2"},
+		{"unknown channel", "chan-unknown", "p1"},
+		{"empty address", chanA, ""},
+	} {
+		_, err := f.st.ConversationAt(f.ctx, tc.channel, tc.address)
+		require.ErrorIs(t, err, connectors.ErrNotFound, tc.name)
+	}
+}
+
+// storeThread: a thread holds both directions in arrival order with each message's current
+// state, and a limit keeps the newest messages.
+func storeThread(t *testing.T, f *storeFixture) {
+	conv := f.withTicket("p1") // the opening message is sent
+	opening := f.messages(conv)[0].Message.ID
+	dead := f.intake(inbound(chanA, "p1", "t1", "poison"))[0]
+	sent := f.intake(outbound(deskA, conv, "", "r1", "answer"))[0]
+	lanes := f.claim(owner1, 10)
+	require.Len(t, lanes, 2, "Claim() lanes: one per direction")
+	for _, lane := range lanes {
+		switch lane.Direction {
+		case normalize.Inbound:
+			f.fail(lane, owner1, store.Failure{Seq: lane.Pending[0].Seq, Err: "rejected: 422", Dead: true, CountsAsFailure: true})
+		case normalize.Outbound:
+			f.deliverAll(lane, owner1, chanA, "")
+		}
+	}
+	retried := f.intake(inbound(chanA, "p1", "t2", "still waiting"))[0]
+	queued := f.intake(outbound(deskA, conv, "", "r2", "second answer"))[0]
+	// A retried message stays queued: its last error is no FailReason.
+	lanes = f.claim(owner1, 10)
+	require.Len(t, lanes, 2, "Claim() lanes: one per direction")
+	for _, lane := range lanes {
+		if lane.Direction == normalize.Inbound {
+			f.fail(lane, owner1, store.Failure{Seq: lane.Pending[0].Seq, Err: "helpdesk down", RetryAt: time.Now().Add(time.Hour), CountsAsFailure: true})
+		}
+	}
+	// Another conversation's messages stay out of this thread.
+	other := f.intake(inbound(chanA, "p2", "o1", "other player"))[0]
+
+	type entry struct {
+		id     normalize.MessageID
+		dir    normalize.Direction
+		state  normalize.DeliveryState
+		reason string
+	}
+	want := []entry{
+		{opening, normalize.Inbound, normalize.StateSent, ""},
+		{dead.ID, normalize.Inbound, normalize.StateFailed, "rejected: 422"},
+		{sent.ID, normalize.Outbound, normalize.StateSent, ""},
+		{retried.ID, normalize.Inbound, normalize.StateQueued, ""},
+		{queued.ID, normalize.Outbound, normalize.StateQueued, ""},
+	}
+	entries := func(ms []normalize.Message) []entry {
+		out := make([]entry, len(ms))
+		for i, m := range ms {
+			out[i] = entry{m.ID, m.Direction, m.State, m.FailReason}
+		}
+		return out
+	}
+	full := f.thread(conv, 100)
+	require.Equal(t, want, entries(full), "Thread() holds both directions, oldest first, with their states")
+	for i, m := range full {
+		require.Equal(t, conv, m.Conversation, "message %d", i)
+	}
+	require.Equal(t, "poison", full[1].Text)
+	require.Equal(t, "answer", full[2].Text)
+	require.Equal(t, normalize.RoleAgent, full[2].Author.Role)
+
+	require.Equal(t, want, entries(f.thread(conv, len(want))), "a limit of exactly the thread's length")
+	require.Equal(t, want[3:], entries(f.thread(conv, 2)), "a limit keeps the newest messages, oldest first")
+	require.Equal(t, want[4:], entries(f.thread(conv, 1)))
+
+	otherThread := f.thread(other.Conversation, 100)
+	require.Len(t, otherThread, 1)
+	require.Equal(t, other.ID, otherThread[0].ID)
+	require.Equal(t, normalize.StateQueued, otherThread[0].State)
+}
+
+// storeMarkState: receipts move a sent message forward (sent, delivered, read) and never
+// back; messages not sent are left alone.
+func storeMarkState(t *testing.T, f *storeFixture) {
+	conv := f.withTicket("p1")
+	opening := f.messages(conv)[0].Message.ID
+	r1 := f.intake(outbound(deskA, conv, "", "r1", "one"))[0]
+	r2 := f.intake(outbound(deskA, conv, "", "r2", "two"))[0]
+	f.deliverAll(f.claimOne(owner1, 10), owner1, chanA, "")
+	queued := f.intake(outbound(deskA, conv, "", "r3", "not sent yet"))[0]
+
+	mark := func(id normalize.MessageID, state normalize.DeliveryState) {
+		t.Helper()
+		require.NoError(t, f.st.MarkState(f.ctx, id, state), "MarkState(%s)", state)
+	}
+	require.Equal(t, normalize.StateSent, f.state(conv, r1.ID))
+	mark(r1.ID, normalize.StateDelivered)
+	require.Equal(t, normalize.StateDelivered, f.state(conv, r1.ID))
+	mark(r1.ID, normalize.StateDelivered)
+	require.Equal(t, normalize.StateDelivered, f.state(conv, r1.ID), "a repeated receipt changes nothing")
+	mark(r1.ID, normalize.StateRead)
+	require.Equal(t, normalize.StateRead, f.state(conv, r1.ID))
+	mark(r1.ID, normalize.StateDelivered)
+	require.Equal(t, normalize.StateRead, f.state(conv, r1.ID), "a late delivered receipt must not undo read")
+
+	mark(r2.ID, normalize.StateRead)
+	require.Equal(t, normalize.StateRead, f.state(conv, r2.ID), "read may come without delivered")
+	mark(r2.ID, normalize.StateDelivered)
+	require.Equal(t, normalize.StateRead, f.state(conv, r2.ID))
+
+	mark(queued.ID, normalize.StateDelivered)
+	mark(queued.ID, normalize.StateRead)
+	require.Equal(t, normalize.StateQueued, f.state(conv, queued.ID), "a receipt must not touch a message not yet sent")
+	require.Equal(t, []normalize.MessageID{queued.ID}, pendingIDs(f.claimOne(owner1, 10)), "a receipt must not take a message out of the outbox")
+
+	// A dead letter stays one.
+	poison := f.intake(inbound(chanA, "p2", "x1", "poison"))[0]
+	lane := f.claimOne(owner1, 10)
+	f.fail(lane, owner1, store.Failure{Seq: lane.Pending[0].Seq, Err: "rejected", Dead: true, CountsAsFailure: true})
+	mark(poison.ID, normalize.StateRead)
+	require.Equal(t, normalize.StateFailed, f.state(poison.Conversation, poison.ID), "a receipt must not revive a dead letter")
+	require.Len(t, f.deadLetters(), 1)
+
+	// Only delivered and read are receipts.
+	mark(opening, normalize.StateDelivered)
+	for _, state := range []normalize.DeliveryState{normalize.StateSent, normalize.StateQueued, normalize.StateFailed, "seen", ""} {
+		err := f.st.MarkState(f.ctx, opening, state)
+		require.Error(t, err, "MarkState(%q) must be rejected", state)
+		require.NotErrorIs(t, err, connectors.ErrNotFound, "MarkState(%q): the message exists", state)
+		require.Equal(t, normalize.StateDelivered, f.state(conv, opening), "a rejected MarkState(%q) must change nothing", state)
+	}
+
+	for _, state := range []normalize.DeliveryState{normalize.StateDelivered, normalize.StateRead} {
+		require.ErrorIs(t, f.st.MarkState(f.ctx, normalize.NewMessageID(), state), connectors.ErrNotFound, "MarkState(%s) of an unknown message", state)
+	}
+}
+
+// storeSetStatus: an agent closing or reopening a conversation is seen by every read of it.
+func storeSetStatus(t *testing.T, f *storeFixture) {
+	a := f.intake(inbound(chanA, "p1", "s1", "hi"))[0]
+	b := f.intake(inbound(chanA, "p2", "s2", "other player"))[0]
+
+	for _, status := range []normalize.Status{normalize.StatusClosed, normalize.StatusPending, normalize.StatusOpen, normalize.StatusClosed} {
+		require.NoError(t, f.st.SetStatus(f.ctx, a.Conversation, status), "SetStatus(%s)", status)
+		conv, err := f.st.Conversation(f.ctx, a.Conversation)
+		require.NoError(t, err, "Conversation()")
+		require.Equal(t, status, conv.Status, "Conversation() after SetStatus(%s)", status)
+		at, err := f.st.ConversationAt(f.ctx, chanA, "p1")
+		require.NoError(t, err, "ConversationAt()")
+		require.Equal(t, status, at.Status, "ConversationAt() after SetStatus(%s)", status)
+	}
+	conv, err := f.st.Conversation(f.ctx, a.Conversation)
+	require.NoError(t, err, "Conversation()")
+	require.Equal(t, deskA, conv.Helpdesk, "SetStatus changes nothing else")
+	require.Equal(t, normalize.Address("p1"), conv.Address, "SetStatus changes nothing else")
+
+	other, err := f.st.Conversation(f.ctx, b.Conversation)
+	require.NoError(t, err, "Conversation()")
+	require.Equal(t, normalize.StatusOpen, other.Status, "SetStatus changes only its conversation")
+
+	err = f.st.SetStatus(f.ctx, normalize.NewConversationID(), normalize.StatusClosed)
+	require.ErrorIs(t, err, connectors.ErrNotFound, "SetStatus() of an unknown conversation")
+}
+
+// thread returns Thread(conv, limit) and requires that its states agree with Messages.
+func (f *storeFixture) thread(conv normalize.ConversationID, limit int) []normalize.Message {
+	f.t.Helper()
+	ms, err := f.st.Thread(f.ctx, conv, limit)
+	require.NoError(f.t, err, "Thread()")
+	stored := map[normalize.MessageID]normalize.DeliveryState{}
+	for _, m := range f.messages(conv) {
+		stored[m.Message.ID] = m.Message.State
+	}
+	for _, m := range ms {
+		require.Equal(f.t, stored[m.ID], m.State, "Thread() and Messages() disagree on the state of %s", m.ID)
+	}
+	return ms
+}
+
+// state returns a message's delivery state as its conversation's thread shows it.
+func (f *storeFixture) state(conv normalize.ConversationID, id normalize.MessageID) normalize.DeliveryState {
+	f.t.Helper()
+	for _, m := range f.thread(conv, 1000) {
+		if m.ID == id {
+			return m.State
+		}
+	}
+	require.FailNow(f.t, "message not in its thread", "message %s, conversation %s", id, conv)
+	return ""
+}
