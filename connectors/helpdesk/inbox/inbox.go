@@ -1,0 +1,168 @@
+// Package inbox is the built-in agent inbox: a Helpdesk like any other (the router Posts
+// player messages to it, agent replies leave through Sink.Deliver) with its own small web UI,
+// so a casino can answer players from every channel without running a ticket system.
+//
+// It owns agents, sessions and one ticket row per conversation (status, SLA timestamps) in its
+// own SQLite database. It does not copy message content: the thread view reads the gateway
+// store through Conversations, which keeps one source of truth, delivery states included.
+package inbox
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/casino-support/gateway/config"
+	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/normalize"
+)
+
+// Conversations is what the inbox reads and changes in the gateway store.
+type Conversations interface {
+	// Conversation returns one conversation or an error wrapping connectors.ErrNotFound.
+	Conversation(ctx context.Context, id normalize.ConversationID) (normalize.Conversation, error)
+	// Thread returns the last limit messages of conv in both directions, oldest first, each
+	// with its current delivery State.
+	Thread(ctx context.Context, conv normalize.ConversationID, limit int) ([]normalize.Message, error)
+	// SetStatus changes the conversation's status (an agent closed or reopened it).
+	SetStatus(ctx context.Context, conv normalize.ConversationID, status normalize.Status) error
+}
+
+// Deps are what the inbox uses from the gateway.
+type Deps struct {
+	Conversations Conversations
+	// Blobs holds attachment content; nil disables downloads and uploads.
+	Blobs connectors.Blobs
+	// Typing shows the player that an agent is typing; nil ignores typing hints.
+	Typing func(ctx context.Context, conv normalize.ConversationID) error
+	// PublicURL is how agents' browsers reach the gateway; https makes cookies Secure.
+	PublicURL string
+	// MaxUploadBytes caps an agent's attachment; 0 means 25 MiB.
+	MaxUploadBytes int64
+	// Out receives the first-start admin credentials; nil means standard error.
+	Out io.Writer
+	Log *slog.Logger
+}
+
+// Inbox is one inbox instance.
+type Inbox struct {
+	name normalize.InstanceName
+	cfg  config.Inbox
+	deps Deps
+	log  *slog.Logger
+	db   *sql.DB
+	now  func() time.Time
+
+	pages  map[string]*template.Template
+	events *broker
+	auth   *authState
+	typing *throttle
+
+	mu   sync.Mutex
+	sink connectors.Sink
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var (
+	_ connectors.Helpdesk = (*Inbox)(nil)
+	_ connectors.Mounter  = (*Inbox)(nil)
+	_ io.Closer           = (*Inbox)(nil)
+)
+
+// defaultMaxUpload is the attachment limit when Deps leaves it open: the blob store's default.
+const defaultMaxUpload = 25 << 20
+
+// New opens (creating and migrating) the inbox database, brings the configured agents in and,
+// when no agent exists at all, creates "admin" with a random password printed once to Out.
+func New(ctx context.Context, name normalize.InstanceName, cfg config.Inbox, deps Deps) (*Inbox, error) {
+	if deps.Conversations == nil {
+		return nil, fmt.Errorf("inbox %s: no conversation store", name)
+	}
+	if cfg.Database == "" {
+		return nil, fmt.Errorf("inbox %s: database path is required", name)
+	}
+	cfg.Path = strings.TrimSuffix(cfg.Path, "/")
+	if cfg.Path == "" {
+		cfg.Path = "/inbox"
+	}
+	if cfg.FirstResponse <= 0 {
+		cfg.FirstResponse = 5 * time.Minute
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	if deps.MaxUploadBytes <= 0 {
+		deps.MaxUploadBytes = defaultMaxUpload
+	}
+	if deps.Out == nil {
+		deps.Out = os.Stderr
+	}
+	if deps.Log == nil {
+		deps.Log = slog.New(slog.DiscardHandler)
+	}
+	pages, err := parsePages()
+	if err != nil {
+		return nil, fmt.Errorf("inbox %s: %w", name, err)
+	}
+	db, err := openDB(ctx, cfg.Database)
+	if err != nil {
+		return nil, fmt.Errorf("inbox %s: %w", name, err)
+	}
+	i := &Inbox{name: name, cfg: cfg, deps: deps, log: deps.Log, db: db, now: time.Now,
+		pages: pages, events: newBroker(), auth: newAuthState(), typing: newThrottle(typingInterval)}
+	if err := i.syncAgents(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("inbox %s: %w", name, err)
+	}
+	return i, nil
+}
+
+// Close ends live event streams and closes the database. It is safe to call more than once.
+func (i *Inbox) Close() error {
+	i.closeOnce.Do(func() {
+		i.events.close()
+		i.closeErr = i.db.Close()
+	})
+	return i.closeErr
+}
+
+// Run keeps sink for agent replies until ctx ends, then returns nil. Live event streams are
+// ended with it, so a graceful HTTP shutdown is not held up by open browsers.
+func (i *Inbox) Run(ctx context.Context, sink connectors.Sink) error {
+	i.mu.Lock()
+	if i.sink != nil {
+		i.mu.Unlock()
+		return fmt.Errorf("inbox %s: already running", i.name)
+	}
+	i.sink = sink
+	i.mu.Unlock()
+	<-ctx.Done()
+	i.mu.Lock()
+	i.sink = nil
+	i.mu.Unlock()
+	i.events.disconnectAll()
+	return nil
+}
+
+// errNotRunning answers replies sent while Run does not hold a sink (start-up, shutdown).
+var errNotRunning = errors.New("the inbox is not running; try again in a moment")
+
+// currentSink returns the sink Run holds, or errNotRunning.
+func (i *Inbox) currentSink() (connectors.Sink, error) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.sink == nil {
+		return nil, errNotRunning
+	}
+	return i.sink, nil
+}
