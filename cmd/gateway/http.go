@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router/adminapi"
 )
@@ -41,5 +42,10 @@ func (g *gateway) handler() http.Handler {
 		h.ServeHTTP(w, r)
 	})
 	mux.Handle("/api/v1/", adminapi.New(g.store, g.cfg.Admin.Token.Value(), g.log))
+	g.eachConnector(func(_ string, _ normalize.InstanceName, c any) {
+		if m, ok := c.(connectors.Mounter); ok {
+			m.Mount(mux)
+		}
+	})
 	return mux
 }

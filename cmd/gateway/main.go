@@ -19,17 +19,20 @@ Usage:
   gateway check-config --config FILE     validate a configuration; lists every problem
   gateway replay [--config FILE] (--conversation ID | --all)
                                          re-queue dead-lettered messages
+  gateway inbox-password --user NAME [--password-stdin] [--config FILE]
+                                         set an inbox agent's password (generated unless
+                                         given); --hash prints a bcrypt hash for the config
   gateway version                        print the version
 `
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // run executes one subcommand and returns the process exit code.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -42,6 +45,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return checkConfigCmd(args[1:], env, stdout, stderr)
 	case "replay":
 		return replayCmd(ctx, args[1:], env, stdout, stderr)
+	case "inbox-password":
+		return inboxPasswordCmd(ctx, args[1:], env, stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version())
 		return 0

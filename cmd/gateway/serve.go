@@ -38,7 +38,7 @@ func serveCmd(ctx context.Context, args []string, env lookupEnv, stdout, stderr 
 		return 1
 	}
 	log := newLogger(cfg.Log, stderr)
-	if err := serve(ctx, cfg, log); err != nil {
+	if err := serve(ctx, cfg, stdout, log); err != nil {
 		log.Error("gateway stopped", "err", err)
 		return 1
 	}
@@ -67,12 +67,12 @@ type gateway struct {
 	started   atomic.Bool
 }
 
-func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	g, err := assemble(ctx, cfg, log)
+func serve(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Logger) error {
+	g, err := assemble(ctx, cfg, out, log)
 	if err != nil {
 		return err
 	}
-	defer g.store.Close()
+	defer g.close()
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -108,6 +108,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	g.started.Store(true)
 	log.Info("gateway started", "listen", ln.Addr().String(), "public_url", cfg.PublicURL,
 		"channels", len(g.channels), "helpdesks", len(g.helpdesks), "store", cfg.Store.Driver)
+	g.printPages(out)
 
 	var runErr error
 	select {
@@ -133,7 +134,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 }
 
 // assemble opens the store and builds every configured piece, failing before anything runs.
-func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*gateway, error) {
+func assemble(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Logger) (*gateway, error) {
 	if cfg.Store.Driver != "sqlite" {
 		return nil, fmt.Errorf("store.driver %q is not supported by this build (use sqlite)", cfg.Store.Driver)
 	}
@@ -146,14 +147,15 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*gatew
 		st.Close()
 		return nil, err
 	}
-	d := deps{client: &http.Client{Timeout: 60 * time.Second}, blobs: blobStore, log: log}
 	g := &gateway{cfg: cfg, log: log, store: st, registry: prometheus.NewRegistry(),
 		channels:  map[normalize.InstanceName]connectors.Channel{},
 		helpdesks: map[normalize.InstanceName]connectors.Helpdesk{}}
+	d := deps{ctx: ctx, cfg: cfg, client: &http.Client{Timeout: 60 * time.Second}, blobs: blobStore, store: st, out: out, log: log,
+		typing: func(ctx context.Context, conv normalize.ConversationID) error { return g.router.Typing(ctx, conv) }}
 	for _, c := range cfg.Channels {
 		ch, err := buildChannel(c, d)
 		if err != nil {
-			st.Close()
+			g.close()
 			return nil, err
 		}
 		g.channels[normalize.InstanceName(c.Name)] = ch
@@ -161,7 +163,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*gatew
 	for _, h := range cfg.Helpdesks {
 		hd, err := buildHelpdesk(h, d)
 		if err != nil {
-			st.Close()
+			g.close()
 			return nil, err
 		}
 		g.helpdesks[normalize.InstanceName(h.Name)] = hd
@@ -184,21 +186,52 @@ func (g *gateway) ready(ctx context.Context) error {
 		return err
 	}
 	var problems []string
-	check := func(kind string, name normalize.InstanceName, c any) {
+	g.eachConnector(func(kind string, name normalize.InstanceName, c any) {
 		if r, ok := c.(connectors.Readier); ok {
 			if err := r.Ready(ctx); err != nil {
 				problems = append(problems, fmt.Sprintf("%s %s: %v", kind, name, err))
 			}
 		}
-	}
-	for n, c := range g.channels {
-		check("channel", n, c)
-	}
-	for n, h := range g.helpdesks {
-		check("helpdesk", n, h)
-	}
+	})
 	if len(problems) > 0 {
 		return errors.New(strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// eachConnector calls f for every channel and helpdesk, for the optional abilities found by
+// type assertion.
+func (g *gateway) eachConnector(f func(kind string, name normalize.InstanceName, c any)) {
+	for n, c := range g.channels {
+		f("channel", n, c)
+	}
+	for n, h := range g.helpdesks {
+		f("helpdesk", n, h)
+	}
+}
+
+// close releases what connectors hold open (the inbox's database) and then the store.
+func (g *gateway) close() {
+	g.eachConnector(func(kind string, name normalize.InstanceName, c any) {
+		if cl, ok := c.(io.Closer); ok {
+			if err := cl.Close(); err != nil {
+				g.log.Warn("close connector", kind, name, "err", err)
+			}
+		}
+	})
+	g.store.Close()
+}
+
+// printPages tells a newcomer where the pages are: the player's chat and the agents' inbox.
+func (g *gateway) printPages(out io.Writer) {
+	for _, c := range g.cfg.Channels {
+		if c.Webchat != nil {
+			fmt.Fprintf(out, "Web chat (players): %s%s\n", g.cfg.PublicURL, c.Webchat.Path)
+		}
+	}
+	for _, h := range g.cfg.Helpdesks {
+		if h.Inbox != nil {
+			fmt.Fprintf(out, "Inbox (agents):     %s%s\n", g.cfg.PublicURL, h.Inbox.Path)
+		}
+	}
 }

@@ -1,14 +1,20 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 
 	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/channel/webchat"
+	"github.com/casino-support/gateway/connectors/helpdesk/inbox"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router"
+	"github.com/casino-support/gateway/router/store"
 	"github.com/casino-support/gateway/test/loopback"
 )
 
@@ -17,8 +23,14 @@ import (
 
 // deps are what connectors may use from the gateway.
 type deps struct {
+	ctx    context.Context
+	cfg    *config.Config
 	client *http.Client
 	blobs  connectors.Blobs
+	store  *store.Store
+	// typing reaches the router, which is built after the connectors it routes between.
+	typing func(ctx context.Context, conv normalize.ConversationID) error
+	out    io.Writer
 	log    *slog.Logger
 }
 
@@ -28,6 +40,13 @@ func buildChannel(c config.Channel, d deps) (connectors.Channel, error) {
 	switch c.Type {
 	case "loopback":
 		return loopback.NewChannel(name, *c.Loopback, d.client, log), nil
+	case "webchat":
+		ch, err := webchat.New(name, *c.Webchat, webchat.Deps{Blobs: d.blobs, History: d.store, PublicURL: d.cfg.PublicURL,
+			SecretsDir: filepath.Join(d.cfg.DataDir, "secrets"), MaxUploadBytes: d.cfg.Attachments.MaxBytes, Log: log})
+		if err != nil { // never a typed nil in the interface
+			return nil, err
+		}
+		return ch, nil
 	}
 	return nil, fmt.Errorf("channel %s: unknown type %q", c.Name, c.Type)
 }
@@ -38,6 +57,13 @@ func buildHelpdesk(h config.Helpdesk, d deps) (connectors.Helpdesk, error) {
 	switch h.Type {
 	case "loopback":
 		return loopback.NewHelpdesk(name, *h.Loopback, d.client, log), nil
+	case "inbox":
+		box, err := inbox.New(d.ctx, name, *h.Inbox, inbox.Deps{Conversations: d.store, Blobs: d.blobs, Typing: d.typing,
+			PublicURL: d.cfg.PublicURL, MaxUploadBytes: d.cfg.Attachments.MaxBytes, Out: d.out, Log: log})
+		if err != nil {
+			return nil, err
+		}
+		return box, nil
 	}
 	return nil, fmt.Errorf("helpdesk %s: unknown type %q", h.Name, h.Type)
 }

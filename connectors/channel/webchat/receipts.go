@@ -1,0 +1,126 @@
+package webchat
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/normalize"
+)
+
+const (
+	// lookupLimit is how far back a receipt or a download may reach into a thread: further
+	// than the history a page shows, so a long-open page still works.
+	lookupLimit = 500
+	// replyMemory is how long Send remembers where it pushed a reply.
+	replyMemory = time.Minute
+)
+
+// recentReplies remembers which address Send pushed each reply to, for a minute: receipts for
+// them need no store lookup to check ownership, and get retried (see receiptRetries).
+type recentReplies struct {
+	mu        sync.Mutex
+	m         map[normalize.MessageID]pushedReply
+	lastSweep time.Time
+}
+
+type pushedReply struct {
+	addr normalize.Address
+	at   time.Time
+}
+
+func newRecentReplies() *recentReplies {
+	return &recentReplies{m: map[normalize.MessageID]pushedReply{}}
+}
+
+func (r *recentReplies) add(id normalize.MessageID, addr normalize.Address, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if now.Sub(r.lastSweep) > replyMemory {
+		r.lastSweep = now
+		for k, v := range r.m {
+			if now.Sub(v.at) > replyMemory {
+				delete(r.m, k)
+			}
+		}
+	}
+	r.m[id] = pushedReply{addr: addr, at: now}
+}
+
+func (r *recentReplies) get(id normalize.MessageID, now time.Time) (normalize.Address, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p, ok := r.m[id]
+	if !ok || now.Sub(p.at) > replyMemory {
+		return "", false
+	}
+	return p.addr, true
+}
+
+// receipt records that the player's page received or showed a reply. Only replies in the
+// page's own conversation count: a page must not mark another player's messages read.
+func (c *Channel) receipt(ctx context.Context, s session, id normalize.MessageID, state normalize.DeliveryState) *frameError {
+	addr, recent := c.replies.get(id, c.now())
+	if recent && addr != s.addr {
+		recent = false // pushed to someone else: look it up like any other ID (and refuse it)
+	}
+	if !recent {
+		owned, err := c.ownsReply(ctx, s.addr, id)
+		if err != nil {
+			c.log.Error("receipt not checked", "conv", s.addr, "msg_id", id, "err", err)
+			return unavailable("")
+		}
+		if !owned {
+			return &frameError{Code: codeNotFound, Message: "There is no such reply in this chat."}
+		}
+	}
+	err := c.history.MarkState(ctx, id, state)
+	if errors.Is(err, connectors.ErrNotFound) {
+		return &frameError{Code: codeNotFound, Message: "There is no such reply in this chat."}
+	}
+	if err != nil {
+		c.log.Error("receipt not recorded", "conv", s.addr, "msg_id", id, "state", state, "err", err)
+		return unavailable("")
+	}
+	if recent {
+		c.retryReceipt(s.addr, id, state)
+	}
+	return nil
+}
+
+// ownsReply reports whether id is an agent reply in addr's conversation.
+func (c *Channel) ownsReply(ctx context.Context, addr normalize.Address, id normalize.MessageID) (bool, error) {
+	msgs, err := c.messages(ctx, addr, lookupLimit)
+	if err != nil {
+		return false, err
+	}
+	for _, m := range msgs {
+		if m.ID == id {
+			return m.Direction == normalize.Outbound && m.Kind != normalize.KindNote, nil
+		}
+	}
+	return false, nil
+}
+
+// retryReceipt applies a receipt again later (see Channel.receiptRetries), while the channel
+// runs.
+func (c *Channel) retryReceipt(addr normalize.Address, id normalize.MessageID, state normalize.DeliveryState) {
+	r := c.run.Load()
+	if r == nil {
+		return
+	}
+	for _, d := range c.receiptRetries {
+		time.AfterFunc(d, func() {
+			if r.ctx.Err() != nil {
+				return
+			}
+			ctx, cancel := context.WithTimeout(r.ctx, 5*time.Second)
+			defer cancel()
+			if err := c.history.MarkState(ctx, id, state); err != nil {
+				c.log.Debug("receipt retry failed", "conv", addr, "msg_id", id, "state", state, "err", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,594 @@
+// The player page of the web chat. One connection at a time (a WebSocket, or long-polling
+// where WebSockets are blocked) that reconnects by itself with back-off; an outbox of messages
+// not yet acknowledged, kept in localStorage and resent after a reconnect (the server
+// deduplicates them by client_id); receipts for agent replies. Everything is rendered with
+// textContent, never parsed as HTML, so nothing a player or an agent writes can run as code.
+(function () {
+  "use strict";
+
+  const PATH = document.body.dataset.path;
+  const EMBED = document.body.dataset.embed === "1";
+  const params = new URLSearchParams(location.search);
+  const $ = (id) => document.getElementById(id);
+  const els = {
+    messages: $("messages"), text: $("text"), send: $("send"), attach: $("attach"), typing: $("typing"),
+    status: $("status"), notice: $("notice"), composer: $("composer"), close: $("close"), title: $("title"),
+  };
+
+  // localStorage may be unavailable (blocked third-party storage in an iframe): fall back to
+  // memory, which still works until the page is closed.
+  const memory = new Map();
+  const storage = {
+    get(k) { try { return localStorage.getItem("webchat:" + PATH + ":" + k); } catch (e) { return memory.get(k) || null; } },
+    set(k, v) {
+      try {
+        if (v == null) localStorage.removeItem("webchat:" + PATH + ":" + k);
+        else localStorage.setItem("webchat:" + PATH + ":" + k, v);
+      } catch (e) { if (v == null) memory.delete(k); else memory.set(k, v); }
+    },
+  };
+
+  const state = {
+    token: storage.get("token") || "",
+    outbox: loadOutbox(),
+    transport: null,
+    ready: false,
+    fatal: false,
+    attempts: 0,
+    wsFailures: 0,
+    open: true, // the widget tells an embedded page when it is hidden
+    limits: { text_chars: 4000, upload_bytes: 0, upload_types: [] },
+    shown: new Map(), // "c:<client_id>" or "m:<id>" → element
+    receipts: new Map(), // reply id → the furthest receipt sent
+    lastTyping: 0,
+    typingTimer: 0,
+    noticeTimer: 0,
+  };
+
+  // A player token means the casino says who is chatting. An empty one ("player=") means
+  // nobody is signed in: forget an identified session, so the next person at a shared
+  // computer does not see the previous player's chat.
+  const player = params.has("player") ? params.get("player") : null;
+  if (player === "" && tokenPlayer(state.token)) forgetToken();
+  const language = params.get("lang") || navigator.language || "en";
+
+  function tokenPlayer(token) {
+    try {
+      const payload = token.split(".")[0].replace(/-/g, "+").replace(/_/g, "/");
+      return JSON.parse(atob(payload)).player_id || "";
+    } catch (e) {
+      return "";
+    }
+  }
+
+  function forgetToken() {
+    state.token = "";
+    storage.set("token", null);
+  }
+
+  function loadOutbox() {
+    try {
+      const v = JSON.parse(storage.get("outbox") || "[]");
+      return Array.isArray(v) ? v.filter((o) => o && typeof o.client_id === "string" && typeof o.text === "string") : [];
+    } catch (e) {
+      return [];
+    }
+  }
+
+  function saveOutbox() {
+    storage.set("outbox", state.outbox.length ? JSON.stringify(state.outbox) : null);
+  }
+
+  function newID() {
+    if (crypto.randomUUID) return crypto.randomUUID(); // secure contexts only
+    return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  // ---- connection ----
+
+  function connect() {
+    if (state.fatal) return;
+    setStatus(state.attempts ? "reconnecting" : "connecting");
+    const usePoll = params.get("transport") === "poll" || state.wsFailures >= 2 || !("WebSocket" in window);
+    const handlers = {
+      open() { t.send(hello()); },
+      frame(f) { if (state.transport === t) onFrame(f); },
+      close(opened) {
+        if (state.transport !== t) return; // replaced on purpose
+        state.transport = null;
+        state.ready = false;
+        if (t.name === "websocket") state.wsFailures = opened ? 0 : state.wsFailures + 1;
+        scheduleReconnect();
+      },
+    };
+    const t = usePoll ? pollTransport(handlers) : wsTransport(handlers);
+    state.transport = t;
+  }
+
+  function reconnectNow() {
+    const t = state.transport;
+    state.transport = null;
+    state.ready = false;
+    if (t) t.close();
+    connect();
+  }
+
+  function scheduleReconnect() {
+    if (state.fatal) return;
+    state.attempts++;
+    setStatus("reconnecting");
+    const delay = Math.min(30000, 1000 * 2 ** Math.min(state.attempts - 1, 5)) * (0.5 + Math.random() / 2);
+    setTimeout(() => { if (!state.transport) connect(); }, delay);
+  }
+
+  function hello() {
+    const f = { type: "hello", language };
+    if (state.token) f.token = state.token;
+    if (player) f.player = player;
+    return f;
+  }
+
+  function wsTransport(h) {
+    const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + PATH + "/ws");
+    let opened = false;
+    ws.addEventListener("open", () => { opened = true; h.open(); });
+    ws.addEventListener("message", (e) => {
+      let f;
+      try { f = JSON.parse(e.data); } catch (err) { return; }
+      h.frame(f);
+    });
+    ws.addEventListener("close", () => h.close(opened));
+    return {
+      name: "websocket",
+      send(frame) { if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame)); },
+      close() { try { ws.close(1000); } catch (e) { /* already closed */ } },
+    };
+  }
+
+  // The long-poll fallback: frames go up with POST /api/send (the answer holds the frames a
+  // WebSocket would have sent back), pushed frames come down with GET /api/poll.
+  function pollTransport(h) {
+    const ctrl = new AbortController();
+    let closed = false;
+    let cursor = 0;
+    let polling = false;
+
+    function fail() {
+      if (closed) return;
+      closed = true;
+      ctrl.abort();
+      h.close(true);
+    }
+
+    async function post(frame) {
+      const headers = { "Content-Type": "application/json" };
+      if (frame.type !== "hello" && state.token) headers.Authorization = "Bearer " + state.token;
+      const res = await fetch(PATH + "/api/send", { method: "POST", headers, body: JSON.stringify(frame), signal: ctrl.signal });
+      if (!res.ok) throw new Error("HTTP " + res.status);
+      const body = await res.json();
+      for (const f of body.frames || []) h.frame(f);
+      if (body.cursor) {
+        cursor = body.cursor;
+        if (!polling) poll();
+      }
+    }
+
+    async function poll() {
+      polling = true;
+      while (!closed) {
+        try {
+          const res = await fetch(PATH + "/api/poll?after=" + cursor, {
+            headers: { Authorization: "Bearer " + state.token }, signal: ctrl.signal, cache: "no-store",
+          });
+          const body = await res.json();
+          if (!res.ok) {
+            h.frame({ type: "error", code: body.error.code, message: body.error.message });
+            fail();
+            return;
+          }
+          if (body.reset) {
+            polling = false;
+            post(hello()).catch(fail); // reload the history, then poll from the new cursor
+            return;
+          }
+          cursor = body.cursor;
+          for (const f of body.frames) h.frame(f);
+        } catch (e) {
+          fail();
+          return;
+        }
+      }
+    }
+
+    setTimeout(() => h.open(), 0);
+    return {
+      name: "poll",
+      send(frame) { post(frame).catch(fail); },
+      close() { closed = true; ctrl.abort(); },
+    };
+  }
+
+  // ---- frames ----
+
+  function onFrame(f) {
+    switch (f.type) {
+      case "welcome": return onWelcome(f);
+      case "ack": return onAck(f.client_id, f.id);
+      case "message": return onMessage(f);
+      case "typing": return showTyping();
+      case "error": return onError(f);
+    }
+  }
+
+  function onWelcome(f) {
+    state.token = f.token;
+    storage.set("token", f.token);
+    state.limits = f.limits || state.limits;
+    document.getElementById("attach-label").hidden = !(state.limits.upload_types || []).length;
+    state.ready = true;
+    state.attempts = 0;
+    setStatus("online");
+    els.title.textContent = f.title;
+    document.title = f.title;
+    showGreeting(f.greeting);
+    const stored = new Set();
+    for (const m of f.history || []) {
+      render(m);
+      if (m.client_id) stored.add(m.client_id);
+    }
+    // What the server already has (the ack was lost) leaves the outbox; the rest is resent.
+    state.outbox = state.outbox.filter((o) => !stored.has(o.client_id));
+    saveOutbox();
+    for (const o of state.outbox) {
+      renderPending(o);
+      state.transport.send({ type: "message", client_id: o.client_id, text: o.text });
+    }
+    // Receipts for replies the player has not acknowledged yet. A reply still queued is not
+    // acknowledged now: the store would ignore it, and its push will trigger the receipt.
+    for (const m of f.history || []) {
+      if (m.from !== "agent") continue;
+      if (m.state === "read" || m.state === "delivered") state.receipts.set(m.id, m.state);
+      else if (m.state === "sent") receipt(m.id, "delivered");
+    }
+    readVisible();
+  }
+
+  function onAck(clientID, id) {
+    state.outbox = state.outbox.filter((o) => o.client_id !== clientID);
+    saveOutbox();
+    const el = state.shown.get("c:" + clientID);
+    if (!el) return;
+    if (id) el.dataset.id = id;
+    if (el.dataset.state === "pending" || el.dataset.state === "failed") setState(el, "queued");
+  }
+
+  function onMessage(m) {
+    if (m.from === "player") {
+      // Our own message, echoed to every open page of the conversation.
+      if (state.outbox.some((o) => o.client_id === m.client_id)) return onAck(m.client_id, m.id);
+      render(m);
+      return;
+    }
+    hideTyping();
+    render(m);
+    receipt(m.id, "delivered");
+    if (visible()) receipt(m.id, "read");
+    else if (EMBED) parent.postMessage({ type: "webchat:unread" }, "*");
+  }
+
+  function onError(f) {
+    switch (f.code) {
+      case "invalid_token":
+        // A new visitor starts; the old session's messages are not theirs to see.
+        forgetToken();
+        clearMessages();
+        reconnectNow();
+        return;
+      case "invalid_player":
+      case "too_many_connections":
+        state.fatal = true;
+        setStatus("offline");
+        showNotice(f.message, true);
+        if (state.transport) state.transport.close();
+        return;
+      case "unavailable":
+        showNotice(f.message);
+        if (f.client_id) setTimeout(resendOutbox, 5000);
+        else if (state.transport && state.transport.name === "poll") { state.transport.close(); state.transport = null; scheduleReconnect(); }
+        return;
+    }
+    if (f.client_id) {
+      state.outbox = state.outbox.filter((o) => o.client_id !== f.client_id);
+      saveOutbox();
+      markFailed(f.client_id, f.message);
+    }
+    showNotice(f.message);
+  }
+
+  function resendOutbox() {
+    if (!state.ready) return; // the next welcome resends it
+    for (const o of state.outbox) state.transport.send({ type: "message", client_id: o.client_id, text: o.text });
+  }
+
+  // ---- receipts and typing ----
+
+  const rank = { delivered: 1, read: 2 };
+
+  function receipt(id, st) {
+    if (!id || !state.ready || (rank[state.receipts.get(id)] || 0) >= rank[st]) return;
+    state.receipts.set(id, st);
+    state.transport.send({ type: "receipt", id, state: st });
+  }
+
+  function visible() {
+    return document.visibilityState === "visible" && state.open;
+  }
+
+  function readVisible() {
+    if (!visible()) return;
+    for (const el of els.messages.querySelectorAll(".msg.agent")) {
+      if (el.dataset.state !== "queued" && el.dataset.state !== "failed") receipt(el.dataset.id, "read");
+    }
+  }
+
+  document.addEventListener("visibilitychange", readVisible);
+  window.addEventListener("focus", readVisible);
+
+  function showTyping() {
+    els.typing.hidden = false;
+    clearTimeout(state.typingTimer);
+    state.typingTimer = setTimeout(hideTyping, 6000);
+  }
+
+  function hideTyping() {
+    clearTimeout(state.typingTimer);
+    els.typing.hidden = true;
+  }
+
+  // ---- sending ----
+
+  els.composer.addEventListener("submit", (e) => {
+    e.preventDefault();
+    sendText();
+  });
+
+  els.text.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      sendText();
+      return;
+    }
+    if (state.ready && Date.now() - state.lastTyping > 3000) {
+      state.lastTyping = Date.now();
+      state.transport.send({ type: "typing" });
+    }
+  });
+
+  function sendText() {
+    const text = els.text.value.trim();
+    if (!text) return;
+    if ([...text].length > state.limits.text_chars) {
+      showNotice("Your message is too long; the limit is " + state.limits.text_chars + " characters. Please split it.");
+      return;
+    }
+    const o = { client_id: newID(), text, at: new Date().toISOString() };
+    state.outbox.push(o);
+    saveOutbox();
+    renderPending(o);
+    els.text.value = "";
+    if (state.ready) state.transport.send({ type: "message", client_id: o.client_id, text });
+  }
+
+  els.attach.addEventListener("change", () => {
+    for (const file of els.attach.files) upload(file, newID());
+    els.attach.value = "";
+  });
+
+  async function upload(file, clientID) {
+    const image = file.type.startsWith("image/");
+    const local = { name: file.name, size: file.size, media_type: file.type, local: image ? URL.createObjectURL(file) : "" };
+    const el = renderPending({ client_id: clientID, text: "", at: new Date().toISOString(), attachments: [local] });
+    const retry = () => { setState(el, "pending"); upload(file, clientID); };
+    if (state.limits.upload_bytes && file.size > state.limits.upload_bytes) {
+      return markFailed(clientID, "The file is too large; the limit is " + Math.floor(state.limits.upload_bytes / 1048576) + " MB.");
+    }
+    if (!state.ready) return markFailed(clientID, "Not connected yet.", retry);
+    const form = new FormData();
+    form.append("client_id", clientID);
+    form.append("file", file, file.name);
+    try {
+      const res = await fetch(PATH + "/api/upload", { method: "POST", headers: { Authorization: "Bearer " + state.token }, body: form });
+      const body = await res.json().catch(() => ({}));
+      if (res.ok) return onAck(clientID, body.id);
+      const err = body.error || {};
+      const again = err.code === "unavailable" || err.code === "rate_limited" ? retry : null;
+      markFailed(clientID, err.message || "The upload failed (HTTP " + res.status + ").", again);
+      showNotice(err.message || "The upload failed.");
+    } catch (e) {
+      markFailed(clientID, "The upload failed: the connection was lost.", retry);
+    }
+  }
+
+  // ---- rendering ----
+
+  function showGreeting(text) {
+    let el = els.messages.querySelector(".greeting");
+    if (!text) {
+      if (el) el.remove();
+      return;
+    }
+    if (!el) {
+      el = document.createElement("li");
+      el.className = "greeting";
+      els.messages.prepend(el);
+    }
+    el.textContent = text;
+  }
+
+  function clearMessages() {
+    state.shown.clear();
+    state.receipts.clear();
+    for (const el of els.messages.querySelectorAll(".msg")) el.remove();
+  }
+
+  function renderPending(o) {
+    const el = render({ client_id: o.client_id, from: "player", kind: o.attachments ? "document" : "text", text: o.text,
+      attachments: o.attachments, sent_at: o.at, state: "pending" });
+    return el;
+  }
+
+  // render shows m once, keyed by client_id (player messages) or id (replies), and updates
+  // its state when it is shown again (history after a reconnect).
+  function render(m) {
+    const key = m.client_id ? "c:" + m.client_id : "m:" + m.id;
+    let el = state.shown.get(key);
+    if (!el) {
+      el = build(m);
+      state.shown.set(key, el);
+      insert(el);
+    } else if (m.state === "pending") {
+      return el;
+    }
+    if (m.id) el.dataset.id = m.id;
+    if (m.from === "player") setState(el, m.state || "queued");
+    else el.dataset.state = m.state || "sent";
+    return el;
+  }
+
+  function build(m) {
+    const el = document.createElement("li");
+    el.className = "msg " + (m.from === "player" ? "player" : "agent");
+    el.dataset.at = String(Date.parse(m.sent_at) || Date.now());
+    if (m.from !== "player" && m.author) el.append(span("author", m.author));
+    const bubble = document.createElement("div");
+    bubble.className = "bubble";
+    if (m.text) bubble.append(span("text", m.text, "p"));
+    if (m.attachments && m.attachments.length) bubble.append(files(m));
+    el.append(bubble);
+    const meta = document.createElement("div");
+    meta.className = "meta";
+    const time = span("time", new Date(Number(el.dataset.at)).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }), "time");
+    meta.append(time);
+    el.append(meta);
+    return el;
+  }
+
+  function files(m) {
+    const box = document.createElement("div");
+    box.className = "files";
+    m.attachments.forEach((a) => {
+      const url = a.local || (a.url ? a.url + "?token=" + encodeURIComponent(state.token) : "");
+      const link = document.createElement("a");
+      link.className = "file";
+      link.textContent = a.name;
+      if (url) {
+        link.href = url;
+        link.download = a.name;
+        link.rel = "noopener";
+      }
+      if (url && (a.media_type || "").startsWith("image/")) {
+        const img = document.createElement("img");
+        img.src = url;
+        img.alt = a.name;
+        img.loading = "lazy";
+        box.append(img);
+      }
+      box.append(link);
+    });
+    return box;
+  }
+
+  function span(cls, text, tag) {
+    const el = document.createElement(tag || "span");
+    el.className = cls;
+    el.textContent = text;
+    return el;
+  }
+
+  // insert keeps the list in time order; history after a reconnect can fill gaps.
+  function insert(el) {
+    const at = Number(el.dataset.at);
+    const items = els.messages.querySelectorAll(".msg");
+    for (let i = items.length - 1; i >= 0; i--) {
+      if (Number(items[i].dataset.at) <= at) {
+        items[i].after(el);
+        return scrollDown();
+      }
+    }
+    const greeting = els.messages.querySelector(".greeting");
+    if (greeting) greeting.after(el);
+    else els.messages.prepend(el);
+    scrollDown();
+  }
+
+  function scrollDown() {
+    els.messages.scrollTop = els.messages.scrollHeight;
+  }
+
+  // setState shows where a player's message is: "sending…" until the gateway stored it, then
+  // ✓ (stored), ✓✓ (it reached support), or "not sent" with the reason.
+  function setState(el, st) {
+    el.dataset.state = st;
+    const meta = el.querySelector(".meta");
+    for (const old of meta.querySelectorAll(".tick, .pending, .failed, .retry")) old.remove();
+    if (st === "pending") {
+      meta.append(span("pending", "sending…"));
+    } else if (st === "failed") {
+      meta.append(span("failed", "not sent"));
+    } else {
+      const reached = st === "sent" || st === "delivered" || st === "read";
+      const tick = span("tick" + (reached ? " reached" : ""), reached ? "✓✓" : "✓");
+      tick.title = reached ? "Support has it" : "Sent";
+      meta.append(tick);
+    }
+  }
+
+  function markFailed(clientID, reason, retry) {
+    const el = state.shown.get("c:" + clientID);
+    if (!el) return;
+    setState(el, "failed");
+    el.querySelector(".failed").title = reason || "";
+    const meta = el.querySelector(".meta");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "retry";
+    button.textContent = "Retry";
+    button.addEventListener("click", () => {
+      if (retry) return retry();
+      const text = (el.querySelector(".text") || {}).textContent || "";
+      if (!text) return;
+      state.outbox.push({ client_id: clientID, text, at: new Date().toISOString() });
+      saveOutbox();
+      setState(el, "pending");
+      if (state.ready) state.transport.send({ type: "message", client_id: clientID, text });
+    });
+    meta.append(button);
+  }
+
+  function setStatus(kind) {
+    els.status.textContent = { connecting: "connecting…", online: "online", reconnecting: "reconnecting…", offline: "offline" }[kind];
+    els.status.className = kind;
+  }
+
+  function showNotice(text, sticky) {
+    els.notice.textContent = text;
+    els.notice.hidden = false;
+    clearTimeout(state.noticeTimer);
+    if (!sticky) state.noticeTimer = setTimeout(() => { els.notice.hidden = true; }, 8000);
+  }
+
+  // ---- embedding ----
+
+  if (EMBED) {
+    if (els.close) els.close.addEventListener("click", () => parent.postMessage({ type: "webchat:close" }, "*"));
+    window.addEventListener("message", (e) => {
+      if (e.source !== parent || !e.data || e.data.type !== "webchat:open") return;
+      state.open = !!e.data.open;
+      readVisible();
+      if (state.open) els.text.focus();
+    });
+  }
+
+  window.addEventListener("online", () => { if (!state.transport) connect(); });
+  connect();
+})();

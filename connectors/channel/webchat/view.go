@@ -1,0 +1,70 @@
+package webchat
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/casino-support/gateway/normalize"
+)
+
+// wireMessage is what a page sees of a message: enough to render it and send receipts, and
+// nothing internal (sources, tickets, the player's VIP tier, failure reasons).
+type wireMessage struct {
+	ID string `json:"id"`
+	// ClientID is the page's own ID of a player message, so a page can match history against
+	// its outbox and never show a message twice.
+	ClientID    string           `json:"client_id,omitempty"`
+	From        string           `json:"from"` // "player" or "agent"
+	Author      string           `json:"author,omitempty"`
+	Kind        string           `json:"kind"`
+	Text        string           `json:"text,omitempty"`
+	Attachments []wireAttachment `json:"attachments,omitempty"`
+	SentAt      time.Time        `json:"sent_at"`
+	State       string           `json:"state,omitempty"`
+}
+
+type wireAttachment struct {
+	Name      string `json:"name"`
+	MediaType string `json:"media_type"`
+	Size      int64  `json:"size"`
+	// URL is relative to the page's origin; the page adds its token.
+	URL string `json:"url"`
+}
+
+// view turns a stored or outgoing message into its wire form. It returns false for what a
+// player must never see: internal notes.
+func (c *Channel) view(m normalize.Message) (wireMessage, bool) {
+	if m.Kind == normalize.KindNote {
+		return wireMessage{}, false
+	}
+	w := wireMessage{ID: string(m.ID), Kind: string(m.Kind), Text: m.Text, SentAt: m.SentAt, State: string(m.State)}
+	if w.SentAt.IsZero() {
+		w.SentAt = m.ReceivedAt
+	}
+	if m.Direction == normalize.Inbound {
+		w.From = "player"
+		if prefix := string(m.Address) + ":"; strings.HasPrefix(string(m.ExternalID), prefix) {
+			w.ClientID = strings.TrimPrefix(string(m.ExternalID), prefix)
+		}
+	} else {
+		w.From = "agent"
+		w.Author = m.Author.DisplayName
+	}
+	for i, a := range m.Attachments {
+		w.Attachments = append(w.Attachments, wireAttachment{Name: a.Name, MediaType: a.MediaType, Size: a.Size,
+			URL: fmt.Sprintf("%s/api/attachments/%s/%d", c.cfg.Path, m.ID, i)})
+	}
+	return w, true
+}
+
+// views returns the wire form of a thread, oldest first, without notes.
+func (c *Channel) views(msgs []normalize.Message) []wireMessage {
+	out := make([]wireMessage, 0, len(msgs))
+	for _, m := range msgs {
+		if w, ok := c.view(m); ok {
+			out = append(out, w)
+		}
+	}
+	return out
+}

@@ -1,0 +1,169 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+)
+
+// chromiumPath finds Debian's Chromium; test/peers/setup.sh installs it.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("chromium is not installed; test/peers/setup.sh installs it")
+	}
+	t.Skip("chromium is not installed; run test/peers/setup.sh (apt-get install chromium)")
+	return ""
+}
+
+// browser starts a fresh headless Chromium with its own profile: player and agent never share
+// cookies or storage.
+func browser(t *testing.T, exe string) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.NoSandbox, // root in CI
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.WindowSize(1100, 800),
+	)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	require.NoError(t, chromedp.Run(ctx)) // start the browser now, so its start-up is not charged to a step
+	return ctx
+}
+
+// artifact saves a full-page screenshot under test/artifacts (kept by CI as test output).
+func artifact(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	var png []byte
+	// Quality 100 makes a PNG; below that Chromium writes JPEG.
+	require.NoError(t, chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)))
+	dir := filepath.Join("..", "artifacts")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644))
+}
+
+// run executes chromedp actions with a deadline, so a missing element fails instead of hanging.
+func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action) {
+	t.Helper()
+	step, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	require.NoError(t, chromedp.Run(step, actions...), what)
+}
+
+var adminPassword = regexp.MustCompile(`as admin with password (\S+)`)
+
+// TestBrowserChatAndInbox: in real headless Chromium, a player opens /chat, sends a message
+// and a PDF; an agent signs in to /inbox with the password printed at first start, sees both
+// and replies; the player sees the reply without reloading, and a reload keeps the history.
+func TestBrowserChatAndInbox(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
+	exe := chromiumPath(t)
+	dir := t.TempDir()
+	port := freePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	cfgPath := filepath.Join(dir, "gateway.yaml")
+	// The embedded default, on a free port and a private data directory.
+	require.NoError(t, os.WriteFile(cfgPath, []byte(fmt.Sprintf(`listen: 127.0.0.1:%d
+public_url: %s
+data_dir: %s
+channels:
+  - {name: web, type: webchat}
+helpdesks:
+  - {name: inbox, type: inbox}
+default_helpdesk: inbox
+`, port, base, filepath.Join(dir, "data"))), 0o600))
+	logs := &lockedBuffer{}
+	cmd := exec.Command(gatewayBinary(t), "serve", "--config", cfgPath)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("gateway log:\n%s", logs.String())
+		}
+	})
+	var password string
+	require.Eventually(t, func() bool {
+		m := adminPassword.FindStringSubmatch(logs.String())
+		if m != nil {
+			password = m[1]
+		}
+		return m != nil && logs.Contains("gateway started")
+	}, 30*time.Second, 20*time.Millisecond, "the first start must print the inbox sign-in")
+
+	pdf := filepath.Join(dir, "passport.pdf")
+	require.NoError(t, os.WriteFile(pdf, minimalPDF, 0o600))
+
+	player := browser(t, exe)
+	run(t, player, "player opens the chat", chromedp.Navigate(base+"/chat"), chromedp.WaitVisible("#text", chromedp.ByID))
+	run(t, player, "player sends a message",
+		chromedp.SendKeys("#text", "Hello, my withdrawal is stuck", chromedp.ByID),
+		chromedp.Click("#send", chromedp.ByID),
+		chromedp.WaitVisible(`//*[contains(@class,"msg") and contains(@class,"player")]//*[contains(text(),"withdrawal is stuck")]/ancestor-or-self::*[contains(@class,"msg")]//*[contains(@class,"tick")]`, chromedp.BySearch))
+	run(t, player, "player attaches a PDF",
+		chromedp.SetUploadFiles("#attach", []string{pdf}, chromedp.ByID),
+		chromedp.WaitVisible(`//*[contains(@class,"msg") and contains(@class,"player")]//*[contains(.,"passport.pdf")]`, chromedp.BySearch))
+	artifact(t, player, "chat-player-sent")
+
+	agent := browser(t, exe)
+	run(t, agent, "agent signs in",
+		chromedp.Navigate(base+"/inbox"),
+		chromedp.WaitVisible("#username", chromedp.ByID),
+		chromedp.SendKeys("#username", "admin", chromedp.ByID),
+		chromedp.SendKeys("#password", password, chromedp.ByID),
+		chromedp.Click("#signin", chromedp.ByID),
+		chromedp.WaitVisible("#conversations", chromedp.ByID))
+	run(t, agent, "agent sees the conversation", chromedp.WaitVisible(".conversation", chromedp.ByQuery))
+	artifact(t, agent, "inbox-list")
+	run(t, agent, "agent opens it",
+		chromedp.Click(".conversation a, .conversation", chromedp.ByQuery),
+		chromedp.WaitVisible(`//*[@id="thread"]//*[contains(text(),"withdrawal is stuck")]`, chromedp.BySearch),
+		chromedp.WaitVisible(`//*[@id="thread"]//*[contains(.,"passport.pdf")]`, chromedp.BySearch))
+	run(t, agent, "agent replies",
+		chromedp.SendKeys("#reply-text", "We are looking into it right now.", chromedp.ByID),
+		chromedp.Click("#reply-send", chromedp.ByID),
+		chromedp.WaitVisible(`//*[@id="thread"]//*[contains(@class,"agent")]//*[contains(text(),"looking into it")]`, chromedp.BySearch))
+
+	run(t, player, "player sees the reply without reloading",
+		chromedp.WaitVisible(`//*[contains(@class,"msg") and contains(@class,"agent")]//*[contains(text(),"looking into it")]`, chromedp.BySearch))
+	artifact(t, player, "chat-reply")
+	run(t, agent, "the reply is marked read", chromedp.WaitVisible(`//*[@id="thread"]//*[contains(@class,"tick") and contains(@class,"read")]`, chromedp.BySearch))
+	artifact(t, agent, "inbox-thread")
+
+	var after string
+	run(t, player, "a reload keeps the history",
+		chromedp.Reload(),
+		chromedp.WaitVisible(`//*[contains(@class,"msg") and contains(@class,"agent")]//*[contains(text(),"looking into it")]`, chromedp.BySearch),
+		chromedp.Text("#messages", &after, chromedp.ByID))
+	require.Contains(t, after, "withdrawal is stuck")
+	require.Contains(t, after, "passport.pdf")
+	require.Equal(t, 1, strings.Count(after, "withdrawal is stuck"), "history must not double messages")
+}
+
+// minimalPDF is a valid one-page PDF, enough for content sniffing to call it application/pdf.
+var minimalPDF = []byte("%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n" +
+	"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
