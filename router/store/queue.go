@@ -169,7 +169,9 @@ func (s *Store) Complete(ctx context.Context, o Outcome) error {
 			}
 		}
 		for _, d := range o.Delivered {
-			if _, err := tx.ExecContext(ctx, `UPDATE messages SET state = ?, target_id = ?, delivered_at = ?, last_error = '' WHERE seq = ? AND state = 'queued'`,
+			// A receipt may have arrived before this record (see MarkState): keep its state.
+			if _, err := tx.ExecContext(ctx, `UPDATE messages SET state = CASE WHEN state = 'queued' THEN ? ELSE state END,
+				target_id = ?, delivered_at = ?, last_error = '' WHERE seq = ? AND state IN ('queued', 'delivered', 'read')`,
 				normalize.StateSent, d.TargetID, now, d.Seq); err != nil {
 				return fmt.Errorf("store: mark delivered: %w", err)
 			}

@@ -59,8 +59,10 @@ var stateRank = map[normalize.DeliveryState]int{
 	normalize.StateSent: 1, normalize.StateDelivered: 2, normalize.StateRead: 3,
 }
 
-// MarkState records a receipt (delivered, read) for a message that was sent. It never moves a
-// message backwards and ignores messages not yet sent; ErrNotFound for an unknown message.
+// MarkState records a receipt (delivered, read). It never moves a message backwards. A receipt
+// for an outbound message still queued counts too: the player's page can answer before the
+// router recorded that Send returned, and a receipt proves the message arrived. Inbound
+// messages not yet sent and dead letters are left alone; ErrNotFound for an unknown message.
 func (s *Store) MarkState(ctx context.Context, id normalize.MessageID, state normalize.DeliveryState) error {
 	rank, ok := stateRank[state]
 	if !ok || state == normalize.StateSent {
@@ -68,14 +70,16 @@ func (s *Store) MarkState(ctx context.Context, id normalize.MessageID, state nor
 	}
 	return s.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
 		var current normalize.DeliveryState
-		err := tx.QueryRowContext(ctx, `SELECT state FROM messages WHERE id = ?`, id).Scan(&current)
+		var dir normalize.Direction
+		err := tx.QueryRowContext(ctx, `SELECT state, direction FROM messages WHERE id = ?`, id).Scan(&current, &dir)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("store: message %s: %w", id, ErrNotFound)
 		}
 		if err != nil {
 			return fmt.Errorf("store: read state of %s: %w", id, err)
 		}
-		if r, sent := stateRank[current]; !sent || r >= rank {
+		r, sent := stateRank[current]
+		if early := current == normalize.StateQueued && dir == normalize.Outbound; !early && (!sent || r >= rank) {
 			return nil
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE messages SET state = ? WHERE id = ?`, state, id); err != nil {

@@ -118,8 +118,8 @@ func storeThread(t *testing.T, f *storeFixture) {
 	require.Equal(t, normalize.StateQueued, otherThread[0].State)
 }
 
-// storeMarkState: receipts move a sent message forward (sent, delivered, read) and never
-// back; messages not sent are left alone.
+// storeMarkState: receipts move an outbound message forward (sent, delivered, read) and never
+// back; inbound messages not yet posted and dead letters are left alone.
 func storeMarkState(t *testing.T, f *storeFixture) {
 	conv := f.withTicket("p1")
 	opening := f.messages(conv)[0].Message.ID
@@ -147,14 +147,25 @@ func storeMarkState(t *testing.T, f *storeFixture) {
 	mark(r2.ID, normalize.StateDelivered)
 	require.Equal(t, normalize.StateRead, f.state(conv, r2.ID))
 
-	mark(queued.ID, normalize.StateDelivered)
+	// The player's page may answer before the worker recorded that Send returned: the receipt
+	// proves arrival, counts, and the worker's late record keeps it.
+	lane := f.claimOne(owner1, 10)
+	require.Equal(t, []normalize.MessageID{queued.ID}, pendingIDs(lane))
 	mark(queued.ID, normalize.StateRead)
-	require.Equal(t, normalize.StateQueued, f.state(conv, queued.ID), "a receipt must not touch a message not yet sent")
-	require.Equal(t, []normalize.MessageID{queued.ID}, pendingIDs(f.claimOne(owner1, 10)), "a receipt must not take a message out of the outbox")
+	require.Equal(t, normalize.StateRead, f.state(conv, queued.ID), "a receipt for a reply in flight counts")
+	f.deliverAll(lane, owner1, chanA, "")
+	require.Equal(t, normalize.StateRead, f.state(conv, queued.ID), "recording the send must not undo the receipt")
+	f.requireNothingDue(owner2)
+
+	// An inbound message not yet posted is not the player's to acknowledge.
+	waiting := f.intake(inbound(chanA, "p1", "w1", "still queued"))[0]
+	mark(waiting.ID, normalize.StateRead)
+	require.Equal(t, normalize.StateQueued, f.state(conv, waiting.ID), "a receipt must not touch an inbound message")
+	require.Equal(t, []normalize.MessageID{waiting.ID}, pendingIDs(f.claimOne(owner1, 10)), "a receipt must not take it out of the outbox")
 
 	// A dead letter stays one.
 	poison := f.intake(inbound(chanA, "p2", "x1", "poison"))[0]
-	lane := f.claimOne(owner1, 10)
+	lane = f.claimOne(owner1, 10)
 	f.fail(lane, owner1, store.Failure{Seq: lane.Pending[0].Seq, Err: "rejected", Dead: true, CountsAsFailure: true})
 	mark(poison.ID, normalize.StateRead)
 	require.Equal(t, normalize.StateFailed, f.state(poison.Conversation, poison.ID), "a receipt must not revive a dead letter")

@@ -76,12 +76,7 @@ type Channel struct {
 	// pollWait is how long a long-poll waits for a frame before answering empty; tests
 	// shorten it.
 	pollWait time.Duration
-	// receiptRetries re-apply a receipt for a reply pushed moments ago. The page may answer
-	// before the router has marked the reply sent (it does so after Send returns), and the
-	// store ignores receipts for messages not yet sent; receipts only move forward, so
-	// repeating one is harmless.
-	receiptRetries []time.Duration
-	now            func() time.Time
+	now      func() time.Time
 }
 
 // running is what Run was given: the sink, and the context that ends with it (late receipt
@@ -140,7 +135,7 @@ func New(name normalize.InstanceName, cfg config.Webchat, deps Deps) (*Channel, 
 		name: name, cfg: cfg, blobs: deps.Blobs, history: deps.History, log: log,
 		tokenKey: tokenKey, playerKey: playerKey, origins: orig, uploadTypes: types, maxUpload: maxUpload,
 		assets: a, hub: newHub(time.Now), limits: newLimiters(cfg.MessagesPerMinute), replies: newRecentReplies(),
-		pollWait: 25 * time.Second, receiptRetries: []time.Duration{2 * time.Second, 10 * time.Second}, now: time.Now,
+		pollWait: 25 * time.Second, now: time.Now,
 	}, nil
 }
 

@@ -243,7 +243,6 @@ func start(t *testing.T, edit func(*config.Webchat, *Deps), run bool) *harness {
 	}
 	ch, err := New("web", cfg, deps)
 	require.NoError(t, err)
-	ch.receiptRetries = []time.Duration{20 * time.Millisecond, 50 * time.Millisecond}
 	mux := http.NewServeMux()
 	ch.Mount(mux)
 	srv := httptest.NewServer(mux)

@@ -19,7 +19,7 @@ const (
 )
 
 // recentReplies remembers which address Send pushed each reply to, for a minute: receipts for
-// them need no store lookup to check ownership, and get retried (see receiptRetries).
+// them need no store lookup to check ownership.
 type recentReplies struct {
 	mu        sync.Mutex
 	m         map[normalize.MessageID]pushedReply
@@ -84,9 +84,6 @@ func (c *Channel) receipt(ctx context.Context, s session, id normalize.MessageID
 		c.log.Error("receipt not recorded", "conv", s.addr, "msg_id", id, "state", state, "err", err)
 		return unavailable("")
 	}
-	if recent {
-		c.retryReceipt(s.addr, id, state)
-	}
 	return nil
 }
 
@@ -102,25 +99,4 @@ func (c *Channel) ownsReply(ctx context.Context, addr normalize.Address, id norm
 		}
 	}
 	return false, nil
-}
-
-// retryReceipt applies a receipt again later (see Channel.receiptRetries), while the channel
-// runs.
-func (c *Channel) retryReceipt(addr normalize.Address, id normalize.MessageID, state normalize.DeliveryState) {
-	r := c.run.Load()
-	if r == nil {
-		return
-	}
-	for _, d := range c.receiptRetries {
-		time.AfterFunc(d, func() {
-			if r.ctx.Err() != nil {
-				return
-			}
-			ctx, cancel := context.WithTimeout(r.ctx, 5*time.Second)
-			defer cancel()
-			if err := c.history.MarkState(ctx, id, state); err != nil {
-				c.log.Debug("receipt retry failed", "conv", addr, "msg_id", id, "state", state, "err", err)
-			}
-		})
-	}
 }
