@@ -47,5 +47,5 @@ func (g *gateway) handler() http.Handler {
 			m.Mount(mux)
 		}
 	})
-	return mux
+	return countResponses(g.registry, mux)
 }

@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -162,6 +164,14 @@ default_helpdesk: inbox
 	require.Contains(t, after, "withdrawal is stuck")
 	require.Contains(t, after, "passport.pdf")
 	require.Equal(t, 1, strings.Count(after, "withdrawal is stuck"), "history must not double messages")
+
+	// The page used the WebSocket (101 through the metrics middleware), not only the fallback.
+	resp, err := http.Get(base + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	metrics, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Regexp(t, `gateway_http_responses_total\{code="101",instance="",pattern="GET /chat/ws"\} [1-9]`, string(metrics))
 }
 
 // minimalPDF is a valid one-page PDF, enough for content sniffing to call it application/pdf.

@@ -109,6 +109,13 @@ func TestAdminAPIRequiresToken(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+
+	// Malformed input is refused, and the refusal is counted per instance.
+	resp, err = http.Post(e.base+"/hooks/chat", "application/json", strings.NewReader("{not json"))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	require.Contains(t, e.metrics(), `gateway_http_responses_total{code="400",instance="chat",pattern="/hooks/{instance}"} 1`)
 }
 
 func (e *env) metrics() string {
