@@ -19,6 +19,7 @@ type settings interface {
 var channelTypes = map[string]func(*Channel) settings{
 	"loopback": func(c *Channel) settings { return ensure(&c.Loopback) },
 	"webchat":  func(c *Channel) settings { return ensure(&c.Webchat) },
+	"telegram": func(c *Channel) settings { return ensure(&c.Telegram) },
 }
 
 // helpdeskTypes is channelTypes for helpdesks.

@@ -59,7 +59,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "key of the type beside an unknown type is not judged",
 			yaml: "channels:" + chatChannel + "  - name: tg\n    type: telgram\n    token: x\n",
-			want: []string{`channels[1].type: unknown channel type "telgram" (known: loopback, webchat)`},
+			want: []string{`channels[1].type: unknown channel type "telgram" (known: loopback, telegram, webchat)`},
 		},
 		{
 			name: "unknown helpdesk type",
@@ -189,10 +189,10 @@ func TestParseErrors(t *testing.T) {
 		},
 		{
 			name: "unknown route channel and kind",
-			yaml: "channels:" + chatChannel + deskHelpdesk + "routes:\n  - helpdesk: desk\n    match:\n      channels: [chat, caht]\n      kinds: [telegram]\n",
+			yaml: "channels:" + chatChannel + deskHelpdesk + "routes:\n  - helpdesk: desk\n    match:\n      channels: [chat, caht]\n      kinds: [sms]\n",
 			want: []string{
 				`routes[0].match.channels[1]: unknown channel "caht"`,
-				`routes[0].match.kinds[0]: unknown channel type "telegram" (known: loopback, webchat)`,
+				`routes[0].match.kinds[0]: unknown channel type "sms" (known: loopback, telegram, webchat)`,
 			},
 		},
 		{

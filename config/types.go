@@ -83,6 +83,7 @@ type Channel struct {
 	Type     string           `yaml:"type"`
 	Loopback *LoopbackChannel `yaml:"-"`
 	Webchat  *Webchat         `yaml:"-"`
+	Telegram *Telegram        `yaml:"-"`
 }
 
 // Helpdesk is one ticket-system instance, laid out like Channel.

@@ -68,7 +68,7 @@ func TestValidate(t *testing.T) {
 		{"route helpdesk required", func(c *Config) { c.Routes[0].Helpdesk = "" }, []string{"routes[0].helpdesk: required"}},
 		{"route helpdesk names a channel", func(c *Config) { c.Routes[0].Helpdesk = "chat" }, []string{`routes[0].helpdesk: unknown helpdesk "chat"`}},
 		{"route channel names a helpdesk", func(c *Config) { c.Routes[0].Match.Channels = []string{"desk"} }, []string{`routes[0].match.channels[0]: unknown channel "desk"`}},
-		{"route kind", func(c *Config) { c.Routes[0].Match.Kinds = []string{"loopback", "sms"} }, []string{`routes[0].match.kinds[1]: unknown channel type "sms" (known: loopback, webchat)`}},
+		{"route kind", func(c *Config) { c.Routes[0].Match.Kinds = []string{"loopback", "sms"} }, []string{`routes[0].match.kinds[1]: unknown channel type "sms" (known: loopback, telegram, webchat)`}},
 		{"route language", func(c *Config) { c.Routes[0].Match.Languages = []string{"german"} }, []string{`routes[0].match.languages[0]: want a language tag such as "de" or "pt-BR", got "german"`}},
 		{"route empty keyword", func(c *Config) { c.Routes[0].Match.Keywords = []string{"kyc", " "} }, []string{"routes[0].match.keywords[1]: must not be empty"}},
 		{"route negative vip", func(c *Config) { c.Routes[0].Match.MinVIP = -1 }, []string{"routes[0].match.min_vip: must not be negative, got -1"}},
