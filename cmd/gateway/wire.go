@@ -10,6 +10,7 @@ import (
 
 	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/channel/telegram"
 	"github.com/casino-support/gateway/connectors/channel/webchat"
 	"github.com/casino-support/gateway/connectors/helpdesk/inbox"
 	"github.com/casino-support/gateway/normalize"
@@ -44,6 +45,12 @@ func buildChannel(c config.Channel, d deps) (connectors.Channel, error) {
 		ch, err := webchat.New(name, *c.Webchat, webchat.Deps{Blobs: d.blobs, History: d.store, PublicURL: d.cfg.PublicURL,
 			SecretsDir: filepath.Join(d.cfg.DataDir, "secrets"), MaxUploadBytes: d.cfg.Attachments.MaxBytes, Log: log})
 		if err != nil { // never a typed nil in the interface
+			return nil, err
+		}
+		return ch, nil
+	case "telegram":
+		ch, err := telegram.New(name, *c.Telegram, telegram.Deps{Blobs: d.blobs, Client: d.client, PublicURL: d.cfg.PublicURL, Log: log})
+		if err != nil {
 			return nil, err
 		}
 		return ch, nil

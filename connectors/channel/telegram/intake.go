@@ -1,0 +1,95 @@
+package telegram
+
+import (
+	"context"
+	"strings"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/casino-support/gateway/normalize"
+)
+
+// notice is a text the channel sends a player itself after their message was stored: the
+// /start greeting, or why a file could not be fetched.
+type notice struct {
+	chatID int64
+	conv   normalize.Address
+	text   string
+}
+
+// prepare converts a batch of updates and fetches their files. It fails only on what a retry
+// may fix (network, 5xx); then nothing of the batch is delivered and the caller retries it.
+func (c *Channel) prepare(ctx context.Context, updates []tgbotapi.Update) ([]normalize.Message, []notice, error) {
+	opt := convertOptions{name: c.name, allowGroups: c.cfg.AllowGroups}
+	var msgs []normalize.Message
+	var notices []notice
+	for _, u := range updates {
+		in, reason := convertUpdate(opt, u)
+		if reason != "" {
+			c.log.Info("telegram: update ignored", "update_id", u.UpdateID, "reason", reason)
+			continue
+		}
+		for _, f := range in.files {
+			att, problem, err := c.fetch(ctx, f)
+			if err != nil {
+				return nil, nil, err
+			}
+			if problem != "" {
+				in.msg.Text = joinLines(in.msg.Text, problem)
+				notices = append(notices, notice{chatID: in.chatID, conv: in.msg.Address,
+					text: "Sorry, we could not receive your file " + f.name + ": " + playerReason(f) + " Please send a smaller file or describe it in a message."})
+				continue
+			}
+			in.msg.Attachments = append(in.msg.Attachments, att)
+		}
+		if in.start {
+			notices = append(notices, notice{chatID: in.chatID, conv: in.msg.Address, text: greeting(c.cfg.Greetings, in.msg.Author.Language)})
+		}
+		msgs = append(msgs, in.msg)
+	}
+	return msgs, notices, nil
+}
+
+// playerReason explains a file that could not be fetched in the player's terms.
+func playerReason(f fileRef) string {
+	if f.size > maxDownload || f.size == 0 {
+		return "Telegram lets us fetch files of up to 20 MB."
+	}
+	return "it is larger than we can accept."
+}
+
+// sendNotices sends what prepare queued. They are hints to the player: failures are logged,
+// never retried, since the messages they answer are already stored.
+func (c *Channel) sendNotices(ctx context.Context, notices []notice) {
+	for _, n := range notices {
+		if n.text == "" {
+			continue
+		}
+		if _, err := c.sendText(ctx, n.chatID, n.text, 0); err != nil {
+			c.log.Warn("telegram: notice not sent", "conv", n.conv, "err", err)
+		}
+	}
+}
+
+// greeting picks the /start answer for lang: the exact tag, then its base language, then en.
+func greeting(greetings map[string]string, lang string) string {
+	for k, v := range greetings {
+		if strings.EqualFold(k, lang) {
+			return v
+		}
+	}
+	base, _, _ := strings.Cut(lang, "-")
+	for k, v := range greetings {
+		if strings.EqualFold(k, base) {
+			return v
+		}
+	}
+	return greetings["en"]
+}
+
+func joinLines(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "\n" + b
+}

@@ -1,0 +1,125 @@
+package telegram
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/normalize"
+)
+
+// pollLimit is the most updates one getUpdates returns; a batch is delivered in one call.
+const pollLimit = 100
+
+// poll long-polls getUpdates until ctx ends. The offset only moves past a batch once the sink
+// stored it: Telegram keeps unconfirmed updates and sends them again, and the store drops
+// what it already has, so a crash or a failed Deliver loses nothing. The offset lives in
+// memory only; after a restart the first call (offset 0) gets every unconfirmed update.
+func (c *Channel) poll(ctx context.Context, sink connectors.Sink) error {
+	// The long poll outlives an ordinary request timeout; it is bounded by its own deadline.
+	pollClient := *c.client
+	pollClient.Timeout = 0
+	offset, wait := 0, c.backoff
+	for ctx.Err() == nil {
+		updates, err := c.getUpdates(ctx, &pollClient, offset)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			code, retryAfter := apiError(nil, err)
+			switch {
+			case code == http.StatusUnauthorized:
+				return fmt.Errorf("telegram %s: getUpdates: the bot token was rejected (401): %w", c.name, c.redact(err))
+			case code == http.StatusConflict:
+				c.log.Error("telegram: getUpdates conflict (409): a webhook is set or another process polls this bot; only one may receive updates",
+					"err", c.redact(err))
+			case code == http.StatusTooManyRequests && retryAfter > 0:
+				c.log.Warn("telegram: getUpdates flood control", "retry_after", retryAfter)
+				sleep(ctx, time.Duration(retryAfter)*time.Second)
+				continue
+			default:
+				c.log.Warn("telegram: getUpdates failed", "err", c.redact(err), "wait", wait)
+			}
+			sleep(ctx, wait)
+			wait = nextBackoff(wait)
+			continue
+		}
+		if len(updates) == 0 {
+			wait = c.backoff
+			continue
+		}
+		next, err := c.handleBatch(ctx, sink, updates)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			c.log.Warn("telegram: batch not stored, will fetch it again", "updates", len(updates), "err", err, "wait", wait)
+			sleep(ctx, wait)
+			wait = nextBackoff(wait)
+			continue
+		}
+		offset, wait = next, c.backoff
+	}
+	return nil
+}
+
+// getUpdates asks for up to pollLimit updates from offset on, waiting poll_timeout for one.
+func (c *Channel) getUpdates(ctx context.Context, client *http.Client, offset int) ([]tgbotapi.Update, error) {
+	timeout := int(c.cfg.PollTimeout / time.Second)
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.PollTimeout+30*time.Second)
+	defer cancel()
+	return c.api(ctx, client).GetUpdates(tgbotapi.UpdateConfig{
+		Offset: offset, Limit: pollLimit, Timeout: timeout, AllowedUpdates: c.cfg.AllowedUpdates,
+	})
+}
+
+// handleBatch converts and stores updates in one Deliver and returns the offset that
+// confirms them. Notices go out only after the batch is stored.
+func (c *Channel) handleBatch(ctx context.Context, sink connectors.Sink, updates []tgbotapi.Update) (int, error) {
+	msgs, notices, err := c.prepare(ctx, updates)
+	if err != nil {
+		return 0, err
+	}
+	if err := c.deliver(ctx, sink, msgs); err != nil {
+		return 0, err
+	}
+	c.sendNotices(ctx, notices)
+	last := updates[0].UpdateID
+	for _, u := range updates[1:] {
+		last = max(last, u.UpdateID)
+	}
+	return last + 1, nil
+}
+
+// deliver hands msgs to the sink in one call. When the store refuses the batch for good, the
+// messages are tried one by one, so one it can never accept (dropped and logged) does not
+// hold back the others forever.
+func (c *Channel) deliver(ctx context.Context, sink connectors.Sink, msgs []normalize.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	err := sink.Deliver(ctx, msgs...)
+	if err == nil || !connectors.IsPermanent(err) {
+		return wrapDeliver(len(msgs), err)
+	}
+	for _, m := range msgs {
+		if err := sink.Deliver(ctx, m); err != nil {
+			if !connectors.IsPermanent(err) {
+				return wrapDeliver(1, err)
+			}
+			c.log.Error("telegram: message refused for good, dropped", "conv", m.Address, "external_id", m.ExternalID, "err", err)
+		}
+	}
+	return nil
+}
+
+func wrapDeliver(n int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("telegram: deliver %d messages: %w", n, err)
+}

@@ -1,0 +1,188 @@
+package telegram
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/normalize"
+)
+
+// maxPhoto is the largest upload sendPhoto takes; bigger images go as documents.
+const maxPhoto = 10 << 20
+
+// photoTypes are the images Telegram shows inline; others (GIF, SVG) are sent as documents so
+// they arrive unchanged.
+var photoTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/webp": true}
+
+// step is one Bot API message of an outbound message: a text part or an attachment.
+type step struct {
+	text string
+	att  *normalize.Attachment
+}
+
+// Send delivers an agent's reply: the text in parts of at most 4096 characters, then each
+// attachment. It returns the ID of the last part sent. When a part fails, the parts already
+// sent are remembered by msg.ID, so the router's retry continues instead of repeating them.
+func (c *Channel) Send(ctx context.Context, conv normalize.Conversation, msg normalize.Message) (normalize.ExternalID, error) {
+	chatID, err := strconv.ParseInt(string(conv.Address), 10, 64)
+	if err != nil {
+		return "", connectors.Permanent(fmt.Errorf("telegram: conversation address %q is not a chat ID", conv.Address))
+	}
+	var steps []step
+	for _, part := range splitText(msg.Text, maxText) {
+		steps = append(steps, step{text: part})
+	}
+	for i := range msg.Attachments {
+		steps = append(steps, step{att: &msg.Attachments[i]})
+	}
+	if len(steps) == 0 {
+		return "", connectors.Permanent(fmt.Errorf("telegram: send to chat %d: message has neither text nor attachments", chatID))
+	}
+	replyTo := replyTarget(chatID, msg.ReplyTo)
+	done, last := c.progress.get(msg.ID)
+	for i := done; i < len(steps); i++ {
+		var id normalize.ExternalID
+		reply := 0
+		if i == 0 {
+			reply = replyTo
+		}
+		if steps[i].att != nil {
+			id, err = c.sendFile(ctx, chatID, *steps[i].att, reply)
+		} else {
+			id, err = c.sendText(ctx, chatID, steps[i].text, reply)
+		}
+		if err != nil {
+			c.progress.set(msg.ID, i, last)
+			return "", err
+		}
+		last = id
+	}
+	c.progress.forget(msg.ID)
+	c.log.Debug("telegram: sent", "conv", conv.ID, "msg_id", msg.ID, "parts", len(steps))
+	return last, nil
+}
+
+// replyTarget returns the message ID of ref when it is a message of chatID ("<chat>:<id>").
+func replyTarget(chatID int64, ref normalize.ExternalID) int {
+	chat, id, ok := strings.Cut(string(ref), ":")
+	if !ok || chat != strconv.FormatInt(chatID, 10) {
+		return 0
+	}
+	n, err := strconv.Atoi(id)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// sendText sends one text of at most 4096 characters.
+func (c *Channel) sendText(ctx context.Context, chatID int64, text string, replyTo int) (normalize.ExternalID, error) {
+	cfg := tgbotapi.NewMessage(chatID, text)
+	cfg.ReplyToMessageID, cfg.AllowSendingWithoutReply = replyTo, true
+	return c.request(ctx, chatID, cfg)
+}
+
+// sendFile uploads an attachment from the blob store: images as photos, the rest as documents.
+func (c *Channel) sendFile(ctx context.Context, chatID int64, att normalize.Attachment, replyTo int) (normalize.ExternalID, error) {
+	rc, err := c.blobs.Open(ctx, att.BlobRef)
+	if err != nil {
+		return "", fmt.Errorf("telegram: send to chat %d: open attachment %s: %w", chatID, att.Name, err)
+	}
+	defer rc.Close()
+	// Hide Close from the library, which would close the blob from its upload goroutine.
+	file := tgbotapi.FileReader{Name: safeName(att.Name, "file"), Reader: struct{ io.Reader }{rc}}
+	var cfg tgbotapi.Chattable
+	if photoTypes[att.MediaType] && att.Size <= maxPhoto {
+		p := tgbotapi.NewPhoto(chatID, file)
+		p.ReplyToMessageID, p.AllowSendingWithoutReply = replyTo, true
+		cfg = p
+	} else {
+		d := tgbotapi.NewDocument(chatID, file)
+		d.ReplyToMessageID, d.AllowSendingWithoutReply = replyTo, true
+		cfg = d
+	}
+	return c.request(ctx, chatID, cfg)
+}
+
+// request waits for the rate limiters, makes the call and returns the sent message's ID.
+func (c *Channel) request(ctx context.Context, chatID int64, cfg tgbotapi.Chattable) (normalize.ExternalID, error) {
+	if err := c.wait(ctx, chatID); err != nil {
+		return "", fmt.Errorf("telegram: send to chat %d: waiting for the rate limit: %w", chatID, err)
+	}
+	resp, err := c.api(ctx, c.client).Request(cfg)
+	if err != nil {
+		return "", c.sendError(chatID, resp, err)
+	}
+	var m tgbotapi.Message
+	if err := json.Unmarshal(resp.Result, &m); err != nil || m.MessageID == 0 {
+		return "", fmt.Errorf("telegram: send to chat %d: no message in the answer: %v", chatID, err)
+	}
+	return messageRef(chatID, m.MessageID), nil
+}
+
+// sendError maps a Bot API failure to the router's retry classes: 429 waits retry_after,
+// 403 (the player blocked the bot) and other 4xx are permanent, the rest is retried.
+func (c *Channel) sendError(chatID int64, resp *tgbotapi.APIResponse, err error) error {
+	err = c.redact(err)
+	code, retryAfter := apiError(resp, err)
+	switch {
+	case code == http.StatusTooManyRequests:
+		return connectors.RetryAfter(time.Duration(max(retryAfter, 1))*time.Second,
+			fmt.Errorf("telegram: send to chat %d: flood control: %w", chatID, err))
+	case code == http.StatusForbidden:
+		return connectors.Permanent(fmt.Errorf("telegram: send to chat %d: the player blocked the bot or cannot be messaged: %w", chatID, err))
+	case code >= 400 && code < 500:
+		return connectors.Permanent(fmt.Errorf("telegram: send to chat %d: rejected (%d): %w", chatID, code, err))
+	}
+	return fmt.Errorf("telegram: send to chat %d: %w", chatID, err)
+}
+
+// sendProgress remembers how far a failed multi-part Send got, by message ID.
+type sendProgress struct {
+	mu sync.Mutex
+	m  map[normalize.MessageID]progress
+}
+
+type progress struct {
+	done int
+	last normalize.ExternalID
+}
+
+func newSendProgress() *sendProgress {
+	return &sendProgress{m: map[normalize.MessageID]progress{}}
+}
+
+func (p *sendProgress) get(id normalize.MessageID) (int, normalize.ExternalID) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pr := p.m[id]
+	return pr.done, pr.last
+}
+
+func (p *sendProgress) set(id normalize.MessageID, done int, last normalize.ExternalID) {
+	if id == "" || done == 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.m) > 10000 { // dead-lettered messages never come back; keep the map bounded
+		clear(p.m)
+	}
+	p.m[id] = progress{done: done, last: last}
+}
+
+func (p *sendProgress) forget(id normalize.MessageID) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.m, id)
+}

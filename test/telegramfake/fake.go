@@ -1,0 +1,268 @@
+// Package telegramfake is a fake Telegram Bot API server for tests, built from the official
+// documentation (core.telegram.org/bots/api) and the facts in CONTRACTS.md: the real server's
+// routes, error shapes and status codes, getUpdates offset confirmation and long polling,
+// webhooks with the secret header, file downloads, and fault injection for flood control and
+// blocked chats.
+package telegramfake
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+)
+
+// MaxText is the Bot API's limit on a message's text, in characters.
+const MaxText = 4096
+
+// maxDownload is the largest file a bot may download.
+const maxDownload = 20 << 20
+
+// Server is the fake. Serve it with httptest.NewServer and point the client's endpoint at
+// URL + "/bot%s/%s". Close it after the test server to stop webhook pushes.
+type Server struct {
+	token string
+
+	mu      sync.Mutex
+	updates []queued // pending, ascending update_id
+	nextID  int
+	wake    chan struct{} // closed and replaced when an update is added
+	webhook webhook
+	files   map[string]file
+	sent    map[int64][]SentMessage
+	nextMsg map[int64]int
+	blocked map[int64]bool
+	fail    int
+	failRA  int
+	calls   map[string]int
+	closed  chan struct{}
+	pushing bool
+	// refuseHook, when set, is the description setWebhook fails with (400).
+	refuseHook string
+}
+
+type queued struct {
+	id  int
+	raw json.RawMessage
+}
+
+type webhook struct {
+	url, secret string
+}
+
+type file struct {
+	id, path, name string
+	data           []byte
+	size           int
+}
+
+// SentMessage is one message the bot sent.
+type SentMessage struct {
+	Method    string // sendMessage, sendPhoto, sendDocument
+	ChatID    int64
+	MessageID int
+	Text      string // text or caption
+	ReplyTo   int
+	FileName  string
+	FileData  []byte
+	FileID    string // when a file was sent by ID instead of uploaded
+}
+
+// New returns a fake that accepts token.
+func New(token string) *Server {
+	return &Server{
+		token: token, nextID: 1, wake: make(chan struct{}), files: map[string]file{},
+		sent: map[int64][]SentMessage{}, nextMsg: map[int64]int{}, blocked: map[int64]bool{},
+		calls: map[string]int{}, closed: make(chan struct{}),
+	}
+}
+
+// Close stops webhook pushes.
+func (s *Server) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.closed:
+	default:
+		close(s.closed)
+	}
+}
+
+// AddUpdate queues u, assigning the next update_id, and returns that ID. A message's
+// message_id is assigned per chat when zero, so tests need not count.
+func (s *Server) AddUpdate(u tgbotapi.Update) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u.UpdateID = s.nextID
+	s.nextID++
+	for _, m := range []*tgbotapi.Message{u.Message, u.EditedMessage} {
+		if m != nil && m.MessageID == 0 && m.Chat != nil {
+			s.nextMsg[m.Chat.ID]++
+			m.MessageID = s.nextMsg[m.Chat.ID]
+		}
+	}
+	raw, err := json.Marshal(u)
+	if err != nil {
+		panic("telegramfake: update does not marshal: " + err.Error())
+	}
+	s.updates = append(s.updates, queued{id: u.UpdateID, raw: raw})
+	close(s.wake)
+	s.wake = make(chan struct{})
+	return u.UpdateID
+}
+
+// Pending returns how many updates are not yet confirmed.
+func (s *Server) Pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.updates)
+}
+
+// AddFile makes a file downloadable under id and returns its file_path.
+func (s *Server) AddFile(id, name string, data []byte) string {
+	return s.addFile(id, name, data, len(data))
+}
+
+// AddBigFile registers a file whose reported size is size, without content; getFile refuses
+// it as Telegram does for files over 20 MB.
+func (s *Server) AddBigFile(id, name string, size int) {
+	s.addFile(id, name, nil, size)
+}
+
+func (s *Server) addFile(id, name string, data []byte, size int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	path := fmt.Sprintf("documents/file_%d_%s", len(s.files), name)
+	s.files[id] = file{id: id, path: path, name: name, data: data, size: size}
+	return path
+}
+
+// Sent returns what the bot sent to chatID, in order.
+func (s *Server) Sent(chatID int64) []SentMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]SentMessage(nil), s.sent[chatID]...)
+}
+
+// Blocked makes chatID's player block the bot: sends answer 403.
+func (s *Server) Blocked(chatID int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.blocked[chatID] = true
+}
+
+// FailSends makes the next n sends answer 429 with retry_after.
+func (s *Server) FailSends(n, retryAfter int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fail, s.failRA = n, retryAfter
+}
+
+// Calls returns how often method was called.
+func (s *Server) Calls(method string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[method]
+}
+
+// RefuseWebhooks makes setWebhook fail with 400 and desc, as Telegram does for a URL it
+// cannot use (not HTTPS, an unsupported port).
+func (s *Server) RefuseWebhooks(desc string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refuseHook = desc
+}
+
+// Webhook returns the webhook URL and secret set, empty when none.
+func (s *Server) Webhook() (url, secret string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.webhook.url, s.webhook.secret
+}
+
+// ServeHTTP routes /bot<token>/<method> and /file/bot<token>/<path>.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/file/bot"); ok {
+		s.download(w, rest)
+		return
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, "/bot")
+	if !ok {
+		fail(w, http.StatusNotFound, "Not Found", 0)
+		return
+	}
+	token, method, ok := strings.Cut(rest, "/")
+	if !ok || token != s.token {
+		fail(w, http.StatusUnauthorized, "Unauthorized", 0)
+		return
+	}
+	p, err := params(r)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "Bad Request: "+err.Error(), 0)
+		return
+	}
+	s.mu.Lock()
+	s.calls[method]++
+	s.mu.Unlock()
+	switch method {
+	case "getMe":
+		ok200(w, tgbotapi.User{ID: 1, IsBot: true, FirstName: "Fake", UserName: "fake_bot"})
+	case "getUpdates":
+		s.getUpdates(w, r, p)
+	case "setWebhook":
+		s.setWebhook(w, p)
+	case "deleteWebhook":
+		s.mu.Lock()
+		s.webhook = webhook{}
+		s.mu.Unlock()
+		ok200(w, true)
+	case "getFile":
+		s.getFile(w, p)
+	case "sendMessage", "sendPhoto", "sendDocument":
+		s.send(w, method, p)
+	default:
+		fail(w, http.StatusNotFound, "Not Found: method not found", 0)
+	}
+}
+
+// reply is the Bot API's response envelope.
+type reply struct {
+	OK          bool            `json:"ok"`
+	Result      any             `json:"result,omitempty"`
+	ErrorCode   int             `json:"error_code,omitempty"`
+	Description string          `json:"description,omitempty"`
+	Parameters  *map[string]int `json:"parameters,omitempty"`
+}
+
+func ok200(w http.ResponseWriter, result any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(reply{OK: true, Result: result})
+}
+
+// fail answers like the real server: HTTP status equal to error_code, and for 429 the
+// retry_after parameter and a Retry-After header.
+func fail(w http.ResponseWriter, code int, desc string, retryAfter int) {
+	rep := reply{ErrorCode: code, Description: desc}
+	if retryAfter > 0 {
+		rep.Parameters = &map[string]int{"retry_after": retryAfter}
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(rep)
+}
+
+// sleepOrClose waits d unless the fake closes first.
+func (s *Server) sleepOrClose(d time.Duration) bool {
+	select {
+	case <-time.After(d):
+		return true
+	case <-s.closed:
+		return false
+	}
+}

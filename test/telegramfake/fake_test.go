@@ -1,0 +1,131 @@
+package telegramfake
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+	"github.com/stretchr/testify/require"
+)
+
+const token = "42:fake-token"
+
+func newBot(t *testing.T, tok string) (*Server, *tgbotapi.BotAPI, error) {
+	t.Helper()
+	fake := New(token)
+	srv := httptest.NewServer(fake)
+	t.Cleanup(func() { fake.Close(); srv.Close() })
+	bot, err := tgbotapi.NewBotAPIWithClient(tok, srv.URL+"/bot%s/%s", srv.Client())
+	return fake, bot, err
+}
+
+func text(chat int64, s string) tgbotapi.Update {
+	return tgbotapi.Update{Message: &tgbotapi.Message{Chat: &tgbotapi.Chat{ID: chat, Type: "private"}, From: &tgbotapi.User{ID: chat}, Text: s}}
+}
+
+func TestWrongTokenAndUnknownMethod(t *testing.T) {
+	_, _, err := newBot(t, "42:other")
+	var te *tgbotapi.Error
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, 401, te.Code)
+	require.Equal(t, "Unauthorized", te.Message)
+
+	_, bot, err := newBot(t, token)
+	require.NoError(t, err)
+	_, err = bot.MakeRequest("sendTelepathy", nil)
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, 404, te.Code)
+}
+
+func TestGetUpdatesOffsetConfirms(t *testing.T) {
+	fake, bot, err := newBot(t, token)
+	require.NoError(t, err)
+	for i := range 3 {
+		fake.AddUpdate(text(1, strings.Repeat("x", i+1)))
+	}
+	got, err := bot.GetUpdates(tgbotapi.UpdateConfig{Limit: 2})
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	again, err := bot.GetUpdates(tgbotapi.UpdateConfig{})
+	require.NoError(t, err)
+	require.Len(t, again, 3, "unconfirmed updates come again")
+	rest, err := bot.GetUpdates(tgbotapi.UpdateConfig{Offset: got[1].UpdateID + 1})
+	require.NoError(t, err)
+	require.Len(t, rest, 1)
+	require.Equal(t, 3, rest[0].Message.MessageID, "message IDs count per chat")
+	old, err := bot.GetUpdates(tgbotapi.UpdateConfig{Offset: 1})
+	require.NoError(t, err)
+	require.Len(t, old, 1, "confirmed updates are gone for good")
+}
+
+func TestGetUpdatesLongPollWakes(t *testing.T) {
+	fake, bot, err := newBot(t, token)
+	require.NoError(t, err)
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		fake.AddUpdate(text(1, "late"))
+	}()
+	got, err := bot.GetUpdates(tgbotapi.UpdateConfig{Timeout: 10})
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Equal(t, "late", got[0].Message.Text)
+}
+
+func TestGetUpdatesConflictWithWebhook(t *testing.T) {
+	_, bot, err := newBot(t, token)
+	require.NoError(t, err)
+	_, err = bot.MakeRequest("setWebhook", tgbotapi.Params{"url": "http://127.0.0.1:1/hook", "secret_token": "s"})
+	require.NoError(t, err)
+	_, err = bot.GetUpdates(tgbotapi.UpdateConfig{})
+	var te *tgbotapi.Error
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, http.StatusConflict, te.Code)
+	_, err = bot.MakeRequest("deleteWebhook", nil)
+	require.NoError(t, err)
+	_, err = bot.GetUpdates(tgbotapi.UpdateConfig{})
+	require.NoError(t, err)
+}
+
+func TestSendLimitsAndFaults(t *testing.T) {
+	fake, bot, err := newBot(t, token)
+	require.NoError(t, err)
+	_, err = bot.Send(tgbotapi.NewMessage(7, strings.Repeat("é", MaxText+1)))
+	require.ErrorContains(t, err, "message is too long")
+	_, err = bot.Send(tgbotapi.NewMessage(7, strings.Repeat("é", MaxText)))
+	require.NoError(t, err)
+
+	fake.FailSends(1, 5)
+	_, err = bot.Send(tgbotapi.NewMessage(7, "hi"))
+	var te *tgbotapi.Error
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, 429, te.Code)
+	require.Equal(t, 5, te.RetryAfter)
+
+	fake.Blocked(7)
+	_, err = bot.Send(tgbotapi.NewMessage(7, "hi"))
+	require.ErrorContains(t, err, "Forbidden: bot was blocked by the user")
+
+	_, err = bot.Send(tgbotapi.NewDocument(8, tgbotapi.FileBytes{Name: "a.txt", Bytes: []byte("abc")}))
+	require.NoError(t, err)
+	sent := fake.Sent(8)
+	require.Len(t, sent, 1)
+	require.Equal(t, "a.txt", sent[0].FileName)
+	require.Equal(t, []byte("abc"), sent[0].FileData)
+	require.Len(t, fake.Sent(7), 1)
+}
+
+func TestFiles(t *testing.T) {
+	fake, bot, err := newBot(t, token)
+	require.NoError(t, err)
+	path := fake.AddFile("f1", "a.pdf", []byte("PDF"))
+	f, err := bot.GetFile(tgbotapi.FileConfig{FileID: "f1"})
+	require.NoError(t, err)
+	require.Equal(t, path, f.FilePath)
+	require.Equal(t, 3, f.FileSize)
+	fake.AddBigFile("big", "b.mp4", 21<<20)
+	_, err = bot.GetFile(tgbotapi.FileConfig{FileID: "big"})
+	require.ErrorContains(t, err, "file is too big")
+}
