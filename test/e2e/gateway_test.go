@@ -72,6 +72,15 @@ type env struct {
 
 func newEnv(t *testing.T, delivery string) *env {
 	t.Helper()
+	return newEnvWith(t, delivery, func(channelURL string) string {
+		return "  - name: chat\n    type: loopback\n    send_url: " + channelURL + "/send\n"
+	})
+}
+
+// newEnvWith writes a config whose channels section channels returns (given the fake channel
+// remote's URL) and whose helpdesk is the loopback one, bound to the fake helpdesk remote.
+func newEnvWith(t *testing.T, delivery string, channels func(channelURL string) string) *env {
+	t.Helper()
 	e := &env{t: t, bin: gatewayBinary(t), channel: loopback.NewFakeChannelRemote(""), helpdesk: loopback.NewFakeHelpdeskRemote(""), logs: &lockedBuffer{}}
 	chSrv := httptest.NewServer(e.channel)
 	hdSrv := httptest.NewServer(e.helpdesk)
@@ -89,15 +98,12 @@ shutdown_timeout: 10s
 delivery:
 %s
 channels:
-  - name: chat
-    type: loopback
-    send_url: %s/send
-helpdesks:
+%shelpdesks:
   - name: desk
     type: loopback
     url: %s
 default_helpdesk: desk
-`, port, filepath.Join(dir, "data"), adminToken, delivery, chSrv.URL, hdSrv.URL)
+`, port, filepath.Join(dir, "data"), adminToken, delivery, channels(chSrv.URL), hdSrv.URL)
 	require.NoError(t, os.WriteFile(e.configPath, []byte(cfg), 0o600))
 	t.Cleanup(func() {
 		e.kill()
