@@ -178,7 +178,9 @@ type Message struct {
 	Attachments []Attachment `json:"attachments,omitempty"`
 	Location    *Location    `json:"location,omitempty"`
 
-	// ReplyTo is the external ID, within Source, of the message this one answers.
+	// ReplyTo is the external ID, within Source, of the message this one answers. For an
+	// outbound message the store translates it on intake into the channel's ID of that
+	// message (empty when the channel never saw it), which is what Channel.Send receives.
 	ReplyTo ExternalID `json:"reply_to,omitempty"`
 	// Edits is the external ID, within Source, of the message an edit, deletion or reaction targets.
 	Edits ExternalID `json:"edits,omitempty"`

@@ -103,6 +103,11 @@ func (s *Store) intakeOne(ctx context.Context, tx *wtx, m normalize.Message, ope
 		return Accepted{}, err
 	}
 	m.Conversation = a.Conversation
+	if m.Direction == normalize.Outbound && m.ReplyTo != "" {
+		if m.ReplyTo, err = channelReplyTo(ctx, tx, m.Source, m.ReplyTo); err != nil {
+			return Accepted{}, err
+		}
+	}
 	m.ReceivedAt = fromMillis(now)
 	m.State = normalize.StateQueued
 	body, err := json.Marshal(m)
@@ -198,4 +203,30 @@ func ticketBeingCreated(ctx context.Context, tx *wtx, helpdesk normalize.Instanc
 		return false, fmt.Errorf("store: check tickets being created: %w", err)
 	}
 	return creating, nil
+}
+
+// channelReplyTo translates the message an agent answered from the helpdesk's ID into the
+// channel's, so the channel can thread the reply (Telegram's reply_to_message_id): a player's
+// message is known to the channel by its source ID, an earlier agent reply by the ID the
+// channel gave it. An answered message the channel never saw leaves the reply unthreaded.
+func channelReplyTo(ctx context.Context, tx *wtx, helpdesk normalize.InstanceName, replyTo normalize.ExternalID) (normalize.ExternalID, error) {
+	var dir normalize.Direction
+	var target normalize.ExternalID
+	var body []byte
+	err := tx.QueryRowContext(ctx, `SELECT m.direction, m.target_id, m.body FROM external_ids e JOIN messages m ON m.id = e.message_id
+		WHERE e.instance = ? AND e.external_id = ?`, helpdesk, replyTo).Scan(&dir, &target, &body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: resolve reply-to %s of %s: %w", replyTo, helpdesk, err)
+	}
+	if dir == normalize.Outbound {
+		return target, nil
+	}
+	var answered normalize.Message
+	if err := json.Unmarshal(body, &answered); err != nil {
+		return "", fmt.Errorf("store: decode answered message: %w", err)
+	}
+	return answered.ExternalID, nil
 }

@@ -56,6 +56,7 @@ func RunStore(t *testing.T, open func(t *testing.T) Store) {
 		{"DeadLetterThenReplay", storeDeadLetter},
 		{"ReplayedAfterQueued", storeReplayOrder},
 		{"EchoIsDuplicate", storeEcho},
+		{"ReplyToInChannelTerms", storeReplyTo},
 		{"AttemptCountsClaims", storeAttempts},
 		{"OpeningMessageGoesAlone", storeOpeningAlone},
 		{"ConversationAtChannelAddress", storeConversationAt},

@@ -259,3 +259,29 @@ func storeEcho(t *testing.T, f *storeFixture) {
 	require.True(t, back.Duplicate, "the channel's copy of our own send is an echo")
 	require.Equal(t, reply.ID, back.ID)
 }
+
+// storeReplyTo: an agent's reply names the answered message by the helpdesk's ID; the store
+// hands the channel its own ID of that message, so the channel can thread the reply.
+func storeReplyTo(t *testing.T, f *storeFixture) {
+	in := f.intake(inbound(chanA, "p1", "tg-42", "question"))[0]
+	lane := f.claimOne(owner1, 10)
+	f.complete(store.Outcome{Conversation: lane.Conversation.ID, Direction: lane.Direction, Owner: owner1, Target: deskA,
+		Ticket: "T-1", Delivered: []store.Delivered{{Seq: lane.Pending[0].Seq, ID: in.ID, TargetID: "comment-1"}}})
+
+	first := outbound(deskA, "", "T-1", "comment-2", "answer to the question")
+	first.ReplyTo = "comment-1"
+	second := outbound(deskA, "", "T-1", "comment-3", "answer to my own answer")
+	second.ReplyTo = "comment-2"
+	unknown := outbound(deskA, "", "T-1", "comment-4", "answer to something the channel never saw")
+	unknown.ReplyTo = "comment-999"
+	f.intake(first)
+	out := f.claimOne(owner1, 10)
+	require.Equal(t, normalize.ExternalID("tg-42"), out.Pending[0].Message.ReplyTo, "a player's message is known to the channel by its source ID")
+	f.complete(store.Outcome{Conversation: out.Conversation.ID, Direction: out.Direction, Owner: owner1, Target: chanA,
+		Delivered: []store.Delivered{{Seq: out.Pending[0].Seq, ID: out.Pending[0].Message.ID, TargetID: "tg-43"}}})
+
+	f.intake(second, unknown)
+	out = f.claimOne(owner1, 10)
+	require.Equal(t, normalize.ExternalID("tg-43"), out.Pending[0].Message.ReplyTo, "an agent reply is known to the channel by the ID it gave it")
+	require.Empty(t, out.Pending[1].Message.ReplyTo, "a message the channel never saw cannot be threaded")
+}

@@ -189,8 +189,13 @@ func (e *env) sendPlayer(ctx context.Context, address, id, text string) error {
 }
 
 func (e *env) agentReply(ctx context.Context, ticket, replyID, text string) error {
+	return e.agentReplyTo(ctx, ticket, replyID, text, "")
+}
+
+// agentReplyTo answers a specific message, named by the helpdesk's ID of it.
+func (e *env) agentReplyTo(ctx context.Context, ticket, replyID, text, replyTo string) error {
 	return retry(ctx, func() error {
-		return loopback.AgentReply(ctx, e.base+"/hooks/desk", "", loopback.Reply{ReplyID: replyID, Ticket: ticket, Text: text, Agent: "Agent Smith"})
+		return loopback.AgentReply(ctx, e.base+"/hooks/desk", "", loopback.Reply{ReplyID: replyID, Ticket: ticket, Text: text, Agent: "Agent Smith", ReplyTo: replyTo})
 	})
 }
 

@@ -69,25 +69,24 @@ func TestTelegramThroughTheBinary(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// Each agent answers the chat's third message specifically: the reply is threaded to it.
 	for _, tk := range tickets {
-		require.NoError(t, e.agentReply(ctx, tk.ID, "r-"+tk.ID, "Danke, wir kümmern uns darum."))
+		require.NoError(t, e.agentReplyTo(ctx, tk.ID, "r-"+tk.ID, "Danke, wir kümmern uns darum.", tk.Messages[2].ID))
 	}
 	for _, chat := range chats {
-		require.Eventually(t, func() bool {
+		replies := func() []telegramfake.SentMessage {
+			var out []telegramfake.SentMessage
 			for _, m := range tg.Sent(chat) {
-				if m.Method == "sendMessage" && m.Text == "Danke, wir kümmern uns darum." {
-					return true
+				if m.Method == "sendMessage" && strings.Contains(m.Text, "kümmern") {
+					out = append(out, m)
 				}
 			}
-			return false
-		}, 30*time.Second, 20*time.Millisecond, "reply to chat %d", chat)
-		n := 0
-		for _, m := range tg.Sent(chat) {
-			if strings.Contains(m.Text, "kümmern") {
-				n++
-			}
+			return out
 		}
-		require.Equal(t, 1, n, "reply to chat %d exactly once", chat)
+		require.Eventually(t, func() bool { return len(replies()) > 0 }, 30*time.Second, 20*time.Millisecond, "reply to chat %d", chat)
+		got := replies()
+		require.Len(t, got, 1, "reply to chat %d exactly once", chat)
+		require.Equal(t, 102, got[0].ReplyTo, "the reply must be threaded to the answered message")
 	}
 	require.False(t, e.logs.Contains(token), "the bot token must never reach the logs")
 }

@@ -167,6 +167,7 @@ func (h *Helpdesk) convert(rep Reply, now time.Time) (normalize.Message, error) 
 		Author:       normalize.Author{Role: normalize.RoleAgent, DisplayName: rep.Agent},
 		Kind:         kind,
 		Text:         rep.Text,
+		ReplyTo:      normalize.ExternalID(rep.ReplyTo),
 		SentAt:       now,
 	}, nil
 }

@@ -85,6 +85,8 @@ type Reply struct {
 	Agent          string `json:"agent,omitempty"`
 	// Note marks an internal note, which the router records but never sends to the player.
 	Note bool `json:"note,omitempty"`
+	// ReplyTo is the helpdesk's ID of the message the agent answered, for threading.
+	ReplyTo string `json:"reply_to,omitempty"`
 }
 
 // errorBody is every hook's and fake's error answer.
