@@ -86,9 +86,10 @@ type Blobs interface {
 }
 
 // Mounter is implemented by connectors that serve pages or APIs beyond /hooks/{instance}: the
-// web chat's player page, the inbox's agent UI. The gateway calls Mount once before serving.
-// Patterns must stay under the connector's configured path and never claim /hooks/, /api/,
-// /metrics, /healthz or /readyz.
+// web chat's player page, the inbox's agent UI, a helpdesk's reply API. The gateway calls
+// Mount once before serving. Patterns must stay under the connector's configured page path,
+// /hooks/{instance}/ or /api/v1/helpdesks/{instance}/ of its own instance, and never claim
+// /metrics, /healthz, /readyz or anything else under /hooks/ and /api/.
 type Mounter interface {
 	Mount(mux *http.ServeMux)
 }
