@@ -26,6 +26,9 @@ type Telegram struct {
 	// WebhookSecret is sent by Telegram in X-Telegram-Bot-Api-Secret-Token on every webhook
 	// call; required in webhook mode, 1-256 of A-Za-z0-9_-.
 	WebhookSecret Secret `yaml:"webhook_secret"`
+	// PlayerSecret is the HMAC key the casino backend signs /start deep-link payloads with
+	// (see docs/telegram.md); at least 16 bytes. Empty means players chat anonymously.
+	PlayerSecret Secret `yaml:"player_secret"`
 	// AllowGroups accepts messages from group chats too; by default only private chats,
 	// since a support conversation belongs to one player.
 	AllowGroups bool `yaml:"allow_groups"`
@@ -33,6 +36,9 @@ type Telegram struct {
 	// which Telegram clamps to anyway.
 	PollTimeout time.Duration `yaml:"poll_timeout"`
 }
+
+// minPlayerSecret is the shortest player_secret accepted: 128 bits, if random.
+const minPlayerSecret = 16
 
 var (
 	// telegramTokenPattern is BotFather's format, "<bot id>:<secret>"; it also keeps the token
@@ -76,6 +82,9 @@ func (s *Telegram) validate(path string, p *problems) {
 		}
 	default:
 		p.add(joinKey(path, "mode"), fmt.Sprintf("want polling or webhook, got %s", quote(s.Mode)))
+	}
+	if ps := s.PlayerSecret.Value(); ps != "" && len(ps) < minPlayerSecret {
+		p.add(joinKey(path, "player_secret"), fmt.Sprintf("want at least %d bytes, got %d", minPlayerSecret, len(ps)))
 	}
 	checkHTTPURL(p, joinKey(path, "api_url"), s.APIURL, true)
 	for i, u := range s.AllowedUpdates {

@@ -40,6 +40,7 @@ type Server struct {
 	fail    int
 	failRA  int
 	calls   map[string]int
+	actions map[int64][]string
 	closed  chan struct{}
 	pushing bool
 	// refuseHook, when set, is the description setWebhook fails with (400).
@@ -78,7 +79,7 @@ func New(token string) *Server {
 	return &Server{
 		token: token, nextID: 1, wake: make(chan struct{}), files: map[string]file{},
 		sent: map[int64][]SentMessage{}, nextMsg: map[int64]int{}, blocked: map[int64]bool{},
-		calls: map[string]int{}, closed: make(chan struct{}),
+		calls: map[string]int{}, actions: map[int64][]string{}, closed: make(chan struct{}),
 	}
 }
 
@@ -147,6 +148,14 @@ func (s *Server) Sent(chatID int64) []SentMessage {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]SentMessage(nil), s.sent[chatID]...)
+}
+
+// ChatActions returns the actions (typing, upload_document, ...) sent to chatID by
+// sendChatAction, in order. Refused calls are not recorded.
+func (s *Server) ChatActions(chatID int64) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.actions[chatID]...)
 }
 
 // Blocked makes chatID's player block the bot: sends answer 403.
@@ -225,6 +234,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.getFile(w, p)
 	case "sendMessage", "sendPhoto", "sendDocument":
 		s.send(w, method, p)
+	case "sendChatAction":
+		s.sendChatAction(w, p)
 	default:
 		fail(w, http.StatusNotFound, "Not Found: method not found", 0)
 	}

@@ -129,3 +129,26 @@ func TestFiles(t *testing.T) {
 	_, err = bot.GetFile(tgbotapi.FileConfig{FileID: "big"})
 	require.ErrorContains(t, err, "file is too big")
 }
+
+func TestSendChatAction(t *testing.T) {
+	fake, bot, err := newBot(t, token)
+	require.NoError(t, err)
+	_, err = bot.Request(tgbotapi.NewChatAction(7, tgbotapi.ChatTyping))
+	require.NoError(t, err)
+	_, err = bot.Request(tgbotapi.NewChatAction(7, tgbotapi.ChatUploadDocument))
+	require.NoError(t, err)
+	require.Equal(t, []string{"typing", "upload_document"}, fake.ChatActions(7))
+	require.Equal(t, 2, fake.Calls("sendChatAction"))
+	require.Empty(t, fake.Sent(7), "a chat action is not a message")
+
+	_, err = bot.Request(tgbotapi.NewChatAction(7, "dancing"))
+	require.ErrorContains(t, err, "wrong parameter action")
+
+	fake.Blocked(8)
+	_, err = bot.Request(tgbotapi.NewChatAction(8, tgbotapi.ChatTyping))
+	var te *tgbotapi.Error
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, 403, te.Code)
+	require.Empty(t, fake.ChatActions(8))
+	require.Len(t, fake.ChatActions(7), 2)
+}

@@ -66,3 +66,33 @@ func (s *Server) send(w http.ResponseWriter, method string, p request) {
 	ok200(w, tgbotapi.Message{MessageID: m.MessageID, Date: int(time.Now().Unix()),
 		Chat: &tgbotapi.Chat{ID: chatID, Type: "private"}, Text: p.get("text"), Caption: p.get("caption")})
 }
+
+// chatActions are the actions sendChatAction accepts.
+var chatActions = map[string]bool{
+	"typing": true, "upload_photo": true, "record_video": true, "upload_video": true, "record_voice": true,
+	"upload_voice": true, "upload_document": true, "choose_sticker": true, "find_location": true,
+	"record_video_note": true, "upload_video_note": true,
+}
+
+// sendChatAction records a chat action. Like the real server it answers 403 for a chat whose
+// player blocked the bot; injected 429s (FailSends) apply to messages only.
+func (s *Server) sendChatAction(w http.ResponseWriter, p request) {
+	chatID, err := strconv.ParseInt(p.get("chat_id"), 10, 64)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "Bad Request: chat not found", 0)
+		return
+	}
+	action := p.get("action")
+	if !chatActions[action] {
+		fail(w, http.StatusBadRequest, "Bad Request: wrong parameter action in request", 0)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.blocked[chatID] {
+		fail(w, http.StatusForbidden, "Forbidden: bot was blocked by the user", 0)
+		return
+	}
+	s.actions[chatID] = append(s.actions[chatID], action)
+	ok200(w, true)
+}

@@ -43,7 +43,12 @@ type Channel struct {
 	publicURL string
 	log       *slog.Logger
 
-	sink atomic.Pointer[sinkBox] // set by Run in webhook mode
+	sink atomic.Pointer[sinkBox] // set while Run runs: webhook updates and blocked-bot notes
+
+	// playerSecret verifies /start payloads; nil when player_secret is not set.
+	playerSecret []byte
+	identities   *identities
+	now          func() time.Time
 
 	global   *rate.Limiter
 	perChat  *chatLimiters
@@ -59,6 +64,7 @@ type sinkBox struct{ sink connectors.Sink }
 var (
 	_ connectors.Channel        = (*Channel)(nil)
 	_ connectors.WebhookHandler = (*Channel)(nil)
+	_ connectors.Typer          = (*Channel)(nil)
 )
 
 // New returns the Telegram instance name. cfg must have had config's defaults applied. It
@@ -85,7 +91,12 @@ func New(name normalize.InstanceName, cfg config.Telegram, deps Deps) (*Channel,
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	var playerSecret []byte
+	if p := cfg.PlayerSecret.Value(); p != "" {
+		playerSecret = []byte(p)
+	}
 	return &Channel{
+		playerSecret: playerSecret, identities: newIdentities(), now: time.Now,
 		name: name, cfg: cfg, token: cfg.Token.Value(), apiURL: strings.TrimRight(cfg.APIURL, "/"),
 		blobs: deps.Blobs, client: client, publicURL: strings.TrimRight(deps.PublicURL, "/"), log: log,
 		global:   rate.NewLimiter(30, 30),
@@ -117,13 +128,15 @@ func (d ctxDoer) Do(req *http.Request) (*http.Response, error) {
 // Run receives updates until ctx ends. It returns an error only when Telegram rejects the
 // token.
 func (c *Channel) Run(ctx context.Context, sink connectors.Sink) error {
+	c.sink.Store(&sinkBox{sink: sink})
+	defer c.sink.Store(nil)
 	me, err := c.checkToken(ctx)
 	if err != nil {
 		return err
 	}
 	c.log.Info("telegram: bot ready", "bot", me.UserName, "mode", c.cfg.Mode)
 	if c.cfg.Mode == "webhook" {
-		return c.runWebhook(ctx, sink)
+		return c.runWebhook(ctx)
 	}
 	return c.poll(ctx, sink)
 }

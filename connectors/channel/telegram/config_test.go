@@ -28,6 +28,7 @@ func TestConfigDefaults(t *testing.T) {
 	require.Equal(t, 30*time.Second, tg.PollTimeout)
 	require.False(t, tg.AllowGroups)
 	require.Contains(t, tg.Greetings, "en")
+	require.Empty(t, tg.PlayerSecret.Value(), "players are anonymous unless player_secret is set")
 }
 
 func TestConfigValidation(t *testing.T) {
@@ -40,6 +41,7 @@ func TestConfigValidation(t *testing.T) {
 		"poll timeout":          {"    token: 1:a\n    poll_timeout: 2m\n", "channels[0].poll_timeout: want 0s to 50s"},
 		"api url":               {"    token: 1:a\n    api_url: ftp://x\n", "channels[0].api_url: want an absolute http or https URL"},
 		"greeting language":     {"    token: 1:a\n    greetings: {english: hi}\n", "channels[0].greetings.english"},
+		"player secret length":  {"    token: 1:a\n    player_secret: too-short\n", "channels[0].player_secret: want at least 16 bytes"},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -14,10 +14,11 @@ import (
 // inbound is one converted update: the message, the files still to fetch into it, and whether
 // the player sent /start (and so is greeted).
 type inbound struct {
-	msg    normalize.Message
-	files  []fileRef
-	chatID int64
-	start  bool
+	msg     normalize.Message
+	files   []fileRef
+	chatID  int64
+	start   bool
+	private bool // a one-to-one chat with the player, where a /start identity applies
 }
 
 // fileRef is a file attached to a Telegram message, named and typed as the message says.
@@ -54,7 +55,7 @@ func convertUpdate(opt convertOptions, u tgbotapi.Update) (inbound, string) {
 	case m.From == nil || m.From.IsBot:
 		return inbound{}, "message not from a person"
 	}
-	in := inbound{chatID: m.Chat.ID, msg: normalize.Message{
+	in := inbound{chatID: m.Chat.ID, private: m.Chat.Type == "private", msg: normalize.Message{
 		Direction:   normalize.Inbound,
 		Source:      opt.name,
 		Channel:     opt.name,

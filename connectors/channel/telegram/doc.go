@@ -4,7 +4,9 @@
 // convert.go, fetches attached files into the blob store, and sends agents' replies back with
 // the Bot API's per-chat and global rate limits.
 //
-// Player identification by /start payload is not done: a deep-link start parameter is at
-// most 64 characters of A-Za-z0-9_-, too short for the web chat's signed player token and
-// without its "." separator. The payload is kept in the delivered message's text instead.
+// Players are identified by a /start deep-link payload signed with player_secret
+// (identity.go; the format, which fits Telegram's 64-character start parameter, is documented
+// in docs/telegram.md). A verified identity is remembered per chat in memory for the
+// channel's lifetime. A reply refused with 403 (the player blocked the bot) also adds a system
+// message to the conversation, and Typing implements connectors.Typer with sendChatAction.
 package telegram

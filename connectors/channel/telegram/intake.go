@@ -17,12 +17,20 @@ type notice struct {
 	text   string
 }
 
+// batch is a set of updates converted for one Deliver: the messages, the notices to send once
+// they are stored, and the chat identities their /start payloads established, remembered only
+// once they are stored too (a retried batch is converted again).
+type batch struct {
+	msgs    []normalize.Message
+	notices []notice
+	idents  map[int64]playerIdentity
+}
+
 // prepare converts a batch of updates and fetches their files. It fails only on what a retry
 // may fix (network, 5xx); then nothing of the batch is delivered and the caller retries it.
-func (c *Channel) prepare(ctx context.Context, updates []tgbotapi.Update) ([]normalize.Message, []notice, error) {
+func (c *Channel) prepare(ctx context.Context, updates []tgbotapi.Update) (batch, error) {
 	opt := convertOptions{name: c.name, allowGroups: c.cfg.AllowGroups}
-	var msgs []normalize.Message
-	var notices []notice
+	b := batch{idents: map[int64]playerIdentity{}}
 	for _, u := range updates {
 		in, reason := convertUpdate(opt, u)
 		if reason != "" {
@@ -32,22 +40,53 @@ func (c *Channel) prepare(ctx context.Context, updates []tgbotapi.Update) ([]nor
 		for _, f := range in.files {
 			att, problem, err := c.fetch(ctx, f)
 			if err != nil {
-				return nil, nil, err
+				return batch{}, err
 			}
 			if problem != "" {
 				in.msg.Text = joinLines(in.msg.Text, problem)
-				notices = append(notices, notice{chatID: in.chatID, conv: in.msg.Address,
+				b.notices = append(b.notices, notice{chatID: in.chatID, conv: in.msg.Address,
 					text: "Sorry, we could not receive your file " + f.name + ": " + playerReason(f) + " Please send a smaller file or describe it in a message."})
 				continue
 			}
 			in.msg.Attachments = append(in.msg.Attachments, att)
 		}
-		if in.start {
-			notices = append(notices, notice{chatID: in.chatID, conv: in.msg.Address, text: greeting(c.cfg.Greetings, in.msg.Author.Language)})
+		if in.private {
+			c.identify(&in, b.idents)
 		}
-		msgs = append(msgs, in.msg)
+		if in.start {
+			b.notices = append(b.notices, notice{chatID: in.chatID, conv: in.msg.Address, text: greeting(c.cfg.Greetings, in.msg.Author.Language)})
+		}
+		b.msgs = append(b.msgs, in.msg)
 	}
-	return msgs, notices, nil
+	return b, nil
+}
+
+// identify sets the player's casino identity on a private chat's message. A /start with a
+// payload is verified when player_secret is set: a valid one identifies this message and,
+// through pending, the chat from now on (its payload, a bearer credential, is dropped from
+// the text); an invalid, expired or forged one leaves this message anonymous, with a warning,
+// and keeps its text as written. Any other message gets the chat's identity, if it has one.
+func (c *Channel) identify(in *inbound, pending map[int64]playerIdentity) {
+	if payload := startPayload(in.msg.Text); in.start && payload != "" && c.playerSecret != nil {
+		id, err := verifyStart(c.playerSecret, payload, c.now())
+		if err != nil {
+			c.log.Warn("telegram: /start payload not accepted, message delivered anonymously",
+				"conv", in.msg.Address, "external_id", in.msg.ExternalID, "err", err)
+			return
+		}
+		pending[in.chatID] = id
+		in.msg.Text, _, _ = strings.Cut(in.msg.Text, " ")
+		in.msg.Author.PlayerID, in.msg.Author.VIPTier = id.PlayerID, id.VIP
+		c.log.Info("telegram: player identified by /start", "conv", in.msg.Address, "player_id", id.PlayerID)
+		return
+	}
+	id, ok := pending[in.chatID]
+	if !ok {
+		id, ok = c.identities.get(in.chatID)
+	}
+	if ok {
+		in.msg.Author.PlayerID, in.msg.Author.VIPTier = id.PlayerID, id.VIP
+	}
 }
 
 // playerReason explains a file that could not be fetched in the player's terms.

@@ -80,14 +80,17 @@ func (c *Channel) getUpdates(ctx context.Context, client *http.Client, offset in
 // handleBatch converts and stores updates in one Deliver and returns the offset that
 // confirms them. Notices go out only after the batch is stored.
 func (c *Channel) handleBatch(ctx context.Context, sink connectors.Sink, updates []tgbotapi.Update) (int, error) {
-	msgs, notices, err := c.prepare(ctx, updates)
+	b, err := c.prepare(ctx, updates)
 	if err != nil {
 		return 0, err
 	}
-	if err := c.deliver(ctx, sink, msgs); err != nil {
+	if err := c.deliver(ctx, sink, b.msgs); err != nil {
 		return 0, err
 	}
-	c.sendNotices(ctx, notices)
+	for chatID, id := range b.idents {
+		c.identities.set(chatID, id)
+	}
+	c.sendNotices(ctx, b.notices)
 	last := updates[0].UpdateID
 	for _, u := range updates[1:] {
 		last = max(last, u.UpdateID)

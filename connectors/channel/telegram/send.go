@@ -3,6 +3,7 @@ package telegram
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -63,6 +64,9 @@ func (c *Channel) Send(ctx context.Context, conv normalize.Conversation, msg nor
 		}
 		if err != nil {
 			c.progress.set(msg.ID, i, last)
+			if errors.Is(err, errBlocked) {
+				c.noteBlocked(ctx, conv, chatID, msg.ID)
+			}
 			return "", err
 		}
 		last = id
@@ -140,11 +144,69 @@ func (c *Channel) sendError(chatID int64, resp *tgbotapi.APIResponse, err error)
 		return connectors.RetryAfter(time.Duration(max(retryAfter, 1))*time.Second,
 			fmt.Errorf("telegram: send to chat %d: flood control: %w", chatID, err))
 	case code == http.StatusForbidden:
-		return connectors.Permanent(fmt.Errorf("telegram: send to chat %d: the player blocked the bot or cannot be messaged: %w", chatID, err))
+		return connectors.Permanent(fmt.Errorf("telegram: send to chat %d: %w: %w", chatID, errBlocked, err))
 	case code >= 400 && code < 500:
 		return connectors.Permanent(fmt.Errorf("telegram: send to chat %d: rejected (%d): %w", chatID, code, err))
 	}
 	return fmt.Errorf("telegram: send to chat %d: %w", chatID, err)
+}
+
+// errBlocked marks a send Telegram refused with 403: the player blocked the bot (or deleted
+// their account, or the bot was removed from the group).
+var errBlocked = errors.New("the player blocked the bot or cannot be messaged")
+
+// blockedText is the note added to the conversation when a reply hits errBlocked.
+const blockedText = "The player blocked the bot; replies cannot be delivered on Telegram."
+
+// noteBlocked tells the agents, through the sink Run was given, that a reply could not reach
+// the player because they blocked the bot. The note's ExternalID includes the reply's ID, so
+// the router's retries (and a retried Deliver) store it once. Failures are logged only: the
+// caller returns the permanent error either way.
+func (c *Channel) noteBlocked(ctx context.Context, conv normalize.Conversation, chatID int64, replyID normalize.MessageID) {
+	box := c.sink.Load()
+	if box == nil {
+		c.log.Warn("telegram: the player blocked the bot; not noted on the ticket because the channel is not running",
+			"conv", conv.ID, "msg_id", replyID)
+		return
+	}
+	address := strconv.FormatInt(chatID, 10)
+	note := normalize.Message{
+		Direction:   normalize.Inbound,
+		Source:      c.name,
+		ExternalID:  normalize.ExternalID(address + ":blocked:" + string(replyID)),
+		Channel:     c.name,
+		ChannelKind: normalize.KindTelegram,
+		Address:     normalize.Address(address),
+		Author:      normalize.Author{Role: normalize.RoleSystem},
+		Kind:        normalize.KindSystem,
+		Text:        blockedText,
+		SentAt:      c.now().UTC(),
+	}
+	if err := box.sink.Deliver(ctx, note); err != nil {
+		c.log.Error("telegram: the player blocked the bot; the note for the ticket was not stored",
+			"conv", conv.ID, "msg_id", replyID, "err", err)
+		return
+	}
+	c.log.Info("telegram: the player blocked the bot; noted on the ticket", "conv", conv.ID, "msg_id", replyID)
+}
+
+// Typing shows "typing…" in the player's chat for about five seconds, or until the next
+// message arrives. It is a hint: it waits for the bot-wide rate limit (not the chat's, which
+// is kept for messages) and its failures are only logged at debug level, never returned.
+func (c *Channel) Typing(ctx context.Context, conv normalize.Conversation) error {
+	chatID, err := strconv.ParseInt(string(conv.Address), 10, 64)
+	if err != nil {
+		c.log.Debug("telegram: typing: conversation address is not a chat ID", "conv", conv.ID)
+		return nil
+	}
+	if err := c.global.Wait(ctx); err != nil {
+		c.log.Debug("telegram: typing: waiting for the rate limit", "conv", conv.ID, "err", err)
+		return nil
+	}
+	if _, err := c.api(ctx, c.client).Request(tgbotapi.NewChatAction(chatID, tgbotapi.ChatTyping)); err != nil {
+		c.log.Debug("telegram: typing: sendChatAction failed", "conv", conv.ID, "err", c.redact(err))
+	}
+	return nil
 }
 
 // sendProgress remembers how far a failed multi-part Send got, by message ID.

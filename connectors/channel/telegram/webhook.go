@@ -9,18 +9,15 @@ import (
 	"net/http"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
-
-	"github.com/casino-support/gateway/connectors"
 )
 
 // maxWebhookBody bounds one update; real ones are a few KiB.
 const maxWebhookBody = 1 << 20
 
-// runWebhook registers the webhook with Telegram, then serves updates through ServeHTTP until
-// ctx ends. The webhook stays set on return, so Telegram keeps updates for the next start.
-func (c *Channel) runWebhook(ctx context.Context, sink connectors.Sink) error {
-	c.sink.Store(&sinkBox{sink: sink})
-	defer c.sink.Store(nil)
+// runWebhook registers the webhook with Telegram, then serves updates through ServeHTTP (which
+// delivers to the sink Run stored) until ctx ends. The webhook stays set on return, so
+// Telegram keeps updates for the next start.
+func (c *Channel) runWebhook(ctx context.Context) error {
 	allowed, err := json.Marshal(c.cfg.AllowedUpdates)
 	if err != nil {
 		return fmt.Errorf("telegram %s: allowed_updates: %w", c.name, err)
