@@ -1,0 +1,230 @@
+package webhook_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/normalize"
+	"github.com/casino-support/gateway/test/conformance"
+	"github.com/casino-support/gateway/test/webhookreceiver"
+)
+
+// run starts the helpdesk with a recording sink until the test ends.
+func (e *env) run(t *testing.T) *conformance.RecordingSink {
+	t.Helper()
+	sink := &conformance.RecordingSink{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.hd.Run(ctx, sink) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done, "Run()")
+	})
+	// Run stores the sink asynchronously; wait until a probe is no longer "not running yet".
+	require.Eventually(t, func() bool {
+		// Valid by the contract but naming no conversation: refused without reaching the sink.
+		status, body := e.api(t, testToken, `{"reply_id":"probe","text":"x"}`)
+		return status == http.StatusBadRequest && strings.Contains(body, "conversation_id")
+	}, 5*time.Second, 5*time.Millisecond)
+	return sink
+}
+
+func do(t *testing.T, req *http.Request) (int, string) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(body)
+}
+
+// hook POSTs body to /hooks/{name}, signed with secret at ts.
+func (e *env) hook(t *testing.T, secret string, ts time.Time, body string) (int, string) {
+	t.Helper()
+	req, err := webhookreceiver.SignedRequest(t.Context(), e.gateway.URL+"/hooks/"+testName, secret, ts, []byte(body))
+	require.NoError(t, err)
+	return do(t, req)
+}
+
+// api POSTs body to the reply API with token.
+func (e *env) api(t *testing.T, token, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, e.gateway.URL+"/api/v1/helpdesks/"+testName+"/replies", strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return do(t, req)
+}
+
+func reply(id string, extra string) string {
+	return `{"event":"reply.created","reply_id":"` + id + `","ticket":"T-1","text":"Your withdrawal is on its way","agent":{"name":"Alice"}` + extra + `}`
+}
+
+func TestRepliesAreDeduplicatedOnReplyID(t *testing.T) {
+	for _, via := range []string{"hook", "api"} {
+		t.Run(via, func(t *testing.T) {
+			e := newEnv(t, nil)
+			sink := e.run(t)
+			send := func(body string) (int, string) {
+				if via == "hook" {
+					return e.hook(t, testSecret, time.Now(), body)
+				}
+				return e.api(t, testToken, body)
+			}
+			for range 2 {
+				status, body := send(reply("r-1", `,"reply_to":"m-9"`))
+				require.Equal(t, http.StatusOK, status, body)
+				require.JSONEq(t, `{"status":"stored","reply_id":"r-1"}`, body)
+			}
+			status, body := send(reply("r-2", `,"note":true,"conversation_id":"c-1"`))
+			require.Equal(t, http.StatusOK, status, body)
+
+			got := sink.Messages()
+			require.Len(t, got, 3)
+			require.Equal(t, got[0].ExternalID, got[1].ExternalID, "a repeat keeps the dedup key")
+			require.Equal(t, normalize.InstanceName(testName), got[0].Source)
+			require.Equal(t, normalize.ExternalID("r-1"), got[0].ExternalID)
+			require.Equal(t, normalize.Outbound, got[0].Direction)
+			require.Equal(t, normalize.Ref("T-1"), got[0].Ticket)
+			require.Equal(t, normalize.Author{Role: normalize.RoleAgent, DisplayName: "Alice"}, got[0].Author)
+			require.Equal(t, normalize.KindText, got[0].Kind)
+			require.Equal(t, normalize.ExternalID("m-9"), got[0].ReplyTo)
+			require.Equal(t, normalize.KindNote, got[2].Kind)
+			require.Equal(t, normalize.ConversationID("c-1"), got[2].Conversation)
+		})
+	}
+}
+
+func TestHookRefusals(t *testing.T) {
+	now := time.Now()
+	big := reply("r-big", `,"padding":"`+strings.Repeat("x", 1<<20)+`"`)
+	tests := []struct {
+		name      string
+		secret    string
+		at        time.Time
+		body      string
+		unsigned  bool
+		malformed bool // violates the contract on purpose: skip request validation
+		want      int
+	}{
+		{name: "wrong secret", secret: "not-the-secret-at-all", at: now, body: reply("r", ""), want: 401},
+		{name: "stale", secret: testSecret, at: now.Add(-6 * time.Minute), body: reply("r", ""), want: 401},
+		{name: "future", secret: testSecret, at: now.Add(6 * time.Minute), body: reply("r", ""), want: 401},
+		{name: "unsigned", unsigned: true, body: reply("r", ""), malformed: true, want: 401},
+		{name: "not JSON", secret: testSecret, at: now, body: "hello", malformed: true, want: 400},
+		{name: "truncated", secret: testSecret, at: now, body: `{"event":"reply.created",`, malformed: true, want: 400},
+		{name: "unknown event", secret: testSecret, at: now, body: `{"event":"ticket.exploded"}`, malformed: true, want: 400},
+		{name: "unknown field", secret: testSecret, at: now, body: reply("r", `,"reply-id":"x"`), malformed: true, want: 400},
+		{name: "no reply_id", secret: testSecret, at: now, body: `{"event":"reply.created","ticket":"T-1","text":"hi"}`, malformed: true, want: 400},
+		{name: "no conversation", secret: testSecret, at: now, body: `{"event":"reply.created","reply_id":"r","text":"hi"}`, want: 400},
+		{name: "blank text", secret: testSecret, at: now, body: `{"event":"reply.created","reply_id":"r","ticket":"T","text":"  "}`, want: 400},
+		{name: "bad status", secret: testSecret, at: now, body: `{"event":"conversation.status_changed","ticket":"T","status":"solved"}`, malformed: true, want: 400},
+		{name: "too large", secret: testSecret, at: now, body: big, malformed: true, want: 413},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			e.malformed = func(*http.Request) bool { return tt.malformed }
+			sink := e.run(t)
+			var status int
+			var body string
+			if tt.unsigned {
+				req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, e.gateway.URL+"/hooks/"+testName, strings.NewReader(tt.body))
+				require.NoError(t, err)
+				status, body = do(t, req)
+			} else {
+				status, body = e.hook(t, tt.secret, tt.at, tt.body)
+			}
+			require.Equal(t, tt.want, status, body)
+			require.Empty(t, sink.Messages(), "nothing may be delivered on a refusal")
+		})
+	}
+}
+
+func TestAPIRefusals(t *testing.T) {
+	tests := []struct {
+		name, token, body string
+		malformed         bool
+		want              int
+	}{
+		{"no token", "", reply("r", ""), true, 401},
+		{"wrong token", "guess", reply("r", ""), false, 401},
+		{"token prefix", testToken[:5], reply("r", ""), false, 401},
+		{"not JSON", testToken, "hello", true, 400},
+		{"other event", testToken, `{"event":"conversation.status_changed","ticket":"T","status":"closed"}`, true, 400},
+		{"too large", testToken, reply("r", `,"padding":"`+strings.Repeat("x", 1<<20)+`"`), true, 413},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			e.malformed = func(*http.Request) bool { return tt.malformed }
+			sink := e.run(t)
+			status, body := e.api(t, tt.token, tt.body)
+			require.Equal(t, tt.want, status, body)
+			require.Empty(t, sink.Messages())
+		})
+	}
+}
+
+func TestSinkFailures(t *testing.T) {
+	for _, via := range []string{"hook", "api"} {
+		t.Run(via, func(t *testing.T) {
+			e := newEnv(t, nil)
+			send := func() (int, string) {
+				if via == "hook" {
+					return e.hook(t, testSecret, time.Now(), reply("r-1", ""))
+				}
+				return e.api(t, testToken, reply("r-1", ""))
+			}
+			status, _ := send()
+			require.Equal(t, http.StatusServiceUnavailable, status, "before Run nothing stores replies")
+
+			sink := e.run(t)
+			sink.Fail(connectors.Permanent(errors.New("unknown ticket T-1")))
+			status, body := send()
+			require.Equal(t, http.StatusUnprocessableEntity, status)
+			var ans struct{ Error string }
+			require.NoError(t, json.Unmarshal([]byte(body), &ans))
+			require.Contains(t, ans.Error, "unknown ticket T-1", "422 carries the reason")
+
+			sink.Fail(errors.New("database is locked"))
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, e.gateway.URL+"/api/v1/helpdesks/"+testName+"/replies", strings.NewReader(reply("r-1", "")))
+			require.NoError(t, err)
+			req.Header.Set("Authorization", "Bearer "+testToken)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+			require.Equal(t, "1", resp.Header.Get("Retry-After"))
+			status, _ = send()
+			require.Equal(t, http.StatusServiceUnavailable, status)
+			require.Empty(t, sink.Messages())
+
+			sink.Fail(nil)
+			status, _ = send()
+			require.Equal(t, http.StatusOK, status, "the sender's retry succeeds")
+			require.Len(t, sink.Messages(), 1)
+		})
+	}
+}
+
+func TestStatusChangeIsAccepted(t *testing.T) {
+	e := newEnv(t, nil)
+	sink := e.run(t)
+	status, body := e.hook(t, testSecret, time.Now(), `{"event":"conversation.status_changed","ticket":"T-1","status":"closed"}`)
+	require.Equal(t, http.StatusAccepted, status, body)
+	require.Empty(t, sink.Messages(), "status changes have no path through the Sink yet")
+}

@@ -1,0 +1,105 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/casino-support/gateway/connectors"
+)
+
+// defaultRetryAfter is the wait for a 429 without a usable Retry-After: a wait of zero would
+// retry in a hot loop.
+const defaultRetryAfter = time.Second
+
+// maxAnswer caps how much of the operator's answer is read.
+const maxAnswer = 1 << 20
+
+// send POSTs ev signed, with key as Idempotency-Key, and decodes a 2xx answer into out when
+// it has a JSON body (an empty one leaves out unchanged).
+//
+// Errors: 429 → connectors.RetryAfter (Retry-After seconds or date, default 1s); 408, 5xx,
+// network failures and timeouts → plain errors, retried by the router with back-off (the
+// idempotency key makes a repeat harmless); any other 4xx → connectors.Permanent, since
+// repeating a request the operator refused cannot help.
+func (h *Helpdesk) send(ctx context.Context, ev OutEvent, out any) error {
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return connectors.Permanent(fmt.Errorf("encode %s: %w", ev.Event, err))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.cfg.URL, bytes.NewReader(body))
+	if err != nil {
+		return connectors.Permanent(fmt.Errorf("build request: %w", err))
+	}
+	now := h.now()
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(HeaderEvent, ev.Event)
+	req.Header.Set(HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set(HeaderSignature, Sign(h.secret, now, body))
+	req.Header.Set(HeaderIdempotencyKey, ev.ID)
+	if h.cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, h.cfg.Timeout)
+		defer cancel()
+		req = req.WithContext(ctx)
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return err // already names method and URL
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return statusError(resp, h.now())
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return fmt.Errorf("read answer (HTTP %d): %w", resp.StatusCode, err)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("decode answer (HTTP %d): %w", resp.StatusCode, err)
+	}
+	return nil
+}
+
+// statusError classifies a non-2xx answer; see send.
+func statusError(resp *http.Response, now time.Time) error {
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	err := fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(snippet)))
+	switch code := resp.StatusCode; {
+	case code == http.StatusTooManyRequests:
+		return connectors.RetryAfter(retryAfter(resp.Header.Get("Retry-After"), now), err)
+	case code == http.StatusRequestTimeout || code >= 500:
+		return err
+	case code >= 400:
+		return connectors.Permanent(err)
+	default: // 1xx and unfollowed 3xx: the operator misbehaves, perhaps briefly
+		return err
+	}
+}
+
+// retryAfter parses Retry-After (seconds or an HTTP date); missing, invalid or past values
+// yield defaultRetryAfter.
+func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if secs, err := strconv.Atoi(v); err == nil {
+		if secs > 0 {
+			return time.Duration(secs) * time.Second
+		}
+		return defaultRetryAfter
+	}
+	if at, err := http.ParseTime(v); err == nil {
+		if d := at.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return defaultRetryAfter
+}

@@ -1,0 +1,101 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/casino-support/gateway/config"
+	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/normalize"
+)
+
+// Deps are what the connector uses from the gateway.
+type Deps struct {
+	// Blobs serves attachment content behind the signed links.
+	Blobs connectors.Blobs
+	// Client sends the events; nil gets one with cfg.Timeout. Its own timeout, if any, still applies.
+	Client *http.Client
+	// PublicURL is how the operator's system reaches the gateway, for attachment links.
+	PublicURL string
+	Log       *slog.Logger
+	// Now is the clock, replaceable in tests of expiry and skew; nil means time.Now.
+	Now func() time.Time
+}
+
+// Helpdesk is one signed-webhook helpdesk instance.
+type Helpdesk struct {
+	name      normalize.InstanceName
+	cfg       config.Webhook
+	secret    []byte
+	blobs     connectors.Blobs
+	client    *http.Client
+	publicURL string
+	log       *slog.Logger
+	now       func() time.Time
+	sink      atomic.Pointer[sinkRef]
+}
+
+type sinkRef struct{ connectors.Sink }
+
+var (
+	_ connectors.Helpdesk       = (*Helpdesk)(nil)
+	_ connectors.WebhookHandler = (*Helpdesk)(nil)
+	_ connectors.Mounter        = (*Helpdesk)(nil)
+)
+
+// New returns the webhook helpdesk name. It fails on settings Validate would refuse, so a
+// hand-built config cannot start a connector that signs with an empty key.
+func New(name normalize.InstanceName, cfg config.Webhook, d Deps) (*Helpdesk, error) {
+	switch {
+	case cfg.URL == "":
+		return nil, fmt.Errorf("webhook %s: url is required", name)
+	case len(cfg.Secret.Value()) < 16:
+		return nil, fmt.Errorf("webhook %s: secret must be at least 16 bytes", name)
+	case cfg.APIToken.Value() == "":
+		return nil, fmt.Errorf("webhook %s: api_token is required", name)
+	}
+	if d.Client == nil {
+		d.Client = &http.Client{Timeout: cfg.Timeout}
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Helpdesk{name: name, cfg: cfg, secret: []byte(cfg.Secret.Value()), blobs: d.Blobs, client: d.Client,
+		publicURL: strings.TrimSuffix(d.PublicURL, "/"), log: d.Log, now: d.Now}, nil
+}
+
+// Run makes the hook and the API accept replies for sink until ctx ends, then returns nil.
+// Until Run started, and after it returned, they answer 503: nothing would store a reply.
+func (h *Helpdesk) Run(ctx context.Context, sink connectors.Sink) error {
+	if sink == nil {
+		return fmt.Errorf("webhook %s: %w", h.name, errors.New("nil sink"))
+	}
+	ref := &sinkRef{sink}
+	h.sink.Store(ref)
+	<-ctx.Done()
+	h.sink.CompareAndSwap(ref, nil)
+	return nil
+}
+
+func (h *Helpdesk) currentSink() connectors.Sink {
+	if ref := h.sink.Load(); ref != nil {
+		return ref.Sink
+	}
+	return nil
+}
+
+// Mount serves the reply API and the attachment links; /hooks/{name} itself is ServeHTTP,
+// mounted by the gateway.
+func (h *Helpdesk) Mount(mux *http.ServeMux) {
+	mux.HandleFunc("POST /api/v1/helpdesks/"+string(h.name)+"/replies", h.serveAPI)
+	mux.HandleFunc("GET /hooks/"+string(h.name)+"/attachments/{sha}", h.serveAttachment)
+}

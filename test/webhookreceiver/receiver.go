@@ -1,0 +1,220 @@
+package webhookreceiver
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/casino-support/gateway/connectors/helpdesk/webhook"
+)
+
+// Fault is one injected failure: the next request gets Status (with RetryAfter, if set)
+// after waiting Delay. A zero Status with a Delay only slows the request down, so a client
+// timeout fires; the request is then processed as usual, as a real slow server would.
+type Fault struct {
+	Status     int
+	RetryAfter string
+	Delay      time.Duration
+}
+
+// Received is one request the receiver accepted.
+type Received struct {
+	Key   string
+	Event webhook.OutEvent
+}
+
+// answer is what the receiver replied to an idempotency key, replayed on repeats.
+type answer struct {
+	status int
+	body   []byte
+}
+
+// Receiver is the operator's endpoint. Safe for concurrent use.
+type Receiver struct {
+	contract *Contract
+	secret   []byte
+	maxSkew  time.Duration
+	now      func() time.Time
+
+	mu       sync.Mutex
+	faults   []Fault
+	answers  map[string]answer
+	events   []Received
+	requests int
+	tickets  map[string]string   // conversation ID → ticket
+	messages map[string][]string // conversation ID → message IDs in order
+	errs     []error
+}
+
+// New returns a receiver checking signatures with secret and bodies against contract.
+func New(contract *Contract, secret string, maxSkew time.Duration) *Receiver {
+	return &Receiver{contract: contract, secret: []byte(secret), maxSkew: maxSkew, now: time.Now,
+		answers: map[string]answer{}, tickets: map[string]string{}, messages: map[string][]string{}}
+}
+
+// Inject queues faults for the next requests, in order.
+func (rc *Receiver) Inject(f ...Fault) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.faults = append(rc.faults, f...)
+}
+
+// ServeHTTP verifies, validates, deduplicates and records one event.
+func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		rc.fail(w, http.StatusBadRequest, fmt.Errorf("read body: %w", err))
+		return
+	}
+	rc.mu.Lock()
+	rc.requests++
+	var fault Fault
+	if len(rc.faults) > 0 {
+		fault, rc.faults = rc.faults[0], rc.faults[1:]
+	}
+	rc.mu.Unlock()
+	if fault.Delay > 0 {
+		select {
+		case <-time.After(fault.Delay):
+		case <-r.Context().Done():
+		}
+	}
+	if fault.Status != 0 {
+		if fault.RetryAfter != "" {
+			w.Header().Set("Retry-After", fault.RetryAfter)
+		}
+		http.Error(w, "injected fault", fault.Status)
+		return
+	}
+	if err := webhook.Verify(rc.secret, r.Header.Get(webhook.HeaderTimestamp), r.Header.Get(webhook.HeaderSignature), body, rc.now(), rc.maxSkew); err != nil {
+		rc.fail(w, http.StatusUnauthorized, fmt.Errorf("verify: %w", err))
+		return
+	}
+	x := Exchange{Template: OperatorPath, Request: r, Body: body}
+	if err := rc.contract.ValidateRequest(r.Context(), x); err != nil {
+		rc.fail(w, http.StatusBadRequest, err)
+		return
+	}
+	var ev webhook.OutEvent
+	if err := json.Unmarshal(body, &ev); err != nil {
+		rc.fail(w, http.StatusBadRequest, fmt.Errorf("decode: %w", err))
+		return
+	}
+	key := r.Header.Get(webhook.HeaderIdempotencyKey)
+	if ev.ID != key || ev.Event != r.Header.Get(webhook.HeaderEvent) {
+		rc.fail(w, http.StatusBadRequest, fmt.Errorf("event %s id %q disagrees with headers %q, %q", ev.Event, ev.ID, r.Header.Get(webhook.HeaderEvent), key))
+		return
+	}
+
+	rc.mu.Lock()
+	a, seen := rc.answers[key]
+	if !seen {
+		a = rc.apply(key, ev)
+		rc.answers[key] = a
+	}
+	rc.mu.Unlock()
+	x.Status, x.Header, x.Response = a.status, http.Header{"Content-Type": {"application/json"}}, a.body
+	if err := rc.contract.ValidateResponse(r.Context(), x); err != nil {
+		rc.record(err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(a.status)
+	_, _ = w.Write(a.body)
+}
+
+// apply records a first-seen event and returns the answer; rc.mu is held.
+func (rc *Receiver) apply(key string, ev webhook.OutEvent) answer {
+	rc.events = append(rc.events, Received{Key: key, Event: ev})
+	conv := ev.Conversation.ID
+	switch ev.Event {
+	case webhook.EventConversationOpened:
+		if _, ok := rc.tickets[conv]; ok {
+			rc.errs = append(rc.errs, fmt.Errorf("conversation %s opened twice", conv))
+		}
+		ticket := fmt.Sprintf("T-%d", len(rc.tickets)+1)
+		rc.tickets[conv] = ticket
+		rc.messages[conv] = []string{}
+		return jsonAnswer(http.StatusOK, webhook.OpenedAnswer{Ticket: ticket})
+	case webhook.EventMessageCreated:
+		if want := rc.tickets[conv]; want == "" || want != ev.Conversation.Ticket {
+			rc.errs = append(rc.errs, fmt.Errorf("message %s names ticket %q, conversation %s has %q", ev.Message.ID, ev.Conversation.Ticket, conv, want))
+		}
+		rc.messages[conv] = append(rc.messages[conv], ev.Message.ID)
+		return jsonAnswer(http.StatusOK, webhook.CreatedAnswer{ID: "ext-" + ev.Message.ID})
+	}
+	return jsonAnswer(http.StatusOK, struct{}{})
+}
+
+func jsonAnswer(status int, v any) answer {
+	var b bytes.Buffer
+	_ = json.NewEncoder(&b).Encode(v)
+	return answer{status: status, body: b.Bytes()}
+}
+
+// fail answers a refused request and records why: the gateway should never send one.
+func (rc *Receiver) fail(w http.ResponseWriter, status int, err error) {
+	rc.record(err)
+	http.Error(w, err.Error(), status)
+}
+
+func (rc *Receiver) record(err error) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.errs = append(rc.errs, err)
+}
+
+// Errors returns what the receiver found wrong: bad signatures, contract violations,
+// inconsistent events.
+func (rc *Receiver) Errors() []error {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]error(nil), rc.errs...)
+}
+
+// Events returns the events recorded, once per idempotency key, in arrival order.
+func (rc *Receiver) Events() []Received {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]Received(nil), rc.events...)
+}
+
+// Requests counts every request, repeats and faults included.
+func (rc *Receiver) Requests() int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.requests
+}
+
+// Ticket returns the ticket of a conversation, or "".
+func (rc *Receiver) Ticket(conv string) string {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.tickets[conv]
+}
+
+// ConversationOf returns the conversation that holds ticket, or "".
+func (rc *Receiver) ConversationOf(ticket string) string {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	for conv, t := range rc.tickets {
+		if t == ticket {
+			return conv
+		}
+	}
+	return ""
+}
+
+// Messages returns the message IDs per conversation, in order.
+func (rc *Receiver) Messages() map[string][]string {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	out := make(map[string][]string, len(rc.messages))
+	for k, v := range rc.messages {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}
