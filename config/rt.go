@@ -1,0 +1,67 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// RT is a Request Tracker 5 instance reached through its REST2 API with an auth token.
+// Players' conversations become tickets in Queue; agents' replies are found by polling the
+// tickets' transactions, since RT has no webhooks.
+type RT struct {
+	// URL is the REST2 base, such as https://rt.example/REST/2.0. Required.
+	URL string `yaml:"url"`
+	// Token is an RT auth token of GatewayUser ("Authorization: token ..."). Required.
+	Token Secret `yaml:"token"`
+	// Queue takes the tickets. Default "Support".
+	Queue string `yaml:"queue"`
+	// GatewayUser is the RT user name the token belongs to. Required: REST2 has no "who am
+	// I", and the poller must recognise the gateway's own transactions to skip them.
+	GatewayUser string `yaml:"gateway_user"`
+	// RequestorDomain is the domain of the synthetic requestor addresses of messenger
+	// players, who have no e-mail address. Default players.invalid (never deliverable).
+	RequestorDomain string `yaml:"requestor_domain"`
+	// PollInterval is how often tickets are checked for agents' replies. Default 15s.
+	PollInterval time.Duration `yaml:"poll_interval"`
+	// SettleDelay is how long a retry waits before it looks up a message whose earlier post
+	// may still commit inside RT. Default 5s.
+	SettleDelay time.Duration `yaml:"settle_delay"`
+	// CustomField, when set, names a ticket custom field that receives the player's channel
+	// address ("<channel>:<address>"); it must exist and apply to Queue.
+	CustomField string `yaml:"custom_field"`
+}
+
+// domainPattern is a plain DNS name, as the part after @ of a requestor address.
+var domainPattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+
+func (s *RT) presets() {
+	s.Queue = "Support"
+	s.RequestorDomain = "players.invalid"
+	s.PollInterval = 15 * time.Second
+	s.SettleDelay = 5 * time.Second
+}
+
+func (s *RT) derive(c *Config, name string) {}
+
+func (s *RT) validate(path string, p *problems) {
+	checkHTTPURL(p, joinKey(path, "url"), s.URL, true)
+	if s.Token.Value() == "" {
+		p.add(joinKey(path, "token"), "required")
+	}
+	if s.Queue == "" {
+		p.add(joinKey(path, "queue"), "required")
+	}
+	if s.GatewayUser == "" {
+		p.add(joinKey(path, "gateway_user"), "required: the RT user name of the token")
+	}
+	if !domainPattern.MatchString(s.RequestorDomain) {
+		p.add(joinKey(path, "requestor_domain"), fmt.Sprintf("want a lower-case domain such as players.invalid, got %s", quote(s.RequestorDomain)))
+	}
+	if s.PollInterval < time.Second {
+		p.add(joinKey(path, "poll_interval"), "must be at least 1s")
+	}
+	if s.SettleDelay < 0 {
+		p.add(joinKey(path, "settle_delay"), "must not be negative")
+	}
+}

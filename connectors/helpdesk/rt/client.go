@@ -1,0 +1,297 @@
+package rt
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/casino-support/gateway/connectors"
+)
+
+// maxErrorBody caps how much of an error answer goes into an error message.
+const maxErrorBody = 512
+
+// client speaks REST2 with a token. It knows RT's JSON shapes, nothing of the gateway's model.
+type client struct {
+	base  string // REST2 base without trailing slash
+	token string
+	http  *http.Client
+}
+
+// flexString decodes a JSON string, number or null into a string: REST2 answers IDs as
+// strings but values of transactions vary with the field they changed.
+type flexString string
+
+func (f *flexString) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(b, []byte("null")) {
+		*f = ""
+		return nil
+	}
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*f = flexString(s)
+		return nil
+	}
+	*f = flexString(strings.TrimSpace(string(b)))
+	return nil
+}
+
+func (f flexString) int() int {
+	n, _ := strconv.Atoi(string(f))
+	return n
+}
+
+// user is a user reference expanded with fields[Creator]=Name,RealName,EmailAddress. Both
+// "type" and "Type"-like keys exist on REST2 objects, so every field is tagged exactly.
+type user struct {
+	Kind         string     `json:"type"`
+	ID           flexString `json:"id"`
+	Name         string     `json:"Name"`
+	RealName     string     `json:"RealName"`
+	EmailAddress string     `json:"EmailAddress"`
+}
+
+// txn is a ticket transaction as listed with fields=Type,Creator,Created,Field,OldValue,NewValue.
+type txn struct {
+	Kind     string     `json:"type"` // always "transaction"
+	ID       flexString `json:"id"`
+	Type     string     `json:"Type"` // Create, Correspond, Comment, Status, ...
+	Field    string     `json:"Field"`
+	OldValue flexString `json:"OldValue"`
+	NewValue flexString `json:"NewValue"`
+	Created  string     `json:"Created"`
+	Creator  user       `json:"Creator"`
+}
+
+// attachment is one MIME part of a transaction.
+type attachment struct {
+	Kind        string     `json:"type"`
+	ID          flexString `json:"id"`
+	ContentType string     `json:"ContentType"`
+	Filename    string     `json:"Filename"`
+	Content     string     `json:"Content"`
+}
+
+// ref is a bare hyperlink item of a collection or a create answer.
+type ref struct {
+	Kind string     `json:"type"`
+	ID   flexString `json:"id"`
+}
+
+// page is one page of a REST2 collection.
+type page[T any] struct {
+	Items []T `json:"items"`
+}
+
+// apiError is a non-2xx answer.
+type apiError struct {
+	Method, Path string
+	Status       int
+	Body         string
+}
+
+func (e *apiError) Error() string {
+	return fmt.Sprintf("%s %s: HTTP %d: %s", e.Method, e.Path, e.Status, e.Body)
+}
+
+// classify marks answers that retrying cannot fix as permanent (a rejected payload, a
+// missing ticket) and honours Retry-After; everything else stays retryable, including 401
+// and 403, which an operator fixes in the configuration without losing messages.
+func classify(err *apiError, retryAfter string) error {
+	switch {
+	case err.Status == http.StatusNotFound:
+		return connectors.Permanent(fmt.Errorf("%w: %w", connectors.ErrNotFound, err))
+	case err.Status == http.StatusBadRequest || err.Status == http.StatusUnprocessableEntity:
+		return connectors.Permanent(err)
+	case err.Status == http.StatusTooManyRequests || err.Status == http.StatusServiceUnavailable:
+		if s, convErr := strconv.Atoi(retryAfter); convErr == nil && s > 0 {
+			return connectors.RetryAfter(time.Duration(s)*time.Second, err)
+		}
+	}
+	return err
+}
+
+// isAuth reports whether err is an answer refusing the token.
+func isAuth(err error) bool {
+	var ae *apiError
+	return errors.As(err, &ae) && (ae.Status == http.StatusUnauthorized || ae.Status == http.StatusForbidden)
+}
+
+// do sends one request; body is JSON-encoded unless it is nil. out, when not nil, receives
+// the decoded JSON answer.
+func (c *client) do(ctx context.Context, method, path string, query url.Values, body any, out any) error {
+	u := c.base + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("encode %s %s: %w", method, path, err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "token "+c.token)
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		return classify(&apiError{Method: method, Path: path, Status: resp.StatusCode, Body: strings.TrimSpace(string(b))}, resp.Header.Get("Retry-After"))
+	}
+	if out == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("decode %s %s: %w", method, path, err)
+	}
+	return nil
+}
+
+// perPage is REST2's largest page.
+const perPage = 100
+
+// collect pages through a collection until an empty page: REST2 5.0.3 filters items by
+// permission after paging, so a short page does not mean the last one.
+func collect[T any](ctx context.Context, c *client, method, path string, query url.Values, body any) ([]T, error) {
+	var all []T
+	for n := 1; ; n++ {
+		q := url.Values{}
+		for k, v := range query {
+			q[k] = v
+		}
+		q.Set("page", strconv.Itoa(n))
+		q.Set("per_page", strconv.Itoa(perPage))
+		var p page[T]
+		if err := c.do(ctx, method, path, q, body, &p); err != nil {
+			return all, err
+		}
+		if len(p.Items) == 0 {
+			return all, nil
+		}
+		all = append(all, p.Items...)
+	}
+}
+
+// createTicket creates a ticket and returns its id.
+func (c *client) createTicket(ctx context.Context, fields map[string]any) (int, error) {
+	var created ref
+	if err := c.do(ctx, http.MethodPost, "/ticket", nil, fields, &created); err != nil {
+		return 0, err
+	}
+	id := created.ID.int()
+	if id <= 0 {
+		return 0, fmt.Errorf("create answered no ticket id (%q)", created.ID)
+	}
+	return id, nil
+}
+
+// correspond adds a reply to the ticket. REST2 does not answer its transaction id.
+func (c *client) correspond(ctx context.Context, ticket int, fields map[string]any) error {
+	return c.do(ctx, http.MethodPost, fmt.Sprintf("/ticket/%d/correspond", ticket), nil, fields, nil)
+}
+
+// searchTickets returns the ids of the tickets matching TicketSQL, newest first.
+func (c *client) searchTickets(ctx context.Context, query string) ([]int, error) {
+	refs, err := collect[ref](ctx, c, http.MethodGet, "/tickets", url.Values{"query": {query}, "orderby": {"id"}, "order": {"DESC"}}, nil)
+	ids := make([]int, 0, len(refs))
+	for _, r := range refs {
+		ids = append(ids, r.ID.int())
+	}
+	return ids, err
+}
+
+// txnFields are the transaction fields the poller and the history look-up need.
+var txnFields = url.Values{
+	"fields":          {"Type,Creator,Created,Field,OldValue,NewValue"},
+	"fields[Creator]": {"Name,RealName,EmailAddress"},
+	"orderby":         {"id"},
+	"order":           {"ASC"},
+}
+
+// transactions lists a ticket's transactions with an id above after, oldest first; a
+// non-empty typ keeps only that type.
+func (c *client) transactions(ctx context.Context, ticket, after int, typ string) ([]txn, error) {
+	filter := []map[string]any{
+		{"field": "ObjectType", "value": "RT::Ticket"},
+		{"field": "ObjectId", "value": ticket},
+		{"field": "id", "operator": ">", "value": after},
+	}
+	if typ != "" {
+		filter = append(filter, map[string]any{"field": "Type", "value": typ})
+	}
+	return collect[txn](ctx, c, http.MethodPost, "/transactions", txnFields, filter)
+}
+
+// txnText returns the text/plain body of a transaction: its first text/plain part without
+// a file name. Collections list parts; GET /attachment/:id returns Content in base64.
+func (c *client) txnText(ctx context.Context, id int) (string, error) {
+	parts, err := collect[attachment](ctx, c, http.MethodGet, fmt.Sprintf("/transaction/%d/attachments", id),
+		url.Values{"fields": {"ContentType,Filename"}}, nil)
+	if err != nil {
+		return "", err
+	}
+	for _, p := range parts {
+		if p.Filename != "" || !strings.HasPrefix(strings.ToLower(p.ContentType), "text/plain") {
+			continue
+		}
+		var full attachment
+		if err := c.do(ctx, http.MethodGet, fmt.Sprintf("/attachment/%d", p.ID.int()), nil, nil, &full); err != nil {
+			return "", err
+		}
+		return decodeContent(full.Content)
+	}
+	return "", nil
+}
+
+// attachmentNames lists the file names of a transaction's attachments.
+func (c *client) attachmentNames(ctx context.Context, id int) ([]string, error) {
+	parts, err := collect[attachment](ctx, c, http.MethodGet, fmt.Sprintf("/transaction/%d/attachments", id),
+		url.Values{"fields": {"ContentType,Filename"}}, nil)
+	var names []string
+	for _, p := range parts {
+		if p.Filename != "" {
+			names = append(names, p.Filename)
+		}
+	}
+	return names, err
+}
+
+// ticketRequestors returns the e-mail addresses of a ticket's requestors, lower-cased.
+func (c *client) ticketRequestors(ctx context.Context, ticket int) ([]string, error) {
+	var t struct {
+		Kind      string `json:"type"`
+		Requestor []ref  `json:"Requestor"`
+	}
+	if err := c.do(ctx, http.MethodGet, fmt.Sprintf("/ticket/%d", ticket), nil, nil, &t); err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(t.Requestor))
+	for _, r := range t.Requestor {
+		out = append(out, strings.ToLower(string(r.ID)))
+	}
+	return out, nil
+}

@@ -1,0 +1,54 @@
+package rt
+
+import (
+	"encoding/base64"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/casino-support/gateway/normalize"
+)
+
+// RT has no idempotency key, so the gateway writes each message's ID into the posted text
+// as a final line and finds it there again when it must know whether a post got through.
+
+// markerPattern finds the marker line; message IDs are "m" + hex, but any ID of letters,
+// digits, "-", "_" and "." is accepted so tests may use readable ones.
+var markerPattern = regexp.MustCompile(`\[gateway-message-id: ([A-Za-z0-9._-]+)\]`)
+
+// marker returns the marker line of a message ID.
+func marker(id normalize.MessageID) string {
+	return fmt.Sprintf("[gateway-message-id: %s]", id)
+}
+
+// withMarker appends the marker of id to text as its last line.
+func withMarker(text string, id normalize.MessageID) string {
+	text = strings.TrimRight(text, "\n")
+	if text == "" {
+		return marker(id)
+	}
+	return text + "\n\n" + marker(id)
+}
+
+// markers returns every message ID marked in text, in order.
+func markers(text string) []normalize.MessageID {
+	var ids []normalize.MessageID
+	for _, m := range markerPattern.FindAllStringSubmatch(text, -1) {
+		ids = append(ids, normalize.MessageID(m[1]))
+	}
+	return ids
+}
+
+// decodeContent decodes the base64 Content of GET /attachment/:id.
+func decodeContent(s string) (string, error) {
+	b, err := base64.StdEncoding.DecodeString(strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == ' ' {
+			return -1
+		}
+		return r
+	}, s))
+	if err != nil {
+		return "", fmt.Errorf("decode attachment content: %w", err)
+	}
+	return string(b), nil
+}

@@ -1,0 +1,88 @@
+package rt
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/casino-support/gateway/config"
+	"github.com/casino-support/gateway/normalize"
+)
+
+func TestMarkerRoundTrip(t *testing.T) {
+	id := normalize.NewMessageID()
+	require.Equal(t, []normalize.MessageID{id}, markers(withMarker("hello\n", id)))
+	require.Equal(t, "[gateway-message-id: m1]", withMarker("", "m1"))
+	require.Equal(t, "hi\n\n[gateway-message-id: m1]", withMarker("hi", "m1"))
+}
+
+func TestMarkersParsing(t *testing.T) {
+	for _, tc := range []struct {
+		name, text string
+		want       []normalize.MessageID
+	}{
+		{"none", "just text", nil},
+		{"quoted twice", "> [gateway-message-id: ma]\n[gateway-message-id: mb]", []normalize.MessageID{"ma", "mb"}},
+		{"inside a line", "see [gateway-message-id: m0a-1.b_c] above", []normalize.MessageID{"m0a-1.b_c"}},
+		{"no space", "[gateway-message-id:m1]", nil},
+		{"empty id", "[gateway-message-id: ]", nil},
+		{"foreign characters", "[gateway-message-id: m1 x]", nil},
+		{"other tag", "[gateway-conversation-id: c1]", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) { require.Equal(t, tc.want, markers(tc.text)) })
+	}
+}
+
+func TestDecodeContent(t *testing.T) {
+	got, err := decodeContent("c2Vjb25kCgpbZ2F0ZXdheS1tZXNzYWdlLWlkOiBtYWJjMl0=\n")
+	require.NoError(t, err)
+	require.Equal(t, "second\n\n[gateway-message-id: mabc2]", got)
+	_, err = decodeContent("not base64!")
+	require.Error(t, err)
+}
+
+func TestConversationStatus(t *testing.T) {
+	for rtStatus, want := range map[string]normalize.Status{
+		"new": normalize.StatusOpen, "open": normalize.StatusOpen, "stalled": normalize.StatusPending,
+		"resolved": normalize.StatusClosed, "rejected": normalize.StatusClosed, "deleted": normalize.StatusClosed,
+	} {
+		got, ok := conversationStatus(rtStatus)
+		require.True(t, ok, rtStatus)
+		require.Equal(t, want, got, rtStatus)
+	}
+	_, ok := conversationStatus("waiting-for-kyc")
+	require.False(t, ok, "custom lifecycle statuses are not mapped")
+}
+
+func TestRequestor(t *testing.T) {
+	h := &Helpdesk{cfg: config.RT{RequestorDomain: "players.invalid"}}
+	conv := normalize.Conversation{Channel: "tg-main", ChannelKind: normalize.KindTelegram, Address: "-100123"}
+	require.Equal(t, "tg-main.-100123@players.invalid", h.requestor(conv))
+	conv.Address = "Some User/with spaces"
+	got := h.requestor(conv)
+	require.Regexp(t, `^tg-main\.h[0-9a-f]{20}@players\.invalid$`, got)
+	conv.Address = "some user/with spaces"
+	require.NotEqual(t, got, h.requestor(conv), "addresses differing in case stay apart")
+	mail := normalize.Conversation{Channel: "mail", ChannelKind: normalize.KindEmail, Address: "Player <Player@Example.com>"}
+	require.Equal(t, "player@example.com", h.requestor(mail))
+}
+
+func TestPriorityAndSubject(t *testing.T) {
+	conv := normalize.Conversation{Channel: "web", Priority: normalize.PriorityHigh, Player: normalize.Author{VIPTier: 3}}
+	require.Equal(t, 85, priority(conv, normalize.Message{}))
+	conv.Priority, conv.Player.VIPTier = normalize.PriorityUrgent, 9
+	require.Equal(t, 99, priority(conv, normalize.Message{}))
+	conv.Priority, conv.Player.VIPTier = "", 0
+	require.Equal(t, 50, priority(conv, normalize.Message{}))
+
+	require.Equal(t, "Message from web", subject(conv, normalize.Message{Text: "  \n"}))
+	require.Equal(t, "first line", subject(conv, normalize.Message{Text: " first line \nsecond"}))
+	long := subject(conv, normalize.Message{Text: string(make([]rune, 100))})
+	require.Len(t, []rune(long), subjectRunes)
+}
+
+func TestASCIIName(t *testing.T) {
+	require.Equal(t, "Kontoauszug-M_rz.pdf", asciiName("Kontoauszug-März.pdf"))
+	require.Equal(t, "a_b_c.png", asciiName(`a/b\c.png`))
+	require.Equal(t, "attachment", asciiName("  "))
+}
