@@ -26,6 +26,8 @@ var channelTypes = map[string]func(*Channel) settings{
 var helpdeskTypes = map[string]func(*Helpdesk) settings{
 	"loopback": func(h *Helpdesk) settings { return ensure(&h.Loopback) },
 	"inbox":    func(h *Helpdesk) settings { return ensure(&h.Inbox) },
+	"rt":       func(h *Helpdesk) settings { return ensure(&h.RT) },
+	"webhook":  func(h *Helpdesk) settings { return ensure(&h.Webhook) },
 }
 
 // ensure allocates *p when it is nil and returns it, so the decoder always has a struct to

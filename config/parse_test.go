@@ -64,7 +64,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown helpdesk type",
 			yaml: "helpdesks:\n  - name: zd\n    type: zendesk\ndefault_helpdesk: zd\n",
-			want: []string{`helpdesks[0].type: unknown helpdesk type "zendesk" (known: inbox, loopback)`},
+			want: []string{`helpdesks[0].type: unknown helpdesk type "zendesk" (known: inbox, loopback, rt, webhook)`},
 		},
 		{
 			name: "missing type",

@@ -92,6 +92,8 @@ type Helpdesk struct {
 	Type     string            `yaml:"type"`
 	Loopback *LoopbackHelpdesk `yaml:"-"`
 	Inbox    *Inbox            `yaml:"-"`
+	RT       *RT               `yaml:"-"`
+	Webhook  *Webhook          `yaml:"-"`
 }
 
 // LoopbackChannel is the test channel: players' messages are POSTed to /hooks/{name} and

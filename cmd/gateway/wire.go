@@ -13,6 +13,8 @@ import (
 	"github.com/casino-support/gateway/connectors/channel/telegram"
 	"github.com/casino-support/gateway/connectors/channel/webchat"
 	"github.com/casino-support/gateway/connectors/helpdesk/inbox"
+	"github.com/casino-support/gateway/connectors/helpdesk/rt"
+	"github.com/casino-support/gateway/connectors/helpdesk/webhook"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router"
 	"github.com/casino-support/gateway/router/store"
@@ -71,6 +73,18 @@ func buildHelpdesk(h config.Helpdesk, d deps) (connectors.Helpdesk, error) {
 			return nil, err
 		}
 		return box, nil
+	case "rt":
+		desk, err := rt.New(name, *h.RT, rt.Deps{Blobs: d.blobs, Client: d.client, Log: log})
+		if err != nil {
+			return nil, err
+		}
+		return desk, nil
+	case "webhook":
+		desk, err := webhook.New(name, *h.Webhook, webhook.Deps{Blobs: d.blobs, Client: d.client, PublicURL: d.cfg.PublicURL, Log: log})
+		if err != nil {
+			return nil, err
+		}
+		return desk, nil
 	}
 	return nil, fmt.Errorf("helpdesk %s: unknown type %q", h.Name, h.Type)
 }
