@@ -7,17 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
 )
-
-// defaultRetryAfter is the wait for a 429 without a usable Retry-After: long enough not to
-// hammer the remote, short enough for tests.
-const defaultRetryAfter = time.Second
 
 // remote POSTs JSON to the loopback remotes and turns their answers into the errors the
 // router acts on. Channel and Helpdesk share it so both map statuses the same way.
@@ -60,45 +54,11 @@ func (c remote) post(ctx context.Context, url, idempotencyKey string, in, out an
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return statusError(resp)
+		return connectors.HTTPStatusError(resp, time.Now())
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(out); err != nil {
 		return fmt.Errorf("decode answer (HTTP %d): %w", resp.StatusCode, err)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody)) // lets the connection be reused
 	return nil
-}
-
-// statusError classifies a non-2xx answer; see post.
-func statusError(resp *http.Response) error {
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	err := fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(snippet)))
-	switch code := resp.StatusCode; {
-	case code == http.StatusTooManyRequests:
-		return connectors.RetryAfter(retryAfter(resp.Header.Get("Retry-After"), time.Now()), err)
-	case code == http.StatusRequestTimeout || code >= 500:
-		return err
-	case code >= 400:
-		return connectors.Permanent(err)
-	default: // 1xx and unfollowed 3xx: the remote misbehaves, perhaps briefly
-		return err
-	}
-}
-
-// retryAfter parses a Retry-After header (delay seconds or an HTTP date). A missing, invalid,
-// zero or past value yields defaultRetryAfter: a wait of zero would retry in a hot loop.
-func retryAfter(h string, now time.Time) time.Duration {
-	h = strings.TrimSpace(h)
-	if secs, err := strconv.Atoi(h); err == nil {
-		if secs > 0 {
-			return time.Duration(secs) * time.Second
-		}
-		return defaultRetryAfter
-	}
-	if at, err := http.ParseTime(h); err == nil {
-		if d := at.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return defaultRetryAfter
 }

@@ -8,15 +8,9 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/casino-support/gateway/connectors"
 )
-
-// defaultRetryAfter is the wait for a 429 without a usable Retry-After: a wait of zero would
-// retry in a hot loop.
-const defaultRetryAfter = time.Second
 
 // maxAnswer caps how much of the operator's answer is read.
 const maxAnswer = 1 << 20
@@ -55,7 +49,7 @@ func (h *Helpdesk) send(ctx context.Context, ev OutEvent, out any) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return statusError(resp, h.now())
+		return connectors.HTTPStatusError(resp, h.now())
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
@@ -68,38 +62,4 @@ func (h *Helpdesk) send(ctx context.Context, ev OutEvent, out any) error {
 		return fmt.Errorf("decode answer (HTTP %d): %w", resp.StatusCode, err)
 	}
 	return nil
-}
-
-// statusError classifies a non-2xx answer; see send.
-func statusError(resp *http.Response, now time.Time) error {
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	err := fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(snippet)))
-	switch code := resp.StatusCode; {
-	case code == http.StatusTooManyRequests:
-		return connectors.RetryAfter(retryAfter(resp.Header.Get("Retry-After"), now), err)
-	case code == http.StatusRequestTimeout || code >= 500:
-		return err
-	case code >= 400:
-		return connectors.Permanent(err)
-	default: // 1xx and unfollowed 3xx: the operator misbehaves, perhaps briefly
-		return err
-	}
-}
-
-// retryAfter parses Retry-After (seconds or an HTTP date); missing, invalid or past values
-// yield defaultRetryAfter.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if secs, err := strconv.Atoi(v); err == nil {
-		if secs > 0 {
-			return time.Duration(secs) * time.Second
-		}
-		return defaultRetryAfter
-	}
-	if at, err := http.ParseTime(v); err == nil {
-		if d := at.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return defaultRetryAfter
 }
