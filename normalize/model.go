@@ -189,6 +189,11 @@ type Message struct {
 	SentAt     time.Time `json:"sent_at"`
 	ReceivedAt time.Time `json:"received_at"`
 
+	// Status, on an outbound KindSystem message, is the conversation's new status as the
+	// helpdesk set it (an agent resolved the ticket). The store applies it; the player is not
+	// sent anything.
+	Status Status `json:"status,omitempty"`
+
 	State DeliveryState `json:"state,omitempty"`
 	// FailReason says why State is StateFailed.
 	FailReason string `json:"fail_reason,omitempty"`

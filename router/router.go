@@ -295,7 +295,8 @@ func (r *Router) sendOutbound(ctx context.Context, lane store.Lane) store.Outcom
 	}
 	for i, p := range lane.Pending {
 		var id normalize.ExternalID
-		if p.Message.Kind != normalize.KindNote { // internal notes never reach the player
+		// Internal notes and status changes are recorded; they never reach the player.
+		if k := p.Message.Kind; k != normalize.KindNote && k != normalize.KindSystem {
 			var err error
 			if id, err = ch.Send(ctx, conv, p.Message); err != nil {
 				return r.fail(lane, o, i, fmt.Errorf("channel %s: %w", conv.Channel, err))

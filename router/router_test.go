@@ -246,6 +246,9 @@ func TestAgentReplyReachesChannelAndEchoIsSuppressed(t *testing.T) {
 	note := reply
 	note.ExternalID, note.Kind, note.Text = "r-2", normalize.KindNote, "internal"
 	require.NoError(t, f.r.Deliver(f.ctx, note))
+	closed := reply
+	closed.ExternalID, closed.Kind, closed.Text, closed.Status = "r-3", normalize.KindSystem, "", normalize.StatusClosed
+	require.NoError(t, f.r.Deliver(f.ctx, closed))
 	// The helpdesk reports the player's message the gateway posted: an echo, not a reply.
 	msgs, err := f.st.Messages(f.ctx, conv.ID, 0, 10)
 	require.NoError(t, err)
@@ -260,9 +263,12 @@ func TestAgentReplyReachesChannelAndEchoIsSuppressed(t *testing.T) {
 				return false
 			}
 		}
-		return len(all) == 3
+		return len(all) == 4
 	}, 5*time.Second, 5*time.Millisecond)
+	c, err := f.st.Conversation(f.ctx, conv.ID)
+	require.NoError(t, err)
+	require.Equal(t, normalize.StatusClosed, c.Status, "the helpdesk closed the conversation")
 	f.ch.mu.Lock()
 	defer f.ch.mu.Unlock()
-	require.Equal(t, []string{"hello from support"}, f.ch.sent["p"])
+	require.Equal(t, []string{"hello from support"}, f.ch.sent["p"], "notes and status changes never reach the player")
 }

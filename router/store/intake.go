@@ -68,6 +68,10 @@ func validate(m *normalize.Message) error {
 		return errors.New("inbound message needs channel and address")
 	case m.Direction == normalize.Outbound && m.Conversation == "" && m.Ticket == "":
 		return errors.New("outbound message needs a conversation or a ticket")
+	case m.Status != "" && (m.Direction != normalize.Outbound || m.Kind != normalize.KindSystem):
+		return errors.New("only an outbound system message changes a conversation's status")
+	case m.Status != "" && m.Status != normalize.StatusOpen && m.Status != normalize.StatusPending && m.Status != normalize.StatusClosed:
+		return fmt.Errorf("status %q is not open, pending or closed", m.Status)
 	}
 	if m.ID == "" {
 		m.ID = normalize.NewMessageID()
@@ -103,6 +107,11 @@ func (s *Store) intakeOne(ctx context.Context, tx *wtx, m normalize.Message, ope
 		return Accepted{}, err
 	}
 	m.Conversation = a.Conversation
+	if m.Direction == normalize.Outbound && m.Kind == normalize.KindSystem && m.Status != "" {
+		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET status = ?, updated_at = ? WHERE id = ?`, m.Status, now, a.Conversation); err != nil {
+			return Accepted{}, fmt.Errorf("store: apply status of %s: %w", a.Conversation, err)
+		}
+	}
 	if m.Direction == normalize.Outbound && m.ReplyTo != "" {
 		if m.ReplyTo, err = channelReplyTo(ctx, tx, m.Source, m.ReplyTo); err != nil {
 			return Accepted{}, err

@@ -57,6 +57,7 @@ func RunStore(t *testing.T, open func(t *testing.T) Store) {
 		{"ReplayedAfterQueued", storeReplayOrder},
 		{"EchoIsDuplicate", storeEcho},
 		{"ReplyToInChannelTerms", storeReplyTo},
+		{"StatusChangeFromHelpdesk", storeStatusChange},
 		{"AttemptCountsClaims", storeAttempts},
 		{"OpeningMessageGoesAlone", storeOpeningAlone},
 		{"ConversationAtChannelAddress", storeConversationAt},

@@ -285,3 +285,35 @@ func storeReplyTo(t *testing.T, f *storeFixture) {
 	require.Equal(t, normalize.ExternalID("tg-43"), out.Pending[0].Message.ReplyTo, "an agent reply is known to the channel by the ID it gave it")
 	require.Empty(t, out.Pending[1].Message.ReplyTo, "a message the channel never saw cannot be threaded")
 }
+
+// storeStatusChange: a helpdesk's status change arrives as an outbound system message; the
+// store applies it to the conversation and keeps the message (the thread shows who closed it).
+func storeStatusChange(t *testing.T, f *storeFixture) {
+	conv := f.withTicket("p1")
+	closed := outbound(deskA, "", "T-p1", "status-1", "")
+	closed.Kind, closed.Status = normalize.KindSystem, normalize.StatusClosed
+	f.intake(closed)
+	c, err := f.st.Conversation(f.ctx, conv)
+	require.NoError(t, err)
+	require.Equal(t, normalize.StatusClosed, c.Status)
+	require.True(t, f.intake(closed)[0].Duplicate, "a repeated status event is deduplicated")
+
+	// The player writing again reopens it.
+	f.intake(inbound(chanA, "p1", "again", "still there?"))
+	c, err = f.st.Conversation(f.ctx, conv)
+	require.NoError(t, err)
+	require.Equal(t, normalize.StatusOpen, c.Status)
+
+	for name, bad := range map[string]normalize.Message{
+		"unknown status":     func() normalize.Message { m := closed; m.ExternalID, m.Status = "status-2", "archived"; return m }(),
+		"not a system event": func() normalize.Message { m := closed; m.ExternalID, m.Kind = "status-3", normalize.KindText; return m }(),
+		"inbound": func() normalize.Message {
+			m := inbound(chanA, "p1", "s-4", "")
+			m.Kind, m.Status = normalize.KindSystem, normalize.StatusClosed
+			return m
+		}(),
+	} {
+		_, err := f.st.Intake(f.ctx, []normalize.Message{bad}, f.open)
+		require.ErrorIs(t, err, connectors.ErrPermanent, name)
+	}
+}

@@ -134,8 +134,8 @@ func (h *Helpdesk) pollTicket(ctx context.Context, sink connectors.Sink, ticket 
 // reply turns one transaction into an outbound message when it is an agent's
 // correspondence. Skipped: the gateway's own transactions (the players' messages it
 // posted), correspondence by a requestor (a player writing to RT directly), comments (RT's
-// internal notes are for agents only and are not passed on) and everything else. Status
-// changes to resolved or rejected are logged: the Sink has no status path yet.
+// internal notes are for agents only and are not passed on) and everything else. A status
+// change by an agent becomes a status message, which the store applies to the conversation.
 func (h *Helpdesk) reply(ctx context.Context, ticket int, t txn, requestors []string) (normalize.Message, bool, error) {
 	if h.isGateway(t.Creator) {
 		return normalize.Message{}, false, nil
@@ -143,11 +143,16 @@ func (h *Helpdesk) reply(ctx context.Context, ticket int, t txn, requestors []st
 	switch t.Type {
 	case "Correspond":
 	case "Status":
-		if st, ok := conversationStatus(string(t.NewValue)); ok && st == normalize.StatusClosed {
-			h.log.InfoContext(ctx, "rt: ticket closed in RT", "helpdesk", h.name, "ticket", ticket,
-				"rt_status", string(t.NewValue), "status", st, "by", t.Creator.Name)
+		st, ok := conversationStatus(string(t.NewValue))
+		if !ok || t.Creator.Name == "RT_System" { // RT's own new→open on the first reply is no decision
+			return normalize.Message{}, false, nil
 		}
-		return normalize.Message{}, false, nil
+		h.log.InfoContext(ctx, "rt: ticket status changed in RT", "helpdesk", h.name, "ticket", ticket,
+			"rt_status", string(t.NewValue), "status", st, "by", t.Creator.Name)
+		return normalize.Message{Direction: normalize.Outbound, Source: h.name, ExternalID: normalize.ExternalID(fmt.Sprintf("txn-%d", t.ID.int())),
+			Ticket: normalize.Ref(strconv.Itoa(ticket)), Kind: normalize.KindSystem, Status: st,
+			Author: normalize.Author{Role: normalize.RoleAgent, DisplayName: t.Creator.Name, ExternalID: t.Creator.Name},
+			Text:   fmt.Sprintf("Ticket %s in Request Tracker by %s.", t.NewValue, t.Creator.Name)}, true, nil
 	default:
 		return normalize.Message{}, false, nil
 	}

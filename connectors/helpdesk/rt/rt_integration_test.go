@@ -250,9 +250,10 @@ func TestRetryWaitsForInFlightPost(t *testing.T) {
 	require.Len(t, onTicket(t, h, ticket), 2, "the message must be on the ticket once")
 }
 
-// TestRunIgnoresStatusAndComments checks that resolving a ticket and an agent's comment
-// reach no player.
-func TestRunIgnoresStatusAndComments(t *testing.T) {
+// TestRunPassesStatusNotComments checks that an agent's comment reaches no one, and that
+// resolving the ticket becomes a status message that closes the conversation (the router
+// never sends such a message to the player).
+func TestRunPassesStatusNotComments(t *testing.T) {
 	h := newPeerHelpdesk(t, nil)
 	conv := newConv()
 	ticket, _, err := h.Post(t.Context(), conv, deliveries(conv, 1, "question"))
@@ -264,7 +265,12 @@ func TestRunIgnoresStatusAndComments(t *testing.T) {
 	require.NoError(t, agent.do(t.Context(), "PUT", "/ticket/"+string(ticket), nil, map[string]any{"Status": "resolved"}, nil))
 	sink := &conformance.RecordingSink{}
 	require.NoError(t, h.pollOnce(t.Context(), sink))
-	require.Empty(t, sink.Where(func(m normalize.Message) bool { return m.Ticket == ticket }))
+	got := sink.Where(func(m normalize.Message) bool { return m.Ticket == ticket })
+	require.Len(t, got, 1, "the comment is skipped; the status change is passed on")
+	require.Equal(t, normalize.KindSystem, got[0].Kind)
+	require.Equal(t, normalize.StatusClosed, got[0].Status)
+	require.Equal(t, normalize.Outbound, got[0].Direction)
+	require.NotContains(t, got[0].Text, "KYC", "a comment's content must not leak into the status message")
 	h.poller.mu.Lock()
 	defer h.poller.mu.Unlock()
 	require.Positive(t, h.poller.tickets[n].lastTxn, "the cursor moves past what was skipped")

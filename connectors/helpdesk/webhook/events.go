@@ -87,6 +87,7 @@ type CreatedAnswer struct {
 // bare reply (Event empty) to the API. Status is set for conversation.status_changed.
 type InEvent struct {
 	Event          string `json:"event,omitempty"`
+	EventID        string `json:"event_id,omitempty"` // conversation.status_changed: the operator's ID of the change
 	ReplyID        string `json:"reply_id,omitempty"`
 	ConversationID string `json:"conversation_id,omitempty"`
 	Ticket         string `json:"ticket,omitempty"`
@@ -104,7 +105,7 @@ type Agent struct {
 
 // Answer is the gateway's 2xx answer to the operator; Error its error answer.
 type Answer struct {
-	Status  string `json:"status"` // "stored" or "accepted"
+	Status  string `json:"status"` // "stored"
 	ReplyID string `json:"reply_id,omitempty"`
 }
 

@@ -44,7 +44,7 @@ func (h *Helpdesk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case EventReplyCreated:
 		h.deliverReply(w, r, ev)
 	case EventStatusChanged:
-		h.acceptStatus(w, ev)
+		h.acceptStatus(w, r, ev)
 	default:
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown event %q (want %s or %s)", ev.Event, EventReplyCreated, EventStatusChanged))
 	}
@@ -82,34 +82,39 @@ func (h *Helpdesk) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
 }
 
-// deliverReply converts ev and answers 200 only after the sink stored it, 422 for what can
-// never be stored (the sender must not retry), 503 with Retry-After otherwise. The dedup key
-// (this instance, reply_id) makes the sender's retries harmless.
+// deliverReply converts a reply and stores it; see deliver.
 func (h *Helpdesk) deliverReply(w http.ResponseWriter, r *http.Request, ev InEvent) {
 	msg, err := h.replyMessage(ev)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	h.deliver(w, r, msg, Answer{Status: "stored", ReplyID: ev.ReplyID})
+}
+
+// deliver answers 200 only after the sink stored msg, 422 for what can never be stored (the
+// sender must not retry), 503 with Retry-After otherwise. The dedup key (this instance, the
+// operator's reply_id or event_id) makes the sender's retries harmless.
+func (h *Helpdesk) deliver(w http.ResponseWriter, r *http.Request, msg normalize.Message, ok Answer) {
 	sink := h.currentSink()
 	if sink == nil {
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, "not running yet")
 		return
 	}
-	log := h.log.With("conv", msg.Conversation, "ticket", msg.Ticket, "reply_id", ev.ReplyID)
+	log := h.log.With("conv", msg.Conversation, "ticket", msg.Ticket, "external_id", msg.ExternalID)
 	if err := sink.Deliver(r.Context(), msg); err != nil {
 		if connectors.IsPermanent(err) {
-			log.Warn("reply rejected", "err", err)
+			log.Warn("event rejected", "err", err)
 			writeError(w, http.StatusUnprocessableEntity, err.Error())
 			return
 		}
-		log.Error("reply not stored", "err", err)
+		log.Error("event not stored", "err", err)
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, "not stored, retry")
 		return
 	}
-	writeJSON(w, http.StatusOK, Answer{Status: "stored", ReplyID: ev.ReplyID})
+	writeJSON(w, http.StatusOK, ok)
 }
 
 func (h *Helpdesk) replyMessage(ev InEvent) (normalize.Message, error) {
@@ -139,10 +144,13 @@ func (h *Helpdesk) replyMessage(ev InEvent) (normalize.Message, error) {
 	}, nil
 }
 
-// acceptStatus validates a status change and answers 202. The Sink has no path for status
-// changes yet, so it is logged, not stored; the contract already lets operators send it.
-func (h *Helpdesk) acceptStatus(w http.ResponseWriter, ev InEvent) {
+// acceptStatus stores a status change as a system message, which the store applies to the
+// conversation; the player is sent nothing.
+func (h *Helpdesk) acceptStatus(w http.ResponseWriter, r *http.Request, ev InEvent) {
 	switch {
+	case ev.EventID == "":
+		writeError(w, http.StatusBadRequest, "event_id is required (the operator's ID of the change, for deduplication)")
+		return
 	case ev.Ticket == "" && ev.ConversationID == "":
 		writeError(w, http.StatusBadRequest, "ticket or conversation_id is required")
 		return
@@ -150,8 +158,19 @@ func (h *Helpdesk) acceptStatus(w http.ResponseWriter, ev InEvent) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("status must be open, pending or closed, got %q", ev.Status))
 		return
 	}
-	h.log.Info("conversation status changed by the operator (not yet applied)", "conv", ev.ConversationID, "ticket", ev.Ticket, "status", ev.Status)
-	writeJSON(w, http.StatusAccepted, Answer{Status: "accepted"})
+	msg := normalize.Message{
+		Direction:    normalize.Outbound,
+		Source:       h.name,
+		ExternalID:   normalize.ExternalID("status-" + ev.EventID),
+		Conversation: normalize.ConversationID(ev.ConversationID),
+		Ticket:       normalize.Ref(ev.Ticket),
+		Author:       normalize.Author{Role: normalize.RoleAgent, DisplayName: ev.Agent.Name},
+		Kind:         normalize.KindSystem,
+		Status:       normalize.Status(ev.Status),
+		Text:         "Status set to " + ev.Status + " in the ticket system.",
+		SentAt:       h.now().UTC(),
+	}
+	h.deliver(w, r, msg, Answer{Status: "stored"})
 }
 
 // readBody reads the whole body, at most maxBody; on failure it has answered 413 or 400.

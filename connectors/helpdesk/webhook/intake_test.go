@@ -221,10 +221,32 @@ func TestSinkFailures(t *testing.T) {
 	}
 }
 
-func TestStatusChangeIsAccepted(t *testing.T) {
+func TestStatusChangeIsStored(t *testing.T) {
 	e := newEnv(t, nil)
 	sink := e.run(t)
-	status, body := e.hook(t, testSecret, time.Now(), `{"event":"conversation.status_changed","ticket":"T-1","status":"closed"}`)
-	require.Equal(t, http.StatusAccepted, status, body)
-	require.Empty(t, sink.Messages(), "status changes have no path through the Sink yet")
+	event := `{"event":"conversation.status_changed","event_id":"chg-1","ticket":"T-1","status":"closed","agent":{"name":"Alice"}}`
+	for range 2 { // a retried event keeps its dedup key
+		status, body := e.hook(t, testSecret, time.Now(), event)
+		require.Equal(t, http.StatusOK, status, body)
+	}
+	msgs := sink.Messages()
+	require.Len(t, msgs, 2)
+	for _, m := range msgs {
+		require.Equal(t, normalize.KindSystem, m.Kind)
+		require.Equal(t, normalize.StatusClosed, m.Status)
+		require.Equal(t, normalize.Outbound, m.Direction)
+		require.Equal(t, normalize.Ref("T-1"), m.Ticket)
+		require.Equal(t, normalize.ExternalID("status-chg-1"), m.ExternalID, "the store deduplicates on it")
+	}
+
+	for name, bad := range map[string]string{
+		"no event_id":    `{"event":"conversation.status_changed","ticket":"T-1","status":"closed"}`,
+		"unknown status": `{"event":"conversation.status_changed","event_id":"chg-2","ticket":"T-1","status":"archived"}`,
+		"no ticket":      `{"event":"conversation.status_changed","event_id":"chg-3","status":"closed"}`,
+	} {
+		e.malformed = func(*http.Request) bool { return true } // these violate the contract on purpose
+		status, body := e.hook(t, testSecret, time.Now(), bad)
+		require.Equal(t, http.StatusBadRequest, status, "%s: %s", name, body)
+	}
+	require.Len(t, sink.Messages(), 2, "nothing stored for refused events")
 }
