@@ -67,6 +67,9 @@ type gateway struct {
 	started   atomic.Bool
 }
 
+// streamGrace is how long requests in flight at shutdown keep their context.
+const streamGrace = time.Second
+
 func serve(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Logger) error {
 	g, err := assemble(ctx, cfg, out, log)
 	if err != nil {
@@ -78,7 +81,14 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Log
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	srv := &http.Server{Handler: g.handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// Shutdown waits for requests in flight, but live streams (the inbox's events, the chat's
+	// long polls) never end by themselves: their context ends shortly after shutdown begins,
+	// once ordinary requests (a webhook being stored) have had time to finish.
+	streams, endStreams := context.WithCancel(context.WithoutCancel(ctx))
+	defer endStreams()
+	srv := &http.Server{Handler: g.handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		BaseContext: func(net.Listener) context.Context { return streams }}
+	srv.RegisterOnShutdown(func() { time.AfterFunc(streamGrace, endStreams) })
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
