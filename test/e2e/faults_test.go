@@ -28,7 +28,12 @@ func TestHelpdeskOutageRetryAfterAndDeadLetterReplay(t *testing.T) {
 	e.helpdesk.FailNext(5, http.StatusInternalServerError, 0)
 	require.NoError(t, e.sendPlayer(ctx, "p1", "p1-1", "p1 message 00"))
 	require.Eventually(t, func() bool { return e.helpdeskMessages() == 1 }, 30*time.Second, 20*time.Millisecond)
-	require.Contains(t, e.metrics(), `gateway_delivery_failures_total{instance="desk",kind="retry"} 5`)
+	m := e.metrics()
+	require.Contains(t, m, `gateway_delivery_failures_total{instance="desk",kind="retry"} 5`)
+	require.Contains(t, m, `gateway_messages_received_total{direction="inbound",instance="chat"} 1`)
+	require.Contains(t, m, `gateway_messages_delivered_total{direction="inbound",instance="desk"} 1`)
+	require.Contains(t, m, `gateway_delivery_latency_seconds_count{direction="inbound",instance="desk"} 1`)
+	require.Contains(t, m, `gateway_queue_depth{direction="inbound"} 0`)
 
 	// 429 with Retry-After: 1 twice: the gateway waits as asked.
 	e.helpdesk.FailNext(2, http.StatusTooManyRequests, time.Second)
