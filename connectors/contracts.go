@@ -85,6 +85,15 @@ type Blobs interface {
 	Open(ctx context.Context, ref string) (io.ReadCloser, error)
 }
 
+// Cursors keeps a connector's small durable state (the last transaction polled, a mailbox's
+// last UID) in the gateway's store, so it survives restarts and replicas share it.
+type Cursors interface {
+	// Cursor returns the value stored under key for instance, or "" when there is none.
+	Cursor(ctx context.Context, instance normalize.InstanceName, key string) (string, error)
+	// SetCursor stores value under key for instance; it returns once the value is durable.
+	SetCursor(ctx context.Context, instance normalize.InstanceName, key, value string) error
+}
+
 // Mounter is implemented by connectors that serve pages or APIs beyond /hooks/{instance}: the
 // web chat's player page, the inbox's agent UI, a helpdesk's reply API. The gateway calls
 // Mount once before serving. Patterns must stay under the connector's configured page path,

@@ -194,6 +194,16 @@ type Message struct {
 	// sent anything.
 	Status Status `json:"status,omitempty"`
 
+	// Update, on an inbound KindSystem message, is a change of the conversation's metadata the
+	// gateway noticed (the player's language, identity or VIP tier, the priority, an SLA
+	// breach). Helpdesks apply it to the ticket; Text says the same in words for those that
+	// can only post it. The player wrote nothing.
+	Update *Update `json:"update,omitempty"`
+	// Assignee, on an outbound KindSystem message, is the agent the helpdesk assigned the
+	// conversation to; an empty Agent unassigns it. The store applies it; the player is sent
+	// nothing.
+	Assignee *Agent `json:"assignee,omitempty"`
+
 	State DeliveryState `json:"state,omitempty"`
 	// FailReason says why State is StateFailed.
 	FailReason string `json:"fail_reason,omitempty"`
@@ -218,6 +228,91 @@ const (
 	PriorityUrgent Priority = "urgent"
 )
 
+// Rank orders priorities: low 0 … urgent 3; an unknown priority ranks as normal.
+func (p Priority) Rank() int {
+	switch p {
+	case PriorityLow:
+		return 0
+	case PriorityHigh:
+		return 2
+	case PriorityUrgent:
+		return 3
+	}
+	return 1
+}
+
+// Agent is a helpdesk agent as the helpdesk names them.
+type Agent struct {
+	// ID is the helpdesk's ID of the agent (RT user name, operator's agent ID).
+	ID   string `json:"id,omitempty"`
+	Name string `json:"name,omitempty"`
+}
+
+// Field names a piece of conversation metadata an Update changes.
+type Field string
+
+const (
+	FieldLanguage Field = "language"
+	FieldPlayerID Field = "player_id"
+	FieldVIPTier  Field = "vip_tier"
+	FieldPriority Field = "priority"
+	FieldSLA      Field = "sla"
+)
+
+// Update is a change of a conversation's metadata: Changed names what changed, and the other
+// fields hold the values as of the change (changed or not), so a helpdesk can apply an Update
+// without knowing the earlier ones.
+type Update struct {
+	Changed  []Field  `json:"changed"`
+	Language string   `json:"language,omitempty"`
+	PlayerID string   `json:"player_id,omitempty"`
+	VIPTier  int      `json:"vip_tier"`
+	Priority Priority `json:"priority"`
+	SLA      SLA      `json:"sla"`
+}
+
+// Has reports whether f is among the changed fields.
+func (u *Update) Has(f Field) bool {
+	for _, c := range u.Changed {
+		if c == f {
+			return true
+		}
+	}
+	return false
+}
+
+// SLAState is where a conversation stands against its first-response target.
+type SLAState string
+
+const (
+	SLANone     SLAState = "none"     // no player message waits for an answer
+	SLAWaiting  SLAState = "waiting"  // a player waits, the answer is not late yet
+	SLABreached SLAState = "breached" // a player has waited longer than the target
+)
+
+// SLA is the clock of a conversation's first response: it starts at the oldest player
+// message no agent has answered and stops at an agent's answer or when the conversation is
+// closed.
+type SLA struct {
+	// AwaitingSince is when the oldest unanswered player message arrived; zero when none waits.
+	AwaitingSince time.Time `json:"awaiting_since,omitzero"`
+	// DueAt is when the answer is due; zero when nothing waits or the channel has no target.
+	DueAt time.Time `json:"due_at,omitzero"`
+	// BreachedAt is when the router saw DueAt pass without an answer; zero before.
+	BreachedAt time.Time `json:"breached_at,omitzero"`
+}
+
+// State summarizes the clock.
+func (s SLA) State() SLAState {
+	switch {
+	case s.AwaitingSince.IsZero():
+		return SLANone
+	case !s.BreachedAt.IsZero():
+		return SLABreached
+	}
+	return SLAWaiting
+}
+
 // Conversation is one thread between a player on one channel address and one helpdesk.
 type Conversation struct {
 	ID          ConversationID `json:"id"`
@@ -233,7 +328,10 @@ type Conversation struct {
 	Language string   `json:"language,omitempty"`
 	Tags     []string `json:"tags,omitempty"`
 	// Player is the author of the first inbound message, updated as more becomes known.
-	Player    Author    `json:"player"`
+	Player Author `json:"player"`
+	SLA    SLA    `json:"sla"`
+	// Assignee is the agent the helpdesk assigned the conversation to; nil when none.
+	Assignee  *Agent    `json:"assignee,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }

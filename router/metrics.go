@@ -19,6 +19,8 @@ type metrics struct {
 	failures   *prometheus.CounterVec
 	dead       *prometheus.CounterVec
 	latency    *prometheus.HistogramVec
+	// slaBreaches counts first-response targets missed, by channel instance.
+	slaBreaches *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, stats func(context.Context) (store.Stats, error), log *slog.Logger) *metrics {
@@ -39,7 +41,9 @@ func newMetrics(reg prometheus.Registerer, stats func(context.Context) (store.St
 			Help:    "Time from intake to delivery, by target instance and direction.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 1800}}, []string{"instance", "direction"}),
 	}
-	reg.MustRegister(m.received, m.duplicates, m.rejected, m.delivered, m.failures, m.dead, m.latency,
+	m.slaBreaches = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_sla_breaches_total",
+		Help: "Conversations whose first-response target passed without an agent's answer, by channel instance."}, []string{"channel"})
+	reg.MustRegister(m.received, m.duplicates, m.rejected, m.delivered, m.failures, m.dead, m.latency, m.slaBreaches,
 		&storeCollector{stats: stats, log: log,
 			queued: prometheus.NewDesc("gateway_queue_depth", "Messages waiting for delivery, by direction.", []string{"direction"}, nil),
 			dead:   prometheus.NewDesc("gateway_dead_letters", "Messages currently in the dead letters.", nil, nil)})

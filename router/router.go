@@ -23,12 +23,14 @@ import (
 // Store is what the router needs of the database; router/store implements it, and
 // test/conformance checks every implementation.
 type Store interface {
-	Intake(ctx context.Context, msgs []normalize.Message, open store.NewConversation) ([]store.Accepted, error)
+	Intake(ctx context.Context, msgs []normalize.Message, assess store.Assess) ([]store.Accepted, error)
 	Claim(ctx context.Context, owner string, max, batch int, lease time.Duration) ([]store.Lane, error)
 	Complete(ctx context.Context, o store.Outcome) error
 	NextDue(ctx context.Context) (time.Time, error)
 	Stats(ctx context.Context) (store.Stats, error)
 	Conversation(ctx context.Context, id normalize.ConversationID) (normalize.Conversation, error)
+	MarkSLABreaches(ctx context.Context, limit int) ([]normalize.Conversation, error)
+	NextSLADue(ctx context.Context) (time.Time, error)
 }
 
 // Options tune delivery.
@@ -98,7 +100,7 @@ func (r *Router) Deliver(ctx context.Context, msgs ...normalize.Message) error {
 		return nil
 	}
 	source := string(msgs[0].Source)
-	accepted, err := r.store.Intake(ctx, msgs, r.open)
+	accepted, err := r.store.Intake(ctx, msgs, r.assess)
 	if err != nil {
 		reason := "error"
 		if connectors.IsPermanent(err) {
@@ -138,9 +140,9 @@ func (r *Router) Typing(ctx context.Context, conv normalize.ConversationID) erro
 	return nil
 }
 
-func (r *Router) open(first normalize.Message) (normalize.InstanceName, normalize.Priority, []string) {
-	p, tags := priorityFor(first)
-	return r.rules.Pick(first), p, tags
+func (r *Router) assess(m normalize.Message) store.Assessment {
+	p, tags := priorityFor(m)
+	return store.Assessment{Helpdesk: r.rules.Pick(m), Priority: p, Tags: tags, FirstResponse: r.rules.SLA.target(m)}
 }
 
 func (r *Router) poke() {
@@ -160,6 +162,9 @@ type laneKey struct {
 func (r *Router) Run(ctx context.Context) error {
 	deliverCtx, cancelDeliveries := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelDeliveries()
+	slaDone := make(chan struct{})
+	go func() { defer close(slaDone); r.watchSLA(ctx) }()
+	defer func() { <-slaDone }()
 	var (
 		mu   sync.Mutex
 		busy = map[laneKey]bool{}

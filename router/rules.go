@@ -16,10 +16,12 @@ type Rule struct {
 	Helpdesk  normalize.InstanceName
 }
 
-// Rules picks the helpdesk of a new conversation: the first matching rule, else Default.
+// Rules are the operator's routing policy: List picks the helpdesk of a new conversation
+// (the first matching rule, else Default), SLA sets the first-response targets.
 type Rules struct {
 	List    []Rule
 	Default normalize.InstanceName
+	SLA     SLA
 }
 
 // Pick returns the helpdesk for a conversation that first opens with m.
@@ -81,7 +83,8 @@ func languageIn(tag string, langs []string) bool {
 	return false
 }
 
-// priorityFor gives VIP players' conversations a higher priority from the first message on.
+// priorityFor gives VIP players' conversations a higher priority from the first message
+// that shows the tier on.
 func priorityFor(m normalize.Message) (normalize.Priority, []string) {
 	if m.Author.VIPTier > 0 {
 		return normalize.PriorityHigh, []string{"vip"}

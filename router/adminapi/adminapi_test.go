@@ -32,7 +32,7 @@ func newAPI(t *testing.T) (*httptest.Server, []store.Accepted) {
 		msgs = append(msgs, normalize.Message{Direction: normalize.Inbound, Source: "chat", Channel: "chat", ChannelKind: normalize.KindLoopback,
 			Address: normalize.Address(fmt.Sprintf("p%d", i)), ExternalID: normalize.ExternalID(fmt.Sprint(i)), Text: fmt.Sprintf("hello %d", i)})
 	}
-	acc, err := st.Intake(ctx, msgs, func(normalize.Message) (normalize.InstanceName, normalize.Priority, []string) { return "desk", "", nil })
+	acc, err := st.Intake(ctx, msgs, func(normalize.Message) store.Assessment { return store.Assessment{Helpdesk: "desk"} })
 	require.NoError(t, err)
 	srv := httptest.NewServer(adminapi.New(st, token, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	t.Cleanup(srv.Close)

@@ -6,14 +6,29 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 )
 
-// NewConversation decides the settings of a conversation that the first inbound message opens:
-// its helpdesk (the routing rules), priority and tags.
-type NewConversation func(first normalize.Message) (helpdesk normalize.InstanceName, priority normalize.Priority, tags []string)
+// Assessment is what the routing policy says about one inbound message.
+type Assessment struct {
+	// Helpdesk takes the conversation the message opens; it never changes afterwards.
+	Helpdesk normalize.InstanceName
+	// Priority is what the message calls for: a new conversation starts with it, an open one
+	// is raised to it but never lowered (an agent may have reasons the policy does not know).
+	Priority normalize.Priority
+	// Tags a new conversation starts with; an open one gains those it lacks.
+	Tags []string
+	// FirstResponse is how long the player may wait for an agent's answer; zero runs no clock.
+	FirstResponse time.Duration
+}
+
+// Assess is the routing policy intake consults for every inbound message.
+type Assess func(m normalize.Message) Assessment
 
 // Accepted reports what intake did with one message.
 type Accepted struct {
@@ -31,7 +46,12 @@ type Accepted struct {
 // find their conversation by (Channel, Address) or open one with open; outbound messages
 // find theirs by Conversation or by (Source, Ticket). If any message cannot be accepted the
 // whole call fails and nothing is stored; such errors wrap connectors.ErrPermanent.
-func (s *Store) Intake(ctx context.Context, msgs []normalize.Message, open NewConversation) ([]Accepted, error) {
+//
+// Intake also keeps each conversation's metadata: an inbound message that reveals a new
+// language, player ID or VIP tier, or calls for a higher priority, updates the conversation
+// and enqueues an Update for its helpdesk just before the message. A player's message starts
+// the first-response clock when it is not running; an agent's answer or closing stops it.
+func (s *Store) Intake(ctx context.Context, msgs []normalize.Message, assess Assess) ([]Accepted, error) {
 	for i := range msgs {
 		if err := validate(&msgs[i]); err != nil {
 			return nil, connectors.Permanent(fmt.Errorf("store: message %d: %w", i, err))
@@ -42,7 +62,7 @@ func (s *Store) Intake(ctx context.Context, msgs []normalize.Message, open NewCo
 		out = make([]Accepted, 0, len(msgs))
 		now := s.now()
 		for _, m := range msgs {
-			a, err := s.intakeOne(ctx, tx, m, open, now.UnixMilli())
+			a, err := s.intakeOne(ctx, tx, m, assess, now.UnixMilli())
 			if err != nil {
 				return err
 			}
@@ -72,6 +92,10 @@ func validate(m *normalize.Message) error {
 		return errors.New("only an outbound system message changes a conversation's status")
 	case m.Status != "" && m.Status != normalize.StatusOpen && m.Status != normalize.StatusPending && m.Status != normalize.StatusClosed:
 		return fmt.Errorf("status %q is not open, pending or closed", m.Status)
+	case m.Assignee != nil && (m.Direction != normalize.Outbound || m.Kind != normalize.KindSystem):
+		return errors.New("only an outbound system message assigns a conversation")
+	case m.Update != nil:
+		return errors.New("updates are the gateway's own; a connector cannot deliver one")
 	}
 	if m.ID == "" {
 		m.ID = normalize.NewMessageID()
@@ -82,7 +106,7 @@ func validate(m *normalize.Message) error {
 	return nil
 }
 
-func (s *Store) intakeOne(ctx context.Context, tx *wtx, m normalize.Message, open NewConversation, now int64) (Accepted, error) {
+func (s *Store) intakeOne(ctx context.Context, tx *wtx, m normalize.Message, assess Assess, now int64) (Accepted, error) {
 	res, err := tx.ExecContext(ctx, `INSERT INTO external_ids (instance, external_id, message_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
 		m.Source, m.ExternalID, m.ID)
 	if err != nil {
@@ -99,78 +123,250 @@ func (s *Store) intakeOne(ctx context.Context, tx *wtx, m normalize.Message, ope
 	}
 	a := Accepted{ID: m.ID}
 	if m.Direction == normalize.Inbound {
-		a.Conversation, a.Opened, err = s.inboundConversation(ctx, tx, m, open, now)
+		var upd *normalize.Message
+		a.Conversation, a.Opened, upd, err = s.inboundConversation(ctx, tx, m, assess, now)
+		if err == nil && upd != nil {
+			err = enqueue(ctx, tx, *upd, now)
+		}
 	} else {
 		a.Conversation, err = outboundConversation(ctx, tx, m, now)
+		if err == nil {
+			err = applyOutbound(ctx, tx, a.Conversation, m, now)
+		}
 	}
 	if err != nil {
 		return Accepted{}, err
 	}
 	m.Conversation = a.Conversation
-	if m.Direction == normalize.Outbound && m.Kind == normalize.KindSystem && m.Status != "" {
-		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET status = ?, updated_at = ? WHERE id = ?`, m.Status, now, a.Conversation); err != nil {
-			return Accepted{}, fmt.Errorf("store: apply status of %s: %w", a.Conversation, err)
-		}
-	}
 	if m.Direction == normalize.Outbound && m.ReplyTo != "" {
 		if m.ReplyTo, err = channelReplyTo(ctx, tx, m.Source, m.ReplyTo); err != nil {
 			return Accepted{}, err
 		}
 	}
+	return a, enqueue(ctx, tx, m, now)
+}
+
+// enqueue stores m, which knows its conversation, as queued and makes its lane due.
+func enqueue(ctx context.Context, tx *wtx, m normalize.Message, now int64) error {
 	m.ReceivedAt = fromMillis(now)
 	m.State = normalize.StateQueued
 	body, err := json.Marshal(m)
 	if err != nil {
-		return Accepted{}, fmt.Errorf("store: encode message: %w", err)
+		return fmt.Errorf("store: encode message: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, conversation_id, direction, state, body, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		m.ID, a.Conversation, m.Direction, normalize.StateQueued, body, now); err != nil {
-		return Accepted{}, fmt.Errorf("store: insert message: %w", err)
+		m.ID, m.Conversation, m.Direction, normalize.StateQueued, body, now); err != nil {
+		return fmt.Errorf("store: insert message: %w", err)
 	}
 	// A lane waiting out a back-off keeps its due time; an idle lane becomes due now.
 	if _, err := tx.ExecContext(ctx, `INSERT INTO lanes (conversation_id, direction, due_at) VALUES (?, ?, ?)
 		ON CONFLICT (conversation_id, direction) DO UPDATE SET due_at = COALESCE(lanes.due_at, excluded.due_at)`,
-		a.Conversation, m.Direction, now); err != nil {
-		return Accepted{}, fmt.Errorf("store: enqueue: %w", err)
+		m.Conversation, m.Direction, now); err != nil {
+		return fmt.Errorf("store: enqueue: %w", err)
 	}
-	return a, nil
+	return nil
 }
 
-func (s *Store) inboundConversation(ctx context.Context, tx *wtx, m normalize.Message, open NewConversation, now int64) (normalize.ConversationID, bool, error) {
-	var id normalize.ConversationID
-	var status normalize.Status
-	err := tx.QueryRowContext(ctx, `SELECT id, status FROM conversations WHERE channel = ? AND address = ?`, m.Channel, m.Address).Scan(&id, &status)
-	switch {
-	case err == nil:
-		// A player writing again reopens the conversation; the ticket stays the same.
-		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET updated_at = ?, status = ?,
-			language = CASE WHEN language = '' THEN ? ELSE language END WHERE id = ?`,
-			now, normalize.StatusOpen, m.Author.Language, id); err != nil {
-			return "", false, fmt.Errorf("store: touch conversation: %w", err)
+// applyOutbound applies what an agent's message does to its conversation: a status change,
+// an assignment, and stopping the first-response clock when an agent answers or closes.
+func applyOutbound(ctx context.Context, tx *wtx, conv normalize.ConversationID, m normalize.Message, now int64) error {
+	if m.Status != "" {
+		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET status = ?, updated_at = ? WHERE id = ?`, m.Status, now, conv); err != nil {
+			return fmt.Errorf("store: apply status of %s: %w", conv, err)
 		}
-		return id, false, nil
-	case !errors.Is(err, sql.ErrNoRows):
-		return "", false, fmt.Errorf("store: find conversation: %w", err)
 	}
-	helpdesk, priority, tags := open(m)
-	if helpdesk == "" {
-		return "", false, connectors.Permanent(fmt.Errorf("store: no helpdesk for a new conversation on %s", m.Channel))
+	if m.Assignee != nil {
+		assignee := ""
+		if *m.Assignee != (normalize.Agent{}) {
+			b, _ := json.Marshal(m.Assignee)
+			assignee = string(b)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET assignee = ?, updated_at = ? WHERE id = ?`, assignee, now, conv); err != nil {
+			return fmt.Errorf("store: apply assignee of %s: %w", conv, err)
+		}
 	}
-	if priority == "" {
-		priority = normalize.PriorityNormal
+	answered := m.Author.Role == normalize.RoleAgent && m.Kind != normalize.KindNote && m.Kind != normalize.KindSystem
+	if answered || m.Status == normalize.StatusClosed {
+		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET awaiting_since = NULL, sla_due_at = NULL, sla_breached_at = NULL
+			WHERE id = ? AND awaiting_since IS NOT NULL`, conv); err != nil {
+			return fmt.Errorf("store: stop the SLA clock of %s: %w", conv, err)
+		}
 	}
-	if tags == nil {
-		tags = []string{}
+	return nil
+}
+
+// inboundConversation finds or opens the conversation of m and keeps its metadata; upd is
+// the Update to enqueue before m when m changed what the helpdesk should know.
+func (s *Store) inboundConversation(ctx context.Context, tx *wtx, m normalize.Message, assess Assess, now int64) (id normalize.ConversationID, opened bool, upd *normalize.Message, err error) {
+	var cur convMeta
+	var tags, player string
+	var awaiting sql.NullInt64
+	err = tx.QueryRowContext(ctx, `SELECT id, language, priority, tags, player, awaiting_since FROM conversations WHERE channel = ? AND address = ?`,
+		m.Channel, m.Address).Scan(&id, &cur.language, &cur.priority, &tags, &player, &awaiting)
+	if errors.Is(err, sql.ErrNoRows) {
+		id, err = s.openConversation(ctx, tx, m, assess(m), now)
+		return id, err == nil, nil, err
 	}
-	tagsJSON, _ := json.Marshal(tags)
+	if err != nil {
+		return "", false, nil, fmt.Errorf("store: find conversation: %w", err)
+	}
+	if err := json.Unmarshal([]byte(tags), &cur.tags); err != nil {
+		return "", false, nil, fmt.Errorf("store: decode tags of %s: %w", id, err)
+	}
+	if err := json.Unmarshal([]byte(player), &cur.player); err != nil {
+		return "", false, nil, fmt.Errorf("store: decode player of %s: %w", id, err)
+	}
+	a := assess(m)
+	next, changed := cur.merge(m, a)
+	tagsJSON, _ := json.Marshal(next.tags)
+	playerJSON, _ := json.Marshal(next.player)
+	// A player writing again reopens the conversation; the ticket stays the same.
+	if _, err := tx.ExecContext(ctx, `UPDATE conversations SET updated_at = ?, status = ?, language = ?, priority = ?, tags = ?, player = ? WHERE id = ?`,
+		now, normalize.StatusOpen, next.language, next.priority, tagsJSON, playerJSON, id); err != nil {
+		return "", false, nil, fmt.Errorf("store: update conversation: %w", err)
+	}
+	if startsClock(m) && !awaiting.Valid {
+		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET awaiting_since = ?, sla_due_at = ?, sla_breached_at = NULL WHERE id = ?`,
+			now, dueAt(now, a.FirstResponse), id); err != nil {
+			return "", false, nil, fmt.Errorf("store: start the SLA clock of %s: %w", id, err)
+		}
+	}
+	if len(changed) == 0 {
+		return id, false, nil, nil
+	}
+	u := &normalize.Update{Changed: changed, Language: next.language, PlayerID: next.player.PlayerID, VIPTier: next.player.VIPTier, Priority: next.priority}
+	msg := updateMessage(id, m, u, now)
+	return id, false, &msg, nil
+}
+
+func (s *Store) openConversation(ctx context.Context, tx *wtx, m normalize.Message, a Assessment, now int64) (normalize.ConversationID, error) {
+	if a.Helpdesk == "" {
+		return "", connectors.Permanent(fmt.Errorf("store: no helpdesk for a new conversation on %s", m.Channel))
+	}
+	if a.Priority == "" {
+		a.Priority = normalize.PriorityNormal
+	}
+	if a.Tags == nil {
+		a.Tags = []string{}
+	}
+	tagsJSON, _ := json.Marshal(a.Tags)
 	player, _ := json.Marshal(m.Author)
-	id = normalize.NewConversationID()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO conversations (id, channel, channel_kind, address, helpdesk, status, priority, language, tags, player, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		id, m.Channel, m.ChannelKind, m.Address, helpdesk, normalize.StatusOpen, priority, m.Author.Language, tagsJSON, player, now, now); err != nil {
-		return "", false, fmt.Errorf("store: insert conversation: %w", err)
+	var awaiting, due any
+	if startsClock(m) {
+		awaiting, due = now, dueAt(now, a.FirstResponse)
 	}
-	return id, true, nil
+	id := normalize.NewConversationID()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO conversations (id, channel, channel_kind, address, helpdesk, status, priority, language, tags, player,
+		created_at, updated_at, awaiting_since, sla_due_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, m.Channel, m.ChannelKind, m.Address, a.Helpdesk, normalize.StatusOpen, a.Priority, m.Author.Language, tagsJSON, player,
+		now, now, awaiting, due); err != nil {
+		return "", fmt.Errorf("store: insert conversation: %w", err)
+	}
+	return id, nil
+}
+
+// startsClock reports whether m is a player's words that an agent should answer.
+func startsClock(m normalize.Message) bool {
+	return m.Author.Role == normalize.RolePlayer && m.Kind != normalize.KindSystem && m.Kind != normalize.KindReaction &&
+		m.Kind != normalize.KindDeletion
+}
+
+// dueAt is the SLA deadline as a column value: NULL without a target.
+func dueAt(now int64, target time.Duration) any {
+	if target <= 0 {
+		return nil
+	}
+	return now + target.Milliseconds()
+}
+
+// convMeta is the metadata of a conversation that inbound messages can change.
+type convMeta struct {
+	language string
+	priority normalize.Priority
+	tags     []string
+	player   normalize.Author
+}
+
+// merge returns the metadata after m and what changed that the helpdesk should know. An
+// identified author (with a player ID) is taken as the truth about the player; otherwise only
+// gaps are filled and a VIP tier only rises, so an anonymous message cannot undo an identity.
+func (c convMeta) merge(m normalize.Message, a Assessment) (convMeta, []normalize.Field) {
+	next := c
+	next.tags = slices.Clone(c.tags)
+	var changed []normalize.Field
+	if m.Author.Role == normalize.RolePlayer {
+		au := m.Author
+		if au.Language != "" && !strings.EqualFold(au.Language, c.language) {
+			next.language = au.Language
+			changed = append(changed, normalize.FieldLanguage)
+		}
+		if au.Language != "" {
+			next.player.Language = au.Language
+		}
+		if au.DisplayName != "" && (au.PlayerID != "" || c.player.DisplayName == "") {
+			next.player.DisplayName = au.DisplayName
+		}
+		if au.PlayerID != "" && au.PlayerID != c.player.PlayerID {
+			next.player.PlayerID = au.PlayerID
+			changed = append(changed, normalize.FieldPlayerID)
+		}
+		if au.VIPTier != c.player.VIPTier && (au.PlayerID != "" || au.VIPTier > c.player.VIPTier) {
+			next.player.VIPTier = au.VIPTier
+			changed = append(changed, normalize.FieldVIPTier)
+		}
+		if au.ExternalID != "" && c.player.ExternalID == "" {
+			next.player.ExternalID = au.ExternalID
+		}
+		if next.player.Role == "" {
+			next.player.Role = normalize.RolePlayer
+		}
+	}
+	if a.Priority != "" && a.Priority.Rank() > c.priority.Rank() {
+		next.priority = a.Priority
+		changed = append(changed, normalize.FieldPriority)
+	}
+	for _, t := range a.Tags {
+		if !slices.Contains(next.tags, t) {
+			next.tags = append(next.tags, t)
+		}
+	}
+	return next, changed
+}
+
+// updateMessage is the Update a player's message m caused, as an inbound system message of
+// the same conversation; its dedup key derives from m's, which is unique.
+func updateMessage(conv normalize.ConversationID, m normalize.Message, u *normalize.Update, now int64) normalize.Message {
+	return normalize.Message{
+		ID: normalize.NewMessageID(), Direction: normalize.Inbound,
+		Source: m.Source, ExternalID: "update-" + m.ExternalID,
+		Conversation: conv, Channel: m.Channel, ChannelKind: m.ChannelKind, Address: m.Address,
+		Author: normalize.Author{Role: normalize.RoleSystem},
+		Kind:   normalize.KindSystem, Text: describeUpdate(u), Update: u, SentAt: fromMillis(now),
+	}
+}
+
+// describeUpdate says an Update in words for helpdesks that can only post it.
+func describeUpdate(u *normalize.Update) string {
+	var parts []string
+	for _, f := range u.Changed {
+		switch f {
+		case normalize.FieldLanguage:
+			parts = append(parts, "language "+u.Language)
+		case normalize.FieldPlayerID:
+			parts = append(parts, "player ID "+u.PlayerID)
+		case normalize.FieldVIPTier:
+			parts = append(parts, fmt.Sprintf("VIP tier %d", u.VIPTier))
+		case normalize.FieldPriority:
+			parts = append(parts, "priority "+string(u.Priority))
+		case normalize.FieldSLA:
+			if u.SLA.State() == normalize.SLABreached {
+				parts = append(parts, fmt.Sprintf("first-response target missed: the player has waited since %s, the answer was due at %s",
+					u.SLA.AwaitingSince.UTC().Format(time.RFC3339), u.SLA.DueAt.UTC().Format(time.RFC3339)))
+			}
+		}
+	}
+	return "Conversation updated: " + strings.Join(parts, "; ") + "."
 }
 
 func outboundConversation(ctx context.Context, tx *wtx, m normalize.Message, now int64) (normalize.ConversationID, error) {

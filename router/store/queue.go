@@ -245,11 +245,13 @@ func getConversation(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
 }, id normalize.ConversationID) (normalize.Conversation, error) {
 	var c normalize.Conversation
-	var tags, player string
+	var tags, player, assignee string
 	var created, updated int64
-	err := q.QueryRowContext(ctx, `SELECT id, channel, channel_kind, address, helpdesk, ticket, status, priority, language, tags, player, created_at, updated_at
+	var awaiting, due, breached sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT id, channel, channel_kind, address, helpdesk, ticket, status, priority, language, tags, player,
+		created_at, updated_at, awaiting_since, sla_due_at, sla_breached_at, assignee
 		FROM conversations WHERE id = ?`, id).Scan(&c.ID, &c.Channel, &c.ChannelKind, &c.Address, &c.Helpdesk, &c.Ticket,
-		&c.Status, &c.Priority, &c.Language, &tags, &player, &created, &updated)
+		&c.Status, &c.Priority, &c.Language, &tags, &player, &created, &updated, &awaiting, &due, &breached, &assignee)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, fmt.Errorf("store: conversation %s: %w", id, ErrNotFound)
 	}
@@ -262,6 +264,24 @@ func getConversation(ctx context.Context, q interface {
 	if err := json.Unmarshal([]byte(player), &c.Player); err != nil {
 		return c, fmt.Errorf("store: decode player of %s: %w", id, err)
 	}
+	if assignee != "" {
+		c.Assignee = new(normalize.Agent)
+		if err := json.Unmarshal([]byte(assignee), c.Assignee); err != nil {
+			return c, fmt.Errorf("store: decode assignee of %s: %w", id, err)
+		}
+	}
 	c.CreatedAt, c.UpdatedAt = fromMillis(created), fromMillis(updated)
+	c.SLA = slaOf(awaiting, due, breached)
 	return c, nil
+}
+
+// slaOf converts the clock's columns; NULL is the zero time.
+func slaOf(awaiting, due, breached sql.NullInt64) normalize.SLA {
+	at := func(v sql.NullInt64) time.Time {
+		if !v.Valid {
+			return time.Time{}
+		}
+		return fromMillis(v.Int64)
+	}
+	return normalize.SLA{AwaitingSince: at(awaiting), DueAt: at(due), BreachedAt: at(breached)}
 }

@@ -94,29 +94,34 @@ func (f *storeFixture) withTicket(address normalize.Address) normalize.Conversat
 	return acc.Conversation
 }
 
-// storeFixture holds one subtest's store and what its NewConversation callback saw.
+// storeFixture holds one subtest's store and what its Assess callback saw.
 type storeFixture struct {
 	t   *testing.T
 	st  Store
 	ctx context.Context
 
-	mu     sync.Mutex
-	opened []normalize.Message // first messages the callback was called with
+	mu       sync.Mutex
+	assessed []normalize.Message // messages the callback was called with
+	// policy, when set, replaces the callback's fixed answer.
+	policy func(m normalize.Message) store.Assessment
 }
 
-// open is the NewConversation callback: it routes to deskA with high priority so the suite
-// can see that the callback's decision is what the store recorded.
-func (f *storeFixture) open(first normalize.Message) (normalize.InstanceName, normalize.Priority, []string) {
+// assess is the Assess callback: it routes to deskA with high priority so the suite can see
+// that the callback's decision is what the store recorded.
+func (f *storeFixture) assess(m normalize.Message) store.Assessment {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.opened = append(f.opened, first)
-	return deskA, normalize.PriorityHigh, []string{"conformance"}
+	f.assessed = append(f.assessed, m)
+	if f.policy != nil {
+		return f.policy(m)
+	}
+	return store.Assessment{Helpdesk: deskA, Priority: normalize.PriorityHigh, Tags: []string{"conformance"}}
 }
 
-func (f *storeFixture) openedCount() int {
+func (f *storeFixture) assessedCount() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return len(f.opened)
+	return len(f.assessed)
 }
 
 func inbound(channel normalize.InstanceName, address normalize.Address, ext, text string) normalize.Message {
@@ -151,7 +156,7 @@ func outbound(helpdesk normalize.InstanceName, conv normalize.ConversationID, ti
 // intake stores msgs and requires success and one Accepted per message.
 func (f *storeFixture) intake(msgs ...normalize.Message) []store.Accepted {
 	f.t.Helper()
-	acc, err := f.st.Intake(f.ctx, msgs, f.open)
+	acc, err := f.st.Intake(f.ctx, msgs, f.assess)
 	require.NoError(f.t, err, "Intake()")
 	require.Len(f.t, acc, len(msgs), "Intake() must report on every message")
 	return acc

@@ -35,7 +35,7 @@ func storeCancelledIntake(t *testing.T, f *storeFixture) {
 					cancel()
 					ctx, cancel = context.WithTimeout(f.ctx, time.Duration(rand.N(20000))*time.Microsecond)
 				}
-				_, err := f.st.Intake(ctx, []normalize.Message{inbound(chanA, normalize.Address(fmt.Sprintf("p%d", g%4)), ext, ext)}, f.open)
+				_, err := f.st.Intake(ctx, []normalize.Message{inbound(chanA, normalize.Address(fmt.Sprintf("p%d", g%4)), ext, ext)}, f.assess)
 				cancel()
 				results <- result{ext, err, patient}
 			}
@@ -46,7 +46,7 @@ func storeCancelledIntake(t *testing.T, f *storeFixture) {
 
 	stored := map[normalize.ExternalID]bool{}
 	for _, a := range []normalize.Address{"p0", "p1", "p2", "p3"} {
-		acc, err := f.st.Intake(f.ctx, []normalize.Message{inbound(chanA, a, "probe-"+string(a), "")}, f.open)
+		acc, err := f.st.Intake(f.ctx, []normalize.Message{inbound(chanA, a, "probe-"+string(a), "")}, f.assess)
 		require.NoError(t, err)
 		for _, m := range f.messages(acc[0].Conversation) {
 			stored[m.Message.ExternalID] = true

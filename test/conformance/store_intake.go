@@ -58,8 +58,8 @@ func storeConversations(t *testing.T, f *storeFixture) {
 	require.NotEqual(t, a1.Conversation, b.Conversation, "another address opens another conversation")
 	require.True(t, c.Opened)
 	require.NotEqual(t, a1.Conversation, c.Conversation, "addresses are scoped to their channel")
-	require.Equal(t, 3, f.openedCount(), "NewConversation must be called once per conversation")
-	require.Equal(t, normalize.ExternalID("a1"), f.opened[0].ExternalID, "NewConversation sees the first message")
+	require.Equal(t, 4, f.assessedCount(), "Assess must be called once per inbound message")
+	require.Equal(t, normalize.ExternalID("a1"), f.assessed[0].ExternalID, "Assess sees the first message")
 
 	conv, err := f.st.Conversation(f.ctx, a1.Conversation)
 	require.NoError(t, err, "Conversation()")
@@ -119,7 +119,7 @@ func storeOutboundUnknown(t *testing.T, f *storeFixture) {
 		}},
 	}
 	for _, tc := range cases {
-		_, err := f.st.Intake(f.ctx, tc.msgs, f.open)
+		_, err := f.st.Intake(f.ctx, tc.msgs, f.assess)
 		require.ErrorIs(t, err, connectors.ErrPermanent, tc.name)
 	}
 	require.Equal(t, before, f.stats(), "failed intakes must store nothing")
@@ -147,10 +147,10 @@ func storeInvalid(t *testing.T, f *storeFixture) {
 	for name, spoil := range cases {
 		m := valid
 		spoil(&m)
-		_, err := f.st.Intake(f.ctx, []normalize.Message{m}, f.open)
+		_, err := f.st.Intake(f.ctx, []normalize.Message{m}, f.assess)
 		require.ErrorIs(t, err, connectors.ErrPermanent, name)
 	}
-	require.Zero(t, f.openedCount())
+	require.Zero(t, f.assessedCount())
 	require.Equal(t, 0, f.stats().Queued[normalize.Inbound])
 }
 
@@ -164,7 +164,7 @@ func storeConcurrentIntake(t *testing.T, f *storeFixture) {
 	for g := range senders {
 		wg.Go(func() {
 			for i := g; i < messages; i += senders {
-				acc, err := f.st.Intake(f.ctx, []normalize.Message{inbound(chanA, "burst", fmt.Sprintf("m-%03d", i), fmt.Sprint(i))}, f.open)
+				acc, err := f.st.Intake(f.ctx, []normalize.Message{inbound(chanA, "burst", fmt.Sprintf("m-%03d", i), fmt.Sprint(i))}, f.assess)
 				if err != nil || len(acc) != 1 {
 					t.Errorf("Intake(m-%03d) = %v, %v", i, acc, err)
 					return
@@ -175,8 +175,8 @@ func storeConcurrentIntake(t *testing.T, f *storeFixture) {
 	}
 	wg.Wait()
 	require.False(t, t.Failed())
-	require.Equal(t, 1, f.openedCount(), "one conversation must be opened, once")
 	for i, a := range accepted {
+		require.False(t, a.Opened, "message %d: the conversation was open already", i)
 		require.False(t, a.Duplicate, "message %d", i)
 		require.Equal(t, conv, a.Conversation, "message %d joined another conversation", i)
 	}
@@ -214,7 +214,7 @@ func storeConcurrentDuplicates(t *testing.T, f *storeFixture) {
 	var wg sync.WaitGroup
 	for i := range copies {
 		wg.Go(func() {
-			acc, err := f.st.Intake(f.ctx, []normalize.Message{inbound(chanA, "p1", "same", fmt.Sprint(i))}, f.open)
+			acc, err := f.st.Intake(f.ctx, []normalize.Message{inbound(chanA, "p1", "same", fmt.Sprint(i))}, f.assess)
 			if err != nil || len(acc) != 1 {
 				t.Errorf("Intake() = %v, %v", acc, err)
 				return
@@ -313,7 +313,7 @@ func storeStatusChange(t *testing.T, f *storeFixture) {
 			return m
 		}(),
 	} {
-		_, err := f.st.Intake(f.ctx, []normalize.Message{bad}, f.open)
+		_, err := f.st.Intake(f.ctx, []normalize.Message{bad}, f.assess)
 		require.ErrorIs(t, err, connectors.ErrPermanent, name)
 	}
 }

@@ -198,7 +198,7 @@ func storeOpeningAlone(t *testing.T, f *storeFixture) {
 	require.Equal(t, acceptedIDs(acc[:1]), pendingIDs(opening), "the opening message goes alone")
 
 	early := outbound(deskA, "", "T-new", "auto-1", "we received your request")
-	_, err := f.st.Intake(f.ctx, []normalize.Message{early}, f.open)
+	_, err := f.st.Intake(f.ctx, []normalize.Message{early}, f.assess)
 	require.ErrorIs(t, err, store.ErrNotFound)
 	require.NotErrorIs(t, err, connectors.ErrPermanent, "a ticket may be being created: the remote must retry")
 
@@ -208,6 +208,6 @@ func storeOpeningAlone(t *testing.T, f *storeFixture) {
 	f.deliverAll(rest, owner1, deskA, "")
 	require.False(t, f.intake(early)[0].Duplicate, "the retried reply is accepted")
 
-	_, err = f.st.Intake(f.ctx, []normalize.Message{outbound(deskA, "", "T-never", "x-1", "?")}, f.open)
+	_, err = f.st.Intake(f.ctx, []normalize.Message{outbound(deskA, "", "T-never", "x-1", "?")}, f.assess)
 	require.ErrorIs(t, err, connectors.ErrPermanent, "with no ticket being created, an unknown ticket is permanent")
 }
