@@ -45,6 +45,11 @@ func baseDefaults() *Config {
 			BatchSize:   50,
 			Lease:       2 * time.Minute,
 		},
+		SLA: SLA{FirstResponse: FirstResponse{
+			Chat:  5 * time.Minute,
+			Email: 2 * time.Hour,
+			Voice: time.Hour,
+		}},
 		ShutdownTimeout: 30 * time.Second,
 	}
 }

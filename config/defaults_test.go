@@ -20,6 +20,7 @@ func TestDefault(t *testing.T) {
 			Workers: 16, MaxAttempts: 12, BackoffBase: time.Second, BackoffMax: 10 * time.Minute,
 			BatchSize: 50, Lease: 2 * time.Minute,
 		},
+		SLA:             SLA{FirstResponse: FirstResponse{Chat: 5 * time.Minute, Email: 2 * time.Hour, Voice: time.Hour}},
 		ShutdownTimeout: 30 * time.Second,
 		// The embedded default: the web chat for players, the built-in inbox for agents.
 		Channels: []Channel{{Name: "web", Type: "webchat", Webchat: &Webchat{
@@ -32,10 +33,9 @@ func TestDefault(t *testing.T) {
 			UploadTypes:       []string{"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"},
 		}}},
 		Helpdesks: []Helpdesk{{Name: "inbox", Type: "inbox", Inbox: &Inbox{
-			Path:          "/inbox",
-			Database:      filepath.Join("data", "inbox.db"),
-			FirstResponse: 5 * time.Minute,
-			SessionTTL:    12 * time.Hour,
+			Path:       "/inbox",
+			Database:   filepath.Join("data", "inbox.db"),
+			SessionTTL: 12 * time.Hour,
 		}}},
 		DefaultHelpdesk: "inbox",
 	}
@@ -110,7 +110,6 @@ func TestDerivedDefaults(t *testing.T) {
 				require.Equal(t, d.Channels[0].Webchat, c.Channels[0].Webchat)
 				require.Equal(t, "/inbox", c.Helpdesks[0].Inbox.Path)
 				require.Equal(t, "/srv/gw/agents.db", c.Helpdesks[0].Inbox.Database, "the database is named after the instance")
-				require.Equal(t, 5*time.Minute, c.Helpdesks[0].Inbox.FirstResponse)
 				require.Equal(t, 12*time.Hour, c.Helpdesks[0].Inbox.SessionTTL)
 			},
 		},
@@ -131,7 +130,6 @@ helpdesks:
     type: inbox
     path: /agents
     database: /srv/agents.db
-    first_response: 1m
     session_ttl: 1h
 default_helpdesk: agents
 `,
@@ -139,7 +137,7 @@ default_helpdesk: agents
 				require.Equal(t, &Webchat{Path: "/help", Title: "Hilfe", Greetings: map[string]string{"de": "Hallo"}, Color: "#112233",
 					TokenTTL: time.Hour, MessagesPerMinute: 5, UploadTypes: []string{}}, c.Channels[0].Webchat,
 					"an explicit empty list allows no uploads; it does not bring the default back")
-				require.Equal(t, &Inbox{Path: "/agents", Database: "/srv/agents.db", FirstResponse: time.Minute, SessionTTL: time.Hour}, c.Helpdesks[0].Inbox)
+				require.Equal(t, &Inbox{Path: "/agents", Database: "/srv/agents.db", SessionTTL: time.Hour}, c.Helpdesks[0].Inbox)
 			},
 		},
 		{

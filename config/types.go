@@ -32,6 +32,7 @@ type Config struct {
 	Admin           Admin         `yaml:"admin"`
 	Attachments     Attachments   `yaml:"attachments"`
 	Delivery        Delivery      `yaml:"delivery"`
+	SLA             SLA           `yaml:"sla"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	Channels        []Channel     `yaml:"channels"`
 	Helpdesks       []Helpdesk    `yaml:"helpdesks"`
@@ -74,6 +75,21 @@ type Delivery struct {
 	BackoffMax  time.Duration `yaml:"backoff_max"`  // cap of the retry delay, default 10m
 	BatchSize   int           `yaml:"batch_size"`   // messages handed to a helpdesk at once, default 50
 	Lease       time.Duration `yaml:"lease"`        // how long a claimed conversation stays claimed, default 2m
+}
+
+// SLA sets the support policy's response targets.
+type SLA struct {
+	FirstResponse FirstResponse `yaml:"first_response"`
+}
+
+// FirstResponse is how long a player may wait for an agent's answer, per kind of channel,
+// before the conversation's helpdesk is told the target was missed. 0 sets no target.
+type FirstResponse struct {
+	Chat  time.Duration `yaml:"chat"`  // web chat, Telegram, WhatsApp; default 5m
+	Email time.Duration `yaml:"email"` // default 2h
+	Voice time.Duration `yaml:"voice"` // voicemail and call-back requests; default 1h
+	// VIP, when set and shorter than the channel's target, applies to players with a VIP tier.
+	VIP time.Duration `yaml:"vip"`
 }
 
 // Channel is one player-facing channel instance. Name and Type are common; the settings of the

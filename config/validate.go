@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Immutable tables of the values Validate accepts.
@@ -50,6 +51,7 @@ func (c *Config) validate(p *problems) {
 	}
 	checkPositive(p, "attachments.max_bytes", c.Attachments.MaxBytes)
 	c.Delivery.validate(p)
+	c.SLA.FirstResponse.validate(p)
 	checkPositive(p, "shutdown_timeout", c.ShutdownTimeout)
 
 	names := c.validateEntries(p)
@@ -65,6 +67,17 @@ func (d *Delivery) validate(p *problems) {
 	checkPositive(p, "delivery.lease", d.Lease)
 	if d.BackoffBase > d.BackoffMax && d.BackoffMax > 0 {
 		p.add("delivery.backoff_base", fmt.Sprintf("must not exceed delivery.backoff_max (%s), got %s", d.BackoffMax, d.BackoffBase))
+	}
+}
+
+func (f *FirstResponse) validate(p *problems) {
+	for _, t := range []struct {
+		key string
+		v   time.Duration
+	}{{"chat", f.Chat}, {"email", f.Email}, {"voice", f.Voice}, {"vip", f.VIP}} {
+		if t.v < 0 {
+			p.add("sla.first_response."+t.key, fmt.Sprintf("must not be negative (0 sets no target), got %s", t.v))
+		}
 	}
 }
 

@@ -51,6 +51,10 @@ func TestValidate(t *testing.T) {
 			"delivery.lease: must be positive, got 0s",
 		}},
 		{"backoff order", func(c *Config) { c.Delivery.BackoffBase = time.Hour }, []string{"delivery.backoff_base: must not exceed delivery.backoff_max (10m0s), got 1h0m0s"}},
+		{"negative SLA targets", func(c *Config) { c.SLA.FirstResponse.Email, c.SLA.FirstResponse.VIP = -time.Hour, -time.Minute }, []string{
+			"sla.first_response.email: must not be negative (0 sets no target), got -1h0m0s",
+			"sla.first_response.vip: must not be negative (0 sets no target), got -1m0s",
+		}},
 		{"shutdown timeout", func(c *Config) { c.ShutdownTimeout = 0 }, []string{"shutdown_timeout: must be positive, got 0s"}},
 		{"channel type required", func(c *Config) { c.Channels[0].Type = "" }, []string{"channels[0].type: required"}},
 		{"channel name too long", func(c *Config) { c.Channels[0].Name = strings.Repeat("a", 64); c.Routes[0].Match.Channels = nil }, []string{"channels[0].name: want lower-case letters"}},

@@ -49,8 +49,6 @@ type Inbox struct {
 	// Agents from the configuration; with none configured and none stored, the first start
 	// creates "admin" with a random password and prints it once.
 	Agents []InboxAgent `yaml:"agents"`
-	// FirstResponse is the SLA for a first agent answer. Default 5m.
-	FirstResponse time.Duration `yaml:"first_response"`
 	// SessionTTL is how long an agent stays signed in. Default 12h.
 	SessionTTL time.Duration `yaml:"session_ttl"`
 }
@@ -123,7 +121,6 @@ func (s *Webchat) validate(path string, p *problems) {
 
 func (s *Inbox) presets() {
 	s.Path = "/inbox"
-	s.FirstResponse = 5 * time.Minute
 	s.SessionTTL = 12 * time.Hour
 }
 
@@ -139,9 +136,6 @@ func (s *Inbox) validate(path string, p *problems) {
 	// Empty only when data_dir is, or in a Config built in code without defaults.
 	if s.Database == "" {
 		p.add(joinKey(path, "database"), "required")
-	}
-	if s.FirstResponse <= 0 {
-		p.add(joinKey(path, "first_response"), "must be positive")
 	}
 	if s.SessionTTL < time.Minute {
 		p.add(joinKey(path, "session_ttl"), "must be at least 1m")

@@ -116,8 +116,6 @@ func TestValidatePages(t *testing.T) {
 		{"inbox path reserved", func(c *Config) { c.Helpdesks[0].Inbox.Path = "/api/v1/inbox" }, []string{`helpdesks[0].path: ` + pathMsg + `"/api/v1/inbox"`}},
 		{"inbox path without slash", func(c *Config) { c.Helpdesks[0].Inbox.Path = "inbox" }, []string{`helpdesks[0].path: ` + pathMsg + `"inbox"`}},
 		{"database required", func(c *Config) { c.Helpdesks[0].Inbox.Database = "" }, []string{"helpdesks[0].database: required"}},
-		{"first_response zero", func(c *Config) { c.Helpdesks[0].Inbox.FirstResponse = 0 }, []string{"helpdesks[0].first_response: must be positive"}},
-		{"first_response negative", func(c *Config) { c.Helpdesks[0].Inbox.FirstResponse = -time.Minute }, []string{"helpdesks[0].first_response: must be positive"}},
 		{"session_ttl too small", func(c *Config) { c.Helpdesks[0].Inbox.SessionTTL = 30 * time.Second }, []string{"helpdesks[0].session_ttl: must be at least 1m"}},
 		{"agent name invalid", func(c *Config) { c.Helpdesks[0].Inbox.Agents[0].Name = "Alice Smith" }, []string{"helpdesks[0].agents[0].name: want lower-case letters"}},
 		{"agent name required", func(c *Config) { c.Helpdesks[0].Inbox.Agents[0].Name = "" }, []string{"helpdesks[0].agents[0].name: required"}},
@@ -156,7 +154,6 @@ func TestValidatePages(t *testing.T) {
 			"channels[0].messages_per_minute: must be at least 1",
 			`helpdesks[0].path: ` + pathMsg + `""`,
 			"helpdesks[0].database: required",
-			"helpdesks[0].first_response: must be positive",
 			"helpdesks[0].session_ttl: must be at least 1m",
 		}},
 
@@ -282,10 +279,9 @@ func TestParsePages(t *testing.T) {
 		},
 		{
 			name: "explicit zero durations and empty path are not defaults",
-			yaml: strings.Replace(pages, "type: inbox}", "type: inbox, path: '', first_response: 0s, session_ttl: 0s}", 1),
+			yaml: strings.Replace(pages, "type: inbox}", "type: inbox, path: '', session_ttl: 0s}", 1),
 			want: []string{
 				`helpdesks[0].path: want a URL path such as /chat, not one the gateway uses itself, got ""`,
-				"helpdesks[0].first_response: must be positive",
 				"helpdesks[0].session_ttl: must be at least 1m",
 			},
 		},

@@ -77,21 +77,27 @@ type fixture struct {
 	hd  *memHelpdesk
 	ch  *memChannel
 	ctx context.Context
+	reg *prometheus.Registry
 }
 
 func newFixture(t testing.TB, opts router.Options) *fixture { return newFixtureRun(t, opts, true) }
 
 func newFixtureRun(t testing.TB, opts router.Options, run bool) *fixture {
 	t.Helper()
+	return newFixtureRules(t, opts, router.Rules{Default: "desk"}, run)
+}
+
+func newFixtureRules(t testing.TB, opts router.Options, rules router.Rules, run bool) *fixture {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "gw.db"), store.Options{})
 	require.NoError(t, err)
-	f := &fixture{st: st, ctx: ctx,
+	f := &fixture{st: st, ctx: ctx, reg: prometheus.NewRegistry(),
 		hd: &memHelpdesk{tickets: map[normalize.ConversationID][]normalize.MessageID{}},
 		ch: &memChannel{sent: map[normalize.Address][]string{}}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	f.r = router.New(st, map[normalize.InstanceName]connectors.Channel{"chat": f.ch},
-		map[normalize.InstanceName]connectors.Helpdesk{"desk": f.hd}, router.Rules{Default: "desk"}, opts, prometheus.NewRegistry(), log)
+		map[normalize.InstanceName]connectors.Helpdesk{"desk": f.hd}, rules, opts, f.reg, log)
 	done := make(chan struct{})
 	go func() {
 		if run {

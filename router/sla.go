@@ -15,13 +15,35 @@ type SLA struct {
 	VIP time.Duration
 }
 
-// target is the first-response target for the conversation m is part of.
-func (s SLA) target(m normalize.Message) time.Duration {
-	t := s.FirstResponse[m.ChannelKind]
-	if m.Author.VIPTier > 0 && s.VIP > 0 && (t <= 0 || s.VIP < t) {
+// Target is the first-response target of a conversation on a channel of kind with a player
+// of vipTier; 0 is none.
+func (s SLA) Target(kind normalize.ChannelKind, vipTier int) time.Duration {
+	t := s.FirstResponse[kind]
+	if vipTier > 0 && s.VIP > 0 && (t <= 0 || s.VIP < t) {
 		t = s.VIP
 	}
 	return t
+}
+
+func (s SLA) target(m normalize.Message) time.Duration {
+	return s.Target(m.ChannelKind, m.Author.VIPTier)
+}
+
+// markSLABreaches marks one batch of breaches and returns how many there were.
+func (r *Router) markSLABreaches(ctx context.Context) int {
+	breached, err := r.store.MarkSLABreaches(ctx, slaBatch)
+	if err != nil && ctx.Err() == nil {
+		r.log.Error("sla: mark breaches", "err", err)
+	}
+	for _, c := range breached {
+		r.m.slaBreaches.WithLabelValues(string(c.Channel)).Inc()
+		r.log.Warn("sla: first-response target missed", "conv", c.ID, "channel", c.Channel, "helpdesk", c.Helpdesk,
+			"awaiting_since", c.SLA.AwaitingSince, "due_at", c.SLA.DueAt)
+	}
+	if len(breached) > 0 {
+		r.poke()
+	}
+	return len(breached)
 }
 
 // slaBatch bounds the breaches marked in one transaction.
@@ -29,27 +51,22 @@ const slaBatch = 200
 
 // watchSLA marks conversations whose first-response clock ran out until ctx ends: each
 // breach becomes an Update in the conversation's helpdesk lane, so the ticket system learns
-// of it in order with the messages. It wakes at the next due time, and at least every
-// PollInterval because intake starts new clocks.
+// of it in order with the messages. It reads the next due time at least every PollInterval,
+// because intake starts new clocks, and writes only when a clock ran out.
 func (r *Router) watchSLA(ctx context.Context) {
 	for ctx.Err() == nil {
-		breached, err := r.store.MarkSLABreaches(ctx, slaBatch)
+		next, err := r.store.NextSLADue(ctx)
 		if err != nil && ctx.Err() == nil {
-			r.log.Error("sla: mark breaches", "err", err)
+			r.log.Error("sla: read the next due time", "err", err)
 		}
-		for _, c := range breached {
-			r.m.slaBreaches.WithLabelValues(string(c.Channel)).Inc()
-			r.log.Warn("sla: first-response target missed", "conv", c.ID, "channel", c.Channel, "helpdesk", c.Helpdesk,
-				"awaiting_since", c.SLA.AwaitingSince, "due_at", c.SLA.DueAt)
-		}
-		if len(breached) > 0 {
-			r.poke()
-		}
-		if len(breached) == slaBatch {
-			continue
+		if err == nil && !next.IsZero() && !next.After(time.Now()) {
+			if r.markSLABreaches(ctx) == slaBatch {
+				continue
+			}
+			next, _ = r.store.NextSLADue(ctx)
 		}
 		d := r.opts.PollInterval
-		if next, err := r.store.NextSLADue(ctx); err == nil && !next.IsZero() {
+		if !next.IsZero() {
 			d = min(d, max(time.Until(next), time.Millisecond))
 		}
 		t := time.NewTimer(d)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"time"
 
 	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
@@ -68,7 +69,8 @@ func buildHelpdesk(h config.Helpdesk, d deps) (connectors.Helpdesk, error) {
 		return loopback.NewHelpdesk(name, *h.Loopback, d.client, log), nil
 	case "inbox":
 		box, err := inbox.New(d.ctx, name, *h.Inbox, inbox.Deps{Conversations: d.store, Blobs: d.blobs, Typing: d.typing,
-			PublicURL: d.cfg.PublicURL, MaxUploadBytes: d.cfg.Attachments.MaxBytes, Out: d.out, Log: log})
+			FirstResponse: slaPolicy(d.cfg).Target, PublicURL: d.cfg.PublicURL, MaxUploadBytes: d.cfg.Attachments.MaxBytes,
+			Out: d.out, Log: log})
 		if err != nil {
 			return nil, err
 		}
@@ -90,7 +92,7 @@ func buildHelpdesk(h config.Helpdesk, d deps) (connectors.Helpdesk, error) {
 }
 
 func routingRules(cfg *config.Config) router.Rules {
-	rules := router.Rules{Default: normalize.InstanceName(cfg.DefaultHelpdesk)}
+	rules := router.Rules{Default: normalize.InstanceName(cfg.DefaultHelpdesk), SLA: slaPolicy(cfg)}
 	for _, r := range cfg.Routes {
 		rule := router.Rule{Languages: r.Match.Languages, MinVIP: r.Match.MinVIP, Keywords: r.Match.Keywords,
 			Helpdesk: normalize.InstanceName(r.Helpdesk)}
@@ -103,4 +105,14 @@ func routingRules(cfg *config.Config) router.Rules {
 		rules.List = append(rules.List, rule)
 	}
 	return rules
+}
+
+// slaPolicy maps the sla settings, given per kind of channel, to channel types.
+func slaPolicy(cfg *config.Config) router.SLA {
+	fr := cfg.SLA.FirstResponse
+	return router.SLA{VIP: fr.VIP, FirstResponse: map[normalize.ChannelKind]time.Duration{
+		normalize.KindWebchat: fr.Chat, normalize.KindTelegram: fr.Chat, normalize.KindWhatsApp: fr.Chat, normalize.KindLoopback: fr.Chat,
+		normalize.KindEmail: fr.Email,
+		normalize.KindVoice: fr.Voice,
+	}}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router"
 	"github.com/casino-support/gateway/router/store"
@@ -33,6 +34,7 @@ type Store interface {
 	MarkState(ctx context.Context, id normalize.MessageID, state normalize.DeliveryState) error
 	// SetStatus changes a conversation's status.
 	SetStatus(ctx context.Context, conv normalize.ConversationID, status normalize.Status) error
+	connectors.Cursors
 }
 
 // RunStore checks the promises the router relies on from every Store. open must return an
@@ -64,6 +66,10 @@ func RunStore(t *testing.T, open func(t *testing.T) Store) {
 		{"ThreadBothDirectionsOldestFirst", storeThread},
 		{"MarkStateOnlyForward", storeMarkState},
 		{"SetStatus", storeSetStatus},
+		{"MetadataUpdates", storeMetadataUpdates},
+		{"SLAClock", storeSLAClock},
+		{"Assignee", storeAssignee},
+		{"Cursors", storeCursors},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -51,7 +51,7 @@ func (i *Inbox) handleList(w http.ResponseWriter, r *http.Request, s session) {
 }
 
 func (i *Inbox) row(t ticket, now time.Time) rowView {
-	state := computeSLA(now, t.FirstUnansweredAt, i.cfg.FirstResponse)
+	state := computeSLA(now, t.FirstUnansweredAt, i.firstResponse(t))
 	v := rowView{
 		ID: string(t.Conv), URL: i.cfg.Path + "/conversations/" + url.PathEscape(string(t.Conv)),
 		Player: firstNonEmpty(t.PlayerName, "Player"), ChannelKind: t.ChannelKind, Channel: t.Channel,

@@ -137,7 +137,7 @@ func (i *Inbox) showThread(w http.ResponseWriter, r *http.Request, s session, co
 		t = ticket{Conv: conv.ID, Channel: string(conv.Channel), ChannelKind: string(conv.ChannelKind),
 			PlayerName: conv.Player.DisplayName, Language: conv.Language, VIPTier: conv.Player.VIPTier, Status: conv.Status}
 	}
-	state := computeSLA(i.now(), t.FirstUnansweredAt, i.cfg.FirstResponse)
+	state := computeSLA(i.now(), t.FirstUnansweredAt, i.firstResponse(t))
 	v := threadView{
 		common: common{Base: i.cfg.Path, Title: firstNonEmpty(t.PlayerName, "Player"), Agent: s.DisplayName, CSRF: s.CSRF},
 		ID:     string(conv.ID), URL: i.threadURL(conv.ID),

@@ -112,14 +112,15 @@ func applyPost(t *ticket, conv normalize.Conversation, msgs []connectors.Deliver
 	}
 }
 
-// needsAnswer tells whether a player message starts the first-response clock: a reaction or
-// an edit of something already waiting does not.
+// needsAnswer tells whether a player message starts the first-response clock: a reaction,
+// an edit of something already waiting, or an event (a metadata update, a delivery failure)
+// does not.
 func needsAnswer(m normalize.Message) bool {
 	if m.Direction != normalize.Inbound {
 		return false
 	}
 	switch m.Kind {
-	case normalize.KindReaction, normalize.KindEdit, normalize.KindDeletion:
+	case normalize.KindReaction, normalize.KindEdit, normalize.KindDeletion, normalize.KindSystem:
 		return false
 	}
 	return true

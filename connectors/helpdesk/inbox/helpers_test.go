@@ -191,11 +191,10 @@ func minCostHash(t *testing.T, password string) config.Secret {
 
 func testConfig(t *testing.T) config.Inbox {
 	return config.Inbox{
-		Path:          "/inbox",
-		Database:      filepath.Join(t.TempDir(), "inbox.db"),
-		Agents:        []config.InboxAgent{{Name: "alice", DisplayName: "Alice", PasswordHash: minCostHash(t, testPassword)}},
-		FirstResponse: 5 * time.Minute,
-		SessionTTL:    time.Hour,
+		Path:       "/inbox",
+		Database:   filepath.Join(t.TempDir(), "inbox.db"),
+		Agents:     []config.InboxAgent{{Name: "alice", DisplayName: "Alice", PasswordHash: minCostHash(t, testPassword)}},
+		SessionTTL: time.Hour,
 	}
 }
 

@@ -41,6 +41,9 @@ type Deps struct {
 	Conversations Conversations
 	// Blobs holds attachment content; nil disables downloads and uploads.
 	Blobs connectors.Blobs
+	// FirstResponse is the first-response target of a conversation by channel type and the
+	// player's VIP tier (the gateway's sla settings); 0 is none. nil means 5 minutes for all.
+	FirstResponse func(kind normalize.ChannelKind, vipTier int) time.Duration
 	// Typing shows the player that an agent is typing; nil ignores typing hints.
 	Typing func(ctx context.Context, conv normalize.ConversationID) error
 	// PublicURL is how agents' browsers reach the gateway; https makes cookies Secure.
@@ -94,9 +97,6 @@ func New(ctx context.Context, name normalize.InstanceName, cfg config.Inbox, dep
 	cfg.Path = strings.TrimSuffix(cfg.Path, "/")
 	if cfg.Path == "" {
 		cfg.Path = "/inbox"
-	}
-	if cfg.FirstResponse <= 0 {
-		cfg.FirstResponse = 5 * time.Minute
 	}
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 12 * time.Hour

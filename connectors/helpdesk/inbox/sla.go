@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"fmt"
+	"github.com/casino-support/gateway/normalize"
 	"time"
 )
 
@@ -20,10 +21,14 @@ const (
 const dueSoonShare = 0.8
 
 // computeSLA returns the SLA state of a conversation whose oldest unanswered player message
-// arrived at since (zero when nothing waits), at now, for the allowed first-response time.
+// arrived at since (zero when nothing waits), at now, for the allowed first-response time
+// (0: no target, never late).
 func computeSLA(now, since time.Time, allowed time.Duration) slaState {
 	if since.IsZero() {
 		return slaAnswered
+	}
+	if allowed <= 0 {
+		return slaOK
 	}
 	waited := now.Sub(since)
 	switch {
@@ -33,6 +38,14 @@ func computeSLA(now, since time.Time, allowed time.Duration) slaState {
 		return slaDueSoon
 	}
 	return slaOK
+}
+
+// firstResponse is the first-response target of t's conversation.
+func (i *Inbox) firstResponse(t ticket) time.Duration {
+	if i.deps.FirstResponse == nil {
+		return 5 * time.Minute
+	}
+	return i.deps.FirstResponse(normalize.ChannelKind(t.ChannelKind), t.VIPTier)
 }
 
 // class is the CSS class of the state: its words with the space replaced.
