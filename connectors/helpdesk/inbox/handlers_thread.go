@@ -163,6 +163,9 @@ func (i *Inbox) messageView(conv normalize.ConversationID, m normalize.Message) 
 		v.At = m.SentAt
 	}
 	switch {
+	case m.Kind == normalize.KindSystem:
+		// Events (a status change, a metadata update, a missed SLA) sit between the two sides.
+		v.Class = "system"
 	case m.Direction == normalize.Outbound && m.Kind == normalize.KindNote:
 		v.Class, v.Label = "note", "internal note"
 	case m.Direction == normalize.Outbound:

@@ -1,10 +1,16 @@
 package inbox
 
 import (
+	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/casino-support/gateway/config"
+	"github.com/casino-support/gateway/normalize"
 )
 
 func TestComputeSLA(t *testing.T) {
@@ -30,6 +36,48 @@ func TestComputeSLA(t *testing.T) {
 			require.Equal(t, tt.want, computeSLA(t0.Add(tt.waited), tt.since, sla))
 		})
 	}
+}
+
+func TestComputeSLAWithoutTarget(t *testing.T) {
+	require.Equal(t, slaOK, computeSLA(t0.Add(48*time.Hour), t0, 0), "no target: waiting, never late")
+	require.Equal(t, slaAnswered, computeSLA(t0, time.Time{}, 0))
+}
+
+// The target comes from the gateway's policy by channel type and VIP tier; an event such as
+// a metadata update shows as a system line and does not start the clock.
+func TestSLAFollowsThePolicyAndIgnoresEvents(t *testing.T) {
+	var asked []string
+	f := newFixture(t, func(c *config.Inbox, d *Deps) {
+		c.SessionTTL = 24 * time.Hour
+		d.FirstResponse = func(kind normalize.ChannelKind, vip int) time.Duration {
+			asked = append(asked, fmt.Sprintf("%s/%d", kind, vip))
+			return time.Hour
+		}
+	})
+	update := normalize.Message{ID: "u1", Direction: normalize.Inbound, Source: "tg-main", ExternalID: "update-tg-x",
+		Channel: "tg-main", ChannelKind: normalize.KindTelegram, Address: "4711", Author: normalize.Author{Role: normalize.RoleSystem},
+		Kind: normalize.KindSystem, Text: "Conversation updated: VIP tier 3.", SentAt: t0, ReceivedAt: t0,
+		Update: &normalize.Update{Changed: []normalize.Field{normalize.FieldVIPTier}, VIPTier: 3}}
+	c := f.conv("c1", lena, update)
+	f.post(c, update)
+	b := f.signedIn()
+	f.clock.Add(2 * time.Hour)
+	list := b.get("/inbox/")
+	require.Equal(t, http.StatusOK, list.status)
+	require.Contains(t, list.body, "sla-answered", "an event is nothing to answer")
+
+	page := b.get("/inbox/conversations/c1")
+	require.Equal(t, 1, strings.Count(page.body, `class="msg system"`))
+	require.Contains(t, page.body, "Conversation updated: VIP tier 3.")
+
+	msg := playerMsg("m1", "hello?", t0.Add(2*time.Hour))
+	f.convs.add(c, msg)
+	f.post(c, msg)
+	f.clock.Add(30 * time.Minute)
+	require.Contains(t, b.get("/inbox/").body, "sla-ok", "half of the policy's hour")
+	f.clock.Add(31 * time.Minute)
+	require.Contains(t, b.get("/inbox/").body, "sla-breached")
+	require.Contains(t, asked, "telegram/3")
 }
 
 func TestSLAClass(t *testing.T) {
