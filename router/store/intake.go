@@ -218,11 +218,17 @@ func (s *Store) inboundConversation(ctx context.Context, tx *wtx, m normalize.Me
 	}
 	a := assess(m)
 	next, changed := cur.merge(m, a)
-	tagsJSON, _ := json.Marshal(next.tags)
-	playerJSON, _ := json.Marshal(next.player)
-	// A player writing again reopens the conversation; the ticket stays the same.
-	if _, err := tx.ExecContext(ctx, `UPDATE conversations SET updated_at = ?, status = ?, language = ?, priority = ?, tags = ?, player = ? WHERE id = ?`,
-		now, normalize.StatusOpen, next.language, next.priority, tagsJSON, playerJSON, id); err != nil {
+	// A player writing again reopens the conversation; the ticket stays the same. Most
+	// messages change nothing else, and the short statement keeps intake fast.
+	if next.equal(cur) {
+		_, err = tx.ExecContext(ctx, `UPDATE conversations SET updated_at = ?, status = ? WHERE id = ?`, now, normalize.StatusOpen, id)
+	} else {
+		tagsJSON, _ := json.Marshal(next.tags)
+		playerJSON, _ := json.Marshal(next.player)
+		_, err = tx.ExecContext(ctx, `UPDATE conversations SET updated_at = ?, status = ?, language = ?, priority = ?, tags = ?, player = ? WHERE id = ?`,
+			now, normalize.StatusOpen, next.language, next.priority, tagsJSON, playerJSON, id)
+	}
+	if err != nil {
 		return "", false, nil, fmt.Errorf("store: update conversation: %w", err)
 	}
 	if startsClock(m) && !awaiting.Valid {
@@ -286,6 +292,10 @@ type convMeta struct {
 	priority normalize.Priority
 	tags     []string
 	player   normalize.Author
+}
+
+func (c convMeta) equal(o convMeta) bool {
+	return c.language == o.language && c.priority == o.priority && c.player == o.player && slices.Equal(c.tags, o.tags)
 }
 
 // merge returns the metadata after m and what changed that the helpdesk should know. An
