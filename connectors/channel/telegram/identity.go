@@ -108,8 +108,9 @@ func startPayload(text string) string {
 
 // identities remembers the verified identity of each private chat for the channel's
 // lifetime: only the /start message carries the payload, later messages of the chat do not.
-// It is in memory only: after a restart, a chat is anonymous again until the player opens a
-// fresh deep link. An entry is about a hundred bytes per identified chat.
+// It is in memory only; the store keeps the identity on the conversation, where anonymous
+// messages cannot lower it, so after a restart only the stamp on each message waits for the
+// next deep link. An entry is about a hundred bytes per identified chat.
 type identities struct {
 	mu    sync.Mutex
 	chats map[int64]playerIdentity
