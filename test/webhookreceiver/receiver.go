@@ -47,13 +47,14 @@ type Receiver struct {
 	requests int
 	tickets  map[string]string   // conversation ID → ticket
 	messages map[string][]string // conversation ID → message IDs in order
+	updates  map[string][]string // conversation ID → update IDs in order
 	errs     []error
 }
 
 // New returns a receiver checking signatures with secret and bodies against contract.
 func New(contract *Contract, secret string, maxSkew time.Duration) *Receiver {
 	return &Receiver{contract: contract, secret: []byte(secret), maxSkew: maxSkew, now: time.Now,
-		answers: map[string]answer{}, tickets: map[string]string{}, messages: map[string][]string{}}
+		answers: map[string]answer{}, tickets: map[string]string{}, messages: map[string][]string{}, updates: map[string][]string{}}
 }
 
 // Inject queues faults for the next requests, in order.
@@ -140,13 +141,24 @@ func (rc *Receiver) apply(key string, ev webhook.OutEvent) answer {
 		rc.messages[conv] = []string{}
 		return jsonAnswer(http.StatusOK, webhook.OpenedAnswer{Ticket: ticket})
 	case webhook.EventMessageCreated:
-		if want := rc.tickets[conv]; want == "" || want != ev.Conversation.Ticket {
-			rc.errs = append(rc.errs, fmt.Errorf("message %s names ticket %q, conversation %s has %q", ev.Message.ID, ev.Conversation.Ticket, conv, want))
-		}
+		rc.checkTicket(ev)
 		rc.messages[conv] = append(rc.messages[conv], ev.Message.ID)
 		return jsonAnswer(http.StatusOK, webhook.CreatedAnswer{ID: "ext-" + ev.Message.ID})
+	case webhook.EventConversationUpdated:
+		rc.checkTicket(ev)
+		rc.updates[conv] = append(rc.updates[conv], ev.ID)
+		return jsonAnswer(http.StatusOK, webhook.CreatedAnswer{ID: "ext-" + ev.ID})
 	}
 	return jsonAnswer(http.StatusOK, struct{}{})
+}
+
+// checkTicket records an error when ev names another ticket than its conversation was opened
+// with, or comes before the conversation was opened; rc.mu is held.
+func (rc *Receiver) checkTicket(ev webhook.OutEvent) {
+	conv := ev.Conversation.ID
+	if want := rc.tickets[conv]; want == "" || want != ev.Conversation.Ticket {
+		rc.errs = append(rc.errs, fmt.Errorf("%s %s names ticket %q, conversation %s has %q", ev.Event, ev.ID, ev.Conversation.Ticket, conv, want))
+	}
 }
 
 func jsonAnswer(status int, v any) answer {
@@ -206,6 +218,17 @@ func (rc *Receiver) ConversationOf(ticket string) string {
 		}
 	}
 	return ""
+}
+
+// Updates returns the IDs of conversation.updated events per conversation, in order.
+func (rc *Receiver) Updates() map[string][]string {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	out := make(map[string][]string, len(rc.updates))
+	for k, v := range rc.updates {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
 }
 
 // Messages returns the message IDs per conversation, in order.

@@ -29,7 +29,16 @@ func newReceiver(t *testing.T) (*webhookreceiver.Receiver, *httptest.Server) {
 }
 
 const opened = `{"event":"conversation.opened","id":"open-c1","created_at":"2026-11-22T10:00:00Z",` +
-	`"conversation":{"id":"c1","channel":"tg","channel_kind":"telegram","tags":[],"player":{"vip_tier":0}}}`
+	`"conversation":{"id":"c1","channel":"tg","channel_kind":"telegram","status":"open","tags":[],"player":{"vip_tier":0},"sla":{"state":"none"}}}`
+
+// updated is a conversation.updated of c1 after it was opened as T-1: the player turned out
+// to be a VIP while waiting for an answer, and Anna has the ticket.
+const updated = `{"event":"conversation.updated","id":"m-upd-1","created_at":"2026-11-22T10:05:00Z",` +
+	`"conversation":{"id":"c1","ticket":"T-1","channel":"tg","channel_kind":"telegram","status":"open","priority":"high","tags":["vip"],` +
+	`"player":{"player_id":"P-1","vip_tier":2},"sla":{"state":"waiting","awaiting_since":"2026-11-22T10:00:00Z","due_at":"2026-11-22T10:15:00Z"},` +
+	`"assignee":{"id":"a-7","name":"Anna"}},` +
+	`"update":{"changed":["player_id","vip_tier","priority"],"player_id":"P-1","vip_tier":2,"priority":"high",` +
+	`"sla":{"state":"waiting","awaiting_since":"2026-11-22T10:00:00Z","due_at":"2026-11-22T10:15:00Z"}}}`
 
 func send(t *testing.T, url, event, key, body string, sign bool) (int, string) {
 	t.Helper()
@@ -62,14 +71,38 @@ func TestReceiverDeduplicatesOnIdempotencyKey(t *testing.T) {
 	require.Empty(t, rc.Errors())
 }
 
+func TestReceiverAcceptsUpdates(t *testing.T) {
+	rc, srv := newReceiver(t)
+	status, body := send(t, srv.URL, "conversation.opened", "open-c1", opened, true)
+	require.Equal(t, http.StatusOK, status, body)
+	for range 2 {
+		status, body = send(t, srv.URL, "conversation.updated", "m-upd-1", updated, true)
+		require.Equal(t, http.StatusOK, status, body)
+		require.JSONEq(t, `{"id":"ext-m-upd-1"}`, body)
+	}
+	require.Equal(t, map[string][]string{"c1": {"m-upd-1"}}, rc.Updates())
+	require.Empty(t, rc.Messages()["c1"], "an update is not a message")
+	ev := rc.Events()[1].Event
+	require.Equal(t, []string{"player_id", "vip_tier", "priority"}, ev.Update.Changed)
+	require.Equal(t, &webhook.Agent{ID: "a-7", Name: "Anna"}, ev.Conversation.Assignee)
+	require.Equal(t, "waiting", ev.Conversation.SLA.State)
+	require.Empty(t, rc.Errors())
+}
+
 // The receiver must catch what a careless gateway would send, or its approval means nothing.
 func TestReceiverRefusesWhatBreaksTheContract(t *testing.T) {
 	tests := []struct{ name, event, key, body string }{
 		{"unknown field", "conversation.opened", "open-c1", strings.Replace(opened, `"id":"c1"`, `"id":"c1","secret":"x"`, 1)},
 		{"missing conversation", "conversation.opened", "open-c1", `{"event":"conversation.opened","id":"open-c1","created_at":"2026-11-22T10:00:00Z"}`},
 		{"wrong channel kind", "conversation.opened", "open-c1", strings.Replace(opened, `"telegram"`, `"pigeon"`, 1)},
+		{"no status", "conversation.opened", "open-c1", strings.Replace(opened, `"status":"open",`, ``, 1)},
+		{"no sla", "conversation.opened", "open-c1", strings.Replace(opened, `,"sla":{"state":"none"}`, ``, 1)},
 		{"key differs from id", "conversation.opened", "open-c2", opened},
 		{"unknown event header", "ticket.exploded", "open-c1", opened},
+		{"update without update", "conversation.updated", "m-upd-1", updated[:strings.Index(updated, `,"update"`)] + `}`},
+		{"update of an unknown field", "conversation.updated", "m-upd-1", strings.Replace(updated, `["player_id",`, `["mood",`, 1)},
+		{"update without sla state", "conversation.updated", "m-upd-1", strings.Replace(updated, `"sla":{"state":"waiting",`, `"sla":{`, 1)},
+		{"assignee with unknown field", "conversation.updated", "m-upd-1", strings.Replace(updated, `"name":"Anna"`, `"name":"Anna","mail":"a@x"`, 1)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,7 +143,8 @@ func TestReceiverFaults(t *testing.T) {
 func TestContractIsValid(t *testing.T) {
 	c, err := webhookreceiver.LoadContract(context.Background(), webhookreceiver.DocPath())
 	require.NoError(t, err)
-	for _, p := range []string{webhookreceiver.OperatorPath, "/hooks/{instance}", "/api/v1/helpdesks/{instance}/replies", "/hooks/{instance}/attachments/{sha256}"} {
+	for _, p := range []string{webhookreceiver.OperatorPath, "/hooks/{instance}", "/api/v1/helpdesks/{instance}/events",
+		"/api/v1/helpdesks/{instance}/replies", "/hooks/{instance}/attachments/{sha256}"} {
 		require.NotNil(t, c.Doc().Paths.Value(p), "contract lacks %s", p)
 	}
 }

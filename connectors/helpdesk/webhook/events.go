@@ -13,15 +13,18 @@ const (
 	EventConversationUpdated = "conversation.updated"
 	EventReplyCreated        = "reply.created"
 	EventStatusChanged       = "conversation.status_changed"
+	EventAssigned            = "conversation.assigned"
 )
 
-// OutEvent is the body of every event the gateway sends. Message is set for message.created.
+// OutEvent is the body of every event the gateway sends. Message is set for message.created,
+// Update for conversation.updated.
 type OutEvent struct {
 	Event        string       `json:"event"`
 	ID           string       `json:"id"` // equals the Idempotency-Key header
 	CreatedAt    time.Time    `json:"created_at"`
 	Conversation Conversation `json:"conversation"`
 	Message      *Message     `json:"message,omitempty"`
+	Update       *Update      `json:"update,omitempty"`
 }
 
 // Conversation is what the operator learns about a conversation; Ticket is empty in
@@ -31,10 +34,34 @@ type Conversation struct {
 	Ticket      string   `json:"ticket,omitempty"`
 	Channel     string   `json:"channel"`
 	ChannelKind string   `json:"channel_kind"`
+	Status      string   `json:"status"`
 	Language    string   `json:"language,omitempty"`
 	Priority    string   `json:"priority,omitempty"`
 	Tags        []string `json:"tags"`
 	Player      Player   `json:"player"`
+	SLA         SLA      `json:"sla"`
+	// Assignee is absent while no agent is assigned.
+	Assignee *Agent `json:"assignee,omitempty"`
+}
+
+// SLA is the first-response clock: State is always set, the times only once they happened.
+type SLA struct {
+	State         string    `json:"state"` // none, waiting or breached
+	AwaitingSince time.Time `json:"awaiting_since,omitzero"`
+	DueAt         time.Time `json:"due_at,omitzero"`
+	BreachedAt    time.Time `json:"breached_at,omitzero"`
+}
+
+// Update is what conversation.updated reports: Changed names the fields that changed, the
+// others hold their values as of the change, so the operator can apply one update without
+// knowing the earlier ones.
+type Update struct {
+	Changed  []string `json:"changed"`
+	Language string   `json:"language,omitempty"`
+	PlayerID string   `json:"player_id,omitempty"`
+	VIPTier  int      `json:"vip_tier"`
+	Priority string   `json:"priority,omitempty"`
+	SLA      SLA      `json:"sla"`
 }
 
 // Player is the player as far as the channel identified them.
@@ -78,16 +105,19 @@ type OpenedAnswer struct {
 	Ticket string `json:"ticket"`
 }
 
-// CreatedAnswer is the operator's optional 2xx answer to message.created.
+// CreatedAnswer is the operator's optional 2xx answer to message.created and
+// conversation.updated.
 type CreatedAnswer struct {
 	ID string `json:"id"`
 }
 
-// InEvent is the body of what the operator sends: a reply.created event to the hook, or a
-// bare reply (Event empty) to the API. Status is set for conversation.status_changed.
+// InEvent is the body of what the operator sends to the hook or the events API, or a bare
+// reply (Event empty) to the replies API. Status is set for conversation.status_changed,
+// Assignee for conversation.assigned.
 type InEvent struct {
-	Event          string `json:"event,omitempty"`
-	EventID        string `json:"event_id,omitempty"` // conversation.status_changed: the operator's ID of the change
+	Event string `json:"event,omitempty"`
+	// EventID is the operator's ID of a status change or assignment, the dedup key.
+	EventID        string `json:"event_id,omitempty"`
 	ReplyID        string `json:"reply_id,omitempty"`
 	ConversationID string `json:"conversation_id,omitempty"`
 	Ticket         string `json:"ticket,omitempty"`
@@ -96,10 +126,14 @@ type InEvent struct {
 	Note           bool   `json:"note,omitempty"`
 	ReplyTo        string `json:"reply_to,omitempty"`
 	Status         string `json:"status,omitempty"`
+	// Assignee is who now owns the conversation; nil (null or absent) or empty unassigns.
+	Assignee *Agent `json:"assignee,omitempty"`
 }
 
-// Agent is the agent who answered.
+// Agent is an agent of the operator's system: who answered or changed something, or the
+// assignee.
 type Agent struct {
+	ID   string `json:"id,omitempty"`
 	Name string `json:"name,omitempty"`
 }
 
@@ -115,19 +149,49 @@ type ErrorAnswer struct {
 }
 
 // conversationOf converts the gateway's conversation, with the first message's author as the
-// player when the conversation does not know one yet.
+// player when the conversation does not know one yet (unless that message is an update, whose
+// author is the gateway itself).
 func conversationOf(conv normalize.Conversation, ticket normalize.Ref, first normalize.Message) Conversation {
 	p := conv.Player
-	if p == (normalize.Author{}) {
+	if p == (normalize.Author{}) && first.Update == nil {
 		p = first.Author
 	}
 	tags := conv.Tags
 	if tags == nil {
 		tags = []string{}
 	}
+	status := conv.Status
+	if status == "" {
+		// Only a hand-built conversation lacks one; the store opens every conversation open.
+		status = normalize.StatusOpen
+	}
 	return Conversation{
 		ID: string(conv.ID), Ticket: string(ticket), Channel: string(conv.Channel), ChannelKind: string(conv.ChannelKind),
-		Language: conv.Language, Priority: string(conv.Priority), Tags: tags,
-		Player: Player{DisplayName: p.DisplayName, Language: p.Language, PlayerID: p.PlayerID, VIPTier: p.VIPTier},
+		Status: string(status), Language: conv.Language, Priority: string(conv.Priority), Tags: tags,
+		Player:   Player{DisplayName: p.DisplayName, Language: p.Language, PlayerID: p.PlayerID, VIPTier: p.VIPTier},
+		SLA:      slaOf(conv.SLA),
+		Assignee: assigneeOf(conv.Assignee),
 	}
+}
+
+// assigneeOf is nil for no assignee, which the store may also record as an empty Agent.
+func assigneeOf(a *normalize.Agent) *Agent {
+	if a == nil || *a == (normalize.Agent{}) {
+		return nil
+	}
+	return &Agent{ID: a.ID, Name: a.Name}
+}
+
+// slaOf converts the clock; a zero time stays zero in UTC, so omitzero still omits it.
+func slaOf(s normalize.SLA) SLA {
+	return SLA{State: string(s.State()), AwaitingSince: s.AwaitingSince.UTC(), DueAt: s.DueAt.UTC(), BreachedAt: s.BreachedAt.UTC()}
+}
+
+func updateOf(u *normalize.Update) *Update {
+	changed := make([]string, len(u.Changed))
+	for i, f := range u.Changed {
+		changed[i] = string(f)
+	}
+	return &Update{Changed: changed, Language: u.Language, PlayerID: u.PlayerID, VIPTier: u.VIPTier,
+		Priority: string(u.Priority), SLA: slaOf(u.SLA)}
 }

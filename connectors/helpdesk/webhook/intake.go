@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/casino-support/gateway/connectors"
@@ -19,7 +21,7 @@ const maxBody = 1 << 20
 
 // ServeHTTP is /hooks/{name}: signed events from the operator's system. It answers 401 for a
 // missing, wrong or stale signature, 400 for a malformed event, 413 for a body over 1 MiB,
-// and 200 for a reply only once the sink stored it.
+// and 200 only once the sink stored the event.
 func (h *Helpdesk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -40,38 +42,106 @@ func (h *Helpdesk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	switch ev.Event {
-	case EventReplyCreated:
-		h.deliverReply(w, r, ev)
-	case EventStatusChanged:
-		h.acceptStatus(w, r, ev)
-	default:
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown event %q (want %s or %s)", ev.Event, EventReplyCreated, EventStatusChanged))
-	}
+	h.dispatch(w, r, ev)
 }
 
-// serveAPI is POST /api/v1/helpdesks/{name}/replies: a bare reply with the bearer api_token,
-// for systems that can call an API more easily than sign a request.
+// serveEvents is POST /api/v1/helpdesks/{name}/events: every event the hook takes, with the
+// bearer api_token instead of a signature, for systems that can call an API more easily than
+// sign a request. Answers are the hook's.
+func (h *Helpdesk) serveEvents(w http.ResponseWriter, r *http.Request) {
+	ev, ok := h.readAPI(w, r)
+	if !ok {
+		return
+	}
+	h.dispatch(w, r, ev)
+}
+
+// serveAPI is POST /api/v1/helpdesks/{name}/replies: a bare reply with the bearer api_token.
+// It predates /events and stays for the integrations built on it.
 func (h *Helpdesk) serveAPI(w http.ResponseWriter, r *http.Request) {
+	ev, ok := h.readAPI(w, r)
+	if !ok {
+		return
+	}
+	if ev.Event == "" {
+		ev.Event = EventReplyCreated
+	}
+	if ev.Event != EventReplyCreated {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("event must be %s or absent, got %q (send other events to /events)", EventReplyCreated, ev.Event))
+		return
+	}
+	h.dispatch(w, r, ev)
+}
+
+// readAPI checks the bearer token and decodes the body of an API request; on failure it has
+// answered 401, 400 or 413.
+func (h *Helpdesk) readAPI(w http.ResponseWriter, r *http.Request) (InEvent, bool) {
 	if !h.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gateway"`)
 		writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
-		return
+		return InEvent{}, false
 	}
 	body, ok := readBody(w, r)
 	if !ok {
-		return
+		return InEvent{}, false
 	}
 	var ev InEvent
 	if err := decodeStrict(body, &ev); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
+		return InEvent{}, false
+	}
+	return ev, true
+}
+
+// dispatch handles an authenticated event by its type; the hook and the events API share it,
+// so both answer alike.
+func (h *Helpdesk) dispatch(w http.ResponseWriter, r *http.Request, ev InEvent) {
+	var handle func(http.ResponseWriter, *http.Request, InEvent)
+	switch ev.Event {
+	case EventReplyCreated:
+		handle = h.deliverReply
+	case EventStatusChanged:
+		handle = h.acceptStatus
+	case EventAssigned:
+		handle = h.acceptAssignment
+	default:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown event %q (want %s, %s or %s)", ev.Event, EventReplyCreated, EventStatusChanged, EventAssigned))
 		return
 	}
-	if ev.Event != "" && ev.Event != EventReplyCreated {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("event must be %s or absent, got %q", EventReplyCreated, ev.Event))
+	if foreign := foreignFields(ev); len(foreign) > 0 {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("%s does not take %s", ev.Event, strings.Join(foreign, ", ")))
 		return
 	}
-	h.deliverReply(w, r, ev)
+	handle(w, r, ev)
+}
+
+// foreignFields names the fields of ev that belong to another event type. Every event decodes
+// into InEvent, so without this a status sent along with a reply, say, would be dropped
+// silently, though the contract refuses it and the operator surely meant something by it.
+func foreignFields(ev InEvent) []string {
+	var takes []string
+	switch ev.Event {
+	case EventReplyCreated:
+		takes = []string{"reply_id", "text", "note", "reply_to"}
+	case EventStatusChanged:
+		takes = []string{"event_id", "status"}
+	case EventAssigned:
+		takes = []string{"event_id", "assignee"}
+	}
+	present := []struct {
+		name string
+		set  bool
+	}{
+		{"event_id", ev.EventID != ""}, {"reply_id", ev.ReplyID != ""}, {"text", ev.Text != ""}, {"note", ev.Note},
+		{"reply_to", ev.ReplyTo != ""}, {"status", ev.Status != ""}, {"assignee", ev.Assignee != nil},
+	}
+	var out []string
+	for _, f := range present {
+		if f.set && !slices.Contains(takes, f.name) {
+			out = append(out, f.name)
+		}
+	}
+	return out
 }
 
 // authorized compares digests of the header and the token in constant time, so neither the
@@ -136,7 +206,7 @@ func (h *Helpdesk) replyMessage(ev InEvent) (normalize.Message, error) {
 		ExternalID:   normalize.ExternalID(ev.ReplyID),
 		Conversation: normalize.ConversationID(ev.ConversationID),
 		Ticket:       normalize.Ref(ev.Ticket),
-		Author:       normalize.Author{Role: normalize.RoleAgent, DisplayName: ev.Agent.Name},
+		Author:       agentAuthor(ev.Agent),
 		Kind:         kind,
 		Text:         ev.Text,
 		ReplyTo:      normalize.ExternalID(ev.ReplyTo),
@@ -164,13 +234,57 @@ func (h *Helpdesk) acceptStatus(w http.ResponseWriter, r *http.Request, ev InEve
 		ExternalID:   normalize.ExternalID("status-" + ev.EventID),
 		Conversation: normalize.ConversationID(ev.ConversationID),
 		Ticket:       normalize.Ref(ev.Ticket),
-		Author:       normalize.Author{Role: normalize.RoleAgent, DisplayName: ev.Agent.Name},
+		Author:       agentAuthor(ev.Agent),
 		Kind:         normalize.KindSystem,
 		Status:       normalize.Status(ev.Status),
 		Text:         "Status set to " + ev.Status + " in the ticket system.",
 		SentAt:       h.now().UTC(),
 	}
 	h.deliver(w, r, msg, Answer{Status: "stored"})
+}
+
+// acceptAssignment stores an assignment as a system message, which the store applies to the
+// conversation; the player is sent nothing. A null, absent or empty assignee unassigns.
+func (h *Helpdesk) acceptAssignment(w http.ResponseWriter, r *http.Request, ev InEvent) {
+	assignee := normalize.Agent{}
+	if ev.Assignee != nil {
+		assignee = normalize.Agent{ID: ev.Assignee.ID, Name: ev.Assignee.Name}
+	}
+	switch {
+	case ev.EventID == "":
+		writeError(w, http.StatusBadRequest, "event_id is required (the operator's ID of the assignment, for deduplication)")
+		return
+	case ev.Ticket == "" && ev.ConversationID == "":
+		writeError(w, http.StatusBadRequest, "ticket or conversation_id is required")
+		return
+	case assignee != (normalize.Agent{}) && strings.TrimSpace(assignee.ID) == "" && strings.TrimSpace(assignee.Name) == "":
+		// Blanks are a bug on the sender's side, not a wish to unassign: that is null or {}.
+		writeError(w, http.StatusBadRequest, "assignee needs an id or a name (send null to unassign)")
+		return
+	}
+	text := "Unassigned in the ticket system."
+	if assignee != (normalize.Agent{}) {
+		who := cmp.Or(strings.TrimSpace(assignee.Name), assignee.ID)
+		text = "Assigned to " + who + " in the ticket system."
+	}
+	msg := normalize.Message{
+		Direction:    normalize.Outbound,
+		Source:       h.name,
+		ExternalID:   normalize.ExternalID("assign-" + ev.EventID),
+		Conversation: normalize.ConversationID(ev.ConversationID),
+		Ticket:       normalize.Ref(ev.Ticket),
+		Author:       agentAuthor(ev.Agent),
+		Kind:         normalize.KindSystem,
+		Assignee:     &assignee,
+		Text:         text,
+		SentAt:       h.now().UTC(),
+	}
+	h.deliver(w, r, msg, Answer{Status: "stored"})
+}
+
+// agentAuthor is the agent who wrote or changed something, as the thread records them.
+func agentAuthor(a Agent) normalize.Author {
+	return normalize.Author{Role: normalize.RoleAgent, DisplayName: a.Name, ExternalID: a.ID}
 }
 
 // readBody reads the whole body, at most maxBody; on failure it has answered 413 or 400.

@@ -59,7 +59,18 @@ func (e *env) hook(t *testing.T, secret string, ts time.Time, body string) (int,
 // api POSTs body to the reply API with token.
 func (e *env) api(t *testing.T, token, body string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, e.gateway.URL+"/api/v1/helpdesks/"+testName+"/replies", strings.NewReader(body))
+	return e.apiPost(t, "replies", token, body)
+}
+
+// events POSTs body to the events API with token.
+func (e *env) events(t *testing.T, token, body string) (int, string) {
+	t.Helper()
+	return e.apiPost(t, "events", token, body)
+}
+
+func (e *env) apiPost(t *testing.T, endpoint, token, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, e.gateway.URL+"/api/v1/helpdesks/"+testName+"/"+endpoint, strings.NewReader(body))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
@@ -249,4 +260,165 @@ func TestStatusChangeIsStored(t *testing.T) {
 		require.Equal(t, http.StatusBadRequest, status, "%s: %s", name, body)
 	}
 	require.Len(t, sink.Messages(), 2, "nothing stored for refused events")
+}
+
+// signedOrBearer sends body to the hook (signed) or to the events API (bearer token): the two
+// ways in for every event.
+func (e *env) signedOrBearer(t *testing.T, via, body string) (int, string) {
+	t.Helper()
+	if via == "hook" {
+		return e.hook(t, testSecret, time.Now(), body)
+	}
+	return e.events(t, testToken, body)
+}
+
+func assignment(eventID, extra string) string {
+	return `{"event":"conversation.assigned","event_id":"` + eventID + `","ticket":"T-1"` + extra + `}`
+}
+
+func TestAssignmentsAreStored(t *testing.T) {
+	tests := []struct {
+		name, body   string
+		wantAssignee normalize.Agent
+		wantText     string
+		wantAuthor   normalize.Author
+		wantConv     normalize.ConversationID
+		wantTicket   normalize.Ref
+	}{
+		{name: "assigned", body: assignment("e-1", `,"assignee":{"id":"a-7","name":"Anna"},"agent":{"id":"a-1","name":"Alice"}`),
+			wantAssignee: normalize.Agent{ID: "a-7", Name: "Anna"}, wantText: "Assigned to Anna in the ticket system.",
+			wantAuthor: normalize.Author{Role: normalize.RoleAgent, DisplayName: "Alice", ExternalID: "a-1"}, wantTicket: "T-1"},
+		{name: "by id only", body: assignment("e-1", `,"assignee":{"id":"a-7"}`),
+			wantAssignee: normalize.Agent{ID: "a-7"}, wantText: "Assigned to a-7 in the ticket system.",
+			wantAuthor: normalize.Author{Role: normalize.RoleAgent}, wantTicket: "T-1"},
+		{name: "by conversation", body: `{"event":"conversation.assigned","event_id":"e-1","conversation_id":"c-1","assignee":{"name":"Anna"}}`,
+			wantAssignee: normalize.Agent{Name: "Anna"}, wantText: "Assigned to Anna in the ticket system.",
+			wantAuthor: normalize.Author{Role: normalize.RoleAgent}, wantConv: "c-1"},
+		{name: "unassigned by null", body: assignment("e-1", `,"assignee":null`),
+			wantText: "Unassigned in the ticket system.", wantAuthor: normalize.Author{Role: normalize.RoleAgent}, wantTicket: "T-1"},
+		{name: "unassigned by absence", body: assignment("e-1", `,"agent":{"name":"Alice"}`),
+			wantText: "Unassigned in the ticket system.", wantAuthor: normalize.Author{Role: normalize.RoleAgent, DisplayName: "Alice"}, wantTicket: "T-1"},
+		{name: "unassigned by {}", body: assignment("e-1", `,"assignee":{}`),
+			wantText: "Unassigned in the ticket system.", wantAuthor: normalize.Author{Role: normalize.RoleAgent}, wantTicket: "T-1"},
+	}
+	for _, via := range []string{"hook", "api"} {
+		for _, tt := range tests {
+			t.Run(via+"/"+tt.name, func(t *testing.T) {
+				e := newEnv(t, nil)
+				sink := e.run(t)
+				for range 2 { // a retried event keeps its dedup key
+					status, body := e.signedOrBearer(t, via, tt.body)
+					require.Equal(t, http.StatusOK, status, body)
+					require.JSONEq(t, `{"status":"stored"}`, body)
+				}
+				msgs := sink.Messages()
+				require.Len(t, msgs, 2)
+				for _, m := range msgs {
+					require.Equal(t, normalize.Outbound, m.Direction)
+					require.Equal(t, normalize.KindSystem, m.Kind)
+					require.Equal(t, normalize.InstanceName(testName), m.Source)
+					require.Equal(t, normalize.ExternalID("assign-e-1"), m.ExternalID, "the store deduplicates on it")
+					require.Equal(t, tt.wantTicket, m.Ticket)
+					require.Equal(t, tt.wantConv, m.Conversation)
+					require.NotNil(t, m.Assignee, "an unassignment is an empty assignee, not none")
+					require.Equal(t, tt.wantAssignee, *m.Assignee)
+					require.Equal(t, tt.wantText, m.Text)
+					require.Equal(t, tt.wantAuthor, m.Author)
+					require.Empty(t, m.Status)
+				}
+			})
+		}
+	}
+}
+
+func TestAssignmentRefusals(t *testing.T) {
+	tests := []struct {
+		name, body string
+		malformed  bool // violates the contract on purpose: skip request validation
+	}{
+		{"assignee is a string", assignment("e-1", `,"assignee":"Anna"`), true},
+		{"assignee is a list", assignment("e-1", `,"assignee":[{"name":"Anna"}]`), true},
+		{"assignee id is a number", assignment("e-1", `,"assignee":{"id":7}`), true},
+		{"unknown field in assignee", assignment("e-1", `,"assignee":{"name":"Anna","email":"anna@example.com"}`), true},
+		{"blank assignee", assignment("e-1", `,"assignee":{"name":"  "}`), false},
+		{"unknown field", assignment("e-1", `,"asignee":{"name":"Anna"}`), true},
+		{"field of another event", assignment("e-1", `,"assignee":{"name":"Anna"},"status":"closed"`), true},
+		{"no event_id", `{"event":"conversation.assigned","ticket":"T-1","assignee":{"name":"Anna"}}`, true},
+		{"no conversation", `{"event":"conversation.assigned","event_id":"e-1","assignee":{"name":"Anna"}}`, false},
+	}
+	for _, via := range []string{"hook", "api"} {
+		for _, tt := range tests {
+			t.Run(via+"/"+tt.name, func(t *testing.T) {
+				e := newEnv(t, nil)
+				e.malformed = func(*http.Request) bool { return tt.malformed }
+				sink := e.run(t)
+				status, body := e.signedOrBearer(t, via, tt.body)
+				require.Equal(t, http.StatusBadRequest, status, body)
+				require.Empty(t, sink.Messages(), "nothing may be delivered on a refusal")
+			})
+		}
+	}
+}
+
+// TestEventsAPIAnswersLikeTheHook sends every event type once signed to the hook and once
+// with the bearer token to the events API: the answers and what is stored must not differ.
+func TestEventsAPIAnswersLikeTheHook(t *testing.T) {
+	tests := []struct{ name, body string }{
+		{"reply", reply("r-1", `,"reply_to":"m-9"`)},
+		{"note", reply("r-2", `,"note":true,"agent":{"id":"a-1","name":"Alice"}`)},
+		{"status", `{"event":"conversation.status_changed","event_id":"chg-1","ticket":"T-1","status":"pending"}`},
+		{"assignment", assignment("e-1", `,"assignee":{"id":"a-7","name":"Anna"}`)},
+		{"unassignment", assignment("e-2", `,"assignee":null`)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			sink := e.run(t)
+			hookStatus, hookBody := e.signedOrBearer(t, "hook", tt.body)
+			apiStatus, apiBody := e.signedOrBearer(t, "api", tt.body)
+			require.Equal(t, http.StatusOK, hookStatus, hookBody)
+			require.Equal(t, hookStatus, apiStatus)
+			require.JSONEq(t, hookBody, apiBody)
+			msgs := sink.Messages()
+			require.Len(t, msgs, 2)
+			msgs[0].SentAt, msgs[1].SentAt = time.Time{}, time.Time{}
+			require.Equal(t, msgs[0], msgs[1])
+		})
+	}
+}
+
+func TestEventsAPIRefusals(t *testing.T) {
+	tests := []struct {
+		name, token, body string
+		signed            bool // signed like a hook event instead of the token
+		malformed         bool
+		want              int
+	}{
+		{"no token", "", assignment("e-1", ""), false, true, 401},
+		{"wrong token", "guess", assignment("e-1", ""), false, false, 401},
+		{"signature instead of token", "", assignment("e-1", ""), true, true, 401},
+		{"no event", testToken, `{"reply_id":"r-1","ticket":"T-1","text":"hi"}`, false, true, 400},
+		{"unknown event", testToken, `{"event":"ticket.exploded"}`, false, true, 400},
+		{"reply with an assignee", testToken, reply("r-1", `,"assignee":{"name":"Anna"}`), false, true, 400},
+		{"status with a reply's text", testToken, `{"event":"conversation.status_changed","event_id":"chg-1","ticket":"T-1","status":"closed","text":"bye"}`, false, true, 400},
+		{"too large", testToken, assignment("e-1", `,"agent":{"name":"`+strings.Repeat("x", 1<<20)+`"}`), false, true, 413},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			e.malformed = func(*http.Request) bool { return tt.malformed }
+			sink := e.run(t)
+			var status int
+			var body string
+			if tt.signed {
+				req, err := webhookreceiver.SignedRequest(t.Context(), e.gateway.URL+"/api/v1/helpdesks/"+testName+"/events", testSecret, time.Now(), []byte(tt.body))
+				require.NoError(t, err)
+				status, body = do(t, req)
+			} else {
+				status, body = e.events(t, tt.token, tt.body)
+			}
+			require.Equal(t, tt.want, status, body)
+			require.Empty(t, sink.Messages())
+		})
+	}
 }

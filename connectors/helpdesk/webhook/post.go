@@ -8,10 +8,10 @@ import (
 	"github.com/casino-support/gateway/normalize"
 )
 
-// Post opens the conversation at the operator when it has no ticket yet and sends msgs as
-// message.created events in order. The idempotency keys ("open-<conversation>" and each
-// message ID) are stable across retries, so the operator can answer a repeat with its first
-// answer; Attempt is therefore not needed.
+// Post opens the conversation at the operator when it has no ticket yet and sends msgs in
+// order: a metadata update as conversation.updated, anything else as message.created. The
+// idempotency keys ("open-<conversation>" and each message ID) are stable across retries, so
+// the operator can answer a repeat with its first answer; Attempt is therefore not needed.
 func (h *Helpdesk) Post(ctx context.Context, conv normalize.Conversation, msgs []connectors.Delivery) (normalize.Ref, []normalize.ExternalID, error) {
 	ticket := conv.Ticket
 	if len(msgs) == 0 {
@@ -25,7 +25,11 @@ func (h *Helpdesk) Post(ctx context.Context, conv normalize.Conversation, msgs [
 	}
 	ids := make([]normalize.ExternalID, 0, len(msgs))
 	for _, d := range msgs {
-		id, err := h.postMessage(ctx, conv, ticket, d.Message)
+		post := h.postMessage
+		if d.Update != nil {
+			post = h.postUpdate
+		}
+		id, err := post(ctx, conv, ticket, d.Message)
 		if err != nil {
 			return ticket, ids, err
 		}
@@ -56,9 +60,31 @@ func (h *Helpdesk) postMessage(ctx context.Context, conv normalize.Conversation,
 	m := h.messageOf(msg)
 	ev := OutEvent{Event: EventMessageCreated, ID: string(msg.ID), CreatedAt: h.now().UTC(),
 		Conversation: conversationOf(conv, ticket, msg), Message: &m}
+	id, err := h.sendCreated(ctx, ev, msg)
+	if err != nil {
+		return "", fmt.Errorf("webhook %s: post message %s of %s: %w", h.name, msg.ID, conv.ID, err)
+	}
+	return id, nil
+}
+
+// postUpdate sends conversation.updated for a metadata update the gateway noticed; it is
+// answered like message.created, since the update is a message in the conversation's lane.
+func (h *Helpdesk) postUpdate(ctx context.Context, conv normalize.Conversation, ticket normalize.Ref, msg normalize.Message) (normalize.ExternalID, error) {
+	ev := OutEvent{Event: EventConversationUpdated, ID: string(msg.ID), CreatedAt: h.now().UTC(),
+		Conversation: conversationOf(conv, ticket, msg), Update: updateOf(msg.Update)}
+	id, err := h.sendCreated(ctx, ev, msg)
+	if err != nil {
+		return "", fmt.Errorf("webhook %s: post update %s of %s: %w", h.name, msg.ID, conv.ID, err)
+	}
+	return id, nil
+}
+
+// sendCreated sends ev for msg; the operator's optional {"id"} becomes the external ID, else
+// the message ID itself.
+func (h *Helpdesk) sendCreated(ctx context.Context, ev OutEvent, msg normalize.Message) (normalize.ExternalID, error) {
 	var ans CreatedAnswer
 	if err := h.send(ctx, ev, &ans); err != nil {
-		return "", fmt.Errorf("webhook %s: post message %s of %s: %w", h.name, msg.ID, conv.ID, err)
+		return "", err
 	}
 	if ans.ID == "" {
 		return normalize.ExternalID(msg.ID), nil

@@ -131,3 +131,125 @@ func TestPostEmptyAnswerUsesMessageID(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []normalize.ExternalID{normalize.ExternalID(msgs[0].ID)}, ids)
 }
+
+// updateOf returns an Update message of conv, as the store enqueues one before the message
+// that revealed the change (or alone, for an SLA breach).
+func updateOf(conv normalize.Conversation, u normalize.Update) normalize.Message {
+	now := time.Now().UTC().Truncate(time.Second)
+	return normalize.Message{ID: normalize.NewMessageID(), Direction: normalize.Inbound, Source: conv.Channel,
+		ExternalID: normalize.ExternalID("update-" + string(conv.ID)), Conversation: conv.ID, Channel: conv.Channel,
+		ChannelKind: conv.ChannelKind, Address: conv.Address, Author: normalize.Author{Role: normalize.RoleSystem},
+		Kind: normalize.KindSystem, Text: "Conversation updated.", Update: &u, SentAt: now, ReceivedAt: now}
+}
+
+func TestPostUpdateOpensTheConversationFirst(t *testing.T) {
+	e := newEnv(t, nil)
+	conv, msgs := conversation(1)
+	since := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	conv.SLA = normalize.SLA{AwaitingSince: since, DueAt: since.Add(15 * time.Minute), BreachedAt: since.Add(15 * time.Minute)}
+	upd := updateOf(conv, normalize.Update{Changed: []normalize.Field{normalize.FieldSLA}, Language: "de", PlayerID: "P-4711",
+		VIPTier: 3, Priority: normalize.PriorityHigh, SLA: conv.SLA})
+
+	ticket, ids, err := e.hd.Post(t.Context(), conv, deliveries([]normalize.Message{upd, msgs[0]}, 1))
+	require.NoError(t, err, "Post()")
+	require.Equal(t, normalize.Ref("T-1"), ticket)
+	require.Equal(t, []normalize.ExternalID{"ext-" + normalize.ExternalID(upd.ID), "ext-" + normalize.ExternalID(msgs[0].ID)}, ids,
+		"the operator's {id} is the update's external ID, as for messages")
+
+	events := e.recv.Events()
+	require.Len(t, events, 3)
+	require.Equal(t, webhook.EventConversationOpened, events[0].Event.Event)
+	require.Equal(t, webhook.Player{DisplayName: "Max", Language: "de", PlayerID: "P-4711", VIPTier: 3}, events[0].Event.Conversation.Player)
+	got := events[1]
+	require.Equal(t, webhook.EventConversationUpdated, got.Event.Event)
+	require.Equal(t, string(upd.ID), got.Key, "idempotency key is the update's message ID")
+	require.Nil(t, got.Event.Message)
+	require.Equal(t, string(ticket), got.Event.Conversation.Ticket)
+	wantSLA := webhook.SLA{State: "breached", AwaitingSince: since, DueAt: since.Add(15 * time.Minute), BreachedAt: since.Add(15 * time.Minute)}
+	require.Equal(t, &webhook.Update{Changed: []string{"sla"}, Language: "de", PlayerID: "P-4711", VIPTier: 3, Priority: "high", SLA: wantSLA},
+		got.Event.Update)
+	require.Equal(t, wantSLA, got.Event.Conversation.SLA)
+	require.Equal(t, webhook.EventMessageCreated, events[2].Event.Event)
+	require.Equal(t, []string{string(upd.ID)}, e.recv.Updates()[string(conv.ID)])
+	require.Equal(t, []string{string(msgs[0].ID)}, e.recv.Messages()[string(conv.ID)], "an update is not a message of the ticket")
+
+	// A retry, as after a crash, sends the same keys and gets the first answers.
+	conv.Ticket = ticket
+	_, again, err := e.hd.Post(t.Context(), conv, deliveries([]normalize.Message{upd}, 2))
+	require.NoError(t, err)
+	require.Equal(t, ids[:1], again)
+	require.Len(t, e.recv.Events(), 3)
+}
+
+// An update opening a conversation that knows no player yet must not present the gateway
+// (the update's author) as the player.
+func TestPostUpdateIsNotThePlayer(t *testing.T) {
+	e := newEnv(t, nil)
+	conv, _ := conversation(0)
+	conv.Player = normalize.Author{}
+	upd := updateOf(conv, normalize.Update{Changed: []normalize.Field{normalize.FieldPriority}, Priority: normalize.PriorityUrgent})
+	_, _, err := e.hd.Post(t.Context(), conv, deliveries([]normalize.Message{upd}, 1))
+	require.NoError(t, err)
+	require.Equal(t, webhook.Player{}, e.recv.Events()[0].Event.Conversation.Player)
+}
+
+func TestPostUpdateEmptyAnswerUsesMessageID(t *testing.T) {
+	conv, _ := conversation(0)
+	conv.Ticket = "T-x"
+	upd := updateOf(conv, normalize.Update{Changed: []normalize.Field{normalize.FieldLanguage}, Language: "en", Priority: normalize.PriorityNormal})
+	hd, err := webhook.New(testName, config.Webhook{URL: noContentServer(t), Secret: testSecret, APIToken: testToken, Timeout: time.Second,
+		MaxSkew: time.Minute, AttachmentURLTTL: time.Hour}, webhook.Deps{})
+	require.NoError(t, err)
+	_, ids, err := hd.Post(t.Context(), conv, deliveries([]normalize.Message{upd}, 1))
+	require.NoError(t, err)
+	require.Equal(t, []normalize.ExternalID{normalize.ExternalID(upd.ID)}, ids)
+}
+
+// TestConversationCarriesStatusSLAAndAssignee checks what every event says about the
+// conversation beside its identity; the receiver validates each against the contract.
+func TestConversationCarriesStatusSLAAndAssignee(t *testing.T) {
+	since := time.Date(2026, 11, 22, 10, 0, 0, 0, time.FixedZone("CET", 3600))
+	due := since.Add(time.Hour)
+	tests := []struct {
+		name string
+		// the conversation
+		status   normalize.Status
+		sla      normalize.SLA
+		assignee *normalize.Agent
+		// what the operator sees
+		wantStatus   string
+		wantSLA      webhook.SLA
+		wantAssignee *webhook.Agent
+	}{
+		{name: "nobody waits, nobody assigned", status: normalize.StatusOpen,
+			wantStatus: "open", wantSLA: webhook.SLA{State: "none"}},
+		{name: "waiting without a target", status: normalize.StatusOpen, sla: normalize.SLA{AwaitingSince: since},
+			wantStatus: "open", wantSLA: webhook.SLA{State: "waiting", AwaitingSince: since.UTC()}},
+		{name: "waiting with a target", status: normalize.StatusOpen, sla: normalize.SLA{AwaitingSince: since, DueAt: due},
+			wantStatus: "open", wantSLA: webhook.SLA{State: "waiting", AwaitingSince: since.UTC(), DueAt: due.UTC()}},
+		{name: "breached, assigned and parked", status: normalize.StatusPending,
+			sla: normalize.SLA{AwaitingSince: since, DueAt: due, BreachedAt: due}, assignee: &normalize.Agent{ID: "a-7", Name: "Anna"},
+			wantStatus: "pending", wantSLA: webhook.SLA{State: "breached", AwaitingSince: since.UTC(), DueAt: due.UTC(), BreachedAt: due.UTC()},
+			wantAssignee: &webhook.Agent{ID: "a-7", Name: "Anna"}},
+		{name: "an empty assignee is none", status: normalize.StatusOpen, assignee: &normalize.Agent{},
+			wantStatus: "open", wantSLA: webhook.SLA{State: "none"}},
+		{name: "no status is open", wantStatus: "open", wantSLA: webhook.SLA{State: "none"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			conv, msgs := conversation(1)
+			conv.Status, conv.SLA, conv.Assignee = tt.status, tt.sla, tt.assignee
+			_, _, err := e.hd.Post(t.Context(), conv, deliveries(msgs, 1))
+			require.NoError(t, err)
+			events := e.recv.Events()
+			require.Len(t, events, 2, "opened and created")
+			for _, ev := range events {
+				c := ev.Event.Conversation
+				require.Equal(t, tt.wantStatus, c.Status, ev.Event.Event)
+				require.Equal(t, tt.wantSLA, c.SLA, ev.Event.Event)
+				require.Equal(t, tt.wantAssignee, c.Assignee, ev.Event.Event)
+			}
+		})
+	}
+}

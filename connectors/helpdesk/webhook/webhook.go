@@ -73,8 +73,8 @@ func New(name normalize.InstanceName, cfg config.Webhook, d Deps) (*Helpdesk, er
 		publicURL: strings.TrimSuffix(d.PublicURL, "/"), log: d.Log, now: d.Now}, nil
 }
 
-// Run makes the hook and the API accept replies for sink until ctx ends, then returns nil.
-// Until Run started, and after it returned, they answer 503: nothing would store a reply.
+// Run makes the hook and the API accept events for sink until ctx ends, then returns nil.
+// Until Run started, and after it returned, they answer 503: nothing would store an event.
 func (h *Helpdesk) Run(ctx context.Context, sink connectors.Sink) error {
 	if sink == nil {
 		return fmt.Errorf("webhook %s: %w", h.name, errors.New("nil sink"))
@@ -93,9 +93,10 @@ func (h *Helpdesk) currentSink() connectors.Sink {
 	return nil
 }
 
-// Mount serves the reply API and the attachment links; /hooks/{name} itself is ServeHTTP,
-// mounted by the gateway.
+// Mount serves the API (every event, and bare replies) and the attachment links;
+// /hooks/{name} itself is ServeHTTP, mounted by the gateway.
 func (h *Helpdesk) Mount(mux *http.ServeMux) {
+	mux.HandleFunc("POST /api/v1/helpdesks/"+string(h.name)+"/events", h.serveEvents)
 	mux.HandleFunc("POST /api/v1/helpdesks/"+string(h.name)+"/replies", h.serveAPI)
 	mux.HandleFunc("GET /hooks/"+string(h.name)+"/attachments/{sha}", h.serveAttachment)
 }
