@@ -7,15 +7,16 @@ import (
 
 // Webhook is the generic signed-webhook helpdesk: the gateway POSTs signed JSON events to URL
 // and the operator's system answers through /hooks/{name} (signed events) or
-// /api/v1/helpdesks/{name}/replies (bearer token). See docs/webhook.md.
+// /api/v1/helpdesks/{name}/events and /replies (bearer token). See docs/webhook.md.
 type Webhook struct {
-	// URL receives the events (conversation.opened, message.created). Required, http(s).
+	// URL receives the events (conversation.opened, message.created, conversation.updated).
+	// Required, http(s).
 	URL string `yaml:"url"`
 	// Secret is the HMAC-SHA256 key signing events in both directions and attachment links.
 	// Required, at least 16 bytes, so it cannot be guessed.
 	Secret Secret `yaml:"secret"`
 	// APIToken is the bearer token the operator's system presents to
-	// /api/v1/helpdesks/{name}/replies. Required.
+	// /api/v1/helpdesks/{name}/events and /replies. Required.
 	APIToken Secret `yaml:"api_token"`
 	// Timeout caps one request to URL. Default 15s.
 	Timeout time.Duration `yaml:"timeout"`

@@ -200,9 +200,10 @@ func applyOutbound(ctx context.Context, tx *wtx, conv normalize.ConversationID, 
 func (s *Store) inboundConversation(ctx context.Context, tx *wtx, m normalize.Message, assess Assess, now int64) (id normalize.ConversationID, opened bool, upd *normalize.Message, err error) {
 	var cur convMeta
 	var tags, player string
-	var awaiting sql.NullInt64
-	err = tx.QueryRowContext(ctx, `SELECT id, language, priority, tags, player, awaiting_since FROM conversations WHERE channel = ? AND address = ?`,
-		m.Channel, m.Address).Scan(&id, &cur.language, &cur.priority, &tags, &player, &awaiting)
+	var awaiting, due, breached sql.NullInt64
+	err = tx.QueryRowContext(ctx, `SELECT id, language, priority, tags, player, awaiting_since, sla_due_at, sla_breached_at
+		FROM conversations WHERE channel = ? AND address = ?`,
+		m.Channel, m.Address).Scan(&id, &cur.language, &cur.priority, &tags, &player, &awaiting, &due, &breached)
 	if errors.Is(err, sql.ErrNoRows) {
 		id, err = s.openConversation(ctx, tx, m, assess(m), now)
 		return id, err == nil, nil, err
@@ -232,15 +233,17 @@ func (s *Store) inboundConversation(ctx context.Context, tx *wtx, m normalize.Me
 		return "", false, nil, fmt.Errorf("store: update conversation: %w", err)
 	}
 	if startsClock(m) && !awaiting.Valid {
+		awaiting, due, breached = sql.NullInt64{Int64: now, Valid: true}, dueAt(now, a.FirstResponse), sql.NullInt64{}
 		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET awaiting_since = ?, sla_due_at = ?, sla_breached_at = NULL WHERE id = ?`,
-			now, dueAt(now, a.FirstResponse), id); err != nil {
+			now, due, id); err != nil {
 			return "", false, nil, fmt.Errorf("store: start the SLA clock of %s: %w", id, err)
 		}
 	}
 	if len(changed) == 0 {
 		return id, false, nil, nil
 	}
-	u := &normalize.Update{Changed: changed, Language: next.language, PlayerID: next.player.PlayerID, VIPTier: next.player.VIPTier, Priority: next.priority}
+	u := &normalize.Update{Changed: changed, Language: next.language, PlayerID: next.player.PlayerID, VIPTier: next.player.VIPTier,
+		Priority: next.priority, SLA: slaOf(awaiting, due, breached)}
 	msg := updateMessage(id, m, u, now)
 	return id, false, &msg, nil
 }
@@ -257,7 +260,8 @@ func (s *Store) openConversation(ctx context.Context, tx *wtx, m normalize.Messa
 	}
 	tagsJSON, _ := json.Marshal(a.Tags)
 	player, _ := json.Marshal(m.Author)
-	var awaiting, due any
+	var awaiting any
+	var due sql.NullInt64
 	if startsClock(m) {
 		awaiting, due = now, dueAt(now, a.FirstResponse)
 	}
@@ -279,11 +283,11 @@ func startsClock(m normalize.Message) bool {
 }
 
 // dueAt is the SLA deadline as a column value: NULL without a target.
-func dueAt(now int64, target time.Duration) any {
+func dueAt(now int64, target time.Duration) sql.NullInt64 {
 	if target <= 0 {
-		return nil
+		return sql.NullInt64{}
 	}
-	return now + target.Milliseconds()
+	return sql.NullInt64{Int64: now + target.Milliseconds(), Valid: true}
 }
 
 // convMeta is the metadata of a conversation that inbound messages can change.

@@ -112,10 +112,16 @@ func storeSLAClock(t *testing.T, f *storeFixture) {
 	require.Equal(t, normalize.SLA{}, f.conversation(conv).SLA, "an agent's answer stops the clock")
 	require.True(t, f.nextSLADue().IsZero())
 
-	f.intake(inbound(chanA, "p1", unique("again"), "one more thing"))
-	require.Equal(t, normalize.SLAWaiting, f.conversation(conv).SLA.State())
-	require.False(t, f.nextSLADue().IsZero())
 	drain(f)
+	again := inbound(chanA, "p1", unique("again"), "one more thing")
+	again.Author.Language = "fr"
+	f.intake(again)
+	require.Equal(t, normalize.SLAWaiting, f.conversation(conv).SLA.State())
+	lane := f.claimOne(owner1, 10)
+	require.NotNil(t, lane.Pending[0].Message.Update, "the language changed")
+	require.Equal(t, f.conversation(conv).SLA, lane.Pending[0].Message.Update.SLA, "an update carries the clock as of the change")
+	f.deliverAll(lane, owner1, deskA, "")
+	require.False(t, f.nextSLADue().IsZero())
 
 	time.Sleep(2 * target)
 	breached, err := f.st.MarkSLABreaches(f.ctx, 10)
@@ -123,12 +129,12 @@ func storeSLAClock(t *testing.T, f *storeFixture) {
 	require.Len(t, breached, 1)
 	require.Equal(t, conv, breached[0].ID)
 	require.Equal(t, normalize.SLABreached, breached[0].SLA.State())
-	again, err := f.st.MarkSLABreaches(f.ctx, 10)
+	second, err := f.st.MarkSLABreaches(f.ctx, 10)
 	require.NoError(t, err)
-	require.Empty(t, again, "a breach is marked once")
+	require.Empty(t, second, "a breach is marked once")
 	require.True(t, f.nextSLADue().IsZero(), "a breached clock is not due again")
 
-	lane := f.claimOne(owner1, 10)
+	lane = f.claimOne(owner1, 10)
 	require.Len(t, lane.Pending, 1)
 	u := lane.Pending[0].Message
 	require.Equal(t, normalize.KindSystem, u.Kind)
