@@ -27,8 +27,15 @@ vet:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3s -count 5 ./router/ ./test/loopback/
 
+# Every parser of outside input, FUZZTIME each (the seeds also run in `make test`).
+FUZZTIME ?= 30s
+FUZZ_TARGETS = ./config:FuzzParse ./test/loopback:FuzzChannelHook ./connectors/channel/webchat:FuzzParseClientFrame \
+	./connectors/channel/telegram:FuzzConvertUpdate ./connectors/helpdesk/webhook:FuzzIncomingEvent
 fuzz:
-	$(GO) test ./config -run '^$$' -fuzz FuzzParse -fuzztime 60s
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "== $$t"; \
+		$(GO) test $${t%%:*} -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s; \
+	done
 
 docker:
 	docker build -t casino-support-gateway .
