@@ -276,10 +276,14 @@ func (s *Store) openConversation(ctx context.Context, tx *wtx, m normalize.Messa
 	return id, nil
 }
 
-// startsClock reports whether m is a player's words that an agent should answer.
+// startsClock reports whether m is a player's words that an agent should answer: not an
+// event, and not a reaction to, edit or deletion of something already said.
 func startsClock(m normalize.Message) bool {
-	return m.Author.Role == normalize.RolePlayer && m.Kind != normalize.KindSystem && m.Kind != normalize.KindReaction &&
-		m.Kind != normalize.KindDeletion
+	switch m.Kind {
+	case normalize.KindSystem, normalize.KindReaction, normalize.KindEdit, normalize.KindDeletion:
+		return false
+	}
+	return m.Author.Role == normalize.RolePlayer
 }
 
 // dueAt is the SLA deadline as a column value: NULL without a target.

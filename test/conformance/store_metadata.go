@@ -112,6 +112,13 @@ func storeSLAClock(t *testing.T, f *storeFixture) {
 	require.Equal(t, normalize.SLA{}, f.conversation(conv).SLA, "an agent's answer stops the clock")
 	require.True(t, f.nextSLADue().IsZero())
 
+	for _, k := range []normalize.MessageKind{normalize.KindEdit, normalize.KindReaction, normalize.KindDeletion} {
+		m := inbound(chanA, "p1", unique(string(k)), "")
+		m.Kind = k
+		f.intake(m)
+		require.Equal(t, normalize.SLANone, f.conversation(conv).SLA.State(), "%s of something said is nothing new to answer", k)
+	}
+
 	drain(f)
 	again := inbound(chanA, "p1", unique("again"), "one more thing")
 	again.Author.Language = "fr"
