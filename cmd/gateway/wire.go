@@ -76,7 +76,7 @@ func buildHelpdesk(h config.Helpdesk, d deps) (connectors.Helpdesk, error) {
 		}
 		return box, nil
 	case "rt":
-		desk, err := rt.New(name, *h.RT, rt.Deps{Blobs: d.blobs, Client: d.client, Log: log})
+		desk, err := rt.New(name, *h.RT, rt.Deps{Blobs: d.blobs, Cursors: d.store, Client: d.client, Log: log})
 		if err != nil {
 			return nil, err
 		}

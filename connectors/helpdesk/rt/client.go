@@ -62,11 +62,12 @@ type user struct {
 	EmailAddress string     `json:"EmailAddress"`
 }
 
-// txn is a ticket transaction as listed with fields=Type,Creator,Created,Field,OldValue,NewValue.
+// txn is a ticket transaction as listed with txnFields.
 type txn struct {
 	Kind     string     `json:"type"` // always "transaction"
 	ID       flexString `json:"id"`
-	Type     string     `json:"Type"` // Create, Correspond, Comment, Status, ...
+	Ticket   flexString `json:"ObjectId"` // the ticket: only ticket transactions are listed
+	Type     string     `json:"Type"`     // Create, Correspond, Comment, Status, ...
 	Field    string     `json:"Field"`
 	OldValue flexString `json:"OldValue"`
 	NewValue flexString `json:"NewValue"`
@@ -131,6 +132,13 @@ func isAuth(err error) bool {
 // do sends one request; body is JSON-encoded unless it is nil. out, when not nil, receives
 // the decoded JSON answer.
 func (c *client) do(ctx context.Context, method, path string, query url.Values, body any, out any) error {
+	_, err := c.doAt(ctx, method, path, query, body, out)
+	return err
+}
+
+// doAt is do that also returns RT's clock: the Date of the answer, or the zero time when it
+// has none. The poller judges the age of transactions by it, not by the gateway's clock.
+func (c *client) doAt(ctx context.Context, method, path string, query url.Values, body any, out any) (time.Time, error) {
 	u := c.base + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
@@ -139,13 +147,13 @@ func (c *client) do(ctx context.Context, method, path string, query url.Values, 
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return fmt.Errorf("encode %s %s: %w", method, path, err)
+			return time.Time{}, fmt.Errorf("encode %s %s: %w", method, path, err)
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	req.Header.Set("Authorization", "token "+c.token)
 	req.Header.Set("Accept", "application/json")
@@ -154,21 +162,22 @@ func (c *client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	defer resp.Body.Close()
+	at, _ := http.ParseTime(resp.Header.Get("Date"))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		return classify(&apiError{Method: method, Path: path, Status: resp.StatusCode, Body: strings.TrimSpace(string(b))}, resp.Header.Get("Retry-After"))
+		return at, classify(&apiError{Method: method, Path: path, Status: resp.StatusCode, Body: strings.TrimSpace(string(b))}, resp.Header.Get("Retry-After"))
 	}
 	if out == nil {
 		_, _ = io.Copy(io.Discard, resp.Body)
-		return nil
+		return at, nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("decode %s %s: %w", method, path, err)
+		return at, fmt.Errorf("decode %s %s: %w", method, path, err)
 	}
-	return nil
+	return at, nil
 }
 
 // perPage is REST2's largest page.
@@ -214,6 +223,52 @@ func (c *client) correspond(ctx context.Context, ticket int, fields map[string]a
 	return c.do(ctx, http.MethodPost, fmt.Sprintf("/ticket/%d/correspond", ticket), nil, fields, nil)
 }
 
+// comment adds an internal comment to the ticket: RT mails it to no requestor.
+func (c *client) comment(ctx context.Context, ticket int, fields map[string]any) error {
+	return c.do(ctx, http.MethodPost, fmt.Sprintf("/ticket/%d/comment", ticket), nil, fields, nil)
+}
+
+// updateTicket sets fields of a ticket. REST2 answers 200 with one message per field even
+// when RT refused the change; "Permission Denied" is caught here, other refusals (in the
+// user's language) only by reading the ticket back, as setPriority does.
+func (c *client) updateTicket(ctx context.Context, ticket int, fields map[string]any) error {
+	var msgs []string
+	if err := c.do(ctx, http.MethodPut, fmt.Sprintf("/ticket/%d", ticket), nil, fields, &msgs); err != nil {
+		return err
+	}
+	for _, m := range msgs {
+		if strings.Contains(strings.ToLower(m), "permission denied") {
+			return fmt.Errorf("PUT /ticket/%d: RT refused: %s", ticket, m)
+		}
+	}
+	return nil
+}
+
+// setPriority sets a ticket's priority and reads it back, since RT answers 200 also when it
+// refused the change.
+func (c *client) setPriority(ctx context.Context, ticket, p int) error {
+	if err := c.updateTicket(ctx, ticket, map[string]any{"Priority": p}); err != nil {
+		return err
+	}
+	var t struct {
+		Priority flexString `json:"Priority"`
+	}
+	if err := c.do(ctx, http.MethodGet, fmt.Sprintf("/ticket/%d", ticket), nil, nil, &t); err != nil {
+		return err
+	}
+	if got := t.Priority.int(); got != p {
+		return fmt.Errorf("PUT /ticket/%d: RT kept priority %d instead of %d", ticket, got, p)
+	}
+	return nil
+}
+
+// user returns the RT user with the numeric id, as an Owner transaction names it.
+func (c *client) user(ctx context.Context, id int) (user, error) {
+	var u user
+	err := c.do(ctx, http.MethodGet, fmt.Sprintf("/user/%d", id), nil, nil, &u)
+	return u, err
+}
+
 // searchTickets returns the ids of the tickets matching TicketSQL, newest first.
 func (c *client) searchTickets(ctx context.Context, query string) ([]int, error) {
 	refs, err := collect[ref](ctx, c, http.MethodGet, "/tickets", url.Values{"query": {query}, "orderby": {"id"}, "order": {"DESC"}}, nil)
@@ -226,7 +281,7 @@ func (c *client) searchTickets(ctx context.Context, query string) ([]int, error)
 
 // txnFields are the transaction fields the poller and the history look-up need.
 var txnFields = url.Values{
-	"fields":          {"Type,Creator,Created,Field,OldValue,NewValue"},
+	"fields":          {"Type,Creator,Created,Field,OldValue,NewValue,ObjectId"},
 	"fields[Creator]": {"Name,RealName,EmailAddress"},
 	"orderby":         {"id"},
 	"order":           {"ASC"},
@@ -246,38 +301,63 @@ func (c *client) transactions(ctx context.Context, ticket, after int, typ string
 	return collect[txn](ctx, c, http.MethodPost, "/transactions", txnFields, filter)
 }
 
+// searchTransactions returns the first page of the transactions matching TransactionSQL,
+// oldest first, and RT's clock at the answer. One page at a time: the caller moves its
+// cursor past what it handled and asks again, so paging never skips what commits meanwhile.
+func (c *client) searchTransactions(ctx context.Context, query string) ([]txn, time.Time, error) {
+	q := url.Values{"query": {query}, "page": {"1"}, "per_page": {strconv.Itoa(perPage)}}
+	for k, v := range txnFields {
+		q[k] = v
+	}
+	var p page[txn]
+	at, err := c.doAt(ctx, http.MethodGet, "/transactions", q, nil, &p)
+	return p.Items, at, err
+}
+
+// lastTransaction returns the id of the newest transaction matching TransactionSQL, or 0.
+func (c *client) lastTransaction(ctx context.Context, query string) (int, error) {
+	q := url.Values{"query": {query}, "fields": {"Type"}, "orderby": {"id"}, "order": {"DESC"}, "per_page": {"1"}}
+	var p page[ref]
+	if err := c.do(ctx, http.MethodGet, "/transactions", q, nil, &p); err != nil || len(p.Items) == 0 {
+		return 0, err
+	}
+	return p.Items[0].ID.int(), nil
+}
+
 // txnText returns the text/plain body of a transaction: its first text/plain part without
-// a file name. Collections list parts; GET /attachment/:id returns Content in base64.
+// a file name.
 func (c *client) txnText(ctx context.Context, id int) (string, error) {
+	text, _, err := c.txnContent(ctx, id)
+	return text, err
+}
+
+// txnContent returns the text/plain body of a transaction and the file names of its
+// attachments, from one listing of its parts. Collections list parts; GET /attachment/:id
+// returns Content in base64.
+func (c *client) txnContent(ctx context.Context, id int) (text string, files []string, err error) {
 	parts, err := collect[attachment](ctx, c, http.MethodGet, fmt.Sprintf("/transaction/%d/attachments", id),
 		url.Values{"fields": {"ContentType,Filename"}}, nil)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	for _, p := range parts {
-		if p.Filename != "" || !strings.HasPrefix(strings.ToLower(p.ContentType), "text/plain") {
-			continue
-		}
-		var full attachment
-		if err := c.do(ctx, http.MethodGet, fmt.Sprintf("/attachment/%d", p.ID.int()), nil, nil, &full); err != nil {
-			return "", err
-		}
-		return decodeContent(full.Content)
-	}
-	return "", nil
-}
-
-// attachmentNames lists the file names of a transaction's attachments.
-func (c *client) attachmentNames(ctx context.Context, id int) ([]string, error) {
-	parts, err := collect[attachment](ctx, c, http.MethodGet, fmt.Sprintf("/transaction/%d/attachments", id),
-		url.Values{"fields": {"ContentType,Filename"}}, nil)
-	var names []string
-	for _, p := range parts {
-		if p.Filename != "" {
-			names = append(names, p.Filename)
+	var body *attachment
+	for i, p := range parts {
+		switch {
+		case p.Filename != "":
+			files = append(files, p.Filename)
+		case body == nil && strings.HasPrefix(strings.ToLower(p.ContentType), "text/plain"):
+			body = &parts[i]
 		}
 	}
-	return names, err
+	if body == nil {
+		return "", files, nil
+	}
+	var full attachment
+	if err := c.do(ctx, http.MethodGet, fmt.Sprintf("/attachment/%d", body.ID.int()), nil, nil, &full); err != nil {
+		return "", nil, err
+	}
+	text, err = decodeContent(full.Content)
+	return text, files, err
 }
 
 // ticketRequestors returns the e-mail addresses of a ticket's requestors, lower-cased.

@@ -68,8 +68,8 @@ func TestConformance(t *testing.T) {
 			}
 			return out
 		},
-		// AgentReply corresponds as the agent the first time; a repeat makes the poller read
-		// the ticket's history again, as after a restart, so the same transaction comes back.
+		// AgentReply corresponds as the agent the first time; a repeat moves the poller's cursor
+		// back before it, as a restart without a stored cursor does, so it comes back.
 		AgentReply: func(t *testing.T, ticket normalize.Ref, replyID, text string) {
 			rh.mu.Lock()
 			hd, repeat := rh.current[t], rh.replies[replyID]
@@ -79,9 +79,7 @@ func TestConformance(t *testing.T) {
 				require.NoError(t, agentClient(t).correspond(t.Context(), mustInt(t, ticket), map[string]any{"Content": text, "ContentType": "text/plain"}))
 				return
 			}
-			hd.poller.mu.Lock()
-			hd.poller.tickets[mustInt(t, ticket)].lastTxn = 0
-			hd.poller.mu.Unlock()
+			rewind(t, hd, ticket)
 		},
 	})
 }

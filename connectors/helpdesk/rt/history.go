@@ -3,6 +3,7 @@ package rt
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/casino-support/gateway/normalize"
@@ -12,8 +13,11 @@ import (
 // the settle delay: a REST2 request in flight when the gateway died can still commit inside
 // RT after the restart, so looking too early would miss it and double the message.
 
-// postedMessages returns the message IDs marked in the gateway's own Create and Correspond
-// transactions of ticket, with their transaction ids.
+// postTypes are the transaction types of what Post writes.
+var postTypes = []string{"Create", "Correspond", "Comment"}
+
+// postedMessages returns the message IDs marked in the gateway's own Create, Correspond and
+// Comment (Updates) transactions of ticket, with their transaction ids.
 func (h *Helpdesk) postedMessages(ctx context.Context, ticket int) (map[normalize.MessageID]int, error) {
 	txns, err := h.rt.transactions(ctx, ticket, 0, "")
 	if err != nil {
@@ -21,7 +25,7 @@ func (h *Helpdesk) postedMessages(ctx context.Context, ticket int) (map[normaliz
 	}
 	found := map[normalize.MessageID]int{}
 	for _, t := range txns {
-		if (t.Type != "Create" && t.Type != "Correspond") || !h.isGateway(t.Creator) {
+		if !slices.Contains(postTypes, t.Type) || !h.isGateway(t.Creator) {
 			continue
 		}
 		text, err := h.rt.txnText(ctx, t.ID.int())

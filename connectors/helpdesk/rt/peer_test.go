@@ -15,8 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/normalize"
+	"github.com/casino-support/gateway/test/conformance"
 )
 
 // The integration tests run against a real Request Tracker 5 on loopback, started once per
@@ -99,7 +102,28 @@ func newPeerHelpdesk(t *testing.T, blobs *memBlobs) *Helpdesk {
 	if err != nil {
 		t.Fatal(err)
 	}
+	startAtPresent(t, h)
 	return h
+}
+
+// startAtPresent points h's poll cursor at RT's newest transaction on the gateway's tickets,
+// as a stored cursor of a gateway that ran until now would: the shared RT keeps the tickets
+// of earlier tests, and replaying them all in every test would only add time. Tests of what
+// a start reads set poller.loaded back to false.
+func startAtPresent(t *testing.T, h *Helpdesk) {
+	t.Helper()
+	last, err := h.rt.lastTransaction(t.Context(), h.ticketsQuery())
+	require.NoError(t, err)
+	h.poller.mu.Lock()
+	h.poller.loaded, h.poller.cursor = true, last
+	h.poller.mu.Unlock()
+}
+
+// forgetCursor makes h's next poll read its start as on a real start.
+func forgetCursor(h *Helpdesk) {
+	h.poller.mu.Lock()
+	h.poller.loaded, h.poller.cursor = false, 0
+	h.poller.mu.Unlock()
 }
 
 // agentClient speaks REST2 as the staff user "agent".
@@ -137,4 +161,37 @@ func (b *memBlobs) Open(_ context.Context, ref string) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("blob %s: not found", ref)
 	}
 	return io.NopCloser(bytes.NewReader(data)), nil
+}
+
+// rewind moves h's poll cursor back to just before the first agent correspondence on ticket.
+func rewind(t *testing.T, h *Helpdesk, ticket normalize.Ref) {
+	t.Helper()
+	txns, err := h.rt.transactions(t.Context(), mustInt(t, ticket), 0, "Correspond")
+	require.NoError(t, err)
+	for _, x := range txns {
+		if !h.isGateway(x.Creator) {
+			h.poller.mu.Lock()
+			h.poller.loaded, h.poller.cursor = true, x.ID.int()-1
+			h.poller.mu.Unlock()
+			return
+		}
+	}
+	t.Fatalf("ticket %s has no agent correspondence", ticket)
+}
+
+// pollUntil polls h until keep matches want messages in sink: the poller holds back
+// transactions younger than the settle delay, so one poll right after an agent acted is not
+// enough.
+func pollUntil(t *testing.T, h *Helpdesk, sink *conformance.RecordingSink, keep func(normalize.Message) bool, want int) []normalize.Message {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		require.NoError(t, h.pollOnce(t.Context(), sink))
+		got := sink.Where(keep)
+		if len(got) >= want || time.Now().After(deadline) {
+			require.Len(t, got, want, "messages in the sink after polling")
+			return got
+		}
+		time.Sleep(h.cfg.PollInterval)
+	}
 }

@@ -2,43 +2,50 @@ package rt
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 )
 
-// Run polls the transactions of the gateway's tickets every PollInterval and delivers
-// agents' correspondence to sink until ctx ends. It returns an error only when RT refuses
-// the token.
+// The poller reads RT's transactions with one TransactionSQL query a poll (RT 5.0's
+// /REST/2.0/transactions?query=...): the transactions after its cursor on the tickets the
+// gateway created in its queue that can matter to a conversation, oldest first. The cost of
+// a quiet poll is one request, however many tickets there are.
 //
-// The set of tickets and the last transaction seen on each live in memory. On start the set
-// is seeded with the queue's active tickets the gateway created, from their first
-// transaction: replies made while the gateway was down are not lost, and replies delivered
-// before are delivered again, which the store's dedup on (instance, "txn-<id>") drops.
+// A transaction id is taken when RT starts writing, but visible only once RT commits, and RT
+// commits a correspondence after its scrips ran (mail included). On a database with
+// concurrent writers (MySQL, PostgreSQL) a transaction can therefore appear after one with a
+// higher id on another ticket, and a cursor that had moved past it would lose it. So the
+// poller handles a transaction only once it is older than the settle delay (by RT's clock,
+// the Date of the answer, plus a second for the whole seconds of Created): every transaction
+// with a lower id was started before it and has committed by then. Replies reach the sink
+// that much later.
+
+// cursorKey is the Cursors key of the poller's position: the id of the last transaction it
+// handled, in decimal.
+const cursorKey = "transactions"
+
+// saveTimeout bounds storing the cursor after ctx ended: what was delivered should not be
+// delivered again after a restart only because the gateway was stopping.
+const saveTimeout = 5 * time.Second
+
+// Run polls RT every PollInterval and delivers agents' replies, status changes and owner
+// changes to sink until ctx ends. It returns an error only when RT refuses the token.
 func (h *Helpdesk) Run(ctx context.Context, sink connectors.Sink) error {
-	seeded := false
 	tick := time.NewTicker(h.cfg.PollInterval)
 	defer tick.Stop()
 	for {
-		if !seeded {
-			if err := h.seed(ctx); err != nil {
-				if isAuth(err) {
-					return fmt.Errorf("rt %s: %w", h.name, err)
-				}
-				if ctx.Err() == nil {
-					h.log.WarnContext(ctx, "rt: seeding the poller failed", "helpdesk", h.name, "err", err)
-				}
-			} else {
-				seeded = true
+		if err := h.pollOnce(ctx, sink); err != nil {
+			if isAuth(err) {
+				return fmt.Errorf("rt %s: %w", h.name, err)
 			}
-		}
-		if err := h.pollOnce(ctx, sink); err != nil && isAuth(err) {
-			return fmt.Errorf("rt %s: %w", h.name, err)
+			if ctx.Err() == nil {
+				h.log.WarnContext(ctx, "rt: poll failed", "helpdesk", h.name, "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -48,146 +55,214 @@ func (h *Helpdesk) Run(ctx context.Context, sink connectors.Sink) error {
 	}
 }
 
-// seed adds the active tickets the gateway created in the queue to the poller's set.
-func (h *Helpdesk) seed(ctx context.Context) error {
-	query := fmt.Sprintf("Queue = '%s' AND Creator = '%s' AND Status = '__Active__'", sqlQuote(h.cfg.Queue), sqlQuote(h.cfg.GatewayUser))
-	ids, err := h.rt.searchTickets(ctx, query)
-	if err != nil {
-		return fmt.Errorf("rt: search the gateway's tickets: %w", err)
-	}
-	for _, id := range ids {
-		h.poller.track(id, "")
-	}
-	return nil
-}
-
-// pollOnce polls every tracked ticket once; failures of one ticket are logged and retried
-// on the next poll, except an auth failure, which is returned.
+// pollOnce handles pages of new transactions until none is left, one is too young, or an
+// error stops it; the next poll goes on from the cursor.
 func (h *Helpdesk) pollOnce(ctx context.Context, sink connectors.Sink) error {
-	h.poller.mu.Lock()
-	tickets := make([]int, 0, len(h.poller.tickets))
-	for id := range h.poller.tickets {
-		tickets = append(tickets, id)
-	}
-	h.poller.mu.Unlock()
-	slices.Sort(tickets)
-	for _, ticket := range tickets {
-		if ctx.Err() != nil {
-			return nil
-		}
-		if err := h.pollTicket(ctx, sink, ticket); err != nil {
-			if isAuth(err) {
-				return err
-			}
-			if ctx.Err() == nil {
-				h.log.WarnContext(ctx, "rt: poll failed", "helpdesk", h.name, "ticket", ticket, "err", err)
-			}
-		}
-	}
-	return nil
-}
-
-// pollTicket delivers the new agent replies of one ticket, then remembers its last
-// transaction. Nothing is remembered when delivery fails, so the next poll retries.
-func (h *Helpdesk) pollTicket(ctx context.Context, sink connectors.Sink, ticket int) error {
-	h.poller.mu.Lock()
-	st := h.poller.tickets[ticket]
-	last, requestors := st.lastTxn, st.requestors
-	h.poller.mu.Unlock()
-
-	txns, err := h.rt.transactions(ctx, ticket, last, "")
+	cursor, err := h.startCursor(ctx)
 	if err != nil {
-		return fmt.Errorf("rt: transactions of ticket %d: %w", ticket, err)
+		return err
 	}
-	if len(txns) == 0 {
-		return nil
-	}
-	if requestors == nil {
-		if requestors, err = h.rt.ticketRequestors(ctx, ticket); err != nil {
-			return fmt.Errorf("rt: requestors of ticket %d: %w", ticket, err)
+	for ctx.Err() == nil {
+		next, more, err := h.pollPage(ctx, sink, cursor)
+		if next != cursor {
+			if serr := h.saveCursor(ctx, next); serr != nil {
+				return errors.Join(err, serr)
+			}
 		}
-	}
-	var msgs []normalize.Message
-	newLast := last
-	for _, t := range txns {
-		id := t.ID.int()
-		newLast = max(newLast, id)
-		m, ok, err := h.reply(ctx, ticket, t, requestors)
-		if err != nil {
+		if err != nil || !more {
 			return err
 		}
-		if ok {
-			msgs = append(msgs, m)
-		}
+		cursor = next
 	}
-	if len(msgs) > 0 {
-		if err := sink.Deliver(ctx, msgs...); err != nil {
-			return fmt.Errorf("rt: deliver replies of ticket %d: %w", ticket, err)
-		}
-	}
-	h.poller.mu.Lock()
-	st.lastTxn, st.requestors = newLast, requestors
-	h.poller.mu.Unlock()
 	return nil
 }
 
-// reply turns one transaction into an outbound message when it is an agent's
-// correspondence. Skipped: the gateway's own transactions (the players' messages it
-// posted), correspondence by a requestor (a player writing to RT directly), comments (RT's
-// internal notes are for agents only and are not passed on) and everything else. A status
-// change by an agent becomes a status message, which the store applies to the conversation.
-func (h *Helpdesk) reply(ctx context.Context, ticket int, t txn, requestors []string) (normalize.Message, bool, error) {
-	if h.isGateway(t.Creator) {
-		return normalize.Message{}, false, nil
+// pollPage handles one page of transactions after cursor and returns the new cursor and
+// whether another page may follow.
+func (h *Helpdesk) pollPage(ctx context.Context, sink connectors.Sink, cursor int) (int, bool, error) {
+	txns, at, err := h.rt.searchTransactions(ctx, h.watchQuery(cursor))
+	if err != nil {
+		return cursor, false, fmt.Errorf("rt: transactions after %d: %w", cursor, err)
 	}
-	switch t.Type {
-	case "Correspond":
-	case "Status":
-		st, ok := conversationStatus(string(t.NewValue))
-		if !ok || t.Creator.Name == "RT_System" { // RT's own new→open on the first reply is no decision
-			return normalize.Message{}, false, nil
+	ready := settled(txns, at, h.cfg.SettleDelay+time.Second)
+	evs, buildErr := h.events(ctx, ready)
+	next, err := h.deliver(ctx, sink, cursor, evs)
+	if err = errors.Join(buildErr, err); err != nil {
+		return next, false, err
+	}
+	return next, len(ready) > 0 && len(ready) == len(txns), nil
+}
+
+// watchQuery selects what the poller may pass on after cursor: correspondence, status and
+// owner changes by anyone but the gateway and RT itself, on the gateway's tickets in its
+// queue. Comments are left out: they are agents' internal notes.
+func (h *Helpdesk) watchQuery(cursor int) string {
+	return fmt.Sprintf("id > %d AND %s AND Creator != '%s' AND Creator != 'RT_System'"+
+		" AND (Type = 'Correspond' OR Type = 'Status' OR (Type = 'Set' AND Field = 'Owner'))",
+		cursor, h.ticketsQuery(), sqlQuote(h.cfg.GatewayUser))
+}
+
+// ticketsQuery limits a TransactionSQL query to the gateway's tickets in its queue.
+func (h *Helpdesk) ticketsQuery() string {
+	return fmt.Sprintf("TicketQueue = '%s' AND TicketCreator = '%s'", sqlQuote(h.cfg.Queue), sqlQuote(h.cfg.GatewayUser))
+}
+
+// settled returns the leading transactions older than hold at RT's time at (the gateway's
+// clock when RT sent no Date); the first younger one and all after it wait for a later poll.
+func settled(txns []txn, at time.Time, hold time.Duration) []txn {
+	if at.IsZero() {
+		at = time.Now()
+	}
+	for i, t := range txns {
+		created, err := time.Parse(time.RFC3339, t.Created)
+		if err == nil && at.Sub(created) < hold {
+			return txns[:i]
 		}
-		h.log.InfoContext(ctx, "rt: ticket status changed in RT", "helpdesk", h.name, "ticket", ticket,
-			"rt_status", string(t.NewValue), "status", st, "by", t.Creator.Name)
-		return normalize.Message{Direction: normalize.Outbound, Source: h.name, ExternalID: normalize.ExternalID(fmt.Sprintf("txn-%d", t.ID.int())),
-			Ticket: normalize.Ref(strconv.Itoa(ticket)), Kind: normalize.KindSystem, Status: st,
-			Author: normalize.Author{Role: normalize.RoleAgent, DisplayName: t.Creator.Name, ExternalID: t.Creator.Name},
-			Text:   fmt.Sprintf("Ticket %s in Request Tracker by %s.", t.NewValue, t.Creator.Name)}, true, nil
-	default:
-		return normalize.Message{}, false, nil
 	}
-	if slices.Contains(requestors, strings.ToLower(t.Creator.EmailAddress)) {
-		return normalize.Message{}, false, nil
+	return txns
+}
+
+// startCursor returns the poller's position, reading it once: from Cursors, or, when none is
+// stored, just before the oldest active ticket of the gateway, so replies made while no
+// cursor was kept are not lost (those delivered before come again; the store drops them).
+func (h *Helpdesk) startCursor(ctx context.Context) (int, error) {
+	h.poller.mu.Lock()
+	loaded, cursor := h.poller.loaded, h.poller.cursor
+	h.poller.mu.Unlock()
+	if loaded {
+		return cursor, nil
 	}
-	id := t.ID.int()
-	text, err := h.rt.txnText(ctx, id)
+	cursor, err := h.storedCursor(ctx)
 	if err != nil {
-		return normalize.Message{}, false, fmt.Errorf("rt: content of transaction %d on ticket %d: %w", id, ticket, err)
+		return 0, err
 	}
-	if len(markers(text)) > 0 { // posted by the gateway under another user name
-		return normalize.Message{}, false, nil
+	if cursor == 0 {
+		if cursor, err = h.replayStart(ctx); err != nil {
+			return 0, err
+		}
+		h.log.InfoContext(ctx, "rt: no stored poll cursor; replaying from the oldest active ticket", "helpdesk", h.name, "after_txn", cursor)
 	}
-	names, err := h.rt.attachmentNames(ctx, id)
+	h.poller.mu.Lock()
+	h.poller.loaded, h.poller.cursor = true, cursor
+	h.poller.mu.Unlock()
+	return cursor, nil
+}
+
+// storedCursor reads the cursor from Cursors; 0 when there is none (or no Cursors).
+func (h *Helpdesk) storedCursor(ctx context.Context) (int, error) {
+	if h.cursors == nil {
+		return 0, nil
+	}
+	v, err := h.cursors.Cursor(ctx, h.name, cursorKey)
 	if err != nil {
-		return normalize.Message{}, false, fmt.Errorf("rt: attachments of transaction %d on ticket %d: %w", id, ticket, err)
+		return 0, fmt.Errorf("rt: read the poll cursor: %w", err)
 	}
-	text = strings.TrimSpace(text)
-	for _, n := range names { // agents' files are not downloaded yet; say they exist
-		text = strings.TrimSpace(text + "\n[attachment in RT: " + n + "]")
+	if v == "" {
+		return 0, nil
 	}
-	display := t.Creator.RealName
-	if display == "" {
-		display = t.Creator.Name
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		// Replaying is safe where a made-up position is not.
+		h.log.WarnContext(ctx, "rt: stored poll cursor is not a transaction id; replaying", "helpdesk", h.name, "cursor", v)
+		return 0, nil
 	}
-	sent, _ := time.Parse(time.RFC3339, t.Created)
-	return normalize.Message{
-		Direction:  normalize.Outbound,
-		Source:     h.name,
-		ExternalID: normalize.ExternalID("txn-" + strconv.Itoa(id)),
-		Ticket:     normalize.Ref(strconv.Itoa(ticket)),
-		Author:     normalize.Author{Role: normalize.RoleAgent, DisplayName: display, ExternalID: t.Creator.Name},
-		Kind:       normalize.KindText,
-		Text:       text,
-		SentAt:     sent,
-	}, true, nil
+	return n, nil
+}
+
+// replayStart is the transaction before the Create of the gateway's oldest active ticket,
+// or, when none is active, its newest transaction on any of its tickets: nothing to replay.
+func (h *Helpdesk) replayStart(ctx context.Context) (int, error) {
+	first, _, err := h.rt.searchTransactions(ctx, h.ticketsQuery()+" AND TicketStatus = '__Active__' AND Type = 'Create'")
+	if err != nil {
+		return 0, fmt.Errorf("rt: find the oldest active ticket: %w", err)
+	}
+	if len(first) > 0 {
+		return first[0].ID.int() - 1, nil
+	}
+	last, err := h.rt.lastTransaction(ctx, h.ticketsQuery())
+	if err != nil {
+		return 0, fmt.Errorf("rt: find the newest transaction: %w", err)
+	}
+	return last, nil
+}
+
+// saveCursor moves the cursor to n and stores it.
+func (h *Helpdesk) saveCursor(ctx context.Context, n int) error {
+	h.poller.mu.Lock()
+	h.poller.cursor = n
+	h.poller.mu.Unlock()
+	if h.cursors == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
+	defer cancel()
+	if err := h.cursors.SetCursor(ctx, h.name, cursorKey, strconv.Itoa(n)); err != nil {
+		return fmt.Errorf("rt: store the poll cursor %d: %w", n, err)
+	}
+	return nil
+}
+
+// event is one polled transaction and the message it became, if any.
+type event struct {
+	txn int
+	msg *normalize.Message
+}
+
+// events turns transactions into messages, in order. A transaction RT will never give the
+// details of (a permanent error) is logged and passed over, so it cannot hold up every
+// ticket; any other error ends the list before the transaction, which the next poll retries.
+func (h *Helpdesk) events(ctx context.Context, txns []txn) ([]event, error) {
+	evs := make([]event, 0, len(txns))
+	for _, t := range txns {
+		m, ok, err := h.message(ctx, t)
+		switch {
+		case err != nil && !errors.Is(err, connectors.ErrPermanent):
+			return evs, err
+		case err != nil:
+			h.log.WarnContext(ctx, "rt: transaction passed over", "helpdesk", h.name, "txn", t.ID, "ticket", t.Ticket, "err", err)
+		}
+		ev := event{txn: t.ID.int()}
+		if ok {
+			ev.msg = &m
+		}
+		evs = append(evs, ev)
+	}
+	return evs, nil
+}
+
+// deliver hands the messages of evs to sink and returns the cursor after what was handled.
+// They go in one call; when the sink refuses that for good (a reply on a ticket it does not
+// know makes the whole call fail), they go one by one and each refused one is passed over.
+func (h *Helpdesk) deliver(ctx context.Context, sink connectors.Sink, cursor int, evs []event) (int, error) {
+	if len(evs) == 0 {
+		return cursor, nil
+	}
+	var msgs []normalize.Message
+	for _, ev := range evs {
+		if ev.msg != nil {
+			msgs = append(msgs, *ev.msg)
+		}
+	}
+	if len(msgs) == 0 {
+		return evs[len(evs)-1].txn, nil
+	}
+	err := sink.Deliver(ctx, msgs...)
+	if err == nil {
+		return evs[len(evs)-1].txn, nil
+	}
+	if !errors.Is(err, connectors.ErrPermanent) {
+		return cursor, fmt.Errorf("rt: deliver %d message(s): %w", len(msgs), err)
+	}
+	for _, ev := range evs {
+		if ev.msg != nil {
+			if err := sink.Deliver(ctx, *ev.msg); err != nil && !errors.Is(err, connectors.ErrPermanent) {
+				return cursor, fmt.Errorf("rt: deliver transaction %d of ticket %s: %w", ev.txn, ev.msg.Ticket, err)
+			} else if err != nil {
+				h.log.WarnContext(ctx, "rt: the gateway refused a polled message; passed over", "helpdesk", h.name,
+					"txn", ev.txn, "ticket", ev.msg.Ticket, "err", err)
+			}
+		}
+		cursor = ev.txn
+	}
+	return cursor, nil
 }

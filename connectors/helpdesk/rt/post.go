@@ -22,9 +22,11 @@ import (
 const subjectRunes = 80
 
 // Post creates the conversation's ticket when it has none and adds each message as a
-// correspondence, in order. The external ID of a message is its gateway message ID: REST2
-// does not answer the transaction id of a correspondence, and the ID written into the
-// marker is what a retry finds again, so a retry reports the same IDs.
+// correspondence, in order; an Update (a system message with Update set) instead sets the
+// ticket's priority and becomes an internal comment (see applyUpdate). The external ID of a
+// message is its gateway message ID: REST2 does not answer the transaction id of a
+// correspondence, and the ID written into the marker is what a retry finds again, so a
+// retry reports the same IDs.
 //
 // A message with Attempt > 1 may already be in RT, even if the request that posted it is
 // still committing there. Post then waits SettleDelay once, and looks the message up by its
@@ -92,16 +94,30 @@ func (h *Helpdesk) Post(ctx context.Context, conv normalize.Conversation, msgs [
 			ids = append(ids, normalize.ExternalID(d.ID))
 			continue
 		}
-		fields, err := h.content(ctx, d.Message)
-		if err != nil {
-			return ref, ids, fmt.Errorf("rt: correspond on ticket %d: %w", ticket, err)
+		var err error
+		if d.Update != nil {
+			err = h.applyUpdate(ctx, ticket, d.Message)
+		} else {
+			err = h.correspond(ctx, ticket, d.Message)
 		}
-		if err := h.rt.correspond(ctx, ticket, fields); err != nil {
-			return ref, ids, fmt.Errorf("rt: correspond on ticket %d: %w", ticket, err)
+		if err != nil {
+			return ref, ids, err
 		}
 		ids = append(ids, normalize.ExternalID(d.ID))
 	}
 	return ref, ids, nil
+}
+
+// correspond adds a player's message to the ticket as a correspondence.
+func (h *Helpdesk) correspond(ctx context.Context, ticket int, m normalize.Message) error {
+	fields, err := h.content(ctx, m)
+	if err != nil {
+		return fmt.Errorf("rt: correspond on ticket %d: %w", ticket, err)
+	}
+	if err := h.rt.correspond(ctx, ticket, fields); err != nil {
+		return fmt.Errorf("rt: correspond on ticket %d: %w", ticket, err)
+	}
+	return nil
 }
 
 func needsLookup(ds []connectors.Delivery) bool {
@@ -196,8 +212,12 @@ func asciiName(name string) string {
 	return "attachment"
 }
 
-// subject is the first line of the first message, capped, or a generic one.
+// subject is the first line of the first message, capped, or a generic one. A system
+// message (an Update) is the gateway speaking, not the player, so it gets the generic one.
 func subject(conv normalize.Conversation, first normalize.Message) string {
+	if first.Kind == normalize.KindSystem {
+		return "Message from " + string(conv.Channel)
+	}
 	line, _, _ := strings.Cut(strings.TrimSpace(first.Text), "\n")
 	line = strings.TrimSpace(line)
 	if line == "" {
@@ -209,7 +229,9 @@ func subject(conv normalize.Conversation, first normalize.Message) string {
 	return line
 }
 
-// basePriority maps the conversation's priority to RT's 0-99 scale; a VIP tier adds 5 a tier.
+// RT's 0-99 priority of a ticket: the conversation's priority sets the base, each VIP tier
+// adds vipStep, and a missed first-response target adds slaBreachBoost, which moves the
+// ticket up about one class (a late normal one ranks with a high one); capped at 99.
 var basePriority = map[normalize.Priority]int{
 	normalize.PriorityLow:    20,
 	normalize.PriorityNormal: 50,
@@ -217,13 +239,33 @@ var basePriority = map[normalize.Priority]int{
 	normalize.PriorityUrgent: 90,
 }
 
-func priority(conv normalize.Conversation, first normalize.Message) int {
-	p, ok := basePriority[conv.Priority]
+const (
+	vipStep        = 5
+	slaBreachBoost = 20
+	maxPriority    = 99
+)
+
+// rtPriority maps a priority, a VIP tier and whether the SLA is breached to RT's scale.
+func rtPriority(p normalize.Priority, vipTier int, breached bool) int {
+	n, ok := basePriority[p]
 	if !ok {
-		p = basePriority[normalize.PriorityNormal]
+		n = basePriority[normalize.PriorityNormal]
+	}
+	n += vipStep * max(vipTier, 0)
+	if breached {
+		n += slaBreachBoost
+	}
+	return min(n, maxPriority)
+}
+
+// priority is the priority of a new ticket: from the first message's Update when it is one
+// (it is the newest word on the conversation), else from the conversation.
+func priority(conv normalize.Conversation, first normalize.Message) int {
+	if u := first.Update; u != nil {
+		return rtPriority(u.Priority, u.VIPTier, u.SLA.State() == normalize.SLABreached)
 	}
 	tier := max(conv.Player.VIPTier, first.Author.VIPTier)
-	return min(p+5*max(tier, 0), 99)
+	return rtPriority(conv.Priority, tier, conv.SLA.State() == normalize.SLABreached)
 }
 
 // addressPart is what may go into a synthetic address unchanged.

@@ -1,7 +1,10 @@
 // Package rt connects the gateway to Request Tracker 5 through its REST2 API with an auth
 // token. A conversation becomes a ticket in the configured queue with the player as
-// requestor; each player message becomes a correspondence. RT has no webhooks, so agents'
-// replies are found by polling the transactions of the tickets the gateway created.
+// requestor; each player message becomes a correspondence, and each Update of the
+// conversation sets the ticket's priority and becomes an internal comment. RT has no
+// webhooks, so agents' replies, status changes and owner changes are found by polling RT's
+// transactions with one TransactionSQL query a poll, from a cursor kept in the gateway's
+// store (see poll.go).
 //
 // RT has no idempotency key either: every posted text ends with a marker line carrying the
 // gateway's message ID, and a message whose earlier post may have reached RT is looked up by
@@ -26,6 +29,10 @@ import (
 type Deps struct {
 	// Blobs holds the content of players' attachments. Required for messages with attachments.
 	Blobs connectors.Blobs
+	// Cursors keeps the poller's position in RT's transactions across restarts. nil keeps it
+	// in memory: each start then replays the history of the gateway's active tickets, which
+	// the store's dedup on (instance, "txn-<id>") drops.
+	Cursors connectors.Cursors
 	// Client makes the REST2 requests; nil gets one with a 30 s timeout.
 	Client *http.Client
 	Log    *slog.Logger
@@ -33,13 +40,14 @@ type Deps struct {
 
 // Helpdesk is one RT instance.
 type Helpdesk struct {
-	name   normalize.InstanceName
-	cfg    config.RT
-	rt     *client
-	blobs  connectors.Blobs
-	log    *slog.Logger
-	sleep  func(ctx context.Context, d time.Duration) error
-	poller tracker
+	name    normalize.InstanceName
+	cfg     config.RT
+	rt      *client
+	blobs   connectors.Blobs
+	cursors connectors.Cursors
+	log     *slog.Logger
+	sleep   func(ctx context.Context, d time.Duration) error
+	poller  tracker
 }
 
 var _ connectors.Helpdesk = (*Helpdesk)(nil)
@@ -58,38 +66,36 @@ func New(name normalize.InstanceName, cfg config.RT, d Deps) (*Helpdesk, error) 
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Helpdesk{
-		name:   name,
-		cfg:    cfg,
-		rt:     &client{base: strings.TrimSuffix(cfg.URL, "/"), token: cfg.Token.Value(), http: hc},
-		blobs:  d.Blobs,
-		log:    log,
-		sleep:  sleepCtx,
-		poller: tracker{tickets: map[int]*ticketState{}},
+		name:    name,
+		cfg:     cfg,
+		rt:      &client{base: strings.TrimSuffix(cfg.URL, "/"), token: cfg.Token.Value(), http: hc},
+		blobs:   d.Blobs,
+		cursors: d.Cursors,
+		log:     log,
+		sleep:   sleepCtx,
+		poller:  tracker{requestors: map[int][]string{}, users: map[int]user{}},
 	}, nil
 }
 
-// tracker is the poller's memory: the tickets it watches and the last transaction seen on
-// each. It lives in memory only and is seeded from RT on start (see Run).
+// tracker is the poller's memory: its position in RT's transactions, and what it learned
+// about tickets and users on the way. Only the position is durable (Deps.Cursors).
 type tracker struct {
-	mu      sync.Mutex
-	tickets map[int]*ticketState
+	mu         sync.Mutex
+	loaded     bool // cursor holds the stored position or the replay start
+	cursor     int  // the last transaction handled
+	requestors map[int][]string
+	users      map[int]user
 }
 
-type ticketState struct {
-	lastTxn    int
-	requestors []string // lower-cased e-mail addresses; nil until known
-}
-
-// track adds ticket to the poller's set; requestor, when known, saves a look-up.
+// track notes the requestor of a ticket the gateway posted to, which saves a look-up when an
+// agent replies there.
 func (t *tracker) track(ticket int, requestor string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if _, ok := t.tickets[ticket]; ok {
+	if requestor == "" {
 		return
 	}
-	st := &ticketState{}
-	if requestor != "" {
-		st.requestors = []string{strings.ToLower(requestor)}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.requestors[ticket]; !ok {
+		t.requestors[ticket] = []string{strings.ToLower(requestor)}
 	}
-	t.tickets[ticket] = st
 }

@@ -1,0 +1,155 @@
+package rt
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/casino-support/gateway/normalize"
+)
+
+// nobody is the RT user that owns unowned tickets.
+const nobody = "Nobody"
+
+// message turns one polled transaction into an outbound message: an agent's correspondence
+// into a reply, a status change into a status message and an owner change into an
+// assignment (the store applies both; the player is sent nothing). Passed over (ok false):
+// the gateway's own transactions (the players' messages it posted), RT's own (new→open on
+// the first reply is no decision), correspondence by a requestor (a player writing to RT
+// directly), and everything else.
+func (h *Helpdesk) message(ctx context.Context, t txn) (normalize.Message, bool, error) {
+	if h.isGateway(t.Creator) || t.Creator.Name == "RT_System" {
+		return normalize.Message{}, false, nil
+	}
+	switch {
+	case t.Type == "Correspond":
+		return h.reply(ctx, t)
+	case t.Type == "Status":
+		return h.statusChange(ctx, t)
+	case t.Type == "Set" && t.Field == "Owner":
+		return h.assignment(ctx, t)
+	}
+	return normalize.Message{}, false, nil
+}
+
+// system is the outbound system message of transaction t, by its creator.
+func (h *Helpdesk) system(t txn, text string) normalize.Message {
+	sent, _ := time.Parse(time.RFC3339, t.Created)
+	return normalize.Message{Direction: normalize.Outbound, Source: h.name, ExternalID: txnExternalID(t),
+		Ticket: normalize.Ref(t.Ticket), Kind: normalize.KindSystem, Text: text, SentAt: sent,
+		Author: normalize.Author{Role: normalize.RoleAgent, DisplayName: displayName(t.Creator), ExternalID: t.Creator.Name}}
+}
+
+func txnExternalID(t txn) normalize.ExternalID {
+	return normalize.ExternalID("txn-" + strconv.Itoa(t.ID.int()))
+}
+
+// displayName is a user's real name, or its user name when it has none.
+func displayName(u user) string {
+	if u.RealName != "" {
+		return u.RealName
+	}
+	return u.Name
+}
+
+// statusChange maps a status change; statuses of custom lifecycles are passed over.
+func (h *Helpdesk) statusChange(ctx context.Context, t txn) (normalize.Message, bool, error) {
+	st, ok := conversationStatus(string(t.NewValue))
+	if !ok {
+		return normalize.Message{}, false, nil
+	}
+	h.log.InfoContext(ctx, "rt: ticket status changed in RT", "helpdesk", h.name, "ticket", t.Ticket,
+		"rt_status", string(t.NewValue), "status", st, "by", t.Creator.Name)
+	m := h.system(t, fmt.Sprintf("Ticket %s in Request Tracker by %s.", t.NewValue, t.Creator.Name))
+	m.Status = st
+	return m, true, nil
+}
+
+// assignment maps an owner change. RT records the owner as a user id, so the user is looked
+// up (once per user); the owner Nobody unassigns the conversation.
+func (h *Helpdesk) assignment(ctx context.Context, t txn) (normalize.Message, bool, error) {
+	owner, err := h.userOf(ctx, t.NewValue.int())
+	if err != nil {
+		return normalize.Message{}, false, fmt.Errorf("rt: new owner %s of ticket %s: %w", t.NewValue, t.Ticket, err)
+	}
+	agent := normalize.Agent{}
+	text := fmt.Sprintf("Ticket unassigned in Request Tracker by %s.", displayName(t.Creator))
+	if owner.Name != "" && owner.Name != nobody {
+		agent = normalize.Agent{ID: owner.Name, Name: owner.RealName}
+		text = fmt.Sprintf("Ticket assigned to %s in Request Tracker by %s.", displayName(owner), displayName(t.Creator))
+	}
+	h.log.InfoContext(ctx, "rt: ticket owner changed in RT", "helpdesk", h.name, "ticket", t.Ticket, "owner", agent.ID, "by", t.Creator.Name)
+	m := h.system(t, text)
+	m.Assignee = &agent
+	return m, true, nil
+}
+
+// userOf returns the RT user with the numeric id, remembered: owners are few.
+func (h *Helpdesk) userOf(ctx context.Context, id int) (user, error) {
+	if id <= 0 {
+		return user{}, nil
+	}
+	h.poller.mu.Lock()
+	u, ok := h.poller.users[id]
+	h.poller.mu.Unlock()
+	if ok {
+		return u, nil
+	}
+	u, err := h.rt.user(ctx, id)
+	if err != nil {
+		return user{}, err
+	}
+	h.poller.mu.Lock()
+	h.poller.users[id] = u
+	h.poller.mu.Unlock()
+	return u, nil
+}
+
+// reply maps an agent's correspondence to a reply with its text; the names of its files are
+// appended (agents' files are not downloaded yet).
+func (h *Helpdesk) reply(ctx context.Context, t txn) (normalize.Message, bool, error) {
+	ticket, id := t.Ticket.int(), t.ID.int()
+	requestors, err := h.requestorsOf(ctx, ticket)
+	if err != nil {
+		return normalize.Message{}, false, err
+	}
+	if slices.Contains(requestors, strings.ToLower(t.Creator.EmailAddress)) {
+		return normalize.Message{}, false, nil
+	}
+	text, names, err := h.rt.txnContent(ctx, id)
+	if err != nil {
+		return normalize.Message{}, false, fmt.Errorf("rt: content of transaction %d on ticket %d: %w", id, ticket, err)
+	}
+	if len(markers(text)) > 0 { // posted by the gateway under another user name
+		return normalize.Message{}, false, nil
+	}
+	text = strings.TrimSpace(text)
+	for _, n := range names {
+		text = strings.TrimSpace(text + "\n[attachment in RT: " + n + "]")
+	}
+	m := h.system(t, text)
+	m.Kind = normalize.KindText
+	return m, true, nil
+}
+
+// requestorsOf returns the requestors of a ticket, remembered: Post notes them for the
+// tickets it writes to, and the poller looks up the others once.
+func (h *Helpdesk) requestorsOf(ctx context.Context, ticket int) ([]string, error) {
+	h.poller.mu.Lock()
+	rs, ok := h.poller.requestors[ticket]
+	h.poller.mu.Unlock()
+	if ok {
+		return rs, nil
+	}
+	rs, err := h.rt.ticketRequestors(ctx, ticket)
+	if err != nil {
+		return nil, fmt.Errorf("rt: requestors of ticket %d: %w", ticket, err)
+	}
+	h.poller.mu.Lock()
+	h.poller.requestors[ticket] = rs
+	h.poller.mu.Unlock()
+	return rs, nil
+}
