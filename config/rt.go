@@ -25,7 +25,9 @@ type RT struct {
 	// PollInterval is how often tickets are checked for agents' replies. Default 15s.
 	PollInterval time.Duration `yaml:"poll_interval"`
 	// SettleDelay is how long a retry waits before it looks up a message whose earlier post
-	// may still commit inside RT. Default 5s.
+	// may still commit inside RT, and, plus one second, how old a transaction must be before
+	// the poller takes it (later commits may carry lower ids), so it also delays agents'
+	// replies by about that much. Default 5s.
 	SettleDelay time.Duration `yaml:"settle_delay"`
 	// CustomField, when set, names a ticket custom field that receives the player's channel
 	// address ("<channel>:<address>"); it must exist and apply to Queue.
