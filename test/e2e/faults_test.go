@@ -28,12 +28,13 @@ func TestHelpdeskOutageRetryAfterAndDeadLetterReplay(t *testing.T) {
 	e.helpdesk.FailNext(5, http.StatusInternalServerError, 0)
 	require.NoError(t, e.sendPlayer(ctx, "p1", "p1-1", "p1 message 00"))
 	require.Eventually(t, func() bool { return e.helpdeskMessages() == 1 }, 30*time.Second, 20*time.Millisecond)
-	m := e.metrics()
-	require.Contains(t, m, `gateway_delivery_failures_total{instance="desk",kind="retry"} 5`)
-	require.Contains(t, m, `gateway_messages_received_total{direction="inbound",instance="chat"} 1`)
-	require.Contains(t, m, `gateway_messages_delivered_total{direction="inbound",instance="desk"} 1`)
-	require.Contains(t, m, `gateway_delivery_latency_seconds_count{direction="inbound",instance="desk"} 1`)
-	require.Contains(t, m, `gateway_queue_depth{direction="inbound"} 0`)
+	// The helpdesk has the message a moment before the gateway records the outcome.
+	e.waitMetrics(t,
+		`gateway_delivery_failures_total{instance="desk",kind="retry"} 5`,
+		`gateway_messages_received_total{direction="inbound",instance="chat"} 1`,
+		`gateway_messages_delivered_total{direction="inbound",instance="desk"} 1`,
+		`gateway_delivery_latency_seconds_count{direction="inbound",instance="desk"} 1`,
+		`gateway_queue_depth{direction="inbound"} 0`)
 
 	// 429 with Retry-After: 1 twice: the gateway waits as asked.
 	e.helpdesk.FailNext(2, http.StatusTooManyRequests, time.Second)
@@ -41,7 +42,7 @@ func TestHelpdeskOutageRetryAfterAndDeadLetterReplay(t *testing.T) {
 	require.NoError(t, e.sendPlayer(ctx, "p1", "p1-2", "p1 message 01"))
 	require.Eventually(t, func() bool { return e.helpdeskMessages() == 2 }, 30*time.Second, 20*time.Millisecond)
 	require.GreaterOrEqual(t, time.Since(start), 2*time.Second, "Retry-After not honoured")
-	require.Contains(t, e.metrics(), `gateway_delivery_failures_total{instance="desk",kind="retry_after"} 2`)
+	e.waitMetrics(t, `gateway_delivery_failures_total{instance="desk",kind="retry_after"} 2`)
 
 	// A permanent rejection: dead letter, listed by the API, replayed by the CLI.
 	e.helpdesk.RejectText("poison", http.StatusUnprocessableEntity)
@@ -120,7 +121,26 @@ func TestAdminAPIRequiresToken(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
-	require.Contains(t, e.metrics(), `gateway_http_responses_total{code="400",instance="chat",pattern="/hooks/{instance}"} 1`)
+	e.waitMetrics(t, `gateway_http_responses_total{code="400",instance="chat",pattern="/hooks/{instance}"} 1`)
+}
+
+// waitMetrics waits until /metrics shows every line of want.
+func (e *env) waitMetrics(t *testing.T, want ...string) {
+	t.Helper()
+	var missing []string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		m := e.metrics()
+		missing = missing[:0]
+		for _, w := range want {
+			if !strings.Contains(m, w) {
+				missing = append(missing, w)
+			}
+		}
+		if len(missing) == 0 {
+			return
+		}
+	}
+	t.Fatalf("metrics missing after 10s: %q", missing)
 }
 
 func (e *env) metrics() string {

@@ -42,7 +42,7 @@ func TestMetadataAndSLAReachTheHelpdesk(t *testing.T) {
 	require.Equal(t, "p1 message 01", posted[2].Text)
 	require.Equal(t, "system", posted[3].Kind)
 	require.Contains(t, posted[3].Text, "first-response target missed")
-	require.Contains(t, e.metrics(), `gateway_sla_breaches_total{channel="chat"} 1`)
+	e.waitMetrics(t, `gateway_sla_breaches_total{channel="chat"} 1`)
 
 	conv := e.conversationOf(t, ticket)
 	require.Equal(t, "de", conv.Language)
