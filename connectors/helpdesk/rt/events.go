@@ -92,20 +92,7 @@ func (h *Helpdesk) userOf(ctx context.Context, id int) (user, error) {
 	if id <= 0 {
 		return user{}, nil
 	}
-	h.poller.mu.Lock()
-	u, ok := h.poller.users[id]
-	h.poller.mu.Unlock()
-	if ok {
-		return u, nil
-	}
-	u, err := h.rt.user(ctx, id)
-	if err != nil {
-		return user{}, err
-	}
-	h.poller.mu.Lock()
-	h.poller.users[id] = u
-	h.poller.mu.Unlock()
-	return u, nil
+	return h.poller.users.get(ctx, id, h.rt.user)
 }
 
 // reply maps an agent's correspondence to a reply with its text; the names of its files are
@@ -138,18 +125,9 @@ func (h *Helpdesk) reply(ctx context.Context, t txn) (normalize.Message, bool, e
 // requestorsOf returns the requestors of a ticket, remembered: Post notes them for the
 // tickets it writes to, and the poller looks up the others once.
 func (h *Helpdesk) requestorsOf(ctx context.Context, ticket int) ([]string, error) {
-	h.poller.mu.Lock()
-	rs, ok := h.poller.requestors[ticket]
-	h.poller.mu.Unlock()
-	if ok {
-		return rs, nil
-	}
-	rs, err := h.rt.ticketRequestors(ctx, ticket)
+	rs, err := h.poller.requestors.get(ctx, ticket, h.rt.ticketRequestors)
 	if err != nil {
 		return nil, fmt.Errorf("rt: requestors of ticket %d: %w", ticket, err)
 	}
-	h.poller.mu.Lock()
-	h.poller.requestors[ticket] = rs
-	h.poller.mu.Unlock()
 	return rs, nil
 }

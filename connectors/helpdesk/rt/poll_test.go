@@ -266,3 +266,24 @@ func TestQuietPollCost(t *testing.T) {
 }
 
 func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func TestMemoIsBounded(t *testing.T) {
+	var m memo[int, string]
+	loads := 0
+	load := func(_ context.Context, k int) (string, error) { loads++; return fmt.Sprint(k), nil }
+	for k := range memoSize {
+		v, err := m.get(t.Context(), k, load)
+		require.NoError(t, err)
+		require.Equal(t, fmt.Sprint(k), v)
+	}
+	_, _ = m.get(t.Context(), 0, load)
+	require.Equal(t, memoSize, loads, "remembered values are not loaded again")
+	_, _ = m.get(t.Context(), memoSize, load) // one more forgets the rest
+	require.LessOrEqual(t, len(m.m), 1)
+	m.note(7, "noted")
+	v, _ := m.get(t.Context(), 7, load)
+	require.Equal(t, "noted", v)
+	m.note(7, "again")
+	v, _ = m.get(t.Context(), 7, load)
+	require.Equal(t, "noted", v, "note keeps what is remembered")
+}

@@ -73,7 +73,7 @@ func New(name normalize.InstanceName, cfg config.RT, d Deps) (*Helpdesk, error) 
 		cursors: d.Cursors,
 		log:     log,
 		sleep:   sleepCtx,
-		poller:  tracker{requestors: map[int][]string{}, users: map[int]user{}},
+		poller:  tracker{},
 	}, nil
 }
 
@@ -83,8 +83,8 @@ type tracker struct {
 	mu         sync.Mutex
 	loaded     bool // cursor holds the stored position or the replay start
 	cursor     int  // the last transaction handled
-	requestors map[int][]string
-	users      map[int]user
+	requestors memo[int, []string]
+	users      memo[int, user]
 }
 
 // track notes the requestor of a ticket the gateway posted to, which saves a look-up when an
@@ -93,9 +93,5 @@ func (t *tracker) track(ticket int, requestor string) {
 	if requestor == "" {
 		return
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if _, ok := t.requestors[ticket]; !ok {
-		t.requestors[ticket] = []string{strings.ToLower(requestor)}
-	}
+	t.requestors.note(ticket, []string{strings.ToLower(requestor)})
 }
