@@ -17,14 +17,47 @@ type ChannelHarness struct {
 	// registers its cleanup on t.
 	New func(t *testing.T) connectors.Channel
 	// PlayerSends makes the remote deliver a player's message to ch the way ch receives them.
-	// It returns an error when the delivery was not acknowledged (the suite retries it, e.g.
-	// while ch's Run is still starting).
+	// externalID names the message: a second call with the same externalID is the remote
+	// delivering that message again. It returns an error when the delivery was not
+	// acknowledged (the suite retries it, e.g. while ch's Run is still starting).
 	PlayerSends func(t *testing.T, ch connectors.Channel, address normalize.Address, externalID, text string) error
 	// Received returns the texts the remote got for address, in order.
 	Received func(t *testing.T, address normalize.Address) []string
 	// Idempotent says the channel passes msg.ID as an idempotency key the remote honours, so a
 	// repeated Send does not reach the player twice.
 	Idempotent bool
+
+	// NewAddress returns a player's address no other conversation of the test uses, in the
+	// form the remote gives them (a Telegram chat ID is a number). Nil means a unique string,
+	// for remotes that take any address.
+	NewAddress func(t *testing.T) normalize.Address
+	// ExternalIDOf returns the ExternalID ch reports for the message PlayerSends delivered
+	// under externalID, for remotes that assign message IDs themselves. Nil means the remote
+	// keeps the caller's ID, so it is externalID itself.
+	ExternalIDOf func(t *testing.T, address normalize.Address, externalID string) normalize.ExternalID
+}
+
+// newAddress returns a fresh player address in the remote's form.
+func (h ChannelHarness) newAddress(t *testing.T) normalize.Address {
+	if h.NewAddress != nil {
+		return h.NewAddress(t)
+	}
+	return normalize.Address(unique("player"))
+}
+
+// externalIDOf returns the ExternalID the channel must report for the message sent as ext.
+func (h ChannelHarness) externalIDOf(t *testing.T, address normalize.Address, ext string) normalize.ExternalID {
+	if h.ExternalIDOf != nil {
+		return h.ExternalIDOf(t, address, ext)
+	}
+	return normalize.ExternalID(ext)
+}
+
+// newConversation returns a conversation with a player at a fresh address of the remote's form.
+func (h ChannelHarness) newConversation(t *testing.T) normalize.Conversation {
+	conv := newConversation("conformance")
+	conv.Address = h.newAddress(t)
+	return conv
 }
 
 // RunChannel checks the promises the router relies on from every connectors.Channel.
@@ -51,7 +84,7 @@ func playerSends(t *testing.T, h ChannelHarness, ch connectors.Channel, address 
 func channelInbound(t *testing.T, h ChannelHarness) {
 	ch := h.New(t)
 	sink := start(t, ch.Run)
-	address, ext := normalize.Address(unique("player")), unique("ext")
+	address, ext := h.newAddress(t), unique("ext")
 	playerSends(t, h, ch, address, ext, "where is my bonus?")
 
 	fromPlayer := func(m normalize.Message) bool { return m.Address == address }
@@ -64,7 +97,7 @@ func channelInbound(t *testing.T, h ChannelHarness) {
 	require.NotEmpty(t, m.Source, "Source must name the channel instance")
 	require.Equal(t, m.Source, m.Channel, "an inbound message's Source is its channel")
 	require.NotEmpty(t, m.ChannelKind)
-	require.Equal(t, normalize.ExternalID(ext), m.ExternalID)
+	require.Equal(t, h.externalIDOf(t, address, ext), m.ExternalID)
 	require.Equal(t, normalize.RolePlayer, m.Author.Role)
 	require.Equal(t, "where is my bonus?", m.Text)
 }
@@ -74,7 +107,7 @@ func channelInbound(t *testing.T, h ChannelHarness) {
 func channelRepeat(t *testing.T, h ChannelHarness) {
 	ch := h.New(t)
 	sink := start(t, ch.Run)
-	address, ext := normalize.Address(unique("player")), unique("ext")
+	address, ext := h.newAddress(t), unique("ext")
 	playerSends(t, h, ch, address, ext, "hello?")
 	playerSends(t, h, ch, address, ext, "hello?")
 
@@ -86,16 +119,17 @@ func channelRepeat(t *testing.T, h ChannelHarness) {
 		time.Sleep(tick)
 	}
 	got := sink.Where(fromPlayer)
+	want := h.externalIDOf(t, address, ext)
 	for _, m := range got {
 		require.Equal(t, got[0].Source, m.Source)
-		require.Equal(t, normalize.ExternalID(ext), m.ExternalID, "a repeated message must keep its external ID")
+		require.Equal(t, want, m.ExternalID, "a repeated message must keep its external ID")
 	}
 }
 
 func channelSend(t *testing.T, h ChannelHarness) {
 	ch := h.New(t)
 	start(t, ch.Run)
-	a, b := newConversation("conformance"), newConversation("conformance")
+	a, b := h.newConversation(t), h.newConversation(t)
 	ctx := testContext(t)
 	var want []string
 	for _, text := range texts(3, "reply %d to A") {
@@ -120,7 +154,7 @@ func channelIdempotent(t *testing.T, h ChannelHarness) {
 	}
 	ch := h.New(t)
 	start(t, ch.Run)
-	conv := newConversation("conformance")
+	conv := h.newConversation(t)
 	msg := outboundMessage(conv, "your withdrawal is on its way")
 	ctx := testContext(t)
 	first, err := ch.Send(ctx, conv, msg)

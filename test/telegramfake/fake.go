@@ -95,7 +95,8 @@ func (s *Server) Close() {
 }
 
 // AddUpdate queues u, assigning the next update_id, and returns that ID. A message's
-// message_id is assigned per chat when zero, so tests need not count.
+// message_id is assigned per chat when zero, so tests need not count; it is written into
+// u's message, so a test can queue the same message again or predict the bot's IDs for it.
 func (s *Server) AddUpdate(u tgbotapi.Update) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
