@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -58,6 +59,19 @@ func (f *fakeConversations) add(c normalize.Conversation, msgs ...normalize.Mess
 	defer f.mu.Unlock()
 	f.convs[c.ID] = c
 	f.msgs[c.ID] = append(f.msgs[c.ID], msgs...)
+}
+
+// intake stores c and those of msgs it does not hold yet, as the gateway store's intake
+// does before the router posts them: a retried post stores nothing twice.
+func (f *fakeConversations) intake(c normalize.Conversation, msgs ...normalize.Message) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.convs[c.ID] = c
+	for _, m := range msgs {
+		if !slices.ContainsFunc(f.msgs[c.ID], func(held normalize.Message) bool { return held.ID == m.ID }) {
+			f.msgs[c.ID] = append(f.msgs[c.ID], m)
+		}
+	}
 }
 
 func (f *fakeConversations) Conversation(ctx context.Context, id normalize.ConversationID) (normalize.Conversation, error) {
@@ -200,6 +214,14 @@ func testConfig(t *testing.T) config.Inbox {
 
 func newFixture(t *testing.T, configure ...func(*config.Inbox, *Deps)) *fixture {
 	t.Helper()
+	f := newIdleFixture(t, configure...)
+	f.run()
+	return f
+}
+
+// newIdleFixture is newFixture without Run, for tests that run the inbox themselves.
+func newIdleFixture(t *testing.T, configure ...func(*config.Inbox, *Deps)) *fixture {
+	t.Helper()
 	cfg := testConfig(t)
 	b, err := blobs.New(t.TempDir(), 1<<20)
 	require.NoError(t, err)
@@ -216,17 +238,25 @@ func newFixture(t *testing.T, configure ...func(*config.Inbox, *Deps)) *fixture 
 	mux := http.NewServeMux()
 	f.in.Mount(mux)
 	f.srv = httptest.NewServer(mux)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- f.in.Run(ctx, f.sink) }()
-	require.Eventually(t, func() bool { _, err := f.in.currentSink(); return err == nil }, 5*time.Second, time.Millisecond)
 	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
 		require.NoError(t, f.in.Close()) // ends event streams, so the server can close
 		f.srv.Close()
 	})
 	return f
+}
+
+// run runs the inbox with f.sink until the test ends; cleanups run in reverse, so Run has
+// returned before the inbox closes.
+func (f *fixture) run() {
+	f.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.in.Run(ctx, f.sink) }()
+	require.Eventually(f.t, func() bool { _, err := f.in.currentSink(); return err == nil }, 5*time.Second, time.Millisecond)
+	f.t.Cleanup(func() {
+		cancel()
+		require.NoError(f.t, <-done)
+	})
 }
 
 // conv adds a conversation routed to the inbox, with msgs, to the fake store.

@@ -1,0 +1,230 @@
+package inbox
+
+import (
+	"context"
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/normalize"
+	"github.com/casino-support/gateway/test/conformance"
+)
+
+// TestConformance runs the shared Helpdesk suite against the inbox. The inbox copies no
+// content, so the harness reads tickets and messages the way an agent does: the list of
+// conversations and each conversation's thread, rendered from the fake gateway store that
+// the harness's Post fills first, as the router's intake does. Agents reply by signing in
+// and sending the thread's reply form.
+func TestConformance(t *testing.T) {
+	var envs conformanceEnvs
+	conformance.RunHelpdesk(t, conformance.HelpdeskHarness{
+		New: func(t *testing.T) connectors.Helpdesk {
+			env := envs.start(t)
+			return routed{Inbox: env.f.in, env: env}
+		},
+		Tickets: func(t *testing.T) map[normalize.ConversationID][]normalize.MessageID {
+			out := map[normalize.ConversationID][]normalize.MessageID{}
+			for conv := range envs.get(t).listed() {
+				out[conv] = nil
+			}
+			return out
+		},
+		Shown: func(t *testing.T, ticket normalize.Ref) []string {
+			return envs.get(t).shown(ticket)
+		},
+		AgentReply: func(t *testing.T, ticket normalize.Ref, replyID, text string) {
+			envs.get(t).reply(ticket, replyID, text)
+		},
+		// No Hook: agents reply through the inbox's own pages, which its tests probe.
+	})
+}
+
+// conformanceEnv is one subtest's inbox with what the harness remembers about it.
+type conformanceEnv struct {
+	t *testing.T
+	f *fixture
+
+	mu      sync.Mutex
+	tickets map[normalize.Ref]normalize.ConversationID // as Post returned them
+	forms   map[string]postedForm                      // reply ID → the form first sent with it
+	agent   *browser                                   // signed in on first use
+}
+
+// postedForm is a filled-in form as the browser sends it.
+type postedForm struct {
+	action string
+	fields url.Values
+	file   bool // the form has a file input, which browsers send empty
+}
+
+// conformanceEnvs keeps each subtest's environment: the suite passes the subtest's t to every
+// harness call.
+type conformanceEnvs struct {
+	mu   sync.Mutex
+	envs map[*testing.T]*conformanceEnv
+}
+
+func (e *conformanceEnvs) start(t *testing.T) *conformanceEnv {
+	env := &conformanceEnv{t: t, f: newIdleFixture(t), tickets: map[normalize.Ref]normalize.ConversationID{},
+		forms: map[string]postedForm{}}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.envs == nil {
+		e.envs = map[*testing.T]*conformanceEnv{}
+	}
+	e.envs[t] = env
+	t.Cleanup(func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		delete(e.envs, t)
+	})
+	return env
+}
+
+func (e *conformanceEnvs) get(t *testing.T) *conformanceEnv {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	env, ok := e.envs[t]
+	if !ok {
+		t.Fatalf("harness: no inbox for %s; New was not called with this t", t.Name())
+	}
+	return env
+}
+
+// routed is the inbox as the router uses it: every message is in the gateway store before it
+// is posted, and only conversations routed to this inbox are posted to it.
+type routed struct {
+	*Inbox
+	env *conformanceEnv
+}
+
+func (r routed) Post(ctx context.Context, conv normalize.Conversation, msgs []connectors.Delivery) (normalize.Ref, []normalize.ExternalID, error) {
+	stored := conv
+	stored.Helpdesk = r.name // the suite's conversations name a placeholder helpdesk
+	held := make([]normalize.Message, len(msgs))
+	for n, d := range msgs {
+		held[n] = d.Message
+	}
+	r.env.f.convs.intake(stored, held...)
+	ticket, ids, err := r.Inbox.Post(ctx, conv, msgs)
+	if ticket != "" {
+		r.env.mu.Lock()
+		r.env.tickets[ticket] = conv.ID
+		r.env.mu.Unlock()
+	}
+	return ticket, ids, err
+}
+
+// browser returns the agent's browser, signing in the first time.
+func (env *conformanceEnv) browser() *browser {
+	env.mu.Lock()
+	defer env.mu.Unlock()
+	if env.agent == nil {
+		env.agent = env.f.signedIn()
+	}
+	return env.agent
+}
+
+var listRow = regexp.MustCompile(`(?s)<tr class="conversation[^"]*" data-id="([^"]+)">.*?<a href="([^"]+)"`)
+
+// listed returns the conversations the list shows an agent (open and closed), each with the
+// link to its thread. It fails the test if one is listed twice.
+func (env *conformanceEnv) listed() map[normalize.ConversationID]string {
+	page := env.browser().get(env.f.cfg.Path + "/?status=all")
+	require.Equal(env.t, http.StatusOK, page.status, page.body)
+	out := map[normalize.ConversationID]string{}
+	for _, m := range listRow.FindAllStringSubmatch(page.body, -1) {
+		conv := normalize.ConversationID(html.UnescapeString(m[1]))
+		require.NotContains(env.t, out, conv, "the list shows conversation %s twice", conv)
+		out[conv] = html.UnescapeString(m[2])
+	}
+	return out
+}
+
+// thread opens ticket's conversation from the list, as an agent does, and returns the page.
+func (env *conformanceEnv) thread(ticket normalize.Ref) response {
+	env.mu.Lock()
+	conv, ok := env.tickets[ticket]
+	env.mu.Unlock()
+	require.True(env.t, ok, "harness: Post never returned ticket %q", ticket)
+	link, ok := env.listed()[conv]
+	require.True(env.t, ok, "the list does not show the conversation of ticket %q", ticket)
+	page := env.browser().get(link)
+	require.Equal(env.t, http.StatusOK, page.status, page.body)
+	return page
+}
+
+var (
+	threadMessage = regexp.MustCompile(`(?s)<article class="msg [^"]*">(.*?)</article>`)
+	messageText   = regexp.MustCompile(`(?s)<div class="text">(.*?)</div>`)
+)
+
+// shown returns the texts of the messages on ticket's thread page, in order.
+func (env *conformanceEnv) shown(ticket normalize.Ref) []string {
+	out := []string{}
+	for _, m := range threadMessage.FindAllStringSubmatch(env.thread(ticket).body, -1) {
+		text := ""
+		if t := messageText.FindStringSubmatch(m[1]); t != nil {
+			text = html.UnescapeString(t[1])
+		}
+		out = append(out, text)
+	}
+	return out
+}
+
+var (
+	replyFormPattern = regexp.MustCompile(`(?s)<form id="reply" method="post" action="([^"]+)" enctype="multipart/form-data">(.*?)</form>`)
+	hiddenInput      = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+)
+
+// reply sends text on ticket as the agent: open the thread, fill in its reply form and press
+// "Send reply". A repeated replyID sends the very form again, as a browser resubmitting it
+// does. A 503 (Run has not started yet) is retried as an agent would, with the same form.
+func (env *conformanceEnv) reply(ticket normalize.Ref, replyID, text string) {
+	env.mu.Lock()
+	form, again := env.forms[replyID]
+	env.mu.Unlock()
+	if !again {
+		form = replyFormOf(env.t, env.thread(ticket).body)
+		form.fields.Set("text", text)
+		form.fields.Set("action", "reply") // the pressed button's name and value
+		env.mu.Lock()
+		env.forms[replyID] = form
+		env.mu.Unlock()
+	}
+	var file []byte
+	if form.file {
+		file = []byte{}
+	}
+	b := env.browser()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		resp := b.postMultipart(form.action, form.fields, "", file)
+		if resp.status == http.StatusSeeOther {
+			return
+		}
+		require.Equal(env.t, http.StatusServiceUnavailable, resp.status, resp.body)
+		require.True(env.t, time.Now().Before(deadline), "the inbox never took the reply: %s", resp.body)
+	}
+}
+
+// replyFormOf reads the reply form of a thread page: where it posts and its hidden fields.
+func replyFormOf(t *testing.T, page string) postedForm {
+	t.Helper()
+	m := replyFormPattern.FindStringSubmatch(page)
+	require.NotNil(t, m, "no reply form in:\n%s", page)
+	form := postedForm{action: html.UnescapeString(m[1]), fields: url.Values{},
+		file: regexp.MustCompile(`<input [^>]*type="file" name="attachment"`).MatchString(m[2])}
+	for _, in := range hiddenInput.FindAllStringSubmatch(m[2], -1) {
+		form.fields.Add(html.UnescapeString(in[1]), html.UnescapeString(in[2]))
+	}
+	require.NotEmpty(t, form.fields.Get(csrfField), "the reply form has no CSRF token")
+	require.NotEmpty(t, form.fields.Get("token"), "the reply form has no idempotency token")
+	return form
+}
