@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -151,4 +152,37 @@ func texts(n int, format string) []string {
 		out[i] = fmt.Sprintf(format, i+1)
 	}
 	return out
+}
+
+// PerTest keeps a harness's environment per subtest: the suites pass each subtest's own t to
+// New and to the harness's other functions, so a harness looks its environment up by t.
+type PerTest[E any] struct {
+	mu   sync.Mutex
+	envs map[*testing.T]E
+}
+
+// Put keeps e for t until t ends.
+func (p *PerTest[E]) Put(t *testing.T, e E) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.envs == nil {
+		p.envs = map[*testing.T]E{}
+	}
+	p.envs[t] = e
+	t.Cleanup(func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		delete(p.envs, t)
+	})
+}
+
+// Get returns t's environment and fails t when New was not called with it.
+func (p *PerTest[E]) Get(t *testing.T) E {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, ok := p.envs[t]
+	if !ok {
+		t.Fatalf("harness: no environment for %s; New was not called with this t", t.Name())
+	}
+	return e
 }

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -63,47 +62,16 @@ func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// perTest keeps a harness's environment per subtest: the suites pass each subtest's own t to
-// New and to the harness's other functions.
-type perTest[E any] struct {
-	mu   sync.Mutex
-	envs map[*testing.T]E
-}
-
-func (p *perTest[E]) put(t *testing.T, e E) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.envs == nil {
-		p.envs = map[*testing.T]E{}
-	}
-	p.envs[t] = e
-	t.Cleanup(func() {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		delete(p.envs, t)
-	})
-}
-
-func (p *perTest[E]) get(t *testing.T) E {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	e, ok := p.envs[t]
-	if !ok {
-		t.Fatalf("harness: no environment for %s; New was not called with this t", t.Name())
-	}
-	return e
-}
-
 func TestHelpdeskConformance(t *testing.T) {
-	var envs perTest[*helpdeskEnv]
+	var envs conformance.PerTest[*helpdeskEnv]
 	conformance.RunHelpdesk(t, conformance.HelpdeskHarness{
 		New: func(t *testing.T) connectors.Helpdesk {
 			env := newHelpdeskEnv(t)
-			envs.put(t, env)
+			envs.Put(t, env)
 			return env.hd
 		},
 		Tickets: func(t *testing.T) map[normalize.ConversationID][]normalize.MessageID {
-			env := envs.get(t)
+			env := envs.Get(t)
 			tickets := env.remote.Tickets()
 			require.Equal(t, env.remote.TicketCount(), len(tickets), "a conversation has more than one ticket")
 			out := map[normalize.ConversationID][]normalize.MessageID{}
@@ -117,7 +85,7 @@ func TestHelpdeskConformance(t *testing.T) {
 			return out
 		},
 		AgentReply: func(t *testing.T, ticket normalize.Ref, replyID, text string) {
-			env := envs.get(t)
+			env := envs.Get(t)
 			reply := loopback.Reply{ReplyID: replyID, Ticket: string(ticket), Text: text, Agent: "Bob"}
 			retry(t, func(ctx context.Context) error { return loopback.AgentReply(ctx, env.hook.URL, secret, reply) })
 		},
@@ -126,20 +94,20 @@ func TestHelpdeskConformance(t *testing.T) {
 }
 
 func TestChannelConformance(t *testing.T) {
-	var envs perTest[*channelEnv]
+	var envs conformance.PerTest[*channelEnv]
 	conformance.RunChannel(t, conformance.ChannelHarness{
 		New: func(t *testing.T) connectors.Channel {
 			env := newChannelEnv(t)
-			envs.put(t, env)
+			envs.Put(t, env)
 			return env.ch
 		},
 		PlayerSends: func(t *testing.T, _ connectors.Channel, address normalize.Address, externalID, text string) error {
-			return loopback.PlayerSend(t.Context(), envs.get(t).hook.URL, secret,
+			return loopback.PlayerSend(t.Context(), envs.Get(t).hook.URL, secret,
 				loopback.PlayerMessage{ID: externalID, Address: string(address), Text: text, Name: "Ann"})
 		},
 		Received: func(t *testing.T, address normalize.Address) []string {
 			var texts []string
-			for _, s := range envs.get(t).remote.Received(string(address)) {
+			for _, s := range envs.Get(t).remote.Received(string(address)) {
 				texts = append(texts, s.Text)
 			}
 			return texts

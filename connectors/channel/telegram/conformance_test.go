@@ -33,19 +33,19 @@ const (
 func TestChannelConformance(t *testing.T) {
 	for _, mode := range []string{"polling", "webhook"} {
 		t.Run(mode, func(t *testing.T) {
-			var envs perTest
+			var envs conformance.PerTest[*conformanceEnv]
 			conformance.RunChannel(t, conformance.ChannelHarness{
 				New: func(t *testing.T) connectors.Channel {
 					env := newConformanceEnv(t, mode)
-					envs.put(t, env)
+					envs.Put(t, env)
 					return env.ch
 				},
 				PlayerSends: func(t *testing.T, _ connectors.Channel, address normalize.Address, externalID, text string) error {
-					return envs.get(t).playerSends(address, externalID, text)
+					return envs.Get(t).playerSends(address, externalID, text)
 				},
 				Received: func(t *testing.T, address normalize.Address) []string {
 					var texts []string
-					for _, m := range envs.get(t).fake.Sent(chatID(t, address)) {
+					for _, m := range envs.Get(t).fake.Sent(chatID(t, address)) {
 						texts = append(texts, m.Text)
 					}
 					return texts
@@ -56,7 +56,7 @@ func TestChannelConformance(t *testing.T) {
 					return normalize.Address(strconv.FormatInt(nextChat.Add(1), 10))
 				},
 				ExternalIDOf: func(t *testing.T, address normalize.Address, externalID string) normalize.ExternalID {
-					return envs.get(t).externalID(t, address, externalID)
+					return envs.Get(t).externalID(t, address, externalID)
 				},
 			})
 		})
@@ -140,34 +140,4 @@ func chatID(t *testing.T, address normalize.Address) int64 {
 	id, err := strconv.ParseInt(string(address), 10, 64)
 	require.NoError(t, err, "address %q is not a chat ID", address)
 	return id
-}
-
-// perTest keeps each subtest's environment: the suite passes every subtest its own t.
-type perTest struct {
-	mu   sync.Mutex
-	envs map[*testing.T]*conformanceEnv
-}
-
-func (p *perTest) put(t *testing.T, e *conformanceEnv) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.envs == nil {
-		p.envs = map[*testing.T]*conformanceEnv{}
-	}
-	p.envs[t] = e
-	t.Cleanup(func() {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		delete(p.envs, t)
-	})
-}
-
-func (p *perTest) get(t *testing.T) *conformanceEnv {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	e, ok := p.envs[t]
-	if !ok {
-		t.Fatalf("harness: no environment for %s; New was not called with this t", t.Name())
-	}
-	return e
 }

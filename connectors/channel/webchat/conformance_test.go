@@ -44,28 +44,28 @@ import (
 func TestChannelConformance(t *testing.T) {
 	for _, transport := range []string{"websocket", "longpoll"} {
 		t.Run(transport, func(t *testing.T) {
-			var envs perTest
+			var envs conformance.PerTest[*conformanceEnv]
 			conformance.RunChannel(t, conformance.ChannelHarness{
 				New: func(t *testing.T) connectors.Channel {
 					env := newConformanceEnv(t, transport)
-					envs.put(t, env)
+					envs.Put(t, env)
 					return env.ch
 				},
 				PlayerSends: func(t *testing.T, _ connectors.Channel, address normalize.Address, externalID, text string) error {
-					p, err := envs.get(t).page(address)
+					p, err := envs.Get(t).page(address)
 					if err != nil {
 						return err
 					}
 					return p.say(t.Context(), externalID, text)
 				},
 				Received: func(t *testing.T, address normalize.Address) []string {
-					p, err := envs.get(t).page(address)
+					p, err := envs.Get(t).page(address)
 					require.NoError(t, err)
 					return p.replies()
 				},
 				Idempotent: true,
 				NewAddress: func(t *testing.T) normalize.Address {
-					return envs.get(t).open(t)
+					return envs.Get(t).open(t)
 				},
 				ExternalIDOf: func(_ *testing.T, address normalize.Address, externalID string) normalize.ExternalID {
 					return normalize.ExternalID(string(address) + ":" + externalID)
@@ -516,34 +516,4 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-time.After(d):
 	}
-}
-
-// perTest keeps each subtest's environment: the suite passes every subtest its own t.
-type perTest struct {
-	mu   sync.Mutex
-	envs map[*testing.T]*conformanceEnv
-}
-
-func (p *perTest) put(t *testing.T, e *conformanceEnv) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.envs == nil {
-		p.envs = map[*testing.T]*conformanceEnv{}
-	}
-	p.envs[t] = e
-	t.Cleanup(func() {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		delete(p.envs, t)
-	})
-}
-
-func (p *perTest) get(t *testing.T) *conformanceEnv {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	e, ok := p.envs[t]
-	if !ok {
-		t.Fatalf("harness: no environment for %s; New was not called with this t", t.Name())
-	}
-	return e
 }

@@ -23,24 +23,25 @@ import (
 // the harness's Post fills first, as the router's intake does. Agents reply by signing in
 // and sending the thread's reply form.
 func TestConformance(t *testing.T) {
-	var envs conformanceEnvs
+	var envs conformance.PerTest[*conformanceEnv]
 	conformance.RunHelpdesk(t, conformance.HelpdeskHarness{
 		New: func(t *testing.T) connectors.Helpdesk {
-			env := envs.start(t)
+			env := newConformanceEnv(t)
+			envs.Put(t, env)
 			return routed{Inbox: env.f.in, env: env}
 		},
 		Tickets: func(t *testing.T) map[normalize.ConversationID][]normalize.MessageID {
 			out := map[normalize.ConversationID][]normalize.MessageID{}
-			for conv := range envs.get(t).listed() {
+			for conv := range envs.Get(t).listed() {
 				out[conv] = nil
 			}
 			return out
 		},
 		Shown: func(t *testing.T, ticket normalize.Ref) []string {
-			return envs.get(t).shown(ticket)
+			return envs.Get(t).shown(ticket)
 		},
 		AgentReply: func(t *testing.T, ticket normalize.Ref, replyID, text string) {
-			envs.get(t).reply(ticket, replyID, text)
+			envs.Get(t).reply(ticket, replyID, text)
 		},
 		// No Hook: agents reply through the inbox's own pages, which its tests probe.
 	})
@@ -64,38 +65,10 @@ type postedForm struct {
 	file   bool // the form has a file input, which browsers send empty
 }
 
-// conformanceEnvs keeps each subtest's environment: the suite passes the subtest's t to every
-// harness call.
-type conformanceEnvs struct {
-	mu   sync.Mutex
-	envs map[*testing.T]*conformanceEnv
-}
-
-func (e *conformanceEnvs) start(t *testing.T) *conformanceEnv {
-	env := &conformanceEnv{t: t, f: newIdleFixture(t), tickets: map[normalize.Ref]normalize.ConversationID{},
+// newConformanceEnv starts one subtest's inbox.
+func newConformanceEnv(t *testing.T) *conformanceEnv {
+	return &conformanceEnv{t: t, f: newIdleFixture(t), tickets: map[normalize.Ref]normalize.ConversationID{},
 		forms: map[string]postedForm{}}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.envs == nil {
-		e.envs = map[*testing.T]*conformanceEnv{}
-	}
-	e.envs[t] = env
-	t.Cleanup(func() {
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		delete(e.envs, t)
-	})
-	return env
-}
-
-func (e *conformanceEnvs) get(t *testing.T) *conformanceEnv {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	env, ok := e.envs[t]
-	if !ok {
-		t.Fatalf("harness: no inbox for %s; New was not called with this t", t.Name())
-	}
-	return env
 }
 
 // routed is the inbox as the router uses it: every message is in the gateway store before it
