@@ -75,14 +75,21 @@ type txn struct {
 	Creator  user       `json:"Creator"`
 }
 
-// attachment is one MIME part of a transaction.
+// attachment is one MIME part of a transaction. RT stores every part as an "attachment":
+// the multipart container, the text/plain or text/html body and the files.
 type attachment struct {
-	Kind        string     `json:"type"`
-	ID          flexString `json:"id"`
-	ContentType string     `json:"ContentType"`
-	Filename    string     `json:"Filename"`
-	Content     string     `json:"Content"`
+	Kind          string     `json:"type"`
+	ID            flexString `json:"id"`
+	ContentType   string     `json:"ContentType"` // without parameters
+	Filename      string     `json:"Filename"`    // from Content-Disposition or Content-Type name=
+	Headers       string     `json:"Headers"`     // the part's MIME headers, one a line
+	ContentLength flexString `json:"ContentLength"`
+	Content       string     `json:"Content"` // base64, only from GET /attachment/:id
 }
+
+// partFields are the fields a listing of parts asks for. REST2 5.0.3 answers 500 when Parent
+// is among them, so a part's place in the MIME tree is not asked for.
+const partFields = "ContentType,Filename,Headers,ContentLength"
 
 // ref is a bare hyperlink item of a collection or a create answer.
 type ref struct {
@@ -324,27 +331,27 @@ func (c *client) lastTransaction(ctx context.Context, query string) (int, error)
 	return p.Items[0].ID.int(), nil
 }
 
-// txnText returns the text/plain body of a transaction: its first text/plain part without
-// a file name.
+// txnText returns the text/plain body of a transaction: its first text/plain part that is
+// not a file.
 func (c *client) txnText(ctx context.Context, id int) (string, error) {
 	text, _, err := c.txnContent(ctx, id)
 	return text, err
 }
 
-// txnContent returns the text/plain body of a transaction and the file names of its
-// attachments, from one listing of its parts. Collections list parts; GET /attachment/:id
-// returns Content in base64.
-func (c *client) txnContent(ctx context.Context, id int) (text string, files []string, err error) {
+// txnContent returns the text/plain body of a transaction and its file parts (see isFile),
+// from one listing of its parts. Collections list parts without content; GET /attachment/:id
+// returns it in base64.
+func (c *client) txnContent(ctx context.Context, id int) (text string, files []attachment, err error) {
 	parts, err := collect[attachment](ctx, c, http.MethodGet, fmt.Sprintf("/transaction/%d/attachments", id),
-		url.Values{"fields": {"ContentType,Filename"}}, nil)
+		url.Values{"fields": {partFields}}, nil)
 	if err != nil {
 		return "", nil, err
 	}
 	var body *attachment
 	for i, p := range parts {
 		switch {
-		case p.Filename != "":
-			files = append(files, p.Filename)
+		case isFile(p):
+			files = append(files, p)
 		case body == nil && strings.HasPrefix(strings.ToLower(p.ContentType), "text/plain"):
 			body = &parts[i]
 		}
@@ -352,12 +359,20 @@ func (c *client) txnContent(ctx context.Context, id int) (text string, files []s
 	if body == nil {
 		return "", files, nil
 	}
-	var full attachment
-	if err := c.do(ctx, http.MethodGet, fmt.Sprintf("/attachment/%d", body.ID.int()), nil, nil, &full); err != nil {
+	full, err := c.attachment(ctx, body.ID.int())
+	if err != nil {
 		return "", nil, err
 	}
 	text, err = decodeContent(full.Content)
 	return text, files, err
+}
+
+// attachment returns one part with its base64 Content. REST2 5.0.3 has no raw download: the
+// whole content comes in the JSON answer.
+func (c *client) attachment(ctx context.Context, id int) (attachment, error) {
+	var full attachment
+	err := c.do(ctx, http.MethodGet, fmt.Sprintf("/attachment/%d", id), nil, nil, &full)
+	return full, err
 }
 
 // ticketRequestors returns the e-mail addresses of a ticket's requestors, lower-cased.

@@ -95,8 +95,9 @@ func (h *Helpdesk) userOf(ctx context.Context, id int) (user, error) {
 	return h.poller.users.get(ctx, id, h.rt.user)
 }
 
-// reply maps an agent's correspondence to a reply with its text; the names of its files are
-// appended (agents' files are not downloaded yet).
+// reply maps an agent's correspondence to a reply with its text and files (see files).
+// A file that cannot be sent adds a line naming it instead; an error while fetching the
+// text or a file is returned, so the next poll handles the transaction again.
 func (h *Helpdesk) reply(ctx context.Context, t txn) (normalize.Message, bool, error) {
 	ticket, id := t.Ticket.int(), t.ID.int()
 	requestors, err := h.requestorsOf(ctx, ticket)
@@ -106,19 +107,21 @@ func (h *Helpdesk) reply(ctx context.Context, t txn) (normalize.Message, bool, e
 	if slices.Contains(requestors, strings.ToLower(t.Creator.EmailAddress)) {
 		return normalize.Message{}, false, nil
 	}
-	text, names, err := h.rt.txnContent(ctx, id)
+	text, parts, err := h.rt.txnContent(ctx, id)
 	if err != nil {
 		return normalize.Message{}, false, fmt.Errorf("rt: content of transaction %d on ticket %d: %w", id, ticket, err)
 	}
 	if len(markers(text)) > 0 { // posted by the gateway under another user name
 		return normalize.Message{}, false, nil
 	}
-	text = strings.TrimSpace(text)
-	for _, n := range names {
-		text = strings.TrimSpace(text + "\n[attachment in RT: " + n + "]")
+	atts, lines, err := h.files(ctx, t, parts)
+	if err != nil {
+		return normalize.Message{}, false, fmt.Errorf("rt: files of transaction %d on ticket %d: %w", id, ticket, err)
 	}
+	text = strings.TrimSpace(strings.Join(append([]string{strings.TrimSpace(text)}, lines...), "\n"))
 	m := h.system(t, text)
-	m.Kind = normalize.KindText
+	m.Kind = replyKind(text, atts)
+	m.Attachments = atts
 	return m, true, nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/casino-support/gateway/config"
+	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/test/conformance"
 )
@@ -132,16 +135,21 @@ func agentClient(t *testing.T) *client {
 	return &client{base: env["RT_REST2_URL"], token: env["RT_AGENT_TOKEN"], http: &http.Client{Timeout: 30 * time.Second}}
 }
 
-// memBlobs is an in-memory connectors.Blobs.
+// memBlobs is an in-memory connectors.Blobs that, like the gateway's, refuses content over
+// max (when set) with ErrTooLarge and fills in the SHA-256 of what it stored.
 type memBlobs struct {
-	mu sync.Mutex
-	m  map[string][]byte
+	max int64
+	mu  sync.Mutex
+	m   map[string][]byte
 }
 
 func (b *memBlobs) Put(_ context.Context, r io.Reader, name, mediaType string) (normalize.Attachment, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
-		return normalize.Attachment{}, err
+		return normalize.Attachment{}, fmt.Errorf("blob %q: %w", name, err)
+	}
+	if b.max > 0 && int64(len(data)) > b.max {
+		return normalize.Attachment{}, fmt.Errorf("blob %q is over %d bytes: %w", name, b.max, connectors.ErrTooLarge)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -150,7 +158,8 @@ func (b *memBlobs) Put(_ context.Context, r io.Reader, name, mediaType string) (
 	}
 	ref := fmt.Sprintf("blob-%d", len(b.m)+1)
 	b.m[ref] = data
-	return normalize.Attachment{Name: name, MediaType: mediaType, Size: int64(len(data)), BlobRef: ref}, nil
+	sum := sha256.Sum256(data)
+	return normalize.Attachment{Name: name, MediaType: mediaType, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]), BlobRef: ref}, nil
 }
 
 func (b *memBlobs) Open(_ context.Context, ref string) (io.ReadCloser, error) {

@@ -27,7 +27,9 @@ import (
 
 // Deps are what the connector uses from the gateway.
 type Deps struct {
-	// Blobs holds the content of players' attachments. Required for messages with attachments.
+	// Blobs holds the content of attachments: players' files posted to RT, and agents' files
+	// downloaded from RT for the player. Required for players' messages with attachments;
+	// without it agents' replies only name their files.
 	Blobs connectors.Blobs
 	// Cursors keeps the poller's position in RT's transactions across restarts. nil keeps it
 	// in memory: each start then replays the history of the gateway's active tickets, which

@@ -1,0 +1,149 @@
+package rt
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/textproto"
+	"strings"
+
+	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/normalize"
+)
+
+// An agent's files reach the player as attachments: the poller downloads each file of a
+// correspondence from RT into the blob store and puts it on the reply. A file that can never
+// be sent (over the blob store's limit, or a part RT will not give) must not cost the player
+// the reply, so the reply goes with a line naming it instead.
+
+// Lines added to a reply's text for files that do not travel as attachments.
+const (
+	namedOnly   = "[attachment in RT: %s]" // no blob store configured
+	tooLarge    = "[file too large to send: %s]"
+	notSendable = "[file could not be sent: %s]"
+)
+
+// isFile reports whether a part of a transaction is a file rather than the multipart
+// container or the text/plain or text/html body: it names a file (RT fills Filename from
+// Content-Disposition's filename or Content-Type's name), or it is marked as an attachment.
+func isFile(p attachment) bool {
+	return p.Filename != "" || disposition(p.Headers) == "attachment"
+}
+
+// disposition returns the lower-cased disposition type of a part's Content-Disposition
+// header, or "" when it has none or it does not parse.
+func disposition(headers string) string {
+	r := textproto.NewReader(bufio.NewReader(strings.NewReader(strings.TrimRight(headers, "\n") + "\n\n")))
+	h, err := r.ReadMIMEHeader()
+	if err != nil && len(h) == 0 {
+		return ""
+	}
+	d, _, err := mime.ParseMediaType(h.Get("Content-Disposition"))
+	if err != nil {
+		return ""
+	}
+	return d
+}
+
+// fileName is the name a file goes out with: RT's name without the directories some mail
+// clients put in it, or attachment-<id> when it has none.
+func fileName(p attachment) string {
+	name := p.Filename
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	if name = strings.TrimSpace(name); name != "" {
+		return name
+	}
+	return fmt.Sprintf("attachment-%d", p.ID.int())
+}
+
+// mediaType is the part's content type, application/octet-stream when RT has none.
+func mediaType(p attachment) string {
+	if t := strings.ToLower(strings.TrimSpace(p.ContentType)); t != "" {
+		return t
+	}
+	return "application/octet-stream"
+}
+
+// files stores the files of an agent's correspondence t in the blob store. It returns the
+// attachments of the reply and a line for each file that does not travel with it: without a
+// blob store every file is only named, as before files were sent; a file over the blob
+// store's limit or one RT will never give (a permanent error) is logged and named. Any other
+// failure is returned, so the transaction is handled again on the next poll; the files
+// stored before it are stored again then (the default blob store keeps one copy by digest).
+func (h *Helpdesk) files(ctx context.Context, t txn, parts []attachment) ([]normalize.Attachment, []string, error) {
+	var atts []normalize.Attachment
+	var lines []string
+	for _, p := range parts {
+		name := fileName(p)
+		if h.blobs == nil {
+			lines = append(lines, fmt.Sprintf(namedOnly, name))
+			continue
+		}
+		att, err := h.download(ctx, p, name)
+		switch {
+		case err == nil:
+			atts = append(atts, att)
+			continue
+		case errors.Is(err, connectors.ErrTooLarge):
+			lines = append(lines, fmt.Sprintf(tooLarge, name))
+		case errors.Is(err, connectors.ErrPermanent):
+			lines = append(lines, fmt.Sprintf(notSendable, name))
+		default:
+			return nil, nil, fmt.Errorf("file %q (attachment %d): %w", name, p.ID.int(), err)
+		}
+		h.log.WarnContext(ctx, "rt: an agent's file is not sent; the reply names it instead", "helpdesk", h.name,
+			"ticket", t.Ticket, "txn", t.ID, "attachment", p.ID, "file", name, "size", string(p.ContentLength), "err", err)
+	}
+	return atts, lines, nil
+}
+
+// download reads one file part from RT and stores it in the blob store. Content that is not
+// base64 is a permanent error: asking again brings the same.
+func (h *Helpdesk) download(ctx context.Context, p attachment, name string) (normalize.Attachment, error) {
+	full, err := h.rt.attachment(ctx, p.ID.int())
+	if err != nil {
+		return normalize.Attachment{}, fmt.Errorf("download: %w", err)
+	}
+	src := &errReader{r: base64.NewDecoder(base64.StdEncoding, strings.NewReader(full.Content))}
+	att, err := h.blobs.Put(ctx, src, name, mediaType(p))
+	if err != nil && src.err != nil {
+		// Checked here rather than through err: a blob store need not wrap the reader's error.
+		return normalize.Attachment{}, connectors.Permanent(fmt.Errorf("decode the content RT gave: %w", src.err))
+	}
+	if err != nil {
+		return normalize.Attachment{}, fmt.Errorf("store: %w", err)
+	}
+	return att, nil
+}
+
+// errReader remembers the first error of r other than io.EOF.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(b []byte) (int, error) {
+	n, err := e.r.Read(b)
+	if err != nil && err != io.EOF && e.err == nil {
+		e.err = err
+	}
+	return n, err
+}
+
+// replyKind is text when the reply has text (channels send the files with it), else what
+// its first file is: an image or a document.
+func replyKind(text string, atts []normalize.Attachment) normalize.MessageKind {
+	switch {
+	case text != "" || len(atts) == 0:
+		return normalize.KindText
+	case strings.HasPrefix(atts[0].MediaType, "image/"):
+		return normalize.KindImage
+	}
+	return normalize.KindDocument
+}

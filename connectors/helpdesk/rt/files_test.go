@@ -1,0 +1,358 @@
+package rt
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/normalize"
+	"github.com/casino-support/gateway/test/conformance"
+)
+
+// The parts below are shaped as RT 5.0.3 lists them for a correspondence made through REST2
+// (GET /transaction/:id/attachments?fields=ContentType,Filename,Headers).
+func TestIsFile(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		part attachment
+		want bool
+	}{
+		{"multipart container", attachment{ContentType: "multipart/mixed",
+			Headers: "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"----------=_1795332727-16110-6\"\nContent-Length: 0"}, false},
+		{"text/plain body", attachment{ContentType: "text/plain",
+			Headers: "Content-Type: text/plain; charset=\"utf-8\"\nContent-Transfer-Encoding: binary\nContent-Disposition: inline\nContent-Length: 46"}, false},
+		{"text/html body", attachment{ContentType: "text/html",
+			Headers: "Content-Disposition: inline\nContent-Type: text/html; charset=\"utf-8\"\nContent-Length: 25"}, false},
+		{"PDF", attachment{ContentType: "application/pdf", Filename: "KYC form.pdf",
+			Headers: "Content-Disposition: inline; filename=\"KYC form.pdf\"\nContent-Type: application/pdf; name=\"KYC form.pdf\""}, true},
+		{"text file", attachment{ContentType: "text/plain", Filename: "notes.txt",
+			Headers: "Content-Type: text/plain; charset=\"utf-8\"; name=\"notes.txt\"\nContent-Disposition: inline; filename=\"notes.txt\""}, true},
+		{"unnamed part marked as attachment", attachment{ContentType: "application/octet-stream",
+			Headers: "Content-Type: application/octet-stream\nContent-Disposition: attachment"}, true},
+		{"folded disposition", attachment{ContentType: "image/png",
+			Headers: "Content-Type: image/png\nContent-Disposition:\n attachment"}, true},
+		{"no headers", attachment{ContentType: "text/plain"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) { require.Equal(t, tc.want, isFile(tc.part)) })
+	}
+}
+
+func TestFileName(t *testing.T) {
+	for _, tc := range []struct{ filename, want string }{
+		{"KYC form.pdf", "KYC form.pdf"},
+		{"Kontoauszug-März.pdf", "Kontoauszug-März.pdf"},
+		{`C:\Users\agent\scan.png`, "scan.png"},
+		{"../../etc/passwd", "passwd"},
+		{"", "attachment-42"},
+		{"dir/", "attachment-42"},
+	} {
+		t.Run(tc.filename, func(t *testing.T) {
+			require.Equal(t, tc.want, fileName(attachment{ID: "42", Filename: tc.filename}))
+		})
+	}
+}
+
+func TestReplyKind(t *testing.T) {
+	pdf := normalize.Attachment{MediaType: "application/pdf"}
+	img := normalize.Attachment{MediaType: "image/png"}
+	for _, tc := range []struct {
+		name string
+		text string
+		atts []normalize.Attachment
+		want normalize.MessageKind
+	}{
+		{"text only", "hello", nil, normalize.KindText},
+		{"text and files", "see attached", []normalize.Attachment{img, pdf}, normalize.KindText},
+		{"an image", "", []normalize.Attachment{img}, normalize.KindImage},
+		{"a document first", "", []normalize.Attachment{pdf, img}, normalize.KindDocument},
+		{"nothing", "", nil, normalize.KindText},
+	} {
+		t.Run(tc.name, func(t *testing.T) { require.Equal(t, tc.want, replyKind(tc.text, tc.atts)) })
+	}
+}
+
+// TestFiles runs files against a stand-in RT that answers GET /attachment/7 as the case says:
+// what can never be sent is named, what may work later is an error.
+func TestFiles(t *testing.T) {
+	content := []byte("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n%%EOF\n")
+	ok := func(w http.ResponseWriter) {
+		_ = json.NewEncoder(w).Encode(map[string]any{"id": 7, "Content": base64.StdEncoding.EncodeToString(content)})
+	}
+	part := attachment{ID: "7", ContentType: "application/pdf", Filename: "KYC.pdf", ContentLength: "20"}
+	for _, tc := range []struct {
+		name      string
+		answer    func(w http.ResponseWriter)
+		blobs     *memBlobs
+		stored    bool
+		line      string
+		transient bool
+	}{
+		{name: "stored", answer: ok, blobs: &memBlobs{}, stored: true},
+		{name: "over the limit", answer: ok, blobs: &memBlobs{max: 5}, line: "[file too large to send: KYC.pdf]"},
+		{name: "gone from RT", answer: func(w http.ResponseWriter) { http.Error(w, "{}", http.StatusNotFound) },
+			blobs: &memBlobs{}, line: "[file could not be sent: KYC.pdf]"},
+		{name: "content is not base64", answer: func(w http.ResponseWriter) { _, _ = io.WriteString(w, `{"id":7,"Content":"no*base64"}`) },
+			blobs: &memBlobs{}, line: "[file could not be sent: KYC.pdf]"},
+		{name: "RT fails for now", answer: func(w http.ResponseWriter) { http.Error(w, "", http.StatusInternalServerError) },
+			blobs: &memBlobs{}, transient: true},
+		{name: "RT busy", answer: func(w http.ResponseWriter) { http.Error(w, "", http.StatusServiceUnavailable) },
+			blobs: &memBlobs{}, transient: true},
+		{name: "no blob store", line: "[attachment in RT: KYC.pdf]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var requests atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				requests.Add(1)
+				require.Equal(t, "/attachment/7", r.URL.Path)
+				tc.answer(w)
+			}))
+			t.Cleanup(srv.Close)
+			h := &Helpdesk{name: "rt-x", rt: &client{base: srv.URL, http: srv.Client()}, log: discardLog()}
+			if tc.blobs != nil {
+				h.blobs = tc.blobs
+			}
+			atts, lines, err := h.files(t.Context(), txn{ID: "9", Ticket: "3"}, []attachment{part})
+			if tc.transient {
+				require.Error(t, err)
+				require.False(t, connectors.IsPermanent(err), "a transient failure must be retried: %v", err)
+				return
+			}
+			require.NoError(t, err)
+			if tc.blobs == nil {
+				require.Zero(t, requests.Load(), "without a blob store nothing is downloaded")
+			}
+			if tc.stored {
+				sum := sha256.Sum256(content)
+				require.Equal(t, []normalize.Attachment{{Name: "KYC.pdf", MediaType: "application/pdf", Size: int64(len(content)),
+					SHA256: hex.EncodeToString(sum[:]), BlobRef: "blob-1"}}, atts)
+				require.Empty(t, lines)
+				return
+			}
+			require.Empty(t, atts)
+			require.Equal(t, []string{tc.line}, lines)
+		})
+	}
+}
+
+// agentFile is a file an agent attaches to a correspondence through REST2.
+type agentFile struct {
+	name, mediaType string
+	content         []byte
+}
+
+func (f agentFile) json() map[string]string {
+	return map[string]string{"FileName": f.name, "FileType": f.mediaType, "FileContent": base64.StdEncoding.EncodeToString(f.content)}
+}
+
+// kycFiles are a PDF with binary bytes and a PNG, as an agent attaches them to a KYC request.
+func kycFiles(t *testing.T) (pdf, img agentFile) {
+	var buf bytes.Buffer
+	m := image.NewRGBA(image.Rect(0, 0, 16, 16))
+	for i := range 16 {
+		m.Set(i, i, color.RGBA{R: 200, A: 255})
+	}
+	require.NoError(t, png.Encode(&buf, m))
+	pdf = agentFile{"KYC form.pdf", "application/pdf",
+		[]byte("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n" +
+			"trailer<</Root 1 0 R>>\n%%EOF\n" + strings.Repeat("0123456789", 100))}
+	return pdf, agentFile{"screenshot.png", "image/png", buf.Bytes()}
+}
+
+// agentReplies corresponds on ticket as the agent with text (text/plain, or text/html when
+// html is set) and files.
+func agentReplies(t *testing.T, ticket normalize.Ref, text string, html bool, files ...agentFile) {
+	t.Helper()
+	fields := map[string]any{"Content": text, "ContentType": "text/plain"}
+	if html {
+		fields["ContentType"] = "text/html"
+	}
+	var atts []map[string]string
+	for _, f := range files {
+		atts = append(atts, f.json())
+	}
+	if len(atts) > 0 {
+		fields["Attachments"] = atts
+	}
+	require.NoError(t, agentClient(t).correspond(t.Context(), mustInt(t, ticket), fields))
+}
+
+// requireFile checks an attachment of a reply against the file the agent attached, down to
+// the content in the blob store.
+func requireFile(t *testing.T, blobs *memBlobs, want agentFile, got normalize.Attachment) {
+	t.Helper()
+	sum := sha256.Sum256(want.content)
+	require.Equal(t, want.name, got.Name)
+	require.Equal(t, want.mediaType, got.MediaType)
+	require.Equal(t, int64(len(want.content)), got.Size)
+	require.Equal(t, hex.EncodeToString(sum[:]), got.SHA256)
+	rc, err := blobs.Open(t.Context(), got.BlobRef)
+	require.NoError(t, err)
+	defer rc.Close()
+	stored, err := io.ReadAll(rc)
+	require.NoError(t, err)
+	require.Equal(t, want.content, stored)
+}
+
+// logBuffer is a slog handler's output, safe to read while the poller writes.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestPollDeliversAgentFiles has an agent reply in a real RT with a PDF and a PNG: the files
+// reach the sink as attachments of the one reply, the body parts RT also stores as
+// attachments do not, and a file that cannot be sent is named in the text instead.
+func TestPollDeliversAgentFiles(t *testing.T) {
+	pdf, img := kycFiles(t)
+	const text = "Please sign the KYC form — Grüße"
+	for _, tc := range []struct {
+		name     string
+		blobs    *memBlobs
+		html     bool
+		text     string
+		files    []agentFile
+		wantText string
+		wantKind normalize.MessageKind
+		sent     []agentFile
+		warns    bool
+	}{
+		{name: "files become attachments", blobs: &memBlobs{}, text: text, files: []agentFile{pdf, img},
+			wantText: text, wantKind: normalize.KindText, sent: []agentFile{pdf, img}},
+		{name: "an image alone", blobs: &memBlobs{}, files: []agentFile{img},
+			wantText: "", wantKind: normalize.KindImage, sent: []agentFile{img}},
+		{name: "an html body is no attachment", blobs: &memBlobs{}, html: true, text: "<p>See <b>attached</b></p>", files: []agentFile{pdf},
+			sent: []agentFile{pdf}},
+		{name: "an over-limit file is named", blobs: &memBlobs{max: int64(len(img.content))}, text: text, files: []agentFile{pdf, img},
+			wantText: text + "\n[file too large to send: KYC form.pdf]", wantKind: normalize.KindText, sent: []agentFile{img}, warns: true},
+		{name: "without a blob store files are named", text: text, files: []agentFile{pdf, img},
+			wantText: text + "\n[attachment in RT: KYC form.pdf]\n[attachment in RT: screenshot.png]", wantKind: normalize.KindText},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newPeerHelpdesk(t, tc.blobs)
+			var logs logBuffer
+			h.log = slog.New(slog.NewTextHandler(&logs, nil))
+			conv := newConv()
+			ticket, _, err := h.Post(t.Context(), conv, deliveries(conv, 1, "where is my withdrawal?"))
+			require.NoError(t, err)
+			agentReplies(t, ticket, tc.text, tc.html, tc.files...)
+
+			sink := &conformance.RecordingSink{}
+			got := pollUntil(t, h, sink, func(m normalize.Message) bool { return m.Ticket == ticket }, 1)[0]
+			if !tc.html { // RT keeps no text/plain part of an html reply: its text is not asserted here
+				require.Equal(t, tc.wantText, got.Text)
+				require.Equal(t, tc.wantKind, got.Kind)
+			}
+			require.Len(t, got.Attachments, len(tc.sent), "files only, no body parts: %+v", got.Attachments)
+			for i, want := range tc.sent {
+				requireFile(t, tc.blobs, want, got.Attachments[i])
+			}
+			require.Equal(t, tc.warns, warned(logs.String(), ticket), "logs: %s", logs.String())
+		})
+	}
+}
+
+// warned reports whether logs hold a warning about ticket.
+func warned(logs string, ticket normalize.Ref) bool {
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, "level=WARN") && strings.Contains(line, " ticket="+string(ticket)+" ") {
+			return true
+		}
+	}
+	return false
+}
+
+// failFiles answers 503 to the next fails downloads of file parts (GET /attachment/:id of a
+// part with a file name), as an RT restarting mid-poll would; other requests pass.
+type failFiles struct {
+	next  http.RoundTripper
+	fails atomic.Int32
+}
+
+func (f *failFiles) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := f.next.RoundTrip(req)
+	if err != nil || !strings.Contains(req.URL.Path, "/attachment/") || f.fails.Load() <= 0 {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	var p attachment
+	if json.Unmarshal(body, &p) != nil || p.Filename == "" {
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		return resp, nil
+	}
+	f.fails.Add(-1)
+	return &http.Response{StatusCode: http.StatusServiceUnavailable, Status: "503 Service Unavailable", Header: http.Header{},
+		Body: io.NopCloser(strings.NewReader("restarting")), Request: req}, nil
+}
+
+// TestPollRetriesFailedFileDownload fails the download of an agent's file once: the poll
+// reports the error and keeps its cursor, and the next poll delivers the reply with both
+// files, once.
+func TestPollRetriesFailedFileDownload(t *testing.T) {
+	blobs := &memBlobs{}
+	h := newPeerHelpdesk(t, blobs)
+	flaky := &failFiles{next: http.DefaultTransport}
+	h.rt.http = &http.Client{Timeout: 30 * time.Second, Transport: flaky}
+	conv := newConv()
+	ticket, _, err := h.Post(t.Context(), conv, deliveries(conv, 1, "KYC?"))
+	require.NoError(t, err)
+	pdf, img := kycFiles(t)
+	agentReplies(t, ticket, "here you go", false, pdf, img)
+	replies, err := h.rt.transactions(t.Context(), mustInt(t, ticket), 0, "Correspond")
+	require.NoError(t, err)
+	reply := replies[len(replies)-1].ID.int()
+
+	flaky.fails.Store(1)
+	sink := &conformance.RecordingSink{}
+	onThis := func(m normalize.Message) bool { return m.Ticket == ticket }
+	deadline := time.Now().Add(20 * time.Second)
+	for err = h.pollOnce(t.Context(), sink); err == nil && time.Now().Before(deadline); err = h.pollOnce(t.Context(), sink) {
+		time.Sleep(h.cfg.PollInterval) // until the reply is settled and its download fails
+	}
+	require.ErrorContains(t, err, "503")
+	require.Empty(t, sink.Where(onThis), "nothing delivered while a file is missing")
+	h.poller.mu.Lock()
+	cursor := h.poller.cursor
+	h.poller.mu.Unlock()
+	require.Less(t, cursor, reply, "the cursor stays before the reply")
+
+	got := pollUntil(t, h, sink, onThis, 1)
+	require.Equal(t, "here you go", got[0].Text)
+	require.Len(t, got[0].Attachments, 2)
+	requireFile(t, blobs, pdf, got[0].Attachments[0])
+	requireFile(t, blobs, img, got[0].Attachments[1])
+	require.NoError(t, h.pollOnce(t.Context(), sink))
+	require.Len(t, sink.Where(onThis), 1, "delivered once")
+}
