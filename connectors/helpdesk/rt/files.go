@@ -20,6 +20,11 @@ import (
 // be sent (over the blob store's limit, or a part RT will not give) must not cost the player
 // the reply, so the reply goes with a line naming it instead.
 
+// fileAttempts is how many polls in a row may fail to download one file before the reply
+// goes without it: the poller's cursor is shared by every ticket, so a file RT keeps failing
+// to give must not hold up every later reply for good.
+const fileAttempts = 5
+
 // Lines added to a reply's text for files that do not travel as attachments.
 const (
 	namedOnly   = "[attachment in RT: %s]" // no blob store configured
@@ -74,8 +79,9 @@ func mediaType(p attachment) string {
 // attachments of the reply and a line for each file that does not travel with it: without a
 // blob store every file is only named, as before files were sent; a file over the blob
 // store's limit or one RT will never give (a permanent error) is logged and named. Any other
-// failure is returned, so the transaction is handled again on the next poll; the files
-// stored before it are stored again then (the default blob store keeps one copy by digest).
+// failure is returned, so the transaction is handled again on the next poll (the files stored
+// before it are stored again then; the default blob store keeps one copy by digest), up to
+// fileAttempts polls, after which the file is named instead.
 func (h *Helpdesk) files(ctx context.Context, t txn, parts []attachment) ([]normalize.Attachment, []string, error) {
 	var atts []normalize.Attachment
 	var lines []string
@@ -86,16 +92,17 @@ func (h *Helpdesk) files(ctx context.Context, t txn, parts []attachment) ([]norm
 			continue
 		}
 		att, err := h.download(ctx, p, name)
+		failures := h.poller.fileFailed(p.ID.int(), err)
 		switch {
 		case err == nil:
 			atts = append(atts, att)
 			continue
 		case errors.Is(err, connectors.ErrTooLarge):
 			lines = append(lines, fmt.Sprintf(tooLarge, name))
-		case errors.Is(err, connectors.ErrPermanent):
+		case errors.Is(err, connectors.ErrPermanent), failures >= fileAttempts:
 			lines = append(lines, fmt.Sprintf(notSendable, name))
 		default:
-			return nil, nil, fmt.Errorf("file %q (attachment %d): %w", name, p.ID.int(), err)
+			return nil, nil, fmt.Errorf("file %q (attachment %d), attempt %d of %d: %w", name, p.ID.int(), failures, fileAttempts, err)
 		}
 		h.log.WarnContext(ctx, "rt: an agent's file is not sent; the reply names it instead", "helpdesk", h.name,
 			"ticket", t.Ticket, "txn", t.ID, "attachment", p.ID, "file", name, "size", string(p.ContentLength), "err", err)

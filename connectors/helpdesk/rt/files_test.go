@@ -132,6 +132,16 @@ func TestFiles(t *testing.T) {
 			if tc.transient {
 				require.Error(t, err)
 				require.False(t, connectors.IsPermanent(err), "a transient failure must be retried: %v", err)
+				for range fileAttempts - 2 {
+					_, _, err = h.files(t.Context(), txn{ID: "9", Ticket: "3"}, []attachment{part})
+					require.Error(t, err, "retried up to fileAttempts polls")
+				}
+				// The shared cursor must not wait for this file for good: the reply goes without it.
+				atts, lines, err = h.files(t.Context(), txn{ID: "9", Ticket: "3"}, []attachment{part})
+				require.NoError(t, err)
+				require.Empty(t, atts)
+				require.Equal(t, []string{"[file could not be sent: KYC.pdf]"}, lines)
+				require.Equal(t, int32(fileAttempts), requests.Load())
 				return
 			}
 			require.NoError(t, err)

@@ -87,6 +87,29 @@ type tracker struct {
 	cursor     int  // the last transaction handled
 	requestors memo[int, []string]
 	users      memo[int, user]
+	// fileFailures counts the polls in a row that failed to download a file, by attachment
+	// id; an entry lives only while its file keeps failing.
+	fileFailures map[int]int
+}
+
+// fileFailed records the outcome of downloading attachment id and returns how many polls in
+// a row have now failed on it (0 after a success).
+func (t *tracker) fileFailed(id int, err error) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err == nil {
+		delete(t.fileFailures, id)
+		return 0
+	}
+	if t.fileFailures == nil {
+		t.fileFailures = map[int]int{}
+	}
+	t.fileFailures[id]++
+	n := t.fileFailures[id]
+	if n >= fileAttempts {
+		delete(t.fileFailures, id) // given up: the reply goes without it
+	}
+	return n
 }
 
 // track notes the requestor of a ticket the gateway posted to, which saves a look-up when an
