@@ -82,7 +82,7 @@ func buildHelpdesk(h config.Helpdesk, d deps) (connectors.Helpdesk, error) {
 		}
 		return desk, nil
 	case "webhook":
-		desk, err := webhook.New(name, *h.Webhook, webhook.Deps{Blobs: d.blobs, Client: d.client, PublicURL: d.cfg.PublicURL, Log: log})
+		desk, err := webhook.New(name, *h.Webhook, webhook.Deps{Blobs: d.blobs, MaxAttachmentBytes: d.cfg.Attachments.MaxBytes, Client: d.client, PublicURL: d.cfg.PublicURL, Log: log})
 		if err != nil {
 			return nil, err
 		}

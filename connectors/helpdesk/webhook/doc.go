@@ -7,6 +7,8 @@
 // agents' replies, notes, status changes and assignments either as signed events to
 // /hooks/{instance} or with a bearer token to /api/v1/helpdesks/{instance}/events (bare
 // replies also to .../replies); all are idempotent on the operator's reply or event ID.
-// Attachments are offered as signed, expiring download links served under
-// /hooks/{instance}/attachments/. The contract is docs/webhook-openapi.yaml.
+// Players' attachments are offered as signed, expiring download links served under
+// /hooks/{instance}/attachments/; agents' replies carry theirs inline in base64, checked
+// against their declared media type and stored in the blob store before the reply. The
+// contract is docs/webhook-openapi.yaml.
 package webhook

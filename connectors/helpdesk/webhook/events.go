@@ -112,8 +112,8 @@ type CreatedAnswer struct {
 }
 
 // InEvent is the body of what the operator sends to the hook or the events API, or a bare
-// reply (Event empty) to the replies API. Status is set for conversation.status_changed,
-// Assignee for conversation.assigned.
+// reply (Event empty) to the replies API. Attachments may come with reply.created, Status
+// with conversation.status_changed, Assignee with conversation.assigned.
 type InEvent struct {
 	Event string `json:"event,omitempty"`
 	// EventID is the operator's ID of a status change or assignment, the dedup key.
@@ -125,9 +125,21 @@ type InEvent struct {
 	Agent          Agent  `json:"agent"`
 	Note           bool   `json:"note,omitempty"`
 	ReplyTo        string `json:"reply_to,omitempty"`
-	Status         string `json:"status,omitempty"`
+	// Attachments are the files the agent attached; with them, Text may be empty.
+	Attachments []InAttachment `json:"attachments,omitempty"`
+	Status      string         `json:"status,omitempty"`
 	// Assignee is who now owns the conversation; nil (null or absent) or empty unassigns.
 	Assignee *Agent `json:"assignee,omitempty"`
+}
+
+// InAttachment is a file of an agent's reply, inline: the reply stays one request, stored with
+// its files or not at all and deduplicated on reply_id, and the gateway never has to fetch
+// anything from the operator's network.
+type InAttachment struct {
+	Name      string `json:"name"`
+	MediaType string `json:"media_type"`
+	// ContentBase64 is the content in standard base64 (RFC 4648 section 4, padded).
+	ContentBase64 string `json:"content_base64"`
 }
 
 // Agent is an agent of the operator's system: who answered or changed something, or the

@@ -3,10 +3,13 @@ package webhook_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,10 +20,11 @@ import (
 	"github.com/casino-support/gateway/normalize"
 )
 
-// checkingSink refuses what the store would refuse (see connectors.Helpdesk.Run) and counts
-// what it accepts.
+// checkingSink refuses what the store would refuse (see connectors.Helpdesk.Run), or what a
+// channel could not send, and counts what it accepts.
 type checkingSink struct {
 	mu       sync.Mutex
+	blobs    *memBlobs // where attachments must be
 	accepted int
 	bad      error
 }
@@ -43,8 +47,12 @@ func (s *checkingSink) Deliver(_ context.Context, msgs ...normalize.Message) err
 			err = errors.New("status or assignee on words")
 		case m.Update != nil:
 			err = errors.New("an update from a helpdesk")
-		case m.Kind != normalize.KindSystem && m.Text == "":
-			err = errors.New("words without text")
+		case m.Kind != normalize.KindSystem && m.Text == "" && len(m.Attachments) == 0:
+			err = errors.New("words without text or files")
+		case len(m.Attachments) > 0 && m.Text != "" && strings.TrimSpace(m.Text) == "":
+			err = errors.New("files with a blank text")
+		default:
+			err = s.checkAttachments(m.Attachments)
 		}
 		if err != nil {
 			s.bad = errors.Join(s.bad, err)
@@ -52,6 +60,23 @@ func (s *checkingSink) Deliver(_ context.Context, msgs ...normalize.Message) err
 		}
 	}
 	s.accepted += len(msgs)
+	return nil
+}
+
+// checkAttachments refuses attachments a channel could not send: unnamed, untyped, or not in
+// the blob store as described.
+func (s *checkingSink) checkAttachments(atts []normalize.Attachment) error {
+	for _, a := range atts {
+		data, ok := s.blobs.get(a.BlobRef)
+		switch {
+		case strings.TrimSpace(a.Name) == "" || a.MediaType == "":
+			return fmt.Errorf("attachment without name or media type: %+v", a)
+		case !ok:
+			return fmt.Errorf("attachment %s not in the blob store", a.BlobRef)
+		case a.Size == 0 || a.Size != int64(len(data)) || a.SHA256 != sha256Hex(data):
+			return fmt.Errorf("attachment %+v does not describe its %d bytes", a, len(data))
+		}
+	}
 	return nil
 }
 
@@ -74,12 +99,21 @@ func FuzzIncomingEvent(f *testing.F) {
 		`{"event":"reply.created","reply_id":"r3","ticket":"T-1","text":"x","status":"closed"}`,
 		`{"event":"conversation.assigned","event_id":"e4","ticket":"T-1","assignee":"anna"}`,
 		`{"event":"x"}`, `{}`, `[]`, `null`, `{"event":"reply.created"} trailing`, "\xff\xfe", ``,
+		`{"event":"reply.created","reply_id":"r4","ticket":"T-1","attachments":[{"name":"a.png","media_type":"image/png","content_base64":"` +
+			base64.StdEncoding.EncodeToString(pngFile) + `"}]}`,
+		`{"event":"reply.created","reply_id":"r5","ticket":"T-1","text":" ","attachments":[{"name":"f.pdf","media_type":"application/pdf; x=y","content_base64":"JVBERi0xLjQK"},` +
+			`{"name":"b.bin","media_type":"application/octet-stream","content_base64":"AAEC"}]}`,
+		`{"event":"reply.created","reply_id":"r6","ticket":"T-1","attachments":[{"name":"a.png","media_type":"image/png","content_base64":"JVBERi0xLjQK"}]}`,
+		`{"event":"reply.created","reply_id":"r7","ticket":"T-1","attachments":[{"name":"","media_type":"x/y","content_base64":"=="}]}`,
+		`{"event":"reply.created","reply_id":"r8","ticket":"T-1","attachments":[]}`,
 	} {
 		f.Add([]byte(seed))
 	}
-	sink := &checkingSink{}
+	store := newMemBlobs(testMaxAttachment)
+	sink := &checkingSink{blobs: store}
 	hd, err := webhook.New(testName, config.Webhook{URL: "http://127.0.0.1:9/unused", Secret: testSecret, APIToken: testToken,
-		Timeout: time.Second, MaxSkew: 5 * time.Minute, AttachmentURLTTL: time.Hour}, webhook.Deps{})
+		Timeout: time.Second, MaxSkew: 5 * time.Minute, AttachmentURLTTL: time.Hour},
+		webhook.Deps{Blobs: store, MaxAttachmentBytes: testMaxAttachment})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,7 +21,14 @@ const (
 	testSecret = "0123456789abcdef-test-secret"
 	testToken  = "api-token-for-tests"
 	testName   = "tickets"
+	// testMaxAttachment is the helpdesk's and the blob store's limit in tests: small, so
+	// bodies over it stay cheap to send.
+	testMaxAttachment = 64 << 10
 )
+
+// oversized pads a JSON field well past the body limit the test helpdesk derives from
+// testMaxAttachment.
+var oversized = strings.Repeat("x", 2<<20)
 
 // clock is a settable time source shared by the connector and the receiver.
 type clock struct {
@@ -65,7 +73,13 @@ func loadContract(t *testing.T) *webhookreceiver.Contract {
 
 func newEnv(t *testing.T, tweak func(*config.Webhook)) *env {
 	t.Helper()
-	e := &env{contract: loadContract(t), blobs: &memBlobs{data: map[string][]byte{}}, clock: &clock{}}
+	return newEnvDeps(t, tweak, nil)
+}
+
+// newEnvDeps is newEnv with the connector's dependencies changed by tweakDeps.
+func newEnvDeps(t *testing.T, tweak func(*config.Webhook), tweakDeps func(*webhook.Deps)) *env {
+	t.Helper()
+	e := &env{contract: loadContract(t), blobs: newMemBlobs(testMaxAttachment), clock: &clock{}}
 	e.recv = webhookreceiver.New(e.contract, testSecret, 5*time.Minute)
 	operator := httptest.NewServer(e.recv)
 	t.Cleanup(operator.Close)
@@ -80,7 +94,11 @@ func newEnv(t *testing.T, tweak func(*config.Webhook)) *env {
 		func(r *http.Request) bool { return e.malformed != nil && e.malformed(r) }))
 	t.Cleanup(e.gateway.Close)
 
-	hd, err := webhook.New(testName, cfg, webhook.Deps{Blobs: e.blobs, PublicURL: e.gateway.URL, Now: e.clock.Now})
+	deps := webhook.Deps{Blobs: e.blobs, MaxAttachmentBytes: testMaxAttachment, PublicURL: e.gateway.URL, Now: e.clock.Now}
+	if tweakDeps != nil {
+		tweakDeps(&deps)
+	}
+	hd, err := webhook.New(testName, cfg, deps)
 	require.NoError(t, err, "New()")
 	e.hd = hd
 	// The gateway's own patterns beside Mount's, as cmd/gateway registers them: Mount must not

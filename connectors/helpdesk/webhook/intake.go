@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -16,19 +17,20 @@ import (
 	"github.com/casino-support/gateway/normalize"
 )
 
-// maxBody caps what the hook and the API read; replies are text, well below it.
+// maxBody is what an event may take besides the content of attachments: text and metadata
+// stay well below it.
 const maxBody = 1 << 20
 
 // ServeHTTP is /hooks/{name}: signed events from the operator's system. It answers 401 for a
-// missing, wrong or stale signature, 400 for a malformed event, 413 for a body over 1 MiB,
-// and 200 only once the sink stored the event.
+// missing, wrong or stale signature, 400 for a malformed event, 413 for a body over
+// bodyLimit or attachments over the limit, and 200 only once the sink stored the event.
 func (h *Helpdesk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		writeError(w, http.StatusMethodNotAllowed, "only POST is accepted")
 		return
 	}
-	body, ok := readBody(w, r)
+	body, ok := h.readBody(w, r)
 	if !ok {
 		return
 	}
@@ -73,15 +75,15 @@ func (h *Helpdesk) serveAPI(w http.ResponseWriter, r *http.Request) {
 	h.dispatch(w, r, ev)
 }
 
-// readAPI checks the bearer token and decodes the body of an API request; on failure it has
-// answered 401, 400 or 413.
+// readAPI checks the bearer token before it reads the body, so only the operator can make the
+// gateway read a large one, and decodes it; on failure it has answered 401, 400 or 413.
 func (h *Helpdesk) readAPI(w http.ResponseWriter, r *http.Request) (InEvent, bool) {
 	if !h.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gateway"`)
 		writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
 		return InEvent{}, false
 	}
-	body, ok := readBody(w, r)
+	body, ok := h.readBody(w, r)
 	if !ok {
 		return InEvent{}, false
 	}
@@ -122,7 +124,7 @@ func foreignFields(ev InEvent) []string {
 	var takes []string
 	switch ev.Event {
 	case EventReplyCreated:
-		takes = []string{"reply_id", "text", "note", "reply_to"}
+		takes = []string{"reply_id", "text", "note", "reply_to", "attachments"}
 	case EventStatusChanged:
 		takes = []string{"event_id", "status"}
 	case EventAssigned:
@@ -133,7 +135,8 @@ func foreignFields(ev InEvent) []string {
 		set  bool
 	}{
 		{"event_id", ev.EventID != ""}, {"reply_id", ev.ReplyID != ""}, {"text", ev.Text != ""}, {"note", ev.Note},
-		{"reply_to", ev.ReplyTo != ""}, {"status", ev.Status != ""}, {"assignee", ev.Assignee != nil},
+		{"reply_to", ev.ReplyTo != ""}, {"attachments", ev.Attachments != nil}, {"status", ev.Status != ""},
+		{"assignee", ev.Assignee != nil},
 	}
 	var out []string
 	for _, f := range present {
@@ -152,14 +155,36 @@ func (h *Helpdesk) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
 }
 
-// deliverReply converts a reply and stores it; see deliver.
+// deliverReply converts a reply, stores its files in the blob store and the reply in the sink;
+// see deliver. Every file is checked before the first is stored.
 func (h *Helpdesk) deliverReply(w http.ResponseWriter, r *http.Request, ev InEvent) {
 	msg, err := h.replyMessage(ev)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	files, err := h.decodeFiles(ev.Attachments)
+	if err == nil {
+		msg.Attachments, err = h.storeFiles(r.Context(), files)
+	}
+	if err != nil {
+		h.refuseFiles(w, msg, err)
+		return
+	}
+	msg.Kind = replyKind(ev.Note, msg.Attachments)
 	h.deliver(w, r, msg, Answer{Status: "stored", ReplyID: ev.ReplyID})
+}
+
+// refuseFiles answers a reply whose files were not stored: the refusal's status, or 503 for a
+// failing blob store, which a retry may get past.
+func (h *Helpdesk) refuseFiles(w http.ResponseWriter, msg normalize.Message, err error) {
+	if ref, ok := errors.AsType[*refusal](err); ok {
+		writeError(w, ref.status, ref.msg)
+		return
+	}
+	h.log.Error("reply attachments not stored", "ticket", msg.Ticket, "conv", msg.Conversation, "external_id", msg.ExternalID, "err", err)
+	w.Header().Set("Retry-After", "1")
+	writeError(w, http.StatusServiceUnavailable, "attachments not stored, retry")
 }
 
 // deliver answers 200 only after the sink stored msg, 422 for what can never be stored (the
@@ -193,12 +218,13 @@ func (h *Helpdesk) replyMessage(ev InEvent) (normalize.Message, error) {
 		return normalize.Message{}, errors.New("reply_id is required")
 	case ev.Ticket == "" && ev.ConversationID == "":
 		return normalize.Message{}, errors.New("ticket or conversation_id is required")
-	case strings.TrimSpace(ev.Text) == "":
-		return normalize.Message{}, errors.New("text is required")
+	case strings.TrimSpace(ev.Text) == "" && len(ev.Attachments) == 0:
+		return normalize.Message{}, errors.New("text or attachments are required")
 	}
-	kind := normalize.KindText
-	if ev.Note {
-		kind = normalize.KindNote
+	text := ev.Text
+	if strings.TrimSpace(text) == "" {
+		// Only files: a blank text would be sent as a message of its own, which channels refuse.
+		text = ""
 	}
 	return normalize.Message{
 		Direction:    normalize.Outbound,
@@ -207,8 +233,8 @@ func (h *Helpdesk) replyMessage(ev InEvent) (normalize.Message, error) {
 		Conversation: normalize.ConversationID(ev.ConversationID),
 		Ticket:       normalize.Ref(ev.Ticket),
 		Author:       agentAuthor(ev.Agent),
-		Kind:         kind,
-		Text:         ev.Text,
+		Kind:         replyKind(ev.Note, nil),
+		Text:         text,
 		ReplyTo:      normalize.ExternalID(ev.ReplyTo),
 		SentAt:       h.now().UTC(),
 	}, nil
@@ -287,12 +313,19 @@ func agentAuthor(a Agent) normalize.Author {
 	return normalize.Author{Role: normalize.RoleAgent, DisplayName: a.Name, ExternalID: a.ID}
 }
 
-// readBody reads the whole body, at most maxBody; on failure it has answered 413 or 400.
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+// bodyLimit is the largest body the hook and the API read: maxBody, plus a reply's files at
+// their limit in base64, which is 4/3 of the content.
+func (h *Helpdesk) bodyLimit() int64 {
+	return maxBody + (h.maxAttach+2)/3*4 // padded base64
+}
+
+// readBody reads the whole body, at most bodyLimit; on failure it has answered 413 or 400.
+func (h *Helpdesk) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	limit := h.bodyLimit()
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", maxBody))
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes (1 MiB of event and at most %d bytes of attachments in base64)", limit, h.maxAttach))
 			return nil, false
 		}
 		writeError(w, http.StatusBadRequest, "read body: "+err.Error())
@@ -304,7 +337,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 // decodeStrict refuses unknown fields, so a typo in an operator's integration ("reply-id")
 // fails loudly instead of being dropped.
 func decodeStrict(body []byte, dst *InEvent) error {
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return fmt.Errorf("malformed JSON: %w", err)

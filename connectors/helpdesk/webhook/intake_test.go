@@ -120,7 +120,7 @@ func TestRepliesAreDeduplicatedOnReplyID(t *testing.T) {
 
 func TestHookRefusals(t *testing.T) {
 	now := time.Now()
-	big := reply("r-big", `,"padding":"`+strings.Repeat("x", 1<<20)+`"`)
+	big := reply("r-big", `,"padding":"`+oversized+`"`)
 	tests := []struct {
 		name      string
 		secret    string
@@ -175,7 +175,7 @@ func TestAPIRefusals(t *testing.T) {
 		{"token prefix", testToken[:5], reply("r", ""), false, 401},
 		{"not JSON", testToken, "hello", true, 400},
 		{"other event", testToken, `{"event":"conversation.status_changed","ticket":"T","status":"closed"}`, true, 400},
-		{"too large", testToken, reply("r", `,"padding":"`+strings.Repeat("x", 1<<20)+`"`), true, 413},
+		{"too large", testToken, reply("r", `,"padding":"`+oversized+`"`), true, 413},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -401,7 +401,7 @@ func TestEventsAPIRefusals(t *testing.T) {
 		{"unknown event", testToken, `{"event":"ticket.exploded"}`, false, true, 400},
 		{"reply with an assignee", testToken, reply("r-1", `,"assignee":{"name":"Anna"}`), false, true, 400},
 		{"status with a reply's text", testToken, `{"event":"conversation.status_changed","event_id":"chg-1","ticket":"T-1","status":"closed","text":"bye"}`, false, true, 400},
-		{"too large", testToken, assignment("e-1", `,"agent":{"name":"`+strings.Repeat("x", 1<<20)+`"}`), false, true, 413},
+		{"too large", testToken, assignment("e-1", `,"agent":{"name":"`+oversized+`"}`), false, true, 413},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,8 +17,12 @@ import (
 
 // Deps are what the connector uses from the gateway.
 type Deps struct {
-	// Blobs serves attachment content behind the signed links.
+	// Blobs serves attachment content behind the signed links and stores the files of agents'
+	// replies.
 	Blobs connectors.Blobs
+	// MaxAttachmentBytes caps the content of one reply's attachments together, and so the body
+	// the hook and the API read; 0 means 25 MiB. Give it the blob store's limit.
+	MaxAttachmentBytes int64
 	// Client sends the events; nil gets one with cfg.Timeout. Its own timeout, if any, still applies.
 	Client *http.Client
 	// PublicURL is how the operator's system reaches the gateway, for attachment links.
@@ -28,12 +32,16 @@ type Deps struct {
 	Now func() time.Time
 }
 
+// defaultMaxAttachment is the gateway's default attachments.max_bytes.
+const defaultMaxAttachment = 25 << 20
+
 // Helpdesk is one signed-webhook helpdesk instance.
 type Helpdesk struct {
 	name      normalize.InstanceName
 	cfg       config.Webhook
 	secret    []byte
 	blobs     connectors.Blobs
+	maxAttach int64
 	client    *http.Client
 	publicURL string
 	log       *slog.Logger
@@ -69,7 +77,10 @@ func New(name normalize.InstanceName, cfg config.Webhook, d Deps) (*Helpdesk, er
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Helpdesk{name: name, cfg: cfg, secret: []byte(cfg.Secret.Value()), blobs: d.Blobs, client: d.Client,
+	if d.MaxAttachmentBytes <= 0 {
+		d.MaxAttachmentBytes = defaultMaxAttachment
+	}
+	return &Helpdesk{name: name, cfg: cfg, secret: []byte(cfg.Secret.Value()), blobs: d.Blobs, maxAttach: d.MaxAttachmentBytes, client: d.Client,
 		publicURL: strings.TrimSuffix(d.PublicURL, "/"), log: d.Log, now: d.Now}, nil
 }
 

@@ -1,0 +1,163 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"strings"
+	"unicode"
+
+	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/normalize"
+)
+
+const (
+	// maxReplyFiles caps the attachments of one reply: more is a runaway integration, not an
+	// agent at work, and each file is one more message in the player's chat.
+	maxReplyFiles = 10
+	// maxFileName is the longest name kept, in bytes; it is shown to the player.
+	maxFileName = 255
+)
+
+// sniffedAs maps the media types whose content has a signature to what
+// http.DetectContentType reports for it, so a declared type can be checked against the bytes.
+// Other types (CSV, Office documents, which are ZIP inside, audio and video, whose sniffing
+// misses common variants) cannot be checked reliably and are taken as declared.
+var sniffedAs = map[string]string{
+	"image/png":          "image/png",
+	"image/jpeg":         "image/jpeg",
+	"image/gif":          "image/gif",
+	"image/webp":         "image/webp",
+	"image/bmp":          "image/bmp",
+	"application/pdf":    "application/pdf",
+	"application/zip":    "application/zip",
+	"application/gzip":   "application/x-gzip",
+	"application/x-gzip": "application/x-gzip",
+}
+
+// imageTypes are the images channels show inline; a reply of only these is an image message.
+var imageTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true}
+
+// refusal is a request the gateway will not store, with the status to answer; its message
+// tells the operator what to fix.
+type refusal struct {
+	status int
+	msg    string
+}
+
+func (r *refusal) Error() string { return r.msg }
+
+func refuse(status int, format string, args ...any) error {
+	return &refusal{status: status, msg: fmt.Sprintf(format, args...)}
+}
+
+// replyFile is a decoded attachment, checked but not stored yet.
+type replyFile struct {
+	name, mediaType string
+	content         []byte
+}
+
+// decodeFiles decodes and checks the attachments of a reply before anything is stored, so a
+// bad third file does not leave the first two behind. Refusals are 400, or 413 when the files
+// together exceed the limit.
+func (h *Helpdesk) decodeFiles(in []InAttachment) ([]replyFile, error) {
+	if len(in) > maxReplyFiles {
+		return nil, refuse(http.StatusBadRequest, "at most %d attachments per reply, got %d", maxReplyFiles, len(in))
+	}
+	files := make([]replyFile, 0, len(in))
+	var total int64
+	for i, a := range in {
+		f, err := decodeFile(i, a)
+		if err != nil {
+			return nil, err
+		}
+		if total += int64(len(f.content)); total > h.maxAttach {
+			return nil, refuse(http.StatusRequestEntityTooLarge, "attachments: over the limit of %d bytes of content per reply (at attachments[%d], %s)", h.maxAttach, i, f.name)
+		}
+		files = append(files, f)
+	}
+	return files, nil
+}
+
+// decodeFile checks one attachment: a name to show, a media type, content in base64 that is
+// not empty and, where the type can be sniffed, is of that type.
+func decodeFile(i int, a InAttachment) (replyFile, error) {
+	at := fmt.Sprintf("attachments[%d]", i)
+	name := strings.TrimSpace(a.Name)
+	switch {
+	case name == "":
+		return replyFile{}, refuse(http.StatusBadRequest, "%s: name is required", at)
+	case len(name) > maxFileName:
+		return replyFile{}, refuse(http.StatusBadRequest, "%s: name is over %d bytes", at, maxFileName)
+	case strings.ContainsFunc(name, hiddenRune):
+		// The player sees the name: a bidi override can disguise "fdp.exe" as "exe.pdf".
+		return replyFile{}, refuse(http.StatusBadRequest, "%s: name contains control or bidirectional characters", at)
+	}
+	at += " (" + name + ")"
+	mediaType, _, err := mime.ParseMediaType(a.MediaType)
+	if err != nil || strings.Count(mediaType, "/") != 1 || strings.HasPrefix(mediaType, "/") || strings.HasSuffix(mediaType, "/") {
+		return replyFile{}, refuse(http.StatusBadRequest, "%s: media_type %q is not a media type such as application/pdf", at, a.MediaType)
+	}
+	content, err := base64.StdEncoding.DecodeString(a.ContentBase64)
+	switch {
+	case err != nil:
+		return replyFile{}, refuse(http.StatusBadRequest, "%s: content_base64 is not standard base64: %v", at, err)
+	case len(content) == 0:
+		return replyFile{}, refuse(http.StatusBadRequest, "%s: the file is empty", at)
+	}
+	sniffed, _, _ := strings.Cut(http.DetectContentType(content), ";")
+	if want, ok := sniffedAs[mediaType]; ok && sniffed != want {
+		return replyFile{}, refuse(http.StatusBadRequest, "%s: media_type is %s but the content is not (it looks like %s)", at, mediaType, sniffed)
+	}
+	return replyFile{name: name, mediaType: mediaType, content: content}, nil
+}
+
+func hiddenRune(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
+}
+
+// storeFiles puts the files into the blob store. A file over the store's limit is a 413
+// refusal; other failures are the store's and worth a retry. The store is content-addressed,
+// so a retried reply stores nothing twice.
+func (h *Helpdesk) storeFiles(ctx context.Context, files []replyFile) ([]normalize.Attachment, error) {
+	if len(files) == 0 {
+		return nil, nil
+	}
+	if h.blobs == nil {
+		return nil, refuse(http.StatusUnprocessableEntity, "this gateway has no attachment store; send the reply without attachments")
+	}
+	atts := make([]normalize.Attachment, 0, len(files))
+	for i, f := range files {
+		att, err := h.blobs.Put(ctx, bytes.NewReader(f.content), f.name, f.mediaType)
+		switch {
+		case errors.Is(err, connectors.ErrTooLarge):
+			return nil, refuse(http.StatusRequestEntityTooLarge, "attachments[%d] (%s): too large for the attachment store (at most %d bytes)", i, f.name, h.maxAttach)
+		case err != nil:
+			return nil, fmt.Errorf("attachments[%d] (%s): %w", i, f.name, err)
+		}
+		atts = append(atts, att)
+	}
+	return atts, nil
+}
+
+// replyKind is a note, or an image when every file is one channels show inline, or a
+// document when there are other files, or text. Channels send the attachments of any kind but
+// a note.
+func replyKind(note bool, atts []normalize.Attachment) normalize.MessageKind {
+	switch {
+	case note:
+		return normalize.KindNote
+	case len(atts) == 0:
+		return normalize.KindText
+	}
+	for _, a := range atts {
+		if !imageTypes[a.MediaType] {
+			return normalize.KindDocument
+		}
+	}
+	return normalize.KindImage
+}
