@@ -2,6 +2,7 @@ package rt
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/normalize/htmltext"
 )
 
 // maxErrorBody caps how much of an error answer goes into an error message.
@@ -347,15 +349,21 @@ func (c *client) txnContent(ctx context.Context, id int) (text string, files []a
 	if err != nil {
 		return "", nil, err
 	}
-	var body *attachment
+	// RT's web editor writes rich text: a reply typed there has a text/html body and no
+	// text/plain one, and chat apps show plain text.
+	var plain, rich *attachment
 	for i, p := range parts {
+		typ := strings.ToLower(p.ContentType)
 		switch {
 		case isFile(p):
 			files = append(files, p)
-		case body == nil && strings.HasPrefix(strings.ToLower(p.ContentType), "text/plain"):
-			body = &parts[i]
+		case plain == nil && strings.HasPrefix(typ, "text/plain"):
+			plain = &parts[i]
+		case rich == nil && strings.HasPrefix(typ, "text/html"):
+			rich = &parts[i]
 		}
 	}
+	body := cmp.Or(plain, rich)
 	if body == nil {
 		return "", files, nil
 	}
@@ -363,8 +371,13 @@ func (c *client) txnContent(ctx context.Context, id int) (text string, files []a
 	if err != nil {
 		return "", nil, err
 	}
-	text, err = decodeContent(full.Content)
-	return text, files, err
+	if text, err = decodeContent(full.Content); err != nil {
+		return "", nil, err
+	}
+	if body == rich {
+		text = htmltext.Text(text)
+	}
+	return text, files, nil
 }
 
 // attachment returns one part with its base64 Content. REST2 5.0.3 has no raw download: the

@@ -119,6 +119,12 @@ func (h *Helpdesk) reply(ctx context.Context, t txn) (normalize.Message, bool, e
 		return normalize.Message{}, false, fmt.Errorf("rt: files of transaction %d on ticket %d: %w", id, ticket, err)
 	}
 	text = strings.TrimSpace(strings.Join(append([]string{strings.TrimSpace(text)}, lines...), "\n"))
+	if text == "" && len(atts) == 0 {
+		// Nothing a chat app could show; passing it on would only fail at the channel.
+		h.log.WarnContext(ctx, "rt: an agent's correspondence has neither text nor files; not sent to the player",
+			"helpdesk", h.name, "ticket", ticket, "txn", id)
+		return normalize.Message{}, false, nil
+	}
 	m := h.system(t, text)
 	m.Kind = replyKind(text, atts)
 	m.Attachments = atts

@@ -259,8 +259,12 @@ func TestPollDeliversAgentFiles(t *testing.T) {
 			wantText: text, wantKind: normalize.KindText, sent: []agentFile{pdf, img}},
 		{name: "an image alone", blobs: &memBlobs{}, files: []agentFile{img},
 			wantText: "", wantKind: normalize.KindImage, sent: []agentFile{img}},
-		{name: "an html body is no attachment", blobs: &memBlobs{}, html: true, text: "<p>See <b>attached</b></p>", files: []agentFile{pdf},
-			sent: []agentFile{pdf}},
+		{name: "an html body is no attachment, and its text is plain", blobs: &memBlobs{}, html: true,
+			text: "<p>See <b>attached</b></p><p>Regards,<br>Anna</p>", files: []agentFile{pdf},
+			wantText: "See attached\n\nRegards,\nAnna", wantKind: normalize.KindText, sent: []agentFile{pdf}},
+		{name: "rich text from RT's editor", html: true,
+			text:     `<p>Hello,</p><ul><li>passport</li><li>bill</li></ul><p>See <a href="https://casino.example/kyc">KYC</a></p>`,
+			wantText: "Hello,\n\n- passport\n- bill\n\nSee KYC (https://casino.example/kyc)", wantKind: normalize.KindText},
 		{name: "an over-limit file is named", blobs: &memBlobs{max: int64(len(img.content))}, text: text, files: []agentFile{pdf, img},
 			wantText: text + "\n[file too large to send: KYC form.pdf]", wantKind: normalize.KindText, sent: []agentFile{img}, warns: true},
 		{name: "without a blob store files are named", text: text, files: []agentFile{pdf, img},
@@ -277,10 +281,8 @@ func TestPollDeliversAgentFiles(t *testing.T) {
 
 			sink := &conformance.RecordingSink{}
 			got := pollUntil(t, h, sink, func(m normalize.Message) bool { return m.Ticket == ticket }, 1)[0]
-			if !tc.html { // RT keeps no text/plain part of an html reply: its text is not asserted here
-				require.Equal(t, tc.wantText, got.Text)
-				require.Equal(t, tc.wantKind, got.Kind)
-			}
+			require.Equal(t, tc.wantText, got.Text)
+			require.Equal(t, tc.wantKind, got.Kind)
 			require.Len(t, got.Attachments, len(tc.sent), "files only, no body parts: %+v", got.Attachments)
 			for i, want := range tc.sent {
 				requireFile(t, tc.blobs, want, got.Attachments[i])
@@ -365,4 +367,23 @@ func TestPollRetriesFailedFileDownload(t *testing.T) {
 	requireFile(t, blobs, img, got[0].Attachments[1])
 	require.NoError(t, h.pollOnce(t.Context(), sink))
 	require.Len(t, sink.Where(onThis), 1, "delivered once")
+}
+
+// A reply with nothing a chat app could show (an empty rich-text body) is not passed on;
+// the next one is.
+func TestPollSkipsEmptyReply(t *testing.T) {
+	h := newPeerHelpdesk(t, &memBlobs{})
+	var logs logBuffer
+	h.log = slog.New(slog.NewTextHandler(&logs, nil))
+	conv := newConv()
+	ticket, _, err := h.Post(t.Context(), conv, deliveries(conv, 1, "hello?"))
+	require.NoError(t, err)
+	agentReplies(t, ticket, "<p>&nbsp;</p><p><br></p>", true)
+	agentReplies(t, ticket, "after", false)
+
+	sink := &conformance.RecordingSink{}
+	got := pollUntil(t, h, sink, func(m normalize.Message) bool { return m.Ticket == ticket }, 1)
+	require.Len(t, got, 1)
+	require.Equal(t, "after", got[0].Text)
+	require.True(t, warned(logs.String(), ticket), "logs: %s", logs.String())
 }
