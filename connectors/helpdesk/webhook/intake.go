@@ -30,12 +30,18 @@ func (h *Helpdesk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "only POST is accepted")
 		return
 	}
+	ts, sig := r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderSignature)
+	// Replies may carry files, so a body can be tens of MiB: refuse what cannot be signed
+	// before reading it.
+	if _, err := checkHeaders(ts, sig, h.now(), h.cfg.MaxSkew); err != nil {
+		writeError(w, http.StatusUnauthorized, err.Error())
+		return
+	}
 	body, ok := h.readBody(w, r)
 	if !ok {
 		return
 	}
-	err := Verify(h.secret, r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderSignature), body, h.now(), h.cfg.MaxSkew)
-	if err != nil {
+	if err := Verify(h.secret, ts, sig, body, h.now(), h.cfg.MaxSkew); err != nil {
 		writeError(w, http.StatusUnauthorized, err.Error())
 		return
 	}

@@ -47,22 +47,32 @@ func mac(secret []byte, ts string, body []byte) []byte {
 // timestamp must be within maxSkew of now (either way) and the signature must match in
 // constant time.
 func Verify(secret []byte, timestamp, signature string, body []byte, now time.Time, maxSkew time.Duration) error {
-	if timestamp == "" || signature == "" {
-		return ErrMissingSignature
-	}
-	secs, err := strconv.ParseInt(timestamp, 10, 64)
+	got, err := checkHeaders(timestamp, signature, now, maxSkew)
 	if err != nil {
-		return fmt.Errorf("%w: timestamp %q is not unix seconds", ErrStaleTimestamp, timestamp)
-	}
-	if skew := now.Sub(time.Unix(secs, 0)); skew > maxSkew || skew < -maxSkew {
-		return fmt.Errorf("%w: %s off", ErrStaleTimestamp, skew.Round(time.Second))
-	}
-	got, err := hex.DecodeString(strings.TrimPrefix(signature, signaturePrefix))
-	if err != nil || !strings.HasPrefix(signature, signaturePrefix) {
-		return fmt.Errorf("%w: want v1=<hex>", ErrBadSignature)
+		return err
 	}
 	if !hmac.Equal(got, mac(secret, timestamp, body)) {
 		return ErrBadSignature
 	}
 	return nil
+}
+
+// checkHeaders does what Verify can without the body and returns the signature's bytes, so
+// a receiver can refuse an unsigned or stale request before reading a large body.
+func checkHeaders(timestamp, signature string, now time.Time, maxSkew time.Duration) ([]byte, error) {
+	if timestamp == "" || signature == "" {
+		return nil, ErrMissingSignature
+	}
+	secs, err := strconv.ParseInt(timestamp, 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("%w: timestamp %q is not unix seconds", ErrStaleTimestamp, timestamp)
+	}
+	if skew := now.Sub(time.Unix(secs, 0)); skew > maxSkew || skew < -maxSkew {
+		return nil, fmt.Errorf("%w: %s off", ErrStaleTimestamp, skew.Round(time.Second))
+	}
+	got, err := hex.DecodeString(strings.TrimPrefix(signature, signaturePrefix))
+	if err != nil || !strings.HasPrefix(signature, signaturePrefix) || len(got) != sha256.Size {
+		return nil, fmt.Errorf("%w: want v1=<64 hex digits>", ErrBadSignature)
+	}
+	return got, nil
 }

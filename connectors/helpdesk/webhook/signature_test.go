@@ -4,12 +4,15 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors/helpdesk/webhook"
 )
 
@@ -61,6 +64,43 @@ func TestSignatureScheme(t *testing.T) {
 			}
 			// The documented verifier agrees with the implementation on every case.
 			require.Equal(t, tt.wantErr == nil, verifyLikeAnOperator(tt.secret, tt.timestamp, tt.signature, tt.body, tt.at, 5*time.Minute))
+		})
+	}
+}
+
+// countingReader is an endless body that counts what the handler read of it.
+type countingReader struct{ n int64 }
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	c.n += int64(len(p))
+	for i := range p {
+		p[i] = 'x'
+	}
+	return len(p), nil
+}
+
+// A request that cannot be signed is refused before its body is read: bodies may be tens of
+// MiB now that replies carry files, and the hook is open to anyone.
+func TestHookRefusesUnsignedBeforeReading(t *testing.T) {
+	hd, err := webhook.New(testName, config.Webhook{URL: "http://127.0.0.1:9/unused", Secret: testSecret, APIToken: testToken,
+		Timeout: time.Second, MaxSkew: 5 * time.Minute, AttachmentURLTTL: time.Hour}, webhook.Deps{})
+	require.NoError(t, err)
+	now := time.Now()
+	for name, headers := range map[string]map[string]string{
+		"no signature":    {},
+		"stale":           {webhook.HeaderTimestamp: strconv.FormatInt(now.Add(-time.Hour).Unix(), 10), webhook.HeaderSignature: webhook.Sign([]byte(testSecret), now.Add(-time.Hour), nil)},
+		"not a signature": {webhook.HeaderTimestamp: strconv.FormatInt(now.Unix(), 10), webhook.HeaderSignature: "v1=abc"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			body := &countingReader{}
+			req := httptest.NewRequest(http.MethodPost, "/hooks/"+testName, body)
+			for k, v := range headers {
+				req.Header.Set(k, v)
+			}
+			rec := httptest.NewRecorder()
+			hd.ServeHTTP(rec, req)
+			require.Equal(t, http.StatusUnauthorized, rec.Code, rec.Body.String())
+			require.Zero(t, body.n, "the body must not be read")
 		})
 	}
 }
