@@ -29,12 +29,15 @@ func (e *env) run(t *testing.T) *conformance.RecordingSink {
 		cancel()
 		require.NoError(t, <-done, "Run()")
 	})
-	// Run stores the sink asynchronously; wait until a probe is no longer "not running yet".
+	// Run stores the sink asynchronously; wait until a probe reaches it. The probe must pass
+	// validation (a refused one never asks for the sink), and the sink refuses it for good
+	// meanwhile, so it is not recorded.
+	sink.Fail(connectors.Permanent(errors.New("probe")))
 	require.Eventually(t, func() bool {
-		// Valid by the contract but naming no conversation: refused without reaching the sink.
-		status, body := e.api(t, testToken, `{"reply_id":"probe","text":"x"}`)
-		return status == http.StatusBadRequest && strings.Contains(body, "conversation_id")
+		status, _ := e.api(t, testToken, `{"reply_id":"probe","ticket":"T-probe","text":"x"}`)
+		return status == http.StatusUnprocessableEntity
 	}, 5*time.Second, 5*time.Millisecond)
+	sink.Fail(nil)
 	return sink
 }
 
