@@ -249,29 +249,16 @@ func (h *Helpdesk) replyMessage(ev InEvent) (normalize.Message, error) {
 // acceptStatus stores a status change as a system message, which the store applies to the
 // conversation; the player is sent nothing.
 func (h *Helpdesk) acceptStatus(w http.ResponseWriter, r *http.Request, ev InEvent) {
-	switch {
-	case ev.EventID == "":
-		writeError(w, http.StatusBadRequest, "event_id is required (the operator's ID of the change, for deduplication)")
-		return
-	case ev.Ticket == "" && ev.ConversationID == "":
-		writeError(w, http.StatusBadRequest, "ticket or conversation_id is required")
-		return
-	case ev.Status != string(normalize.StatusOpen) && ev.Status != string(normalize.StatusPending) && ev.Status != string(normalize.StatusClosed):
+	if ev.Status != string(normalize.StatusOpen) && ev.Status != string(normalize.StatusPending) && ev.Status != string(normalize.StatusClosed) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("status must be open, pending or closed, got %q", ev.Status))
 		return
 	}
-	msg := normalize.Message{
-		Direction:    normalize.Outbound,
-		Source:       h.name,
-		ExternalID:   normalize.ExternalID("status-" + ev.EventID),
-		Conversation: normalize.ConversationID(ev.ConversationID),
-		Ticket:       normalize.Ref(ev.Ticket),
-		Author:       agentAuthor(ev.Agent),
-		Kind:         normalize.KindSystem,
-		Status:       normalize.Status(ev.Status),
-		Text:         "Status set to " + ev.Status + " in the ticket system.",
-		SentAt:       h.now().UTC(),
+	msg, ok := h.change(w, ev, "status", "change")
+	if !ok {
+		return
 	}
+	msg.Status = normalize.Status(ev.Status)
+	msg.Text = "Status set to " + ev.Status + " in the ticket system."
 	h.deliver(w, r, msg, Answer{Status: "stored"})
 }
 
@@ -282,36 +269,45 @@ func (h *Helpdesk) acceptAssignment(w http.ResponseWriter, r *http.Request, ev I
 	if ev.Assignee != nil {
 		assignee = normalize.Agent{ID: ev.Assignee.ID, Name: ev.Assignee.Name}
 	}
-	switch {
-	case ev.EventID == "":
-		writeError(w, http.StatusBadRequest, "event_id is required (the operator's ID of the assignment, for deduplication)")
-		return
-	case ev.Ticket == "" && ev.ConversationID == "":
-		writeError(w, http.StatusBadRequest, "ticket or conversation_id is required")
-		return
-	case assignee != (normalize.Agent{}) && strings.TrimSpace(assignee.ID) == "" && strings.TrimSpace(assignee.Name) == "":
+	if assignee != (normalize.Agent{}) && strings.TrimSpace(assignee.ID) == "" && strings.TrimSpace(assignee.Name) == "" {
 		// Blanks are a bug on the sender's side, not a wish to unassign: that is null or {}.
 		writeError(w, http.StatusBadRequest, "assignee needs an id or a name (send null to unassign)")
 		return
 	}
-	text := "Unassigned in the ticket system."
-	if assignee != (normalize.Agent{}) {
-		who := cmp.Or(strings.TrimSpace(assignee.Name), assignee.ID)
-		text = "Assigned to " + who + " in the ticket system."
+	msg, ok := h.change(w, ev, "assign", "assignment")
+	if !ok {
+		return
 	}
-	msg := normalize.Message{
+	msg.Assignee = &assignee
+	msg.Text = "Unassigned in the ticket system."
+	if assignee != (normalize.Agent{}) {
+		msg.Text = "Assigned to " + cmp.Or(strings.TrimSpace(assignee.Name), assignee.ID) + " in the ticket system."
+	}
+	h.deliver(w, r, msg, Answer{Status: "stored"})
+}
+
+// change is the system message of a change the operator's system reports (what, e.g. a
+// status change), deduplicated on "<prefix>-<event_id>"; on a missing event ID or
+// conversation it has answered 400.
+func (h *Helpdesk) change(w http.ResponseWriter, ev InEvent, prefix, what string) (normalize.Message, bool) {
+	switch {
+	case ev.EventID == "":
+		writeError(w, http.StatusBadRequest, "event_id is required (the operator's ID of the "+what+", for deduplication)")
+		return normalize.Message{}, false
+	case ev.Ticket == "" && ev.ConversationID == "":
+		writeError(w, http.StatusBadRequest, "ticket or conversation_id is required")
+		return normalize.Message{}, false
+	}
+	return normalize.Message{
 		Direction:    normalize.Outbound,
 		Source:       h.name,
-		ExternalID:   normalize.ExternalID("assign-" + ev.EventID),
+		ExternalID:   normalize.ExternalID(prefix + "-" + ev.EventID),
 		Conversation: normalize.ConversationID(ev.ConversationID),
 		Ticket:       normalize.Ref(ev.Ticket),
 		Author:       agentAuthor(ev.Agent),
 		Kind:         normalize.KindSystem,
-		Assignee:     &assignee,
-		Text:         text,
 		SentAt:       h.now().UTC(),
-	}
-	h.deliver(w, r, msg, Answer{Status: "stored"})
+	}, true
 }
 
 // agentAuthor is the agent who wrote or changed something, as the thread records them.
