@@ -11,16 +11,50 @@ import (
 	"golang.org/x/net/html/atom"
 )
 
-// Text returns the plain text of src, an HTML document or fragment. It never fails: the
-// HTML5 parser repairs any input the way browsers do.
+// Text returns the plain text of src, an HTML document or fragment. It never fails and never
+// returns markup: the HTML5 parser repairs any input the way browsers do, and what it refuses
+// (elements nested over 512 deep, as in long mail quote chains) is reduced to its text by the
+// tokenizer instead.
 func Text(src string) string {
 	doc, err := html.Parse(strings.NewReader(src))
-	if err != nil { // only a failing reader errs; a strings.Reader does not
-		return strings.TrimSpace(src)
+	if err != nil {
+		return tokenText(src)
 	}
 	var w writer
 	w.node(doc)
 	return w.String()
+}
+
+// tokenText is the text of src without structure: text tokens outside skipped elements, a
+// line break at each element that starts a block.
+func tokenText(src string) string {
+	var w writer
+	z := html.NewTokenizer(strings.NewReader(src))
+	skip := 0
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			return w.String()
+		case html.TextToken:
+			if skip == 0 {
+				w.text(string(z.Text()))
+			}
+		case html.StartTagToken, html.SelfClosingTagToken:
+			name, _ := z.TagName()
+			a := atom.Lookup(name)
+			if skipped[a] && a != atom.Head {
+				skip++
+			}
+			if paragraphs[a] || lines[a] || a == atom.Br {
+				w.br(1)
+			}
+		case html.EndTagToken:
+			name, _ := z.TagName()
+			if a := atom.Lookup(name); skipped[a] && a != atom.Head && skip > 0 {
+				skip--
+			}
+		}
+	}
 }
 
 // skipped elements carry no text a reader should see.
@@ -155,6 +189,11 @@ func (w *writer) element(n *html.Node) {
 			w.text(alt)
 		}
 		return
+	case a == atom.Blockquote:
+		w.quote(n)
+		return
+	case a == atom.Li && strings.TrimSpace(textOf(n)) == "":
+		return // an empty item would be a lone bullet
 	}
 	gap := 0
 	if paragraphs[a] && len(w.lists) == 0 {
@@ -189,6 +228,24 @@ func (w *writer) element(n *html.Node) {
 		w.link(n)
 	}
 	w.br(gap)
+}
+
+// quote renders a blockquote as mail clients do in plain text: each line prefixed with "> ",
+// so a reader (and the gateway, looking for its own markers) can tell quoted text apart.
+func (w *writer) quote(n *html.Node) {
+	var inner writer
+	inner.children(n)
+	q := inner.String()
+	if q == "" {
+		return
+	}
+	ls := strings.Split(q, "\n")
+	for i, l := range ls {
+		ls[i] = strings.TrimRight("> "+l, " ")
+	}
+	w.br(2)
+	w.raw(strings.Join(ls, "\n"))
+	w.br(2)
 }
 
 // forceLine ends the line even when nothing follows on it yet, as <br><br> does in a mail.

@@ -34,7 +34,12 @@ func TestText(t *testing.T) {
 		{"table", "<table><tr><th>Game</th><th>Bet</th></tr><tr><td>Slots</td><td>5</td></tr></table>", "Game Bet\nSlots 5"},
 		{"pre keeps spacing", "<pre>a  b\n  c</pre>", "a  b\n  c"},
 		{"headings", "<h1>Title</h1>text", "Title\n\ntext"},
-		{"blockquote", "<p>Reply</p><blockquote>earlier mail</blockquote>", "Reply\n\nearlier mail"},
+		{"blockquote", "<p>Reply</p><blockquote>earlier mail</blockquote>", "Reply\n\n> earlier mail"},
+		{"quoted paragraphs", "<p>Yes.</p><blockquote><p>Can I?</p><p>[gateway-message-id: m1]</p></blockquote>",
+			"Yes.\n\n> Can I?\n>\n> [gateway-message-id: m1]"},
+		{"nested quotes", "<blockquote>a<blockquote>b</blockquote></blockquote>", "> a\n>\n> > b"},
+		{"deeper than the parser takes", strings.Repeat("<blockquote>", 600) + "deep <b>text</b>" + strings.Repeat("</blockquote>", 600) +
+			"<script>hidden()</script>", "deep text"},
 		{"broken markup", "<p>unclosed <b>bold<div>next", "unclosed bold\n\nnext"}, // a div closes the paragraph
 		{"empty", "", ""},
 		{"only markup", "<p></p><div> </div>", ""},
@@ -60,9 +65,48 @@ func FuzzText(f *testing.F) {
 		if out != strings.TrimSpace(out) {
 			t.Fatalf("untrimmed output %q", out)
 		}
-		if !strings.Contains(src, "<pre") && !strings.Contains(src, "<br") && !strings.Contains(src, "<BR") &&
+		lower := strings.ToLower(src)
+		if !strings.Contains(lower, "<pre") && !strings.Contains(lower, "<br") && !strings.Contains(lower, "<textarea") &&
+			!strings.Contains(lower, "<plaintext") && !strings.Contains(lower, "<xmp") && !strings.Contains(lower, "<listing") &&
 			strings.Contains(out, "\n\n\n") {
 			t.Fatalf("more than one blank line from %q: %q", src, out)
 		}
+		// Markup never comes through: any "<" in the output was text in the input (&lt; or a
+		// lone "<" the tokenizer keeps as text), never a tag the renderer passed on.
+		if tagOnly(src) && out != "" {
+			t.Fatalf("text %q from tags only: %q", out, src)
+		}
 	})
+}
+
+// tagOnly reports whether src is only well-formed tags with plain names and no attributes,
+// so nothing in it is text.
+func tagOnly(src string) bool {
+	if src == "" {
+		return false
+	}
+	for len(src) > 0 {
+		if src[0] != '<' {
+			return false
+		}
+		end := strings.IndexByte(src, '>')
+		if end < 0 {
+			return false
+		}
+		name := strings.TrimPrefix(src[1:end], "/")
+		if name == "" {
+			return false
+		}
+		for _, r := range name {
+			if !(r >= 'a' && r <= 'z') {
+				return false
+			}
+		}
+		switch name {
+		case "plaintext", "xmp", "textarea", "title", "noembed", "noframes", "listing":
+			return false // their content is text by definition, tags included
+		}
+		src = src[end+1:]
+	}
+	return true
 }
