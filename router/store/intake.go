@@ -187,10 +187,16 @@ func applyOutbound(ctx context.Context, tx *wtx, conv normalize.ConversationID, 
 	}
 	answered := m.Author.Role == normalize.RoleAgent && m.Kind != normalize.KindNote && m.Kind != normalize.KindSystem
 	if answered || m.Status == normalize.StatusClosed {
-		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET awaiting_since = NULL, sla_due_at = NULL, sla_breached_at = NULL
-			WHERE id = ? AND awaiting_since IS NOT NULL`, conv); err != nil {
-			return fmt.Errorf("store: stop the SLA clock of %s: %w", conv, err)
-		}
+		return stopClock(ctx, tx, conv)
+	}
+	return nil
+}
+
+// stopClock stops conv's first-response clock: an agent answered or closed it.
+func stopClock(ctx context.Context, tx *wtx, conv normalize.ConversationID) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE conversations SET awaiting_since = NULL, sla_due_at = NULL, sla_breached_at = NULL
+		WHERE id = ? AND awaiting_since IS NOT NULL`, conv); err != nil {
+		return fmt.Errorf("store: stop the SLA clock of %s: %w", conv, err)
 	}
 	return nil
 }

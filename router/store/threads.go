@@ -89,7 +89,8 @@ func (s *Store) MarkState(ctx context.Context, id normalize.MessageID, state nor
 	})
 }
 
-// SetStatus changes a conversation's status (an agent closed or reopened it).
+// SetStatus changes a conversation's status (an agent closed or reopened it). Closing stops
+// the first-response clock, as a helpdesk's closing does.
 func (s *Store) SetStatus(ctx context.Context, conv normalize.ConversationID, status normalize.Status) error {
 	return s.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE conversations SET status = ?, updated_at = ? WHERE id = ?`, status, millis(s.now()), conv)
@@ -98,6 +99,9 @@ func (s *Store) SetStatus(ctx context.Context, conv normalize.ConversationID, st
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("store: conversation %s: %w", conv, ErrNotFound)
+		}
+		if status == normalize.StatusClosed {
+			return stopClock(ctx, tx, conv)
 		}
 		return nil
 	})

@@ -156,6 +156,16 @@ func storeSLAClock(t *testing.T, f *storeFixture) {
 	f.intake(closed)
 	require.Equal(t, normalize.SLANone, f.conversation(conv).SLA.State(), "closing stops the clock")
 
+	// Closing in a page of the gateway's own (the inbox) stops it too.
+	f.intake(inbound(chanA, "p1", unique("reopen"), "me again"))
+	require.Equal(t, normalize.SLAWaiting, f.conversation(conv).SLA.State())
+	require.NoError(t, f.st.SetStatus(f.ctx, conv, normalize.StatusClosed))
+	require.Equal(t, normalize.SLANone, f.conversation(conv).SLA.State(), "SetStatus(closed) stops the clock")
+	time.Sleep(2 * target)
+	none, err := f.st.MarkSLABreaches(f.ctx, 10)
+	require.NoError(t, err)
+	require.Empty(t, none, "a closed conversation does not breach")
+
 	// Without a target the clock still shows the wait, but never breaches.
 	f.policy = metadataPolicy(0)
 	acc := f.intake(inbound(chanA, "p2", unique("open"), "hi"))[0]
