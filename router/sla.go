@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/casino-support/gateway/normalize"
@@ -29,11 +30,15 @@ func (s SLA) target(m normalize.Message) time.Duration {
 	return s.Target(m.ChannelKind, m.Author.VIPTier)
 }
 
-// markSLABreaches marks one batch of breaches and returns how many there were.
+// markSLABreaches marks one batch of breaches and returns how many there were, or -1 when
+// the store failed.
 func (r *Router) markSLABreaches(ctx context.Context) int {
 	breached, err := r.store.MarkSLABreaches(ctx, slaBatch)
-	if err != nil && ctx.Err() == nil {
-		r.log.Error("sla: mark breaches", "err", err)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.Error("sla: mark breaches", "err", err)
+		}
+		return -1
 	}
 	for _, c := range breached {
 		r.m.slaBreaches.WithLabelValues(string(c.Channel)).Inc()
@@ -60,13 +65,18 @@ func (r *Router) watchSLA(ctx context.Context) {
 			r.log.Error("sla: read the next due time", "err", err)
 		}
 		if err == nil && !next.IsZero() && !next.After(time.Now()) {
-			if r.markSLABreaches(ctx) == slaBatch {
+			switch r.markSLABreaches(ctx) {
+			case slaBatch:
 				continue
+			case -1:
+				// The due time is still past: wait a round instead of spinning on the error.
+				next, err = time.Time{}, errors.New("marking failed")
+			default:
+				next, err = r.store.NextSLADue(ctx)
 			}
-			next, _ = r.store.NextSLADue(ctx)
 		}
 		d := r.opts.PollInterval
-		if !next.IsZero() {
+		if err == nil && !next.IsZero() {
 			d = min(d, max(time.Until(next), time.Millisecond))
 		}
 		t := time.NewTimer(d)

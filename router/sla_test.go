@@ -1,13 +1,19 @@
 package router_test
 
 import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router"
+	"github.com/casino-support/gateway/router/store"
 )
 
 func TestSLATarget(t *testing.T) {
@@ -84,4 +90,35 @@ func mustCounter(t *testing.T, f *fixture, name string) float64 {
 	}
 	t.Fatalf("metric %s not found", name)
 	return 0
+}
+
+// failingSLAStore is a store whose clocks are all overdue and whose marking always fails.
+type failingSLAStore struct {
+	*store.Store
+	marks atomic.Int32
+}
+
+func (s *failingSLAStore) NextSLADue(context.Context) (time.Time, error) {
+	return time.Now().Add(-time.Minute), nil
+}
+
+func (s *failingSLAStore) MarkSLABreaches(context.Context, int) ([]normalize.Conversation, error) {
+	s.marks.Add(1)
+	return nil, errors.New("disk full")
+}
+
+// A store that keeps failing is retried once a round, not in a tight loop.
+func TestSLAWatchWaitsAfterAnError(t *testing.T) {
+	f := newFixtureRun(t, router.Options{}, false)
+	st := &failingSLAStore{Store: f.st}
+	r := router.New(st, nil, nil, router.Rules{Default: "desk"}, router.Options{PollInterval: 50 * time.Millisecond},
+		prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(f.ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); r.Run(ctx) }()
+	time.Sleep(300 * time.Millisecond)
+	cancel()
+	<-done
+	require.Positive(t, st.marks.Load())
+	require.LessOrEqual(t, st.marks.Load(), int32(10), "about one attempt per 50 ms round")
 }
