@@ -142,7 +142,8 @@ func (r *Router) Typing(ctx context.Context, conv normalize.ConversationID) erro
 
 func (r *Router) assess(m normalize.Message) store.Assessment {
 	p, tags := priorityFor(m)
-	return store.Assessment{Helpdesk: r.rules.Pick(m), Priority: p, Tags: tags, FirstResponse: r.rules.SLA.target(m)}
+	return store.Assessment{Helpdesk: r.rules.Pick(m), Priority: p, Tags: tags,
+		FirstResponse: r.rules.SLA.Target(m.ChannelKind, 0), VIPFirstResponse: r.rules.SLA.Target(m.ChannelKind, 1)}
 }
 
 func (r *Router) poke() {

@@ -26,10 +26,6 @@ func (s SLA) Target(kind normalize.ChannelKind, vipTier int) time.Duration {
 	return t
 }
 
-func (s SLA) target(m normalize.Message) time.Duration {
-	return s.Target(m.ChannelKind, m.Author.VIPTier)
-}
-
 // markSLABreaches marks one batch of breaches and returns how many there were, or -1 when
 // the store failed.
 func (r *Router) markSLABreaches(ctx context.Context) int {

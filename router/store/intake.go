@@ -25,6 +25,17 @@ type Assessment struct {
 	Tags []string
 	// FirstResponse is how long the player may wait for an agent's answer; zero runs no clock.
 	FirstResponse time.Duration
+	// VIPFirstResponse, when set, replaces FirstResponse for a player with a VIP tier, as
+	// the conversation knows them: a later message need not show the tier again.
+	VIPFirstResponse time.Duration
+}
+
+// target is the first-response target for a player of vipTier.
+func (a Assessment) target(vipTier int) time.Duration {
+	if vipTier > 0 && a.VIPFirstResponse > 0 {
+		return a.VIPFirstResponse
+	}
+	return a.FirstResponse
 }
 
 // Assess is the routing policy intake consults for every inbound message.
@@ -239,7 +250,7 @@ func (s *Store) inboundConversation(ctx context.Context, tx *wtx, m normalize.Me
 		return "", false, nil, fmt.Errorf("store: update conversation: %w", err)
 	}
 	if startsClock(m) && !awaiting.Valid {
-		awaiting, due, breached = sql.NullInt64{Int64: now, Valid: true}, dueAt(now, a.FirstResponse), sql.NullInt64{}
+		awaiting, due, breached = sql.NullInt64{Int64: now, Valid: true}, dueAt(now, a.target(next.player.VIPTier)), sql.NullInt64{}
 		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET awaiting_since = ?, sla_due_at = ?, sla_breached_at = NULL WHERE id = ?`,
 			now, due, id); err != nil {
 			return "", false, nil, fmt.Errorf("store: start the SLA clock of %s: %w", id, err)
@@ -269,7 +280,7 @@ func (s *Store) openConversation(ctx context.Context, tx *wtx, m normalize.Messa
 	var awaiting any
 	var due sql.NullInt64
 	if startsClock(m) {
-		awaiting, due = now, dueAt(now, a.FirstResponse)
+		awaiting, due = now, dueAt(now, a.target(m.Author.VIPTier))
 	}
 	id := normalize.NewConversationID()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO conversations (id, channel, channel_kind, address, helpdesk, status, priority, language, tags, player,

@@ -68,6 +68,7 @@ func RunStore(t *testing.T, open func(t *testing.T) Store) {
 		{"SetStatus", storeSetStatus},
 		{"MetadataUpdates", storeMetadataUpdates},
 		{"SLAClock", storeSLAClock},
+		{"SLAClockVIP", storeSLAClockVIP},
 		{"Assignee", storeAssignee},
 		{"Cursors", storeCursors},
 	}

@@ -249,3 +249,25 @@ func drain(f *storeFixture) {
 		f.deliverAll(l, owner1, deskA, "")
 	}
 }
+
+// storeSLAClockVIP: a VIP player's clock runs on the VIP target even when the message that
+// starts it does not show the tier (a channel that stamps it only on some messages).
+func storeSLAClockVIP(t *testing.T, f *storeFixture) {
+	f.policy = func(m normalize.Message) store.Assessment {
+		return store.Assessment{Helpdesk: deskA, FirstResponse: time.Hour, VIPFirstResponse: time.Minute}
+	}
+	first := inbound(chanA, "vip", unique("open"), "hi")
+	first.Author.PlayerID, first.Author.VIPTier = "P-9", 2
+	conv := f.intake(first)[0].Conversation
+	c := f.conversation(conv)
+	require.Equal(t, time.Minute, c.SLA.DueAt.Sub(c.SLA.AwaitingSince), "a VIP's message starts the VIP target")
+
+	f.intake(outbound(deskA, conv, "", unique("reply"), "hello"))
+	f.intake(inbound(chanA, "vip", unique("anon"), "still me")) // no tier on this one
+	c = f.conversation(conv)
+	require.Equal(t, time.Minute, c.SLA.DueAt.Sub(c.SLA.AwaitingSince), "the conversation knows the player is a VIP")
+
+	other := f.intake(inbound(chanA, "regular", unique("open"), "hi"))[0].Conversation
+	c = f.conversation(other)
+	require.Equal(t, time.Hour, c.SLA.DueAt.Sub(c.SLA.AwaitingSince))
+}
