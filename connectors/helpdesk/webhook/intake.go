@@ -37,12 +37,21 @@ func (h *Helpdesk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, err.Error())
 		return
 	}
-	body, ok := h.readBody(w, r)
-	if !ok {
-		return
+	if r.ContentLength < 0 || r.ContentLength > maxBody {
+		select {
+		case h.bigReads <- struct{}{}:
+		default:
+			w.Header().Set("Retry-After", "1")
+			writeError(w, http.StatusServiceUnavailable, "too many large requests in flight, retry")
+			return
+		}
 	}
-	if err := Verify(h.secret, ts, sig, body, h.now(), h.cfg.MaxSkew); err != nil {
-		writeError(w, http.StatusUnauthorized, err.Error())
+	body, ok := h.readBody(w, r)
+	verified := ok && h.verified(w, ts, sig, body)
+	if r.ContentLength < 0 || r.ContentLength > maxBody {
+		<-h.bigReads // read and checked: it holds no more than any signed request
+	}
+	if !verified {
 		return
 	}
 	var ev InEvent
@@ -313,6 +322,15 @@ func (h *Helpdesk) change(w http.ResponseWriter, ev InEvent, prefix, what string
 // agentAuthor is the agent who wrote or changed something, as the thread records them.
 func agentAuthor(a Agent) normalize.Author {
 	return normalize.Author{Role: normalize.RoleAgent, DisplayName: a.Name, ExternalID: a.ID}
+}
+
+// verified checks the signature of a hook request; on failure it has answered 401.
+func (h *Helpdesk) verified(w http.ResponseWriter, ts, sig string, body []byte) bool {
+	if err := Verify(h.secret, ts, sig, body, h.now(), h.cfg.MaxSkew); err != nil {
+		writeError(w, http.StatusUnauthorized, err.Error())
+		return false
+	}
+	return true
 }
 
 // bodyLimit is the largest body the hook and the API read: maxBody, plus a reply's files at

@@ -4,9 +4,11 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,4 +105,50 @@ func TestHookRefusesUnsignedBeforeReading(t *testing.T) {
 			require.Zero(t, body.n, "the body must not be read")
 		})
 	}
+}
+
+// Large bodies that are not verified yet are read a few at a time: a flood of forged large
+// requests gets 503 instead of holding tens of MiB each.
+func TestHookBoundsLargeUnverifiedReads(t *testing.T) {
+	hd, err := webhook.New(testName, config.Webhook{URL: "http://127.0.0.1:9/unused", Secret: testSecret, APIToken: testToken,
+		Timeout: time.Second, MaxSkew: 5 * time.Minute, AttachmentURLTTL: time.Hour}, webhook.Deps{})
+	require.NoError(t, err)
+	now := time.Now()
+	forged := func(body io.Reader, length int64) *http.Request {
+		req := httptest.NewRequest(http.MethodPost, "/hooks/"+testName, body)
+		req.ContentLength = length
+		req.Header.Set(webhook.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+		req.Header.Set(webhook.HeaderSignature, "v1="+strings.Repeat("ab", 32))
+		return req
+	}
+	var writers []*io.PipeWriter
+	done := make(chan int, 8)
+	for range 4 { // slow senders hold every slot
+		pr, pw := io.Pipe()
+		writers = append(writers, pw)
+		go func() {
+			rec := httptest.NewRecorder()
+			hd.ServeHTTP(rec, forged(pr, 8<<20))
+			done <- rec.Code
+		}()
+	}
+	require.Eventually(t, func() bool {
+		rec := httptest.NewRecorder()
+		hd.ServeHTTP(rec, forged(strings.NewReader("{}"), 4<<20))
+		return rec.Code == http.StatusServiceUnavailable && rec.Header().Get("Retry-After") != ""
+	}, 5*time.Second, 5*time.Millisecond, "a fifth large request must be turned away")
+
+	small := httptest.NewRecorder()
+	hd.ServeHTTP(small, forged(strings.NewReader(`{"event":"reply.created"}`), 25))
+	require.Equal(t, http.StatusUnauthorized, small.Code, "small requests are not held up")
+
+	for _, pw := range writers {
+		pw.Close()
+	}
+	for range writers {
+		require.Equal(t, http.StatusUnauthorized, <-done)
+	}
+	rec := httptest.NewRecorder()
+	hd.ServeHTTP(rec, forged(strings.NewReader("{}"), 4<<20))
+	require.Equal(t, http.StatusUnauthorized, rec.Code, "the slots are free again")
 }

@@ -47,7 +47,13 @@ type Helpdesk struct {
 	log       *slog.Logger
 	now       func() time.Time
 	sink      atomic.Pointer[sinkRef]
+	// bigReads holds a slot for each unverified hook body over maxBody being read.
+	bigReads chan struct{}
 }
+
+// maxBigReads bounds the hook bodies over maxBody read before their signature is checked:
+// until then anyone can send one, and each may hold tens of MiB.
+const maxBigReads = 4
 
 type sinkRef struct{ connectors.Sink }
 
@@ -80,7 +86,7 @@ func New(name normalize.InstanceName, cfg config.Webhook, d Deps) (*Helpdesk, er
 	if d.MaxAttachmentBytes <= 0 {
 		d.MaxAttachmentBytes = defaultMaxAttachment
 	}
-	return &Helpdesk{name: name, cfg: cfg, secret: []byte(cfg.Secret.Value()), blobs: d.Blobs, maxAttach: d.MaxAttachmentBytes, client: d.Client,
+	return &Helpdesk{bigReads: make(chan struct{}, maxBigReads), name: name, cfg: cfg, secret: []byte(cfg.Secret.Value()), blobs: d.Blobs, maxAttach: d.MaxAttachmentBytes, client: d.Client,
 		publicURL: strings.TrimSuffix(d.PublicURL, "/"), log: d.Log, now: d.Now}, nil
 }
 
