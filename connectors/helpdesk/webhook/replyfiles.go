@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
@@ -19,7 +20,8 @@ const (
 	// maxReplyFiles caps the attachments of one reply: more is a runaway integration, not an
 	// agent at work, and each file is one more message in the player's chat.
 	maxReplyFiles = 10
-	// maxFileName is the longest name kept, in bytes; it is shown to the player.
+	// maxFileName is the longest name kept, in characters as the contract's maxLength counts
+	// them; it is shown to the player.
 	maxFileName = 255
 )
 
@@ -91,8 +93,8 @@ func decodeFile(i int, a InAttachment) (replyFile, error) {
 	switch {
 	case name == "":
 		return replyFile{}, refuse(http.StatusBadRequest, "%s: name is required", at)
-	case len(name) > maxFileName:
-		return replyFile{}, refuse(http.StatusBadRequest, "%s: name is over %d bytes", at, maxFileName)
+	case utf8.RuneCountInString(name) > maxFileName:
+		return replyFile{}, refuse(http.StatusBadRequest, "%s: name is over %d characters", at, maxFileName)
 	case strings.ContainsFunc(name, hiddenRune):
 		// The player sees the name: a bidi override can disguise "fdp.exe" as "exe.pdf".
 		return replyFile{}, refuse(http.StatusBadRequest, "%s: name contains control or bidirectional characters", at)

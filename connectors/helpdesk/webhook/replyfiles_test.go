@@ -173,6 +173,8 @@ func TestReplyAttachmentRefusals(t *testing.T) {
 			body: files(with(func(f *webhook.InAttachment) { f.Name = "" }))},
 		{name: "blank name", malformed: true, want: 400, wantErr: "attachments[0]: name is required",
 			body: files(with(func(f *webhook.InAttachment) { f.Name = "  " }))},
+		{name: "name over 255 characters", malformed: true, want: 400, wantErr: "attachments[0]: name is over 255 characters",
+			body: files(with(func(f *webhook.InAttachment) { f.Name = strings.Repeat("ä", 256) }))},
 		{name: "name with a bidi override", want: 400, wantErr: "bidirectional",
 			body: files(with(func(f *webhook.InAttachment) { f.Name = "kyc\u202Efdp.exe" }))},
 		{name: "no media type", malformed: true, want: 400, wantErr: `media_type "" is not a media type`,
