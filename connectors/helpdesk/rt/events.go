@@ -111,7 +111,10 @@ func (h *Helpdesk) reply(ctx context.Context, t txn) (normalize.Message, bool, e
 	if err != nil {
 		return normalize.Message{}, false, fmt.Errorf("rt: content of transaction %d on ticket %d: %w", id, ticket, err)
 	}
-	if len(markers(text)) > 0 { // posted by the gateway under another user name
+	if postedByGateway(text) { // posted by the gateway under another user name
+		// Logged so that a reply that never reached a player can be traced to this check.
+		h.log.InfoContext(ctx, "rt: correspondence passed over as the gateway's own: it ends with a marker line",
+			"helpdesk", h.name, "ticket", ticket, "txn", id, "by", t.Creator.Name)
 		return normalize.Message{}, false, nil
 	}
 	atts, lines, err := h.files(ctx, t, parts)

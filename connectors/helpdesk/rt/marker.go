@@ -39,6 +39,19 @@ func markers(text string) []normalize.MessageID {
 	return ids
 }
 
+// postedByGateway reports whether text is one the gateway posted: its last non-empty line is
+// a marker (withMarker puts it there). A marker anywhere else, or in a quoted line ("> "),
+// comes from an agent quoting the player's message, as RT's Reply link does, and the
+// agent's text must still reach the player.
+func postedByGateway(text string) bool {
+	lines := strings.Split(strings.TrimRight(text, " \t\r\n"), "\n")
+	last := strings.TrimSpace(lines[len(lines)-1])
+	return !strings.HasPrefix(last, ">") && markerLine.MatchString(last)
+}
+
+// markerLine matches a line that is a marker alone.
+var markerLine = regexp.MustCompile(`^` + markerPattern.String() + `$`)
+
 // decodeContent decodes the base64 Content of GET /attachment/:id.
 func decodeContent(s string) (string, error) {
 	b, err := base64.StdEncoding.DecodeString(strings.Map(func(r rune) rune {

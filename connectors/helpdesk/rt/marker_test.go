@@ -86,3 +86,27 @@ func TestASCIIName(t *testing.T) {
 	require.Equal(t, "a_b_c.png", asciiName(`a/b\c.png`))
 	require.Equal(t, "attachment", asciiName("  "))
 }
+
+// TestPostedByGateway: only a text ending with a marker line of its own is the gateway's;
+// an agent quoting the player's message (RT's Reply link) quotes the marker too.
+func TestPostedByGateway(t *testing.T) {
+	for _, tc := range []struct {
+		name, text string
+		want       bool
+	}{
+		{"the gateway's post", withMarker("where is my withdrawal?", "m1"), true},
+		{"marker only", withMarker("", "m1"), true},
+		{"trailing blank lines and spaces", "hi\n\n  [gateway-message-id: m1]  \n\n \n", true},
+		{"CRLF line ends", "hi\r\n\r\n[gateway-message-id: m1]\r\n", true},
+		{"no marker", "We credited your account.", false},
+		{"empty", "", false},
+		{"reply above the quote", "We credited it.\n\nOn Mon, player wrote:\n> where is my withdrawal?\n>\n> [gateway-message-id: m1]\n", false},
+		{"quote indented", "Done.\n  > [gateway-message-id: m1]", false},
+		{"nested quote", "Done.\n>> [gateway-message-id: m1]", false},
+		{"quote above the reply", "player wrote:\n> hi\n> [gateway-message-id: m1]\n\nWe credited it.", false},
+		{"marker inside a sentence", "Done.\nsee [gateway-message-id: m1] above", false},
+		{"marker mid-text", "hi\n[gateway-message-id: m1]\nthanks", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) { require.Equal(t, tc.want, postedByGateway(tc.text)) })
+	}
+}

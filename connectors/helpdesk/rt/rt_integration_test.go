@@ -2,6 +2,7 @@ package rt
 
 import (
 	"context"
+	"log/slog"
 	"strconv"
 	"strings"
 	"testing"
@@ -273,4 +274,43 @@ func TestRunPassesStatusNotComments(t *testing.T) {
 	h.poller.mu.Lock()
 	defer h.poller.mu.Unlock()
 	require.GreaterOrEqual(t, h.poller.cursor, status[len(status)-1].ID.int(), "the cursor moves past what was handled")
+}
+
+// quote quotes text as RT's Reply link does: each line behind "> ".
+func quote(text string) string {
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight("> "+l, " ")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// TestPollDeliversReplyQuotingPlayer: an agent's reply that quotes the player's message, marker
+// line included, reaches the player; a correspondence ending with a marker of its own (the
+// gateway posting under another user name) does not.
+func TestPollDeliversReplyQuotingPlayer(t *testing.T) {
+	h := newPeerHelpdesk(t, nil)
+	var logs logBuffer
+	h.log = slog.New(slog.NewTextHandler(&logs, nil))
+	conv := newConv()
+	ticket, _, err := h.Post(t.Context(), conv, deliveries(conv, 1, "where is my withdrawal?"))
+	require.NoError(t, err)
+	txns, err := h.rt.transactions(t.Context(), mustInt(t, ticket), 0, "Create")
+	require.NoError(t, err)
+	require.Len(t, txns, 1)
+	posted, err := h.rt.txnText(t.Context(), txns[0].ID.int())
+	require.NoError(t, err)
+	require.Len(t, markers(posted), 1, "the player's message carries its marker: %q", posted)
+
+	below := "We credited your account.\n\nOn Mon, the player wrote:\n" + quote(posted)
+	above := "On Mon, the player wrote:\n" + quote(posted) + "\n\nAnything else?"
+	agentReplies(t, ticket, below, false)
+	agentReplies(t, ticket, withMarker("posted by the gateway as someone else", "m-own"), false)
+	agentReplies(t, ticket, above, false)
+
+	sink := &conformance.RecordingSink{}
+	got := pollUntil(t, h, sink, func(m normalize.Message) bool { return m.Ticket == ticket }, 2)
+	require.Equal(t, strings.TrimSpace(below), got[0].Text)
+	require.Equal(t, above, got[1].Text)
+	require.Contains(t, logs.String(), "passed over as the gateway's own", "logs: %s", logs.String())
 }
