@@ -29,9 +29,24 @@ import (
 // handled, in decimal.
 const cursorKey = "transactions"
 
+// The cursor is shared by every ticket, so a transaction that keeps failing (RT answering
+// 5xx or 403 on its parts, its requestors or its owner; the store failing to take its
+// message) holds up every later reply. It is retried on each poll until it has failed
+// txnAttempts polls in a row over at least txnMinWait, then passed over with an error log:
+// its reply or change is lost, but the others go on.
+const (
+	txnAttempts = 5
+	txnMinWait  = 2 * time.Minute
+)
+
 // saveTimeout bounds storing the cursor after ctx ended: what was delivered should not be
 // delivered again after a restart only because the gateway was stopping.
 const saveTimeout = 5 * time.Second
+
+// errRefused marks RT refusing the token on the transactions search itself: no transaction
+// can be read until an operator fixes the configuration. A 401 or 403 on one transaction's
+// parts is that transaction's failure only.
+var errRefused = errors.New("RT refused the gateway's token")
 
 // Run polls RT every PollInterval and delivers agents' replies, status changes and owner
 // changes to sink until ctx ends. It returns an error only when RT refuses the token.
@@ -40,7 +55,7 @@ func (h *Helpdesk) Run(ctx context.Context, sink connectors.Sink) error {
 	defer tick.Stop()
 	for {
 		if err := h.pollOnce(ctx, sink); err != nil {
-			if isAuth(err) {
+			if errors.Is(err, errRefused) {
 				return fmt.Errorf("rt %s: %w", h.name, err)
 			}
 			if ctx.Err() == nil {
@@ -82,7 +97,7 @@ func (h *Helpdesk) pollOnce(ctx context.Context, sink connectors.Sink) error {
 func (h *Helpdesk) pollPage(ctx context.Context, sink connectors.Sink, cursor int) (int, bool, error) {
 	txns, at, err := h.rt.searchTransactions(ctx, h.watchQuery(cursor))
 	if err != nil {
-		return cursor, false, fmt.Errorf("rt: transactions after %d: %w", cursor, err)
+		return cursor, false, fmt.Errorf("rt: transactions after %d: %w", cursor, refused(err))
 	}
 	ready := settled(txns, at, h.cfg.SettleDelay+time.Second)
 	evs, buildErr := h.events(ctx, ready)
@@ -105,6 +120,28 @@ func (h *Helpdesk) watchQuery(cursor int) string {
 // ticketsQuery limits a TransactionSQL query to the gateway's tickets in its queue.
 func (h *Helpdesk) ticketsQuery() string {
 	return fmt.Sprintf("TicketQueue = '%s' AND TicketCreator = '%s'", sqlQuote(h.cfg.Queue), sqlQuote(h.cfg.GatewayUser))
+}
+
+// refused marks an auth answer to a transactions search with errRefused.
+func refused(err error) error {
+	if isAuth(err) {
+		return fmt.Errorf("%w: %w", errRefused, err)
+	}
+	return err
+}
+
+// failed records that transaction txn of ticket failed this poll with err and reports
+// whether to pass it over now (its budget is spent, see txnAttempts). Otherwise it returns
+// err with the count of failed polls, for the poll's warning.
+func (h *Helpdesk) failed(ctx context.Context, txn int, ticket string, err error) (bool, error) {
+	f, spent := h.poller.txnFailed(txn, time.Now(), h.txnPatience)
+	if !spent {
+		return false, fmt.Errorf("transaction %d of ticket %s, failed poll %d (passed over after %d and %s): %w",
+			txn, ticket, f.polls, txnAttempts, h.txnPatience, err)
+	}
+	h.log.ErrorContext(ctx, "rt: a transaction kept failing; passed over, its reply or change is lost and does not reach the player",
+		"helpdesk", h.name, "ticket", ticket, "txn", txn, "failed_polls", f.polls, "since", f.since, "err", err)
+	return true, nil
 }
 
 // settled returns the leading transactions older than hold at RT's time at (the gateway's
@@ -174,23 +211,21 @@ func (h *Helpdesk) storedCursor(ctx context.Context) (int, error) {
 func (h *Helpdesk) replayStart(ctx context.Context) (int, error) {
 	first, _, err := h.rt.searchTransactions(ctx, h.ticketsQuery()+" AND TicketStatus = '__Active__' AND Type = 'Create'")
 	if err != nil {
-		return 0, fmt.Errorf("rt: find the oldest active ticket: %w", err)
+		return 0, fmt.Errorf("rt: find the oldest active ticket: %w", refused(err))
 	}
 	if len(first) > 0 {
 		return first[0].ID.int() - 1, nil
 	}
 	last, err := h.rt.lastTransaction(ctx, h.ticketsQuery())
 	if err != nil {
-		return 0, fmt.Errorf("rt: find the newest transaction: %w", err)
+		return 0, fmt.Errorf("rt: find the newest transaction: %w", refused(err))
 	}
 	return last, nil
 }
 
 // saveCursor moves the cursor to n and stores it.
 func (h *Helpdesk) saveCursor(ctx context.Context, n int) error {
-	h.poller.mu.Lock()
-	h.poller.cursor = n
-	h.poller.mu.Unlock()
+	h.poller.moveCursor(n)
 	if h.cursors == nil {
 		return nil
 	}
@@ -210,14 +245,17 @@ type event struct {
 
 // events turns transactions into messages, in order. A transaction RT will never give the
 // details of (a permanent error) is logged and passed over, so it cannot hold up every
-// ticket; any other error ends the list before the transaction, which the next poll retries.
+// ticket; any other error ends the list before the transaction, which the next poll retries,
+// until its failure budget is spent (see failed) and it is passed over too.
 func (h *Helpdesk) events(ctx context.Context, txns []txn) ([]event, error) {
 	evs := make([]event, 0, len(txns))
 	for _, t := range txns {
 		m, ok, err := h.message(ctx, t)
 		switch {
 		case err != nil && !errors.Is(err, connectors.ErrPermanent):
-			return evs, err
+			if skip, ferr := h.failed(ctx, t.ID.int(), string(t.Ticket), err); !skip {
+				return evs, ferr
+			}
 		case err != nil:
 			h.log.WarnContext(ctx, "rt: transaction passed over", "helpdesk", h.name, "txn", t.ID, "ticket", t.Ticket, "err", err)
 		}
@@ -231,8 +269,9 @@ func (h *Helpdesk) events(ctx context.Context, txns []txn) ([]event, error) {
 }
 
 // deliver hands the messages of evs to sink and returns the cursor after what was handled.
-// They go in one call; when the sink refuses that for good (a reply on a ticket it does not
-// know makes the whole call fail), they go one by one and each refused one is passed over.
+// They go in one call; when that fails (a reply on a ticket the sink does not know makes the
+// whole call fail for good), they go one by one: a refused one is passed over, and one that
+// fails for now stops the delivery before it, until its failure budget is spent.
 func (h *Helpdesk) deliver(ctx context.Context, sink connectors.Sink, cursor int, evs []event) (int, error) {
 	if len(evs) == 0 {
 		return cursor, nil
@@ -243,26 +282,34 @@ func (h *Helpdesk) deliver(ctx context.Context, sink connectors.Sink, cursor int
 			msgs = append(msgs, *ev.msg)
 		}
 	}
-	if len(msgs) == 0 {
+	if len(msgs) == 0 || sink.Deliver(ctx, msgs...) == nil {
 		return evs[len(evs)-1].txn, nil
-	}
-	err := sink.Deliver(ctx, msgs...)
-	if err == nil {
-		return evs[len(evs)-1].txn, nil
-	}
-	if !errors.Is(err, connectors.ErrPermanent) {
-		return cursor, fmt.Errorf("rt: deliver %d message(s): %w", len(msgs), err)
 	}
 	for _, ev := range evs {
 		if ev.msg != nil {
-			if err := sink.Deliver(ctx, *ev.msg); err != nil && !errors.Is(err, connectors.ErrPermanent) {
-				return cursor, fmt.Errorf("rt: deliver transaction %d of ticket %s: %w", ev.txn, ev.msg.Ticket, err)
-			} else if err != nil {
-				h.log.WarnContext(ctx, "rt: the gateway refused a polled message; passed over", "helpdesk", h.name,
-					"txn", ev.txn, "ticket", ev.msg.Ticket, "err", err)
+			if err := h.deliverOne(ctx, sink, ev); err != nil {
+				return cursor, err
 			}
 		}
 		cursor = ev.txn
 	}
 	return cursor, nil
+}
+
+// deliverOne hands the message of ev to sink alone. It returns an error only when the
+// delivery failed for now and the transaction is still within its failure budget.
+func (h *Helpdesk) deliverOne(ctx context.Context, sink connectors.Sink, ev event) error {
+	err := sink.Deliver(ctx, *ev.msg)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, connectors.ErrPermanent):
+		h.log.WarnContext(ctx, "rt: the gateway refused a polled message; passed over", "helpdesk", h.name,
+			"txn", ev.txn, "ticket", ev.msg.Ticket, "err", err)
+		return nil
+	}
+	if _, err := h.failed(ctx, ev.txn, string(ev.msg.Ticket), fmt.Errorf("rt: deliver: %w", err)); err != nil {
+		return err
+	}
+	return nil
 }

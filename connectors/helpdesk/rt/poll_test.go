@@ -4,16 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"maps"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router/store"
@@ -86,6 +93,73 @@ func TestDeliverPassesOverRefusedMessages(t *testing.T) {
 			require.Equal(t, tc.delivered, tickets)
 		})
 	}
+}
+
+// stuckSink fails for now every call that holds a message on ticket "stuck".
+type stuckSink struct{ conformance.RecordingSink }
+
+func (s *stuckSink) Deliver(ctx context.Context, msgs ...normalize.Message) error {
+	for _, m := range msgs {
+		if m.Ticket == "stuck" {
+			return errors.New("store busy")
+		}
+	}
+	return s.RecordingSink.Deliver(ctx, msgs...)
+}
+
+// A message the sink keeps failing for now holds up the later ones only until its budget is
+// spent; then it is passed over with an error log and the later ones go.
+func TestDeliverPassesOverStuckMessageAfterBudget(t *testing.T) {
+	var logs logBuffer
+	h := &Helpdesk{name: "rt-x", log: slog.New(slog.NewTextHandler(&logs, nil))}
+	msg := func(ticket string) *normalize.Message { return &normalize.Message{Ticket: normalize.Ref(ticket)} }
+	sink := &stuckSink{}
+	got, err := h.deliver(t.Context(), sink, 10, []event{{txn: 11, msg: msg("1")}, {txn: 12, msg: msg("stuck")}, {txn: 13, msg: msg("2")}})
+	require.ErrorContains(t, err, "failed poll 1")
+	require.Equal(t, 11, got, "delivered up to the stuck message")
+	rest := []event{{txn: 12, msg: msg("stuck")}, {txn: 13, msg: msg("2")}}
+	for poll := 2; poll < txnAttempts; poll++ {
+		got, err = h.deliver(t.Context(), sink, 11, rest)
+		require.ErrorContains(t, err, fmt.Sprintf("failed poll %d", poll))
+		require.Equal(t, 11, got)
+	}
+	require.NotContains(t, logs.String(), "level=ERROR")
+	got, err = h.deliver(t.Context(), sink, 11, rest)
+	require.NoError(t, err)
+	require.Equal(t, 13, got, "passed over after its budget")
+	var tickets []normalize.Ref
+	for _, m := range sink.Messages() {
+		tickets = append(tickets, m.Ticket)
+	}
+	require.Equal(t, []normalize.Ref{"1", "2"}, tickets)
+	require.Contains(t, logs.String(), "level=ERROR")
+	require.Contains(t, logs.String(), "ticket=stuck txn=12")
+	require.Contains(t, logs.String(), "is lost")
+	require.Empty(t, h.poller.txnFailures, "a passed-over transaction leaves no entry")
+}
+
+// TestTxnFailureBudget: a transaction is passed over only after txnAttempts failed polls AND
+// the patience; the cursor moving past it forgets it.
+func TestTxnFailureBudget(t *testing.T) {
+	var tr tracker
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for i := 1; i < txnAttempts; i++ {
+		_, spent := tr.txnFailed(7, start.Add(time.Duration(i)*time.Hour), time.Minute)
+		require.False(t, spent, "poll %d: fewer than txnAttempts polls", i)
+	}
+	f, spent := tr.txnFailed(7, start.Add(time.Duration(txnAttempts)*time.Hour), 100*time.Hour)
+	require.False(t, spent, "enough polls but not long enough")
+	require.Equal(t, txnAttempts, f.polls)
+	require.Equal(t, start.Add(time.Hour), f.since, "counted from the first failure")
+	_, spent = tr.txnFailed(7, start.Add(101*time.Hour), 100*time.Hour)
+	require.True(t, spent)
+	require.Empty(t, tr.txnFailures)
+
+	tr.txnFailed(8, start, 0)
+	tr.txnFailed(9, start, 0)
+	tr.moveCursor(8)
+	require.Equal(t, 8, tr.cursor)
+	require.Equal(t, []int{9}, slices.Collect(maps.Keys(tr.txnFailures)), "the cursor moving past a transaction forgets its failures")
 }
 
 // memCursors is an in-memory connectors.Cursors.
@@ -286,4 +360,99 @@ func TestMemoIsBounded(t *testing.T) {
 	m.note(7, "again")
 	v, _ = m.get(t.Context(), 7, load)
 	require.Equal(t, "noted", v, "note keeps what is remembered")
+}
+
+// failTxnParts answers 403 to the listing of one transaction's parts, as an RT whose rights
+// on one ticket went wrong would; other requests pass.
+type failTxnParts struct {
+	next http.RoundTripper
+	txn  atomic.Int64
+}
+
+func (f *failTxnParts) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Path != fmt.Sprintf("/REST/2.0/transaction/%d/attachments", f.txn.Load()) {
+		return f.next.RoundTrip(req)
+	}
+	return &http.Response{StatusCode: http.StatusForbidden, Status: "403 Forbidden", Header: http.Header{},
+		Body: io.NopCloser(strings.NewReader(`{"message":"Forbidden"}`)), Request: req}, nil
+}
+
+// TestPollPassesOverFailingTransaction has RT refuse one agent reply's parts for good: the
+// reply after it, on another ticket, waits while the failing one is within its budget, and
+// is delivered once the failing one is passed over, with an error log naming it. The 403
+// does not stop Run.
+func TestPollPassesOverFailingTransaction(t *testing.T) {
+	h := newPeerHelpdesk(t, nil)
+	require.True(t, strings.HasSuffix(h.rt.base, "/REST/2.0"), h.rt.base)
+	h.txnPatience = 3 * time.Second
+	var logs logBuffer
+	h.log = slog.New(slog.NewTextHandler(&logs, nil))
+	flaky := &failTxnParts{next: http.DefaultTransport}
+	h.rt.http = &http.Client{Timeout: 30 * time.Second, Transport: flaky}
+
+	convA, convB := newConv(), newConv()
+	ticketA, _, err := h.Post(t.Context(), convA, deliveries(convA, 1, "A?"))
+	require.NoError(t, err)
+	ticketB, _, err := h.Post(t.Context(), convB, deliveries(convB, 1, "B?"))
+	require.NoError(t, err)
+	agentReplies(t, ticketA, "lost reply", false)
+	replies, err := h.rt.transactions(t.Context(), mustInt(t, ticketA), 0, "Correspond")
+	require.NoError(t, err)
+	stuck := replies[len(replies)-1].ID.int()
+	flaky.txn.Store(int64(stuck))
+	agentReplies(t, ticketB, "later reply", false)
+
+	failures := func() int {
+		h.poller.mu.Lock()
+		defer h.poller.mu.Unlock()
+		return h.poller.txnFailures[stuck].polls
+	}
+	sink := &conformance.RecordingSink{}
+	deadline := time.Now().Add(20 * time.Second)
+	for failures() < txnAttempts && time.Now().Before(deadline) {
+		if err := h.pollOnce(t.Context(), sink); err != nil {
+			require.ErrorContains(t, err, "403")
+			require.NotErrorIs(t, err, errRefused, "a sub-resource's 403 is no refused token")
+		}
+		time.Sleep(h.cfg.PollInterval)
+	}
+	require.Equal(t, txnAttempts, failures(), "failed polls within the patience")
+	require.Empty(t, sink.Where(func(m normalize.Message) bool { return m.Ticket == ticketA || m.Ticket == ticketB }),
+		"later transactions wait while the failing one is within its budget")
+	h.poller.mu.Lock()
+	require.Less(t, h.poller.cursor, stuck)
+	h.poller.mu.Unlock()
+
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- h.Run(ctx, sink) }()
+	require.Eventually(t, func() bool {
+		return len(sink.Where(func(m normalize.Message) bool { return m.Ticket == ticketB })) == 1
+	},
+		20*time.Second, 50*time.Millisecond, "the next reply is delivered after the budget")
+	select {
+	case err := <-done:
+		t.Fatalf("Run stopped: %v", err)
+	default:
+	}
+	cancel()
+	require.NoError(t, <-done)
+	require.Empty(t, sink.Where(func(m normalize.Message) bool { return m.Ticket == ticketA }))
+	require.Contains(t, logs.String(), fmt.Sprintf("level=ERROR msg=\"rt: a transaction kept failing; passed over, its reply or change is lost and does not reach the player\" helpdesk=rt-test ticket=%s txn=%d", ticketA, stuck))
+	h.poller.mu.Lock()
+	require.Empty(t, h.poller.txnFailures)
+	h.poller.mu.Unlock()
+}
+
+// Only RT refusing the token on the transactions search stops Run.
+func TestRunStopsWhenSearchRefused(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"message":"Unauthorized"}`, http.StatusUnauthorized)
+	}))
+	t.Cleanup(srv.Close)
+	h, err := New("rt-x", config.RT{URL: srv.URL, Token: "t", Queue: "q", GatewayUser: "gw", PollInterval: time.Millisecond}, Deps{})
+	require.NoError(t, err)
+	err = h.Run(t.Context(), &conformance.RecordingSink{})
+	require.ErrorIs(t, err, errRefused)
+	require.ErrorContains(t, err, "401")
 }

@@ -50,6 +50,9 @@ type Helpdesk struct {
 	log     *slog.Logger
 	sleep   func(ctx context.Context, d time.Duration) error
 	poller  tracker
+	// txnPatience is the least time a transaction keeps failing before it is passed over
+	// (txnMinWait; tests shorten it).
+	txnPatience time.Duration
 }
 
 var _ connectors.Helpdesk = (*Helpdesk)(nil)
@@ -76,6 +79,8 @@ func New(name normalize.InstanceName, cfg config.RT, d Deps) (*Helpdesk, error) 
 		log:     log,
 		sleep:   sleepCtx,
 		poller:  tracker{},
+
+		txnPatience: txnMinWait,
 	}, nil
 }
 
@@ -90,6 +95,51 @@ type tracker struct {
 	// fileFailures counts the polls in a row that failed to download a file, by attachment
 	// id; an entry lives only while its file keeps failing.
 	fileFailures map[int]int
+	// txnFailures tracks the transactions that failed on consecutive polls, by id; an entry
+	// lives only until the cursor moves past its transaction (see txnFailed).
+	txnFailures map[int]txnFailure
+}
+
+// txnFailure is how long one transaction has kept failing.
+type txnFailure struct {
+	polls int       // consecutive polls that failed on it
+	since time.Time // the first of them
+}
+
+// txnFailed records a failed poll on transaction id at now and returns its record. spent
+// reports that it has failed txnAttempts polls over at least patience: the caller passes it
+// over, so its entry goes.
+func (t *tracker) txnFailed(id int, now time.Time, patience time.Duration) (f txnFailure, spent bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.txnFailures == nil {
+		t.txnFailures = map[int]txnFailure{}
+	}
+	f, ok := t.txnFailures[id]
+	if !ok {
+		f.since = now
+	}
+	f.polls++
+	spent = f.polls >= txnAttempts && now.Sub(f.since) >= patience
+	if spent {
+		delete(t.txnFailures, id)
+	} else {
+		t.txnFailures[id] = f
+	}
+	return f, spent
+}
+
+// moveCursor sets the cursor to n and forgets the failures of the transactions up to it:
+// they were delivered or passed over.
+func (t *tracker) moveCursor(n int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.cursor = n
+	for id := range t.txnFailures {
+		if id <= n {
+			delete(t.txnFailures, id)
+		}
+	}
 }
 
 // fileFailed records the outcome of downloading attachment id and returns how many polls in
