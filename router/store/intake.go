@@ -433,12 +433,16 @@ func outboundConversation(ctx context.Context, tx *wtx, m normalize.Message, now
 	return id, nil
 }
 
-// ticketBeingCreated reports whether a conversation of helpdesk without a ticket is leased
-// for delivery right now, i.e. its ticket may exist remotely but not yet here.
+// ticketBeingCreated reports whether a conversation of helpdesk without a ticket may have
+// one remotely that is not recorded here yet: its inbound lane is leased for delivery right
+// now, or it has queued inbound messages already handed out (attempts > 0). An attempt that
+// timed out may have created the ticket all the same, and the lane is released while it
+// backs off; a reply on that ticket must then be retried, not lost.
 func ticketBeingCreated(ctx context.Context, tx *wtx, helpdesk normalize.InstanceName, now int64) (bool, error) {
 	var creating bool
 	err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM conversations c JOIN lanes l ON l.conversation_id = c.id AND l.direction = 'inbound'
-		WHERE c.helpdesk = ? AND c.ticket = '' AND l.lease_until > ?)`, helpdesk, now).Scan(&creating)
+		WHERE c.helpdesk = ? AND c.ticket = '' AND (l.lease_until > ? OR EXISTS (SELECT 1 FROM messages m
+			WHERE m.conversation_id = c.id AND m.direction = 'inbound' AND m.state = 'queued' AND m.attempts > 0)))`, helpdesk, now).Scan(&creating)
 	if err != nil {
 		return false, fmt.Errorf("store: check tickets being created: %w", err)
 	}

@@ -189,7 +189,8 @@ func storeAttempts(t *testing.T, f *storeFixture) {
 }
 
 // storeOpeningAlone: a conversation's opening message is handed out alone, so its ticket is
-// recorded before anything else is posted; while that is under way, an agent reply naming an
+// recorded before anything else is posted; while that is under way, or after an attempt that
+// failed (it may have created the ticket remotely all the same), an agent reply naming an
 // unknown ticket of that helpdesk is refused as retryable (the remote will try again), and
 // otherwise as permanent.
 func storeOpeningAlone(t *testing.T, f *storeFixture) {
@@ -202,6 +203,14 @@ func storeOpeningAlone(t *testing.T, f *storeFixture) {
 	require.ErrorIs(t, err, store.ErrNotFound)
 	require.NotErrorIs(t, err, connectors.ErrPermanent, "a ticket may be being created: the remote must retry")
 
+	// The create timed out, yet the helpdesk committed the ticket; the lane backs off unleased.
+	f.fail(opening, owner1, store.Failure{Seq: opening.Pending[0].Seq, Err: "timeout", RetryAt: time.Now().Add(-time.Second), CountsAsFailure: true})
+	_, err = f.st.Intake(f.ctx, []normalize.Message{early}, f.assess)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	require.NotErrorIs(t, err, connectors.ErrPermanent, "a failed attempt may have created the ticket: the remote must retry")
+	opening = f.claimOne(owner1, 10)
+	require.Equal(t, acceptedIDs(acc[:1]), pendingIDs(opening), "the opening message is retried alone")
+
 	f.deliverAll(opening, owner1, deskA, "T-new")
 	rest := f.claimOne(owner1, 10)
 	require.Equal(t, acceptedIDs(acc[1:]), pendingIDs(rest), "once the ticket is recorded, the rest goes in a batch")
@@ -210,4 +219,18 @@ func storeOpeningAlone(t *testing.T, f *storeFixture) {
 
 	_, err = f.st.Intake(f.ctx, []normalize.Message{outbound(deskA, "", "T-never", "x-1", "?")}, f.assess)
 	require.ErrorIs(t, err, connectors.ErrPermanent, "with no ticket being created, an unknown ticket is permanent")
+
+	// A ticketless conversation whose message was never handed out, or was dead-lettered, has
+	// no ticket anywhere.
+	f.intake(inbound(chanA, "p2", "q1", "hello"))
+	_, err = f.st.Intake(f.ctx, []normalize.Message{outbound(deskA, "", "T-never", "x-2", "?")}, f.assess)
+	require.ErrorIs(t, err, connectors.ErrPermanent, "a message not yet attempted created no ticket")
+	for _, lane := range f.claimLease(owner1, 10, time.Minute) { // with the accepted reply's outbound lane
+		if lane.Direction == normalize.Inbound {
+			f.fail(lane, owner1, store.Failure{Seq: lane.Pending[0].Seq, Err: "rejected", Dead: true, CountsAsFailure: true})
+		}
+	}
+	require.Len(t, f.deadLetters(), 1)
+	_, err = f.st.Intake(f.ctx, []normalize.Message{outbound(deskA, "", "T-never", "x-3", "?")}, f.assess)
+	require.ErrorIs(t, err, connectors.ErrPermanent, "with nothing pending, an unknown ticket is permanent")
 }
