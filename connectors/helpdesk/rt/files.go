@@ -92,7 +92,8 @@ func (h *Helpdesk) files(ctx context.Context, t txn, parts []attachment) ([]norm
 			continue
 		}
 		att, err := h.download(ctx, p, name)
-		failures := h.poller.fileFailed(p.ID.int(), err)
+		transient := err != nil && !errors.Is(err, connectors.ErrTooLarge) && !errors.Is(err, connectors.ErrPermanent)
+		failures := h.poller.fileFailed(p.ID.int(), transient)
 		switch {
 		case err == nil:
 			atts = append(atts, att)

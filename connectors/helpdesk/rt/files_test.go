@@ -145,6 +145,7 @@ func TestFiles(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
+			require.Empty(t, h.poller.fileFailures, "only files failing for now are tracked")
 			if tc.blobs == nil {
 				require.Zero(t, requests.Load(), "without a blob store nothing is downloaded")
 			}
@@ -157,6 +158,41 @@ func TestFiles(t *testing.T) {
 			}
 			require.Empty(t, atts)
 			require.Equal(t, []string{tc.line}, lines)
+		})
+	}
+}
+
+// A file that failed for now and then turns out too large or gone for good leaves no entry
+// in fileFailures: only files failing for now may stay.
+func TestFileFailuresForgetSettledFiles(t *testing.T) {
+	content := base64.StdEncoding.EncodeToString([]byte("0123456789"))
+	for _, tc := range []struct {
+		name   string
+		blobs  *memBlobs
+		answer func(w http.ResponseWriter)
+	}{
+		{"too large", &memBlobs{max: 5}, func(w http.ResponseWriter) { _, _ = io.WriteString(w, `{"id":7,"Content":"`+content+`"}`) }},
+		{"gone", &memBlobs{}, func(w http.ResponseWriter) { http.Error(w, "{}", http.StatusNotFound) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var failed atomic.Bool
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if !failed.Swap(true) {
+					http.Error(w, "", http.StatusInternalServerError)
+					return
+				}
+				tc.answer(w)
+			}))
+			t.Cleanup(srv.Close)
+			h := &Helpdesk{name: "rt-x", rt: &client{base: srv.URL, http: srv.Client()}, blobs: tc.blobs, log: discardLog()}
+			part := attachment{ID: "7", ContentType: "application/pdf", Filename: "KYC.pdf"}
+			_, _, err := h.files(t.Context(), txn{ID: "9", Ticket: "3"}, []attachment{part})
+			require.Error(t, err)
+			require.Equal(t, map[int]int{7: 1}, h.poller.fileFailures)
+			_, lines, err := h.files(t.Context(), txn{ID: "9", Ticket: "3"}, []attachment{part})
+			require.NoError(t, err)
+			require.Len(t, lines, 1)
+			require.Empty(t, h.poller.fileFailures)
 		})
 	}
 }

@@ -92,8 +92,8 @@ type tracker struct {
 	cursor     int  // the last transaction handled
 	requestors memo[int, []string]
 	users      memo[int, user]
-	// fileFailures counts the polls in a row that failed to download a file, by attachment
-	// id; an entry lives only while its file keeps failing.
+	// fileFailures counts the polls in a row that failed to download a file for now, by
+	// attachment id; an entry lives only while its file keeps failing so.
 	fileFailures map[int]int
 	// txnFailures tracks the transactions that failed on consecutive polls, by id; an entry
 	// lives only until the cursor moves past its transaction (see txnFailed).
@@ -142,12 +142,13 @@ func (t *tracker) moveCursor(n int) {
 	}
 }
 
-// fileFailed records the outcome of downloading attachment id and returns how many polls in
-// a row have now failed on it (0 after a success).
-func (t *tracker) fileFailed(id int, err error) int {
+// fileFailed records the outcome of downloading attachment id, failed for now or not, and
+// returns how many polls in a row have now failed on it (0 when it did not fail for now). A
+// file stored, too large or refused for good is settled, so its entry goes.
+func (t *tracker) fileFailed(id int, transient bool) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if err == nil {
+	if !transient {
 		delete(t.fileFailures, id)
 		return 0
 	}
