@@ -81,7 +81,8 @@ func mediaType(p attachment) string {
 // store's limit or one RT will never give (a permanent error) is logged and named. Any other
 // failure is returned, so the transaction is handled again on the next poll (the files stored
 // before it are stored again then; the default blob store keeps one copy by digest), up to
-// fileAttempts polls, after which the file is named instead.
+// fileAttempts polls when RT fails, after which the file is named instead; without limit when
+// the blob store fails.
 func (h *Helpdesk) files(ctx context.Context, t txn, parts []attachment) ([]normalize.Attachment, []string, error) {
 	var atts []normalize.Attachment
 	var lines []string
@@ -92,6 +93,10 @@ func (h *Helpdesk) files(ctx context.Context, t txn, parts []attachment) ([]norm
 			continue
 		}
 		att, err := h.download(ctx, p, name)
+		if errors.Is(err, errLocal) {
+			// Not the file's fault: it is fetched again, however often, once the store is back.
+			return nil, nil, fmt.Errorf("file %q (attachment %d): %w", name, p.ID.int(), err)
+		}
 		transient := err != nil && !errors.Is(err, connectors.ErrTooLarge) && !errors.Is(err, connectors.ErrPermanent)
 		failures := h.poller.fileFailed(p.ID.int(), transient)
 		switch {
@@ -124,8 +129,11 @@ func (h *Helpdesk) download(ctx context.Context, p attachment, name string) (nor
 		// Checked here rather than through err: a blob store need not wrap the reader's error.
 		return normalize.Attachment{}, connectors.Permanent(fmt.Errorf("decode the content RT gave: %w", src.err))
 	}
+	if errors.Is(err, connectors.ErrTooLarge) {
+		return normalize.Attachment{}, err
+	}
 	if err != nil {
-		return normalize.Attachment{}, fmt.Errorf("store: %w", err)
+		return normalize.Attachment{}, fmt.Errorf("store: %w: %w", errLocal, err)
 	}
 	return att, nil
 }

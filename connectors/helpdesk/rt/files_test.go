@@ -162,6 +162,37 @@ func TestFiles(t *testing.T) {
 	}
 }
 
+// A failing blob store is the gateway's failure, not the file's: the transaction is retried
+// for as long as it lasts, spending neither the file's budget nor the transaction's, and the
+// file goes with the reply once the store is back.
+func TestFilesRetriedWhileBlobStoreFails(t *testing.T) {
+	content := base64.StdEncoding.EncodeToString([]byte("%PDF-1.4\n%%EOF\n"))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(map[string]any{"id": 7, "Content": content})
+	}))
+	t.Cleanup(srv.Close)
+	blobs := &memBlobs{}
+	blobs.broken.Store(true)
+	h := &Helpdesk{name: "rt-x", rt: &client{base: srv.URL, http: srv.Client()}, blobs: blobs, log: discardLog()}
+	part := attachment{ID: "7", ContentType: "application/pdf", Filename: "KYC.pdf"}
+	for range 3 * fileAttempts {
+		_, _, err := h.files(t.Context(), txn{ID: "9", Ticket: "3"}, []attachment{part})
+		require.ErrorIs(t, err, errLocal)
+		skip, err := h.failed(t.Context(), 9, "3", err)
+		require.False(t, skip, "never passed over while the store fails")
+		require.ErrorContains(t, err, "retried until the store recovers")
+	}
+	require.Empty(t, h.poller.fileFailures)
+	require.Empty(t, h.poller.txnFailures)
+
+	blobs.broken.Store(false)
+	atts, lines, err := h.files(t.Context(), txn{ID: "9", Ticket: "3"}, []attachment{part})
+	require.NoError(t, err)
+	require.Empty(t, lines)
+	require.Len(t, atts, 1)
+	require.Equal(t, "KYC.pdf", atts[0].Name)
+}
+
 // A file that failed for now and then turns out too large or gone for good leaves no entry
 // in fileFailures: only files failing for now may stay.
 func TestFileFailuresForgetSettledFiles(t *testing.T) {

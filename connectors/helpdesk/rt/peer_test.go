@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -138,12 +139,16 @@ func agentClient(t *testing.T) *client {
 // memBlobs is an in-memory connectors.Blobs that, like the gateway's, refuses content over
 // max (when set) with ErrTooLarge and fills in the SHA-256 of what it stored.
 type memBlobs struct {
-	max int64
-	mu  sync.Mutex
-	m   map[string][]byte
+	max    int64
+	broken atomic.Bool // Put fails, as a full disk would
+	mu     sync.Mutex
+	m      map[string][]byte
 }
 
 func (b *memBlobs) Put(_ context.Context, r io.Reader, name, mediaType string) (normalize.Attachment, error) {
+	if b.broken.Load() {
+		return normalize.Attachment{}, fmt.Errorf("blob %q: write: no space left on device", name)
+	}
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return normalize.Attachment{}, fmt.Errorf("blob %q: %w", name, err)

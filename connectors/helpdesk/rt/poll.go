@@ -30,10 +30,11 @@ import (
 const cursorKey = "transactions"
 
 // The cursor is shared by every ticket, so a transaction that keeps failing (RT answering
-// 5xx or 403 on its parts, its requestors or its owner; the store failing to take its
-// message) holds up every later reply. It is retried on each poll until it has failed
-// txnAttempts polls in a row over at least txnMinWait, then passed over with an error log:
-// its reply or change is lost, but the others go on.
+// 5xx or 403 on its parts, its requestors or its owner) holds up every later reply. It is
+// retried on each poll until it has failed txnAttempts polls in a row over at least
+// txnMinWait, then passed over with an error log: its reply or change is lost, but the
+// others go on. A failure of the gateway's own store (errLocal) spends no budget: it holds
+// up every transaction alike, so passing one over would lose it and save nothing.
 const (
 	txnAttempts = 5
 	txnMinWait  = 2 * time.Minute
@@ -47,6 +48,10 @@ const saveTimeout = 5 * time.Second
 // can be read until an operator fixes the configuration. A 401 or 403 on one transaction's
 // parts is that transaction's failure only.
 var errRefused = errors.New("RT refused the gateway's token")
+
+// errLocal marks a failure of the gateway's own store (the sink or the blob store) while
+// handling a transaction: the transaction is retried on every poll for as long as it lasts.
+var errLocal = errors.New("the gateway's store failed")
 
 // Run polls RT every PollInterval and delivers agents' replies, status changes and owner
 // changes to sink until ctx ends. It returns an error only when RT refuses the token.
@@ -134,6 +139,9 @@ func refused(err error) error {
 // whether to pass it over now (its budget is spent, see txnAttempts). Otherwise it returns
 // err with the count of failed polls, for the poll's warning.
 func (h *Helpdesk) failed(ctx context.Context, txn int, ticket string, err error) (bool, error) {
+	if errors.Is(err, errLocal) {
+		return false, fmt.Errorf("transaction %d of ticket %s, retried until the store recovers: %w", txn, ticket, err)
+	}
 	f, spent := h.poller.txnFailed(txn, time.Now(), h.txnPatience)
 	if !spent {
 		return false, fmt.Errorf("transaction %d of ticket %s, failed poll %d (passed over after %d and %s): %w",
@@ -271,7 +279,7 @@ func (h *Helpdesk) events(ctx context.Context, txns []txn) ([]event, error) {
 // deliver hands the messages of evs to sink and returns the cursor after what was handled.
 // They go in one call; when that fails (a reply on a ticket the sink does not know makes the
 // whole call fail for good), they go one by one: a refused one is passed over, and one that
-// fails for now stops the delivery before it, until its failure budget is spent.
+// fails for now stops the delivery before it.
 func (h *Helpdesk) deliver(ctx context.Context, sink connectors.Sink, cursor int, evs []event) (int, error) {
 	if len(evs) == 0 {
 		return cursor, nil
@@ -297,7 +305,8 @@ func (h *Helpdesk) deliver(ctx context.Context, sink connectors.Sink, cursor int
 }
 
 // deliverOne hands the message of ev to sink alone. It returns an error only when the
-// delivery failed for now and the transaction is still within its failure budget.
+// delivery failed for now and the transaction is still within its failure budget (a store
+// failure spends none).
 func (h *Helpdesk) deliverOne(ctx context.Context, sink connectors.Sink, ev event) error {
 	err := sink.Deliver(ctx, *ev.msg)
 	switch {
@@ -307,6 +316,11 @@ func (h *Helpdesk) deliverOne(ctx context.Context, sink connectors.Sink, ev even
 		h.log.WarnContext(ctx, "rt: the gateway refused a polled message; passed over", "helpdesk", h.name,
 			"txn", ev.txn, "ticket", ev.msg.Ticket, "err", err)
 		return nil
+	}
+	// A ticket the store does not know yet (its creation is being retried) is this message's
+	// failure and spends its budget; any other failure for now is the store's own.
+	if !errors.Is(err, connectors.ErrNotFound) {
+		err = fmt.Errorf("%w: %w", errLocal, err)
 	}
 	if _, err := h.failed(ctx, ev.txn, string(ev.msg.Ticket), fmt.Errorf("rt: deliver: %w", err)); err != nil {
 		return err

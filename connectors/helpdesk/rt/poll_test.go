@@ -95,45 +95,78 @@ func TestDeliverPassesOverRefusedMessages(t *testing.T) {
 	}
 }
 
-// stuckSink fails for now every call that holds a message on ticket "stuck".
-type stuckSink struct{ conformance.RecordingSink }
+// stuckSink fails for now every call that holds a message on ticket "stuck", until recovered,
+// and every call that holds one on ticket "creating" as the store does for a ticket it has
+// not recorded yet.
+type stuckSink struct {
+	conformance.RecordingSink
+	recovered atomic.Bool
+}
 
 func (s *stuckSink) Deliver(ctx context.Context, msgs ...normalize.Message) error {
 	for _, m := range msgs {
-		if m.Ticket == "stuck" {
+		if m.Ticket == "creating" {
+			return fmt.Errorf("store: %w: ticket %q (a ticket is being created; retry)", connectors.ErrNotFound, m.Ticket)
+		}
+		if m.Ticket == "stuck" && !s.recovered.Load() {
 			return errors.New("store busy")
 		}
 	}
 	return s.RecordingSink.Deliver(ctx, msgs...)
 }
 
-// A message the sink keeps failing for now holds up the later ones only until its budget is
-// spent; then it is passed over with an error log and the later ones go.
-func TestDeliverPassesOverStuckMessageAfterBudget(t *testing.T) {
+// A message the sink keeps failing for now is the store failing, not the transaction: it
+// holds the cursor for as long as that lasts, spends no budget and is never passed over, and
+// goes with the ones after it once the store is back.
+func TestDeliverHoldsCursorWhileStoreFails(t *testing.T) {
 	var logs logBuffer
 	h := &Helpdesk{name: "rt-x", log: slog.New(slog.NewTextHandler(&logs, nil))}
 	msg := func(ticket string) *normalize.Message { return &normalize.Message{Ticket: normalize.Ref(ticket)} }
 	sink := &stuckSink{}
 	got, err := h.deliver(t.Context(), sink, 10, []event{{txn: 11, msg: msg("1")}, {txn: 12, msg: msg("stuck")}, {txn: 13, msg: msg("2")}})
-	require.ErrorContains(t, err, "failed poll 1")
+	require.ErrorIs(t, err, errLocal)
 	require.Equal(t, 11, got, "delivered up to the stuck message")
 	rest := []event{{txn: 12, msg: msg("stuck")}, {txn: 13, msg: msg("2")}}
-	for poll := 2; poll < txnAttempts; poll++ {
+	for range 3 * txnAttempts {
 		got, err = h.deliver(t.Context(), sink, 11, rest)
-		require.ErrorContains(t, err, fmt.Sprintf("failed poll %d", poll))
-		require.Equal(t, 11, got)
+		require.ErrorContains(t, err, "retried until the store recovers")
+		require.Equal(t, 11, got, "never passed over")
 	}
 	require.NotContains(t, logs.String(), "level=ERROR")
+	require.Empty(t, h.poller.txnFailures, "a store failure spends no budget")
+
+	sink.recovered.Store(true)
 	got, err = h.deliver(t.Context(), sink, 11, rest)
 	require.NoError(t, err)
-	require.Equal(t, 13, got, "passed over after its budget")
+	require.Equal(t, 13, got)
 	var tickets []normalize.Ref
 	for _, m := range sink.Messages() {
 		tickets = append(tickets, m.Ticket)
 	}
-	require.Equal(t, []normalize.Ref{"1", "2"}, tickets)
+	require.Equal(t, []normalize.Ref{"1", "stuck", "2"}, tickets)
+}
+
+// A reply on a ticket the store does not know yet is that reply's failure: it holds up the
+// later ones only until its budget is spent, then it is passed over with an error log.
+func TestDeliverPassesOverUnknownTicketAfterBudget(t *testing.T) {
+	var logs logBuffer
+	h := &Helpdesk{name: "rt-x", log: slog.New(slog.NewTextHandler(&logs, nil))}
+	msg := func(ticket string) *normalize.Message { return &normalize.Message{Ticket: normalize.Ref(ticket)} }
+	sink := &stuckSink{}
+	rest := []event{{txn: 12, msg: msg("creating")}, {txn: 13, msg: msg("2")}}
+	for poll := 1; poll < txnAttempts; poll++ {
+		got, err := h.deliver(t.Context(), sink, 11, rest)
+		require.ErrorContains(t, err, fmt.Sprintf("failed poll %d", poll))
+		require.NotErrorIs(t, err, errLocal)
+		require.Equal(t, 11, got)
+	}
+	require.NotContains(t, logs.String(), "level=ERROR")
+	got, err := h.deliver(t.Context(), sink, 11, rest)
+	require.NoError(t, err)
+	require.Equal(t, 13, got, "passed over after its budget")
+	require.Len(t, sink.Messages(), 1)
 	require.Contains(t, logs.String(), "level=ERROR")
-	require.Contains(t, logs.String(), "ticket=stuck txn=12")
+	require.Contains(t, logs.String(), "ticket=creating txn=12")
 	require.Contains(t, logs.String(), "is lost")
 	require.Empty(t, h.poller.txnFailures, "a passed-over transaction leaves no entry")
 }
