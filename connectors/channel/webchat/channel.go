@@ -140,8 +140,8 @@ func New(name normalize.InstanceName, cfg config.Webchat, deps Deps) (*Channel, 
 }
 
 // Run makes the chat hand player messages to sink until ctx ends. Then it refuses messages
-// (pages keep them in their outbox) and closes the open connections so pages reconnect to
-// whoever serves next.
+// (pages keep them in their outbox), closes the open connections and turns long polls away so
+// pages reconnect to whoever serves next.
 func (c *Channel) Run(ctx context.Context, sink connectors.Sink) error {
 	if sink == nil {
 		return fmt.Errorf("webchat %s: nil sink", c.name)

@@ -94,6 +94,13 @@ func (c *Channel) servePoll(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, codeBadRequest, "after: want the cursor of the last answer")
 		return
 	}
+	// A poll ends with Run, as the WebSockets do, so the page moves to whoever serves next.
+	// It is answered "unavailable" rather than empty: an empty answer is polled again at
+	// once, which would spin while the server stays up, whereas this makes the page back off.
+	var stopped <-chan struct{}
+	if run := c.run.Load(); run != nil {
+		stopped = run.ctx.Done()
+	}
 	timer := time.NewTimer(c.pollWait)
 	defer timer.Stop()
 	for {
@@ -105,7 +112,14 @@ func (c *Channel) servePoll(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusOK, pollResponse{Frames: frames, Cursor: cursor, Reset: reset})
 			return
 		}
+		if stopped == nil {
+			writeFrameError(w, unavailable(""))
+			return
+		}
 		select {
+		case <-stopped:
+			writeFrameError(w, unavailable(""))
+			return
 		case <-wake:
 		case <-timer.C:
 			writeJSON(w, http.StatusOK, pollResponse{Frames: []json.RawMessage{}, Cursor: cursor})

@@ -3,6 +3,8 @@ package webchat
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -141,4 +143,63 @@ func TestLongPollRefusals(t *testing.T) {
 	res.Body.Close()
 	require.Equal(t, http.StatusRequestEntityTooLarge, res.StatusCode)
 	require.Empty(t, h.store.attempts())
+}
+
+// TestRunEndAnswersPolls checks that a long-poll ends with Run, like a WebSocket: a waiting
+// poll and any poll after it are told "unavailable", which the page answers by backing off
+// and reconnecting (an empty answer would have it poll again at once).
+func TestRunEndAnswersPolls(t *testing.T) {
+	h := start(t, nil, false)
+	h.ch.pollWait = time.Minute // only the cancellation can end the poll in time
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- h.ch.Run(ctx, h.store) }()
+	require.Eventually(t, func() bool { return h.ch.sink() != nil }, 5*time.Second, time.Millisecond)
+
+	welcome := h.post(t, "", clientFrame{Type: typeHello})
+	token, cursor := welcome.Frames[0].Token, welcome.Cursor
+
+	type answer struct {
+		status     int
+		code       string
+		retryAfter string
+	}
+	poll := func() answer {
+		req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/chat/api/poll?after=%d", h.srv.URL, cursor), nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		var body errorBody
+		require.NoError(t, json.NewDecoder(res.Body).Decode(&body))
+		return answer{res.StatusCode, body.Error.Code, res.Header.Get("Retry-After")}
+	}
+	want := answer{http.StatusServiceUnavailable, codeUnavailable, "5"}
+
+	waiting := make(chan answer, 1)
+	go func() { waiting <- poll() }()
+	select {
+	case a := <-waiting:
+		t.Fatalf("answered %+v while running with nothing to say", a)
+	case <-time.After(100 * time.Millisecond):
+	}
+	cancel()
+	require.NoError(t, <-done)
+	select {
+	case a := <-waiting:
+		require.Equal(t, want, a, "the waiting poll ends with Run")
+	case <-time.After(5 * time.Second):
+		t.Fatal("the waiting poll outlived Run")
+	}
+
+	late := make(chan answer, 1)
+	go func() { late <- poll() }()
+	select {
+	case a := <-late:
+		require.Equal(t, want, a, "a poll after Run is refused at once")
+	case <-time.After(5 * time.Second):
+		t.Fatal("a poll after Run waited")
+	}
 }
