@@ -23,6 +23,10 @@ STATE=${GATEWAY_RT_PEER_DIR:-/tmp/gateway-rt-peer}
 PORT=${RT_PORT:-18080}
 WORKERS=${RT_WORKERS:-2}
 
+# Bump when the users, rights or config below change: a peer still running from an older
+# definition (a developer's machine) is then restarted instead of reused.
+DEFINITION=2
+
 RUN_AS=www-data
 RT_LIBEXEC=/usr/share/request-tracker5/libexec
 PIDFILE=$STATE/rt-server.pid
@@ -108,17 +112,21 @@ our @Users = (
       RealName => 'Messenger gateway (API)', Privileged => 1, Password => 'gateway-pass' },
     { Name => 'agent', EmailAddress => 'agent@example.test',
       RealName => 'Support agent', Privileged => 1, Password => 'agent-pass' },
+    # Not staff: a third party (a payment provider, say) who may write on tickets.
+    { Name => 'outsider', EmailAddress => 'outsider@payments.example.test',
+      RealName => 'Payment provider', Privileged => 0, Password => 'outsider-pass' },
 );
 my @rights = qw(SeeQueue CreateTicket ShowTicket ShowTicketComments
                 ReplyToTicket CommentOnTicket ModifyTicket);
 our @ACL = (
     { UserId => 'gateway', Queue => 'Support', Right => [@rights] },
     { UserId => 'agent',   Queue => 'Support', Right => [@rights, qw(OwnTicket TakeTicket)] },
+    { UserId => 'outsider', Queue => 'Support', Right => [qw(SeeQueue ShowTicket ReplyToTicket)] },
 );
 # Auth tokens can only be made through RT's API (or web UI): do it here and
 # leave the secret strings in files for the start script.
 our @Final = (sub {
-    for my \$name (qw(gateway agent)) {
+    for my \$name (qw(gateway agent outsider)) {
         my \$user = RT::User->new(RT->SystemUser);
         \$user->Load(\$name) or die "no user \$name";
         my (\$id, \$msg, \$secret) = RT::AuthToken->new(RT->SystemUser)
@@ -135,7 +143,12 @@ EOF
 
 start() {
   [[ $EUID -eq 0 ]] || die "run as root"
-  if pid_alive "$PIDFILE"; then log "already running (state in $STATE)"; return 0; fi
+  if pid_alive "$PIDFILE"; then
+    if [[ $(cat "$STATE/definition" 2>/dev/null) == "$DEFINITION" ]]; then
+      log "already running (state in $STATE)"; return 0
+    fi
+    log "running from an older definition; restarting with definition $DEFINITION"
+  fi
   stop quiet                    # clear half-started leftovers and the old DB
   local t_all; t_all=$(now)
   check_installed
@@ -191,10 +204,13 @@ RT_GATEWAY_USER=gateway
 RT_GATEWAY_TOKEN=$gw
 RT_AGENT_USER=agent
 RT_AGENT_TOKEN=$(cat "$STATE/token.agent")
+RT_OUTSIDER_USER=outsider
+RT_OUTSIDER_TOKEN=$(cat "$STATE/token.outsider")
 RT_ROOT_USER=root
 RT_ROOT_PASS=password
 EOF
   chmod 644 "$STATE/env"
+  echo "$DEFINITION" >"$STATE/definition"
   log "running: rt-server pid $(cat "$PIDFILE") on 127.0.0.1:$PORT, total $(since "$t_all") s; env in $STATE/env"
 }
 

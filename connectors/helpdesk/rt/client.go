@@ -62,6 +62,9 @@ type user struct {
 	Name         string     `json:"Name"`
 	RealName     string     `json:"RealName"`
 	EmailAddress string     `json:"EmailAddress"`
+	// Privileged is 1 for staff, 0 for everyone else, on GET /user only: an expansion
+	// answers "" for every user.
+	Privileged flexString `json:"Privileged"`
 }
 
 // txn is a ticket transaction as listed with txnFields.
@@ -273,8 +276,17 @@ func (c *client) setPriority(ctx context.Context, ticket, p int) error {
 
 // user returns the RT user with the numeric id, as an Owner transaction names it.
 func (c *client) user(ctx context.Context, id int) (user, error) {
+	return c.userAt(ctx, strconv.Itoa(id))
+}
+
+// userNamed returns the RT user with the name.
+func (c *client) userNamed(ctx context.Context, name string) (user, error) {
+	return c.userAt(ctx, url.PathEscape(name))
+}
+
+func (c *client) userAt(ctx context.Context, ref string) (user, error) {
 	var u user
-	err := c.do(ctx, http.MethodGet, fmt.Sprintf("/user/%d", id), nil, nil, &u)
+	err := c.do(ctx, http.MethodGet, "/user/"+ref, nil, nil, &u)
 	return u, err
 }
 

@@ -2,12 +2,14 @@ package rt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -19,7 +21,7 @@ const nobody = "Nobody"
 // assignment (the store applies both; the player is sent nothing). Passed over (ok false):
 // the gateway's own transactions (the players' messages it posted), RT's own (new→open on
 // the first reply is no decision), correspondence by a requestor (a player writing to RT
-// directly), and everything else.
+// directly) or by anyone who is not staff, and everything else.
 func (h *Helpdesk) message(ctx context.Context, t txn) (normalize.Message, bool, error) {
 	if h.isGateway(t.Creator) || t.Creator.Name == "RT_System" {
 		return normalize.Message{}, false, nil
@@ -107,6 +109,17 @@ func (h *Helpdesk) reply(ctx context.Context, t txn) (normalize.Message, bool, e
 	if slices.Contains(requestors, strings.ToLower(t.Creator.EmailAddress)) {
 		return normalize.Message{}, false, nil
 	}
+	staff, err := h.isStaff(ctx, t.Creator.Name)
+	if err != nil {
+		return normalize.Message{}, false, err
+	}
+	if !staff {
+		// A Cc'd payment provider or any outsider mailing the ticket is not the casino's
+		// agent: their words must not reach the player as support's answer.
+		h.log.WarnContext(ctx, "rt: correspondence by a user who is not privileged in RT (not staff); not sent to the player",
+			"helpdesk", h.name, "ticket", ticket, "txn", id, "by", t.Creator.Name)
+		return normalize.Message{}, false, nil
+	}
 	text, parts, err := h.rt.txnContent(ctx, id)
 	if err != nil {
 		return normalize.Message{}, false, fmt.Errorf("rt: content of transaction %d on ticket %d: %w", id, ticket, err)
@@ -132,6 +145,27 @@ func (h *Helpdesk) reply(ctx context.Context, t txn) (normalize.Message, bool, e
 	m.Kind = replyKind(text, atts)
 	m.Attachments = atts
 	return m, true, nil
+}
+
+// isStaff reports whether the RT user with the name is privileged (staff), remembered. When
+// RT will not say (it refuses the look-up or answers that the user is not found, as it does
+// for a user the gateway may not see), the user counts as staff, as any non-requestor did
+// before: a reply is not dropped for a look-up, and the requestor check has already kept the
+// player's own mail out. Any other error is the transaction's, retried on the next poll.
+func (h *Helpdesk) isStaff(ctx context.Context, name string) (bool, error) {
+	staff, err := h.poller.staff.get(ctx, name, func(ctx context.Context, name string) (bool, error) {
+		u, err := h.rt.userNamed(ctx, name)
+		if isAuth(err) || errors.Is(err, connectors.ErrNotFound) {
+			h.log.WarnContext(ctx, "rt: RT does not tell whether a correspondent is staff; counted as staff",
+				"helpdesk", h.name, "user", name, "err", err)
+			return true, nil
+		}
+		return u.Privileged == "1", err
+	})
+	if err != nil {
+		return false, fmt.Errorf("rt: is %q staff: %w", name, err)
+	}
+	return staff, nil
 }
 
 // requestorsOf returns the requestors of a ticket, remembered: Post notes them for the

@@ -10,7 +10,6 @@ import (
 	"image/color"
 	"image/png"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -338,12 +337,7 @@ func TestPollDeliversAgentFiles(t *testing.T) {
 			wantText: text + "\n[attachment in RT: KYC form.pdf]\n[attachment in RT: screenshot.png]", wantKind: normalize.KindText},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newPeerHelpdesk(t, tc.blobs)
-			var logs logBuffer
-			h.log = slog.New(slog.NewTextHandler(&logs, nil))
-			conv := newConv()
-			ticket, _, err := h.Post(t.Context(), conv, deliveries(conv, 1, "where is my withdrawal?"))
-			require.NoError(t, err)
+			h, logs, ticket := peerTicket(t, tc.blobs, "where is my withdrawal?")
 			agentReplies(t, ticket, tc.text, tc.html, tc.files...)
 
 			sink := &conformance.RecordingSink{}
@@ -439,12 +433,7 @@ func TestPollRetriesFailedFileDownload(t *testing.T) {
 // A reply with nothing a chat app could show (an empty rich-text body) is not passed on;
 // the next one is.
 func TestPollSkipsEmptyReply(t *testing.T) {
-	h := newPeerHelpdesk(t, &memBlobs{})
-	var logs logBuffer
-	h.log = slog.New(slog.NewTextHandler(&logs, nil))
-	conv := newConv()
-	ticket, _, err := h.Post(t.Context(), conv, deliveries(conv, 1, "hello?"))
-	require.NoError(t, err)
+	h, logs, ticket := peerTicket(t, &memBlobs{}, "hello?")
 	agentReplies(t, ticket, "<p>&nbsp;</p><p><br></p>", true)
 	agentReplies(t, ticket, "after", false)
 

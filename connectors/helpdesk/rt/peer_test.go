@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -108,6 +109,19 @@ func newPeerHelpdesk(t *testing.T, blobs *memBlobs) *Helpdesk {
 	}
 	startAtPresent(t, h)
 	return h
+}
+
+// peerTicket returns a helpdesk on the running RT that logs into the returned buffer, and
+// the ticket it opened for a new conversation with the player's first message.
+func peerTicket(t *testing.T, blobs *memBlobs, text string) (*Helpdesk, *logBuffer, normalize.Ref) {
+	t.Helper()
+	h := newPeerHelpdesk(t, blobs)
+	logs := &logBuffer{}
+	h.log = slog.New(slog.NewTextHandler(logs, nil))
+	conv := newConv()
+	ticket, _, err := h.Post(t.Context(), conv, deliveries(conv, 1, text))
+	require.NoError(t, err)
+	return h, logs, ticket
 }
 
 // startAtPresent points h's poll cursor at RT's newest transaction on the gateway's tickets,

@@ -489,3 +489,59 @@ func TestRunStopsWhenSearchRefused(t *testing.T) {
 	require.ErrorIs(t, err, errRefused)
 	require.ErrorContains(t, err, "401")
 }
+
+// A correspondence by someone who is not staff in RT (a Cc'd payment provider, the real RT's
+// unprivileged user "outsider") does not reach the player as support's answer; the agent's
+// reply after it does.
+func TestPollPassesOverCorrespondenceByNonStaff(t *testing.T) {
+	h, logs, ticket := peerTicket(t, nil, "where is my withdrawal?")
+	env := rtPeer(t)
+	outsider := &client{base: env["RT_REST2_URL"], token: env["RT_OUTSIDER_TOKEN"], http: &http.Client{Timeout: 30 * time.Second}}
+	require.NoError(t, outsider.correspond(t.Context(), mustInt(t, ticket),
+		map[string]any{"Content": "internal: payout 4111 held for review", "ContentType": "text/plain"}))
+	agentReplies(t, ticket, "Your withdrawal is on its way.", false)
+
+	sink := &conformance.RecordingSink{}
+	got := pollUntil(t, h, sink, func(m normalize.Message) bool { return m.Ticket == ticket }, 1)
+	require.Len(t, got, 1)
+	require.Equal(t, "Your withdrawal is on its way.", got[0].Text)
+	require.Contains(t, logs.String(), "not staff")
+	require.True(t, warned(logs.String(), ticket), "logs: %s", logs.String())
+}
+
+// isStaff asks RT once per user; when RT will not say, the user counts as staff (and that is
+// remembered too), while RT failing for now fails the transaction, to be asked again.
+func TestIsStaff(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		status   int
+		body     string
+		staff    bool
+		fails    bool
+		requests int32 // after two look-ups
+	}{
+		{"privileged", http.StatusOK, `{"Name":"agent","Privileged":1}`, true, false, 1},
+		{"unprivileged", http.StatusOK, `{"Name":"x@payments.example","Privileged":0,"RealName":null}`, false, false, 1},
+		{"refused", http.StatusForbidden, `{"message":"Forbidden"}`, true, false, 1},
+		{"not visible", http.StatusNotFound, `{"message":"NotFound"}`, true, false, 1},
+		{"RT failing", http.StatusInternalServerError, `{}`, false, true, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var requests atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				requests.Add(1)
+				require.Equal(t, "/user/x@payments.example", r.URL.Path)
+				w.WriteHeader(tc.status)
+				_, _ = io.WriteString(w, tc.body)
+			}))
+			t.Cleanup(srv.Close)
+			h := &Helpdesk{name: "rt-x", rt: &client{base: srv.URL, http: srv.Client()}, log: discardLog()}
+			for range 2 {
+				staff, err := h.isStaff(t.Context(), "x@payments.example")
+				require.Equal(t, tc.fails, err != nil, "err = %v", err)
+				require.Equal(t, tc.staff, staff)
+			}
+			require.Equal(t, tc.requests, requests.Load())
+		})
+	}
+}

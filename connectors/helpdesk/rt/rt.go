@@ -92,6 +92,7 @@ type tracker struct {
 	cursor     int  // the last transaction handled
 	requestors memo[int, []string]
 	users      memo[int, user]
+	staff      memo[string, bool] // by user name: whether the user is privileged in RT
 	// fileFailures counts the polls in a row that failed to download a file for now, by
 	// attachment id; an entry lives only while its file keeps failing so.
 	fileFailures map[int]int

@@ -2,7 +2,6 @@ package rt
 
 import (
 	"context"
-	"log/slog"
 	"strconv"
 	"strings"
 	"testing"
@@ -289,12 +288,7 @@ func quote(text string) string {
 // line included, reaches the player; a correspondence ending with a marker of its own (the
 // gateway posting under another user name) does not.
 func TestPollDeliversReplyQuotingPlayer(t *testing.T) {
-	h := newPeerHelpdesk(t, nil)
-	var logs logBuffer
-	h.log = slog.New(slog.NewTextHandler(&logs, nil))
-	conv := newConv()
-	ticket, _, err := h.Post(t.Context(), conv, deliveries(conv, 1, "where is my withdrawal?"))
-	require.NoError(t, err)
+	h, logs, ticket := peerTicket(t, nil, "where is my withdrawal?")
 	txns, err := h.rt.transactions(t.Context(), mustInt(t, ticket), 0, "Create")
 	require.NoError(t, err)
 	require.Len(t, txns, 1)
