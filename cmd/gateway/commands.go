@@ -42,7 +42,23 @@ func checkConfigCmd(args []string, env lookupEnv, stdout, stderr io.Writer) int 
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s: OK (%d channels, %d helpdesks, %d routes)\n", *path, len(cfg.Channels), len(cfg.Helpdesks), len(cfg.Routes))
+	if w := idleWarning(len(cfg.Channels), len(cfg.Helpdesks)); w != "" {
+		fmt.Fprintf(stderr, "%s: warning: %s\n", *path, w)
+	}
 	return 0
+}
+
+// idleWarning says when a configuration leaves players or agents with nothing; "" when it
+// does not. Valid all the same: a file has only the connectors it lists, so one that sets a
+// port alone runs a gateway nobody can reach, which is more likely a mistake than a wish.
+func idleWarning(channels, helpdesks int) string {
+	switch {
+	case channels == 0:
+		return "no channels configured: players cannot reach this gateway; list them under channels, or run without a config file for the embedded web chat and inbox"
+	case helpdesks == 0:
+		return "no helpdesk configured: players' messages are stored but reach no agent; list one under helpdesks"
+	}
+	return ""
 }
 
 func replayCmd(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.Writer) int {

@@ -21,6 +21,10 @@ helpdesks:
   - {name: desk, type: loopback, url: "http://127.0.0.1:9"}
 default_helpdesk: desk
 `), 0o600))
+	portOnly := filepath.Join(dir, "port-only.yaml")
+	require.NoError(t, os.WriteFile(portOnly, []byte("listen: 127.0.0.1:9090\n"), 0o600))
+	chatOnly := filepath.Join(dir, "chat-only.yaml")
+	require.NoError(t, os.WriteFile(chatOnly, []byte("channels: [{name: web, type: webchat}]\n"), 0o600))
 	invalid := filepath.Join(dir, "invalid.yaml")
 	require.NoError(t, os.WriteFile(invalid, []byte(`
 channels:
@@ -44,6 +48,10 @@ delivery: {workers: many}
 		{"version", []string{"version"}, "", 0, []string{"gateway "}, nil},
 		{"help", []string{"help"}, "", 0, []string{"gateway serve"}, nil},
 		{"check-config valid", []string{"check-config", "--config", valid}, "", 0, []string{"OK (1 channels, 1 helpdesks, 0 routes)"}, nil},
+		{"check-config warns of a gateway nobody reaches", []string{"check-config", "--config", portOnly}, "", 0,
+			[]string{"OK (0 channels, 0 helpdesks, 0 routes)"}, []string{"warning: no channels configured: players cannot reach this gateway"}},
+		{"check-config warns of messages no agent sees", []string{"check-config", "--config", chatOnly}, "", 0,
+			[]string{"OK (1 channels, 0 helpdesks, 0 routes)"}, []string{"warning: no helpdesk configured"}},
 		{"check-config lists every problem", []string{"check-config", "--config", invalid}, "", 1, nil, []string{
 			"channels[0].send_url: required",
 			`channels[1].type: unknown channel type "telgram"`,

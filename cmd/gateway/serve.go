@@ -119,6 +119,9 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Log
 	log.Info("gateway started", "listen", ln.Addr().String(), "public_url", cfg.PublicURL,
 		"channels", len(g.channels), "helpdesks", len(g.helpdesks), "store", cfg.Store.Driver)
 	g.printPages(out)
+	if w := idleWarning(len(g.channels), len(g.helpdesks)); w != "" {
+		log.Warn(w)
+	}
 
 	var runErr error
 	select {
