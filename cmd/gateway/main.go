@@ -22,6 +22,9 @@ Usage:
   gateway inbox-password --user NAME [--password-stdin] [--config FILE]
                                          set an inbox agent's password (generated unless
                                          given); --hash prints a bcrypt hash for the config
+  gateway healthcheck [--config FILE] [--timeout 5s]
+                                         exit 0 when the running gateway's /readyz
+                                         answers 200 (for container healthchecks)
   gateway version                        print the version
 `
 
@@ -47,6 +50,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return replayCmd(ctx, args[1:], env, stdout, stderr)
 	case "inbox-password":
 		return inboxPasswordCmd(ctx, args[1:], env, stdin, stdout, stderr)
+	case "healthcheck":
+		return healthcheckCmd(ctx, args[1:], env, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version())
 		return 0
