@@ -196,10 +196,11 @@ func (r *Router) Run(ctx context.Context) error {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					r.deliverLane(deliverCtx, lane)
-					mu.Lock()
-					delete(busy, k)
-					mu.Unlock()
+					r.deliverLane(deliverCtx, lane, func() {
+						mu.Lock()
+						delete(busy, k)
+						mu.Unlock()
+					})
 					select {
 					case done <- struct{}{}:
 					default:
@@ -244,8 +245,11 @@ func (r *Router) wait(ctx context.Context, done <-chan struct{}, allBusy bool) {
 	}
 }
 
-// deliverLane hands one claimed lane to its target and records the outcome.
-func (r *Router) deliverLane(ctx context.Context, lane store.Lane) {
+// deliverLane hands one claimed lane to its target and records the outcome. It calls
+// unbusy before recording it: the record releases the lease, and a claim right after it
+// would otherwise find the lane still marked busy, pass it over as a lapsed lease of a
+// running worker and leave it leased, idle, until the lease expired.
+func (r *Router) deliverLane(ctx context.Context, lane store.Lane, unbusy func()) {
 	var o store.Outcome
 	if lane.Direction == normalize.Inbound {
 		o = r.postInbound(ctx, lane)
@@ -253,6 +257,7 @@ func (r *Router) deliverLane(ctx context.Context, lane store.Lane) {
 		o = r.sendOutbound(ctx, lane)
 	}
 	o.Conversation, o.Direction, o.Owner = lane.Conversation.ID, lane.Direction, r.owner
+	unbusy() // the lease still holds the lane until the record below releases it
 	if err := r.store.Complete(ctx, o); err != nil {
 		// The lease lapses and the lane is retried; the target's idempotency absorbs the repeat.
 		r.log.Error("record delivery outcome", "conv", lane.Conversation.ID, "err", err)

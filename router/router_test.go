@@ -278,3 +278,69 @@ func TestAgentReplyReachesChannelAndEchoIsSuppressed(t *testing.T) {
 	defer f.ch.mu.Unlock()
 	require.Equal(t, []string{"hello from support"}, f.ch.sent["p"], "notes and status changes never reach the player")
 }
+
+// claimAfterComplete holds each Complete of an inbound lane, after it committed, until the
+// router's next Claim has seen that lane again (or a moment passed): the window in which a
+// worker has released the lease but not yet returned, made wide enough to hit every time.
+type claimAfterComplete struct {
+	*store.Store
+	mu      sync.Mutex
+	waiting map[normalize.ConversationID]chan struct{}
+}
+
+func (s *claimAfterComplete) Claim(ctx context.Context, owner string, max, batch int, lease time.Duration) ([]store.Lane, error) {
+	lanes, err := s.Store.Claim(ctx, owner, max, batch, lease)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, l := range lanes {
+		if ch, ok := s.waiting[l.Conversation.ID]; ok {
+			close(ch)
+			delete(s.waiting, l.Conversation.ID)
+		}
+	}
+	return lanes, err
+}
+
+func (s *claimAfterComplete) Complete(ctx context.Context, o store.Outcome) error {
+	seen := make(chan struct{})
+	s.mu.Lock()
+	s.waiting[o.Conversation] = seen
+	s.mu.Unlock()
+	if err := s.Store.Complete(ctx, o); err != nil {
+		return err
+	}
+	select {
+	case <-seen:
+	case <-time.After(300 * time.Millisecond): // nothing left to claim
+	}
+	return nil
+}
+
+// A lane claimed again the moment its worker recorded the previous batch, before that worker
+// returned, is delivered at once, not left leased and idle until the lease expires.
+func TestLaneClaimedAgainRightAfterCompleteIsDelivered(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "gw.db"), store.Options{})
+	require.NoError(t, err)
+	wrapped := &claimAfterComplete{Store: st, waiting: map[normalize.ConversationID]chan struct{}{}}
+	hd := &memHelpdesk{tickets: map[normalize.ConversationID][]normalize.MessageID{}}
+	r := router.New(wrapped, nil, map[normalize.InstanceName]connectors.Helpdesk{"desk": hd}, router.Rules{Default: "desk"},
+		router.Options{BatchSize: 1, Lease: time.Minute, PollInterval: 5 * time.Millisecond},
+		prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	const n = 4
+	for i := range n {
+		require.NoError(t, r.Deliver(ctx, inbound("p", i)))
+	}
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done; st.Close() })
+
+	require.Eventually(t, func() bool {
+		hd.mu.Lock()
+		defer hd.mu.Unlock()
+		for _, ids := range hd.tickets {
+			return len(ids) == n
+		}
+		return false
+	}, 10*time.Second, 10*time.Millisecond, "every message delivered well within the one-minute lease")
+}
