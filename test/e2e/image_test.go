@@ -22,8 +22,9 @@ const imageUID = 65532
 // The project's machines have no Docker engine, so the image itself is never built in CI.
 // TestScratchImage checks what the image depends on instead: the binary built as the
 // Dockerfile builds it is static, and it serves the web chat and the inbox from an otherwise empty
-// root (only the CA bundle and an empty /data, as the image has) as the image's non-root
-// user, writes its state under /data and stops cleanly on SIGTERM. It is given a file with
+// root (only the CA bundle, an empty /data and /tmp, as the image has) as the image's non-root
+// user, answers the image's HEALTHCHECK, writes its state under /data and stops cleanly on
+// SIGTERM. It is given a file with
 // the embedded default's connectors and a free port rather than none, so the test does not
 // depend on port 8080 being free.
 func TestScratchImage(t *testing.T) {
@@ -32,6 +33,20 @@ func TestScratchImage(t *testing.T) {
 			t.Fatal("chroot needs root")
 		}
 		t.Skip("chroot needs root: run the tests as root")
+	}
+	// The root below mirrors these lines of the Dockerfile; keep them together.
+	dockerfile, err := os.ReadFile("../../Dockerfile")
+	require.NoError(t, err)
+	for _, line := range []string{
+		`RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/gateway ./cmd/gateway`,
+		`mkdir -p /out/data /out/tmp && chmod 1777 /out/tmp`,
+		`COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt`,
+		`COPY --from=build --chown=65532:65532 /out/data /data`,
+		`COPY --from=build /out/tmp /tmp`,
+		`USER 65532:65532`,
+		`CMD ["/gateway", "healthcheck"]`,
+	} {
+		require.Contains(t, string(dockerfile), line, "the Dockerfile changed: update TestScratchImage with it")
 	}
 	root := t.TempDir()
 	require.NoError(t, os.Chmod(root, 0o755)) // the image's / is readable by its user
@@ -48,6 +63,9 @@ func TestScratchImage(t *testing.T) {
 	if bundle, err := os.ReadFile("/etc/ssl/certs/ca-certificates.crt"); err == nil {
 		require.NoError(t, os.WriteFile(certs, bundle, 0o644))
 	}
+	tmp := filepath.Join(root, "tmp")
+	require.NoError(t, os.Mkdir(tmp, 0o755))
+	require.NoError(t, os.Chmod(tmp, 0o1777|os.ModeSticky)) // as the Dockerfile's chmod 1777
 	data := filepath.Join(root, "data")
 	require.NoError(t, os.Mkdir(data, 0o755))
 	require.NoError(t, os.Chown(data, imageUID, imageUID))
@@ -92,6 +110,13 @@ default_helpdesk: inbox
 		resp.Body.Close()
 		require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", page, body)
 	}
+	// The image's HEALTHCHECK, run in the same root as the same user.
+	probe := exec.Command("/gateway", "healthcheck")
+	probe.Dir, probe.Env = "/", cmd.Env
+	probe.SysProcAttr = &syscall.SysProcAttr{Chroot: root, Credential: &syscall.Credential{Uid: imageUID, Gid: imageUID}}
+	out, err = probe.CombinedOutput()
+	require.NoError(t, err, "healthcheck: %s", out)
+
 	st, err := os.Stat(filepath.Join(data, "gateway.db"))
 	require.NoError(t, err, "the database is under /data")
 	require.EqualValues(t, imageUID, st.Sys().(*syscall.Stat_t).Uid, "written by the image's user")
