@@ -151,6 +151,24 @@ func (c *client) do(ctx context.Context, method, path string, query url.Values, 
 // doAt is do that also returns RT's clock: the Date of the answer, or the zero time when it
 // has none. The poller judges the age of transactions by it, not by the gateway's clock.
 func (c *client) doAt(ctx context.Context, method, path string, query url.Values, body any, out any) (time.Time, error) {
+	rc, at, err := c.send(ctx, method, path, query, body)
+	if err != nil {
+		return at, err
+	}
+	defer rc.Close()
+	if out == nil {
+		_, _ = io.Copy(io.Discard, rc)
+		return at, nil
+	}
+	if err := json.NewDecoder(rc).Decode(out); err != nil {
+		return at, fmt.Errorf("decode %s %s: %w", method, path, err)
+	}
+	return at, nil
+}
+
+// send sends one request as doAt does and returns the body of a 2xx answer, which the caller
+// reads and closes, and RT's clock; any other answer is an error (see classify).
+func (c *client) send(ctx context.Context, method, path string, query url.Values, body any) (io.ReadCloser, time.Time, error) {
 	u := c.base + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
@@ -159,13 +177,13 @@ func (c *client) doAt(ctx context.Context, method, path string, query url.Values
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return time.Time{}, fmt.Errorf("encode %s %s: %w", method, path, err)
+			return nil, time.Time{}, fmt.Errorf("encode %s %s: %w", method, path, err)
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
-		return time.Time{}, err
+		return nil, time.Time{}, err
 	}
 	req.Header.Set("Authorization", "token "+c.token)
 	req.Header.Set("Accept", "application/json")
@@ -174,22 +192,15 @@ func (c *client) doAt(ctx context.Context, method, path string, query url.Values
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return time.Time{}, err
+		return nil, time.Time{}, err
 	}
-	defer resp.Body.Close()
 	at, _ := http.ParseTime(resp.Header.Get("Date"))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		defer resp.Body.Close()
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		return at, classify(&apiError{Method: method, Path: path, Status: resp.StatusCode, Body: strings.TrimSpace(string(b))}, resp.Header.Get("Retry-After"))
+		return nil, at, classify(&apiError{Method: method, Path: path, Status: resp.StatusCode, Body: strings.TrimSpace(string(b))}, resp.Header.Get("Retry-After"))
 	}
-	if out == nil {
-		_, _ = io.Copy(io.Discard, resp.Body)
-		return at, nil
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return at, fmt.Errorf("decode %s %s: %w", method, path, err)
-	}
-	return at, nil
+	return resp.Body, at, nil
 }
 
 // perPage is REST2's largest page.
@@ -398,6 +409,38 @@ func (c *client) attachment(ctx context.Context, id int) (attachment, error) {
 	var full attachment
 	err := c.do(ctx, http.MethodGet, fmt.Sprintf("/attachment/%d", id), nil, nil, &full)
 	return full, err
+}
+
+// attachmentContent returns the decoded content of one part as it arrives, for a file too
+// large to hold in memory (see contentOf). The caller closes it.
+func (c *client) attachmentContent(ctx context.Context, id int) (io.ReadCloser, error) {
+	path := fmt.Sprintf("/attachment/%d", id)
+	rc, _, err := c.send(ctx, http.MethodGet, path, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	content, err := contentOf(rc)
+	if err != nil {
+		rc.Close()
+		return nil, fmt.Errorf("decode GET %s: %w", path, err)
+	}
+	return &answer{Reader: content, body: rc}, nil
+}
+
+// answer is the content of an answer, closed with the answer.
+type answer struct {
+	io.Reader
+	body io.ReadCloser
+}
+
+// answerTail is the most of an answer Close reads past the content: the keys RT puts after
+// Content are short, and reading them to the end lets the connection serve the next request,
+// while the rest of a file the blob store refused is not worth reading.
+const answerTail = 16 << 10
+
+func (a *answer) Close() error {
+	_, _ = io.CopyN(io.Discard, a.body, answerTail)
+	return a.body.Close()
 }
 
 // ticketRequestors returns the e-mail addresses of a ticket's requestors, lower-cased.

@@ -3,12 +3,12 @@ package rt
 import (
 	"bufio"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/textproto"
+	"strconv"
 	"strings"
 
 	"github.com/casino-support/gateway/connectors"
@@ -116,18 +116,29 @@ func (h *Helpdesk) files(ctx context.Context, t txn, parts []attachment) ([]norm
 	return atts, lines, nil
 }
 
-// download reads one file part from RT and stores it in the blob store. Content that is not
-// base64 is a permanent error: asking again brings the same.
+// sizeLimited is a blob store that tells the most it stores, as the gateway's does: a file
+// RT lists as larger is named without being downloaded. With another store it is downloaded
+// until the store refuses it.
+type sizeLimited interface {
+	MaxBytes() int64
+}
+
+// download reads one file part from RT into the blob store as it arrives. Content that is
+// not base64 is a permanent error: asking again brings the same.
 func (h *Helpdesk) download(ctx context.Context, p attachment, name string) (normalize.Attachment, error) {
-	full, err := h.rt.attachment(ctx, p.ID.int())
+	if err := h.checkSize(p); err != nil {
+		return normalize.Attachment{}, err
+	}
+	content, err := h.rt.attachmentContent(ctx, p.ID.int())
 	if err != nil {
 		return normalize.Attachment{}, fmt.Errorf("download: %w", err)
 	}
-	src := &errReader{r: base64.NewDecoder(base64.StdEncoding, strings.NewReader(full.Content))}
+	defer content.Close()
+	src := &errReader{r: content}
 	att, err := h.blobs.Put(ctx, src, name, mediaType(p))
 	if err != nil && src.err != nil {
 		// Checked here rather than through err: a blob store need not wrap the reader's error.
-		return normalize.Attachment{}, connectors.Permanent(fmt.Errorf("decode the content RT gave: %w", src.err))
+		return normalize.Attachment{}, fmt.Errorf("download: %w", src.err)
 	}
 	if errors.Is(err, connectors.ErrTooLarge) {
 		return normalize.Attachment{}, err
@@ -136,6 +147,21 @@ func (h *Helpdesk) download(ctx context.Context, p attachment, name string) (nor
 		return normalize.Attachment{}, fmt.Errorf("store: %w: %w", errLocal, err)
 	}
 	return att, nil
+}
+
+// checkSize refuses a part whose ContentLength in RT's listing is over the blob store's limit.
+// RT's ContentLength is the part's Content-Length header, which RT writes from the content
+// when the part has none; a part without a usable one is left to the blob store.
+func (h *Helpdesk) checkSize(p attachment) error {
+	store, ok := h.blobs.(sizeLimited)
+	if !ok {
+		return nil
+	}
+	size, err := strconv.ParseInt(string(p.ContentLength), 10, 64)
+	if limit := store.MaxBytes(); err == nil && size > limit {
+		return fmt.Errorf("RT lists %d bytes, over the blob store's limit of %d: %w", size, limit, connectors.ErrTooLarge)
+	}
+	return nil
 }
 
 // errReader remembers the first error of r other than io.EOF.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
+	blobstore "github.com/casino-support/gateway/router/store/blobs"
 	"github.com/casino-support/gateway/test/conformance"
 )
 
@@ -109,6 +110,12 @@ func TestFiles(t *testing.T) {
 			blobs: &memBlobs{}, line: "[file could not be sent: KYC.pdf]"},
 		{name: "content is not base64", answer: func(w http.ResponseWriter) { _, _ = io.WriteString(w, `{"id":7,"Content":"no*base64"}`) },
 			blobs: &memBlobs{}, line: "[file could not be sent: KYC.pdf]"},
+		{name: "no content in the answer", answer: func(w http.ResponseWriter) { _, _ = io.WriteString(w, `{"id":7,"type":"attachment"}`) },
+			blobs: &memBlobs{}, line: "[file could not be sent: KYC.pdf]"},
+		{name: "answer cut short", answer: func(w http.ResponseWriter) {
+			w.Header().Set("Content-Length", "100")
+			_, _ = io.WriteString(w, `{"id":7,"Content":"JVBERi0xLjQK`)
+		}, blobs: &memBlobs{}, transient: true},
 		{name: "RT fails for now", answer: func(w http.ResponseWriter) { http.Error(w, "", http.StatusInternalServerError) },
 			blobs: &memBlobs{}, transient: true},
 		{name: "RT busy", answer: func(w http.ResponseWriter) { http.Error(w, "", http.StatusServiceUnavailable) },
@@ -157,6 +164,44 @@ func TestFiles(t *testing.T) {
 			}
 			require.Empty(t, atts)
 			require.Equal(t, []string{tc.line}, lines)
+		})
+	}
+}
+
+// The gateway's blob store tells its limit.
+var _ sizeLimited = (*blobstore.Dir)(nil)
+
+// A file RT lists as over the blob store's limit is named without being downloaded; one
+// whose size RT does not give, or a store that does not tell its limit, is downloaded until
+// the store refuses it.
+func TestFilesOverLimitFromListing(t *testing.T) {
+	content := base64.StdEncoding.EncodeToString([]byte("0123456789"))
+	for _, tc := range []struct {
+		name      string
+		size      flexString
+		blobs     connectors.Blobs
+		downloads int32
+	}{
+		{"listed over the limit", "10", &memBlobs{max: 5}, 0},
+		{"size not listed", "", &memBlobs{max: 5}, 1},
+		{"size not a number", "ten", &memBlobs{max: 5}, 1},
+		{"listed smaller than it is", "3", &memBlobs{max: 5}, 1},
+		{"store without a limit to tell", "10", struct{ connectors.Blobs }{&memBlobs{max: 5}}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var requests atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				requests.Add(1)
+				_, _ = io.WriteString(w, `{"id":7,"Content":"`+content+`"}`)
+			}))
+			t.Cleanup(srv.Close)
+			h := &Helpdesk{name: "rt-x", rt: &client{base: srv.URL, http: srv.Client()}, blobs: tc.blobs, log: discardLog()}
+			part := attachment{ID: "7", ContentType: "application/pdf", Filename: "KYC.pdf", ContentLength: tc.size}
+			atts, lines, err := h.files(t.Context(), txn{ID: "9", Ticket: "3"}, []attachment{part})
+			require.NoError(t, err)
+			require.Empty(t, atts)
+			require.Equal(t, []string{"[file too large to send: KYC.pdf]"}, lines)
+			require.Equal(t, tc.downloads, requests.Load())
 		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -179,6 +180,14 @@ func (b *memBlobs) Put(_ context.Context, r io.Reader, name, mediaType string) (
 	b.m[ref] = data
 	sum := sha256.Sum256(data)
 	return normalize.Attachment{Name: name, MediaType: mediaType, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]), BlobRef: ref}, nil
+}
+
+// MaxBytes makes memBlobs a sizeLimited store, as the gateway's is.
+func (b *memBlobs) MaxBytes() int64 {
+	if b.max > 0 {
+		return b.max
+	}
+	return math.MaxInt64
 }
 
 func (b *memBlobs) Open(_ context.Context, ref string) (io.ReadCloser, error) {

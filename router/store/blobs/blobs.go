@@ -68,6 +68,10 @@ func (d *Dir) Put(ctx context.Context, r io.Reader, name, mediaType string) (nor
 	return normalize.Attachment{Name: name, MediaType: mediaType, Size: n, SHA256: sum, BlobRef: "sha256:" + sum}, nil
 }
 
+// MaxBytes is the most Put stores: a connector can refuse a file whose size it knows before
+// it downloads it.
+func (d *Dir) MaxBytes() int64 { return d.maxBytes }
+
 // Open implements connectors.Blobs.
 func (d *Dir) Open(ctx context.Context, ref string) (io.ReadCloser, error) {
 	if !refPattern.MatchString(ref) {

@@ -50,6 +50,7 @@ func TestLimitsAndHostileReferences(t *testing.T) {
 	root := t.TempDir()
 	d, err := blobs.New(root, 10)
 	require.NoError(t, err)
+	require.Equal(t, int64(10), d.MaxBytes())
 
 	_, err = d.Put(ctx, strings.NewReader("exactly 10"), "ok.txt", "text/plain")
 	require.NoError(t, err)
