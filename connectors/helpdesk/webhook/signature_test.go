@@ -132,11 +132,25 @@ func TestHookBoundsLargeUnverifiedReads(t *testing.T) {
 			done <- rec.Code
 		}()
 	}
-	require.Eventually(t, func() bool {
-		rec := httptest.NewRecorder()
-		hd.ServeHTTP(rec, forged(strings.NewReader("{}"), 4<<20))
-		return rec.Code == http.StatusServiceUnavailable && rec.Header().Get("Retry-After") != ""
-	}, 5*time.Second, 5*time.Millisecond, "a fifth large request must be turned away")
+	// A write on a pipe returns once the handler read it: each slow sender then holds a slot.
+	// (Probing before they all do would let a probe take the last slot and a sender be the one
+	// turned away.)
+	for _, pw := range writers {
+		wrote := make(chan error, 1)
+		go func() { _, err := pw.Write([]byte("{")); wrote <- err }()
+		select {
+		case err := <-wrote:
+			require.NoError(t, err)
+		case code := <-done:
+			t.Fatalf("a slow sender was answered %d before sending its body", code)
+		case <-time.After(10 * time.Second):
+			t.Fatal("a slow sender's body was never read")
+		}
+	}
+	rec := httptest.NewRecorder()
+	hd.ServeHTTP(rec, forged(strings.NewReader("{}"), 4<<20))
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code, "a fifth large request must be turned away")
+	require.NotEmpty(t, rec.Header().Get("Retry-After"))
 
 	small := httptest.NewRecorder()
 	hd.ServeHTTP(small, forged(strings.NewReader(`{"event":"reply.created"}`), 25))
@@ -148,7 +162,7 @@ func TestHookBoundsLargeUnverifiedReads(t *testing.T) {
 	for range writers {
 		require.Equal(t, http.StatusUnauthorized, <-done)
 	}
-	rec := httptest.NewRecorder()
+	rec = httptest.NewRecorder()
 	hd.ServeHTTP(rec, forged(strings.NewReader("{}"), 4<<20))
 	require.Equal(t, http.StatusUnauthorized, rec.Code, "the slots are free again")
 }
