@@ -332,17 +332,22 @@ func (r *Router) sendOutbound(ctx context.Context, lane store.Lane) store.Outcom
 func (r *Router) fail(lane store.Lane, o store.Outcome, at int, err error) store.Outcome {
 	p := lane.Pending[at]
 	f := &store.Failure{Seq: p.Seq, Err: err.Error(), CountsAsFailure: true}
+	// lane.Failures are the head's; a message behind delivered ones fails for the first time.
+	failures := lane.Failures
+	if at > 0 {
+		failures = 0
+	}
 	kind := "retry"
 	switch delay, ok := connectors.RetryDelay(err); {
 	case connectors.IsPermanent(err):
 		f.Dead, kind = true, "permanent"
 	case ok:
 		f.RetryAt, f.CountsAsFailure, kind = time.Now().Add(delay), false, "retry_after"
-	case lane.Failures+1 >= r.opts.MaxAttempts:
+	case failures+1 >= r.opts.MaxAttempts:
 		f.Dead = true
-		f.Err = fmt.Sprintf("gave up after %d attempts: %s", lane.Failures+1, f.Err)
+		f.Err = fmt.Sprintf("gave up after %d attempts: %s", failures+1, f.Err)
 	default:
-		f.RetryAt = time.Now().Add(r.backoff(lane.Failures + 1))
+		f.RetryAt = time.Now().Add(r.backoff(failures + 1))
 	}
 	o.Failure = f
 	r.m.failures.WithLabelValues(string(o.Target), kind).Inc()

@@ -199,6 +199,11 @@ func (s *Store) Complete(ctx context.Context, o Outcome) error {
 					o.Conversation, o.Direction).Scan(&failures); err != nil {
 					return fmt.Errorf("store: read lane: %w", err)
 				}
+				if len(o.Delivered) > 0 {
+					// The failures counted so far were the old head's; the failed message,
+					// behind the ones delivered, is the head now and failed for the first time.
+					failures = 0
+				}
 				if f.CountsAsFailure {
 					failures++
 				}
