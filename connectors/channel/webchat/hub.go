@@ -92,7 +92,8 @@ func (h *hub) publish(addr normalize.Address, frame []byte, except *pageConn) in
 			c.kick("too slow to keep up")
 		}
 	}
-	if box := h.boxes[addr]; box != nil && h.now().Sub(box.touched) < boxTTL {
+	// Expired means the same here as in mailbox: a box mailbox would keep must get the frame.
+	if box := h.boxes[addr]; box != nil && h.now().Sub(box.touched) <= boxTTL {
 		h.seq++
 		box.add(h.seq, frame)
 		n++
@@ -115,6 +116,9 @@ func (h *hub) mailbox(addr normalize.Address) *mailbox {
 	}
 	box := h.boxes[addr]
 	if box == nil || now.Sub(box.touched) > boxTTL {
+		// Frames pushed while addr had no live box were kept nowhere and did not move seq,
+		// so a cursor handed out before must fall below the new floor and resync.
+		h.seq++
 		box = newMailbox(h.seq)
 		h.boxes[addr] = box
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -201,5 +202,45 @@ func TestRunEndAnswersPolls(t *testing.T) {
 		require.Equal(t, want, a, "a poll after Run is refused at once")
 	case <-time.After(5 * time.Second):
 		t.Fatal("a poll after Run waited")
+	}
+}
+
+// TestLongPollAfterMailboxExpired: a page that stops polling for longer than boxTTL (a phone
+// asleep, a frozen background tab) loses its mailbox, and a reply pushed meanwhile reaches no
+// mailbox. When the page polls again with its old cursor it must be told to resync, or it
+// waits for frames that were never kept and the reply stays unseen until a reload. The quiet
+// server matters: no other mailbox moves the sequence on in between.
+func TestLongPollAfterMailboxExpired(t *testing.T) {
+	for name, asleep := range map[string]time.Duration{"at the TTL": boxTTL, "past the TTL": boxTTL + time.Minute} {
+		t.Run(name, func(t *testing.T) {
+			h := start(t, nil, true)
+			h.ch.pollWait = 50 * time.Millisecond
+			var mu sync.Mutex
+			now := time.Now()
+			h.ch.hub.mu.Lock()
+			h.ch.hub.now = func() time.Time {
+				mu.Lock()
+				defer mu.Unlock()
+				return now
+			}
+			h.ch.hub.mu.Unlock()
+
+			welcome := h.post(t, "", clientFrame{Type: typeHello})
+			token, cursor := welcome.Frames[0].Token, welcome.Cursor
+			addr := normalize.Address("visitor:" + welcome.Frames[0].Visitor)
+
+			mu.Lock()
+			now = now.Add(asleep)
+			mu.Unlock()
+			reply := h.store.reply(addr, normalize.KindText, "your withdrawal is approved")
+			_, err := h.ch.Send(context.Background(), normalize.Conversation{Address: addr}, reply)
+			require.NoError(t, err)
+
+			_, p := h.poll(t, token, cursor)
+			if !p.Reset {
+				require.Len(t, p.Frames, 1, "the reply was pushed while the page slept: show it or resync, not nothing")
+				require.Equal(t, "your withdrawal is approved", p.Frames[0].Text)
+			}
+		})
 	}
 }
