@@ -85,7 +85,11 @@ func (s *Store) Claim(ctx context.Context, owner string, max, batch int, lease t
 		lanes = kept
 		return nil
 	})
-	return lanes, err
+	if err != nil {
+		// The transaction rolled back: whatever lanes holds was never leased, and may be half-read.
+		return nil, err
+	}
+	return lanes, nil
 }
 
 func claimPending(ctx context.Context, tx *wtx, conv normalize.ConversationID, dir normalize.Direction, batch int) ([]Pending, error) {
