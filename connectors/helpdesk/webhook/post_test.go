@@ -3,7 +3,11 @@ package webhook_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -250,6 +254,64 @@ func TestConversationCarriesStatusSLAAndAssignee(t *testing.T) {
 				require.Equal(t, tt.wantSLA, c.SLA, ev.Event.Event)
 				require.Equal(t, tt.wantAssignee, c.Assignee, ev.Event.Event)
 			}
+		})
+	}
+}
+
+// A redirect that turns the POST into a GET (301, 302, 303) drops the event: whatever answers
+// the GET never saw it, so its 2xx must not count as delivery. 307 and 308 resend the event
+// and still reach the operator.
+func TestPostRedirects(t *testing.T) {
+	tests := []struct {
+		status    int
+		delivered bool
+	}{
+		{http.StatusMovedPermanently, false},
+		{http.StatusFound, false},
+		{http.StatusSeeOther, false},
+		{http.StatusTemporaryRedirect, true},
+		{http.StatusPermanentRedirect, true},
+	}
+	for _, tt := range tests {
+		t.Run(strconv.Itoa(tt.status), func(t *testing.T) {
+			recv := webhookreceiver.New(loadContract(t), testSecret, 5*time.Minute)
+			var landed atomic.Int32
+			mux := http.NewServeMux()
+			mux.Handle("POST /gateway-events", recv)
+			mux.HandleFunc("/moved", func(w http.ResponseWriter, r *http.Request) {
+				target := "/gateway-events"
+				if !tt.delivered {
+					target = "/landing"
+				}
+				http.Redirect(w, r, target, tt.status)
+			})
+			mux.HandleFunc("/landing", func(w http.ResponseWriter, r *http.Request) {
+				landed.Add(1)
+				w.WriteHeader(http.StatusOK) // a page, not the operator's endpoint
+			})
+			srv := httptest.NewServer(mux)
+			t.Cleanup(srv.Close)
+			// A client like the gateway's shared one, which follows redirects by default.
+			hd, err := webhook.New(testName, config.Webhook{URL: srv.URL + "/moved", Secret: testSecret, APIToken: testToken,
+				Timeout: time.Second, MaxSkew: time.Minute, AttachmentURLTTL: time.Hour}, webhook.Deps{Client: &http.Client{}})
+			require.NoError(t, err)
+			conv, msgs := conversation(1)
+			if tt.delivered {
+				ticket, ids, err := hd.Post(t.Context(), conv, deliveries(msgs, 1))
+				require.NoError(t, err)
+				require.Equal(t, normalize.Ref("T-1"), ticket)
+				require.Len(t, ids, 1)
+				require.Len(t, recv.Events(), 2, "both events reached the operator")
+				require.Empty(t, recv.Errors())
+				return
+			}
+			// On a ticket only message.created is sent, whose empty 2xx answer is success.
+			conv.Ticket = "T-x"
+			_, ids, err := hd.Post(t.Context(), conv, deliveries(msgs, 1))
+			require.Error(t, err, "the event went nowhere; landed on a GET %d times", landed.Load())
+			require.False(t, connectors.IsPermanent(err), "a redirect may be fixed; the router retries")
+			require.Empty(t, ids)
+			require.Empty(t, recv.Events())
 		})
 	}
 }

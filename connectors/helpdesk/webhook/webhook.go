@@ -77,6 +77,24 @@ func New(name normalize.InstanceName, cfg config.Webhook, d Deps) (*Helpdesk, er
 	if d.Client == nil {
 		d.Client = &http.Client{Timeout: cfg.Timeout}
 	}
+	// On 301, 302 and 303 a client follows with a GET without the body: the 2xx of whatever
+	// answers that GET would mark an event delivered that nobody received. Such a redirect is
+	// answered as the 3xx it is (an error the router retries); 307 and 308 resend the event.
+	client := *d.Client
+	follow := client.CheckRedirect
+	client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if req.Method != http.MethodPost {
+			return http.ErrUseLastResponse
+		}
+		if follow != nil {
+			return follow(req, via)
+		}
+		if len(via) >= 10 { // net/http's own limit, which a non-nil CheckRedirect replaces
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	d.Client = &client
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
