@@ -52,7 +52,19 @@ func (w *writer) do(ctx context.Context, fn func(ctx context.Context, tx *wtx) e
 	}
 	// Once queued, wait for the outcome even if ctx ends: the write may already be committed,
 	// and the caller must not take "context canceled" for "not stored" and lose nothing either.
-	return <-op.done
+	select {
+	case err := <-op.done:
+		return err
+	case <-w.stopped:
+		// The queue has room after close, so op may have been queued once the loop had
+		// drained it for the last time; the loop answers every op it took before it stops.
+		select {
+		case err := <-op.done:
+			return err
+		default:
+			return errClosed
+		}
+	}
 }
 
 func (w *writer) close() {
