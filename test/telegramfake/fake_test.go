@@ -1,6 +1,11 @@
 package telegramfake
 
 import (
+	"bytes"
+	"encoding/binary"
+	"hash/crc32"
+	"image"
+	"image/png"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -151,4 +156,46 @@ func TestSendChatAction(t *testing.T) {
 	require.Equal(t, 403, te.Code)
 	require.Empty(t, fake.ChatActions(8))
 	require.Len(t, fake.ChatActions(7), 2)
+}
+
+// TestSendPhotoDimensions: sendPhoto refuses a photo over 10000 pixels in width and height
+// together, or with one side more than 20 times the other (core.telegram.org/bots/api#sendphoto),
+// with 400 PHOTO_INVALID_DIMENSIONS; the same file goes through as a document.
+func TestSendPhotoDimensions(t *testing.T) {
+	fake, bot, err := newBot(t, token)
+	require.NoError(t, err)
+	for _, c := range []struct {
+		w, h int
+		ok   bool
+	}{{800, 600, true}, {5000, 5000, true}, {5000, 5001, false}, {50, 1000, true}, {50, 1001, false}, {1001, 50, false}} {
+		data := pngOf(t, c.w, c.h)
+		_, err := bot.Send(tgbotapi.NewPhoto(1, tgbotapi.FileBytes{Name: "p.png", Bytes: data}))
+		if c.ok {
+			require.NoError(t, err, "%dx%d", c.w, c.h)
+			continue
+		}
+		require.Error(t, err, "%dx%d", c.w, c.h)
+		require.Contains(t, err.Error(), "PHOTO_INVALID_DIMENSIONS")
+		_, err = bot.Send(tgbotapi.NewDocument(1, tgbotapi.FileBytes{Name: "p.png", Bytes: data}))
+		require.NoError(t, err, "%dx%d as a document", c.w, c.h)
+	}
+	require.Len(t, fake.Sent(1), 6)
+}
+
+// pngOf returns the start of a w×h grey PNG, signature and IHDR: all a decoder reads for the
+// dimensions, without encoding millions of pixels.
+func pngOf(t *testing.T, w, h int) []byte {
+	t.Helper()
+	ihdr := []byte("IHDR")
+	ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(w))
+	ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(h))
+	ihdr = append(ihdr, 8, 0, 0, 0, 0) // 8-bit greyscale, no interlace
+	out := []byte("\x89PNG\r\n\x1a\n")
+	out = binary.BigEndian.AppendUint32(out, 13)
+	out = append(out, ihdr...)
+	out = binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(ihdr))
+	cfg, err := png.DecodeConfig(bytes.NewReader(out))
+	require.NoError(t, err)
+	require.Equal(t, image.Config{ColorModel: cfg.ColorModel, Width: w, Height: h}, cfg)
+	return out
 }

@@ -1,6 +1,10 @@
 package telegramfake
 
 import (
+	"bytes"
+	"image"
+	_ "image/jpeg" // photos are decoded for their dimensions only
+	_ "image/png"
 	"net/http"
 	"strconv"
 	"time"
@@ -52,6 +56,10 @@ func (s *Server) send(w http.ResponseWriter, method string, p request) {
 			return
 		}
 		if f, ok := p.files[field]; ok {
+			if method == "sendPhoto" && !photoDimensionsOK(f.data) {
+				fail(w, http.StatusBadRequest, "Bad Request: PHOTO_INVALID_DIMENSIONS", 0)
+				return
+			}
 			m.FileName, m.FileData = f.name, f.data
 		} else if id := p.get(field); id != "" {
 			m.FileID = id
@@ -95,4 +103,16 @@ func (s *Server) sendChatAction(w http.ResponseWriter, p request) {
 	}
 	s.actions[chatID] = append(s.actions[chatID], action)
 	ok200(w, true)
+}
+
+// photoDimensionsOK applies sendPhoto's documented limits: width and height at most 10000 in
+// total, and a side ratio of at most 20. Content the standard library cannot decode passes:
+// the fake does not model IMAGE_PROCESS_FAILED, so tests may upload placeholder bytes.
+func photoDimensionsOK(data []byte) bool {
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return true
+	}
+	w, h := cfg.Width, cfg.Height
+	return w > 0 && h > 0 && w+h <= 10000 && w <= 20*h && h <= 20*w
 }
