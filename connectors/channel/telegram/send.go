@@ -97,7 +97,21 @@ func (c *Channel) sendText(ctx context.Context, chatID int64, text string, reply
 }
 
 // sendFile uploads an attachment from the blob store: images as photos, the rest as documents.
+// A photo Telegram refuses (over 10000 pixels in width and height together, a side ratio over
+// 20, or content it cannot process) goes again as a document, which it takes unchanged:
+// refusing it for good would dead-letter the whole reply.
 func (c *Channel) sendFile(ctx context.Context, chatID int64, att normalize.Attachment, replyTo int) (normalize.ExternalID, error) {
+	asPhoto := photoTypes[att.MediaType] && att.Size <= maxPhoto
+	id, err := c.upload(ctx, chatID, att, replyTo, asPhoto)
+	if asPhoto && connectors.IsPermanent(err) && !errors.Is(err, errBlocked) {
+		c.log.Info("telegram: photo refused, sending it as a document", "file", att.Name, "err", err)
+		return c.upload(ctx, chatID, att, replyTo, false)
+	}
+	return id, err
+}
+
+// upload sends one attachment as a photo or as a document.
+func (c *Channel) upload(ctx context.Context, chatID int64, att normalize.Attachment, replyTo int, asPhoto bool) (normalize.ExternalID, error) {
 	rc, err := c.blobs.Open(ctx, att.BlobRef)
 	if err != nil {
 		return "", fmt.Errorf("telegram: send to chat %d: open attachment %s: %w", chatID, att.Name, err)
@@ -106,7 +120,7 @@ func (c *Channel) sendFile(ctx context.Context, chatID int64, att normalize.Atta
 	// Hide Close from the library, which would close the blob from its upload goroutine.
 	file := tgbotapi.FileReader{Name: safeName(att.Name, "file"), Reader: struct{ io.Reader }{rc}}
 	var cfg tgbotapi.Chattable
-	if photoTypes[att.MediaType] && att.Size <= maxPhoto {
+	if asPhoto {
 		p := tgbotapi.NewPhoto(chatID, file)
 		p.ReplyToMessageID, p.AllowSendingWithoutReply = replyTo, true
 		cfg = p

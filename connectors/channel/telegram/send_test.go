@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"image"
+	"image/png"
 	"strings"
 	"testing"
 	"time"
@@ -203,4 +205,27 @@ func TestSendRateLimitGlobal(t *testing.T) {
 		}
 	}
 	require.Equal(t, 3, sent, "the global limiter let its burst through and held the rest")
+}
+
+// TestSendPhotoTelegramRefusesGoesAsDocument: sendPhoto takes no photo over 10000 pixels in
+// width and height together or with a side ratio over 20, such as a full-page screenshot of an
+// account history. Refusing it for good would dead-letter the reply; as a document it
+// arrives unchanged.
+func TestSendPhotoTelegramRefusesGoesAsDocument(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	var tall bytes.Buffer
+	require.NoError(t, png.Encode(&tall, image.NewGray(image.Rect(0, 0, 40, 1000))))
+	att, err := e.blobs.Put(ctx, bytes.NewReader(tall.Bytes()), "history.png", "image/png")
+	require.NoError(t, err)
+	m := reply("Here is your history")
+	m.Attachments = []normalize.Attachment{att}
+	id, err := e.ch.Send(ctx, conv("5000000001"), m)
+	require.NoError(t, err)
+	sent := e.fake.Sent(chat)
+	require.Len(t, sent, 2)
+	require.Equal(t, "sendDocument", sent[1].Method)
+	require.Equal(t, "history.png", sent[1].FileName)
+	require.Equal(t, tall.Bytes(), sent[1].FileData)
+	require.Equal(t, normalize.ExternalID("5000000001:2"), id)
 }
