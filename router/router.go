@@ -169,8 +169,11 @@ func (r *Router) Run(ctx context.Context) error {
 	var (
 		mu   sync.Mutex
 		busy = map[laneKey]bool{}
-		wg   sync.WaitGroup
-		done = make(chan struct{}, 1)
+		// again holds the latest claim of a lane whose worker was still running; that worker
+		// tells, once it recorded its outcome, whether the claim is stale or still to deliver.
+		again = map[laneKey]store.Lane{}
+		wg    sync.WaitGroup
+		done  = make(chan struct{}, 1)
 	)
 	for ctx.Err() == nil {
 		mu.Lock()
@@ -187,7 +190,9 @@ func (r *Router) Run(ctx context.Context) error {
 				k := laneKey{lane.Conversation.ID, lane.Direction}
 				mu.Lock()
 				if busy[k] {
-					// Our own lease lapsed during a slow delivery; that worker still owns it.
+					// Either our own lease lapsed during a slow delivery, or the worker recorded
+					// its outcome just before this claim and has not returned yet.
+					again[k] = lane
 					mu.Unlock()
 					continue
 				}
@@ -196,11 +201,19 @@ func (r *Router) Run(ctx context.Context) error {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					r.deliverLane(deliverCtx, lane, func() {
+					for lane := lane; ; {
+						o := r.deliverLane(deliverCtx, lane)
 						mu.Lock()
-						delete(busy, k)
+						next, ok := again[k]
+						delete(again, k)
+						if !ok || claimedBefore(next, o) {
+							delete(busy, k)
+							mu.Unlock()
+							break
+						}
 						mu.Unlock()
-					})
+						lane = next
+					}
 					select {
 					case done <- struct{}{}:
 					default:
@@ -245,11 +258,30 @@ func (r *Router) wait(ctx context.Context, done <-chan struct{}, allBusy bool) {
 	}
 }
 
-// deliverLane hands one claimed lane to its target and records the outcome. It calls
-// unbusy before recording it: the record releases the lease, and a claim right after it
-// would otherwise find the lane still marked busy, pass it over as a lapsed lease of a
-// running worker and leave it leased, idle, until the lease expired.
-func (r *Router) deliverLane(ctx context.Context, lane store.Lane, unbusy func()) {
+// claimedBefore reports whether claim, made while the worker that produced o was running,
+// came before o was recorded: it then hands out a message o delivered or dead-lettered, which
+// is no longer queued once o is recorded. Such a claim's lease was ours and o's record
+// released it; a later claim holds the lane and must be delivered, not left leased and idle.
+func claimedBefore(claim store.Lane, o store.Outcome) bool {
+	handled := map[int64]bool{}
+	for _, d := range o.Delivered {
+		handled[d.Seq] = true
+	}
+	if o.Failure != nil && o.Failure.Dead {
+		handled[o.Failure.Seq] = true
+	}
+	for _, p := range claim.Pending {
+		if handled[p.Seq] {
+			return true
+		}
+	}
+	return false
+}
+
+// deliverLane hands one claimed lane to its target, records the outcome and returns it. The
+// lane stays busy until the record is done: a claim that found its lease lapsed must not start
+// a second worker posting the same messages while this one records them.
+func (r *Router) deliverLane(ctx context.Context, lane store.Lane) store.Outcome {
 	var o store.Outcome
 	if lane.Direction == normalize.Inbound {
 		o = r.postInbound(ctx, lane)
@@ -257,13 +289,13 @@ func (r *Router) deliverLane(ctx context.Context, lane store.Lane, unbusy func()
 		o = r.sendOutbound(ctx, lane)
 	}
 	o.Conversation, o.Direction, o.Owner = lane.Conversation.ID, lane.Direction, r.owner
-	unbusy() // the lease still holds the lane until the record below releases it
 	if err := r.store.Complete(ctx, o); err != nil {
 		// The lease lapses and the lane is retried; the target's idempotency absorbs the repeat.
 		r.log.Error("record delivery outcome", "conv", lane.Conversation.ID, "err", err)
-		return
+		return o
 	}
 	r.observe(lane, o)
+	return o
 }
 
 func (r *Router) postInbound(ctx context.Context, lane store.Lane) store.Outcome {

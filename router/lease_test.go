@@ -1,0 +1,91 @@
+package router_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/normalize"
+	"github.com/casino-support/gateway/router"
+	"github.com/casino-support/gateway/router/store"
+)
+
+// claimBeforeComplete holds each Complete that releases a lane, before it records anything,
+// until the router's next Claim has returned (or a moment passed): the window between a
+// worker's end and its record, made wide enough to hit every time.
+type claimBeforeComplete struct {
+	*store.Store
+	mu      sync.Mutex
+	claimed chan struct{}
+}
+
+func (s *claimBeforeComplete) Claim(ctx context.Context, owner string, max, batch int, lease time.Duration) ([]store.Lane, error) {
+	lanes, err := s.Store.Claim(ctx, owner, max, batch, lease)
+	s.mu.Lock()
+	if s.claimed != nil {
+		close(s.claimed)
+		s.claimed = nil
+	}
+	s.mu.Unlock()
+	return lanes, err
+}
+
+func (s *claimBeforeComplete) Complete(ctx context.Context, o store.Outcome) error {
+	if !o.Keep {
+		claimed := make(chan struct{})
+		s.mu.Lock()
+		s.claimed = claimed
+		s.mu.Unlock()
+		select {
+		case <-claimed:
+		case <-time.After(300 * time.Millisecond): // no claim came
+		}
+	}
+	return s.Store.Complete(ctx, o)
+}
+
+// A delivery that outlasts its lease is still its worker's until the worker recorded it: a
+// claim in between, which finds the lease lapsed, must not start a second worker that posts
+// the same messages again (here: opens a second ticket).
+func TestLapsedLaneIsNotDeliveredAgainBeforeItsWorkerRecordedIt(t *testing.T) {
+	const lease = time.Minute
+	var skew atomic.Int64 // the store's clock runs ahead by this much
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "gw.db"), store.Options{
+		Now: func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	hd := &memHelpdesk{tickets: map[normalize.ConversationID][]normalize.MessageID{}}
+	hd.fail = func(n int) error {
+		if n == 1 {
+			skew.Add(int64(2 * lease)) // the first post takes longer than the lease
+		}
+		return nil
+	}
+	r := router.New(&claimBeforeComplete{Store: st}, nil, map[normalize.InstanceName]connectors.Helpdesk{"desk": hd},
+		router.Rules{Default: "desk"}, router.Options{Workers: 1, Lease: lease, PollInterval: 5 * time.Millisecond},
+		prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, r.Deliver(ctx, inbound("p", 1)))
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+
+	require.Eventually(t, func() bool {
+		s, err := st.Stats(ctx)
+		return err == nil && s.Queued[normalize.Inbound] == 0
+	}, 10*time.Second, 5*time.Millisecond)
+	cancel()
+	<-done // every worker has returned
+	hd.mu.Lock()
+	defer hd.mu.Unlock()
+	require.Equal(t, 1, hd.calls, "the opening message was posted again while its first post was being recorded")
+	require.Equal(t, 1, hd.created)
+}
