@@ -289,6 +289,14 @@ func (r *Router) deliverLane(ctx context.Context, lane store.Lane) store.Outcome
 		o = r.sendOutbound(ctx, lane)
 	}
 	o.Conversation, o.Direction, o.Owner = lane.Conversation.ID, lane.Direction, r.owner
+	if ctx.Err() != nil {
+		// The drain ran out and cut this attempt short. What the target took must be recorded
+		// all the same, or it goes out again after restart; the cut is no failure of the target.
+		ctx = context.WithoutCancel(ctx)
+		if f := o.Failure; f != nil {
+			f.Dead, f.CountsAsFailure, f.RetryAt = false, false, time.Now()
+		}
+	}
 	if err := r.store.Complete(ctx, o); err != nil {
 		// The lease lapses and the lane is retried; the target's idempotency absorbs the repeat.
 		r.log.Error("record delivery outcome", "conv", lane.Conversation.ID, "err", err)
