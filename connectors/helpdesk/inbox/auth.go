@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -96,12 +97,16 @@ func (a *authState) checkPassword(ag agent, found bool, password string) bool {
 	return bcrypt.CompareHashAndPassword([]byte(ag.Hash), []byte(password)) == nil
 }
 
-// clientAddr is the address sign-in attempts are counted against: the TCP peer. Forwarded
-// headers are not trusted, since anyone can send them.
+// clientAddr is the address sign-in attempts are counted against: the TCP peer, and for IPv6
+// its /64, since one host or subscriber gets a whole /64 and picks source addresses from it
+// at will. Forwarded headers are not trusted, since anyone can send them.
 func clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Is6() && !ip.Is4In6() {
+		return netip.PrefixFrom(ip, 64).Masked().String()
 	}
 	return host
 }

@@ -2,7 +2,9 @@ package inbox
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -147,6 +149,30 @@ func TestSignInRateLimit(t *testing.T) {
 	f.clock.Add(signinEvery)
 	require.Equal(t, http.StatusSeeOther, b.signIn("alice", testPassword).status, "budget refills over time")
 	require.Equal(t, http.StatusOK, b.get("/inbox/").status)
+}
+
+// An IPv6 host holds a whole /64 and picks its source address freely: counted per address,
+// each guess would come with a fresh budget.
+func TestSignInRateLimitCoversAnIPv6Prefix(t *testing.T) {
+	f := newFixture(t)
+	attempt := func(remote, password string) int {
+		token := randomToken()
+		form := url.Values{"csrf": {token}, "username": {"alice"}, "password": {password}}
+		req := httptest.NewRequest(http.MethodPost, "/inbox/signin", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.AddCookie(&http.Cookie{Name: signinCookie, Value: token})
+		req.RemoteAddr = remote
+		rec := httptest.NewRecorder()
+		f.srv.Config.Handler.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for n := range signinBurst {
+		require.Equal(t, http.StatusUnauthorized, attempt(fmt.Sprintf("[2001:db8:1:2::%x]:40000", n+1), "guess"))
+	}
+	require.Equal(t, http.StatusTooManyRequests, attempt("[2001:db8:1:2:aaaa::1]:40000", testPassword),
+		"another address of the same /64 shares its budget")
+	require.Equal(t, http.StatusSeeOther, attempt("[2001:db8:1:3::1]:40000", testPassword), "another /64 has its own")
+	require.Equal(t, http.StatusSeeOther, attempt("192.0.2.7:40000", testPassword), "IPv4 addresses count one by one")
 }
 
 func TestSignInNeedsItsCSRFToken(t *testing.T) {
