@@ -3,6 +3,7 @@ package inbox
 import (
 	"bufio"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -88,5 +89,39 @@ func next(t *testing.T, lines <-chan string) string {
 		case <-time.After(5 * time.Second):
 			t.Fatal("no event")
 		}
+	}
+}
+
+// A stream belongs to its session: once the session is gone (signed out here, or by
+// `gateway inbox-password` everywhere), the stream tells the page and ends instead of going
+// on until the session would have expired.
+func TestEventsEndWithTheSession(t *testing.T) {
+	f := newFixture(t)
+	b := f.signedIn()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, f.srv.URL+"/inbox/events", nil)
+	require.NoError(t, err)
+	client := *b.client
+	client.Timeout = 0 // a stream
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	require.Equal(t, "retry: 3000", next(t, lines), "subscribed")
+
+	require.Equal(t, http.StatusSeeOther, b.postForm("/inbox/signout", url.Values{csrfField: {b.csrf}}).status)
+	c := f.conv("c1", lena)
+	f.post(c, playerMsg("m1", "hi", t0))
+	require.Equal(t, "event: expired", next(t, lines), "no news for a session that ended")
+	next(t, lines) // its data
+	for l := range lines {
+		require.Empty(t, strings.TrimSpace(l), "the stream ends")
 	}
 }

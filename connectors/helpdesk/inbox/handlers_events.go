@@ -8,7 +8,7 @@ import (
 )
 
 // heartbeatEvery keeps idle event streams alive through proxies that close quiet connections,
-// and is how often a stream notices that its session expired.
+// and is how often an idle stream notices that its session expired or ended.
 const heartbeatEvery = 25 * time.Second
 
 // handleEvents streams server-sent events: "changed" with the conversation ID whenever a
@@ -47,12 +47,16 @@ func (i *Inbox) handleEvents(w http.ResponseWriter, r *http.Request, s session) 
 			if !ok {
 				return
 			}
+			if !i.sessionLives(r, s) {
+				send("event: expired\ndata: {}\n\n")
+				return
+			}
 			data, _ := json.Marshal(map[string]string{"conv": string(conv)})
 			if !send("event: changed\ndata: %s\n\n", data) {
 				return
 			}
 		case <-heartbeat.C:
-			if !i.now().Before(s.ExpiresAt) {
+			if !i.sessionLives(r, s) {
 				send("event: expired\ndata: {}\n\n")
 				return
 			}
@@ -61,4 +65,15 @@ func (i *Inbox) handleEvents(w http.ResponseWriter, r *http.Request, s session) 
 			}
 		}
 	}
+}
+
+// sessionLives tells whether the stream's session still stands: not expired, and not ended
+// since the stream began by signing out or by `gateway inbox-password`, which the expiry
+// time alone does not show. A failing database read keeps the stream: it only carries hints.
+func (i *Inbox) sessionLives(r *http.Request, s session) bool {
+	if !i.now().Before(s.ExpiresAt) {
+		return false
+	}
+	_, ok, err := i.currentSession(r)
+	return ok || err != nil
 }
