@@ -2,6 +2,7 @@ package router_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -88,4 +89,44 @@ func TestLapsedLaneIsNotDeliveredAgainBeforeItsWorkerRecordedIt(t *testing.T) {
 	defer hd.mu.Unlock()
 	require.Equal(t, 1, hd.calls, "the opening message was posted again while its first post was being recorded")
 	require.Equal(t, 1, hd.created)
+}
+
+// failingClaimStore has a lane overdue and cannot claim it (disk full, an unreadable row).
+type failingClaimStore struct {
+	*store.Store
+	claims chan struct{}
+}
+
+func (s *failingClaimStore) NextDue(context.Context) (time.Time, error) {
+	return time.Now().Add(-time.Minute), nil
+}
+
+func (s *failingClaimStore) Claim(context.Context, string, int, int, time.Duration) ([]store.Lane, error) {
+	select {
+	case s.claims <- struct{}{}:
+	default:
+	}
+	return nil, errors.New("disk full")
+}
+
+// A claim that fails is tried again after a round, not in a tight loop that floods the log
+// and the writer while the due time stays past.
+func TestClaimErrorWaitsARound(t *testing.T) {
+	st, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "gw.db"), store.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	fs := &failingClaimStore{Store: st, claims: make(chan struct{}, 1)}
+	r := router.New(fs, nil, nil, router.Rules{Default: "desk"}, router.Options{PollInterval: time.Hour},
+		prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	<-fs.claims
+	select {
+	case <-fs.claims:
+		t.Fatal("Claim() retried at once after an error")
+	case <-time.After(200 * time.Millisecond):
+	}
 }

@@ -179,12 +179,13 @@ func (r *Router) Run(ctx context.Context) error {
 		mu.Lock()
 		free := r.opts.Workers - len(busy)
 		mu.Unlock()
-		claimed := 0
+		claimed, failed := 0, false
 		if free > 0 {
 			lanes, err := r.store.Claim(ctx, r.owner, free, r.opts.BatchSize, r.opts.Lease)
 			if err != nil && ctx.Err() == nil {
 				r.log.Error("claim due conversations", "err", err)
 			}
+			failed = err != nil
 			claimed = len(lanes)
 			for _, lane := range lanes {
 				k := laneKey{lane.Conversation.ID, lane.Direction}
@@ -224,7 +225,8 @@ func (r *Router) Run(ctx context.Context) error {
 		if claimed > 0 && claimed == free {
 			continue // there may be more due right now; claim again when a worker frees up
 		}
-		r.wait(ctx, done, claimed == free)
+		// After a failed claim the due time is still past: wait a round instead of spinning.
+		r.wait(ctx, done, claimed == free || failed)
 	}
 	finished := make(chan struct{})
 	go func() { wg.Wait(); close(finished) }()
