@@ -31,6 +31,11 @@
   const state = {
     token: storage.get("token") || "",
     outbox: loadOutbox(),
+    // The client_id of the one outbox message on the wire. The next goes only once it is
+    // stored or refused: messages sent together could be stored out of order, on the
+    // long-poll fallback (one request each, in flight at once) as on the WebSocket (a later
+    // message stored while an earlier one waits to be resent).
+    sending: null,
     transport: null,
     ready: false,
     fatal: false,
@@ -239,10 +244,9 @@
     // What the server already has (the ack was lost) leaves the outbox; the rest is resent.
     state.outbox = state.outbox.filter((o) => !stored.has(o.client_id));
     saveOutbox();
-    for (const o of state.outbox) {
-      renderPending(o);
-      state.transport.send({ type: "message", client_id: o.client_id, text: o.text });
-    }
+    for (const o of state.outbox) renderPending(o);
+    state.sending = null; // whatever was on the old connection is answered by this history
+    flush();
     // Receipts for replies the player has not acknowledged yet. A reply still queued is not
     // acknowledged now: the store would ignore it, and its push will trigger the receipt.
     for (const m of f.history || []) {
@@ -256,6 +260,8 @@
   function onAck(clientID, id) {
     state.outbox = state.outbox.filter((o) => o.client_id !== clientID);
     saveOutbox();
+    if (state.sending === clientID) state.sending = null;
+    flush();
     const el = state.shown.get("c:" + clientID);
     if (!el) return;
     if (id) el.dataset.id = id;
@@ -293,21 +299,30 @@
         return;
       case "unavailable":
         showNotice(f.message);
-        if (f.client_id) setTimeout(resendOutbox, 5000);
-        else if (state.transport && state.transport.name === "poll") { state.transport.close(); state.transport = null; scheduleReconnect(); }
+        if (f.client_id) {
+          // It stays first in the outbox, so nothing typed after it overtakes it.
+          if (state.sending === f.client_id) state.sending = null;
+          setTimeout(flush, 5000);
+        } else if (state.transport && state.transport.name === "poll") { state.transport.close(); state.transport = null; scheduleReconnect(); }
         return;
     }
     if (f.client_id) {
       state.outbox = state.outbox.filter((o) => o.client_id !== f.client_id);
       saveOutbox();
       markFailed(f.client_id, f.message);
+      if (state.sending === f.client_id) state.sending = null;
+      flush();
     }
     showNotice(f.message);
   }
 
-  function resendOutbox() {
-    if (!state.ready) return; // the next welcome resends it
-    for (const o of state.outbox) state.transport.send({ type: "message", client_id: o.client_id, text: o.text });
+  // flush sends the first outbox message unless one is on the wire; acks and refusals call it
+  // again for the next.
+  function flush() {
+    if (!state.ready || state.sending || !state.outbox.length) return; // the next welcome sends it
+    const o = state.outbox[0];
+    state.sending = o.client_id;
+    state.transport.send({ type: "message", client_id: o.client_id, text: o.text });
   }
 
   // ---- receipts and typing ----
@@ -376,7 +391,7 @@
     saveOutbox();
     renderPending(o);
     els.text.value = "";
-    if (state.ready) state.transport.send({ type: "message", client_id: o.client_id, text });
+    flush();
   }
 
   els.attach.addEventListener("change", () => {
@@ -560,7 +575,7 @@
       state.outbox.push({ client_id: clientID, text, at: new Date().toISOString() });
       saveOutbox();
       setState(el, "pending");
-      if (state.ready) state.transport.send({ type: "message", client_id: clientID, text });
+      flush();
     });
     meta.append(button);
   }
