@@ -13,6 +13,10 @@ import (
 // retry in a hot loop.
 const DefaultRetryAfter = time.Second
 
+// MaxRetryAfter bounds what a Retry-After can ask for. Seconds beyond it would overflow a
+// Duration into a negative wait, and the router waits at most its back-off cap anyway.
+const MaxRetryAfter = 24 * time.Hour
+
 // HTTPStatusError classifies a remote's non-2xx answer for the router: 429 waits for its
 // Retry-After, 408 and 5xx (and misbehaving 1xx/3xx) are retried with back-off, any other 4xx
 // is permanent. The error quotes the start of the body, which says what the remote refused.
@@ -32,18 +36,18 @@ func HTTPStatusError(resp *http.Response, now time.Time) error {
 }
 
 // ParseRetryAfter reads a Retry-After header (delay seconds or an HTTP date). A missing,
-// invalid, zero or past value yields DefaultRetryAfter.
+// invalid, zero or past value yields DefaultRetryAfter; a longer one than MaxRetryAfter, that.
 func ParseRetryAfter(h string, now time.Time) time.Duration {
 	h = strings.TrimSpace(h)
 	if secs, err := strconv.Atoi(h); err == nil {
 		if secs > 0 {
-			return time.Duration(secs) * time.Second
+			return time.Duration(min(secs, int(MaxRetryAfter/time.Second))) * time.Second
 		}
 		return DefaultRetryAfter
 	}
 	if at, err := http.ParseTime(h); err == nil {
 		if d := at.Sub(now); d > 0 {
-			return d
+			return min(d, MaxRetryAfter)
 		}
 	}
 	return DefaultRetryAfter

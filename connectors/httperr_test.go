@@ -22,6 +22,9 @@ func TestParseRetryAfter(t *testing.T) {
 		"soon": DefaultRetryAfter,
 		now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
 		now.Add(-time.Minute).Format(http.TimeFormat):     DefaultRetryAfter,
+		"9999999999":           MaxRetryAfter,     // would overflow into a negative wait
+		"99999999999999999999": DefaultRetryAfter, // not an int: unusable
+		now.AddDate(5, 0, 0).Format(http.TimeFormat): MaxRetryAfter,
 	}
 	for header, want := range cases {
 		require.Equal(t, want, ParseRetryAfter(header, now), "Retry-After %q", header)
