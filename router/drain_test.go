@@ -67,7 +67,7 @@ func TestDrainCutRecordsWhatWasDelivered(t *testing.T) {
 			require.NoError(t, r.Deliver(ctx, inbound("p", 1)))
 			var conv normalize.Conversation
 			require.Eventually(t, func() bool {
-				cs, err := st.Conversations(ctx, 1, 0)
+				cs, err := st.Conversations(ctx, 1, store.ConversationsCursor{})
 				if err != nil || len(cs) != 1 || cs[0].Ticket == "" {
 					return false
 				}

@@ -15,6 +15,7 @@ import (
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router"
+	"github.com/casino-support/gateway/router/store"
 )
 
 // scriptedHelpdesk accepts, on its nth Post, the first accept(n) messages of the batch and
@@ -81,7 +82,7 @@ func TestFailureAfterPartialDeliveryCountsForTheNewHeadOnly(t *testing.T) {
 
 			require.NoError(t, r.Deliver(ctx, inbound("p", 0)))
 			require.Eventually(t, func() bool {
-				cs, err := f.st.Conversations(ctx, 1, 0)
+				cs, err := f.st.Conversations(ctx, 1, store.ConversationsCursor{})
 				return err == nil && len(cs) == 1 && cs[0].Ticket != ""
 			}, 5*time.Second, 5*time.Millisecond)
 			require.NoError(t, r.Deliver(ctx, inbound("p", 1), inbound("p", 2)))

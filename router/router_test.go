@@ -238,7 +238,7 @@ func TestAgentReplyReachesChannelAndEchoIsSuppressed(t *testing.T) {
 	require.NoError(t, f.r.Deliver(f.ctx, inbound("p", 1)))
 	var conv normalize.Conversation
 	require.Eventually(t, func() bool {
-		cs, err := f.st.Conversations(f.ctx, 10, 0)
+		cs, err := f.st.Conversations(f.ctx, 10, store.ConversationsCursor{})
 		if err != nil || len(cs) != 1 || cs[0].Ticket == "" {
 			return false
 		}

@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -18,7 +19,7 @@ import (
 
 // Store is what the admin API reads and changes.
 type Store interface {
-	Conversations(ctx context.Context, limit int, before int64) ([]normalize.Conversation, error)
+	Conversations(ctx context.Context, limit int, after store.ConversationsCursor) ([]normalize.Conversation, error)
 	Conversation(ctx context.Context, id normalize.ConversationID) (normalize.Conversation, error)
 	Messages(ctx context.Context, conv normalize.ConversationID, afterSeq int64, limit int) ([]store.StoredMessage, error)
 	DeadLetters(ctx context.Context, afterSeq int64, limit int) ([]store.StoredMessage, error)
@@ -65,9 +66,17 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) listConversations(w http.ResponseWriter, r *http.Request) {
-	limit, before, ok := page(w, r, "before")
+	limit, _, ok := page(w, r, "")
 	if !ok {
 		return
+	}
+	var before store.ConversationsCursor
+	if s := r.URL.Query().Get("before"); s != "" {
+		var err error
+		if before, err = parseConversationsCursor(s); err != nil {
+			writeError(w, http.StatusBadRequest, "before must be the next_before of the previous page")
+			return
+		}
 	}
 	convs, err := a.store.Conversations(r.Context(), limit, before)
 	if a.failed(w, err) {
@@ -75,9 +84,20 @@ func (a *API) listConversations(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := map[string]any{"conversations": nonNil(convs)}
 	if len(convs) == limit {
-		resp["next_before"] = convs[len(convs)-1].UpdatedAt.UnixMilli()
+		last := convs[len(convs)-1]
+		resp["next_before"] = fmt.Sprintf("%d.%s", last.UpdatedAt.UnixMilli(), last.ID)
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// parseConversationsCursor reads a next_before: "<updated_at millis>.<conversation id>".
+func parseConversationsCursor(s string) (store.ConversationsCursor, error) {
+	ms, id, ok := strings.Cut(s, ".")
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if !ok || err != nil || n < 0 || id == "" {
+		return store.ConversationsCursor{}, fmt.Errorf("bad cursor %q", s)
+	}
+	return store.ConversationsCursor{UpdatedAt: n, ID: normalize.ConversationID(id)}, nil
 }
 
 func (a *API) getConversation(w http.ResponseWriter, r *http.Request) {
@@ -151,7 +171,7 @@ func page(w http.ResponseWriter, r *http.Request, cursor string) (limit int, fro
 		}
 		limit = n
 	}
-	if s := r.URL.Query().Get(cursor); s != "" {
+	if s := r.URL.Query().Get(cursor); cursor != "" && s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n < 0 {
 			writeError(w, http.StatusBadRequest, cursor+" must be a non-negative integer")

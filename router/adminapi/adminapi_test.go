@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -75,6 +76,7 @@ func TestAdminAPI(t *testing.T) {
 		}},
 		{"bad limit", "GET", "/api/v1/conversations?limit=0", "", bearer, 400, nil},
 		{"bad cursor", "GET", "/api/v1/conversations?before=x", "", bearer, 400, nil},
+		{"old numeric cursor", "GET", "/api/v1/conversations?before=1733370000000", "", bearer, 400, nil},
 		{"one", "GET", "/api/v1/conversations/" + conv, "", bearer, 200, func(t *testing.T, out map[string]any) {
 			require.Equal(t, conv, out["id"])
 			require.Equal(t, "desk", out["helpdesk"])
@@ -120,4 +122,28 @@ func TestDisabledWithoutToken(t *testing.T) {
 	h.ServeHTTP(rec, req)
 	require.Equal(t, http.StatusUnauthorized, rec.Code)
 	require.Contains(t, rec.Body.String(), "admin.token")
+}
+
+// The three conversations of newAPI were opened in one commit, so they share updated_at:
+// paging must still hand out each exactly once.
+func TestConversationPagesKeepTies(t *testing.T) {
+	srv, acc := newAPI(t)
+	seen := map[string]int{}
+	path := "/api/v1/conversations?limit=2"
+	for pages := 0; path != ""; pages++ {
+		require.Less(t, pages, 5, "paging does not end")
+		status, out := call(t, srv, "GET", path, "", "Bearer "+token)
+		require.Equal(t, 200, status, out)
+		for _, c := range out["conversations"].([]any) {
+			seen[c.(map[string]any)["id"].(string)]++
+		}
+		path = ""
+		if next, ok := out["next_before"].(string); ok {
+			path = "/api/v1/conversations?limit=2&before=" + url.QueryEscape(next)
+		}
+	}
+	require.Len(t, seen, len(acc))
+	for _, a := range acc {
+		require.Equal(t, 1, seen[string(a.Conversation)], "conversation %s", a.Conversation)
+	}
 }

@@ -23,13 +23,22 @@ func (s *Store) Conversation(ctx context.Context, id normalize.ConversationID) (
 	return getConversation(ctx, s.read, id)
 }
 
-// Conversations lists conversations, most recently updated first, after the cursor (an
-// updated_at in milliseconds, 0 for the first page).
-func (s *Store) Conversations(ctx context.Context, limit int, before int64) ([]normalize.Conversation, error) {
-	if before <= 0 {
-		before = 1<<62 - 1
+// ConversationsCursor is where a page of Conversations ends: the last conversation's
+// updated_at in milliseconds and its ID. The zero cursor starts at the most recent.
+type ConversationsCursor struct {
+	UpdatedAt int64
+	ID        normalize.ConversationID
+}
+
+// Conversations lists conversations, most recently updated first, after the cursor.
+func (s *Store) Conversations(ctx context.Context, limit int, after ConversationsCursor) ([]normalize.Conversation, error) {
+	if after.UpdatedAt <= 0 {
+		after = ConversationsCursor{UpdatedAt: 1<<62 - 1}
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT id FROM conversations WHERE updated_at < ? ORDER BY updated_at DESC, id LIMIT ?`, before, limit)
+	// The ID breaks ties: group commit gives many conversations the same millisecond, and a
+	// cursor of the time alone skipped those after a page's last one.
+	rows, err := s.read.QueryContext(ctx, `SELECT id FROM conversations WHERE updated_at < ? OR (updated_at = ? AND id > ?)
+		ORDER BY updated_at DESC, id LIMIT ?`, after.UpdatedAt, after.UpdatedAt, after.ID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: list conversations: %w", err)
 	}
