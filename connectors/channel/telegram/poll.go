@@ -50,6 +50,11 @@ func (c *Channel) poll(ctx context.Context, sink connectors.Sink) error {
 		}
 		if len(updates) == 0 {
 			wait = c.backoff
+			if c.cfg.PollTimeout < time.Second {
+				// A timeout under a second is sent as 0, a short poll that Telegram answers at
+				// once: asking again at once would spin.
+				sleep(ctx, c.backoff)
+			}
 			continue
 		}
 		next, err := c.handleBatch(ctx, sink, updates)

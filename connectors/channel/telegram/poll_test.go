@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
+	"github.com/casino-support/gateway/test/telegramfake"
 )
 
 const chat = int64(5000000001)
@@ -288,4 +291,49 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestShortPollingDoesNotSpin: poll_timeout 0s (or anything under a second, which Telegram's
+// whole seconds round down to 0) is short polling, and Telegram answers an empty short poll at
+// once. The next getUpdates must wait, or the channel spins on requests as fast as the network
+// answers them.
+func TestShortPollingDoesNotSpin(t *testing.T) {
+	for _, timeout := range []time.Duration{0, 500 * time.Millisecond} {
+		t.Run(timeout.String(), func(t *testing.T) {
+			var (
+				mu    sync.Mutex
+				calls []time.Time
+			)
+			second := make(chan struct{})
+			fake := telegramfake.New(testToken)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasSuffix(r.URL.Path, "/getUpdates") {
+					mu.Lock()
+					calls = append(calls, time.Now())
+					if len(calls) == 2 {
+						close(second)
+					}
+					mu.Unlock()
+				}
+				fake.ServeHTTP(w, r)
+			}))
+			t.Cleanup(func() { fake.Close(); srv.Close() })
+			cfg := testConfig()
+			cfg.APIURL, cfg.PollTimeout = srv.URL, timeout
+			ch, err := New("tg", cfg, Deps{Blobs: newMemBlobs(), Client: srv.Client()})
+			require.NoError(t, err)
+			ch.backoff = 200 * time.Millisecond
+			e := &env{fake: fake, srv: srv, ch: ch}
+			e.run(t, newSink())
+			select {
+			case <-second:
+			case <-time.After(5 * time.Second):
+				t.Fatal("no second getUpdates")
+			}
+			mu.Lock()
+			gap := calls[1].Sub(calls[0])
+			mu.Unlock()
+			require.GreaterOrEqual(t, gap, 150*time.Millisecond, "an empty short poll was followed at once by the next")
+		})
+	}
 }
