@@ -3,6 +3,7 @@ package telegram
 import (
 	"context"
 	"strings"
+	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -97,9 +98,19 @@ func playerReason(f fileRef) string {
 	return "it is larger than we can accept."
 }
 
+// noticesTimeout bounds sending one batch's notices, which a stop does not cancel.
+const noticesTimeout = 10 * time.Second
+
 // sendNotices sends what prepare queued. They are hints to the player: failures are logged,
-// never retried, since the messages they answer are already stored.
+// never retried, since the messages they answer are already stored. A stop that comes while
+// they go does not cut them off: the batch they answer is stored and confirmed on the way
+// out, so it will not come again to send them then.
 func (c *Channel) sendNotices(ctx context.Context, notices []notice) {
+	if len(notices) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), noticesTimeout)
+	defer cancel()
 	for _, n := range notices {
 		if n.text == "" {
 			continue

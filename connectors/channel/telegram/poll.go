@@ -15,17 +15,29 @@ import (
 // pollLimit is the most updates one getUpdates returns; a batch is delivered in one call.
 const pollLimit = 100
 
+// confirmTimeout bounds the getUpdates that confirms the last batch when polling stops.
+const confirmTimeout = 3 * time.Second
+
 // poll long-polls getUpdates until ctx ends. The offset only moves past a batch once the sink
 // stored it: Telegram keeps unconfirmed updates and sends them again, and the store drops
 // what it already has, so a crash or a failed Deliver loses nothing. The offset lives in
-// memory only; after a restart the first call (offset 0) gets every unconfirmed update.
+// memory only; after a restart the first call (offset 0) gets every unconfirmed update, so a
+// clean stop confirms the last stored batch (see confirm).
 func (c *Channel) poll(ctx context.Context, sink connectors.Sink) error {
 	// The long poll outlives an ordinary request timeout; it is bounded by its own deadline.
 	pollClient := *c.client
 	pollClient.Timeout = 0
-	offset, wait := 0, c.backoff
+	offset, confirmed, wait := 0, 0, c.backoff
+	defer func() {
+		if offset > confirmed {
+			c.confirm(ctx, c.client, offset)
+		}
+	}()
 	for ctx.Err() == nil {
 		updates, err := c.getUpdates(ctx, &pollClient, offset)
+		if err == nil {
+			confirmed = offset
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -70,6 +82,22 @@ func (c *Channel) poll(ctx context.Context, sink connectors.Sink) error {
 		offset, wait = next, c.backoff
 	}
 	return nil
+}
+
+// confirm tells Telegram that the updates below offset were handled, which only a getUpdates
+// with that offset does. Without it the last batch stored before a clean stop comes again
+// after the restart: the store drops its messages, but the notices sent with them (a /start
+// greeting, a file that could not be received) would reach the player a second time. A crash
+// skips this, and the store's dedup covers it as before.
+func (c *Channel) confirm(ctx context.Context, client *http.Client, offset int) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), confirmTimeout)
+	defer cancel()
+	// Limit 1, no wait: an update returned here is not confirmed by this call, so it is not lost.
+	_, err := c.api(ctx, client).GetUpdates(tgbotapi.UpdateConfig{Offset: offset, Limit: 1, Timeout: 0, AllowedUpdates: c.cfg.AllowedUpdates})
+	if err != nil {
+		c.log.Warn("telegram: could not confirm the last batch on stop; it comes again after the restart, and its notices with it",
+			"err", c.redact(err))
+	}
 }
 
 // getUpdates asks for up to pollLimit updates from offset on, waiting poll_timeout for one.

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -139,10 +140,17 @@ func TestPollingRestartBeforeOffsetAdvanced(t *testing.T) {
 	}
 	sink := newSink()
 	ctx, cancel := context.WithCancel(context.Background())
-	crashing := &cancelSink{dedupSink: sink, cancel: cancel}
+	// A crash: the network is gone with the process, so not even the confirmation of a clean
+	// stop reaches Telegram.
+	cut := &cuttable{next: e.ch.client.Transport}
+	client := *e.ch.client
+	client.Transport = cut
+	e.ch.client = &client
+	crashing := &cancelSink{dedupSink: sink, cancel: func() { cut.cut.Store(true); cancel() }}
 	require.NoError(t, e.ch.Run(ctx, crashing))
 	require.Len(t, sink.messages(), 2)
 	require.Equal(t, 2, e.fake.Pending(), "the crash came before the offset was confirmed")
+	cut.cut.Store(false)
 
 	e.fake.AddUpdate(tgbotapi.Update{Message: msg("c")})
 	e.run(t, sink)
@@ -150,6 +158,39 @@ func TestPollingRestartBeforeOffsetAdvanced(t *testing.T) {
 	require.Eventually(t, func() bool { return e.fake.Pending() == 0 }, 5*time.Second, 5*time.Millisecond)
 	require.Equal(t, []string{"a", "b", "c"}, texts(sink.messages()), "nothing lost or doubled")
 	require.Equal(t, 2, sink.callCount(), "the second run delivered a and b again with c in one batch, deduplicated by the store")
+}
+
+// cuttable fails every request once cut.
+type cuttable struct {
+	next http.RoundTripper
+	cut  atomic.Bool
+}
+
+func (c *cuttable) RoundTrip(r *http.Request) (*http.Response, error) {
+	if c.cut.Load() {
+		return nil, errors.New("network cut")
+	}
+	return c.next.RoundTrip(r)
+}
+
+// A clean stop confirms the last stored batch: the next run does not get it again, so the
+// /start greeting sent with it does not reach the player a second time.
+func TestPollingCleanStopConfirmsLastBatch(t *testing.T) {
+	e := newEnv(t, nil)
+	e.fake.AddUpdate(tgbotapi.Update{Message: msg("/start")})
+	sink := newSink()
+	ctx, cancel := context.WithCancel(context.Background())
+	stopping := &cancelSink{dedupSink: sink, cancel: cancel}
+	require.NoError(t, e.ch.Run(ctx, stopping))
+	require.Len(t, sink.messages(), 1)
+	require.Zero(t, e.fake.Pending(), "confirmed on the way out")
+	require.Eventually(t, func() bool { return len(e.fake.Sent(chat)) == 1 }, 5*time.Second, 5*time.Millisecond, "greeted once")
+
+	e.fake.AddUpdate(tgbotapi.Update{Message: msg("next")})
+	e.run(t, sink)
+	waitMessages(t, sink, 2)
+	require.Equal(t, 2, sink.callCount(), "the restart did not get the /start batch again")
+	require.Len(t, e.fake.Sent(chat), 1, "not greeted twice")
 }
 
 // cancelSink stores, then ends the run, like a process killed right after Deliver returned.
