@@ -384,9 +384,7 @@ func (r *Router) fail(lane store.Lane, o store.Outcome, at int, err error) store
 	case connectors.IsPermanent(err):
 		f.Dead, kind = true, "permanent"
 	case ok:
-		// Honoured up to the back-off cap: a remote asking for hours would hold the player's
-		// conversation that long; asking again after the cap costs one request.
-		f.RetryAt, f.CountsAsFailure, kind = time.Now().Add(min(delay, r.opts.BackoffMax)), false, "retry_after"
+		f.RetryAt, f.CountsAsFailure, kind = time.Now().Add(delay), false, "retry_after"
 	case failures+1 >= r.opts.MaxAttempts:
 		f.Dead = true
 		f.Err = fmt.Sprintf("gave up after %d attempts: %s", failures+1, f.Err)
