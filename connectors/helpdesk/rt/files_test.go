@@ -455,7 +455,7 @@ func TestPollRetriesFailedFileDownload(t *testing.T) {
 	flaky.fails.Store(1)
 	sink := &conformance.RecordingSink{}
 	onThis := func(m normalize.Message) bool { return m.Ticket == ticket }
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for err = h.pollOnce(t.Context(), sink); err == nil && time.Now().Before(deadline); err = h.pollOnce(t.Context(), sink) {
 		time.Sleep(h.cfg.PollInterval) // until the reply is settled and its download fails
 	}

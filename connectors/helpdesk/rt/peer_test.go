@@ -221,7 +221,7 @@ func rewind(t *testing.T, h *Helpdesk, ticket normalize.Ref) {
 // enough.
 func pollUntil(t *testing.T, h *Helpdesk, sink *conformance.RecordingSink, keep func(normalize.Message) bool, want int) []normalize.Message {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		require.NoError(t, h.pollOnce(t.Context(), sink))
 		got := sink.Where(keep)

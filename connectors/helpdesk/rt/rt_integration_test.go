@@ -148,7 +148,7 @@ func TestRunDeliversAgentReplyOnce(t *testing.T) {
 
 	onThis := func(m normalize.Message) bool { return m.Ticket == ticket }
 	start := time.Now()
-	require.Eventually(t, func() bool { return len(sink.Where(onThis)) > 0 }, 20*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return len(sink.Where(onThis)) > 0 }, 60*time.Second, 50*time.Millisecond)
 	t.Logf("reply reached the sink after %s", time.Since(start))
 	time.Sleep(3 * h.cfg.PollInterval) // more polls must not deliver it again
 	got := sink.Where(onThis)
