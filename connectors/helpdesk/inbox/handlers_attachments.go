@@ -70,7 +70,8 @@ func (i *Inbox) handleAttachment(w http.ResponseWriter, r *http.Request, s sessi
 	h.Set("Content-Disposition", cd)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
-	h.Set("Cache-Control", "private, max-age=3600")
+	// KYC documents: nothing stays in the browser after the agent signs out.
+	h.Set("Cache-Control", "private, no-store")
 	if _, err := io.Copy(w, rc); err != nil {
 		i.log.Debug("send attachment", "conv", conv.ID, "err", err)
 	}

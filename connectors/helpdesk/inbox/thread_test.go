@@ -272,6 +272,7 @@ func TestAttachmentDownload(t *testing.T) {
 	require.Equal(t, "image/png", resp.header.Get("Content-Type"))
 	require.Equal(t, `inline; filename=screenshot.png`, resp.header.Get("Content-Disposition"))
 	require.Equal(t, "nosniff", resp.header.Get("X-Content-Type-Options"))
+	require.Equal(t, "private, no-store", resp.header.Get("Cache-Control"), "players' documents stay out of the browser's cache")
 
 	resp = b.get("/inbox/attachments/c1/m1/1")
 	require.Equal(t, http.StatusOK, resp.status)
