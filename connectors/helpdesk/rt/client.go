@@ -346,14 +346,26 @@ func (c *client) searchTransactions(ctx context.Context, query string) ([]txn, t
 	return p.Items, at, err
 }
 
-// lastTransaction returns the id of the newest transaction matching TransactionSQL, or 0.
+// lastTransaction returns the id of the newest transaction matching TransactionSQL that the
+// gateway may see, or 0.
+//
+// RT pages first and drops what the user may not see afterwards, so a page can come back
+// empty with more behind it. The newest transaction of a ticket is often the record of the
+// mail RT sent about it (EmailRecord, by RT_System), which needs ShowOutgoingEmail: asking
+// for one row then answered none, and the poller replayed every ticket's history. Those
+// records are left out, and a page holds enough rows that a few others hidden do not empty it.
 func (c *client) lastTransaction(ctx context.Context, query string) (int, error) {
-	q := url.Values{"query": {query}, "fields": {"Type"}, "orderby": {"id"}, "order": {"DESC"}, "per_page": {"1"}}
+	q := url.Values{"query": {"(" + query + ") AND Type != 'EmailRecord' AND Type != 'CommentEmailRecord'"},
+		"fields": {"Type"}, "orderby": {"id"}, "order": {"DESC"}, "per_page": {"20"}}
 	var p page[ref]
-	if err := c.do(ctx, http.MethodGet, "/transactions", q, nil, &p); err != nil || len(p.Items) == 0 {
+	if err := c.do(ctx, http.MethodGet, "/transactions", q, nil, &p); err != nil {
 		return 0, err
 	}
-	return p.Items[0].ID.int(), nil
+	last := 0
+	for _, r := range p.Items {
+		last = max(last, r.ID.int())
+	}
+	return last, nil
 }
 
 // txnText returns the text/plain body of a transaction: its first text/plain part that is

@@ -346,6 +346,22 @@ func TestRestartResumesFromStoredCursor(t *testing.T) {
 	require.NotEqual(t, before[0].ExternalID, got[0].ExternalID)
 }
 
+// The newest transaction of a new ticket is RT's record of the mail it sent, which the
+// gateway's user may not see: lastTransaction must still find the ticket's Create, or a start
+// without a stored cursor replays every ticket's history.
+func TestLastTransactionPastHiddenEmailRecords(t *testing.T) {
+	h := newPeerHelpdesk(t, nil)
+	conv := newConv()
+	ticket, _, err := h.Post(t.Context(), conv, deliveries(conv, 1, "hello"))
+	require.NoError(t, err)
+	created, err := h.rt.transactions(t.Context(), mustInt(t, ticket), 0, "Create")
+	require.NoError(t, err)
+	require.NotEmpty(t, created)
+	last, err := h.rt.lastTransaction(t.Context(), h.ticketsQuery())
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, last, created[0].ID.int(), "the newest transaction the gateway may see")
+}
+
 // TestQuietPollCost measures what a poll costs when nothing happened: one query, however
 // many tickets the gateway has, against one query per active ticket before.
 func TestQuietPollCost(t *testing.T) {
