@@ -16,44 +16,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+
+	"github.com/casino-support/gateway/test/browser"
 )
-
-// chromiumPath finds Debian's Chromium; test/peers/setup.sh installs it.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium is not installed; test/peers/setup.sh installs it")
-	}
-	t.Skip("chromium is not installed; run test/peers/setup.sh (apt-get install chromium)")
-	return ""
-}
-
-// browser starts a fresh headless Chromium with its own profile: player and agent never share
-// cookies or storage.
-func browser(t *testing.T, exe string) context.Context {
-	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.NoSandbox, // root in CI
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.WindowSize(1100, 800),
-	)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(alloc)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	require.NoError(t, chromedp.Run(ctx)) // start the browser now, so its start-up is not charged to a step
-	return ctx
-}
 
 // artifact saves a full-page screenshot under test/artifacts (kept by CI as test output).
 func artifact(t *testing.T, ctx context.Context, name string) {
@@ -83,7 +48,7 @@ func TestBrowserChatAndInbox(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
-	exe := chromiumPath(t)
+	exe := browser.Chromium(t)
 	dir := t.TempDir()
 	port := freePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
@@ -123,7 +88,7 @@ default_helpdesk: inbox
 	pdf := filepath.Join(dir, "passport.pdf")
 	require.NoError(t, os.WriteFile(pdf, minimalPDF, 0o600))
 
-	player := browser(t, exe)
+	player := browser.Headless(t, exe, chromedp.WindowSize(1100, 800))
 	run(t, player, "player opens the chat", chromedp.Navigate(base+"/chat"), chromedp.WaitVisible("#text", chromedp.ByID))
 	run(t, player, "player sends a message",
 		chromedp.SendKeys("#text", "Hello, my withdrawal is stuck", chromedp.ByID),
@@ -134,7 +99,7 @@ default_helpdesk: inbox
 		chromedp.WaitVisible(`//*[contains(@class,"msg") and contains(@class,"player")]//*[contains(.,"passport.pdf")]`, chromedp.BySearch))
 	artifact(t, player, "chat-player-sent")
 
-	agent := browser(t, exe)
+	agent := browser.Headless(t, exe, chromedp.WindowSize(1100, 800))
 	run(t, agent, "agent signs in",
 		chromedp.Navigate(base+"/inbox"),
 		chromedp.WaitVisible("#username", chromedp.ByID),

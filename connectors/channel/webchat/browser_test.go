@@ -3,7 +3,6 @@ package webchat
 import (
 	"context"
 	"errors"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -12,49 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/casino-support/gateway/normalize"
+	"github.com/casino-support/gateway/test/browser"
 )
-
-// chromium finds Debian's Chromium (test/peers/setup.sh installs it) or skips the test.
-func chromium(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("browser test")
-	}
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium is not installed; test/peers/setup.sh installs it")
-	}
-	t.Skip("chromium is not installed; run test/peers/setup.sh (apt-get install chromium)")
-	return ""
-}
-
-// headless starts a fresh headless Chromium with its own profile.
-func headless(t *testing.T, exe string) context.Context {
-	t.Helper()
-	// Not t.TempDir: Chromium's helper processes may still write to the profile after the
-	// browser exits, which would fail the test in TempDir's clean-up.
-	profile, err := os.MkdirTemp("", "webchat-chromium")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(profile) })
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.NoSandbox, // root in CI
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(profile),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-	)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(alloc)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	require.NoError(t, chromedp.Run(ctx))
-	return ctx
-}
 
 // busyOnce is a store that cannot take one message the first time it sees it, as a store
 // does that is briefly locked or restarting: the failure is temporary.
@@ -82,7 +40,7 @@ func (s *busyOnce) Deliver(ctx context.Context, msgs ...normalize.Message) error
 // second was stored while the first waited for its resend, and not on the long-poll fallback,
 // where every frame went up in a request of its own, all at the same time.
 func TestPageKeepsPlayersOrder(t *testing.T) {
-	exe := chromium(t)
+	exe := browser.Chromium(t)
 	for _, transport := range []string{"websocket", "poll"} {
 		t.Run(transport, func(t *testing.T) {
 			h := start(t, nil, false)
@@ -99,7 +57,7 @@ func TestPageKeepsPlayersOrder(t *testing.T) {
 			if transport == "poll" {
 				url += "?transport=poll"
 			}
-			page := headless(t, exe)
+			page := browser.Headless(t, exe)
 			step, stop := context.WithTimeout(page, 45*time.Second)
 			defer stop()
 			require.NoError(t, chromedp.Run(step,
