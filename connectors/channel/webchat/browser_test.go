@@ -1,8 +1,13 @@
 package webchat
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -31,6 +36,34 @@ func (s *busyOnce) Deliver(ctx context.Context, msgs ...normalize.Message) error
 	s.mu.Unlock()
 	if fail {
 		return errors.New("store busy")
+	}
+	return s.fakeStore.Deliver(ctx, msgs...)
+}
+
+// slowFiles is a store that is slow to take a file, as when a player sends a KYC photo from a
+// phone: it holds every file message until release is closed. Every message it is handed is
+// reported on arrived, as it arrives.
+type slowFiles struct {
+	*fakeStore
+	release chan struct{}
+	arrived chan normalize.Message
+}
+
+func (s *slowFiles) Deliver(ctx context.Context, msgs ...normalize.Message) error {
+	for _, m := range msgs {
+		select {
+		case s.arrived <- m:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if len(m.Attachments) == 0 {
+			continue
+		}
+		select {
+		case <-s.release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	return s.fakeStore.Deliver(ctx, msgs...)
 }
@@ -72,4 +105,88 @@ func TestPageKeepsPlayersOrder(t *testing.T) {
 			require.Equal(t, []string{"my deposit is missing", "it was 200 EUR"}, []string{got[0].Text, got[1].Text})
 		})
 	}
+}
+
+// TestPageKeepsFilesInOrder: a player chooses two files, one after the other, and types a
+// text while the first is still being stored. The store must get them in that order: the
+// uploads went up as requests of their own, outside the outbox, so the text overtook a slow
+// upload and the two files raced each other.
+func TestPageKeepsFilesInOrder(t *testing.T) {
+	exe := browser.Chromium(t)
+	dir := t.TempDir()
+	var photo bytes.Buffer
+	require.NoError(t, png.Encode(&photo, image.NewGray(image.Rect(0, 0, 1, 1))))
+	first, second := filepath.Join(dir, "passport.png"), filepath.Join(dir, "statement.pdf")
+	require.NoError(t, os.WriteFile(first, photo.Bytes(), 0o600))
+	require.NoError(t, os.WriteFile(second, minimalPDF, 0o600))
+
+	for _, transport := range []string{"websocket", "poll"} {
+		t.Run(transport, func(t *testing.T) {
+			h := start(t, nil, false)
+			sink := &slowFiles{fakeStore: h.store, release: make(chan struct{}), arrived: make(chan normalize.Message, 8)}
+			release := sync.OnceFunc(func() { close(sink.release) })
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- h.ch.Run(ctx, sink) }()
+			t.Cleanup(func() {
+				release() // before the server shuts down, which waits for a held upload
+				cancel()
+				require.NoError(t, <-done)
+			})
+
+			url := h.srv.URL + "/chat"
+			if transport == "poll" {
+				url += "?transport=poll"
+			}
+			page := browser.Headless(t, exe)
+			step, stop := context.WithTimeout(page, 45*time.Second)
+			defer stop()
+			// The input takes one file at a time: the player chooses twice.
+			require.NoError(t, chromedp.Run(step,
+				chromedp.Navigate(url),
+				chromedp.WaitVisible(`#status.online`, chromedp.ByQuery),
+				chromedp.SetUploadFiles("#attach", []string{first}, chromedp.ByID),
+				chromedp.SetUploadFiles("#attach", []string{second}, chromedp.ByID),
+				chromedp.SendKeys("#text", "both documents are attached\r", chromedp.ByID),
+			))
+			select {
+			case m := <-sink.arrived:
+				require.Equal(t, []string{"passport.png"}, names(m), "the first thing to reach the store")
+			case <-time.After(30 * time.Second):
+				t.Fatal("nothing reached the store")
+			}
+			// Nothing may follow while the first file is being stored. A page that keeps the
+			// order sends nothing, so this wait proves nothing for it; it gives a page that
+			// does not (the second upload and the text went at once) the time to show it.
+			var early []string
+			hold := time.After(time.Second)
+		wait:
+			for {
+				select {
+				case m := <-sink.arrived:
+					early = append(early, append(names(m), m.Text)...)
+				case <-hold:
+					break wait
+				}
+			}
+			require.Empty(t, early, "reached the store while the first file was still being stored")
+			release()
+
+			require.Eventually(t, func() bool { return len(h.store.delivered()) == 3 }, 30*time.Second, 10*time.Millisecond,
+				"all three messages are stored in the end")
+			var got [][]string
+			for _, m := range h.store.delivered() {
+				got = append(got, append(names(m), m.Text))
+			}
+			require.Equal(t, [][]string{{"passport.png", ""}, {"statement.pdf", ""}, {"both documents are attached"}}, got)
+		})
+	}
+}
+
+func names(m normalize.Message) []string {
+	var out []string
+	for _, a := range m.Attachments {
+		out = append(out, a.Name)
+	}
+	return out
 }

@@ -1,8 +1,9 @@
 // The player page of the web chat. One connection at a time (a WebSocket, or long-polling
 // where WebSockets are blocked) that reconnects by itself with back-off; an outbox of messages
-// not yet acknowledged, kept in localStorage and resent after a reconnect (the server
-// deduplicates them by client_id); receipts for agent replies. Everything is rendered with
-// textContent, never parsed as HTML, so nothing a player or an agent writes can run as code.
+// and files not yet acknowledged, sent one at a time in the player's order, its texts kept in
+// localStorage and resent after a reconnect (the server deduplicates them by client_id);
+// receipts for agent replies. Everything is rendered with textContent, never parsed as HTML,
+// so nothing a player or an agent writes can run as code.
 (function () {
   "use strict";
 
@@ -36,6 +37,10 @@
     // long-poll fallback (one request each, in flight at once) as on the WebSocket (a later
     // message stored while an earlier one waits to be resent).
     sending: null,
+    // The client_id of the file being uploaded. Files go through the outbox too, so nothing
+    // chosen or typed after one is stored before it; but an upload is a request of its own,
+    // not on the connection, so a reconnect does not end it: only its answer does.
+    uploading: null,
     transport: null,
     ready: false,
     fatal: false,
@@ -80,8 +85,11 @@
     }
   }
 
+  // Files stay in memory only: a File cannot be put in storage. A reload forgets the ones not
+  // uploaded yet, and the player sees them gone.
   function saveOutbox() {
-    storage.set("outbox", state.outbox.length ? JSON.stringify(state.outbox) : null);
+    const texts = state.outbox.filter((o) => !o.file);
+    storage.set("outbox", texts.length ? JSON.stringify(texts) : null);
   }
 
   function newID() {
@@ -316,11 +324,16 @@
     showNotice(f.message);
   }
 
-  // flush sends the first outbox message unless one is on the wire; acks and refusals call it
-  // again for the next.
+  // flush sends the first outbox message unless one is on the wire or a file is being
+  // uploaded; acks, refusals and settled uploads call it again for the next.
   function flush() {
-    if (!state.ready || state.sending || !state.outbox.length) return; // the next welcome sends it
+    if (!state.ready || state.sending || state.uploading || !state.outbox.length) return; // the next welcome sends it
     const o = state.outbox[0];
+    if (o.file) {
+      state.uploading = o.client_id;
+      upload(o);
+      return;
+    }
     state.sending = o.client_id;
     state.transport.send({ type: "message", client_id: o.client_id, text: o.text });
   }
@@ -395,33 +408,55 @@
   }
 
   els.attach.addEventListener("change", () => {
-    for (const file of els.attach.files) upload(file, newID());
+    for (const file of els.attach.files) attach(file, newID());
     els.attach.value = "";
   });
 
-  async function upload(file, clientID) {
+  function attach(file, clientID) {
     const image = file.type.startsWith("image/");
     const local = { name: file.name, size: file.size, media_type: file.type, local: image ? URL.createObjectURL(file) : "" };
-    const el = renderPending({ client_id: clientID, text: "", at: new Date().toISOString(), attachments: [local] });
-    const retry = () => { setState(el, "pending"); upload(file, clientID); };
+    const o = { client_id: clientID, text: "", at: new Date().toISOString(), attachments: [local], file };
+    const el = renderPending(o);
+    const queue = () => {
+      if (!state.ready) return markFailed(clientID, "Not connected yet.", o.retry);
+      state.outbox.push(o);
+      flush();
+    };
+    // A retried file goes after whatever was queued since, not back in its place: the messages
+    // after it may be stored already, and holding the rest back until the player notices a
+    // failed file would stall the chat. The player saw it fail and sends it again, like a text
+    // sent again with Retry.
+    o.retry = () => { setState(el, "pending"); queue(); };
     if (state.limits.upload_bytes && file.size > state.limits.upload_bytes) {
       return markFailed(clientID, "The file is too large; the limit is " + Math.floor(state.limits.upload_bytes / 1048576) + " MB.");
     }
-    if (!state.ready) return markFailed(clientID, "Not connected yet.", retry);
+    queue();
+  }
+
+  // upload sends the file at the head of the outbox. Stored or not, it is settled once
+  // answered, and the outbox goes on: a failed file shows its Retry and holds nothing up.
+  async function upload(o) {
     const form = new FormData();
-    form.append("client_id", clientID);
-    form.append("file", file, file.name);
+    form.append("client_id", o.client_id);
+    form.append("file", o.file, o.file.name);
+    let res = null;
+    let body = {};
     try {
-      const res = await fetch(PATH + "/api/upload", { method: "POST", headers: { Authorization: "Bearer " + state.token }, body: form });
-      const body = await res.json().catch(() => ({}));
-      if (res.ok) return onAck(clientID, body.id);
+      res = await fetch(PATH + "/api/upload", { method: "POST", headers: { Authorization: "Bearer " + state.token }, body: form });
+      body = await res.json().catch(() => ({}));
+    } catch (e) { /* the connection was lost */ }
+    state.uploading = null;
+    if (res && res.ok) return onAck(o.client_id, body.id);
+    state.outbox = state.outbox.filter((x) => x !== o);
+    if (!res) {
+      markFailed(o.client_id, "The upload failed: the connection was lost.", o.retry);
+    } else {
       const err = body.error || {};
-      const again = err.code === "unavailable" || err.code === "rate_limited" ? retry : null;
-      markFailed(clientID, err.message || "The upload failed (HTTP " + res.status + ").", again);
+      const again = err.code === "unavailable" || err.code === "rate_limited" ? o.retry : null;
+      markFailed(o.client_id, err.message || "The upload failed (HTTP " + res.status + ").", again);
       showNotice(err.message || "The upload failed.");
-    } catch (e) {
-      markFailed(clientID, "The upload failed: the connection was lost.", retry);
     }
+    flush();
   }
 
   // ---- rendering ----
