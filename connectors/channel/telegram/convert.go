@@ -71,7 +71,10 @@ func convertUpdate(opt convertOptions, u tgbotapi.Update) (inbound, string) {
 	}
 	if edited {
 		in.msg.Edits = in.msg.ExternalID
-		in.msg.ExternalID = normalize.ExternalID(fmt.Sprintf("%s:edit:%d", in.msg.ExternalID, m.EditDate))
+		// By update, not edit_date: that is in whole seconds, and a player fixing a typo twice
+		// within one would have the second edit dropped as a duplicate of the first. The
+		// update_id is Telegram's own and the same when an update comes again.
+		in.msg.ExternalID = normalize.ExternalID(fmt.Sprintf("%s:edit:%d", in.msg.ExternalID, u.UpdateID))
 		in.msg.Kind = normalize.KindEdit
 		if m.EditDate > 0 {
 			in.msg.SentAt = time.Unix(int64(m.EditDate), 0).UTC()

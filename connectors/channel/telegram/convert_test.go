@@ -92,10 +92,18 @@ func TestConvertReplyAndEdit(t *testing.T) {
 	require.Empty(t, reason)
 	require.Equal(t, normalize.KindEdit, in.msg.Kind)
 	require.Equal(t, normalize.ExternalID("5000000001:42"), in.msg.Edits)
-	require.Equal(t, normalize.ExternalID("5000000001:42:edit:1700000100"), in.msg.ExternalID)
+	require.Equal(t, normalize.ExternalID("5000000001:42:edit:1"), in.msg.ExternalID)
 	require.Equal(t, "fixed", in.msg.Text)
 	require.Equal(t, time.Unix(1700000100, 0).UTC(), in.msg.SentAt)
 	require.False(t, in.start)
+
+	// A second edit within the same second is another edit, not a repeat of the first.
+	second := update(t, "edited_message", `{"text":"fixed again","edit_date":1700000100}`)
+	second.UpdateID = 2
+	again, _ := convertUpdate(opt, second)
+	require.NotEqual(t, in.msg.ExternalID, again.msg.ExternalID)
+	repeat, _ := convertUpdate(opt, update(t, "edited_message", `{"text":"fixed","edit_date":1700000100}`))
+	require.Equal(t, in.msg.ExternalID, repeat.msg.ExternalID, "the same update again is a duplicate")
 }
 
 func TestConvertIgnores(t *testing.T) {

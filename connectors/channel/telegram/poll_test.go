@@ -100,7 +100,7 @@ func TestPollingEveryKind(t *testing.T) {
 	require.Contains(t, got[8].Text, "+351912345678")
 	require.Equal(t, normalize.ExternalID("5000000001:1"), got[9].ReplyTo)
 	require.Equal(t, normalize.ExternalID("5000000001:1"), got[10].Edits)
-	require.Equal(t, normalize.ExternalID("5000000001:1:edit:1700000050"), got[10].ExternalID)
+	require.Equal(t, normalize.ExternalID("5000000001:1:edit:11"), got[10].ExternalID, "the edit is keyed by its update")
 	requireNoToken(t, got)
 	require.Eventually(t, func() bool { return e.fake.Pending() == 0 }, 5*time.Second, 5*time.Millisecond, "the batch is confirmed")
 }
