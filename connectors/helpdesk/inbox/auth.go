@@ -19,6 +19,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/time/rate"
+
+	"github.com/casino-support/gateway/config"
 )
 
 const (
@@ -54,11 +56,13 @@ type addrLimiter struct {
 	seen time.Time
 }
 
-func newAuthState() *authState {
+// newAuthState returns the state with a dummy hash of the given bcrypt cost: that of the
+// agents' hashes, since a cheaper comparison would tell unknown names apart all the same.
+func newAuthState(dummyCost int) *authState {
 	return &authState{
 		limiters: map[string]*addrLimiter{},
 		dummyHash: sync.OnceValue(func() []byte {
-			h, err := bcrypt.GenerateFromPassword([]byte(randomToken()), bcrypt.DefaultCost)
+			h, err := bcrypt.GenerateFromPassword([]byte(randomToken()), dummyCost)
 			if err != nil {
 				panic("inbox: bcrypt of a random password failed: " + err.Error()) // it cannot: the input is short
 			}
@@ -269,4 +273,17 @@ func (i *Inbox) safeNext(next string) string {
 		return next
 	}
 	return i.cfg.Path + "/"
+}
+
+// hashCost is the bcrypt cost unknown names are checked at: the highest of the configured
+// agents' hashes (an operator may raise it with htpasswd -C) and of the hashes the inbox
+// makes itself (bcrypt.DefaultCost).
+func hashCost(agents []config.InboxAgent) int {
+	cost := bcrypt.DefaultCost
+	for _, a := range agents {
+		if c, err := bcrypt.Cost([]byte(a.PasswordHash.Value())); err == nil {
+			cost = max(cost, c)
+		}
+	}
+	return cost
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/casino-support/gateway/config"
 )
@@ -363,4 +364,30 @@ func TestNewRejectsMissingDeps(t *testing.T) {
 	cfg.Database = ""
 	_, err = New(t.Context(), testName, cfg, Deps{Conversations: newFakeConversations()})
 	require.Error(t, err)
+}
+
+// An unknown name is checked against a dummy hash as costly as the agents' own, or response
+// times would tell which names exist.
+func TestUnknownNamesCostWhatAgentsCost(t *testing.T) {
+	hashAt := func(cost int) config.Secret {
+		h, err := bcrypt.GenerateFromPassword([]byte("correct horse battery"), cost)
+		require.NoError(t, err)
+		return config.Secret(h)
+	}
+	for _, tc := range []struct {
+		name   string
+		agents []config.InboxAgent
+		want   int
+	}{
+		{"no configured agents: the inbox's own hashes", nil, bcrypt.DefaultCost},
+		{"cheaper configured hashes", []config.InboxAgent{{Name: "a", PasswordHash: hashAt(bcrypt.MinCost)}}, bcrypt.DefaultCost},
+		{"a costlier configured hash", []config.InboxAgent{{Name: "a", PasswordHash: hashAt(bcrypt.MinCost)}, {Name: "b", PasswordHash: hashAt(12)}}, 12},
+		{"an unreadable hash is ignored", []config.InboxAgent{{Name: "a", PasswordHash: "not a hash"}}, bcrypt.DefaultCost},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := bcrypt.Cost(newAuthState(hashCost(tc.agents)).dummyHash())
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+		})
+	}
 }

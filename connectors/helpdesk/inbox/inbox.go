@@ -119,7 +119,7 @@ func New(ctx context.Context, name normalize.InstanceName, cfg config.Inbox, dep
 		return nil, fmt.Errorf("inbox %s: %w", name, err)
 	}
 	i := &Inbox{name: name, cfg: cfg, deps: deps, log: deps.Log, db: db, now: time.Now,
-		pages: pages, events: newBroker(), auth: newAuthState(), typing: newThrottle(typingInterval)}
+		pages: pages, events: newBroker(), auth: newAuthState(hashCost(cfg.Agents)), typing: newThrottle(typingInterval)}
 	if err := i.syncAgents(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("inbox %s: %w", name, err)
