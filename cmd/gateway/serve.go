@@ -135,12 +135,17 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Log
 	deadline, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	g.started.Store(false)
+	// The router's drain gets DrainTimeout (shutdown_timeout) from the moment its context
+	// ends. Ending it only after the HTTP server's own drain would let the two run one after
+	// the other, up to twice shutdown_timeout, past the grace periods the deployments set
+	// just above it. Ended now, both drains share the one deadline; what is stored meanwhile
+	// stays queued and is delivered after the restart.
+	stopRouter()
 	if err := srv.Shutdown(deadline); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Warn("http shutdown", "err", err)
 	}
 	stopConnectors()
 	wg.Wait()
-	stopRouter()
 	<-routerDone
 	log.Info("gateway stopped")
 	return runErr
