@@ -47,5 +47,9 @@ func (g *gateway) handler() http.Handler {
 			m.Mount(mux)
 		}
 	})
-	return countResponses(g.registry, mux)
+	known := func(instance string) bool {
+		name := normalize.InstanceName(instance)
+		return g.channels[name] != nil || g.helpdesks[name] != nil
+	}
+	return countResponses(g.registry, known, mux)
 }

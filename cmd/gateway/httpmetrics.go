@@ -13,7 +13,8 @@ import (
 // countResponses counts every response by route pattern, hook instance and status: rejected
 // input (400 malformed, 401 forged, 413 oversized, 415 wrong type, 429 flooding) shows up per
 // connector in gateway_http_responses_total without each connector keeping its own counter.
-func countResponses(reg prometheus.Registerer, next http.Handler) http.Handler {
+// known tells the configured instances from whatever else a request names.
+func countResponses(reg prometheus.Registerer, known func(instance string) bool, next http.Handler) http.Handler {
 	responses := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_http_responses_total",
 		Help: "HTTP responses by route pattern, hook instance (for /hooks/) and status code."},
 		[]string{"pattern", "instance", "code"})
@@ -27,7 +28,13 @@ func countResponses(reg prometheus.Registerer, next http.Handler) http.Handler {
 		if pattern == "" {
 			pattern = "unmatched"
 		}
-		responses.WithLabelValues(pattern, r.PathValue("instance"), strconv.Itoa(rec.status)).Inc()
+		// /hooks/{instance} matches any name a scanner makes up: only configured ones are
+		// labels, or each made-up name would be a series of its own, kept for good.
+		instance := r.PathValue("instance")
+		if !known(instance) {
+			instance = ""
+		}
+		responses.WithLabelValues(pattern, instance, strconv.Itoa(rec.status)).Inc()
 	})
 }
 

@@ -133,3 +133,30 @@ default_helpdesk: desk
 		t.Fatalf("serve did not return\n%s", logs)
 	}
 }
+
+// TestUnknownHookNamesDoNotGrowTheMetrics: /hooks/{instance} matches any name, and anyone on
+// the internet may ask for one; each name must not become a series of its own.
+func TestUnknownHookNamesDoNotGrowTheMetrics(t *testing.T) {
+	base, _, _, _ := runServe(t, `
+channels:
+  - {name: chat, type: loopback, send_url: "http://127.0.0.1:9/send"}
+`)
+	for i := range 5 {
+		resp, err := http.Post(fmt.Sprintf("%s/hooks/probe-%d", base, i), "application/json", strings.NewReader("{}"))
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	}
+	resp, err := http.Post(base+"/hooks/chat", "application/json", strings.NewReader("{"))
+	require.NoError(t, err)
+	resp.Body.Close()
+
+	resp, err = http.Get(base + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	metrics, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.NotContains(t, string(metrics), "probe-")
+	require.Contains(t, string(metrics), `gateway_http_responses_total{code="404",instance="",pattern="/hooks/{instance}"} 5`)
+	require.Contains(t, string(metrics), `gateway_http_responses_total{code="400",instance="chat",pattern="/hooks/{instance}"} 1`)
+}
