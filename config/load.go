@@ -48,8 +48,10 @@ func Parse(data []byte, baseDir string, getenv func(string) (string, bool)) (*Co
 	all := decodeProbs.list
 	for _, fe := range validateProbs.list {
 		// A value that failed to decode kept its zero or default value; complaining about
-		// that value too would only repeat the decoding problem.
-		if !decodeProbs.touches(fe.Path) {
+		// that value too would only repeat the decoding problem. A secret given as foo_file
+		// has its decoding problem at that key, not at foo: "foo: required" beside an
+		// unreadable foo_file would send the operator looking for a key they never meant to set.
+		if !decodeProbs.touches(fe.Path) && !decodeProbs.touches(fe.Path+"_file") {
 			all = append(all, fe)
 		}
 	}

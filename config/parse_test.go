@@ -143,6 +143,11 @@ func TestParseErrors(t *testing.T) {
 			want: []string{"admin.token_file: read secret file: open " + filepath.Join(dir, "missing")},
 		},
 		{
+			name: "unreadable secret file is not also reported as missing",
+			yaml: "channels:\n  - name: tg\n    type: telegram\n    token_file: missing\n",
+			want: []string{"channels[0].token_file: read secret file: open " + filepath.Join(dir, "missing")},
+		},
+		{
 			name: "unknown key beside a secret file",
 			yaml: "admin:\n  token_fil: token\n",
 			want: []string{"admin.token_fil: unknown key"},
