@@ -85,6 +85,10 @@ func (d *decoder) decode(path string, n *yaml.Node, v reflect.Value) {
 	case reflect.Map:
 		d.decodeMap(path, n, v)
 	case reflect.String:
+		if v.Type() == secretType {
+			d.decodeSecret(path, n, v)
+			return
+		}
 		if s, ok := d.scalar(path, n, "a string"); ok {
 			v.SetString(s)
 		}
@@ -309,6 +313,25 @@ func (d *decoder) scalar(path string, n *yaml.Node, want string) (string, bool) 
 		return "", false
 	}
 	return s, true
+}
+
+// decodeSecret is scalar for a Secret, except that a malformed ${...} is reported without its
+// text: that is the secret's default (${TOKEN-s3cret}, ${TOKEN:=s3cret}) or the secret itself
+// when a literal secret holds "${", and the message goes to logs.
+func (d *decoder) decodeSecret(path string, n *yaml.Node, v reflect.Value) {
+	if n.Kind != yaml.ScalarNode {
+		d.mismatch(path, n, "a string")
+		return
+	}
+	s, err := expand(n.Value, d.getenv)
+	switch {
+	case errors.Is(err, errInvalidName):
+		d.probs.add(path, `invalid environment variable reference: want ${NAME} or ${NAME:-default}, NAME of A-Z, a-z, 0-9 and _ (a literal "${" is written "$${")`)
+	case err != nil:
+		d.probs.add(path, err.Error())
+	default:
+		v.SetString(s)
+	}
 }
 
 func (d *decoder) decodeDuration(path string, n *yaml.Node, v reflect.Value) {

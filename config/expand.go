@@ -50,11 +50,15 @@ func expand(s string, getenv func(string) (string, bool)) (string, error) {
 	}
 }
 
+// errInvalidName is wrapped by the error for a ${...} whose name is not a variable name. Its
+// message quotes the reference, so the decoder words it afresh for secrets.
+var errInvalidName = errors.New("invalid environment variable name")
+
 // lookup resolves the inside of one ${...}: "NAME" or "NAME:-default".
 func lookup(ref string, getenv func(string) (string, bool)) (string, error) {
 	name, def, hasDef := strings.Cut(ref, ":-")
 	if !validVarName(name) {
-		return "", fmt.Errorf("invalid environment variable name %q in ${%s}", name, ref)
+		return "", fmt.Errorf("%w %q in ${%s}", errInvalidName, name, ref)
 	}
 	var v string
 	var ok bool

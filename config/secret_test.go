@@ -51,3 +51,24 @@ func TestSecretIsRedactedInStructs(t *testing.T) {
 	slog.New(slog.NewTextHandler(&log, nil)).Info("config", "config", c, "token", c.Admin.Token)
 	require.NotContains(t, log.String(), "hunter2")
 }
+
+// TestMalformedSecretReferenceIsNotEchoed: a ${...} that is not a valid reference, such as
+// a shell form or a mistyped name, holds the secret itself (its default, or a literal secret
+// that happens to contain "${"); the message must locate the problem without quoting it.
+func TestMalformedSecretReferenceIsNotEchoed(t *testing.T) {
+	for _, token := range []string{
+		"${ADMIN-TOKEN:-hunter2}",  // '-' in the name, with a literal default
+		"${ADMIN_TOKEN:=hunter2}",  // the shell's assign-default form
+		"${ADMIN_TOKEN-hunter2}",   // the shell's unset-only default
+		"pa${hunter2 with spaces}", // a literal secret that happens to hold "${"
+	} {
+		t.Run(token, func(t *testing.T) {
+			_, err := Parse([]byte("admin:\n  token: \""+token+"\"\n"), "", nil)
+			requireProblems(t, err, "admin.token: invalid environment variable reference")
+			require.NotContains(t, err.Error(), "hunter2")
+		})
+	}
+	// Elsewhere the reference is quoted, since it is what needs fixing.
+	_, err := Parse([]byte("listen: ${LISTEN-ADDR}\n"), "", nil)
+	requireProblems(t, err, `listen: invalid environment variable name "LISTEN-ADDR"`)
+}
