@@ -15,9 +15,34 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/test/browser"
 )
+
+// openChat runs the channel on sink until the test ends (calling beforeStop first, when
+// given) and starts a browser. It returns a context for the page's steps, bounded so a page
+// that hangs fails the test, and the chat's URL for transport ("websocket" or "poll").
+func openChat(t *testing.T, exe string, h *harness, sink connectors.Sink, transport string, beforeStop func()) (context.Context, string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.ch.Run(ctx, sink) }()
+	t.Cleanup(func() {
+		if beforeStop != nil {
+			beforeStop()
+		}
+		cancel()
+		require.NoError(t, <-done)
+	})
+	url := h.srv.URL + "/chat"
+	if transport == "poll" {
+		url += "?transport=poll"
+	}
+	step, stop := context.WithTimeout(browser.Headless(t, exe), 45*time.Second)
+	t.Cleanup(stop)
+	return step, url
+}
 
 // busyOnce is a store that cannot take one message the first time it sees it, as a store
 // does that is briefly locked or restarting: the failure is temporary.
@@ -78,21 +103,7 @@ func TestPageKeepsPlayersOrder(t *testing.T) {
 		t.Run(transport, func(t *testing.T) {
 			h := start(t, nil, false)
 			sink := &busyOnce{fakeStore: h.store, text: "my deposit is missing"}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- h.ch.Run(ctx, sink) }()
-			t.Cleanup(func() {
-				cancel()
-				require.NoError(t, <-done)
-			})
-
-			url := h.srv.URL + "/chat"
-			if transport == "poll" {
-				url += "?transport=poll"
-			}
-			page := browser.Headless(t, exe)
-			step, stop := context.WithTimeout(page, 45*time.Second)
-			defer stop()
+			step, url := openChat(t, exe, h, sink, transport, nil)
 			require.NoError(t, chromedp.Run(step,
 				chromedp.Navigate(url),
 				chromedp.WaitVisible(`#status.online`, chromedp.ByQuery),
@@ -125,22 +136,8 @@ func TestPageKeepsFilesInOrder(t *testing.T) {
 			h := start(t, nil, false)
 			sink := &slowFiles{fakeStore: h.store, release: make(chan struct{}), arrived: make(chan normalize.Message, 8)}
 			release := sync.OnceFunc(func() { close(sink.release) })
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- h.ch.Run(ctx, sink) }()
-			t.Cleanup(func() {
-				release() // before the server shuts down, which waits for a held upload
-				cancel()
-				require.NoError(t, <-done)
-			})
-
-			url := h.srv.URL + "/chat"
-			if transport == "poll" {
-				url += "?transport=poll"
-			}
-			page := browser.Headless(t, exe)
-			step, stop := context.WithTimeout(page, 45*time.Second)
-			defer stop()
+			// Released before the server shuts down, which waits for a held upload.
+			step, url := openChat(t, exe, h, sink, transport, release)
 			// The input takes one file at a time: the player chooses twice.
 			require.NoError(t, chromedp.Run(step,
 				chromedp.Navigate(url),

@@ -89,7 +89,6 @@ type attachment struct {
 	Filename      string     `json:"Filename"`    // from Content-Disposition or Content-Type name=
 	Headers       string     `json:"Headers"`     // the part's MIME headers, one a line
 	ContentLength flexString `json:"ContentLength"`
-	Content       string     `json:"Content"` // base64, only from GET /attachment/:id
 }
 
 // partFields are the fields a listing of parts asks for. REST2 5.0.3 answers 500 when Parent
@@ -377,7 +376,7 @@ func (c *client) txnText(ctx context.Context, id int) (string, error) {
 
 // txnContent returns the text/plain body of a transaction and its file parts (see isFile),
 // from one listing of its parts. Collections list parts without content; GET /attachment/:id
-// returns it in base64.
+// returns it in base64 (see contentOf).
 func (c *client) txnContent(ctx context.Context, id int) (text string, files []attachment, err error) {
 	parts, err := collect[attachment](ctx, c, http.MethodGet, fmt.Sprintf("/transaction/%d/attachments", id),
 		url.Values{"fields": {partFields}}, nil)
@@ -402,11 +401,7 @@ func (c *client) txnContent(ctx context.Context, id int) (text string, files []a
 	if body == nil {
 		return "", files, nil
 	}
-	full, err := c.attachment(ctx, body.ID.int())
-	if err != nil {
-		return "", nil, err
-	}
-	if text, err = decodeContent(full.Content); err != nil {
+	if text, err = c.attachmentText(ctx, body.ID.int()); err != nil {
 		return "", nil, err
 	}
 	if body == rich {
@@ -415,16 +410,22 @@ func (c *client) txnContent(ctx context.Context, id int) (text string, files []a
 	return text, files, nil
 }
 
-// attachment returns one part with its base64 Content. REST2 5.0.3 has no raw download: the
-// whole content comes in the JSON answer.
-func (c *client) attachment(ctx context.Context, id int) (attachment, error) {
-	var full attachment
-	err := c.do(ctx, http.MethodGet, fmt.Sprintf("/attachment/%d", id), nil, nil, &full)
-	return full, err
+// attachmentText returns the decoded content of one part whole: a message body.
+func (c *client) attachmentText(ctx context.Context, id int) (string, error) {
+	content, err := c.attachmentContent(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	defer content.Close()
+	b, err := io.ReadAll(content)
+	if err != nil {
+		return "", fmt.Errorf("read GET /attachment/%d: %w", id, err)
+	}
+	return string(b), nil
 }
 
-// attachmentContent returns the decoded content of one part as it arrives, for a file too
-// large to hold in memory (see contentOf). The caller closes it.
+// attachmentContent returns the decoded content of one part as it arrives, so a file need not
+// be held in memory (see contentOf). The caller closes it.
 func (c *client) attachmentContent(ctx context.Context, id int) (io.ReadCloser, error) {
 	path := fmt.Sprintf("/attachment/%d", id)
 	rc, _, err := c.send(ctx, http.MethodGet, path, nil, nil)

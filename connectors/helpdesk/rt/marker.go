@@ -1,7 +1,6 @@
 package rt
 
 import (
-	"encoding/base64"
 	"fmt"
 	"regexp"
 	"strings"
@@ -51,17 +50,3 @@ func postedByGateway(text string) bool {
 
 // markerLine matches a line that is a marker alone.
 var markerLine = regexp.MustCompile(`^` + markerPattern.String() + `$`)
-
-// decodeContent decodes the base64 Content of GET /attachment/:id.
-func decodeContent(s string) (string, error) {
-	b, err := base64.StdEncoding.DecodeString(strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\r' || r == ' ' {
-			return -1
-		}
-		return r
-	}, s))
-	if err != nil {
-		return "", fmt.Errorf("decode attachment content: %w", err)
-	}
-	return string(b), nil
-}

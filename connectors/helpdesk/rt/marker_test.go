@@ -33,14 +33,6 @@ func TestMarkersParsing(t *testing.T) {
 	}
 }
 
-func TestDecodeContent(t *testing.T) {
-	got, err := decodeContent("c2Vjb25kCgpbZ2F0ZXdheS1tZXNzYWdlLWlkOiBtYWJjMl0=\n")
-	require.NoError(t, err)
-	require.Equal(t, "second\n\n[gateway-message-id: mabc2]", got)
-	_, err = decodeContent("not base64!")
-	require.Error(t, err)
-}
-
 func TestConversationStatus(t *testing.T) {
 	for rtStatus, want := range map[string]normalize.Status{
 		"new": normalize.StatusOpen, "open": normalize.StatusOpen, "stalled": normalize.StatusPending,

@@ -116,9 +116,7 @@ func TestPostAttachmentBecomesRTAttachment(t *testing.T) {
 	require.NotNil(t, found, "ticket %d has no file attachment", n)
 	require.Equal(t, "Kontoauszug-M_rz.pdf", found.Filename)
 	require.Equal(t, "application/pdf", found.ContentType)
-	var full attachment
-	require.NoError(t, h.rt.do(t.Context(), "GET", "/attachment/"+string(found.ID), nil, nil, &full))
-	content, err := decodeContent(full.Content)
+	content, err := h.rt.attachmentText(t.Context(), found.ID.int())
 	require.NoError(t, err)
 	require.Equal(t, pdf, content)
 	require.Equal(t, ids(msgs), onTicket(t, h, ticket))
