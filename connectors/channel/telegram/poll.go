@@ -35,9 +35,6 @@ func (c *Channel) poll(ctx context.Context, sink connectors.Sink) error {
 	}()
 	for ctx.Err() == nil {
 		updates, err := c.getUpdates(ctx, &pollClient, offset)
-		if err == nil {
-			confirmed = offset
-		}
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -60,6 +57,7 @@ func (c *Channel) poll(ctx context.Context, sink connectors.Sink) error {
 			wait = nextBackoff(wait)
 			continue
 		}
+		confirmed = offset // Telegram confirms what is below the offset of a call it answered
 		if len(updates) == 0 {
 			wait = c.backoff
 			if c.cfg.PollTimeout < time.Second {
