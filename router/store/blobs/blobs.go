@@ -12,15 +12,30 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sync"
 
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 )
 
 // Dir is a content-addressed blob store in a directory.
+//
+// A Put returns only once the content and the directory entries leading to it are on disk:
+// the caller commits a message that points at the blob (SQLite with synchronous=FULL), and
+// that message must not outlive the file across a power failure. A renamed file is durable
+// only once its directory is fsynced, and a new directory only once its parent is.
 type Dir struct {
 	root     string
 	maxBytes int64
+	// syncDir makes a directory's entries durable; tests replace it to see that Put calls it
+	// and to make it fail.
+	syncDir func(path string) error
+
+	mu sync.Mutex
+	// rooted holds the fan-out directories whose entry in root this Dir has synced. It starts
+	// empty, so a directory an earlier process made (perhaps crashing before its sync) is
+	// synced into root once more before the first file goes into it.
+	rooted map[string]bool
 }
 
 var _ connectors.Blobs = (*Dir)(nil)
@@ -30,10 +45,55 @@ var refPattern = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 
 // New returns a store in root that refuses content over maxBytes.
 func New(root string, maxBytes int64) (*Dir, error) {
+	return newDir(root, maxBytes, syncDir)
+}
+
+func newDir(root string, maxBytes int64, sync func(path string) error) (*Dir, error) {
+	root = filepath.Clean(root)
+	// A root made here would vanish with every blob in it if its own entry were lost, so the
+	// directories that gain a new entry, from root's parent up to the first that already
+	// existed, are synced.
+	existing := root
+	for {
+		if _, err := os.Stat(existing); !errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		parent := filepath.Dir(existing)
+		if parent == existing {
+			break
+		}
+		existing = parent
+	}
 	if err := os.MkdirAll(filepath.Join(root, "tmp"), 0o750); err != nil {
 		return nil, fmt.Errorf("blobs: create %s: %w", root, err)
 	}
-	return &Dir{root: root, maxBytes: maxBytes}, nil
+	if existing != root {
+		for dir := filepath.Dir(root); ; dir = filepath.Dir(dir) {
+			if err := sync(dir); err != nil {
+				return nil, fmt.Errorf("blobs: create %s: %w", root, err)
+			}
+			if dir == existing || dir == filepath.Dir(dir) {
+				break
+			}
+		}
+	}
+	return &Dir{root: root, maxBytes: maxBytes, syncDir: sync, rooted: map[string]bool{}}, nil
+}
+
+// syncDir is the real Dir.syncDir.
+func syncDir(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("fsync directory: %w", err)
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("fsync directory: %w", err)
+	}
+	return nil
 }
 
 // Put implements connectors.Blobs.
@@ -59,10 +119,19 @@ func (d *Dir) Put(ctx context.Context, r io.Reader, name, mediaType string) (nor
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	final := d.path(sum)
-	if err := os.MkdirAll(filepath.Dir(final), 0o750); err != nil {
-		return normalize.Attachment{}, fmt.Errorf("blobs: %w", err)
+	fanOut := filepath.Dir(final)
+	if err := d.makeFanOut(fanOut); err != nil {
+		return normalize.Attachment{}, fmt.Errorf("blobs: store %q: %w", name, err)
 	}
+	// Identical content is renamed over the existing file rather than skipped, so a Put never
+	// trusts a file it finds: the one a Put left behind when its directory sync failed is
+	// synced again here before anyone is told it is stored.
 	if err := os.Rename(tmp.Name(), final); err != nil {
+		return normalize.Attachment{}, fmt.Errorf("blobs: store %q: %w", name, err)
+	}
+	// A failed sync leaves the renamed file in place: removing it could delete the copy that
+	// an earlier or concurrent Put of the same content already reported durable.
+	if err := d.syncDir(fanOut); err != nil {
 		return normalize.Attachment{}, fmt.Errorf("blobs: store %q: %w", name, err)
 	}
 	return normalize.Attachment{Name: name, MediaType: mediaType, Size: n, SHA256: sum, BlobRef: "sha256:" + sum}, nil
@@ -85,6 +154,29 @@ func (d *Dir) Open(ctx context.Context, ref string) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("blobs: open %s: %w", ref, err)
 	}
 	return f, nil
+}
+
+// makeFanOut creates dir, a fan-out directory under root, and makes its entry in root durable
+// unless this Dir already has.
+func (d *Dir) makeFanOut(dir string) error {
+	d.mu.Lock()
+	done := d.rooted[dir]
+	d.mu.Unlock()
+	if done {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	// Concurrent Puts may both sync root here; that is harmless, and holding mu across the
+	// fsync would make every other Put wait on it.
+	if err := d.syncDir(d.root); err != nil {
+		return fmt.Errorf("record %s in %s: %w", filepath.Base(dir), d.root, err)
+	}
+	d.mu.Lock()
+	d.rooted[dir] = true
+	d.mu.Unlock()
+	return nil
 }
 
 func (d *Dir) path(sum string) string { return filepath.Join(d.root, sum[:2], sum) }
