@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/casino-support/gateway/connectors/settings"
 )
 
 // The decoder walks the yaml.Node tree and the Go value together instead of using
@@ -32,11 +34,12 @@ const maxValues = 100_000
 
 var (
 	durationType = reflect.TypeFor[time.Duration]()
-	secretType   = reflect.TypeFor[Secret]()
+	secretType   = reflect.TypeFor[settings.Secret]()
 )
 
 // decoder holds what decoding needs besides the node and the value.
 type decoder struct {
+	catalog Catalog
 	getenv  func(string) (string, bool)
 	baseDir string // resolves relative *_file paths
 	probs   *problems
@@ -122,21 +125,25 @@ func (d *decoder) decodeStruct(path string, n *yaml.Node, v reflect.Value) {
 }
 
 // decodeTyped decodes a channel or helpdesk: the struct's own keys (name, type) first, then
-// the remaining keys strictly into the settings struct of the type. With a missing or unknown
-// type the remaining keys are left alone: Validate reports the type, and guessing which keys
-// are wrong would only add noise.
+// the remaining keys strictly into fresh settings of the type, made by the catalog with their
+// defaults. With a missing or unknown type the remaining keys are left alone: Validate
+// reports the type, and guessing which keys are wrong would only add noise.
 func (d *decoder) decodeTyped(path string, pairs []pair, v reflect.Value, e typedEntry) {
 	var rest []pair
 	d.decodeFields(path, pairs, v, func(_ string, kv pair) { rest = append(rest, kv) })
-	s, ok := e.typeSettings()
+	newSettings, ok := e.types(d.catalog)[e.entryType()]
 	if !ok || d.probs.touches(keyPath(path, "type")) {
 		return
 	}
-	// The settings are fresh: decodeSlice makes every entry anew.
-	if def, ok := s.(defaulter); ok {
-		def.presets()
+	s := newSettings()
+	sv := reflect.ValueOf(s)
+	if sv.Kind() != reflect.Pointer || sv.Elem().Kind() != reflect.Struct {
+		// A constructor that returns anything else is a bug in the connector, not in the file.
+		d.probs.add(path, fmt.Sprintf("settings of %s type %q are a %T, not a pointer to a struct", e.family(), e.entryType(), s))
+		return
 	}
-	d.decodeFields(path, rest, reflect.ValueOf(s).Elem(), d.unknownKey)
+	*e.settings() = s
+	d.decodeFields(path, rest, sv.Elem(), d.unknownKey)
 }
 
 func (d *decoder) unknownKey(path string, kv pair) {
@@ -445,21 +452,7 @@ func describe(n *yaml.Node) string {
 }
 
 // quote shows a value in a message, shortened so a stray blob does not flood the log.
-func quote(s string) string {
-	const max = 60
-	if len(s) > max {
-		r := []rune(s)
-		if len(r) > max {
-			s = string(r[:max]) + "…"
-		}
-	}
-	return strconv.Quote(s)
-}
+func quote(s string) string { return settings.Quote(s) }
 
 // keyPath appends a mapping key to a key path, bracketing keys that would make it ambiguous.
-func keyPath(path, key string) string {
-	if key == "" || strings.ContainsAny(key, ".[]\"' \t\r\n") {
-		return path + "[" + strconv.Quote(key) + "]"
-	}
-	return joinKey(path, key)
-}
+func keyPath(path, key string) string { return settings.Key(path, key) }

@@ -1,28 +1,37 @@
 package config
 
 import (
+	"fmt"
 	"net"
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/casino-support/gateway/connectors/settings"
 )
 
-// Default is the configuration used when no file is given: every default applied, the web
-// chat "web" for players and the built-in inbox "inbox" for agents, which takes every
-// conversation. It passes Validate. A configuration file, even an empty one, gets no implicit
-// channels or helpdesks: it has only those it lists.
-func Default() *Config {
-	c := baseDefaults()
-	// The embedded default: the web chat for players and the built-in inbox for agents, so
-	// the whole flow runs on one machine with no external service and no credentials.
-	web, box := new(Webchat), new(Inbox)
-	web.presets()
-	box.presets()
-	c.Channels = []Channel{{Name: "web", Type: "webchat", Webchat: web}}
-	c.Helpdesks = []Helpdesk{{Name: "inbox", Type: "inbox", Inbox: box}}
-	c.DefaultHelpdesk = "inbox"
-	c.deriveDefaults()
-	return c
+// embeddedDefault is the configuration used when no file is given: the web chat "web" for
+// players and the built-in inbox "inbox" for agents, which takes every conversation, so the
+// whole flow runs on one machine with no external service and no credentials.
+const embeddedDefault = `
+channels:
+  - name: web
+    type: webchat
+helpdesks:
+  - name: inbox
+    type: inbox
+default_helpdesk: inbox
+`
+
+// Default is the configuration used when no file is given: every default applied, and the
+// embedded web chat and inbox, whose types cat must know. A configuration file, even an
+// empty one, gets no implicit channels or helpdesks: it has only those it lists.
+func Default(cat Catalog) (*Config, error) {
+	cfg, err := Parse([]byte(embeddedDefault), "", nil, cat)
+	if err != nil {
+		return nil, fmt.Errorf("the embedded default configuration: %w", err)
+	}
+	return cfg, nil
 }
 
 // baseDefaults returns the defaults that do not depend on other settings. The decoder fills
@@ -54,19 +63,6 @@ func baseDefaults() *Config {
 	}
 }
 
-// defaulter is implemented by type settings with defaults of their own, in two steps like
-// the Config's: presets and derive.
-type defaulter interface {
-	// presets sets the defaults that depend on nothing else, on fresh settings. The decoder
-	// calls it before decoding the entry's keys, so that, as with baseDefaults, an explicit
-	// value (even 0 or "") replaces a default and is validated instead of being taken for
-	// "not set".
-	presets()
-	// derive fills, after decoding, the settings left unset whose defaults depend on other
-	// settings (data_dir) or on name, the instance's name.
-	derive(c *Config, name string)
-}
-
 // deriveDefaults fills the settings whose defaults depend on others, after the file has been
 // decoded: the SQLite databases and the blobs go into data_dir, and public_url points at the
 // port of listen.
@@ -77,18 +73,9 @@ func (c *Config) deriveDefaults() {
 	if c.Attachments.Dir == "" && c.DataDir != "" {
 		c.Attachments.Dir = filepath.Join(c.DataDir, "blobs")
 	}
-	for i := range c.Channels {
-		if s, ok := c.Channels[i].typeSettings(); ok {
-			if d, ok := s.(defaulter); ok {
-				d.derive(c, c.Channels[i].Name)
-			}
-		}
-	}
-	for i := range c.Helpdesks {
-		if s, ok := c.Helpdesks[i].typeSettings(); ok {
-			if d, ok := s.(defaulter); ok {
-				d.derive(c, c.Helpdesks[i].Name)
-			}
+	for _, e := range c.entries() {
+		if d, ok := e.settings.(settings.Deriver); ok {
+			d.Derive(settings.Env{Name: e.name, DataDir: c.DataDir})
 		}
 	}
 	if c.PublicURL == "" {

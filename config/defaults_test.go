@@ -22,40 +22,45 @@ func TestDefault(t *testing.T) {
 		},
 		SLA:             SLA{FirstResponse: FirstResponse{Chat: 5 * time.Minute, Email: 2 * time.Hour, Voice: time.Hour}},
 		ShutdownTimeout: 30 * time.Second,
-		// The embedded default: the web chat for players, the built-in inbox for agents.
-		Channels: []Channel{{Name: "web", Type: "webchat", Webchat: &Webchat{
-			Path:              "/chat",
-			Title:             "Support",
-			Greetings:         map[string]string{"en": "Hi! How can we help you today?"},
-			Color:             "#0b5fff",
-			TokenTTL:          720 * time.Hour,
-			MessagesPerMinute: 20,
-			UploadTypes:       []string{"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"},
+		// The embedded default: the web chat for players, the built-in inbox for agents, each
+		// with its type's defaults.
+		Channels: []Channel{{Name: "web", Type: "webchat", Settings: &testWebchat{
+			Path:        "/chat",
+			Greetings:   map[string]string{"en": "Hi!"},
+			TokenTTL:    time.Hour,
+			UploadTypes: testUploadTypes,
 		}}},
-		Helpdesks: []Helpdesk{{Name: "inbox", Type: "inbox", Inbox: &Inbox{
-			Path:       "/inbox",
-			Database:   filepath.Join("data", "inbox.db"),
-			SessionTTL: 12 * time.Hour,
+		Helpdesks: []Helpdesk{{Name: "inbox", Type: "inbox", Settings: &testInbox{
+			Path:     "/inbox",
+			Database: filepath.Join("data", "inbox.db"),
 		}}},
 		DefaultHelpdesk: "inbox",
+		catalog:         testCatalog,
 	}
-	require.Equal(t, want, Default())
-	require.NoError(t, Default().Validate())
+	got := defaultConfig(t)
+	requireSameConfig(t, want, got)
+	require.NoError(t, got.Validate())
+}
+
+func TestDefaultNeedsItsTypes(t *testing.T) {
+	_, err := Default(Catalog{})
+	require.ErrorContains(t, err, "embedded default")
+	require.ErrorContains(t, err, `unknown channel type "webchat"`)
 }
 
 func TestDefaultsAreFresh(t *testing.T) {
-	a, b := Default(), Default()
-	a.Channels[0].Webchat.UploadTypes[0] = "text/plain"
-	a.Channels[0].Webchat.Greetings["de"] = "Hallo"
-	require.Equal(t, DefaultUploadTypes[0], b.Channels[0].Webchat.UploadTypes[0], "Default() must not share slices")
-	require.NotContains(t, b.Channels[0].Webchat.Greetings, "de", "Default() must not share maps")
-	require.Equal(t, "image/png", DefaultUploadTypes[0])
+	a, b := defaultConfig(t), defaultConfig(t)
+	a.Channels[0].Settings.(*testWebchat).UploadTypes[0] = "text/plain"
+	a.Channels[0].Settings.(*testWebchat).Greetings["de"] = "Hallo"
+	require.Equal(t, testUploadTypes[0], b.Channels[0].Settings.(*testWebchat).UploadTypes[0], "Default() must not share slices")
+	require.NotContains(t, b.Channels[0].Settings.(*testWebchat).Greetings, "de", "Default() must not share maps")
+	require.Equal(t, "image/png", testUploadTypes[0])
 }
 
 func TestNoInstancesIsDefaultWithoutInstances(t *testing.T) {
-	want := Default()
+	want := defaultConfig(t)
 	want.Channels, want.Helpdesks, want.DefaultHelpdesk = nil, nil, ""
-	require.Equal(t, want, noInstances())
+	requireSameConfig(t, want, noInstances())
 	require.NoError(t, noInstances().Validate())
 }
 
@@ -63,11 +68,11 @@ func TestNoInstancesIsDefaultWithoutInstances(t *testing.T) {
 // embedded web chat and inbox are for running without a file.
 func TestEmptyInputGivesNoInstances(t *testing.T) {
 	for _, in := range []string{"", "\n", "~\n", "{}\n"} {
-		cfg, err := Parse([]byte(in), "", nil)
+		cfg, err := parse([]byte(in), "", nil)
 		require.NoError(t, err, "input %q", in)
-		require.Equal(t, noInstances(), cfg, "input %q", in)
+		requireSameConfig(t, noInstances(), cfg)
 	}
-	cfg, err := Parse([]byte("channels: []\nhelpdesks: []\n"), "", nil)
+	cfg, err := parse([]byte("channels: []\nhelpdesks: []\n"), "", nil)
 	require.NoError(t, err)
 	require.Empty(t, cfg.Channels)
 	require.Empty(t, cfg.Helpdesks)
@@ -106,11 +111,10 @@ func TestDerivedDefaults(t *testing.T) {
 			name: "type settings get their defaults",
 			yaml: "data_dir: /srv/gw\nchannels:\n  - {name: site, type: webchat}\nhelpdesks:\n  - {name: agents, type: inbox}\ndefault_helpdesk: agents\n",
 			check: func(t *testing.T, c *Config) {
-				d := Default()
-				require.Equal(t, d.Channels[0].Webchat, c.Channels[0].Webchat)
-				require.Equal(t, "/inbox", c.Helpdesks[0].Inbox.Path)
-				require.Equal(t, "/srv/gw/agents.db", c.Helpdesks[0].Inbox.Database, "the database is named after the instance")
-				require.Equal(t, 12*time.Hour, c.Helpdesks[0].Inbox.SessionTTL)
+				d := defaultConfig(t)
+				require.Equal(t, d.Channels[0].Settings, c.Channels[0].Settings)
+				require.Equal(t, &testInbox{Path: "/inbox", Database: "/srv/gw/agents.db"}, c.Helpdesks[0].Settings,
+					"the database is named after the instance")
 			},
 		},
 		{
@@ -119,25 +123,21 @@ func TestDerivedDefaults(t *testing.T) {
   - name: site
     type: webchat
     path: /help
-    title: Hilfe
     greetings: {de: Hallo}
-    color: "#112233"
-    token_ttl: 1h
-    messages_per_minute: 5
+    token_ttl: 2h
     upload_types: []
 helpdesks:
   - name: agents
     type: inbox
     path: /agents
     database: /srv/agents.db
-    session_ttl: 1h
 default_helpdesk: agents
 `,
 			check: func(t *testing.T, c *Config) {
-				require.Equal(t, &Webchat{Path: "/help", Title: "Hilfe", Greetings: map[string]string{"de": "Hallo"}, Color: "#112233",
-					TokenTTL: time.Hour, MessagesPerMinute: 5, UploadTypes: []string{}}, c.Channels[0].Webchat,
-					"an explicit empty list allows no uploads; it does not bring the default back")
-				require.Equal(t, &Inbox{Path: "/agents", Database: "/srv/agents.db", SessionTTL: time.Hour}, c.Helpdesks[0].Inbox)
+				require.Equal(t, &testWebchat{Path: "/help", Greetings: map[string]string{"de": "Hallo"}, TokenTTL: 2 * time.Hour,
+					UploadTypes: []string{}}, c.Channels[0].Settings,
+					"an explicit empty list allows no uploads; it does not bring the default back; a map replaces the derived one")
+				require.Equal(t, &testInbox{Path: "/agents", Database: "/srv/agents.db"}, c.Helpdesks[0].Settings)
 			},
 		},
 		{
@@ -148,7 +148,7 @@ default_helpdesk: agents
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := Parse([]byte(tt.yaml), "", nil)
+			cfg, err := parse([]byte(tt.yaml), "", nil)
 			require.NoError(t, err)
 			tt.check(t, cfg)
 		})
@@ -156,11 +156,11 @@ default_helpdesk: agents
 }
 
 func TestInvalidListenGetsNoPublicURLComplaint(t *testing.T) {
-	_, err := Parse([]byte("listen: localhost\n"), "", nil)
+	_, err := parse([]byte("listen: localhost\n"), "", nil)
 	requireProblems(t, err, `listen: want host:port such as ":8080", got "localhost"`)
 }
 
 func TestPostgresWithoutDSN(t *testing.T) {
-	_, err := Parse([]byte("store:\n  driver: postgres\n"), "", nil)
+	_, err := parse([]byte("store:\n  driver: postgres\n"), "", nil)
 	requireProblems(t, err, "store.dsn: required for driver postgres")
 }

@@ -2,6 +2,8 @@ package config
 
 import (
 	"strings"
+
+	"github.com/casino-support/gateway/connectors/settings"
 )
 
 // FieldError is one problem with the configuration, located by its key path such as
@@ -79,4 +81,13 @@ func joinKey(path, key string) string {
 		return key
 	}
 	return path + "." + key
+}
+
+// merge runs check with a settings collector and adds what it found; keys are full paths.
+func (p *problems) merge(check func(*settings.Problems)) {
+	sp := settings.NewProblems("")
+	check(sp)
+	for _, pr := range sp.List() {
+		p.add(pr.Key, pr.Message)
+	}
 }

@@ -43,7 +43,7 @@ func FuzzParse(f *testing.F) {
 	getenv := env(map[string]string{"ADMIN_TOKEN": "t", "EMPTY": "", "PUBLIC_URL": "https://support.example"})
 
 	f.Fuzz(func(t *testing.T, data []byte) {
-		cfg, err := Parse(data, dir, getenv)
+		cfg, err := parse(data, dir, getenv)
 		if err != nil {
 			if cfg != nil {
 				t.Fatalf("Parse returned a Config with error %v", err)

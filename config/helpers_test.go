@@ -38,6 +38,28 @@ func requireProblems(t *testing.T, err error, want ...string) {
 // chat and inbox that Default adds for running without a file.
 func noInstances() *Config {
 	c := baseDefaults()
+	c.catalog = testCatalog
 	c.deriveDefaults()
 	return c
+}
+
+// parse is Parse with the test catalog.
+func parse(data []byte, baseDir string, getenv func(string) (string, bool)) (*Config, error) {
+	return Parse(data, baseDir, getenv, testCatalog)
+}
+
+// defaultConfig is Default with the test catalog.
+func defaultConfig(t *testing.T) *Config {
+	t.Helper()
+	c, err := Default(testCatalog)
+	require.NoError(t, err)
+	return c
+}
+
+// requireSameConfig compares configurations without their catalogs, which hold functions.
+func requireSameConfig(t *testing.T, want, got *Config) {
+	t.Helper()
+	w, g := *want, *got
+	w.catalog, g.catalog = Catalog{}, Catalog{}
+	require.Equal(t, &w, &g)
 }

@@ -14,28 +14,30 @@ import (
 
 // Load reads the configuration file at path; see Parse. Relative *_file paths are resolved
 // against the file's directory. Callers pass os.LookupEnv as getenv; tests pass a fake.
-func Load(path string, getenv func(string) (string, bool)) (*Config, error) {
+func Load(path string, getenv func(string) (string, bool), cat Catalog) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	return Parse(data, filepath.Dir(path), getenv)
+	return Parse(data, filepath.Dir(path), getenv, cat)
 }
 
 // Parse decodes a YAML configuration strictly, applies defaults and validates the result.
 // Every problem, from the decoding and the validation alike, is returned together in one
 // *ValidationError; on error the Config is nil. baseDir resolves relative *_file paths; a nil
-// getenv means no environment variable is set. Empty input gives the defaults without
-// any channel or helpdesk; only Default, for running without a file, has the embedded ones.
-func Parse(data []byte, baseDir string, getenv func(string) (string, bool)) (*Config, error) {
+// getenv means no environment variable is set. cat names the types of channels and helpdesks.
+// Empty input gives the defaults without any channel or helpdesk; only Default, for running
+// without a file, has the embedded ones.
+func Parse(data []byte, baseDir string, getenv func(string) (string, bool), cat Catalog) (*Config, error) {
 	cfg := baseDefaults()
+	cfg.catalog = cat
 	root, err := document(data)
 	if err != nil {
 		return nil, &ValidationError{Errors: []FieldError{{Message: err.Error()}}}
 	}
 	var decodeProbs problems
 	if root != nil {
-		d := decoder{getenv: getenv, baseDir: baseDir, probs: &decodeProbs, budget: maxValues}
+		d := decoder{catalog: cat, getenv: getenv, baseDir: baseDir, probs: &decodeProbs, budget: maxValues}
 		d.decode("", root, reflect.ValueOf(cfg).Elem())
 		if d.exhausted() {
 			return nil, tooLarge()

@@ -64,7 +64,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown helpdesk type",
 			yaml: "helpdesks:\n  - name: zd\n    type: zendesk\ndefault_helpdesk: zd\n",
-			want: []string{`helpdesks[0].type: unknown helpdesk type "zendesk" (known: inbox, loopback, rt, webhook)`},
+			want: []string{`helpdesks[0].type: unknown helpdesk type "zendesk" (known: inbox, loopback)`},
 		},
 		{
 			name: "missing type",
@@ -271,7 +271,7 @@ routes:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := Parse([]byte(tt.yaml), dir, env(tt.env))
+			cfg, err := parse([]byte(tt.yaml), dir, env(tt.env))
 			requireProblems(t, err, tt.want...)
 			require.Nil(t, cfg)
 		})
@@ -363,7 +363,7 @@ func TestParseValues(t *testing.T) {
 			name: "secret file in type settings",
 			yaml: "channels:\n  - name: chat\n    type: loopback\n    send_url: https://x/\n    secret_file: token\n",
 			check: func(t *testing.T, c *Config) {
-				require.Equal(t, "s3cret", c.Channels[0].Loopback.Secret.Value())
+				require.Equal(t, "s3cret", c.Channels[0].Settings.(*testLoopback).Secret.Value())
 			},
 		},
 		{
@@ -377,14 +377,14 @@ func TestParseValues(t *testing.T) {
 			name: "null keeps defaults",
 			yaml: "listen:\nlog: ~\ndelivery:\n  lease: null\n",
 			check: func(t *testing.T, c *Config) {
-				require.Equal(t, noInstances(), c)
+				requireSameConfig(t, noInstances(), c)
 			},
 		},
 		{
 			name: "aliases are followed",
 			yaml: "public_url: &url http://127.0.0.1:9000/\nchannels:\n  - {name: a, type: loopback, send_url: *url}\n",
 			check: func(t *testing.T, c *Config) {
-				require.Equal(t, "http://127.0.0.1:9000/", c.Channels[0].Loopback.SendURL)
+				require.Equal(t, "http://127.0.0.1:9000/", c.Channels[0].Settings.(*testLoopback).SendURL)
 			},
 		},
 		{
@@ -399,8 +399,8 @@ func TestParseValues(t *testing.T) {
       keywords: [kyc]
 `,
 			check: func(t *testing.T, c *Config) {
-				require.Equal(t, []Channel{{Name: "chat", Type: "loopback", Loopback: &LoopbackChannel{SendURL: "http://127.0.0.1:9000/send"}}}, c.Channels)
-				require.Equal(t, []Helpdesk{{Name: "desk", Type: "loopback", Loopback: &LoopbackHelpdesk{URL: "http://127.0.0.1:9001/"}}}, c.Helpdesks)
+				require.Equal(t, []Channel{{Name: "chat", Type: "loopback", Settings: &testLoopback{SendURL: "http://127.0.0.1:9000/send"}}}, c.Channels)
+				require.Equal(t, []Helpdesk{{Name: "desk", Type: "loopback", Settings: &testDesk{URL: "http://127.0.0.1:9001/"}}}, c.Helpdesks)
 				require.Equal(t, []Route{{Helpdesk: "desk", Match: Match{
 					Channels: []string{"chat"}, Kinds: []string{"loopback"}, Languages: []string{"de"}, MinVIP: 2, Keywords: []string{"kyc"},
 				}}}, c.Routes)
@@ -419,17 +419,17 @@ func TestParseValues(t *testing.T) {
 		{
 			name:  "comments only",
 			yaml:  "# nothing here\n",
-			check: func(t *testing.T, c *Config) { require.Equal(t, noInstances(), c) },
+			check: func(t *testing.T, c *Config) { requireSameConfig(t, noInstances(), c) },
 		},
 		{
 			name:  "explicit empty document",
 			yaml:  "---\n",
-			check: func(t *testing.T, c *Config) { require.Equal(t, noInstances(), c) },
+			check: func(t *testing.T, c *Config) { requireSameConfig(t, noInstances(), c) },
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := Parse([]byte(tt.yaml), dir, env(tt.env))
+			cfg, err := parse([]byte(tt.yaml), dir, env(tt.env))
 			require.NoError(t, err)
 			tt.check(t, cfg)
 		})
@@ -442,12 +442,22 @@ func TestLoadResolvesSecretFilesNextToTheConfig(t *testing.T) {
 	path := filepath.Join(dir, "gateway.yaml")
 	require.NoError(t, os.WriteFile(path, []byte("admin:\n  token_file: token\n"), 0o600))
 
-	cfg, err := Load(path, env(nil))
+	cfg, err := Load(path, env(nil), testCatalog)
 	require.NoError(t, err)
 	require.Equal(t, "s3cret", cfg.Admin.Token.Value())
 }
 
 func TestLoadMissingFile(t *testing.T) {
-	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"), env(nil))
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"), env(nil), testCatalog)
 	require.ErrorIs(t, err, os.ErrNotExist)
+}
+
+func TestKeys(t *testing.T) {
+	keys := Keys(testCatalog)
+	for _, k := range []string{"listen", "delivery.workers", "sla.first_response.vip", "routes[].match.kinds",
+		"channels[].name", "channels[].type", "channels[].send_url", "channels[].greetings", "helpdesks[].agents[].password_hash"} {
+		require.Contains(t, keys, k)
+	}
+	require.NotContains(t, keys, "admin.token_file", "a *_file alternative is not a key of its own")
+	require.NotContains(t, keys, "channels[].settings", "settings sit in the entry's own mapping")
 }

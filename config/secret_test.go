@@ -23,20 +23,20 @@ func TestSecretIsRedacted(t *testing.T) {
 }
 
 func TestSecretIsRedactedInStructs(t *testing.T) {
-	c := validConfig()
+	c := validConfig(t)
 	c.Admin.Token = "hunter2"
 	c.Store.DSN = "postgres://gw:hunter2@db/gw"
-	c.Channels[0].Loopback.Secret = "hunter2"
-	d := Default()
-	d.Channels[0].Webchat.TokenSecret = "hunter2"
-	d.Channels[0].Webchat.PlayerSecret = "hunter2"
-	d.Helpdesks[0].Inbox.Agents = []InboxAgent{{Name: "alice", PasswordHash: "hunter2"}}
+	c.Channels[0].Settings.(*testLoopback).Secret = "hunter2"
+	d := defaultConfig(t)
+	d.Channels[0].Settings.(*testWebchat).TokenSecret = "hunter2"
+	d.Helpdesks[0].Settings.(*testInbox).Agents = []testInboxAgent{{Name: "alice", PasswordHash: "hunter2"}}
 	c.Channels = append(c.Channels, d.Channels...)
 	c.Helpdesks = append(c.Helpdesks, d.Helpdesks...)
 
 	for _, format := range []string{"%v", "%+v", "%#v"} {
-		out := fmt.Sprintf(format, c.Admin) + fmt.Sprintf(format, *c) + fmt.Sprintf(format, *c.Channels[0].Loopback) +
-			fmt.Sprintf(format, *c.Channels[1].Webchat) + fmt.Sprintf(format, *c.Helpdesks[1].Inbox)
+		out := fmt.Sprintf(format, c.Admin) + fmt.Sprintf(format, *c) + fmt.Sprintf(format, c.Channels) +
+			fmt.Sprintf(format, c.Helpdesks) + fmt.Sprintf(format, *c.Channels[1].Settings.(*testWebchat)) +
+			fmt.Sprintf(format, *c.Helpdesks[1].Settings.(*testInbox))
 		require.NotContains(t, out, "hunter2", format)
 		require.Contains(t, out, "[redacted]", format)
 	}
@@ -63,12 +63,12 @@ func TestMalformedSecretReferenceIsNotEchoed(t *testing.T) {
 		"pa${hunter2 with spaces}", // a literal secret that happens to hold "${"
 	} {
 		t.Run(token, func(t *testing.T) {
-			_, err := Parse([]byte("admin:\n  token: \""+token+"\"\n"), "", nil)
+			_, err := parse([]byte("admin:\n  token: \""+token+"\"\n"), "", nil)
 			requireProblems(t, err, "admin.token: invalid environment variable reference")
 			require.NotContains(t, err.Error(), "hunter2")
 		})
 	}
 	// Elsewhere the reference is quoted, since it is what needs fixing.
-	_, err := Parse([]byte("listen: ${LISTEN-ADDR}\n"), "", nil)
+	_, err := parse([]byte("listen: ${LISTEN-ADDR}\n"), "", nil)
 	requireProblems(t, err, `listen: invalid environment variable name "LISTEN-ADDR"`)
 }

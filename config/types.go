@@ -2,22 +2,15 @@
 // and *_file secret references, defaults, and strict validation whose errors name the key path.
 package config
 
-import "time"
+import (
+	"time"
 
-// Secret is a credential. It prints as a placeholder so it never reaches a log by accident.
-// In YAML it is given inline (`token: ...`, usually `token: ${TG_TOKEN}`) or as a file
-// reference (`token_file: /run/secrets/tg`), whose content, minus one trailing newline, is used.
-type Secret string
+	"github.com/casino-support/gateway/connectors/settings"
+)
 
-func (Secret) String() string   { return "[redacted]" }
-func (Secret) GoString() string { return "[redacted]" }
-
-// MarshalText redacts the secret in encoders that bypass String: encoding/json, YAML
-// encoders and slog's JSON and text handlers.
-func (Secret) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
-
-// Value returns the secret itself; call it only where the secret is used.
-func (s Secret) Value() string { return string(s) }
+// Secret is a credential that never prints; see settings.Secret. Connectors' settings use
+// the same type, so the loader treats every secret alike.
+type Secret = settings.Secret
 
 // Config is the whole gateway configuration.
 type Config struct {
@@ -40,6 +33,9 @@ type Config struct {
 	Routes []Route `yaml:"routes"`
 	// DefaultHelpdesk takes conversations no route matched; required when there are helpdesks.
 	DefaultHelpdesk string `yaml:"default_helpdesk"`
+
+	// catalog is what Parse knew the types by, for Validate's messages.
+	catalog Catalog
 }
 
 // Log configures log/slog.
@@ -93,39 +89,20 @@ type FirstResponse struct {
 }
 
 // Channel is one player-facing channel instance. Name and Type are common; the settings of the
-// type sit beside them in the same YAML mapping and are decoded into the field of that type.
+// type sit beside them in the same YAML mapping and are decoded into Settings, which the
+// catalog's constructor for Type made (the connector package's own settings type). Settings
+// is nil when Type is missing or unknown.
 type Channel struct {
-	Name     string           `yaml:"name"`
-	Type     string           `yaml:"type"`
-	Loopback *LoopbackChannel `yaml:"-"`
-	Webchat  *Webchat         `yaml:"-"`
-	Telegram *Telegram        `yaml:"-"`
+	Name     string            `yaml:"name"`
+	Type     string            `yaml:"type"`
+	Settings settings.Settings `yaml:"-"`
 }
 
 // Helpdesk is one ticket-system instance, laid out like Channel.
 type Helpdesk struct {
 	Name     string            `yaml:"name"`
 	Type     string            `yaml:"type"`
-	Loopback *LoopbackHelpdesk `yaml:"-"`
-	Inbox    *Inbox            `yaml:"-"`
-	RT       *RT               `yaml:"-"`
-	Webhook  *Webhook          `yaml:"-"`
-}
-
-// LoopbackChannel is the test channel: players' messages are POSTed to /hooks/{name} and
-// replies are POSTed to SendURL. It exists to exercise the pipeline end to end.
-type LoopbackChannel struct {
-	// SendURL receives agent replies as JSON, with the message ID as idempotency key.
-	SendURL string `yaml:"send_url"`
-	// Secret, when set, must be sent as a bearer token by whoever POSTs to the hook.
-	Secret Secret `yaml:"secret"`
-}
-
-// LoopbackHelpdesk is the test helpdesk: tickets and messages are POSTed to URL, agent
-// replies are POSTed to /hooks/{name}.
-type LoopbackHelpdesk struct {
-	URL    string `yaml:"url"`
-	Secret Secret `yaml:"secret"`
+	Settings settings.Settings `yaml:"-"`
 }
 
 // Route picks a helpdesk for new conversations that match every condition given.

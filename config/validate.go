@@ -3,25 +3,20 @@ package config
 import (
 	"fmt"
 	"net"
-	"net/url"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/casino-support/gateway/connectors/settings"
 )
 
 // Immutable tables of the values Validate accepts.
 var (
-	// namePattern keeps instance names usable as a URL path segment (/hooks/{name}), a metric
-	// label and a file name without escaping.
-	namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
-	// languagePattern is a loose BCP 47 shape: "de", "pt-BR", "zh-Hant-TW".
-	languagePattern = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$`)
-	logLevels       = []string{"debug", "info", "warn", "error"}
-	logFormats      = []string{"json", "text"}
-	storeDrivers    = []string{"sqlite", "postgres"}
+	logLevels    = []string{"debug", "info", "warn", "error"}
+	logFormats   = []string{"json", "text"}
+	storeDrivers = []string{"sqlite", "postgres"}
 )
 
 // Validate checks the configuration as a whole and returns every problem at once as a
@@ -87,20 +82,30 @@ type entryNames struct {
 	helpdesks map[string]bool
 }
 
-// pager is implemented by type settings that serve pages at a path of their own (the web
-// chat, the inbox). Those paths share the one listener, so none may be or contain another.
-type pager interface {
-	pagePath() string
-}
-
-// databaser is implemented by type settings that keep a SQLite database file of their own.
-type databaser interface {
-	databaseFile() string
-}
-
 // claim is a page path or database file already taken, and the key path that took it.
 type claim struct {
 	key, value string
+}
+
+// entry is a channel or helpdesk as validation and defaults see it.
+type entry struct {
+	path, name, typ, family string
+	settings                settings.Settings // nil when typ is missing or unknown
+	types                   map[string]NewSettings
+}
+
+// entries lists the channels, then the helpdesks.
+func (c *Config) entries() []entry {
+	var out []entry
+	for i, ch := range c.Channels {
+		out = append(out, entry{path: fmt.Sprintf("channels[%d]", i), name: ch.Name, typ: ch.Type, family: "channel",
+			settings: ch.Settings, types: c.catalog.Channels})
+	}
+	for i, h := range c.Helpdesks {
+		out = append(out, entry{path: fmt.Sprintf("helpdesks[%d]", i), name: h.Name, typ: h.Type, family: "helpdesk",
+			settings: h.Settings, types: c.catalog.Helpdesks})
+	}
+	return out
 }
 
 // validateEntries checks channels and helpdesks. Their names share one namespace because
@@ -112,39 +117,42 @@ func (c *Config) validateEntries(p *problems) entryNames {
 	if c.Store.Driver == "sqlite" && c.Store.DSN != "" {
 		files = append(files, claim{"store.dsn", filepath.Clean(c.Store.DSN.Value())})
 	}
-	check := func(path, name string, e typedEntry, known map[string]bool) {
-		if checkName(p, joinKey(path, "name"), name) {
-			if first, dup := firstPath[name]; dup {
-				p.add(joinKey(path, "name"), fmt.Sprintf("duplicate of %s %q", first, name))
+	for _, e := range c.entries() {
+		if checkName(p, joinKey(e.path, "name"), e.name) {
+			if first, dup := firstPath[e.name]; dup {
+				p.add(joinKey(e.path, "name"), fmt.Sprintf("duplicate of %s %q", first, e.name))
 			} else {
-				firstPath[name] = joinKey(path, "name")
+				firstPath[e.name] = joinKey(e.path, "name")
 			}
-			known[name] = true
+			if e.family == "channel" {
+				names.channels[e.name] = true
+			} else {
+				names.helpdesks[e.name] = true
+			}
 		}
-		if e.entryType() == "" {
-			p.add(joinKey(path, "type"), "required")
-			return
+		newSettings, known := e.types[e.typ]
+		switch {
+		case e.typ == "":
+			p.add(joinKey(e.path, "type"), "required")
+			continue
+		case !known:
+			p.add(joinKey(e.path, "type"), fmt.Sprintf("unknown %s type %q (known: %s)", e.family, e.typ, typeNames(e.types)))
+			continue
+		case e.settings == nil:
+			// A Config built in code rather than parsed: the type's defaults stand in.
+			e.settings = newSettings()
 		}
-		s, ok := e.typeSettings()
-		if !ok {
-			p.add(joinKey(path, "type"), fmt.Sprintf("unknown %s type %q (known: %s)", e.family(), e.entryType(), e.knownTypes()))
-			return
+		sp := settings.NewProblems(e.path)
+		e.settings.Validate(sp)
+		for _, pr := range sp.List() {
+			p.add(pr.Key, pr.Message)
 		}
-		s.validate(path, p)
-		if pg, ok := s.(pager); ok && validPagePath(pg.pagePath()) {
-			pages = checkPageClaim(p, joinKey(path, "path"), pg.pagePath(), pages)
+		if pg, ok := e.settings.(settings.PageOwner); ok && settings.ValidPagePath(pg.PagePath()) {
+			pages = checkPageClaim(p, joinKey(e.path, "path"), pg.PagePath(), pages)
 		}
-		if db, ok := s.(databaser); ok && db.databaseFile() != "" {
-			files = checkFileClaim(p, joinKey(path, "database"), db.databaseFile(), files)
+		if db, ok := e.settings.(settings.FileOwner); ok && db.DatabaseFile() != "" {
+			files = checkFileClaim(p, joinKey(e.path, "database"), db.DatabaseFile(), files)
 		}
-	}
-	// The loops work on copies: typeSettings allocates missing settings, and Validate must
-	// not change the Config.
-	for i, ch := range c.Channels {
-		check(fmt.Sprintf("channels[%d]", i), ch.Name, &ch, names.channels)
-	}
-	for i, h := range c.Helpdesks {
-		check(fmt.Sprintf("helpdesks[%d]", i), h.Name, &h, names.helpdesks)
 	}
 	return names
 }
@@ -157,10 +165,10 @@ func checkPageClaim(p *problems, key, v string, pages []claim) []claim {
 		case v == c.value:
 			p.add(key, fmt.Sprintf("%s is already used by %s", quote(v), c.key))
 			return pages
-		case pathWithin(v, c.value):
+		case settings.PathWithin(v, c.value):
 			p.add(key, fmt.Sprintf("%s is inside %s %s", quote(v), c.key, quote(c.value)))
 			return pages
-		case pathWithin(c.value, v):
+		case settings.PathWithin(c.value, v):
 			p.add(key, fmt.Sprintf("%s contains %s %s", quote(v), c.key, quote(c.value)))
 			return pages
 		}
@@ -190,12 +198,12 @@ func (c *Config) validateRoutes(p *problems, names entryNames) {
 			checkRef(p, fmt.Sprintf("%s.match.channels[%d]", path, j), "channel", ch, names.channels)
 		}
 		for j, kind := range m.Kinds {
-			if _, ok := channelTypes[kind]; !ok {
-				p.add(fmt.Sprintf("%s.match.kinds[%d]", path, j), fmt.Sprintf("unknown channel type %q (known: %s)", kind, typeNames(channelTypes)))
+			if _, ok := c.catalog.Channels[kind]; !ok {
+				p.add(fmt.Sprintf("%s.match.kinds[%d]", path, j), fmt.Sprintf("unknown channel type %q (known: %s)", kind, typeNames(c.catalog.Channels)))
 			}
 		}
 		for j, lang := range m.Languages {
-			if !languagePattern.MatchString(lang) {
+			if !settings.LanguageTag(lang) {
 				p.add(fmt.Sprintf("%s.match.languages[%d]", path, j), fmt.Sprintf("want a language tag such as \"de\" or \"pt-BR\", got %s", quote(lang)))
 			}
 		}
@@ -239,32 +247,15 @@ func listenPort(listen string) (int, error) {
 	return n, nil
 }
 
-// checkHTTPURL requires an absolute http or https URL with a host, because these URLs are
-// used as they are to make requests or links.
+// checkHTTPURL requires an absolute http or https URL with a host.
 func checkHTTPURL(p *problems, path, raw string, required bool) {
-	if raw == "" {
-		if required {
-			p.add(path, "required")
-		}
-		return
-	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		p.add(path, fmt.Sprintf("want an absolute http or https URL, got %s", quote(raw)))
-	}
+	p.merge(func(sp *settings.Problems) { settings.CheckHTTPURL(sp, path, raw, required) })
 }
 
 // checkName requires a valid instance name and reports whether it is one.
-func checkName(p *problems, path, name string) bool {
-	switch {
-	case name == "":
-		p.add(path, "required")
-	case !namePattern.MatchString(name):
-		p.add(path, fmt.Sprintf("want lower-case letters, digits, '-' and '_', starting with a letter or digit, at most 63 characters; got %s", quote(name)))
-	default:
-		return true
-	}
-	return false
+func checkName(p *problems, path, name string) (ok bool) {
+	p.merge(func(sp *settings.Problems) { ok = settings.CheckName(sp, path, name) })
+	return ok
 }
 
 // checkRef requires name to be one of the configured instances of family.

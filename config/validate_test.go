@@ -10,10 +10,10 @@ import (
 
 // validConfig is a complete valid configuration built in code, as tests of other packages
 // would build one.
-func validConfig() *Config {
-	c := Default()
-	c.Channels = []Channel{{Name: "chat", Type: "loopback", Loopback: &LoopbackChannel{SendURL: "http://127.0.0.1:9000/send"}}}
-	c.Helpdesks = []Helpdesk{{Name: "desk", Type: "loopback", Loopback: &LoopbackHelpdesk{URL: "https://desk.example/api"}}}
+func validConfig(t *testing.T) *Config {
+	c := defaultConfig(t)
+	c.Channels = []Channel{{Name: "chat", Type: "loopback", Settings: &testLoopback{SendURL: "http://127.0.0.1:9000/send"}}}
+	c.Helpdesks = []Helpdesk{{Name: "desk", Type: "loopback", Settings: &testDesk{URL: "https://desk.example/api"}}}
 	c.Routes = []Route{{Helpdesk: "desk", Match: Match{
 		Channels: []string{"chat"}, Kinds: []string{"loopback"}, Languages: []string{"de", "pt-BR"}, MinVIP: 1, Keywords: []string{"kyc"},
 	}}}
@@ -22,8 +22,8 @@ func validConfig() *Config {
 }
 
 func TestValidConfigIsValid(t *testing.T) {
-	require.NoError(t, validConfig().Validate())
-	require.NoError(t, Default().Validate())
+	require.NoError(t, validConfig(t).Validate())
+	require.NoError(t, defaultConfig(t).Validate())
 }
 
 func TestValidate(t *testing.T) {
@@ -64,11 +64,11 @@ func TestValidate(t *testing.T) {
 			`routes[0].helpdesk: unknown helpdesk "desk"`,
 			`default_helpdesk: unknown helpdesk "desk"`,
 		}},
-		{"missing settings count as empty", func(c *Config) { c.Channels[0].Loopback = nil; c.Helpdesks[0].Loopback = nil }, []string{
+		{"missing settings count as empty", func(c *Config) { c.Channels[0].Settings = nil; c.Helpdesks[0].Settings = nil }, []string{
 			"channels[0].send_url: required",
 			"helpdesks[0].url: required",
 		}},
-		{"helpdesk url without host", func(c *Config) { c.Helpdesks[0].Loopback.URL = "http:///x" }, []string{`helpdesks[0].url: want an absolute http or https URL, got "http:///x"`}},
+		{"helpdesk url without host", func(c *Config) { c.Helpdesks[0].Settings.(*testDesk).URL = "http:///x" }, []string{`helpdesks[0].url: want an absolute http or https URL, got "http:///x"`}},
 		{"route helpdesk required", func(c *Config) { c.Routes[0].Helpdesk = "" }, []string{"routes[0].helpdesk: required"}},
 		{"route helpdesk names a channel", func(c *Config) { c.Routes[0].Helpdesk = "chat" }, []string{`routes[0].helpdesk: unknown helpdesk "chat"`}},
 		{"route channel names a helpdesk", func(c *Config) { c.Routes[0].Match.Channels = []string{"desk"} }, []string{`routes[0].match.channels[0]: unknown channel "desk"`}},
@@ -79,12 +79,12 @@ func TestValidate(t *testing.T) {
 		{"default helpdesk required", func(c *Config) { c.DefaultHelpdesk = "" }, []string{"default_helpdesk: required when helpdesks are configured"}},
 		{"default helpdesk without helpdesks", func(c *Config) { c.Helpdesks = nil; c.Routes = nil }, []string{`default_helpdesk: unknown helpdesk "desk"`}},
 		{"duplicate across channel and helpdesk", func(c *Config) {
-			c.Helpdesks = append(c.Helpdesks, Helpdesk{Name: "chat", Type: "loopback", Loopback: &LoopbackHelpdesk{URL: "http://x/"}})
+			c.Helpdesks = append(c.Helpdesks, Helpdesk{Name: "chat", Type: "loopback", Settings: &testDesk{URL: "http://x/"}})
 		}, []string{`helpdesks[1].name: duplicate of channels[0].name "chat"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := validConfig()
+			c := validConfig(t)
 			tt.modify(c)
 			requireProblems(t, c.Validate(), tt.want...)
 		})
@@ -92,10 +92,10 @@ func TestValidate(t *testing.T) {
 }
 
 func TestValidateDoesNotChangeTheConfig(t *testing.T) {
-	c := validConfig()
-	c.Channels[0].Loopback = nil
+	c := validConfig(t)
+	c.Channels[0].Settings = nil
 	require.Error(t, c.Validate())
-	require.Nil(t, c.Channels[0].Loopback)
+	require.Nil(t, c.Channels[0].Settings)
 }
 
 func TestValidationErrorListsOneProblemPerLine(t *testing.T) {

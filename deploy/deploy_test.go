@@ -18,7 +18,18 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/casino-support/gateway/config"
+	"github.com/casino-support/gateway/connectors/channel/webchat"
+	"github.com/casino-support/gateway/connectors/helpdesk/inbox"
+	"github.com/casino-support/gateway/connectors/settings"
 )
+
+// deployedTypes are the connector types the deployment examples use. The gateway's own table
+// of types lives in its main package (cmd/gateway/wire.go), which tests elsewhere cannot
+// import; a type an example starts to use fails the examples' tests until it is added here.
+var deployedTypes = config.Catalog{
+	Channels:  map[string]config.NewSettings{"webchat": func() settings.Settings { return webchat.DefaultConfig() }},
+	Helpdesks: map[string]config.NewSettings{"inbox": func() settings.Settings { return inbox.DefaultConfig() }},
+}
 
 // stopMargin is how much longer than shutdown_timeout a runtime must wait after SIGTERM before
 // it kills the gateway: once the drain's deadline has passed, the gateway still ends its
@@ -116,7 +127,7 @@ func loadConfig(t *testing.T, name string, data []byte, configDir string, env ma
 		require.NoError(t, err)
 	}
 	getenv := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	cfg, err := config.Parse(data, configDir, getenv)
+	cfg, err := config.Parse(data, configDir, getenv, deployedTypes)
 	require.NoError(t, err, "%s with environment %v", name, env)
 	return cfg
 }
@@ -169,13 +180,13 @@ func writtenPaths(cfg *config.Config) []string {
 		paths = append(paths, cfg.Store.DSN.Value())
 	}
 	for _, c := range cfg.Channels {
-		if c.Webchat != nil && c.Webchat.TokenSecret.Value() == "" {
+		if w, ok := c.Settings.(*webchat.Config); ok && w.TokenSecret.Value() == "" {
 			paths = append(paths, filepath.Join(cfg.DataDir, "secrets")) // the generated key
 		}
 	}
 	for _, h := range cfg.Helpdesks {
-		if h.Inbox != nil {
-			paths = append(paths, h.Inbox.Database)
+		if f, ok := h.Settings.(settings.FileOwner); ok {
+			paths = append(paths, f.DatabaseFile())
 		}
 	}
 	return paths

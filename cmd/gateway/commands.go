@@ -19,10 +19,11 @@ func loadConfig(path string, env lookupEnv) (*config.Config, error) {
 	if path == "" {
 		path, _ = env("GATEWAY_CONFIG")
 	}
+	cat := catalog(connectorTypes())
 	if path == "" {
-		return config.Default(), nil
+		return config.Default(cat)
 	}
-	return config.Load(path, env)
+	return config.Load(path, env, cat)
 }
 
 func checkConfigCmd(args []string, env lookupEnv, stdout, stderr io.Writer) int {
@@ -36,7 +37,7 @@ func checkConfigCmd(args []string, env lookupEnv, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "gateway check-config: --config FILE is required")
 		return 2
 	}
-	cfg, err := config.Load(*path, env)
+	cfg, err := config.Load(*path, env, catalog(connectorTypes()))
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: invalid configuration:\n%v\n", *path, err)
 		return 1

@@ -102,16 +102,16 @@ func randomByte() byte {
 	}
 }
 
-func pickInbox(cfg *config.Config, name string) (*config.Inbox, error) {
-	var found []config.Helpdesk
+func pickInbox(cfg *config.Config, name string) (*inbox.Config, error) {
+	var found []*inbox.Config
 	for _, h := range cfg.Helpdesks {
-		if h.Inbox != nil && (name == "" || h.Name == name) {
-			found = append(found, h)
+		if box, ok := h.Settings.(*inbox.Config); ok && (name == "" || h.Name == name) {
+			found = append(found, box)
 		}
 	}
 	switch {
 	case len(found) == 1:
-		return found[0].Inbox, nil
+		return found[0], nil
 	case len(found) == 0 && name != "":
 		return nil, fmt.Errorf("no inbox helpdesk named %q", name)
 	case len(found) == 0:

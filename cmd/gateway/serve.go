@@ -19,6 +19,7 @@ import (
 
 	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/settings"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router"
 	"github.com/casino-support/gateway/router/store"
@@ -165,29 +166,18 @@ func assemble(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.
 		st.Close()
 		return nil, err
 	}
-	g := &gateway{cfg: cfg, log: log, store: st, registry: prometheus.NewRegistry(),
-		channels:  map[normalize.InstanceName]connectors.Channel{},
-		helpdesks: map[normalize.InstanceName]connectors.Helpdesk{}}
-	d := deps{ctx: ctx, cfg: cfg, client: &http.Client{Timeout: 60 * time.Second}, blobs: blobStore, store: st, out: out, log: log,
+	g := &gateway{cfg: cfg, log: log, store: st, registry: prometheus.NewRegistry()}
+	types := connectorTypes()
+	sla := slaPolicy(cfg, types)
+	d := deps{ctx: ctx, cfg: cfg, client: &http.Client{Timeout: 60 * time.Second}, blobs: blobStore, store: st, sla: sla, out: out, log: log,
 		typing: func(ctx context.Context, conv normalize.ConversationID) error { return g.router.Typing(ctx, conv) }}
-	for _, c := range cfg.Channels {
-		ch, err := buildChannel(c, d)
-		if err != nil {
-			g.close()
-			return nil, err
-		}
-		g.channels[normalize.InstanceName(c.Name)] = ch
-	}
-	for _, h := range cfg.Helpdesks {
-		hd, err := buildHelpdesk(h, d)
-		if err != nil {
-			g.close()
-			return nil, err
-		}
-		g.helpdesks[normalize.InstanceName(h.Name)] = hd
+	g.channels, g.helpdesks, err = buildConnectors(types, d)
+	if err != nil {
+		st.Close()
+		return nil, err
 	}
 	g.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	g.router = router.New(st, g.channels, g.helpdesks, routingRules(cfg), router.Options{
+	g.router = router.New(st, g.channels, g.helpdesks, routingRules(cfg, sla), router.Options{
 		Workers: cfg.Delivery.Workers, MaxAttempts: cfg.Delivery.MaxAttempts, BackoffBase: cfg.Delivery.BackoffBase,
 		BackoffMax: cfg.Delivery.BackoffMax, BatchSize: cfg.Delivery.BatchSize, Lease: cfg.Delivery.Lease,
 		DrainTimeout: cfg.ShutdownTimeout,
@@ -230,26 +220,31 @@ func (g *gateway) eachConnector(f func(kind string, name normalize.InstanceName,
 
 // close releases what connectors hold open (the inbox's database) and then the store.
 func (g *gateway) close() {
-	g.eachConnector(func(kind string, name normalize.InstanceName, c any) {
-		if cl, ok := c.(io.Closer); ok {
-			if err := cl.Close(); err != nil {
-				g.log.Warn("close connector", kind, name, "err", err)
-			}
-		}
-	})
+	closeAll(g.channels, g.helpdesks, g.log)
 	g.store.Close()
 }
 
-// printPages tells a newcomer where the pages are: the player's chat and the agents' inbox.
+// printPages tells a newcomer where the pages are: the players' chats and the agents' inboxes.
 func (g *gateway) printPages(out io.Writer) {
 	for _, c := range g.cfg.Channels {
-		if c.Webchat != nil {
-			fmt.Fprintf(out, "Web chat (players): %s%s\n", g.cfg.PublicURL, c.Webchat.Path)
+		if p, ok := c.Settings.(settings.PageOwner); ok {
+			fmt.Fprintf(out, "%-20s%s%s\n", pageLabel(c.Type, "players")+":", g.cfg.PublicURL, p.PagePath())
 		}
 	}
 	for _, h := range g.cfg.Helpdesks {
-		if h.Inbox != nil {
-			fmt.Fprintf(out, "Inbox (agents):     %s%s\n", g.cfg.PublicURL, h.Inbox.Path)
+		if p, ok := h.Settings.(settings.PageOwner); ok {
+			fmt.Fprintf(out, "%-20s%s%s\n", pageLabel(h.Type, "agents")+":", g.cfg.PublicURL, p.PagePath())
 		}
 	}
+}
+
+// pageLabel names a page for the start-up lines: "Web chat (players)", "Inbox (agents)".
+func pageLabel(typ, audience string) string {
+	switch typ {
+	case "webchat":
+		typ = "Web chat"
+	case "inbox":
+		typ = "Inbox"
+	}
+	return fmt.Sprintf("%s (%s)", typ, audience)
 }

@@ -55,7 +55,7 @@ func (l *startedLog) String() string {
 func runServe(t *testing.T, cfgYAML string) (base string, done <-chan error, term context.CancelFunc, logs *startedLog) {
 	t.Helper()
 	dir := t.TempDir()
-	cfg, err := config.Parse([]byte("listen: 127.0.0.1:0\ndata_dir: "+dir+"\n"+cfgYAML), dir, nil)
+	cfg, err := config.Parse([]byte("listen: 127.0.0.1:0\ndata_dir: "+dir+"\n"+cfgYAML), dir, nil, catalog(connectorTypes()))
 	require.NoError(t, err)
 	logs = newStartedLog()
 	ctx, cancel := context.WithCancel(context.Background())

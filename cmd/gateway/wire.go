@@ -11,19 +11,126 @@ import (
 
 	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
+	chanloop "github.com/casino-support/gateway/connectors/channel/loopback"
 	"github.com/casino-support/gateway/connectors/channel/telegram"
 	"github.com/casino-support/gateway/connectors/channel/webchat"
 	"github.com/casino-support/gateway/connectors/helpdesk/inbox"
+	deskloop "github.com/casino-support/gateway/connectors/helpdesk/loopback"
 	"github.com/casino-support/gateway/connectors/helpdesk/rt"
 	"github.com/casino-support/gateway/connectors/helpdesk/webhook"
+	"github.com/casino-support/gateway/connectors/settings"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router"
 	"github.com/casino-support/gateway/router/store"
-	"github.com/casino-support/gateway/test/loopback"
 )
 
-// This file is the one explicit list of connector types: adding a channel or helpdesk type
-// means a case here and its settings in config.
+// connectorTypes is the one table of the connector types the configuration may name. Adding
+// a channel or helpdesk is a package of its own (its settings, their defaults and their
+// validation, and the connector) and one row here; the loader learns the type's settings from
+// this table and the router the policy of its kind.
+func connectorTypes() []connectorType {
+	return []connectorType{
+		channelType("loopback", connectors.KindChat, chanloop.DefaultConfig,
+			func(d deps, name normalize.InstanceName, c *chanloop.Config) (*chanloop.Channel, error) {
+				return chanloop.New(name, *c, d.client, d.log), nil
+			}),
+		channelType("webchat", connectors.KindChat, webchat.DefaultConfig,
+			func(d deps, name normalize.InstanceName, c *webchat.Config) (*webchat.Channel, error) {
+				return webchat.New(name, *c, webchat.Deps{Blobs: d.blobs, History: d.store, PublicURL: d.cfg.PublicURL,
+					SecretsDir: filepath.Join(d.cfg.DataDir, "secrets"), MaxUploadBytes: d.cfg.Attachments.MaxBytes, Log: d.log})
+			}),
+		channelType("telegram", connectors.KindChat, telegram.DefaultConfig,
+			func(d deps, name normalize.InstanceName, c *telegram.Config) (*telegram.Channel, error) {
+				return telegram.New(name, *c, telegram.Deps{Blobs: d.blobs, Client: d.client, PublicURL: d.cfg.PublicURL, Log: d.log})
+			}),
+		helpdeskType("loopback", deskloop.DefaultConfig,
+			func(d deps, name normalize.InstanceName, c *deskloop.Config) (*deskloop.Helpdesk, error) {
+				return deskloop.New(name, *c, d.client, d.log), nil
+			}),
+		helpdeskType("inbox", inbox.DefaultConfig,
+			func(d deps, name normalize.InstanceName, c *inbox.Config) (*inbox.Inbox, error) {
+				return inbox.New(d.ctx, name, *c, inbox.Deps{Conversations: d.store, Blobs: d.blobs, Typing: d.typing,
+					FirstResponse: d.sla.Target, PublicURL: d.cfg.PublicURL, MaxUploadBytes: d.cfg.Attachments.MaxBytes,
+					Out: d.out, Log: d.log})
+			}),
+		helpdeskType("rt", rt.DefaultConfig,
+			func(d deps, name normalize.InstanceName, c *rt.Config) (*rt.Helpdesk, error) {
+				return rt.New(name, *c, rt.Deps{Blobs: d.blobs, Cursors: d.store, Client: d.client, Log: d.log})
+			}),
+		helpdeskType("webhook", webhook.DefaultConfig,
+			func(d deps, name normalize.InstanceName, c *webhook.Config) (*webhook.Helpdesk, error) {
+				return webhook.New(name, *c, webhook.Deps{Blobs: d.blobs, MaxAttachmentBytes: d.cfg.Attachments.MaxBytes,
+					Client: d.client, PublicURL: d.cfg.PublicURL, Log: d.log})
+			}),
+	}
+}
+
+// connectorType is one row of the table.
+type connectorType struct {
+	name string
+	kind connectors.Kind
+	// newConfig returns the type's settings with their defaults set.
+	newConfig config.NewSettings
+	// build makes the connector of an instance from its settings, which newConfig made and
+	// the loader filled; it returns a connectors.Channel for a channel kind, else a
+	// connectors.Helpdesk.
+	build func(d deps, name normalize.InstanceName, s settings.Settings) (any, error)
+}
+
+// channelType is a row for a channel type whose settings are *C and whose connector is T.
+func channelType[C settings.Settings, T connectors.Channel](name string, kind connectors.Kind, newConfig func() C,
+	build func(deps, normalize.InstanceName, C) (T, error)) connectorType {
+	if !kind.IsChannel() {
+		panic(fmt.Sprintf("connector type %s: %q is no kind of channel", name, kind))
+	}
+	return connectorType{name: name, kind: kind, newConfig: func() settings.Settings { return newConfig() }, build: typedBuild(build)}
+}
+
+// helpdeskType is a row for a helpdesk type whose settings are *C and whose connector is T.
+func helpdeskType[C settings.Settings, T connectors.Helpdesk](name string, newConfig func() C,
+	build func(deps, normalize.InstanceName, C) (T, error)) connectorType {
+	return connectorType{name: name, kind: connectors.KindHelpdesk, newConfig: func() settings.Settings { return newConfig() },
+		build: typedBuild(build)}
+}
+
+// typedBuild adapts a build function of the type's own settings and connector to the table.
+// It never puts a typed nil into the interface the caller checks.
+func typedBuild[C settings.Settings, T any](build func(deps, normalize.InstanceName, C) (T, error)) func(deps, normalize.InstanceName, settings.Settings) (any, error) {
+	return func(d deps, name normalize.InstanceName, s settings.Settings) (any, error) {
+		c, ok := s.(C)
+		if !ok {
+			return nil, fmt.Errorf("%s: settings are %T, want %T", name, s, c)
+		}
+		conn, err := build(d, name, c)
+		if err != nil {
+			return nil, err
+		}
+		return conn, nil
+	}
+}
+
+// catalog is what the configuration loader learns from the table.
+func catalog(types []connectorType) config.Catalog {
+	cat := config.Catalog{Channels: map[string]config.NewSettings{}, Helpdesks: map[string]config.NewSettings{}}
+	for _, t := range types {
+		if t.kind.IsChannel() {
+			cat.Channels[t.name] = t.newConfig
+		} else {
+			cat.Helpdesks[t.name] = t.newConfig
+		}
+	}
+	return cat
+}
+
+// lookupType returns the row of a type of the family of kind (channel or helpdesk).
+func lookupType(types []connectorType, channel bool, name string) (connectorType, bool) {
+	for _, t := range types {
+		if t.name == name && t.kind.IsChannel() == channel {
+			return t, true
+		}
+	}
+	return connectorType{}, false
+}
 
 // deps are what connectors may use from the gateway.
 type deps struct {
@@ -32,67 +139,69 @@ type deps struct {
 	client *http.Client
 	blobs  connectors.Blobs
 	store  *store.Store
+	sla    router.SLA
 	// typing reaches the router, which is built after the connectors it routes between.
 	typing func(ctx context.Context, conv normalize.ConversationID) error
 	out    io.Writer
 	log    *slog.Logger
 }
 
-func buildChannel(c config.Channel, d deps) (connectors.Channel, error) {
-	name := normalize.InstanceName(c.Name)
-	log := d.log.With("channel", c.Name)
-	switch c.Type {
-	case "loopback":
-		return loopback.NewChannel(name, *c.Loopback, d.client, log), nil
-	case "webchat":
-		ch, err := webchat.New(name, *c.Webchat, webchat.Deps{Blobs: d.blobs, History: d.store, PublicURL: d.cfg.PublicURL,
-			SecretsDir: filepath.Join(d.cfg.DataDir, "secrets"), MaxUploadBytes: d.cfg.Attachments.MaxBytes, Log: log})
-		if err != nil { // never a typed nil in the interface
-			return nil, err
+// buildConnectors makes every configured channel and helpdesk.
+func buildConnectors(types []connectorType, d deps) (map[normalize.InstanceName]connectors.Channel, map[normalize.InstanceName]connectors.Helpdesk, error) {
+	channels := map[normalize.InstanceName]connectors.Channel{}
+	helpdesks := map[normalize.InstanceName]connectors.Helpdesk{}
+	build := func(family string, channel bool, name, typ string, s settings.Settings) (any, error) {
+		t, ok := lookupType(types, channel, typ)
+		if !ok {
+			return nil, fmt.Errorf("%s %s: unknown type %q", family, name, typ)
 		}
-		return ch, nil
-	case "telegram":
-		ch, err := telegram.New(name, *c.Telegram, telegram.Deps{Blobs: d.blobs, Client: d.client, PublicURL: d.cfg.PublicURL, Log: log})
+		dd := d
+		dd.log = d.log.With(family, name)
+		conn, err := t.build(dd, normalize.InstanceName(name), s)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s %s: %w", family, name, err)
 		}
-		return ch, nil
+		return conn, nil
 	}
-	return nil, fmt.Errorf("channel %s: unknown type %q", c.Name, c.Type)
+	for _, c := range d.cfg.Channels {
+		conn, err := build("channel", true, c.Name, c.Type, c.Settings)
+		if err != nil {
+			closeAll(channels, helpdesks, d.log)
+			return nil, nil, err
+		}
+		channels[normalize.InstanceName(c.Name)] = conn.(connectors.Channel)
+	}
+	for _, h := range d.cfg.Helpdesks {
+		conn, err := build("helpdesk", false, h.Name, h.Type, h.Settings)
+		if err != nil {
+			closeAll(channels, helpdesks, d.log)
+			return nil, nil, err
+		}
+		helpdesks[normalize.InstanceName(h.Name)] = conn.(connectors.Helpdesk)
+	}
+	return channels, helpdesks, nil
 }
 
-func buildHelpdesk(h config.Helpdesk, d deps) (connectors.Helpdesk, error) {
-	name := normalize.InstanceName(h.Name)
-	log := d.log.With("helpdesk", h.Name)
-	switch h.Type {
-	case "loopback":
-		return loopback.NewHelpdesk(name, *h.Loopback, d.client, log), nil
-	case "inbox":
-		box, err := inbox.New(d.ctx, name, *h.Inbox, inbox.Deps{Conversations: d.store, Blobs: d.blobs, Typing: d.typing,
-			FirstResponse: slaPolicy(d.cfg).Target, PublicURL: d.cfg.PublicURL, MaxUploadBytes: d.cfg.Attachments.MaxBytes,
-			Out: d.out, Log: log})
-		if err != nil {
-			return nil, err
-		}
-		return box, nil
-	case "rt":
-		desk, err := rt.New(name, *h.RT, rt.Deps{Blobs: d.blobs, Cursors: d.store, Client: d.client, Log: log})
-		if err != nil {
-			return nil, err
-		}
-		return desk, nil
-	case "webhook":
-		desk, err := webhook.New(name, *h.Webhook, webhook.Deps{Blobs: d.blobs, MaxAttachmentBytes: d.cfg.Attachments.MaxBytes, Client: d.client, PublicURL: d.cfg.PublicURL, Log: log})
-		if err != nil {
-			return nil, err
-		}
-		return desk, nil
+// closeAll releases what connectors hold open (the inbox's database).
+func closeAll(channels map[normalize.InstanceName]connectors.Channel, helpdesks map[normalize.InstanceName]connectors.Helpdesk, log *slog.Logger) {
+	for n, c := range channels {
+		closeConnector("channel", n, c, log)
 	}
-	return nil, fmt.Errorf("helpdesk %s: unknown type %q", h.Name, h.Type)
+	for n, h := range helpdesks {
+		closeConnector("helpdesk", n, h, log)
+	}
 }
 
-func routingRules(cfg *config.Config) router.Rules {
-	rules := router.Rules{Default: normalize.InstanceName(cfg.DefaultHelpdesk), SLA: slaPolicy(cfg)}
+func closeConnector(family string, name normalize.InstanceName, c any, log *slog.Logger) {
+	if cl, ok := c.(io.Closer); ok {
+		if err := cl.Close(); err != nil {
+			log.Warn("close connector", family, name, "err", err)
+		}
+	}
+}
+
+func routingRules(cfg *config.Config, sla router.SLA) router.Rules {
+	rules := router.Rules{Default: normalize.InstanceName(cfg.DefaultHelpdesk), SLA: sla}
 	for _, r := range cfg.Routes {
 		rule := router.Rule{Languages: r.Match.Languages, MinVIP: r.Match.MinVIP, Keywords: r.Match.Keywords,
 			Helpdesk: normalize.InstanceName(r.Helpdesk)}
@@ -107,12 +216,23 @@ func routingRules(cfg *config.Config) router.Rules {
 	return rules
 }
 
-// slaPolicy maps the sla settings, given per kind of channel, to channel types.
-func slaPolicy(cfg *config.Config) router.SLA {
+// slaPolicy gives every channel type the first-response target of its kind. A channel type's
+// messages carry its type name as their ChannelKind.
+func slaPolicy(cfg *config.Config, types []connectorType) router.SLA {
 	fr := cfg.SLA.FirstResponse
-	return router.SLA{VIP: fr.VIP, FirstResponse: map[normalize.ChannelKind]time.Duration{
-		normalize.KindWebchat: fr.Chat, normalize.KindTelegram: fr.Chat, normalize.KindWhatsApp: fr.Chat, normalize.KindLoopback: fr.Chat,
-		normalize.KindEmail: fr.Email,
-		normalize.KindVoice: fr.Voice,
-	}}
+	sla := router.SLA{VIP: fr.VIP, FirstResponse: map[normalize.ChannelKind]time.Duration{}}
+	for _, t := range types {
+		switch t.kind {
+		case connectors.KindChat:
+			sla.FirstResponse[normalize.ChannelKind(t.name)] = fr.Chat
+		case connectors.KindEmail:
+			sla.FirstResponse[normalize.ChannelKind(t.name)] = fr.Email
+		case connectors.KindVoice:
+			sla.FirstResponse[normalize.ChannelKind(t.name)] = fr.Voice
+		case connectors.KindHelpdesk:
+		default:
+			panic(fmt.Sprintf("connector type %s: kind %q has no first-response target", t.name, t.kind))
+		}
+	}
+	return sla
 }

@@ -14,8 +14,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
+	chanloop "github.com/casino-support/gateway/connectors/channel/loopback"
+	deskloop "github.com/casino-support/gateway/connectors/helpdesk/loopback"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router"
 	"github.com/casino-support/gateway/router/store"
@@ -39,8 +40,8 @@ func BenchmarkFullLoopOverHTTP(b *testing.B) {
 	rs := httptest.NewServer(remote)
 	defer rs.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	hd := loopback.NewHelpdesk("desk", config.LoopbackHelpdesk{URL: rs.URL}, client, log)
-	ch := loopback.NewChannel("chat", config.LoopbackChannel{SendURL: rs.URL + "/unused"}, client, log)
+	hd := deskloop.New("desk", deskloop.Config{URL: rs.URL}, client, log)
+	ch := chanloop.New("chat", chanloop.Config{SendURL: rs.URL + "/unused"}, client, log)
 	r := router.New(st, map[normalize.InstanceName]connectors.Channel{"chat": ch},
 		map[normalize.InstanceName]connectors.Helpdesk{"desk": hd}, router.Rules{Default: "desk"},
 		router.Options{}, prometheus.NewRegistry(), log)

@@ -1,17 +1,25 @@
-// Package loopback owns the gateway's test connectors and the fake remote systems they talk
-// to. The gateway binary ships Channel and Helpdesk as connector type "loopback" so the whole
-// pipeline (hook → store → worker → HTTP target) can be exercised end to end over real HTTP
-// without any third-party account; FakeChannelRemote and FakeHelpdeskRemote play the remote
-// side inside a test process, with idempotency and fault injection, while the gateway runs as
-// a separate binary.
-//
-// Wire formats (all JSON):
-//
-//	player → hook:         POST /hooks/{channel}  Inbound{messages: [PlayerMessage...]}
-//	channel → remote:      POST {send_url}        Outbound, Idempotency-Key: message ID
-//	helpdesk → remote:     POST {url}/tickets     TicketRequest, Idempotency-Key: conversation ID
-//	                       POST {url}/tickets/{ticket}/messages  MessageRequest, Idempotency-Key: message ID
-//	agent → hook:          POST /hooks/{helpdesk} Reply
-//
-// The package imports nothing of "testing", so linking it into the gateway costs nothing.
+// Package loopback plays the remote side of the loopback connectors in tests: a player app
+// that receives replies (FakeChannelRemote) and a ticket system (FakeHelpdeskRemote), with
+// idempotency and fault injection, and clients that play a player's app and an agent's
+// ticket system calling a running gateway's hooks. The connectors themselves live in
+// connectors/channel/loopback and connectors/helpdesk/loopback, the protocol they share in
+// connectors/loopbackwire; its bodies are aliased here so tests name them in one place.
 package loopback
+
+import "github.com/casino-support/gateway/connectors/loopbackwire"
+
+// The loopback protocol's bodies.
+type (
+	Inbound        = loopbackwire.Inbound
+	PlayerMessage  = loopbackwire.PlayerMessage
+	Accepted       = loopbackwire.Accepted
+	Outbound       = loopbackwire.Outbound
+	IDResponse     = loopbackwire.IDResponse
+	TicketRequest  = loopbackwire.TicketRequest
+	TicketResponse = loopbackwire.TicketResponse
+	MessageRequest = loopbackwire.MessageRequest
+	Reply          = loopbackwire.Reply
+)
+
+// MaxHookMessages caps the messages of one Inbound request.
+const MaxHookMessages = loopbackwire.MaxHookMessages

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/casino-support/gateway/config"
+	"github.com/casino-support/gateway/connectors/loopbackwire"
 )
 
 // The fakes play the remote side of the loopback connectors in a test process: a player app
@@ -69,7 +69,7 @@ type Sent struct {
 
 // FakeChannelRemote receives the loopback channel's sends.
 type FakeChannelRemote struct {
-	secret config.Secret
+	secret string
 
 	fakeRemote
 	byKey map[string]string // Idempotency-Key → answered ID
@@ -78,7 +78,7 @@ type FakeChannelRemote struct {
 
 // NewFakeChannelRemote returns an empty remote; a non-empty secret is required as bearer token.
 func NewFakeChannelRemote(secret string) *FakeChannelRemote {
-	return &FakeChannelRemote{secret: config.Secret(secret), byKey: map[string]string{}}
+	return &FakeChannelRemote{secret: secret, byKey: map[string]string{}}
 }
 
 // ServeHTTP accepts an Outbound POST.
@@ -92,12 +92,12 @@ func (f *FakeChannelRemote) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var out Outbound
-	if !readHook(w, r, f.secret, &out) {
+	if !loopbackwire.ReadRequest(w, r, f.secret, &out) {
 		return
 	}
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" || out.MessageID == "" || out.Address == "" {
-		writeError(w, http.StatusBadRequest, "Idempotency-Key, message_id and address are required")
+		loopbackwire.WriteError(w, http.StatusBadRequest, "Idempotency-Key, message_id and address are required")
 		return
 	}
 	f.mu.Lock()
@@ -116,7 +116,7 @@ func (f *FakeChannelRemote) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeLost(w)
 		return
 	}
-	writeJSON(w, http.StatusOK, IDResponse{ID: id})
+	loopbackwire.WriteJSON(w, http.StatusOK, IDResponse{ID: id})
 }
 
 // Received returns the unique deliveries to address in arrival order.
@@ -175,7 +175,7 @@ type rejection struct {
 
 // FakeHelpdeskRemote is a ticket system with POST /tickets and POST /tickets/{ticket}/messages.
 type FakeHelpdeskRemote struct {
-	secret config.Secret
+	secret string
 	mux    *http.ServeMux
 
 	fakeRemote
@@ -190,7 +190,7 @@ type FakeHelpdeskRemote struct {
 
 // NewFakeHelpdeskRemote returns an empty remote; a non-empty secret is required as bearer token.
 func NewFakeHelpdeskRemote(secret string) *FakeHelpdeskRemote {
-	f := &FakeHelpdeskRemote{secret: config.Secret(secret), tickets: map[string]*Ticket{},
+	f := &FakeHelpdeskRemote{secret: secret, tickets: map[string]*Ticket{},
 		ticketKeys: map[string]string{}, messageKeys: map[string]string{}}
 	f.mux = http.NewServeMux()
 	f.mux.HandleFunc("POST /tickets", f.createTicket)
@@ -213,12 +213,12 @@ func (f *FakeHelpdeskRemote) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (f *FakeHelpdeskRemote) createTicket(w http.ResponseWriter, r *http.Request) {
 	var req TicketRequest
-	if !readHook(w, r, f.secret, &req) {
+	if !loopbackwire.ReadRequest(w, r, f.secret, &req) {
 		return
 	}
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" || req.ConversationID == "" {
-		writeError(w, http.StatusBadRequest, "Idempotency-Key and conversation_id are required")
+		loopbackwire.WriteError(w, http.StatusBadRequest, "Idempotency-Key and conversation_id are required")
 		return
 	}
 	f.mu.Lock()
@@ -238,29 +238,29 @@ func (f *FakeHelpdeskRemote) createTicket(w http.ResponseWriter, r *http.Request
 		writeLost(w)
 		return
 	}
-	writeJSON(w, http.StatusCreated, TicketResponse{Ticket: id})
+	loopbackwire.WriteJSON(w, http.StatusCreated, TicketResponse{Ticket: id})
 }
 
 func (f *FakeHelpdeskRemote) postMessage(w http.ResponseWriter, r *http.Request) {
 	var req MessageRequest
-	if !readHook(w, r, f.secret, &req) {
+	if !loopbackwire.ReadRequest(w, r, f.secret, &req) {
 		return
 	}
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" || req.MessageID == "" {
-		writeError(w, http.StatusBadRequest, "Idempotency-Key and message_id are required")
+		loopbackwire.WriteError(w, http.StatusBadRequest, "Idempotency-Key and message_id are required")
 		return
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	t, ok := f.tickets[r.PathValue("ticket")]
 	if !ok {
-		writeError(w, http.StatusNotFound, "no such ticket")
+		loopbackwire.WriteError(w, http.StatusNotFound, "no such ticket")
 		return
 	}
 	for _, rej := range f.rejections {
 		if strings.Contains(req.Text, rej.substr) {
-			writeError(w, rej.status, "message rejected")
+			loopbackwire.WriteError(w, rej.status, "message rejected")
 			return
 		}
 	}
@@ -278,7 +278,7 @@ func (f *FakeHelpdeskRemote) postMessage(w http.ResponseWriter, r *http.Request)
 		writeLost(w)
 		return
 	}
-	writeJSON(w, http.StatusCreated, IDResponse{ID: id})
+	loopbackwire.WriteJSON(w, http.StatusCreated, IDResponse{ID: id})
 }
 
 // Tickets returns copies of the tickets keyed by conversation ID. Should a conversation have

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/casino-support/gateway/connectors/loopbackwire"
 )
 
 // fault is one injected failure answer.
@@ -51,9 +53,9 @@ func (ft fault) write(w http.ResponseWriter) {
 	if ft.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(ft.retryAfter.Seconds()))))
 	}
-	writeError(w, ft.status, "injected failure")
+	loopbackwire.WriteError(w, ft.status, "injected failure")
 }
 
 func writeLost(w http.ResponseWriter) {
-	writeError(w, http.StatusBadGateway, "injected loss of the answer")
+	loopbackwire.WriteError(w, http.StatusBadGateway, "injected loss of the answer")
 }

@@ -10,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/casino-support/gateway/config"
+	chanloop "github.com/casino-support/gateway/connectors/channel/loopback"
 	"github.com/casino-support/gateway/test/conformance"
-	"github.com/casino-support/gateway/test/loopback"
 )
 
 // FuzzChannelHook: any body gets an answer, never a crash, and nothing reaches the sink
@@ -29,7 +28,7 @@ func FuzzChannelHook(f *testing.F) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	f.Fuzz(func(t *testing.T, body string) {
-		ch := loopback.NewChannel("chat", config.LoopbackChannel{SendURL: "http://127.0.0.1:9/send"}, nil, log)
+		ch := chanloop.New("chat", chanloop.Config{SendURL: "http://127.0.0.1:9/send"}, nil, log)
 		sink := &conformance.RecordingSink{}
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()

@@ -10,8 +10,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
+	chanloop "github.com/casino-support/gateway/connectors/channel/loopback"
+	deskloop "github.com/casino-support/gateway/connectors/helpdesk/loopback"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/test/conformance"
 	"github.com/casino-support/gateway/test/loopback"
@@ -23,7 +24,7 @@ const secret = "s3cret"
 // helpdeskEnv is one loopback helpdesk wired to its fake remote, with its hook served.
 type helpdeskEnv struct {
 	remote *loopback.FakeHelpdeskRemote
-	hd     *loopback.Helpdesk
+	hd     *deskloop.Helpdesk
 	hook   *httptest.Server
 }
 
@@ -32,7 +33,7 @@ func newHelpdeskEnv(t *testing.T) *helpdeskEnv {
 	remote := loopback.NewFakeHelpdeskRemote(secret)
 	rs := httptest.NewServer(remote)
 	t.Cleanup(rs.Close)
-	hd := loopback.NewHelpdesk("desk-loop", config.LoopbackHelpdesk{URL: rs.URL + "/", Secret: secret}, rs.Client(), testLogger(t))
+	hd := deskloop.New("desk-loop", deskloop.Config{URL: rs.URL + "/", Secret: secret}, rs.Client(), testLogger(t))
 	hook := httptest.NewServer(hd)
 	t.Cleanup(hook.Close)
 	return &helpdeskEnv{remote: remote, hd: hd, hook: hook}
@@ -41,7 +42,7 @@ func newHelpdeskEnv(t *testing.T) *helpdeskEnv {
 // channelEnv is one loopback channel wired to its fake remote, with its hook served.
 type channelEnv struct {
 	remote *loopback.FakeChannelRemote
-	ch     *loopback.Channel
+	ch     *chanloop.Channel
 	hook   *httptest.Server
 	send   string
 }
@@ -52,7 +53,7 @@ func newChannelEnv(t *testing.T) *channelEnv {
 	rs := httptest.NewServer(remote)
 	t.Cleanup(rs.Close)
 	send := rs.URL + "/send"
-	ch := loopback.NewChannel("chan-loop", config.LoopbackChannel{SendURL: send, Secret: secret}, rs.Client(), testLogger(t))
+	ch := chanloop.New("chan-loop", chanloop.Config{SendURL: send, Secret: secret}, rs.Client(), testLogger(t))
 	hook := httptest.NewServer(ch)
 	t.Cleanup(hook.Close)
 	return &channelEnv{remote: remote, ch: ch, hook: hook, send: send}

@@ -8,8 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
+	chanloop "github.com/casino-support/gateway/connectors/channel/loopback"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/test/loopback"
 )
@@ -70,14 +70,14 @@ func TestSendStatusMapping(t *testing.T) {
 func TestSendNetworkErrorIsRetried(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	srv.Close()
-	ch := loopback.NewChannel("chan-loop", config.LoopbackChannel{SendURL: srv.URL}, nil, testLogger(t))
+	ch := chanloop.New("chan-loop", chanloop.Config{SendURL: srv.URL}, nil, testLogger(t))
 	_, err := ch.Send(t.Context(), normalize.Conversation{Address: "p"}, normalize.Message{ID: "m-1"})
 	requireClass(t, err, wantErr{})
 }
 
 func TestSendWrongSecretIsPermanent(t *testing.T) {
 	env := newChannelEnv(t)
-	ch := loopback.NewChannel("chan-loop", config.LoopbackChannel{SendURL: env.send, Secret: "wrong"}, nil, testLogger(t))
+	ch := chanloop.New("chan-loop", chanloop.Config{SendURL: env.send, Secret: "wrong"}, nil, testLogger(t))
 	_, err := ch.Send(t.Context(), normalize.Conversation{Address: "p"}, normalize.Message{ID: "m-1"})
 	requireClass(t, err, wantErr{permanent: true})
 	require.ErrorContains(t, err, "HTTP 401")

@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/time/rate"
 
-	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 )
@@ -57,7 +56,7 @@ func TestSendBlockedNotesTicketOnce(t *testing.T) {
 }
 
 func TestSendBlockedInWebhookMode(t *testing.T) {
-	e := newEnv(t, func(c *config.Telegram) { c.Mode, c.WebhookSecret = "webhook", "hook-secret" })
+	e := newEnv(t, func(c *Config) { c.Mode, c.WebhookSecret = "webhook", "hook-secret" })
 	sink := newSink()
 	e.running(t, sink)
 	e.fake.Blocked(chat)

@@ -13,7 +13,6 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 	"golang.org/x/time/rate"
 
-	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 )
@@ -35,7 +34,7 @@ type Deps struct {
 // Channel is one Telegram bot instance.
 type Channel struct {
 	name      normalize.InstanceName
-	cfg       config.Telegram
+	cfg       Config
 	token     string
 	apiURL    string // without trailing slash
 	blobs     connectors.Blobs
@@ -70,7 +69,7 @@ var (
 // New returns the Telegram instance name. cfg must have had config's defaults applied. It
 // does not contact Telegram, so an outage does not stop the gateway from starting; Run checks
 // the token.
-func New(name normalize.InstanceName, cfg config.Telegram, deps Deps) (*Channel, error) {
+func New(name normalize.InstanceName, cfg Config, deps Deps) (*Channel, error) {
 	if deps.Blobs == nil {
 		return nil, fmt.Errorf("telegram %s: Blobs is required", name)
 	}

@@ -13,7 +13,6 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 	"github.com/stretchr/testify/require"
 
-	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/connectors/channel/telegram"
 	"github.com/casino-support/gateway/normalize"
@@ -90,7 +89,7 @@ func newConformanceEnv(t *testing.T, mode string) *conformanceEnv {
 
 	store, err := blobs.New(t.TempDir(), 25<<20)
 	require.NoError(t, err)
-	cfg := config.Telegram{
+	cfg := telegram.Config{
 		Token: conformanceToken, Mode: mode, APIURL: api.URL,
 		AllowedUpdates: []string{"message", "edited_message"},
 		Greetings:      map[string]string{"en": "Hi! How can we help you today?"},

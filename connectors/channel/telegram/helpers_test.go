@@ -17,7 +17,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/time/rate"
 
-	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/test/telegramfake"
@@ -112,15 +111,15 @@ type env struct {
 	blobs *memBlobs
 }
 
-func testConfig() config.Telegram {
-	return config.Telegram{
+func testConfig() Config {
+	return Config{
 		Token: testToken, Mode: "polling", AllowedUpdates: []string{"message", "edited_message"},
 		Greetings:   map[string]string{"en": "Hello! How can we help?", "de": "Hallo! Wie können wir helfen?"},
 		PollTimeout: time.Second,
 	}
 }
 
-func newEnv(t *testing.T, mutate func(*config.Telegram)) *env {
+func newEnv(t *testing.T, mutate func(*Config)) *env {
 	t.Helper()
 	fake := telegramfake.New(testToken)
 	srv := httptest.NewServer(fake)

@@ -12,7 +12,6 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 	"github.com/stretchr/testify/require"
 
-	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -126,7 +125,7 @@ func (e *env) withLog() *logBuffer {
 	return buf
 }
 
-func withPlayerSecret(cfg *config.Telegram) { cfg.PlayerSecret = testPlayerSecret }
+func withPlayerSecret(cfg *Config) { cfg.PlayerSecret = testPlayerSecret }
 
 func TestStartIdentifiesPlayerAndLaterMessages(t *testing.T) {
 	e := newEnv(t, withPlayerSecret)
@@ -218,7 +217,7 @@ func TestStartPayloadIgnoredWithoutSecretOrInGroups(t *testing.T) {
 	require.Empty(t, got[0].Author.PlayerID, "without player_secret nobody is identified")
 	require.Equal(t, "/start "+payload, got[0].Text)
 
-	g := newEnv(t, func(c *config.Telegram) { withPlayerSecret(c); c.AllowGroups = true })
+	g := newEnv(t, func(c *Config) { withPlayerSecret(c); c.AllowGroups = true })
 	m := msg("/start " + payload)
 	m.Chat = &tgbotapi.Chat{ID: -100123, Type: "supergroup"}
 	g.fake.AddUpdate(tgbotapi.Update{Message: m})

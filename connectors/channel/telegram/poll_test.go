@@ -17,7 +17,6 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 	"github.com/stretchr/testify/require"
 
-	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/test/telegramfake"
@@ -264,7 +263,7 @@ func TestPollingTooLargeFile(t *testing.T) {
 }
 
 func TestRunRejectedToken(t *testing.T) {
-	e := newEnv(t, func(c *config.Telegram) { c.Token = "999:wrong" })
+	e := newEnv(t, func(c *Config) { c.Token = "999:wrong" })
 	err := e.ch.Run(context.Background(), newSink())
 	require.ErrorContains(t, err, "rejected (401)")
 	require.NotContains(t, err.Error(), "999:wrong")

@@ -9,15 +9,13 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 	"github.com/stretchr/testify/require"
-
-	"github.com/casino-support/gateway/config"
 )
 
 const hookSecret = "hook_Secret-123"
 
 func webhookEnv(t *testing.T) (*env, *dedupSink) {
 	t.Helper()
-	e := newEnv(t, func(c *config.Telegram) { c.Mode = "webhook"; c.WebhookSecret = hookSecret })
+	e := newEnv(t, func(c *Config) { c.Mode = "webhook"; c.WebhookSecret = hookSecret })
 	sink := newSink()
 	e.run(t, sink)
 	require.Eventually(t, func() bool { return e.ch.sink.Load() != nil }, 5*time.Second, 5*time.Millisecond)
@@ -72,7 +70,7 @@ func TestWebhookStoresThenAnswers(t *testing.T) {
 // TestWebhookThroughFake registers the webhook with the fake, which then pushes updates to the
 // channel's handler with the secret header, as Telegram does.
 func TestWebhookThroughFake(t *testing.T) {
-	e := newEnv(t, func(c *config.Telegram) { c.Mode = "webhook"; c.WebhookSecret = hookSecret })
+	e := newEnv(t, func(c *Config) { c.Mode = "webhook"; c.WebhookSecret = hookSecret })
 	hooks := httptest.NewServer(e.ch)
 	t.Cleanup(hooks.Close)
 	e.ch.publicURL = hooks.URL
@@ -90,7 +88,7 @@ func TestWebhookThroughFake(t *testing.T) {
 }
 
 func TestWebhookRefusedURLEndsRun(t *testing.T) {
-	e := newEnv(t, func(c *config.Telegram) { c.Mode = "webhook"; c.WebhookSecret = hookSecret })
+	e := newEnv(t, func(c *Config) { c.Mode = "webhook"; c.WebhookSecret = hookSecret })
 	e.fake.RefuseWebhooks("Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
 	err := e.ch.Run(t.Context(), newSink())
 	require.ErrorContains(t, err, "HTTPS URL must be provided")

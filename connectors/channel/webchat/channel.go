@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 )
@@ -57,7 +56,7 @@ const deliverTimeout = 30 * time.Second
 // typing hints (Typing) to the player's open pages.
 type Channel struct {
 	name        normalize.InstanceName
-	cfg         config.Webchat
+	cfg         Config
 	blobs       connectors.Blobs
 	history     History
 	log         *slog.Logger
@@ -93,7 +92,7 @@ var (
 )
 
 // New returns the web chat instance name. cfg must have had config's defaults applied.
-func New(name normalize.InstanceName, cfg config.Webchat, deps Deps) (*Channel, error) {
+func New(name normalize.InstanceName, cfg Config, deps Deps) (*Channel, error) {
 	if deps.History == nil || deps.Blobs == nil {
 		return nil, fmt.Errorf("webchat %s: History and Blobs are required", name)
 	}

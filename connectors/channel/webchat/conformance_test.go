@@ -17,9 +17,9 @@ import (
 	"github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
 
-	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/connectors/channel/webchat"
+	"github.com/casino-support/gateway/connectors/settings"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router/store/blobs"
 	"github.com/casino-support/gateway/test/conformance"
@@ -111,10 +111,11 @@ type testPage interface {
 
 func newConformanceEnv(t *testing.T, transport string) *conformanceEnv {
 	t.Helper()
-	cfg := *config.Default().Channels[0].Webchat
+	cfg := webchat.DefaultConfig()
+	cfg.Derive(settings.Env{Name: "web"})
 	bl, err := blobs.New(t.TempDir(), 1<<20)
 	require.NoError(t, err)
-	ch, err := webchat.New("web", cfg, webchat.Deps{Blobs: bl, History: conformanceHistory{}, SecretsDir: t.TempDir(),
+	ch, err := webchat.New("web", *cfg, webchat.Deps{Blobs: bl, History: conformanceHistory{}, SecretsDir: t.TempDir(),
 		Log: testLog(t)})
 	require.NoError(t, err)
 	mux := http.NewServeMux()

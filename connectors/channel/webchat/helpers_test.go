@@ -16,7 +16,6 @@ import (
 	"github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
 
-	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router/store/blobs"
@@ -216,20 +215,20 @@ type harness struct {
 	logs  *syncBuffer
 }
 
-func testConfig() config.Webchat {
-	return config.Webchat{
+func testConfig() Config {
+	return Config{
 		Path: "/chat", Title: "Support", Color: "#0b5fff",
 		Greetings:    map[string]string{"en": "Hi! How can we help you today?", "de": "Hallo! Wie können wir helfen?"},
 		TokenSecret:  testTokenSecret,
 		PlayerSecret: testPlayerSecret,
 		TokenTTL:     time.Hour, AllowedOrigins: []string{testAllowed}, MessagesPerMinute: 20,
-		UploadTypes: append([]string(nil), config.DefaultUploadTypes...),
+		UploadTypes: append([]string(nil), DefaultUploadTypes...),
 	}
 }
 
 // start runs a chat; edit may change the configuration and deps before New. run false leaves
 // it without a sink, as before Run.
-func start(t *testing.T, edit func(*config.Webchat, *Deps), run bool) *harness {
+func start(t *testing.T, edit func(*Config, *Deps), run bool) *harness {
 	t.Helper()
 	cfg := testConfig()
 	logs := &syncBuffer{}

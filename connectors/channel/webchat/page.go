@@ -13,8 +13,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-
-	"github.com/casino-support/gateway/config"
 )
 
 // static holds the player page's template, script and styles and the widget: served as they
@@ -50,7 +48,7 @@ type pageData struct {
 	Accept  string
 }
 
-func newAssets(cfg config.Webchat) (*assets, error) {
+func newAssets(cfg Config) (*assets, error) {
 	if !colorPattern.MatchString(cfg.Color) {
 		return nil, fmt.Errorf("color: want #rrggbb, got %q", cfg.Color)
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/router/store/blobs"
 )
 
@@ -27,7 +26,7 @@ func get(t *testing.T, url string) (*http.Response, string) {
 var inlineHandler = regexp.MustCompile(`(?i)\son[a-z]+\s*=`)
 
 func TestPlayerPage(t *testing.T) {
-	h := start(t, func(cfg *config.Webchat, _ *Deps) { cfg.Title = `Help & "Support"` }, true)
+	h := start(t, func(cfg *Config, _ *Deps) { cfg.Title = `Help & "Support"` }, true)
 	resp, body := get(t, h.srv.URL+"/chat")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, "text/html; charset=utf-8", resp.Header.Get("Content-Type"))
@@ -57,7 +56,7 @@ func TestPlayerPage(t *testing.T) {
 }
 
 func TestStaticFilesAndTheme(t *testing.T) {
-	h := start(t, func(cfg *config.Webchat, _ *Deps) { cfg.Color = "#ffd700" }, true)
+	h := start(t, func(cfg *Config, _ *Deps) { cfg.Color = "#ffd700" }, true)
 	resp, body := get(t, h.srv.URL+"/chat/static/chat.js")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Contains(t, resp.Header.Get("Content-Type"), "javascript")
@@ -83,7 +82,7 @@ func TestStaticFilesAndTheme(t *testing.T) {
 }
 
 func TestWidget(t *testing.T) {
-	h := start(t, func(cfg *config.Webchat, _ *Deps) {
+	h := start(t, func(cfg *Config, _ *Deps) {
 		cfg.Greetings = map[string]string{"en": "Hi </script><b>", "de": "Hallo"}
 	}, true)
 	resp, body := get(t, h.srv.URL+"/chat/widget.js")
@@ -101,14 +100,14 @@ func TestWidget(t *testing.T) {
 func TestNewValidates(t *testing.T) {
 	tests := []struct {
 		name string
-		edit func(*config.Webchat, *Deps)
+		edit func(*Config, *Deps)
 		want string
 	}{
-		{"no history", func(_ *config.Webchat, d *Deps) { d.History = nil }, "History and Blobs"},
-		{"short player secret", func(c *config.Webchat, _ *Deps) { c.PlayerSecret = "short" }, "player_secret"},
-		{"bad colour", func(c *config.Webchat, _ *Deps) { c.Color = "red" }, "color"},
-		{"bad origin", func(c *config.Webchat, _ *Deps) { c.AllowedOrigins = []string{"casino.example"} }, "origin"},
-		{"no secret anywhere", func(c *config.Webchat, d *Deps) { c.TokenSecret, d.SecretsDir = "", "" }, "token_secret"},
+		{"no history", func(_ *Config, d *Deps) { d.History = nil }, "History and Blobs"},
+		{"short player secret", func(c *Config, _ *Deps) { c.PlayerSecret = "short" }, "player_secret"},
+		{"bad colour", func(c *Config, _ *Deps) { c.Color = "red" }, "color"},
+		{"bad origin", func(c *Config, _ *Deps) { c.AllowedOrigins = []string{"casino.example"} }, "origin"},
+		{"no secret anywhere", func(c *Config, d *Deps) { c.TokenSecret, d.SecretsDir = "", "" }, "token_secret"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

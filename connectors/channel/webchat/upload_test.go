@@ -16,7 +16,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -138,7 +137,7 @@ func TestUploadNeedsAValidToken(t *testing.T) {
 }
 
 func TestUploadIsRateLimited(t *testing.T) {
-	h := start(t, func(cfg *config.Webchat, _ *Deps) { cfg.MessagesPerMinute = 1 }, true)
+	h := start(t, func(cfg *Config, _ *Deps) { cfg.MessagesPerMinute = 1 }, true)
 	token := visitorToken("v1", time.Now().Add(time.Hour))
 	status, _ := h.upload(t, token, "u-1", "a.pdf", "application/pdf", minimalPDF, "")
 	require.Equal(t, http.StatusOK, status)
@@ -265,7 +264,7 @@ func TestFileName(t *testing.T) {
 }
 
 func TestUploadsCanBeSwitchedOff(t *testing.T) {
-	h := start(t, func(cfg *config.Webchat, _ *Deps) { cfg.UploadTypes = []string{} }, true)
+	h := start(t, func(cfg *Config, _ *Deps) { cfg.UploadTypes = []string{} }, true)
 	status, body := h.upload(t, visitorToken("v1", time.Now().Add(time.Hour)), "u-1", "passport.pdf", "application/pdf", minimalPDF, "")
 	require.Equal(t, http.StatusUnsupportedMediaType, status)
 	_, message := errorCode(t, body)

@@ -10,7 +10,6 @@ import (
 	"github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
 
-	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 )
@@ -132,7 +131,7 @@ func TestResendAfterReconnectIsTheSameMessage(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	h := start(t, func(cfg *config.Webchat, _ *Deps) { cfg.MessagesPerMinute = 2 }, true)
+	h := start(t, func(cfg *Config, _ *Deps) { cfg.MessagesPerMinute = 2 }, true)
 	c := h.connect(t)
 	c.hello(clientFrame{})
 	for i, id := range []string{"a", "b", "c", "d"} {
@@ -206,7 +205,7 @@ func TestRefusedTokensDeliverNothing(t *testing.T) {
 }
 
 func TestPlayerTokensWithoutPlayerSecretAreIgnored(t *testing.T) {
-	h := start(t, func(cfg *config.Webchat, _ *Deps) { cfg.PlayerSecret = "" }, true)
+	h := start(t, func(cfg *Config, _ *Deps) { cfg.PlayerSecret = "" }, true)
 	c := h.connect(t)
 	c.hello(clientFrame{Player: playerToken(claims{PlayerID: "42", VIP: 5, Exp: time.Now().Add(time.Hour).Unix()})})
 	c.send(msg("c-1", "hello"))

@@ -19,8 +19,6 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/time/rate"
-
-	"github.com/casino-support/gateway/config"
 )
 
 const (
@@ -278,7 +276,7 @@ func (i *Inbox) safeNext(next string) string {
 // hashCost is the bcrypt cost unknown names are checked at: the highest of the configured
 // agents' hashes (an operator may raise it with htpasswd -C) and of the hashes the inbox
 // makes itself (bcrypt.DefaultCost).
-func hashCost(agents []config.InboxAgent) int {
+func hashCost(agents []Agent) int {
 	cost := bcrypt.DefaultCost
 	for _, a := range agents {
 		if c, err := bcrypt.Cost([]byte(a.PasswordHash.Value())); err == nil {

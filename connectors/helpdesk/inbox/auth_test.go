@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/casino-support/gateway/config"
+	"github.com/casino-support/gateway/connectors/settings"
 )
 
 func TestUnauthenticatedAccessGetsNoContent(t *testing.T) {
@@ -94,7 +94,7 @@ func TestSignIn(t *testing.T) {
 func TestSessionCookieAttributes(t *testing.T) {
 	for _, publicURL := range []string{"http://gateway.test", "https://gateway.test"} {
 		t.Run(publicURL, func(t *testing.T) {
-			f := newFixture(t, func(_ *config.Inbox, d *Deps) { d.PublicURL = publicURL })
+			f := newFixture(t, func(_ *Config, d *Deps) { d.PublicURL = publicURL })
 			resp := f.browser().signIn("alice", testPassword)
 			require.Equal(t, http.StatusSeeOther, resp.status)
 			var session *http.Cookie
@@ -252,7 +252,7 @@ func TestSessionExpires(t *testing.T) {
 var adminLine = regexp.MustCompile(`^Inbox: sign in at http://gateway\.test/inbox as admin with password ([A-Za-z0-9]{20}) \(shown once; change it with: gateway inbox-password --user admin\)\n$`)
 
 func TestFirstStartCreatesAdminOnce(t *testing.T) {
-	f := newFixture(t, func(c *config.Inbox, _ *Deps) { c.Agents = nil })
+	f := newFixture(t, func(c *Config, _ *Deps) { c.Agents = nil })
 	m := adminLine.FindStringSubmatch(f.out.String())
 	require.NotNil(t, m, "printed %q", f.out.String())
 	password := m[1]
@@ -287,7 +287,7 @@ func TestConfigManagesItsAgents(t *testing.T) {
 	// The configuration's hash wins over one set by the CLI, and changing it signs out.
 	require.NoError(t, SetPassword(t.Context(), f.cfg.Database, "alice", "cli-password"))
 	cfg := f.cfg
-	cfg.Agents = []config.InboxAgent{{Name: "alice", PasswordHash: minCostHash(t, "new-config-password")}}
+	cfg.Agents = []Agent{{Name: "alice", PasswordHash: minCostHash(t, "new-config-password")}}
 	restarted, err := New(t.Context(), testName, cfg, Deps{Conversations: f.convs})
 	require.NoError(t, err)
 	a, found, err := restarted.findAgent(t.Context(), "alice")
@@ -300,7 +300,7 @@ func TestConfigManagesItsAgents(t *testing.T) {
 
 	// An agent the configuration drops is removed; one made with the CLI stays.
 	require.NoError(t, SetPassword(t.Context(), f.cfg.Database, "bob", "bob-password"))
-	cfg.Agents = []config.InboxAgent{{Name: "carol", PasswordHash: minCostHash(t, "carol-password")}}
+	cfg.Agents = []Agent{{Name: "carol", PasswordHash: minCostHash(t, "carol-password")}}
 	restarted, err = New(t.Context(), testName, cfg, Deps{Conversations: f.convs})
 	require.NoError(t, err)
 	defer restarted.Close()
@@ -369,20 +369,20 @@ func TestNewRejectsMissingDeps(t *testing.T) {
 // An unknown name is checked against a dummy hash as costly as the agents' own, or response
 // times would tell which names exist.
 func TestUnknownNamesCostWhatAgentsCost(t *testing.T) {
-	hashAt := func(cost int) config.Secret {
+	hashAt := func(cost int) settings.Secret {
 		h, err := bcrypt.GenerateFromPassword([]byte("correct horse battery"), cost)
 		require.NoError(t, err)
-		return config.Secret(h)
+		return settings.Secret(h)
 	}
 	for _, tc := range []struct {
 		name   string
-		agents []config.InboxAgent
+		agents []Agent
 		want   int
 	}{
 		{"no configured agents: the inbox's own hashes", nil, bcrypt.DefaultCost},
-		{"cheaper configured hashes", []config.InboxAgent{{Name: "a", PasswordHash: hashAt(bcrypt.MinCost)}}, bcrypt.DefaultCost},
-		{"a costlier configured hash", []config.InboxAgent{{Name: "a", PasswordHash: hashAt(bcrypt.MinCost)}, {Name: "b", PasswordHash: hashAt(12)}}, 12},
-		{"an unreadable hash is ignored", []config.InboxAgent{{Name: "a", PasswordHash: "not a hash"}}, bcrypt.DefaultCost},
+		{"cheaper configured hashes", []Agent{{Name: "a", PasswordHash: hashAt(bcrypt.MinCost)}}, bcrypt.DefaultCost},
+		{"a costlier configured hash", []Agent{{Name: "a", PasswordHash: hashAt(bcrypt.MinCost)}, {Name: "b", PasswordHash: hashAt(12)}}, 12},
+		{"an unreadable hash is ignored", []Agent{{Name: "a", PasswordHash: "not a hash"}}, bcrypt.DefaultCost},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := bcrypt.Cost(newAuthState(hashCost(tc.agents)).dummyHash())

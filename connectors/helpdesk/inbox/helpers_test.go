@@ -21,8 +21,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/settings"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router/store"
 	"github.com/casino-support/gateway/router/store/blobs"
@@ -184,7 +184,7 @@ type fixture struct {
 	t      *testing.T
 	in     *Inbox
 	srv    *httptest.Server
-	cfg    config.Inbox
+	cfg    Config
 	convs  *fakeConversations
 	sink   *recordingSink
 	blobs  *blobs.Dir
@@ -197,22 +197,22 @@ type fixture struct {
 var t0 = time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)
 
 // minCostHash hashes quickly: tests need many sign-ins, not strong hashes.
-func minCostHash(t *testing.T, password string) config.Secret {
+func minCostHash(t *testing.T, password string) settings.Secret {
 	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
 	require.NoError(t, err)
-	return config.Secret(h)
+	return settings.Secret(h)
 }
 
-func testConfig(t *testing.T) config.Inbox {
-	return config.Inbox{
+func testConfig(t *testing.T) Config {
+	return Config{
 		Path:       "/inbox",
 		Database:   filepath.Join(t.TempDir(), "inbox.db"),
-		Agents:     []config.InboxAgent{{Name: "alice", DisplayName: "Alice", PasswordHash: minCostHash(t, testPassword)}},
+		Agents:     []Agent{{Name: "alice", DisplayName: "Alice", PasswordHash: minCostHash(t, testPassword)}},
 		SessionTTL: time.Hour,
 	}
 }
 
-func newFixture(t *testing.T, configure ...func(*config.Inbox, *Deps)) *fixture {
+func newFixture(t *testing.T, configure ...func(*Config, *Deps)) *fixture {
 	t.Helper()
 	f := newIdleFixture(t, configure...)
 	f.run()
@@ -220,7 +220,7 @@ func newFixture(t *testing.T, configure ...func(*config.Inbox, *Deps)) *fixture 
 }
 
 // newIdleFixture is newFixture without Run, for tests that run the inbox themselves.
-func newIdleFixture(t *testing.T, configure ...func(*config.Inbox, *Deps)) *fixture {
+func newIdleFixture(t *testing.T, configure ...func(*Config, *Deps)) *fixture {
 	t.Helper()
 	cfg := testConfig(t)
 	b, err := blobs.New(t.TempDir(), 1<<20)

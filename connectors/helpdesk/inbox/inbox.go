@@ -20,7 +20,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 )
@@ -58,7 +57,7 @@ type Deps struct {
 // Inbox is one inbox instance.
 type Inbox struct {
 	name normalize.InstanceName
-	cfg  config.Inbox
+	cfg  Config
 	deps Deps
 	log  *slog.Logger
 	db   *sql.DB
@@ -87,7 +86,7 @@ const defaultMaxUpload = 25 << 20
 
 // New opens (creating and migrating) the inbox database, brings the configured agents in and,
 // when no agent exists at all, creates "admin" with a random password printed once to Out.
-func New(ctx context.Context, name normalize.InstanceName, cfg config.Inbox, deps Deps) (*Inbox, error) {
+func New(ctx context.Context, name normalize.InstanceName, cfg Config, deps Deps) (*Inbox, error) {
 	if deps.Conversations == nil {
 		return nil, fmt.Errorf("inbox %s: no conversation store", name)
 	}

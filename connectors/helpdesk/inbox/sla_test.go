@@ -9,7 +9,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -47,7 +46,7 @@ func TestComputeSLAWithoutTarget(t *testing.T) {
 // a metadata update shows as a system line and does not start the clock.
 func TestSLAFollowsThePolicyAndIgnoresEvents(t *testing.T) {
 	var asked []string
-	f := newFixture(t, func(c *config.Inbox, d *Deps) {
+	f := newFixture(t, func(c *Config, d *Deps) {
 		c.SessionTTL = 24 * time.Hour
 		d.FirstResponse = func(kind normalize.ChannelKind, vip int) time.Duration {
 			asked = append(asked, fmt.Sprintf("%s/%d", kind, vip))

@@ -5,7 +5,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -47,7 +46,7 @@ func TestConversationStatus(t *testing.T) {
 }
 
 func TestRequestor(t *testing.T) {
-	h := &Helpdesk{cfg: config.RT{RequestorDomain: "players.invalid"}}
+	h := &Helpdesk{cfg: Config{RequestorDomain: "players.invalid"}}
 	conv := normalize.Conversation{Channel: "tg-main", ChannelKind: normalize.KindTelegram, Address: "-100123"}
 	require.Equal(t, "tg-main.-100123@players.invalid", h.requestor(conv))
 	conv.Address = "Some User/with spaces"

@@ -22,8 +22,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/settings"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/test/conformance"
 )
@@ -97,7 +97,7 @@ func fileMissing(p string) bool {
 // newPeerHelpdesk returns a helpdesk on the running RT with short delays.
 func newPeerHelpdesk(t *testing.T, blobs *memBlobs) *Helpdesk {
 	env := rtPeer(t)
-	cfg := config.RT{URL: env["RT_REST2_URL"], Token: config.Secret(env["RT_GATEWAY_TOKEN"]), Queue: env["RT_QUEUE"],
+	cfg := Config{URL: env["RT_REST2_URL"], Token: settings.Secret(env["RT_GATEWAY_TOKEN"]), Queue: env["RT_QUEUE"],
 		GatewayUser: env["RT_GATEWAY_USER"], RequestorDomain: "players.invalid",
 		PollInterval: 200 * time.Millisecond, SettleDelay: 300 * time.Millisecond}
 	d := Deps{}

@@ -20,7 +20,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router/store"
@@ -501,7 +500,7 @@ func TestRunStopsWhenSearchRefused(t *testing.T) {
 		http.Error(w, `{"message":"Unauthorized"}`, http.StatusUnauthorized)
 	}))
 	t.Cleanup(srv.Close)
-	h, err := New("rt-x", config.RT{URL: srv.URL, Token: "t", Queue: "q", GatewayUser: "gw", PollInterval: time.Millisecond}, Deps{})
+	h, err := New("rt-x", Config{URL: srv.URL, Token: "t", Queue: "q", GatewayUser: "gw", PollInterval: time.Millisecond}, Deps{})
 	require.NoError(t, err)
 	err = h.Run(t.Context(), &conformance.RecordingSink{})
 	require.ErrorIs(t, err, errRefused)

@@ -20,7 +20,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 )
@@ -43,7 +42,7 @@ type Deps struct {
 // Helpdesk is one RT instance.
 type Helpdesk struct {
 	name    normalize.InstanceName
-	cfg     config.RT
+	cfg     Config
 	rt      *client
 	blobs   connectors.Blobs
 	cursors connectors.Cursors
@@ -58,7 +57,7 @@ type Helpdesk struct {
 var _ connectors.Helpdesk = (*Helpdesk)(nil)
 
 // New returns the RT helpdesk instance name.
-func New(name normalize.InstanceName, cfg config.RT, d Deps) (*Helpdesk, error) {
+func New(name normalize.InstanceName, cfg Config, d Deps) (*Helpdesk, error) {
 	if cfg.URL == "" || cfg.Token.Value() == "" || cfg.GatewayUser == "" || cfg.Queue == "" {
 		return nil, errors.New("rt: url, token, queue and gateway_user are required")
 	}

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/connectors/helpdesk/webhook"
 	"github.com/casino-support/gateway/normalize"
@@ -111,7 +110,7 @@ func FuzzIncomingEvent(f *testing.F) {
 	}
 	store := newMemBlobs(testMaxAttachment)
 	sink := &checkingSink{blobs: store}
-	hd, err := webhook.New(testName, config.Webhook{URL: "http://127.0.0.1:9/unused", Secret: testSecret, APIToken: testToken,
+	hd, err := webhook.New(testName, webhook.Config{URL: "http://127.0.0.1:9/unused", Secret: testSecret, APIToken: testToken,
 		Timeout: time.Second, MaxSkew: 5 * time.Minute, AttachmentURLTTL: time.Hour},
 		webhook.Deps{Blobs: store, MaxAttachmentBytes: testMaxAttachment})
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors/helpdesk/webhook"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/test/webhookreceiver"
@@ -71,20 +70,20 @@ func loadContract(t *testing.T) *webhookreceiver.Contract {
 	return c
 }
 
-func newEnv(t *testing.T, tweak func(*config.Webhook)) *env {
+func newEnv(t *testing.T, tweak func(*webhook.Config)) *env {
 	t.Helper()
 	return newEnvDeps(t, tweak, nil)
 }
 
 // newEnvDeps is newEnv with the connector's dependencies changed by tweakDeps.
-func newEnvDeps(t *testing.T, tweak func(*config.Webhook), tweakDeps func(*webhook.Deps)) *env {
+func newEnvDeps(t *testing.T, tweak func(*webhook.Config), tweakDeps func(*webhook.Deps)) *env {
 	t.Helper()
 	e := &env{contract: loadContract(t), blobs: newMemBlobs(testMaxAttachment), clock: &clock{}}
 	e.recv = webhookreceiver.New(e.contract, testSecret, 5*time.Minute)
 	operator := httptest.NewServer(e.recv)
 	t.Cleanup(operator.Close)
 
-	cfg := config.Webhook{URL: operator.URL + "/gateway-events", Secret: testSecret, APIToken: testToken,
+	cfg := webhook.Config{URL: operator.URL + "/gateway-events", Secret: testSecret, APIToken: testToken,
 		Timeout: 2 * time.Second, MaxSkew: 5 * time.Minute, AttachmentURLTTL: time.Hour}
 	if tweak != nil {
 		tweak(&cfg)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/connectors/helpdesk/webhook"
 	"github.com/casino-support/gateway/normalize"
@@ -100,7 +99,7 @@ func TestPostStatusMapping(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, func(c *config.Webhook) { c.Timeout = 100 * time.Millisecond })
+			e := newEnv(t, func(c *webhook.Config) { c.Timeout = 100 * time.Millisecond })
 			conv, msgs := conversation(1)
 			e.recv.Inject(tt.fault)
 			_, ids, err := e.hd.Post(t.Context(), conv, deliveries(msgs, 1))
@@ -128,7 +127,7 @@ func TestPostEmptyAnswerUsesMessageID(t *testing.T) {
 	conv, msgs := conversation(1)
 	conv.Ticket = "T-x"
 	srv := noContentServer(t)
-	hd, err := webhook.New(testName, config.Webhook{URL: srv, Secret: testSecret, APIToken: testToken, Timeout: time.Second,
+	hd, err := webhook.New(testName, webhook.Config{URL: srv, Secret: testSecret, APIToken: testToken, Timeout: time.Second,
 		MaxSkew: time.Minute, AttachmentURLTTL: time.Hour}, webhook.Deps{Blobs: e.blobs})
 	require.NoError(t, err)
 	_, ids, err := hd.Post(t.Context(), conv, deliveries(msgs, 1))
@@ -201,7 +200,7 @@ func TestPostUpdateEmptyAnswerUsesMessageID(t *testing.T) {
 	conv, _ := conversation(0)
 	conv.Ticket = "T-x"
 	upd := updateOf(conv, normalize.Update{Changed: []normalize.Field{normalize.FieldLanguage}, Language: "en", Priority: normalize.PriorityNormal})
-	hd, err := webhook.New(testName, config.Webhook{URL: noContentServer(t), Secret: testSecret, APIToken: testToken, Timeout: time.Second,
+	hd, err := webhook.New(testName, webhook.Config{URL: noContentServer(t), Secret: testSecret, APIToken: testToken, Timeout: time.Second,
 		MaxSkew: time.Minute, AttachmentURLTTL: time.Hour}, webhook.Deps{})
 	require.NoError(t, err)
 	_, ids, err := hd.Post(t.Context(), conv, deliveries([]normalize.Message{upd}, 1))
@@ -292,7 +291,7 @@ func TestPostRedirects(t *testing.T) {
 			srv := httptest.NewServer(mux)
 			t.Cleanup(srv.Close)
 			// A client like the gateway's shared one, which follows redirects by default.
-			hd, err := webhook.New(testName, config.Webhook{URL: srv.URL + "/moved", Secret: testSecret, APIToken: testToken,
+			hd, err := webhook.New(testName, webhook.Config{URL: srv.URL + "/moved", Secret: testSecret, APIToken: testToken,
 				Timeout: time.Second, MaxSkew: time.Minute, AttachmentURLTTL: time.Hour}, webhook.Deps{Client: &http.Client{}})
 			require.NoError(t, err)
 			conv, msgs := conversation(1)

@@ -14,7 +14,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors/helpdesk/webhook"
 )
 
@@ -84,7 +83,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // A request that cannot be signed is refused before its body is read: bodies may be tens of
 // MiB now that replies carry files, and the hook is open to anyone.
 func TestHookRefusesUnsignedBeforeReading(t *testing.T) {
-	hd, err := webhook.New(testName, config.Webhook{URL: "http://127.0.0.1:9/unused", Secret: testSecret, APIToken: testToken,
+	hd, err := webhook.New(testName, webhook.Config{URL: "http://127.0.0.1:9/unused", Secret: testSecret, APIToken: testToken,
 		Timeout: time.Second, MaxSkew: 5 * time.Minute, AttachmentURLTTL: time.Hour}, webhook.Deps{})
 	require.NoError(t, err)
 	now := time.Now()
@@ -110,7 +109,7 @@ func TestHookRefusesUnsignedBeforeReading(t *testing.T) {
 // Large bodies that are not verified yet are read a few at a time: a flood of forged large
 // requests gets 503 instead of holding tens of MiB each.
 func TestHookBoundsLargeUnverifiedReads(t *testing.T) {
-	hd, err := webhook.New(testName, config.Webhook{URL: "http://127.0.0.1:9/unused", Secret: testSecret, APIToken: testToken,
+	hd, err := webhook.New(testName, webhook.Config{URL: "http://127.0.0.1:9/unused", Secret: testSecret, APIToken: testToken,
 		Timeout: time.Second, MaxSkew: 5 * time.Minute, AttachmentURLTTL: time.Hour}, webhook.Deps{})
 	require.NoError(t, err)
 	now := time.Now()

@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 )
@@ -38,7 +37,7 @@ const defaultMaxAttachment = 25 << 20
 // Helpdesk is one signed-webhook helpdesk instance.
 type Helpdesk struct {
 	name      normalize.InstanceName
-	cfg       config.Webhook
+	cfg       Config
 	secret    []byte
 	blobs     connectors.Blobs
 	maxAttach int64
@@ -65,7 +64,7 @@ var (
 
 // New returns the webhook helpdesk name. It fails on settings Validate would refuse, so a
 // hand-built config cannot start a connector that signs with an empty key.
-func New(name normalize.InstanceName, cfg config.Webhook, d Deps) (*Helpdesk, error) {
+func New(name normalize.InstanceName, cfg Config, d Deps) (*Helpdesk, error) {
 	switch {
 	case cfg.URL == "":
 		return nil, fmt.Errorf("webhook %s: url is required", name)

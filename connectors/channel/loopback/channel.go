@@ -1,3 +1,6 @@
+// Package loopback is the loopback channel: players' apps POST messages to its hook and
+// replies are POSTed to a URL, in the loopback protocol (connectors/loopbackwire). It lets
+// the gateway run end to end over real HTTP without any third-party account.
 package loopback
 
 import (
@@ -8,8 +11,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/loopbackwire"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -17,10 +20,10 @@ import (
 // POSTed to SendURL. It is a webhook channel, so Run only holds the sink.
 type Channel struct {
 	name   normalize.InstanceName
-	cfg    config.LoopbackChannel
-	remote remote
+	cfg    Config
+	remote loopbackwire.Client
 	log    *slog.Logger
-	sink   sinkSlot
+	sink   connectors.SinkSlot
 }
 
 var (
@@ -28,15 +31,18 @@ var (
 	_ connectors.WebhookHandler = (*Channel)(nil)
 )
 
-// NewChannel returns the loopback channel instance name. A nil client gets a default one
-// with a timeout.
-func NewChannel(name normalize.InstanceName, cfg config.LoopbackChannel, client *http.Client, log *slog.Logger) *Channel {
-	return &Channel{name: name, cfg: cfg, remote: newRemote(client, cfg.Secret), log: log}
+// New returns the loopback channel instance name. A nil client gets a default one with a
+// timeout; a nil log discards.
+func New(name normalize.InstanceName, cfg Config, client *http.Client, log *slog.Logger) *Channel {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Channel{name: name, cfg: cfg, remote: loopbackwire.NewClient(client, cfg.Secret.Value()), log: log}
 }
 
 // Run makes the hook accept messages for sink until ctx ends, then returns nil.
 func (c *Channel) Run(ctx context.Context, sink connectors.Sink) error {
-	if err := c.sink.run(ctx, sink); err != nil {
+	if err := c.sink.Hold(ctx, sink); err != nil {
 		return fmt.Errorf("loopback %s: %w", c.name, err)
 	}
 	return nil
@@ -45,29 +51,32 @@ func (c *Channel) Run(ctx context.Context, sink connectors.Sink) error {
 // ServeHTTP takes a batch of player messages and answers 200 only once the sink stored all
 // of them; see readHook and deliver for the error answers.
 func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var in Inbound
-	if !readHook(w, r, c.cfg.Secret, &in) {
+	var in loopbackwire.Inbound
+	if !loopbackwire.ReadRequest(w, r, c.cfg.Secret.Value(), &in) {
 		return
 	}
 	msgs, err := c.convert(in, time.Now().UTC())
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		loopbackwire.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	deliver(w, &c.sink, c.log, Accepted{Accepted: len(msgs)}, func(sink connectors.Sink) error {
-		// One call for the whole batch lets the store commit it in one transaction.
-		return sink.Deliver(r.Context(), msgs...)
-	})
+	// One call for the whole batch lets the store commit it in one transaction.
+	err = c.sink.Deliver(r.Context(), msgs...)
+	if status, reason := connectors.HookAnswer(w, err, c.log); status != http.StatusOK {
+		loopbackwire.WriteError(w, status, reason)
+		return
+	}
+	loopbackwire.WriteJSON(w, http.StatusOK, loopbackwire.Accepted{Accepted: len(msgs)})
 }
 
 // convert validates the batch and turns it into inbound messages; now stands in for a
 // missing sent_at.
-func (c *Channel) convert(in Inbound, now time.Time) ([]normalize.Message, error) {
+func (c *Channel) convert(in loopbackwire.Inbound, now time.Time) ([]normalize.Message, error) {
 	switch n := len(in.Messages); {
 	case n == 0:
 		return nil, errors.New("messages: at least one is required")
-	case n > MaxHookMessages:
-		return nil, fmt.Errorf("messages: %d over the limit of %d", n, MaxHookMessages)
+	case n > loopbackwire.MaxHookMessages:
+		return nil, fmt.Errorf("messages: %d over the limit of %d", n, loopbackwire.MaxHookMessages)
 	}
 	msgs := make([]normalize.Message, len(in.Messages))
 	for i, p := range in.Messages {
@@ -98,7 +107,7 @@ func (c *Channel) convert(in Inbound, now time.Time) ([]normalize.Message, error
 // Send POSTs msg to SendURL with msg.ID as the idempotency key, so the router's retries after
 // a lost answer do not reach the player twice.
 func (c *Channel) Send(ctx context.Context, conv normalize.Conversation, msg normalize.Message) (normalize.ExternalID, error) {
-	out := Outbound{
+	out := loopbackwire.Outbound{
 		MessageID:      string(msg.ID),
 		Address:        string(conv.Address),
 		ConversationID: string(conv.ID),
@@ -106,8 +115,8 @@ func (c *Channel) Send(ctx context.Context, conv normalize.Conversation, msg nor
 		Kind:           string(msg.Kind),
 		Author:         msg.Author.DisplayName,
 	}
-	var resp IDResponse
-	if err := c.remote.post(ctx, c.cfg.SendURL, string(msg.ID), out, &resp); err != nil {
+	var resp loopbackwire.IDResponse
+	if err := c.remote.Post(ctx, c.cfg.SendURL, string(msg.ID), out, &resp); err != nil {
 		return "", fmt.Errorf("loopback %s: send to %s: %w", c.name, c.cfg.SendURL, err)
 	}
 	if resp.ID == "" {

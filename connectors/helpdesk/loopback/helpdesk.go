@@ -1,3 +1,7 @@
+// Package loopback is the loopback helpdesk: tickets and messages are POSTed to a URL with
+// idempotency keys and agent replies arrive at its hook, in the loopback protocol
+// (connectors/loopbackwire). It lets the gateway run end to end over real HTTP without any
+// third-party account.
 package loopback
 
 import (
@@ -10,8 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/loopbackwire"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -23,10 +27,10 @@ const subjectRunes = 80
 type Helpdesk struct {
 	name   normalize.InstanceName
 	base   string
-	cfg    config.LoopbackHelpdesk
-	remote remote
+	cfg    Config
+	remote loopbackwire.Client
 	log    *slog.Logger
-	sink   sinkSlot
+	sink   connectors.SinkSlot
 }
 
 var (
@@ -34,15 +38,19 @@ var (
 	_ connectors.WebhookHandler = (*Helpdesk)(nil)
 )
 
-// NewHelpdesk returns the loopback helpdesk instance name. A nil client gets a default one
-// with a timeout.
-func NewHelpdesk(name normalize.InstanceName, cfg config.LoopbackHelpdesk, client *http.Client, log *slog.Logger) *Helpdesk {
-	return &Helpdesk{name: name, base: strings.TrimSuffix(cfg.URL, "/"), cfg: cfg, remote: newRemote(client, cfg.Secret), log: log}
+// New returns the loopback helpdesk instance name. A nil client gets a default one with a
+// timeout; a nil log discards.
+func New(name normalize.InstanceName, cfg Config, client *http.Client, log *slog.Logger) *Helpdesk {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Helpdesk{name: name, base: strings.TrimSuffix(cfg.URL, "/"), cfg: cfg,
+		remote: loopbackwire.NewClient(client, cfg.Secret.Value()), log: log}
 }
 
 // Run makes the hook accept agent replies for sink until ctx ends, then returns nil.
 func (h *Helpdesk) Run(ctx context.Context, sink connectors.Sink) error {
-	if err := h.sink.run(ctx, sink); err != nil {
+	if err := h.sink.Hold(ctx, sink); err != nil {
 		return fmt.Errorf("loopback %s: %w", h.name, err)
 	}
 	return nil
@@ -79,7 +87,7 @@ func (h *Helpdesk) createTicket(ctx context.Context, conv normalize.Conversation
 	if player == (normalize.Author{}) {
 		player = first.Author
 	}
-	req := TicketRequest{
+	req := loopbackwire.TicketRequest{
 		ConversationID: string(conv.ID),
 		Channel:        string(conv.Channel),
 		Address:        string(conv.Address),
@@ -87,8 +95,8 @@ func (h *Helpdesk) createTicket(ctx context.Context, conv normalize.Conversation
 		Subject:        subject(conv, first),
 	}
 	target := h.base + "/tickets"
-	var resp TicketResponse
-	if err := h.remote.post(ctx, target, string(conv.ID), req, &resp); err != nil {
+	var resp loopbackwire.TicketResponse
+	if err := h.remote.Post(ctx, target, string(conv.ID), req, &resp); err != nil {
 		return "", fmt.Errorf("loopback %s: create ticket at %s: %w", h.name, target, err)
 	}
 	if resp.Ticket == "" {
@@ -98,7 +106,7 @@ func (h *Helpdesk) createTicket(ctx context.Context, conv normalize.Conversation
 }
 
 func (h *Helpdesk) postMessage(ctx context.Context, ticket normalize.Ref, msg normalize.Message) (normalize.ExternalID, error) {
-	req := MessageRequest{
+	req := loopbackwire.MessageRequest{
 		MessageID:   string(msg.ID),
 		Text:        msg.Text,
 		Author:      msg.Author.DisplayName,
@@ -106,8 +114,8 @@ func (h *Helpdesk) postMessage(ctx context.Context, ticket normalize.Ref, msg no
 		Attachments: msg.Attachments,
 	}
 	target := h.base + "/tickets/" + url.PathEscape(string(ticket)) + "/messages"
-	var resp IDResponse
-	if err := h.remote.post(ctx, target, string(msg.ID), req, &resp); err != nil {
+	var resp loopbackwire.IDResponse
+	if err := h.remote.Post(ctx, target, string(msg.ID), req, &resp); err != nil {
 		return "", fmt.Errorf("loopback %s: post message %s to %s: %w", h.name, msg.ID, target, err)
 	}
 	if resp.ID == "" {
@@ -131,21 +139,23 @@ func subject(conv normalize.Conversation, first normalize.Message) string {
 // ServeHTTP takes one agent reply and answers 200 only once the sink stored it; an unknown
 // ticket is a permanent Deliver error and answers 422.
 func (h *Helpdesk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var rep Reply
-	if !readHook(w, r, h.cfg.Secret, &rep) {
+	var rep loopbackwire.Reply
+	if !loopbackwire.ReadRequest(w, r, h.cfg.Secret.Value(), &rep) {
 		return
 	}
 	msg, err := h.convert(rep, time.Now().UTC())
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		loopbackwire.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	deliver(w, &h.sink, h.log, IDResponse{ID: rep.ReplyID}, func(sink connectors.Sink) error {
-		return sink.Deliver(r.Context(), msg)
-	})
+	if status, reason := connectors.HookAnswer(w, h.sink.Deliver(r.Context(), msg), h.log); status != http.StatusOK {
+		loopbackwire.WriteError(w, status, reason)
+		return
+	}
+	loopbackwire.WriteJSON(w, http.StatusOK, loopbackwire.IDResponse{ID: rep.ReplyID})
 }
 
-func (h *Helpdesk) convert(rep Reply, now time.Time) (normalize.Message, error) {
+func (h *Helpdesk) convert(rep loopbackwire.Reply, now time.Time) (normalize.Message, error) {
 	switch {
 	case rep.ReplyID == "":
 		return normalize.Message{}, errors.New("reply_id is required")

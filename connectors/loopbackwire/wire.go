@@ -1,13 +1,26 @@
-package loopback
+// Package loopbackwire is the loopback protocol: the JSON bodies and the HTTP handling that
+// the loopback channel (connectors/channel/loopback), the loopback helpdesk
+// (connectors/helpdesk/loopback) and their fakes in test/loopback share, so they cannot
+// drift apart. The protocol exists to exercise the whole pipeline (hook → store → worker →
+// HTTP target) end to end over real HTTP without any third-party account.
+//
+// Wire formats (all JSON):
+//
+//	player → hook:         POST /hooks/{channel}  Inbound{messages: [PlayerMessage...]}
+//	channel → remote:      POST {send_url}        Outbound, Idempotency-Key: message ID
+//	helpdesk → remote:     POST {url}/tickets     TicketRequest, Idempotency-Key: conversation ID
+//	                       POST {url}/tickets/{ticket}/messages  MessageRequest, Idempotency-Key: message ID
+//	agent → hook:          POST /hooks/{helpdesk} Reply
+//
+// Hooks and remotes guard themselves with an optional bearer secret and answer errors as
+// ErrorBody.
+package loopbackwire
 
 import (
 	"time"
 
 	"github.com/casino-support/gateway/normalize"
 )
-
-// The JSON bodies of the loopback protocol live in one place so the connectors, the fakes and
-// the test helpers cannot drift apart.
 
 // MaxHookMessages caps the messages of one Inbound request, as real channels cap a batch.
 const MaxHookMessages = 100
@@ -89,7 +102,7 @@ type Reply struct {
 	ReplyTo string `json:"reply_to,omitempty"`
 }
 
-// errorBody is every hook's and fake's error answer.
-type errorBody struct {
+// ErrorBody is every hook's and fake's error answer.
+type ErrorBody struct {
 	Error string `json:"error"`
 }

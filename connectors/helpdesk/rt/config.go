@@ -1,19 +1,20 @@
-package config
+package rt
 
 import (
-	"fmt"
 	"regexp"
 	"time"
+
+	"github.com/casino-support/gateway/connectors/settings"
 )
 
-// RT is a Request Tracker 5 instance reached through its REST2 API with an auth token.
+// Config is a Request Tracker 5 instance reached through its REST2 API with an auth token.
 // Players' conversations become tickets in Queue; agents' replies are found by polling the
 // tickets' transactions, since RT has no webhooks.
-type RT struct {
+type Config struct {
 	// URL is the REST2 base, such as https://rt.example/REST/2.0. Required.
 	URL string `yaml:"url"`
 	// Token is an RT auth token of GatewayUser ("Authorization: token ..."). Required.
-	Token Secret `yaml:"token"`
+	Token settings.Secret `yaml:"token"`
 	// Queue takes the tickets. Default "Support".
 	Queue string `yaml:"queue"`
 	// GatewayUser is the RT user name the token belongs to. Required: REST2 has no "who am
@@ -37,33 +38,35 @@ type RT struct {
 // domainPattern is a plain DNS name, as the part after @ of a requestor address.
 var domainPattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 
-func (s *RT) presets() {
-	s.Queue = "Support"
-	s.RequestorDomain = "players.invalid"
-	s.PollInterval = 15 * time.Second
-	s.SettleDelay = 5 * time.Second
+// DefaultConfig returns the settings with their defaults.
+func DefaultConfig() *Config {
+	return &Config{
+		Queue:           "Support",
+		RequestorDomain: "players.invalid",
+		PollInterval:    15 * time.Second,
+		SettleDelay:     5 * time.Second,
+	}
 }
 
-func (s *RT) derive(c *Config, name string) {}
-
-func (s *RT) validate(path string, p *problems) {
-	checkHTTPURL(p, joinKey(path, "url"), s.URL, true)
-	if s.Token.Value() == "" {
-		p.add(joinKey(path, "token"), "required")
+// Validate implements settings.Settings.
+func (c *Config) Validate(p *settings.Problems) {
+	settings.CheckHTTPURL(p, "url", c.URL, true)
+	if c.Token.Value() == "" {
+		p.Add("token", "required")
 	}
-	if s.Queue == "" {
-		p.add(joinKey(path, "queue"), "required")
+	if c.Queue == "" {
+		p.Add("queue", "required")
 	}
-	if s.GatewayUser == "" {
-		p.add(joinKey(path, "gateway_user"), "required: the RT user name of the token")
+	if c.GatewayUser == "" {
+		p.Add("gateway_user", "required: the RT user name of the token")
 	}
-	if !domainPattern.MatchString(s.RequestorDomain) {
-		p.add(joinKey(path, "requestor_domain"), fmt.Sprintf("want a lower-case domain such as players.invalid, got %s", quote(s.RequestorDomain)))
+	if !domainPattern.MatchString(c.RequestorDomain) {
+		p.Addf("requestor_domain", "want a lower-case domain such as players.invalid, got %s", settings.Quote(c.RequestorDomain))
 	}
-	if s.PollInterval < time.Second {
-		p.add(joinKey(path, "poll_interval"), "must be at least 1s")
+	if c.PollInterval < time.Second {
+		p.Add("poll_interval", "must be at least 1s")
 	}
-	if s.SettleDelay < 0 {
-		p.add(joinKey(path, "settle_delay"), "must not be negative")
+	if c.SettleDelay < 0 {
+		p.Add("settle_delay", "must not be negative")
 	}
 }

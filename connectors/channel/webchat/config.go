@@ -1,0 +1,113 @@
+package webchat
+
+import (
+	"fmt"
+	"mime"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/casino-support/gateway/connectors/settings"
+)
+
+// Config is the web live chat: a player page at Path and an embeddable widget at
+// Path + "/widget.js", talking to the gateway over WebSocket (long-poll fallback).
+type Config struct {
+	// Path is where the player page is served. Default /chat.
+	Path string `yaml:"path"`
+	// Title heads the chat window. Default "Support".
+	Title string `yaml:"title"`
+	// Greetings are shown before the first message, by language tag; "en" is the fallback.
+	Greetings map[string]string `yaml:"greetings"`
+	// Color is the accent colour as #rrggbb. Default #0b5fff.
+	Color string `yaml:"color"`
+	// TokenSecret signs visitor tokens. Default: generated on first start and kept in
+	// <data_dir>/secrets/<name>.key, so tokens survive restarts.
+	TokenSecret settings.Secret `yaml:"token_secret"`
+	// PlayerSecret is the HMAC key the casino backend signs player identities with (see
+	// docs/webchat.md); empty means players chat anonymously.
+	PlayerSecret settings.Secret `yaml:"player_secret"`
+	// TokenTTL is how long a visitor token (and so the visitor's history) stays valid. Default 720h.
+	TokenTTL time.Duration `yaml:"token_ttl"`
+	// AllowedOrigins are the sites that may embed the widget (scheme://host[:port]). The
+	// gateway's own public_url is always allowed.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// MessagesPerMinute caps one conversation's messages; more get a clear notice. Default 20.
+	MessagesPerMinute int `yaml:"messages_per_minute"`
+	// UploadTypes are the media types players may attach. Default: PNG, JPEG, GIF, WebP, PDF.
+	UploadTypes []string `yaml:"upload_types"`
+}
+
+// DefaultUploadTypes are what players may attach unless configured: screenshots and KYC scans.
+var DefaultUploadTypes = []string{"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"}
+
+// DefaultConfig returns the settings with their defaults; Greetings gets its default from
+// Derive, since the loader adds a file's greetings to a map instead of replacing it.
+func DefaultConfig() *Config {
+	return &Config{
+		Path:              "/chat",
+		Title:             "Support",
+		Color:             "#0b5fff",
+		TokenTTL:          30 * 24 * time.Hour,
+		MessagesPerMinute: 20,
+		UploadTypes:       slices.Clone(DefaultUploadTypes),
+	}
+}
+
+// Derive sets the default greeting when the file gives none; nil still tells "not
+// configured" from {}.
+func (c *Config) Derive(settings.Env) {
+	if c.Greetings == nil {
+		c.Greetings = map[string]string{"en": "Hi! How can we help you today?"}
+	}
+}
+
+// PagePath implements settings.PageOwner.
+func (c *Config) PagePath() string { return c.Path }
+
+// Validate implements settings.Settings.
+func (c *Config) Validate(p *settings.Problems) {
+	settings.CheckPagePath(p, "path", c.Path)
+	if !colorPattern.MatchString(c.Color) {
+		p.Addf("color", "want a colour as #rrggbb, got %s", settings.Quote(c.Color))
+	}
+	settings.CheckLanguageKeys(p, "greetings", c.Greetings)
+	for _, s := range []struct {
+		key   string
+		value settings.Secret
+	}{{"token_secret", c.TokenSecret}, {"player_secret", c.PlayerSecret}} {
+		if n := len(s.value.Value()); n > 0 && n < minSecretLen {
+			p.Addf(s.key, "want at least %d bytes, got %d", minSecretLen, n)
+		}
+	}
+	if c.TokenTTL < time.Minute {
+		p.Add("token_ttl", "must be at least 1m")
+	}
+	for i, o := range c.AllowedOrigins {
+		checkOrigin(p, settings.Index("allowed_origins", i), o)
+	}
+	if c.MessagesPerMinute < 1 {
+		p.Add("messages_per_minute", "must be at least 1")
+	}
+	for i, t := range c.UploadTypes {
+		// ParseMediaType also takes a bare "pdf" and lower-cases; want exactly type/subtype.
+		mt, _, err := mime.ParseMediaType(t)
+		typ, sub, _ := strings.Cut(mt, "/")
+		if err != nil || mt != t || typ == "" || sub == "" || strings.Contains(t, "*") {
+			p.Add(settings.Index("upload_types", i), fmt.Sprintf("want a media type such as application/pdf, got %s", settings.Quote(t)))
+		}
+	}
+}
+
+// checkOrigin requires a bare web origin, scheme://host[:port], as browsers send it in the
+// Origin header.
+func checkOrigin(p *settings.Problems, key, o string) {
+	u, err := url.Parse(o)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "":
+		p.Addf(key, "want an origin such as https://casino.example, got %s", settings.Quote(o))
+	case u.User != nil || u.Path != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.HasSuffix(o, "#"):
+		p.Addf(key, "want scheme://host[:port] without a path, query or user, got %s", settings.Quote(o))
+	}
+}
