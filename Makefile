@@ -29,7 +29,7 @@ bench:
 
 # Every parser of outside input, FUZZTIME each (the seeds also run in `make test`).
 FUZZTIME ?= 30s
-FUZZ_TARGETS = ./config:FuzzParse ./test/loopback:FuzzChannelHook ./connectors/channel/webchat:FuzzParseClientFrame \
+FUZZ_TARGETS = ./config:FuzzParse ./cmd/gateway:FuzzConfig ./test/loopback:FuzzChannelHook ./connectors/channel/webchat:FuzzParseClientFrame \
 	./connectors/channel/telegram:FuzzConvertUpdate ./connectors/helpdesk/webhook:FuzzIncomingEvent ./normalize/htmltext:FuzzText \
 	./connectors/helpdesk/rt:FuzzAttachmentContent
 fuzz:
