@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,41 +50,49 @@ func TestDrainCutRecordsWhatWasDelivered(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			st, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "gw.db"), store.Options{})
-			require.NoError(t, err)
-			t.Cleanup(func() { st.Close() })
-			hd := &memHelpdesk{tickets: map[normalize.ConversationID][]normalize.MessageID{}}
-			ch := &cutChannel{started: make(chan struct{}), sent: tc.sent}
-			// One attempt only: a cut counted as a failure would dead-letter the reply.
-			r := router.New(st, map[normalize.InstanceName]connectors.Channel{"chat": ch},
-				map[normalize.InstanceName]connectors.Helpdesk{"desk": hd}, router.Rules{Default: "desk"},
-				router.Options{MaxAttempts: 1, DrainTimeout: 10 * time.Millisecond, PollInterval: 5 * time.Millisecond},
-				prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-			ctx, cancel := context.WithCancel(t.Context())
-			done := make(chan struct{})
-			go func() { r.Run(ctx); close(done) }()
-			t.Cleanup(func() { cancel(); <-done })
+			synctest.Test(t, func(t *testing.T) {
+				const drain = 10 * time.Millisecond
+				clk := newClock()
+				st, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "gw.db"), store.Options{Now: clk.Now})
+				require.NoError(t, err)
+				t.Cleanup(func() { st.Close() })
+				hd := &memHelpdesk{tickets: map[normalize.ConversationID][]normalize.MessageID{}}
+				ch := &cutChannel{started: make(chan struct{}), sent: tc.sent}
+				// One attempt only: a cut counted as a failure would dead-letter the reply.
+				r := router.New(st, map[normalize.InstanceName]connectors.Channel{"chat": ch},
+					map[normalize.InstanceName]connectors.Helpdesk{"desk": hd}, router.Rules{Default: "desk"},
+					router.Options{MaxAttempts: 1, DrainTimeout: drain, PollInterval: 5 * time.Millisecond, Clock: clk},
+					prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+				ctx, cancel := context.WithCancel(t.Context())
+				done := make(chan struct{})
+				go func() { r.Run(ctx); close(done) }()
+				t.Cleanup(func() { cancel(); <-done })
 
-			require.NoError(t, r.Deliver(ctx, inbound("p", 1)))
-			var conv normalize.Conversation
-			require.Eventually(t, func() bool {
+				require.NoError(t, r.Deliver(ctx, inbound("p", 1)))
+				synctest.Wait()
 				cs, err := st.Conversations(ctx, 1, store.ConversationsCursor{})
-				if err != nil || len(cs) != 1 || cs[0].Ticket == "" {
-					return false
+				require.NoError(t, err)
+				require.Len(t, cs, 1)
+				conv := cs[0]
+				require.NotEmpty(t, conv.Ticket, "the opening message was posted")
+				require.NoError(t, r.Deliver(ctx, normalize.Message{Direction: normalize.Outbound, Source: "desk", ExternalID: "r-1",
+					Ticket: conv.Ticket, Author: normalize.Author{Role: normalize.RoleAgent}, Text: "hello"}))
+				<-ch.started
+				cancel()
+				synctest.Wait()
+				select {
+				case <-done:
+					t.Fatal("Run() returned before the drain ran out")
+				default:
 				}
-				conv = cs[0]
-				return true
-			}, 5*time.Second, 5*time.Millisecond)
-			require.NoError(t, r.Deliver(ctx, normalize.Message{Direction: normalize.Outbound, Source: "desk", ExternalID: "r-1",
-				Ticket: conv.Ticket, Author: normalize.Author{Role: normalize.RoleAgent}, Text: "hello"}))
-			<-ch.started
-			cancel()
-			<-done
+				clk.Advance(drain)
+				<-done
 
-			msgs, err := st.Messages(t.Context(), conv.ID, 0, 10)
-			require.NoError(t, err)
-			require.Len(t, msgs, 2)
-			require.Equal(t, tc.state, msgs[1].Message.State)
+				msgs, err := st.Messages(t.Context(), conv.ID, 0, 10)
+				require.NoError(t, err)
+				require.Len(t, msgs, 2)
+				require.Equal(t, tc.state, msgs[1].Message.State)
+			})
 		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -65,39 +66,47 @@ func TestFailureAfterPartialDeliveryCountsForTheNewHeadOnly(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFixtureRun(t, router.Options{MaxAttempts: 3, BackoffBase: time.Millisecond, BackoffMax: 2 * time.Millisecond}, false)
-			hd := &scriptedHelpdesk{accept: func(n int) int {
-				if n == 1 || n-2 >= len(tc.accept) {
-					return -1 // the opening message, and anything after the script
-				}
-				return tc.accept[n-2]
-			}}
-			r := router.New(f.st, nil, map[normalize.InstanceName]connectors.Helpdesk{"desk": hd}, router.Rules{Default: "desk"},
-				router.Options{MaxAttempts: 3, BackoffBase: time.Millisecond, BackoffMax: 2 * time.Millisecond, PollInterval: 5 * time.Millisecond},
-				prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-			ctx, cancel := context.WithCancel(f.ctx)
-			done := make(chan struct{})
-			go func() { r.Run(ctx); close(done) }()
-			t.Cleanup(func() { cancel(); <-done })
+			synctest.Test(t, func(t *testing.T) {
+				const backoffMax = 2 * time.Millisecond
+				f := newFixtureRun(t, router.Options{}, false)
+				hd := &scriptedHelpdesk{accept: func(n int) int {
+					if n == 1 || n-2 >= len(tc.accept) {
+						return -1 // the opening message, and anything after the script
+					}
+					return tc.accept[n-2]
+				}}
+				r := router.New(f.st, nil, map[normalize.InstanceName]connectors.Helpdesk{"desk": hd}, router.Rules{Default: "desk"},
+					router.Options{MaxAttempts: 3, BackoffBase: time.Millisecond, BackoffMax: backoffMax, PollInterval: 5 * time.Millisecond,
+						Clock: f.clk},
+					prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+				ctx, cancel := context.WithCancel(f.ctx)
+				done := make(chan struct{})
+				go func() { r.Run(ctx); close(done) }()
+				t.Cleanup(func() { cancel(); <-done })
 
-			require.NoError(t, r.Deliver(ctx, inbound("p", 0)))
-			require.Eventually(t, func() bool {
+				require.NoError(t, r.Deliver(ctx, inbound("p", 0)))
+				synctest.Wait()
 				cs, err := f.st.Conversations(ctx, 1, store.ConversationsCursor{})
-				return err == nil && len(cs) == 1 && cs[0].Ticket != ""
-			}, 5*time.Second, 5*time.Millisecond)
-			require.NoError(t, r.Deliver(ctx, inbound("p", 1), inbound("p", 2)))
+				require.NoError(t, err)
+				require.Len(t, cs, 1)
+				require.NotEmpty(t, cs[0].Ticket, "the opening message was posted")
+				require.NoError(t, r.Deliver(ctx, inbound("p", 1), inbound("p", 2)))
 
-			require.Eventually(t, func() bool {
+				// Each failed attempt of the script is retried after a back-off of at most backoffMax.
+				for range tc.accept {
+					f.advance(backoffMax)
+				}
 				st, err := f.st.Stats(ctx)
-				return err == nil && st.Queued[normalize.Inbound] == 0
-			}, 5*time.Second, 5*time.Millisecond)
-			dead, err := f.st.DeadLetters(ctx, 0, 10)
-			require.NoError(t, err)
-			require.Empty(t, dead, "m2 failed fewer than MaxAttempts times")
-			hd.mu.Lock()
-			defer hd.mu.Unlock()
-			require.Len(t, hd.posted, 3)
-			require.Equal(t, 1+len(tc.accept), hd.calls)
+				require.NoError(t, err)
+				require.Zero(t, st.Queued[normalize.Inbound])
+				dead, err := f.st.DeadLetters(ctx, 0, 10)
+				require.NoError(t, err)
+				require.Empty(t, dead, "m2 failed fewer than MaxAttempts times")
+				hd.mu.Lock()
+				defer hd.mu.Unlock()
+				require.Len(t, hd.posted, 3)
+				require.Equal(t, 1+len(tc.accept), hd.calls)
+			})
 		})
 	}
 }

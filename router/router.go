@@ -17,6 +17,7 @@ import (
 
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
+	"github.com/casino-support/gateway/router/clock"
 	"github.com/casino-support/gateway/router/store"
 )
 
@@ -44,6 +45,10 @@ type Options struct {
 	PollInterval time.Duration // upper bound on waiting when nothing signals new work
 	// DrainTimeout bounds how long Run lets in-flight deliveries finish after ctx ends.
 	DrainTimeout time.Duration
+	// Clock times every wait of the router (polls, back-off, Retry-After, SLA targets, the
+	// drain) and the retry times it records; nil is the system clock. The store must read the
+	// same clock, or the due times the router sets and the store's now drift apart.
+	Clock clock.Clock
 }
 
 func (o *Options) defaults() {
@@ -65,6 +70,9 @@ func (o *Options) defaults() {
 	defd(&o.Lease, 2*time.Minute)
 	defd(&o.PollInterval, time.Second)
 	defd(&o.DrainTimeout, 30*time.Second)
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
 }
 
 // Router is the gateway's hub. It is a connectors.Sink.
@@ -78,6 +86,7 @@ type Router struct {
 	m         *metrics
 	owner     string
 	wake      chan struct{}
+	clock     clock.Clock
 }
 
 var _ connectors.Sink = (*Router)(nil)
@@ -91,6 +100,7 @@ func New(st Store, channels map[normalize.InstanceName]connectors.Channel, helpd
 		m:     newMetrics(reg, st.Stats, log),
 		owner: "router-" + string(normalize.NewMessageID()),
 		wake:  make(chan struct{}, 1),
+		clock: opts.Clock,
 	}
 }
 
@@ -230,9 +240,11 @@ func (r *Router) Run(ctx context.Context) error {
 	}
 	finished := make(chan struct{})
 	go func() { wg.Wait(); close(finished) }()
+	drain := r.clock.NewTimer(r.opts.DrainTimeout)
+	defer drain.Stop()
 	select {
 	case <-finished:
-	case <-time.After(r.opts.DrainTimeout):
+	case <-drain.C():
 		r.log.Warn("shutdown: cancelling deliveries still in flight; they are retried after restart")
 		cancelDeliveries()
 		<-finished
@@ -245,18 +257,18 @@ func (r *Router) wait(ctx context.Context, done <-chan struct{}, allBusy bool) {
 	d := r.opts.PollInterval
 	if !allBusy {
 		if next, err := r.store.NextDue(ctx); err == nil && !next.IsZero() {
-			if until := time.Until(next); until < d {
+			if until := next.Sub(r.clock.Now()); until < d {
 				d = max(until, time.Millisecond)
 			}
 		}
 	}
-	t := time.NewTimer(d)
+	t := r.clock.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 	case <-r.wake:
 	case <-done:
-	case <-t.C:
+	case <-t.C():
 	}
 }
 
@@ -296,7 +308,7 @@ func (r *Router) deliverLane(ctx context.Context, lane store.Lane) store.Outcome
 		// all the same, or it goes out again after restart; the cut is no failure of the target.
 		ctx = context.WithoutCancel(ctx)
 		if f := o.Failure; f != nil {
-			f.Dead, f.CountsAsFailure, f.RetryAt = false, false, time.Now()
+			f.Dead, f.CountsAsFailure, f.RetryAt = false, false, r.clock.Now()
 		}
 	}
 	if err := r.store.Complete(ctx, o); err != nil {
@@ -384,12 +396,12 @@ func (r *Router) fail(lane store.Lane, o store.Outcome, at int, err error) store
 	case connectors.IsPermanent(err):
 		f.Dead, kind = true, "permanent"
 	case ok:
-		f.RetryAt, f.CountsAsFailure, kind = time.Now().Add(delay), false, "retry_after"
+		f.RetryAt, f.CountsAsFailure, kind = r.clock.Now().Add(delay), false, "retry_after"
 	case failures+1 >= r.opts.MaxAttempts:
 		f.Dead = true
 		f.Err = fmt.Sprintf("gave up after %d attempts: %s", failures+1, f.Err)
 	default:
-		f.RetryAt = time.Now().Add(r.backoff(failures + 1))
+		f.RetryAt = r.clock.Now().Add(r.backoff(failures + 1))
 	}
 	o.Failure = f
 	r.m.failures.WithLabelValues(string(o.Target), kind).Inc()
@@ -416,7 +428,7 @@ func (r *Router) backoff(failures int) time.Duration {
 func (r *Router) observe(lane store.Lane, o store.Outcome) {
 	target, dir := string(o.Target), string(lane.Direction)
 	r.m.delivered.WithLabelValues(target, dir).Add(float64(len(o.Delivered)))
-	now := time.Now()
+	now := r.clock.Now() // ReceivedAt is the store's time, which reads the same clock
 	for i := range o.Delivered {
 		if rec := lane.Pending[i].Message.ReceivedAt; !rec.IsZero() {
 			r.m.latency.WithLabelValues(target, dir).Observe(now.Sub(rec).Seconds())

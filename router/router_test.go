@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +18,7 @@ import (
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router"
+	"github.com/casino-support/gateway/router/clock"
 	"github.com/casino-support/gateway/router/store"
 )
 
@@ -78,6 +80,21 @@ type fixture struct {
 	ch  *memChannel
 	ctx context.Context
 	reg *prometheus.Registry
+	// clk is the store's and the router's clock; it moves only when a test advances it.
+	clk *clock.Fake
+}
+
+// newClock returns a fake clock for a router and its store. Any start does; a fixed one
+// keeps runs alike, and whole milliseconds are what the store keeps.
+func newClock() *clock.Fake { return clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)) }
+
+// advance moves the clock by d once the router and the store are idle, and returns once they
+// are idle again: whatever d made due has been done. It only works inside a synctest bubble,
+// where "idle" is knowable; it is what lets a test wait out a timer without real time passing.
+func (f *fixture) advance(d time.Duration) {
+	synctest.Wait()
+	f.clk.Advance(d)
+	synctest.Wait()
 }
 
 func newFixture(t testing.TB, opts router.Options) *fixture { return newFixtureRun(t, opts, true) }
@@ -90,11 +107,14 @@ func newFixtureRun(t testing.TB, opts router.Options, run bool) *fixture {
 func newFixtureRules(t testing.TB, opts router.Options, rules router.Rules, run bool) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "gw.db"), store.Options{})
+	clk := newClock()
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "gw.db"), store.Options{Now: clk.Now})
 	require.NoError(t, err)
-	f := &fixture{st: st, ctx: ctx, reg: prometheus.NewRegistry(),
+	f := &fixture{st: st, ctx: ctx, reg: prometheus.NewRegistry(), clk: clk,
 		hd: &memHelpdesk{tickets: map[normalize.ConversationID][]normalize.MessageID{}},
 		ch: &memChannel{sent: map[normalize.Address][]string{}}}
+	// Tests that never advance the clock make progress on wake-ups alone, as the router must.
+	opts.Clock = clk
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	f.r = router.New(st, map[normalize.InstanceName]connectors.Channel{"chat": f.ch},
 		map[normalize.InstanceName]connectors.Helpdesk{"desk": f.hd}, rules, opts, f.reg, log)
@@ -156,81 +176,100 @@ func TestConcurrentIntakeDeliversInOrderWithOneTicket(t *testing.T) {
 }
 
 func TestRetryAfterAndTransientErrorsThenDelivery(t *testing.T) {
-	f := newFixture(t, router.Options{BackoffBase: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond, MaxAttempts: 10})
-	f.hd.fail = func(n int) error {
-		switch n {
-		case 1:
-			return errors.New("HTTP 500")
-		case 2:
-			return connectors.RetryAfter(200*time.Millisecond, errors.New("HTTP 429"))
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, router.Options{BackoffBase: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond, MaxAttempts: 10})
+		f.hd.fail = func(n int) error {
+			switch n {
+			case 1:
+				return errors.New("HTTP 500")
+			case 2:
+				return connectors.RetryAfter(200*time.Millisecond, errors.New("HTTP 429"))
+			}
+			return nil
 		}
-		return nil
-	}
-	start := time.Now()
-	require.NoError(t, f.r.Deliver(f.ctx, inbound("p", 1)))
-	require.Eventually(t, func() bool {
-		f.hd.mu.Lock()
-		defer f.hd.mu.Unlock()
-		return f.hd.created == 1 && f.hd.calls == 3
-	}, 5*time.Second, 5*time.Millisecond)
-	require.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond, "Retry-After was not honoured")
+		posts := func() (calls, created int) {
+			f.hd.mu.Lock()
+			defer f.hd.mu.Unlock()
+			return f.hd.calls, f.hd.created
+		}
+		require.NoError(t, f.r.Deliver(f.ctx, inbound("p", 1)))
+		synctest.Wait()
+		calls, _ := posts()
+		require.Equal(t, 1, calls, "the first attempt fails")
+		f.advance(10 * time.Millisecond) // the first back-off is 5-10 ms
+		calls, _ = posts()
+		require.Equal(t, 2, calls, "retried after the back-off")
+		f.advance(200*time.Millisecond - time.Millisecond)
+		calls, _ = posts()
+		require.Equal(t, 2, calls, "Retry-After was not honoured")
+		f.advance(time.Millisecond)
+		calls, created := posts()
+		require.Equal(t, 3, calls, "retried once Retry-After passed")
+		require.Equal(t, 1, created)
+	})
 }
 
 func TestPermanentFailureDeadLettersAndReplayDelivers(t *testing.T) {
-	f := newFixture(t, router.Options{})
-	var reject sync.Mutex
-	rejecting := true
-	f.hd.fail = func(int) error {
-		reject.Lock()
-		defer reject.Unlock()
-		if rejecting {
-			return connectors.Permanent(errors.New("HTTP 422 unprocessable"))
+	synctest.Test(t, func(t *testing.T) {
+		const poll = time.Second
+		f := newFixture(t, router.Options{PollInterval: poll})
+		var reject sync.Mutex
+		rejecting := true
+		f.hd.fail = func(int) error {
+			reject.Lock()
+			defer reject.Unlock()
+			if rejecting {
+				return connectors.Permanent(errors.New("HTTP 422 unprocessable"))
+			}
+			return nil
 		}
-		return nil
-	}
-	require.NoError(t, f.r.Deliver(f.ctx, inbound("p", 1)))
-	require.Eventually(t, func() bool {
+		require.NoError(t, f.r.Deliver(f.ctx, inbound("p", 1)))
+		synctest.Wait()
 		dl, err := f.st.DeadLetters(f.ctx, 0, 10)
-		return err == nil && len(dl) == 1
-	}, 5*time.Second, 5*time.Millisecond)
-	dl, _ := f.st.DeadLetters(f.ctx, 0, 10)
-	require.Contains(t, dl[0].Error, "422")
+		require.NoError(t, err)
+		require.Len(t, dl, 1, "dead-lettered at the first attempt")
+		require.Contains(t, dl[0].Error, "422")
 
-	reject.Lock()
-	rejecting = false
-	reject.Unlock()
-	n, err := f.st.Replay(f.ctx, "")
-	require.NoError(t, err)
-	require.Equal(t, 1, n)
-	require.Eventually(t, func() bool {
+		reject.Lock()
+		rejecting = false
+		reject.Unlock()
+		n, err := f.st.Replay(f.ctx, "")
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		// A replay does not wake the router: the next poll finds it.
+		f.advance(poll)
 		f.hd.mu.Lock()
 		defer f.hd.mu.Unlock()
-		return f.hd.created == 1
-	}, 5*time.Second, 5*time.Millisecond)
+		require.Equal(t, 1, f.hd.created)
+	})
 }
 
 func TestMaxAttemptsDeadLettersHeadAndGoesOn(t *testing.T) {
-	f := newFixture(t, router.Options{BackoffBase: time.Millisecond, BackoffMax: 2 * time.Millisecond, MaxAttempts: 3, BatchSize: 1})
-	f.hd.fail = func(n int) error {
-		if n <= 3 {
-			return errors.New("HTTP 503")
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, router.Options{BackoffBase: time.Millisecond, BackoffMax: 2 * time.Millisecond, MaxAttempts: 3, BatchSize: 1})
+		f.hd.fail = func(n int) error {
+			if n <= 3 {
+				return errors.New("HTTP 503")
+			}
+			return nil
 		}
-		return nil
-	}
-	require.NoError(t, f.r.Deliver(f.ctx, inbound("p", 1), inbound("p", 2)))
-	require.Eventually(t, func() bool {
+		require.NoError(t, f.r.Deliver(f.ctx, inbound("p", 1), inbound("p", 2)))
+		for range 2 {
+			f.advance(2 * time.Millisecond) // a back-off of at most BackoffMax
+		}
 		f.hd.mu.Lock()
-		defer f.hd.mu.Unlock()
+		require.Equal(t, 4, f.hd.calls, "three failed attempts of the head, then the next message")
+		require.Len(t, f.hd.tickets, 1)
 		for _, ids := range f.hd.tickets {
-			return len(ids) == 1
+			require.Len(t, ids, 1)
 		}
-		return false
-	}, 5*time.Second, 5*time.Millisecond)
-	dl, err := f.st.DeadLetters(f.ctx, 0, 10)
-	require.NoError(t, err)
-	require.Len(t, dl, 1)
-	require.Equal(t, "p #1", dl[0].Message.Text)
-	require.Contains(t, dl[0].Error, "gave up after 3 attempts")
+		f.hd.mu.Unlock()
+		dl, err := f.st.DeadLetters(f.ctx, 0, 10)
+		require.NoError(t, err)
+		require.Len(t, dl, 1)
+		require.Equal(t, "p #1", dl[0].Message.Text)
+		require.Contains(t, dl[0].Error, "gave up after 3 attempts")
+	})
 }
 
 func TestAgentReplyReachesChannelAndEchoIsSuppressed(t *testing.T) {
@@ -311,7 +350,7 @@ func (s *claimAfterComplete) Complete(ctx context.Context, o store.Outcome) erro
 	}
 	select {
 	case <-seen:
-	case <-time.After(300 * time.Millisecond): // nothing left to claim
+	case <-time.After(300 * time.Millisecond): // nothing left to claim (in a bubble: all idle)
 	}
 	return nil
 }
@@ -319,28 +358,33 @@ func (s *claimAfterComplete) Complete(ctx context.Context, o store.Outcome) erro
 // A lane claimed again the moment its worker recorded the previous batch, before that worker
 // returned, is delivered at once, not left leased and idle until the lease expires.
 func TestLaneClaimedAgainRightAfterCompleteIsDelivered(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "gw.db"), store.Options{})
-	require.NoError(t, err)
-	wrapped := &claimAfterComplete{Store: st, waiting: map[normalize.ConversationID]chan struct{}{}}
-	hd := &memHelpdesk{tickets: map[normalize.ConversationID][]normalize.MessageID{}}
-	r := router.New(wrapped, nil, map[normalize.InstanceName]connectors.Helpdesk{"desk": hd}, router.Rules{Default: "desk"},
-		router.Options{BatchSize: 1, Lease: time.Minute, PollInterval: 5 * time.Millisecond},
-		prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	const n = 4
-	for i := range n {
-		require.NoError(t, r.Deliver(ctx, inbound("p", i)))
-	}
-	done := make(chan struct{})
-	go func() { r.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done; st.Close() })
-
-	require.Eventually(t, func() bool {
-		hd.mu.Lock()
-		defer hd.mu.Unlock()
-		for _, ids := range hd.tickets {
-			return len(ids) == n
+	// In a bubble a hold in Complete takes no real time; the clock the lease runs on never moves.
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		clk := newClock()
+		st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "gw.db"), store.Options{Now: clk.Now})
+		require.NoError(t, err)
+		wrapped := &claimAfterComplete{Store: st, waiting: map[normalize.ConversationID]chan struct{}{}}
+		hd := &memHelpdesk{tickets: map[normalize.ConversationID][]normalize.MessageID{}}
+		r := router.New(wrapped, nil, map[normalize.InstanceName]connectors.Helpdesk{"desk": hd}, router.Rules{Default: "desk"},
+			router.Options{BatchSize: 1, Lease: time.Minute, PollInterval: 5 * time.Millisecond, Clock: clk},
+			prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+		const n = 4
+		for i := range n {
+			require.NoError(t, r.Deliver(ctx, inbound("p", i)))
 		}
-		return false
-	}, 10*time.Second, 10*time.Millisecond, "every message delivered well within the one-minute lease")
+		done := make(chan struct{})
+		go func() { r.Run(ctx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done; st.Close() })
+
+		// Eventually's ticks let the bubble's time, not the clock, move on to end the holds.
+		require.Eventually(t, func() bool {
+			hd.mu.Lock()
+			defer hd.mu.Unlock()
+			for _, ids := range hd.tickets {
+				return len(ids) == n
+			}
+			return false
+		}, 10*time.Second, 10*time.Millisecond, "every message delivered while the one-minute lease holds")
+	})
 }

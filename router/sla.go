@@ -60,7 +60,7 @@ func (r *Router) watchSLA(ctx context.Context) {
 		if err != nil && ctx.Err() == nil {
 			r.log.Error("sla: read the next due time", "err", err)
 		}
-		if err == nil && !next.IsZero() && !next.After(time.Now()) {
+		if err == nil && !next.IsZero() && !next.After(r.clock.Now()) {
 			switch r.markSLABreaches(ctx) {
 			case slaBatch:
 				continue
@@ -73,12 +73,12 @@ func (r *Router) watchSLA(ctx context.Context) {
 		}
 		d := r.opts.PollInterval
 		if err == nil && !next.IsZero() {
-			d = min(d, max(time.Until(next), time.Millisecond))
+			d = min(d, max(next.Sub(r.clock.Now()), time.Millisecond))
 		}
-		t := time.NewTimer(d)
+		t := r.clock.NewTimer(d)
 		select {
 		case <-ctx.Done():
-		case <-t.C:
+		case <-t.C():
 		}
 		t.Stop()
 	}

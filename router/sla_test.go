@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router"
+	"github.com/casino-support/gateway/router/clock"
 	"github.com/casino-support/gateway/router/store"
 )
 
@@ -44,35 +46,44 @@ func TestSLATarget(t *testing.T) {
 // A player left waiting past the target: the helpdesk gets an Update saying so, after the
 // player's message and only once, and the breach is counted.
 func TestSLABreachReachesHelpdesk(t *testing.T) {
-	rules := router.Rules{Default: "desk", SLA: router.SLA{FirstResponse: map[normalize.ChannelKind]time.Duration{normalize.KindLoopback: 100 * time.Millisecond}}}
-	f := newFixtureRules(t, router.Options{PollInterval: 20 * time.Millisecond}, rules, true)
-	require.NoError(t, f.r.Deliver(f.ctx, inbound("p", 1)))
-
-	var conv normalize.ConversationID
-	require.Eventually(t, func() bool {
-		f.hd.mu.Lock()
-		defer f.hd.mu.Unlock()
-		for id, msgs := range f.hd.tickets {
-			conv = id
-			return len(msgs) == 2
+	synctest.Test(t, func(t *testing.T) {
+		const target, poll = 100 * time.Millisecond, 20 * time.Millisecond
+		rules := router.Rules{Default: "desk", SLA: router.SLA{FirstResponse: map[normalize.ChannelKind]time.Duration{normalize.KindLoopback: target}}}
+		f := newFixtureRules(t, router.Options{PollInterval: poll}, rules, true)
+		require.NoError(t, f.r.Deliver(f.ctx, inbound("p", 1)))
+		posted := func() (normalize.ConversationID, int) {
+			f.hd.mu.Lock()
+			defer f.hd.mu.Unlock()
+			for id, msgs := range f.hd.tickets {
+				return id, len(msgs)
+			}
+			return "", 0
 		}
-		return false
-	}, 5*time.Second, 5*time.Millisecond, "the player's message, then the breach")
-	msgs, err := f.st.Messages(f.ctx, conv, 0, 10)
-	require.NoError(t, err)
-	require.Len(t, msgs, 2)
-	u := msgs[1].Message
-	require.Equal(t, normalize.KindSystem, u.Kind)
-	require.NotNil(t, u.Update)
-	require.Equal(t, []normalize.Field{normalize.FieldSLA}, u.Update.Changed)
-	require.Equal(t, normalize.SLABreached, u.Update.SLA.State())
-	require.Equal(t, 100*time.Millisecond, u.Update.SLA.DueAt.Sub(u.Update.SLA.AwaitingSince))
-	require.Equal(t, 1.0, mustCounter(t, f, "gateway_sla_breaches_total"))
 
-	time.Sleep(200 * time.Millisecond) // several more watch rounds
-	f.hd.mu.Lock()
-	require.Len(t, f.hd.tickets[conv], 2, "a breach is reported once")
-	f.hd.mu.Unlock()
+		f.advance(target - time.Millisecond)
+		_, n := posted()
+		require.Equal(t, 1, n, "the player's message, and no breach before the target")
+		f.advance(time.Millisecond)
+		conv, n := posted()
+		require.Equal(t, 2, n, "the player's message, then the breach")
+		msgs, err := f.st.Messages(f.ctx, conv, 0, 10)
+		require.NoError(t, err)
+		require.Len(t, msgs, 2)
+		u := msgs[1].Message
+		require.Equal(t, normalize.KindSystem, u.Kind)
+		require.NotNil(t, u.Update)
+		require.Equal(t, []normalize.Field{normalize.FieldSLA}, u.Update.Changed)
+		require.Equal(t, normalize.SLABreached, u.Update.SLA.State())
+		require.Equal(t, target, u.Update.SLA.DueAt.Sub(u.Update.SLA.AwaitingSince))
+		require.Equal(t, 1.0, mustCounter(t, f, "gateway_sla_breaches_total"))
+
+		for range 10 { // several more watch rounds
+			f.advance(poll)
+		}
+		_, n = posted()
+		require.Equal(t, 2, n, "a breach is reported once")
+		require.Equal(t, 1.0, mustCounter(t, f, "gateway_sla_breaches_total"))
+	})
 }
 
 func mustCounter(t *testing.T, f *fixture, name string) float64 {
@@ -95,11 +106,12 @@ func mustCounter(t *testing.T, f *fixture, name string) float64 {
 // failingSLAStore is a store whose clocks are all overdue and whose marking always fails.
 type failingSLAStore struct {
 	*store.Store
+	clk   clock.Clock
 	marks atomic.Int32
 }
 
 func (s *failingSLAStore) NextSLADue(context.Context) (time.Time, error) {
-	return time.Now().Add(-time.Minute), nil
+	return s.clk.Now().Add(-time.Minute), nil
 }
 
 func (s *failingSLAStore) MarkSLABreaches(context.Context, int) ([]normalize.Conversation, error) {
@@ -109,16 +121,24 @@ func (s *failingSLAStore) MarkSLABreaches(context.Context, int) ([]normalize.Con
 
 // A store that keeps failing is retried once a round, not in a tight loop.
 func TestSLAWatchWaitsAfterAnError(t *testing.T) {
-	f := newFixtureRun(t, router.Options{}, false)
-	st := &failingSLAStore{Store: f.st}
-	r := router.New(st, nil, nil, router.Rules{Default: "desk"}, router.Options{PollInterval: 50 * time.Millisecond},
-		prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
-	ctx, cancel := context.WithCancel(f.ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); r.Run(ctx) }()
-	time.Sleep(300 * time.Millisecond)
-	cancel()
-	<-done
-	require.Positive(t, st.marks.Load())
-	require.LessOrEqual(t, st.marks.Load(), int32(10), "about one attempt per 50 ms round")
+	synctest.Test(t, func(t *testing.T) {
+		const poll = 50 * time.Millisecond
+		f := newFixtureRun(t, router.Options{}, false)
+		st := &failingSLAStore{Store: f.st, clk: f.clk}
+		r := router.New(st, nil, nil, router.Rules{Default: "desk"}, router.Options{PollInterval: poll, Clock: f.clk},
+			prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+		ctx, cancel := context.WithCancel(f.ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); r.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+
+		synctest.Wait()
+		require.Equal(t, int32(1), st.marks.Load(), "one attempt, then a wait")
+		for round := range int32(5) {
+			f.advance(poll - time.Millisecond)
+			require.Equal(t, 1+round, st.marks.Load(), "no attempt before the round is over")
+			f.advance(time.Millisecond)
+			require.Equal(t, 2+round, st.marks.Load(), "one attempt per round")
+		}
+	})
 }

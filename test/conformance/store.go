@@ -11,6 +11,7 @@ import (
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router"
+	"github.com/casino-support/gateway/router/clock"
 	"github.com/casino-support/gateway/router/store"
 )
 
@@ -39,7 +40,9 @@ type Store interface {
 
 // RunStore checks the promises the router relies on from every Store. open must return an
 // empty store (Claim sees every lane, so subtests cannot share one) and close it on cleanup.
-func RunStore(t *testing.T, open func(t *testing.T) Store) {
+// The store must take every time it records or compares from now, as the router and the store
+// share one clock: the suite moves it to let leases lapse and retry and SLA times come due.
+func RunStore(t *testing.T, open func(t *testing.T, now func() time.Time) Store) {
 	tests := []struct {
 		name string
 		run  func(t *testing.T, f *storeFixture)
@@ -74,7 +77,9 @@ func RunStore(t *testing.T, open func(t *testing.T) Store) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.run(t, &storeFixture{t: t, st: open(t), ctx: testContext(t)})
+			// Whole milliseconds, as a store may keep no finer times; any start does.
+			clk := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+			tc.run(t, &storeFixture{t: t, st: open(t, clk.Now), ctx: testContext(t), clk: clk})
 		})
 	}
 }
@@ -101,11 +106,13 @@ func (f *storeFixture) withTicket(address normalize.Address) normalize.Conversat
 	return acc.Conversation
 }
 
-// storeFixture holds one subtest's store and what its Assess callback saw.
+// storeFixture holds one subtest's store, its clock and what its Assess callback saw.
 type storeFixture struct {
 	t   *testing.T
 	st  Store
 	ctx context.Context
+	// clk is the store's clock; it moves only when a test advances it.
+	clk *clock.Fake
 
 	mu       sync.Mutex
 	assessed []normalize.Message // messages the callback was called with

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -41,7 +42,7 @@ func storeIntakeDedups(t *testing.T, f *storeFixture) {
 	require.Equal(t, "one", stored[0].Message.Text, "the first delivery is the one kept")
 	require.Equal(t, normalize.StateQueued, stored[0].Message.State)
 	require.Equal(t, acc[0].Conversation, stored[0].Message.Conversation)
-	require.False(t, stored[0].Message.ReceivedAt.IsZero(), "intake records ReceivedAt")
+	require.WithinDuration(t, f.clk.Now(), stored[0].Message.ReceivedAt, time.Millisecond, "intake records ReceivedAt, on the suite's clock")
 	require.Equal(t, 3, f.stats().Queued[normalize.Inbound])
 }
 

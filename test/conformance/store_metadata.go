@@ -130,7 +130,7 @@ func storeSLAClock(t *testing.T, f *storeFixture) {
 	f.deliverAll(lane, owner1, deskA, "")
 	require.False(t, f.nextSLADue().IsZero())
 
-	time.Sleep(2 * target)
+	f.clk.Advance(2 * target)
 	breached, err := f.st.MarkSLABreaches(f.ctx, 10)
 	require.NoError(t, err)
 	require.Len(t, breached, 1)
@@ -161,7 +161,7 @@ func storeSLAClock(t *testing.T, f *storeFixture) {
 	require.Equal(t, normalize.SLAWaiting, f.conversation(conv).SLA.State())
 	require.NoError(t, f.st.SetStatus(f.ctx, conv, normalize.StatusClosed))
 	require.Equal(t, normalize.SLANone, f.conversation(conv).SLA.State(), "SetStatus(closed) stops the clock")
-	time.Sleep(2 * target)
+	f.clk.Advance(2 * target)
 	none, err := f.st.MarkSLABreaches(f.ctx, 10)
 	require.NoError(t, err)
 	require.Empty(t, none, "a closed conversation does not breach")

@@ -22,11 +22,9 @@ func storeLease(t *testing.T, f *storeFixture) {
 	first := f.claimLease(owner1, 10, lease)
 	require.Len(t, first, 1)
 	require.Empty(t, f.claimLease(owner2, 10, lease), "a leased lane must not be claimed again")
-	next := f.nextDue()
-	require.True(t, next.After(time.Now().Add(-10*time.Millisecond)), "NextDue() = %v must wait for the lease", next)
-	require.True(t, next.Before(time.Now().Add(lease+10*time.Millisecond)), "NextDue() = %v must not wait past the lease", next)
+	require.WithinDuration(t, f.clk.Now().Add(lease), f.nextDue(), time.Millisecond, "NextDue() must wait for the lease, and no longer")
 
-	time.Sleep(lease + 50*time.Millisecond)
+	f.clk.Advance(lease + 50*time.Millisecond)
 	second := f.claimLease(owner2, 10, time.Minute)
 	require.Len(t, second, 1, "a lapsed lease must let another worker claim the lane")
 	require.Equal(t, acceptedIDs(acc), pendingIDs(second[0]))
@@ -81,7 +79,7 @@ func storeRetryAt(t *testing.T, f *storeFixture) {
 	f.withTicket("p1")
 	f.intake(inbound(chanA, "p1", "r1", "one"))
 	lane := f.claimOne(owner1, 10)
-	retryAt := time.Now().Add(time.Second)
+	retryAt := f.clk.Now().Add(time.Second)
 	f.fail(lane, owner1, store.Failure{Seq: lane.Pending[0].Seq, Err: "helpdesk down", RetryAt: retryAt, CountsAsFailure: true})
 
 	f.requireNothingDue(owner2)
@@ -93,12 +91,11 @@ func storeRetryAt(t *testing.T, f *storeFixture) {
 	f.intake(inbound(chanA, "p1", "r2", "two"))
 	f.requireNothingDue(owner2)
 
-	var again []store.Lane
-	require.Eventually(t, func() bool {
-		again = f.claim(owner2, 10)
-		return len(again) == 1
-	}, 5*time.Second, 20*time.Millisecond, "the lane must be due at its retry time")
-	require.False(t, time.Now().Before(retryAt.Truncate(time.Millisecond)), "claimed before its retry time")
+	f.clk.Advance(time.Second - 10*time.Millisecond)
+	require.Empty(t, f.claim(owner2, 10), "claimed before its retry time")
+	f.clk.Advance(10 * time.Millisecond)
+	again := f.claim(owner2, 10)
+	require.Len(t, again, 1, "the lane must be due at its retry time")
 	require.Equal(t, 1, again[0].Failures)
 	require.Equal(t, 2, again[0].Pending[0].Attempt)
 	require.Len(t, again[0].Pending, 2)
@@ -173,10 +170,10 @@ func storeAttempts(t *testing.T, f *storeFixture) {
 		lane := f.claimOne(owner1, 10)
 		require.Equal(t, i, lane.Pending[0].Attempt, "claim %d", i)
 		require.Equal(t, i-1, lane.Failures, "claim %d", i)
-		f.fail(lane, owner1, store.Failure{Seq: lane.Pending[0].Seq, Err: "timeout", RetryAt: time.Now().Add(-time.Second), CountsAsFailure: true})
+		f.fail(lane, owner1, store.Failure{Seq: lane.Pending[0].Seq, Err: "timeout", RetryAt: f.clk.Now().Add(-time.Second), CountsAsFailure: true})
 	}
 	lane := f.claimOne(owner1, 10)
-	f.fail(lane, owner1, store.Failure{Seq: lane.Pending[0].Seq, Err: "429", RetryAt: time.Now().Add(-time.Second)})
+	f.fail(lane, owner1, store.Failure{Seq: lane.Pending[0].Seq, Err: "429", RetryAt: f.clk.Now().Add(-time.Second)})
 	lane = f.claimOne(owner1, 10)
 	require.Equal(t, 5, lane.Pending[0].Attempt)
 	require.Equal(t, 3, lane.Failures, "a Retry-After wait is not a failure")
@@ -204,7 +201,7 @@ func storeOpeningAlone(t *testing.T, f *storeFixture) {
 	require.NotErrorIs(t, err, connectors.ErrPermanent, "a ticket may be being created: the remote must retry")
 
 	// The create timed out, yet the helpdesk committed the ticket; the lane backs off unleased.
-	f.fail(opening, owner1, store.Failure{Seq: opening.Pending[0].Seq, Err: "timeout", RetryAt: time.Now().Add(-time.Second), CountsAsFailure: true})
+	f.fail(opening, owner1, store.Failure{Seq: opening.Pending[0].Seq, Err: "timeout", RetryAt: f.clk.Now().Add(-time.Second), CountsAsFailure: true})
 	_, err = f.st.Intake(f.ctx, []normalize.Message{early}, f.assess)
 	require.ErrorIs(t, err, store.ErrNotFound)
 	require.NotErrorIs(t, err, connectors.ErrPermanent, "a failed attempt may have created the ticket: the remote must retry")

@@ -3,6 +3,7 @@ package conformance_test
 import (
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -11,10 +12,10 @@ import (
 )
 
 // TestSQLiteStore runs the store suite against the embedded default store, one fresh
-// database per subtest.
+// database per subtest, on the suite's clock.
 func TestSQLiteStore(t *testing.T) {
-	conformance.RunStore(t, func(t *testing.T) conformance.Store {
-		st, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "gateway.db"), store.Options{})
+	conformance.RunStore(t, func(t *testing.T, now func() time.Time) conformance.Store {
+		st, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "gateway.db"), store.Options{Now: now})
 		require.NoError(t, err, "OpenSQLite()")
 		t.Cleanup(func() { require.NoError(t, st.Close(), "Close()") })
 		return st

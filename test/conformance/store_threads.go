@@ -73,7 +73,7 @@ func storeThread(t *testing.T, f *storeFixture) {
 	require.Len(t, lanes, 2, "Claim() lanes: one per direction")
 	for _, lane := range lanes {
 		if lane.Direction == normalize.Inbound {
-			f.fail(lane, owner1, store.Failure{Seq: lane.Pending[0].Seq, Err: "helpdesk down", RetryAt: time.Now().Add(time.Hour), CountsAsFailure: true})
+			f.fail(lane, owner1, store.Failure{Seq: lane.Pending[0].Seq, Err: "helpdesk down", RetryAt: f.clk.Now().Add(time.Hour), CountsAsFailure: true})
 		}
 	}
 	// Another conversation's messages stay out of this thread.
