@@ -69,12 +69,6 @@ type WebhookHandler interface {
 	http.Handler
 }
 
-// Readier is implemented by connectors that know whether they are working; /readyz reports
-// the first error.
-type Readier interface {
-	Ready(ctx context.Context) error
-}
-
 // Blobs stores attachment content. Connectors store what they download before Deliver and
 // read it back when sending; messages carry only the returned reference.
 type Blobs interface {
@@ -107,4 +101,41 @@ type Mounter interface {
 // a hint: failures are not retried and nothing is stored.
 type Typer interface {
 	Typing(ctx context.Context, conv normalize.Conversation) error
+}
+
+// The Sink handed to Run may offer more than Deliver. What a connector needs from the router
+// besides storing messages reaches it through these extensions, found by type assertion on
+// the sink (the router implements all of them), never through closures or a handle on the
+// store. Status changes and assignments are no extension: they are outbound system messages
+// (Message.Status, Message.Assignee) delivered like replies, so they are stored in order, in
+// one transaction, and deduplicated like everything else.
+
+// TypingSink passes an agent's typing on to the player's channel, where it can show it.
+type TypingSink interface {
+	// Typing tells the player of conv that an agent is typing. It is a hint: nothing is
+	// stored, and a channel that cannot show it is no error.
+	Typing(ctx context.Context, conv normalize.ConversationID) error
+}
+
+// ReceiptSink records what a player's app reports of a reply: delivered, read.
+type ReceiptSink interface {
+	// Receipt records state (StateDelivered or StateRead) of the reply id; a receipt never
+	// moves a message backwards. The error wraps ErrNotFound for an unknown message.
+	Receipt(ctx context.Context, id normalize.MessageID, state normalize.DeliveryState) error
+}
+
+// HealthSink hears whether a connector's remote accepts it, so that a broken connector is
+// named with its reason in the health details, a metric and the log while the others go on.
+type HealthSink interface {
+	// ReportHealth tells that instance works (problem nil: its remote answered) or why it
+	// cannot for now (the remote refused its credentials); the connector keeps running and
+	// retrying either way.
+	ReportHealth(instance normalize.InstanceName, problem error)
+}
+
+// ReportHealth passes a connector's health to sink when sink hears it.
+func ReportHealth(sink Sink, instance normalize.InstanceName, problem error) {
+	if h, ok := sink.(HealthSink); ok {
+		h.ReportHealth(instance, problem)
+	}
 }

@@ -53,3 +53,21 @@ var ErrTooLarge = errors.New("content too large")
 
 // ErrNotFound is wrapped by errors about a conversation, ticket or message that does not exist.
 var ErrNotFound = errors.New("not found")
+
+// ErrUnauthorized marks a remote's refusal of the connector's credentials (HTTP 401 or 403):
+// nothing is wrong with the message, which goes through once the operator fixes the
+// credentials or the remote accepts them again (credentials get rotated). The router retries
+// it with back-off, never dead-letters it for that, and reports the connector not ready with
+// the reason until a delivery to it succeeds again.
+var ErrUnauthorized = errors.New("the remote refused the credentials")
+
+// Unauthorized wraps err so that errors.Is(err, ErrUnauthorized) holds.
+func Unauthorized(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrUnauthorized, err)
+}
+
+// IsUnauthorized reports whether err wraps ErrUnauthorized.
+func IsUnauthorized(err error) bool { return errors.Is(err, ErrUnauthorized) }

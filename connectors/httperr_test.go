@@ -1,6 +1,7 @@
 package connectors
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -33,20 +34,29 @@ func TestParseRetryAfter(t *testing.T) {
 
 func TestHTTPStatusError(t *testing.T) {
 	cases := []struct {
-		status     int
-		retryAfter string
-		permanent  bool
-		wait       time.Duration
+		status       int
+		retryAfter   string
+		permanent    bool
+		unauthorized bool
+		notFound     bool
+		wait         time.Duration
 	}{
-		{http.StatusTooManyRequests, "3", false, 3 * time.Second},
-		{http.StatusTooManyRequests, "", false, DefaultRetryAfter},
-		{http.StatusRequestTimeout, "", false, 0},
-		{http.StatusInternalServerError, "", false, 0},
-		{http.StatusServiceUnavailable, "5", false, 0}, // back-off, not Retry-After: only 429 asks to wait
-		{http.StatusBadRequest, "", true, 0},
-		{http.StatusForbidden, "", true, 0},
-		{http.StatusUnprocessableEntity, "", true, 0},
-		{http.StatusFound, "", false, 0},
+		{status: http.StatusTooManyRequests, retryAfter: "3", wait: 3 * time.Second},
+		{status: http.StatusTooManyRequests, wait: DefaultRetryAfter},
+		{status: http.StatusServiceUnavailable, retryAfter: "5", wait: 5 * time.Second},
+		{status: http.StatusServiceUnavailable},                     // no wait given: back-off
+		{status: http.StatusServiceUnavailable, retryAfter: "soon"}, // unusable: back-off at least 1s
+		{status: http.StatusRequestTimeout},
+		{status: http.StatusTooEarly},
+		{status: http.StatusInternalServerError},
+		{status: http.StatusBadGateway},
+		{status: http.StatusUnauthorized, unauthorized: true},
+		{status: http.StatusForbidden, unauthorized: true},
+		{status: http.StatusNotFound, permanent: true, notFound: true},
+		{status: http.StatusBadRequest, permanent: true},
+		{status: http.StatusConflict, permanent: true},
+		{status: http.StatusUnprocessableEntity, permanent: true},
+		{status: http.StatusFound},
 	}
 	for _, c := range cases {
 		resp := &http.Response{StatusCode: c.status, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(`{"error":"nope"}`))}
@@ -54,11 +64,20 @@ func TestHTTPStatusError(t *testing.T) {
 			resp.Header.Set("Retry-After", c.retryAfter)
 		}
 		err := HTTPStatusError(resp, time.Now())
+		name := fmt.Sprintf("status %d, Retry-After %q", c.status, c.retryAfter)
 		require.ErrorContains(t, err, fmt.Sprintf("HTTP %d", c.status))
 		require.ErrorContains(t, err, "nope", "the error quotes what the remote said")
-		require.Equal(t, c.permanent, IsPermanent(err), "status %d", c.status)
+		require.Equal(t, c.permanent, IsPermanent(err), name)
+		require.Equal(t, c.unauthorized, IsUnauthorized(err), name)
+		require.Equal(t, c.notFound, errors.Is(err, ErrNotFound), name)
 		wait, ok := RetryDelay(err)
-		require.Equal(t, c.wait != 0, ok, "status %d", c.status)
-		require.Equal(t, c.wait, wait, "status %d", c.status)
+		if c.retryAfter == "soon" {
+			// An unusable header still asks for a wait: the default, never zero.
+			require.True(t, ok, name)
+			require.Equal(t, DefaultRetryAfter, wait, name)
+			continue
+		}
+		require.Equal(t, c.wait != 0, ok, name)
+		require.Equal(t, c.wait, wait, name)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router/clock"
+	"github.com/casino-support/gateway/router/health"
 	"github.com/casino-support/gateway/router/store"
 )
 
@@ -32,7 +33,20 @@ type Store interface {
 	Conversation(ctx context.Context, id normalize.ConversationID) (normalize.Conversation, error)
 	MarkSLABreaches(ctx context.Context, limit int) ([]normalize.Conversation, error)
 	NextSLADue(ctx context.Context) (time.Time, error)
+	MarkState(ctx context.Context, id normalize.MessageID, state normalize.DeliveryState) error
 }
+
+// Health hears what the router learns of the connectors' health: what they report through
+// the Sink (connectors.HealthSink), and deliveries whose credentials a remote refused, until
+// a delivery to it succeeds again. router/health's Board implements it.
+type Health interface {
+	Report(name normalize.InstanceName, source health.Source, problem error)
+}
+
+// noHealth is the Health of a router given none.
+type noHealth struct{}
+
+func (noHealth) Report(normalize.InstanceName, health.Source, error) {}
 
 // Options tune delivery.
 type Options struct {
@@ -49,6 +63,8 @@ type Options struct {
 	// drain) and the retry times it records; nil is the system clock. The store must read the
 	// same clock, or the due times the router sets and the store's now drift apart.
 	Clock clock.Clock
+	// Health hears of connectors that do not work; nil hears nothing.
+	Health Health
 }
 
 func (o *Options) defaults() {
@@ -72,6 +88,9 @@ func (o *Options) defaults() {
 	defd(&o.DrainTimeout, 30*time.Second)
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
+	}
+	if o.Health == nil {
+		o.Health = noHealth{}
 	}
 }
 
@@ -134,18 +153,6 @@ func (r *Router) Deliver(ctx context.Context, msgs ...normalize.Message) error {
 	}
 	if fresh > 0 {
 		r.poke()
-	}
-	return nil
-}
-
-// Typing tells the player of conv that an agent is typing, where the channel can show it.
-func (r *Router) Typing(ctx context.Context, conv normalize.ConversationID) error {
-	c, err := r.store.Conversation(ctx, conv)
-	if err != nil {
-		return fmt.Errorf("router: typing in %s: %w", conv, err)
-	}
-	if t, ok := r.channels[c.Channel].(connectors.Typer); ok {
-		return t.Typing(ctx, c)
 	}
 	return nil
 }
@@ -335,6 +342,9 @@ func (r *Router) postInbound(ctx context.Context, lane store.Lane) store.Outcome
 	if len(ids) > len(batch) {
 		ids, err = ids[:len(batch)], errors.Join(err, fmt.Errorf("helpdesk %s returned more IDs than messages", conv.Helpdesk))
 	}
+	if len(ids) > 0 || err == nil {
+		r.opts.Health.Report(conv.Helpdesk, health.SourceDelivery, nil) // the helpdesk took something
+	}
 	if conv.Ticket == "" {
 		o.Ticket = ticket
 	}
@@ -366,6 +376,7 @@ func (r *Router) sendOutbound(ctx context.Context, lane store.Lane) store.Outcom
 			if id, err = ch.Send(ctx, conv, p.Message); err != nil {
 				return r.fail(lane, o, i, fmt.Errorf("channel %s: %w", conv.Channel, err))
 			}
+			r.opts.Health.Report(conv.Channel, health.SourceDelivery, nil)
 		}
 		d := store.Delivered{Seq: p.Seq, ID: p.Message.ID, TargetID: id}
 		o.Delivered = append(o.Delivered, d)
@@ -393,6 +404,11 @@ func (r *Router) fail(lane store.Lane, o store.Outcome, at int, err error) store
 	}
 	kind := "retry"
 	switch delay, ok := connectors.RetryDelay(err); {
+	case connectors.IsUnauthorized(err):
+		// The message is fine; the credentials are not. It waits, neither counting the attempt
+		// nor ever becoming a dead letter for it, while the connector is reported not ready.
+		f.RetryAt, f.CountsAsFailure, kind = r.clock.Now().Add(r.credentialWait()), false, "unauthorized"
+		r.opts.Health.Report(o.Target, health.SourceDelivery, err)
 	case connectors.IsPermanent(err):
 		f.Dead, kind = true, "permanent"
 	case ok:
@@ -413,6 +429,14 @@ func (r *Router) fail(lane store.Lane, o store.Outcome, at int, err error) store
 			"retry_at", f.RetryAt, "err", err)
 	}
 	return o
+}
+
+// credentialWait is how long a message waits after its target refused the credentials: a
+// minute (at most backoff_max), half of it random, so a thousand waiting conversations do not
+// hammer a remote that refuses them, and a fixed credential is picked up within a minute.
+func (r *Router) credentialWait() time.Duration {
+	d := min(r.opts.BackoffMax, time.Minute)
+	return d/2 + rand.N(d/2+1)
 }
 
 // backoff is exponential with equal jitter: half the delay is fixed so retries never bunch at

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -10,6 +12,7 @@ import (
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router/adminapi"
+	"github.com/casino-support/gateway/router/health"
 )
 
 // handler is the one HTTP listener: health, metrics, connector webhooks and the admin API.
@@ -25,7 +28,8 @@ func (g *gateway) handler() http.Handler {
 			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
-		w.Write([]byte("ready\n"))
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ready\n" + connectorLines(g.health.Statuses())))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/hooks/{instance}", func(w http.ResponseWriter, r *http.Request) {
@@ -41,7 +45,7 @@ func (g *gateway) handler() http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
-	mux.Handle("/api/v1/", adminapi.New(g.store, g.cfg.Admin.Token.Value(), g.log))
+	mux.Handle("/api/v1/", adminapi.New(g.store, g.cfg.Admin.Token.Value(), g.log).WithHealth(g.health))
 	g.eachConnector(func(_ string, _ normalize.InstanceName, c any) {
 		if m, ok := c.(connectors.Mounter); ok {
 			m.Mount(mux)
@@ -52,4 +56,18 @@ func (g *gateway) handler() http.Handler {
 		return g.channels[name] != nil || g.helpdesks[name] != nil
 	}
 	return countResponses(g.registry, known, mux)
+}
+
+// connectorLines lists the connectors' health for /readyz, one per line: what an operator
+// looking at a probe's output needs to find the broken one and why.
+func connectorLines(statuses []health.Status) string {
+	var b strings.Builder
+	for _, s := range statuses {
+		if s.Ready {
+			fmt.Fprintf(&b, "%s %s (%s): ready\n", s.Family, s.Name, s.Type)
+			continue
+		}
+		fmt.Fprintf(&b, "%s %s (%s): not ready since %s: %s\n", s.Family, s.Name, s.Type, s.Since.UTC().Format(time.RFC3339), s.Reason)
+	}
+	return b.String()
 }

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"github.com/casino-support/gateway/connectors/settings"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router"
+	"github.com/casino-support/gateway/router/health"
 	"github.com/casino-support/gateway/router/store"
 	"github.com/casino-support/gateway/router/store/blobs"
 )
@@ -65,6 +65,7 @@ type gateway struct {
 	channels  map[normalize.InstanceName]connectors.Channel
 	helpdesks map[normalize.InstanceName]connectors.Helpdesk
 	registry  *prometheus.Registry
+	health    *health.Board
 	started   atomic.Bool
 }
 
@@ -97,22 +98,19 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Log
 	// deliveries finish after.
 	connCtx, stopConnectors := context.WithCancel(context.WithoutCancel(ctx))
 	routerCtx, stopRouter := context.WithCancel(context.WithoutCancel(ctx))
+	// A connector whose Run fails is reported and restarted with back-off on its own: one
+	// broken bot must not take the web chat, the inbox or the HTTP server down with it.
 	var wg sync.WaitGroup
-	fatal := make(chan error, len(g.channels)+len(g.helpdesks))
-	runConnector := func(kind string, name normalize.InstanceName, run func(context.Context, connectors.Sink) error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := run(connCtx, g.router); err != nil && connCtx.Err() == nil {
-				fatal <- fmt.Errorf("%s %s: %w", kind, name, err)
-			}
-		}()
+	runConnector := func(name normalize.InstanceName, run func(context.Context, connectors.Sink) error) {
+		wg.Go(func() {
+			g.health.Supervise(connCtx, name, health.DefaultBackoff, func(ctx context.Context) error { return run(ctx, g.router) })
+		})
 	}
 	for name, ch := range g.channels {
-		runConnector("channel", name, ch.Run)
+		runConnector(name, ch.Run)
 	}
 	for name, hd := range g.helpdesks {
-		runConnector("helpdesk", name, hd.Run)
+		runConnector(name, hd.Run)
 	}
 	routerDone := make(chan error, 1)
 	go func() { routerDone <- g.router.Run(routerCtx) }()
@@ -130,7 +128,6 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Log
 		log.Info("shutting down: intake stops, in-flight deliveries finish", "timeout", cfg.ShutdownTimeout.String())
 	case err := <-serveErr:
 		runErr = fmt.Errorf("http server: %w", err)
-	case runErr = <-fatal:
 	}
 
 	deadline, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
@@ -166,45 +163,39 @@ func assemble(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.
 		st.Close()
 		return nil, err
 	}
-	g := &gateway{cfg: cfg, log: log, store: st, registry: prometheus.NewRegistry()}
+	reg := prometheus.NewRegistry()
+	g := &gateway{cfg: cfg, log: log, store: st, registry: reg, health: health.New(reg, log, nil)}
 	types := connectorTypes()
 	sla := slaPolicy(cfg, types)
-	d := deps{ctx: ctx, cfg: cfg, client: &http.Client{Timeout: 60 * time.Second}, blobs: blobStore, store: st, sla: sla, out: out, log: log,
-		typing: func(ctx context.Context, conv normalize.ConversationID) error { return g.router.Typing(ctx, conv) }}
+	d := deps{ctx: ctx, cfg: cfg, client: &http.Client{Timeout: 60 * time.Second}, blobs: blobStore, store: st, sla: sla, out: out, log: log}
 	g.channels, g.helpdesks, err = buildConnectors(types, d)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
+	for _, c := range cfg.Channels {
+		g.health.Add("channel", c.Type, normalize.InstanceName(c.Name))
+	}
+	for _, h := range cfg.Helpdesks {
+		g.health.Add("helpdesk", h.Type, normalize.InstanceName(h.Name))
+	}
 	g.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	g.router = router.New(st, g.channels, g.helpdesks, routingRules(cfg, sla), router.Options{
 		Workers: cfg.Delivery.Workers, MaxAttempts: cfg.Delivery.MaxAttempts, BackoffBase: cfg.Delivery.BackoffBase,
 		BackoffMax: cfg.Delivery.BackoffMax, BatchSize: cfg.Delivery.BatchSize, Lease: cfg.Delivery.Lease,
-		DrainTimeout: cfg.ShutdownTimeout,
+		DrainTimeout: cfg.ShutdownTimeout, Health: g.health,
 	}, g.registry, log)
 	return g, nil
 }
 
-// ready reports the first reason the gateway cannot serve.
+// ready reports why the gateway cannot serve, or nil. Broken connectors do not count: the
+// gateway still stores what the others receive, and one broken bot must not take every
+// replica out of a load balancer; /readyz lists them all the same.
 func (g *gateway) ready(ctx context.Context) error {
 	if !g.started.Load() {
 		return errors.New("not started or shutting down")
 	}
-	if err := g.store.Ping(ctx); err != nil {
-		return err
-	}
-	var problems []string
-	g.eachConnector(func(kind string, name normalize.InstanceName, c any) {
-		if r, ok := c.(connectors.Readier); ok {
-			if err := r.Ready(ctx); err != nil {
-				problems = append(problems, fmt.Sprintf("%s %s: %v", kind, name, err))
-			}
-		}
-	})
-	if len(problems) > 0 {
-		return errors.New(strings.Join(problems, "; "))
-	}
-	return nil
+	return g.store.Ping(ctx)
 }
 
 // eachConnector calls f for every channel and helpdesk, for the optional abilities found by

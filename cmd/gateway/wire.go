@@ -49,7 +49,7 @@ func connectorTypes() []connectorType {
 			}),
 		helpdeskType("inbox", inbox.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *inbox.Config) (*inbox.Inbox, error) {
-				return inbox.New(d.ctx, name, *c, inbox.Deps{Conversations: d.store, Blobs: d.blobs, Typing: d.typing,
+				return inbox.New(d.ctx, name, *c, inbox.Deps{Conversations: d.store, Blobs: d.blobs,
 					FirstResponse: d.sla.Target, PublicURL: d.cfg.PublicURL, MaxUploadBytes: d.cfg.Attachments.MaxBytes,
 					Out: d.out, Log: d.log})
 			}),
@@ -140,8 +140,6 @@ type deps struct {
 	blobs  connectors.Blobs
 	store  *store.Store
 	sla    router.SLA
-	// typing reaches the router, which is built after the connectors it routes between.
-	typing func(ctx context.Context, conv normalize.ConversationID) error
 	out    io.Writer
 	log    *slog.Logger
 }

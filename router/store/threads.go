@@ -88,21 +88,3 @@ func (s *Store) MarkState(ctx context.Context, id normalize.MessageID, state nor
 		return nil
 	})
 }
-
-// SetStatus changes a conversation's status (an agent closed or reopened it). Closing stops
-// the first-response clock, as a helpdesk's closing does.
-func (s *Store) SetStatus(ctx context.Context, conv normalize.ConversationID, status normalize.Status) error {
-	return s.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE conversations SET status = ?, updated_at = ? WHERE id = ?`, status, millis(s.now()), conv)
-		if err != nil {
-			return fmt.Errorf("store: set status of %s: %w", conv, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("store: conversation %s: %w", conv, ErrNotFound)
-		}
-		if status == normalize.StatusClosed {
-			return stopClock(ctx, tx, conv)
-		}
-		return nil
-	})
-}

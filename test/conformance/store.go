@@ -33,8 +33,6 @@ type Store interface {
 	Thread(ctx context.Context, conv normalize.ConversationID, limit int) ([]normalize.Message, error)
 	// MarkState records a receipt (delivered, read) of a sent message, never backwards.
 	MarkState(ctx context.Context, id normalize.MessageID, state normalize.DeliveryState) error
-	// SetStatus changes a conversation's status.
-	SetStatus(ctx context.Context, conv normalize.ConversationID, status normalize.Status) error
 	connectors.Cursors
 }
 

@@ -156,11 +156,13 @@ func storeSLAClock(t *testing.T, f *storeFixture) {
 	f.intake(closed)
 	require.Equal(t, normalize.SLANone, f.conversation(conv).SLA.State(), "closing stops the clock")
 
-	// Closing in a page of the gateway's own (the inbox) stops it too.
+	// Closing again after the player wrote again stops the new clock too.
 	f.intake(inbound(chanA, "p1", unique("reopen"), "me again"))
 	require.Equal(t, normalize.SLAWaiting, f.conversation(conv).SLA.State())
-	require.NoError(t, f.st.SetStatus(f.ctx, conv, normalize.StatusClosed))
-	require.Equal(t, normalize.SLANone, f.conversation(conv).SLA.State(), "SetStatus(closed) stops the clock")
+	closed = outbound(deskA, conv, "", unique("close"), "")
+	closed.Kind, closed.Status = normalize.KindSystem, normalize.StatusClosed
+	f.intake(closed)
+	require.Equal(t, normalize.SLANone, f.conversation(conv).SLA.State(), "closing again stops the clock again")
 	f.clk.Advance(2 * target)
 	none, err := f.st.MarkSLABreaches(f.ctx, 10)
 	require.NoError(t, err)

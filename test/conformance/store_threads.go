@@ -185,31 +185,40 @@ func storeMarkState(t *testing.T, f *storeFixture) {
 	}
 }
 
-// storeSetStatus: an agent closing or reopening a conversation is seen by every read of it.
+// storeSetStatus: an agent closing or reopening a conversation, in any helpdesk (the
+// built-in inbox included), is an outbound system message with Status; every read of the
+// conversation sees it once it is stored, and the message stays in the thread.
 func storeSetStatus(t *testing.T, f *storeFixture) {
 	a := f.intake(inbound(chanA, "p1", "s1", "hi"))[0]
 	b := f.intake(inbound(chanA, "p2", "s2", "other player"))[0]
 
+	change := func(conv normalize.ConversationID, status normalize.Status) normalize.Message {
+		m := outbound(deskA, conv, "", unique("status"), "status set to "+string(status))
+		m.Kind, m.Status = normalize.KindSystem, status
+		return m
+	}
 	for _, status := range []normalize.Status{normalize.StatusClosed, normalize.StatusPending, normalize.StatusOpen, normalize.StatusClosed} {
-		require.NoError(t, f.st.SetStatus(f.ctx, a.Conversation, status), "SetStatus(%s)", status)
+		f.intake(change(a.Conversation, status))
 		conv, err := f.st.Conversation(f.ctx, a.Conversation)
 		require.NoError(t, err, "Conversation()")
-		require.Equal(t, status, conv.Status, "Conversation() after SetStatus(%s)", status)
+		require.Equal(t, status, conv.Status, "Conversation() after a change to %s", status)
 		at, err := f.st.ConversationAt(f.ctx, chanA, "p1")
 		require.NoError(t, err, "ConversationAt()")
-		require.Equal(t, status, at.Status, "ConversationAt() after SetStatus(%s)", status)
+		require.Equal(t, status, at.Status, "ConversationAt() after a change to %s", status)
 	}
 	conv, err := f.st.Conversation(f.ctx, a.Conversation)
 	require.NoError(t, err, "Conversation()")
-	require.Equal(t, deskA, conv.Helpdesk, "SetStatus changes nothing else")
-	require.Equal(t, normalize.Address("p1"), conv.Address, "SetStatus changes nothing else")
+	require.Equal(t, deskA, conv.Helpdesk, "a status change changes nothing else")
+	require.Equal(t, normalize.Address("p1"), conv.Address, "a status change changes nothing else")
+	require.Len(t, f.thread(a.Conversation, 10), 5, "the changes stay in the thread, in order with the messages")
 
 	other, err := f.st.Conversation(f.ctx, b.Conversation)
 	require.NoError(t, err, "Conversation()")
-	require.Equal(t, normalize.StatusOpen, other.Status, "SetStatus changes only its conversation")
+	require.Equal(t, normalize.StatusOpen, other.Status, "a status change changes only its conversation")
 
-	err = f.st.SetStatus(f.ctx, normalize.NewConversationID(), normalize.StatusClosed)
-	require.ErrorIs(t, err, connectors.ErrNotFound, "SetStatus() of an unknown conversation")
+	_, err = f.st.Intake(f.ctx, []normalize.Message{change(normalize.NewConversationID(), normalize.StatusClosed)}, f.assess)
+	require.ErrorIs(t, err, connectors.ErrNotFound, "a status change of an unknown conversation")
+	require.True(t, connectors.IsPermanent(err), "a status change of an unknown conversation can never be stored")
 }
 
 // thread returns Thread(conv, limit) and requires that its states agree with Messages.

@@ -15,11 +15,13 @@ import (
 )
 
 // The router decides by error class: permanent → dead letter, RetryAfter → wait without
-// counting a failure, anything else → back-off. These tables pin the HTTP mapping.
+// counting a failure, unauthorized → wait and report the connector not ready, anything else
+// → back-off. These tables pin the HTTP mapping (connectors.ClassifyStatus).
 
 type wantErr struct {
-	permanent bool
-	delay     time.Duration // 0: no RetryAfter
+	permanent    bool
+	unauthorized bool
+	delay        time.Duration // 0: no RetryAfter
 }
 
 var statusCases = []struct {
@@ -31,7 +33,10 @@ var statusCases = []struct {
 	{"429 with Retry-After", http.StatusTooManyRequests, 3 * time.Second, wantErr{delay: 3 * time.Second}},
 	{"429 without Retry-After", http.StatusTooManyRequests, 0, wantErr{delay: time.Second}},
 	{"500", http.StatusInternalServerError, 0, wantErr{}},
-	{"503 with Retry-After is still plain back-off", http.StatusServiceUnavailable, 2 * time.Second, wantErr{}},
+	{"503 with Retry-After", http.StatusServiceUnavailable, 2 * time.Second, wantErr{delay: 2 * time.Second}},
+	{"503 without Retry-After", http.StatusServiceUnavailable, 0, wantErr{}},
+	{"401", http.StatusUnauthorized, 0, wantErr{unauthorized: true}},
+	{"403", http.StatusForbidden, 0, wantErr{unauthorized: true}},
 	{"408", http.StatusRequestTimeout, 0, wantErr{}},
 	{"422", http.StatusUnprocessableEntity, 0, wantErr{permanent: true}},
 	{"400", http.StatusBadRequest, 0, wantErr{permanent: true}},
@@ -42,6 +47,7 @@ func requireClass(t *testing.T, err error, want wantErr) {
 	t.Helper()
 	require.Error(t, err)
 	require.Equal(t, want.permanent, connectors.IsPermanent(err), "IsPermanent(%v)", err)
+	require.Equal(t, want.unauthorized, connectors.IsUnauthorized(err), "IsUnauthorized(%v)", err)
 	delay, ok := connectors.RetryDelay(err)
 	require.Equal(t, want.delay != 0, ok, "RetryDelay(%v)", err)
 	require.Equal(t, want.delay, delay)
@@ -75,11 +81,13 @@ func TestSendNetworkErrorIsRetried(t *testing.T) {
 	requireClass(t, err, wantErr{})
 }
 
-func TestSendWrongSecretIsPermanent(t *testing.T) {
+// TestSendWrongSecretIsUnauthorized: a secret the remote refuses is fixed in the
+// configuration; the reply must wait for that, not become a dead letter.
+func TestSendWrongSecretIsUnauthorized(t *testing.T) {
 	env := newChannelEnv(t)
 	ch := chanloop.New("chan-loop", chanloop.Config{SendURL: env.send, Secret: "wrong"}, nil, testLogger(t))
 	_, err := ch.Send(t.Context(), normalize.Conversation{Address: "p"}, normalize.Message{ID: "m-1"})
-	requireClass(t, err, wantErr{permanent: true})
+	requireClass(t, err, wantErr{unauthorized: true})
 	require.ErrorContains(t, err, "HTTP 401")
 }
 

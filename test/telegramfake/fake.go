@@ -45,6 +45,8 @@ type Server struct {
 	pushing bool
 	// refuseHook, when set, is the description setWebhook fails with (400).
 	refuseHook string
+	// revoked makes every call answer 401, as after the token is revoked at @BotFather.
+	revoked bool
 }
 
 type queued struct {
@@ -195,6 +197,14 @@ func (s *Server) Webhook() (url, secret string) {
 	return s.webhook.url, s.webhook.secret
 }
 
+// Revoke makes the fake refuse the token with 401 (on) or accept it again (off), as when an
+// operator revokes a bot's token and issues it again.
+func (s *Server) Revoke(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.revoked = on
+}
+
 // ServeHTTP routes /bot<token>/<method> and /file/bot<token>/<path>.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rest, ok := strings.CutPrefix(r.URL.Path, "/file/bot"); ok {
@@ -207,7 +217,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token, method, ok := strings.Cut(rest, "/")
-	if !ok || token != s.token {
+	s.mu.Lock()
+	revoked := s.revoked
+	s.mu.Unlock()
+	if !ok || token != s.token || revoked {
 		fail(w, http.StatusUnauthorized, "Unauthorized", 0)
 		return
 	}

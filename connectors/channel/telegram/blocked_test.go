@@ -17,7 +17,7 @@ import (
 func (e *env) running(t *testing.T, sink connectors.Sink) {
 	t.Helper()
 	e.run(t, sink)
-	require.Eventually(t, func() bool { return e.fake.Calls("getMe") > 0 && e.ch.sink.Load() != nil }, 5*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return e.fake.Calls("getMe") > 0 && e.ch.sink.Sink() != nil }, 5*time.Second, 5*time.Millisecond)
 }
 
 func TestSendBlockedNotesTicketOnce(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
@@ -42,7 +41,7 @@ type Channel struct {
 	publicURL string
 	log       *slog.Logger
 
-	sink atomic.Pointer[sinkBox] // set while Run runs: webhook updates and blocked-bot notes
+	sink connectors.SinkSlot // filled while Run runs: webhook updates and blocked-bot notes
 
 	// playerSecret verifies /start payloads; nil when player_secret is not set.
 	playerSecret []byte
@@ -56,9 +55,6 @@ type Channel struct {
 	// backoff is the first wait after a failed poll or delivery; tests shorten it.
 	backoff time.Duration
 }
-
-// sinkBox lets an interface live in an atomic.Pointer.
-type sinkBox struct{ sink connectors.Sink }
 
 var (
 	_ connectors.Channel        = (*Channel)(nil)
@@ -124,52 +120,63 @@ func (d ctxDoer) Do(req *http.Request) (*http.Response, error) {
 	return d.client.Do(req.WithContext(d.ctx))
 }
 
-// Run receives updates until ctx ends. It returns an error only when Telegram rejects the
-// token.
+// Run receives updates until ctx ends, then returns nil. A token Telegram rejects does not
+// end it: the channel reports the problem to the sink's health (connectors.HealthSink) and
+// asks again with back-off, so a token fixed or re-enabled at BotFather is picked up without
+// a restart, and the gateway's other connectors go on meanwhile.
 func (c *Channel) Run(ctx context.Context, sink connectors.Sink) error {
-	c.sink.Store(&sinkBox{sink: sink})
-	defer c.sink.Store(nil)
-	me, err := c.checkToken(ctx)
+	release, err := c.sink.Fill(ctx, sink)
 	if err != nil {
-		return err
+		return fmt.Errorf("telegram %s: %w", c.name, err)
+	}
+	defer release()
+	me, ok := c.checkToken(ctx, sink)
+	if !ok {
+		return nil // ctx ended
 	}
 	c.log.Info("telegram: bot ready", "bot", me.UserName, "mode", c.cfg.Mode)
 	if c.cfg.Mode == "webhook" {
-		return c.runWebhook(ctx)
+		return c.runWebhook(ctx, sink)
 	}
 	return c.poll(ctx, sink)
 }
 
-// checkToken calls getMe until it answers, so a network outage at start only delays Run while
-// a rejected token ends it.
-func (c *Channel) checkToken(ctx context.Context) (tgbotapi.User, error) {
+// checkToken calls getMe until it answers or ctx ends (ok false). Until then, the channel is
+// reported unhealthy with the reason.
+func (c *Channel) checkToken(ctx context.Context, sink connectors.Sink) (me tgbotapi.User, ok bool) {
 	wait := c.backoff
 	for {
 		me, err := c.api(ctx, c.client).GetMe()
 		if err == nil {
-			return me, nil
+			c.healthy(sink)
+			return me, true
 		}
-		if code, _ := apiError(nil, err); code == http.StatusUnauthorized {
-			return me, fmt.Errorf("telegram %s: the bot token was rejected (401): check token", c.name)
+		if ctx.Err() != nil {
+			return me, false
 		}
-		c.log.Warn("telegram: getMe failed, retrying", "err", c.redact(err), "wait", wait)
-		if !sleep(ctx, wait) {
-			return me, nil // ctx ended: Run returns nil below
+		c.unhealthy(sink, "getMe", err, wait)
+		if !connectors.Sleep(ctx, wait) {
+			return me, false
 		}
 		wait = nextBackoff(wait)
 	}
 }
 
-// sleep waits d or until ctx ends, reporting whether d passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
+// healthy tells the sink that Telegram answers the bot.
+func (c *Channel) healthy(sink connectors.Sink) {
+	connectors.ReportHealth(sink, c.name, nil)
+}
+
+// unhealthy tells the sink, and the log, why a Bot API call failed; the caller retries after
+// wait. A rejected token is said in words the operator acts on.
+func (c *Channel) unhealthy(sink connectors.Sink, method string, err error, wait time.Duration) {
+	err = c.redact(err)
+	problem := fmt.Errorf("%s failed: %w", method, err)
+	if code, _ := apiError(nil, err); code == http.StatusUnauthorized {
+		problem = fmt.Errorf("%s: the bot token was rejected (401); check the channel's token at @BotFather: %w", method, connectors.ErrUnauthorized)
 	}
+	c.log.Warn("telegram: Bot API call failed, retrying", "method", method, "err", problem, "wait", wait)
+	connectors.ReportHealth(sink, c.name, problem)
 }
 
 // nextBackoff doubles d up to 30 s.

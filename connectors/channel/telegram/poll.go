@@ -2,6 +2,7 @@ package telegram
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -41,29 +42,29 @@ func (c *Channel) poll(ctx context.Context, sink connectors.Sink) error {
 			}
 			code, retryAfter := apiError(nil, err)
 			switch {
-			case code == http.StatusUnauthorized:
-				return fmt.Errorf("telegram %s: getUpdates: the bot token was rejected (401): %w", c.name, c.redact(err))
 			case code == http.StatusConflict:
 				c.log.Error("telegram: getUpdates conflict (409): a webhook is set or another process polls this bot; only one may receive updates",
 					"err", c.redact(err))
+				connectors.ReportHealth(sink, c.name, errors.New("getUpdates conflict (409): a webhook is set or another process polls this bot"))
 			case code == http.StatusTooManyRequests && retryAfter > 0:
 				c.log.Warn("telegram: getUpdates flood control", "retry_after", retryAfter)
-				sleep(ctx, time.Duration(retryAfter)*time.Second)
+				connectors.Sleep(ctx, time.Duration(retryAfter)*time.Second)
 				continue
 			default:
-				c.log.Warn("telegram: getUpdates failed", "err", c.redact(err), "wait", wait)
+				c.unhealthy(sink, "getUpdates", err, wait)
 			}
-			sleep(ctx, wait)
+			connectors.Sleep(ctx, wait)
 			wait = nextBackoff(wait)
 			continue
 		}
+		c.healthy(sink)
 		confirmed = offset // Telegram confirms what is below the offset of a call it answered
 		if len(updates) == 0 {
 			wait = c.backoff
 			if c.cfg.PollTimeout < time.Second {
 				// A timeout under a second is sent as 0, a short poll that Telegram answers at
 				// once: asking again at once would spin.
-				sleep(ctx, c.backoff)
+				connectors.Sleep(ctx, c.backoff)
 			}
 			continue
 		}
@@ -73,7 +74,7 @@ func (c *Channel) poll(ctx context.Context, sink connectors.Sink) error {
 				break
 			}
 			c.log.Warn("telegram: batch not stored, will fetch it again", "updates", len(updates), "err", err, "wait", wait)
-			sleep(ctx, wait)
+			connectors.Sleep(ctx, wait)
 			wait = nextBackoff(wait)
 			continue
 		}
@@ -133,27 +134,12 @@ func (c *Channel) handleBatch(ctx context.Context, sink connectors.Sink, updates
 // messages are tried one by one, so one it can never accept (dropped and logged) does not
 // hold back the others forever.
 func (c *Channel) deliver(ctx context.Context, sink connectors.Sink, msgs []normalize.Message) error {
-	if len(msgs) == 0 {
+	_, err := connectors.DeliverBatch(ctx, sink, msgs, func(m normalize.Message, err error) error {
+		c.log.Error("telegram: message refused for good, dropped", "conv", m.Address, "external_id", m.ExternalID, "err", err)
 		return nil
-	}
-	err := sink.Deliver(ctx, msgs...)
-	if err == nil || !connectors.IsPermanent(err) {
-		return wrapDeliver(len(msgs), err)
-	}
-	for _, m := range msgs {
-		if err := sink.Deliver(ctx, m); err != nil {
-			if !connectors.IsPermanent(err) {
-				return wrapDeliver(1, err)
-			}
-			c.log.Error("telegram: message refused for good, dropped", "conv", m.Address, "external_id", m.ExternalID, "err", err)
-		}
+	})
+	if err != nil {
+		return fmt.Errorf("telegram: deliver %d messages: %w", len(msgs), err)
 	}
 	return nil
-}
-
-func wrapDeliver(n int, err error) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf("telegram: deliver %d messages: %w", n, err)
 }

@@ -262,11 +262,61 @@ func TestPollingTooLargeFile(t *testing.T) {
 	requireNoToken(t, got)
 }
 
+// TestRunRejectedToken: a token Telegram refuses does not end Run. The channel reports why to
+// the sink's health, without the token, keeps asking with back-off, and recovers once
+// Telegram accepts the token again.
 func TestRunRejectedToken(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.Token = "999:wrong" })
-	err := e.ch.Run(context.Background(), newSink())
-	require.ErrorContains(t, err, "rejected (401)")
-	require.NotContains(t, err.Error(), "999:wrong")
+	e := newEnv(t, nil)
+	e.fake.Revoke(true)
+	sink := &healthSink{dedupSink: newSink()}
+	e.run(t, sink)
+	require.Eventually(t, func() bool { return sink.problem() != nil }, 5*time.Second, 5*time.Millisecond)
+	problem := sink.problem()
+	require.ErrorContains(t, problem, "rejected (401)")
+	require.ErrorIs(t, problem, connectors.ErrUnauthorized)
+	require.NotContains(t, problem.Error(), testToken)
+	reports := sink.reports()
+	require.Eventually(t, func() bool { return sink.reports() > reports }, 5*time.Second, 5*time.Millisecond, "getMe is asked again")
+
+	e.fake.Revoke(false)
+	require.Eventually(t, func() bool { return sink.reports() > 0 && sink.problem() == nil }, 5*time.Second, 5*time.Millisecond,
+		"the channel reports itself healthy once the token is accepted")
+	e.fake.AddUpdate(tgbotapi.Update{Message: msg("back again")})
+	require.Equal(t, []string{"back again"}, texts(waitMessages(t, sink.dedupSink, 1)))
+
+	// A token revoked while polling: getUpdates is refused, and the channel says so.
+	e.fake.Revoke(true)
+	require.Eventually(t, func() bool { return sink.problem() != nil }, 5*time.Second, 5*time.Millisecond)
+	require.ErrorContains(t, sink.problem(), "getUpdates")
+	e.fake.Revoke(false)
+	require.Eventually(t, func() bool { return sink.problem() == nil }, 5*time.Second, 5*time.Millisecond)
+}
+
+// healthSink records the health the channel reports (connectors.HealthSink).
+type healthSink struct {
+	*dedupSink
+	hmu   sync.Mutex
+	last  error
+	count int
+}
+
+func (s *healthSink) ReportHealth(instance normalize.InstanceName, problem error) {
+	s.hmu.Lock()
+	defer s.hmu.Unlock()
+	s.last, s.count = problem, s.count+1
+}
+
+func (s *healthSink) problem() error {
+	s.hmu.Lock()
+	defer s.hmu.Unlock()
+	return s.last
+}
+
+// reports counts the reports; a healthy report after a problem counts like any.
+func (s *healthSink) reports() int {
+	s.hmu.Lock()
+	defer s.hmu.Unlock()
+	return s.count
 }
 
 // TestPollingPermanentRefusalIsolated: when the store refuses a batch for good, the messages

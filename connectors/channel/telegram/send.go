@@ -148,21 +148,17 @@ func (c *Channel) request(ctx context.Context, chatID int64, cfg tgbotapi.Chatta
 	return messageRef(chatID, m.MessageID), nil
 }
 
-// sendError maps a Bot API failure to the router's retry classes: 429 waits retry_after,
-// 403 (the player blocked the bot) and other 4xx are permanent, the rest is retried.
+// sendError maps a Bot API failure to the router's retry classes by the connectors' one
+// policy (connectors.ClassifyStatus: 401 is a token to fix, not a message to drop; 429 waits
+// retry_after), except that Telegram's 403 means the player blocked the bot, which no retry
+// fixes.
 func (c *Channel) sendError(chatID int64, resp *tgbotapi.APIResponse, err error) error {
 	err = c.redact(err)
 	code, retryAfter := apiError(resp, err)
-	switch {
-	case code == http.StatusTooManyRequests:
-		return connectors.RetryAfter(time.Duration(max(retryAfter, 1))*time.Second,
-			fmt.Errorf("telegram: send to chat %d: flood control: %w", chatID, err))
-	case code == http.StatusForbidden:
+	if code == http.StatusForbidden {
 		return connectors.Permanent(fmt.Errorf("telegram: send to chat %d: %w: %w", chatID, errBlocked, err))
-	case code >= 400 && code < 500:
-		return connectors.Permanent(fmt.Errorf("telegram: send to chat %d: rejected (%d): %w", chatID, code, err))
 	}
-	return fmt.Errorf("telegram: send to chat %d: %w", chatID, err)
+	return connectors.ClassifyStatus(code, time.Duration(retryAfter)*time.Second, fmt.Errorf("telegram: send to chat %d: %w", chatID, err))
 }
 
 // errBlocked marks a send Telegram refused with 403: the player blocked the bot (or deleted
@@ -177,8 +173,8 @@ const blockedText = "The player blocked the bot; replies cannot be delivered on 
 // the router's retries (and a retried Deliver) store it once. Failures are logged only: the
 // caller returns the permanent error either way.
 func (c *Channel) noteBlocked(ctx context.Context, conv normalize.Conversation, chatID int64, replyID normalize.MessageID) {
-	box := c.sink.Load()
-	if box == nil {
+	sink := c.sink.Sink()
+	if sink == nil {
 		c.log.Warn("telegram: the player blocked the bot; not noted on the ticket because the channel is not running",
 			"conv", conv.ID, "msg_id", replyID)
 		return
@@ -196,7 +192,7 @@ func (c *Channel) noteBlocked(ctx context.Context, conv normalize.Conversation, 
 		Text:        blockedText,
 		SentAt:      c.now().UTC(),
 	}
-	if err := box.sink.Deliver(ctx, note); err != nil {
+	if err := sink.Deliver(ctx, note); err != nil {
 		c.log.Error("telegram: the player blocked the bot; the note for the ticket was not stored",
 			"conv", conv.ID, "msg_id", replyID, "err", err)
 		return

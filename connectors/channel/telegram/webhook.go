@@ -9,6 +9,8 @@ import (
 	"net/http"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/casino-support/gateway/connectors"
 )
 
 // maxWebhookBody bounds one update; real ones are a few KiB.
@@ -17,7 +19,7 @@ const maxWebhookBody = 1 << 20
 // runWebhook registers the webhook with Telegram, then serves updates through ServeHTTP (which
 // delivers to the sink Run stored) until ctx ends. The webhook stays set on return, so
 // Telegram keeps updates for the next start.
-func (c *Channel) runWebhook(ctx context.Context) error {
+func (c *Channel) runWebhook(ctx context.Context, sink connectors.Sink) error {
 	allowed, err := json.Marshal(c.cfg.AllowedUpdates)
 	if err != nil {
 		return fmt.Errorf("telegram %s: allowed_updates: %w", c.name, err)
@@ -36,19 +38,18 @@ func (c *Channel) runWebhook(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		switch code, _ := apiError(nil, err); {
-		case code == http.StatusUnauthorized:
-			return fmt.Errorf("telegram %s: setWebhook: the bot token was rejected (401)", c.name)
-		case code >= 400 && code < 500 && code != http.StatusTooManyRequests:
-			// Telegram refuses the URL itself (not HTTPS, a port other than 443/80/88/8443).
+		if code, _ := apiError(nil, err); code >= 400 && code < 500 && code != http.StatusUnauthorized && code != http.StatusTooManyRequests {
+			// Telegram refuses the URL itself (not HTTPS, a port other than 443/80/88/8443):
+			// the configuration must change, and the gateway reports it and restarts Run.
 			return fmt.Errorf("telegram %s: setWebhook %s refused (%d): %w", c.name, params["url"], code, c.redact(err))
 		}
-		c.log.Warn("telegram: setWebhook failed, retrying", "err", c.redact(err), "wait", wait)
-		if !sleep(ctx, wait) {
+		c.unhealthy(sink, "setWebhook", err, wait)
+		if !connectors.Sleep(ctx, wait) {
 			return nil
 		}
 		wait = nextBackoff(wait)
 	}
+	c.healthy(sink)
 	c.log.Info("telegram: webhook set", "url", params["url"])
 	<-ctx.Done()
 	return nil
@@ -71,9 +72,10 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "POST only", http.StatusMethodNotAllowed)
 		return
 	}
-	box := c.sink.Load()
-	if box == nil {
-		http.Error(w, "not running yet", http.StatusServiceUnavailable)
+	sink := c.sink.Sink()
+	if sink == nil {
+		status, reason := connectors.HookAnswer(w, connectors.ErrNotRunning, c.log)
+		http.Error(w, reason, status)
 		return
 	}
 	var u tgbotapi.Update
@@ -85,9 +87,10 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed update", http.StatusBadRequest)
 		return
 	}
-	if _, err := c.handleBatch(r.Context(), box.sink, []tgbotapi.Update{u}); err != nil {
-		c.log.Warn("telegram: webhook update not stored, Telegram will retry", "update_id", u.UpdateID, "err", err)
-		http.Error(w, "not stored, retry", http.StatusServiceUnavailable)
+	if _, err := c.handleBatch(r.Context(), sink, []tgbotapi.Update{u}); err != nil {
+		// Telegram sends the update again after any non-2xx answer.
+		status, reason := connectors.HookAnswer(w, err, c.log.With("update_id", u.UpdateID))
+		http.Error(w, reason, status)
 		return
 	}
 	w.WriteHeader(http.StatusOK)

@@ -18,7 +18,7 @@ func webhookEnv(t *testing.T) (*env, *dedupSink) {
 	e := newEnv(t, func(c *Config) { c.Mode = "webhook"; c.WebhookSecret = hookSecret })
 	sink := newSink()
 	e.run(t, sink)
-	require.Eventually(t, func() bool { return e.ch.sink.Load() != nil }, 5*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return e.ch.sink.Sink() != nil }, 5*time.Second, 5*time.Millisecond)
 	return e, sink
 }
 

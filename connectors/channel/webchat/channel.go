@@ -6,30 +6,28 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 )
 
-// History is the store's read side that the chat needs: a returning visitor's thread and the
-// receipts of agent replies. The router's store implements it.
+// History is the store's read side that the chat needs: a returning visitor's thread. The
+// router's store implements it. Writes go through the sink Run was given: messages by
+// Deliver, receipts by connectors.ReceiptSink.
 type History interface {
 	// ConversationAt returns the conversation at a channel address; the error wraps
 	// connectors.ErrNotFound when there is none yet.
 	ConversationAt(ctx context.Context, channel normalize.InstanceName, address normalize.Address) (normalize.Conversation, error)
 	// Thread returns the last limit messages of a conversation, oldest first, with states.
 	Thread(ctx context.Context, conv normalize.ConversationID, limit int) ([]normalize.Message, error)
-	// MarkState records a delivered or read receipt; it never moves a message backwards.
-	MarkState(ctx context.Context, id normalize.MessageID, state normalize.DeliveryState) error
 }
 
 // Deps are what the chat uses from the gateway.
 type Deps struct {
 	// Blobs keeps uploaded attachments and serves them back.
 	Blobs connectors.Blobs
-	// History shows returning visitors their thread and records receipts.
+	// History shows returning visitors their thread.
 	History History
 	// PublicURL is the gateway's public base URL; its origin may always open the WebSocket
 	// and frame the page.
@@ -67,7 +65,7 @@ type Channel struct {
 	maxUpload   int64
 	assets      *assets
 
-	run     atomic.Pointer[running]
+	run     connectors.SinkSlot // the sink and context of Run while it runs
 	hub     *hub
 	limits  *limiters
 	replies *recentReplies
@@ -76,13 +74,6 @@ type Channel struct {
 	// shorten it.
 	pollWait time.Duration
 	now      func() time.Time
-}
-
-// running is what Run was given: the sink, and the context that ends with it (late receipt
-// retries stop there).
-type running struct {
-	sink connectors.Sink
-	ctx  context.Context
 }
 
 var (
@@ -142,13 +133,9 @@ func New(name normalize.InstanceName, cfg Config, deps Deps) (*Channel, error) {
 // (pages keep them in their outbox), closes the open connections and turns long polls away so
 // pages reconnect to whoever serves next.
 func (c *Channel) Run(ctx context.Context, sink connectors.Sink) error {
-	if sink == nil {
-		return fmt.Errorf("webchat %s: nil sink", c.name)
+	if err := c.run.Hold(ctx, sink); err != nil {
+		return fmt.Errorf("webchat %s: %w", c.name, err)
 	}
-	r := &running{sink: sink, ctx: ctx}
-	c.run.Store(r)
-	<-ctx.Done()
-	c.run.CompareAndSwap(r, nil)
 	c.hub.closeAll("the chat server is restarting")
 	return nil
 }
@@ -204,10 +191,7 @@ func (c *Channel) Mount(mux *http.ServeMux) {
 
 // sink returns the sink given to Run, or nil while the channel is not running.
 func (c *Channel) sink() connectors.Sink {
-	if r := c.run.Load(); r != nil {
-		return r.sink
-	}
-	return nil
+	return c.run.Sink()
 }
 
 // conversation returns the conversation at addr; found is false when there is none yet.

@@ -87,10 +87,6 @@ func (conformanceHistory) Thread(context.Context, normalize.ConversationID, int)
 	return nil, nil
 }
 
-func (conformanceHistory) MarkState(context.Context, normalize.MessageID, normalize.DeliveryState) error {
-	return nil
-}
-
 // conformanceEnv is one chat served over HTTP and the pages open on it, by address.
 type conformanceEnv struct {
 	ch        *webchat.Channel

@@ -29,7 +29,7 @@ const (
 )
 
 // fakeStore is the router and the store in one: a Sink that deduplicates on ExternalID like
-// the real store, and the History the chat reads. gate, when set, holds every Deliver until a
+// the real store, the History the chat reads, and the router's receipts. gate, when set, holds every Deliver until a
 // value is sent on it, and entered reports each Deliver as it starts.
 type fakeStore struct {
 	mu      sync.Mutex
@@ -135,7 +135,8 @@ func (s *fakeStore) Thread(ctx context.Context, conv normalize.ConversationID, l
 	return append([]normalize.Message(nil), all...), nil
 }
 
-func (s *fakeStore) MarkState(ctx context.Context, id normalize.MessageID, state normalize.DeliveryState) error {
+// Receipt is the router's connectors.ReceiptSink, on the sink the chat runs with.
+func (s *fakeStore) Receipt(ctx context.Context, id normalize.MessageID, state normalize.DeliveryState) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.marks = append(s.marks, mark{id, state})

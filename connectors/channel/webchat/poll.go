@@ -98,8 +98,8 @@ func (c *Channel) servePoll(w http.ResponseWriter, r *http.Request) {
 	// It is answered "unavailable" rather than empty: an empty answer is polled again at
 	// once, which would spin while the server stays up, whereas this makes the page back off.
 	var stopped <-chan struct{}
-	if run := c.run.Load(); run != nil {
-		stopped = run.ctx.Done()
+	if _, runCtx, ok := c.run.Held(); ok {
+		stopped = runCtx.Done()
 	}
 	timer := time.NewTimer(c.pollWait)
 	defer timer.Stop()

@@ -76,7 +76,16 @@ func (c *Channel) receipt(ctx context.Context, s session, id normalize.MessageID
 			return &frameError{Code: codeNotFound, Message: "There is no such reply in this chat."}
 		}
 	}
-	err := c.history.MarkState(ctx, id, state)
+	sink := c.sink()
+	if sink == nil {
+		return unavailable("")
+	}
+	receipts, ok := sink.(connectors.ReceiptSink)
+	if !ok {
+		// Only the router records receipts; a sink without them (a test's) stores none.
+		return nil
+	}
+	err := receipts.Receipt(ctx, id, state)
 	if errors.Is(err, connectors.ErrNotFound) {
 		return &frameError{Code: codeNotFound, Message: "There is no such reply in this chat."}
 	}

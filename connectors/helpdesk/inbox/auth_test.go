@@ -60,7 +60,7 @@ func TestUnauthenticatedAccessGetsNoContent(t *testing.T) {
 		}
 	}
 	require.Empty(t, f.sink.delivered())
-	require.Empty(t, f.convs.statusCalls())
+	require.Empty(t, f.statusCalls())
 	require.Empty(t, f.typing.calls())
 }
 
@@ -222,7 +222,7 @@ func TestCSRFRequiredForEveryChange(t *testing.T) {
 		}
 	}
 	require.Empty(t, f.sink.delivered())
-	require.Empty(t, f.convs.statusCalls())
+	require.Empty(t, f.statusCalls())
 	require.Empty(t, f.typing.calls())
 	require.Equal(t, http.StatusOK, b.get("/inbox/").status, "still signed in")
 }

@@ -156,8 +156,11 @@ func uploadName(fh *multipart.FileHeader) string {
 	return name
 }
 
-// handleStatus closes or reopens a conversation: in the gateway store first (the source of
-// truth the router reads), then in the inbox's list.
+// handleStatus closes or reopens a conversation the way every helpdesk's status change
+// reaches the gateway: as a system message with Status, handed to the sink, which applies it
+// to the conversation in the same transaction that stores it (closing stops the SLA clock)
+// and keeps it in the thread in order. The form's token makes a form submitted twice one
+// change. Then the inbox's list follows.
 func (i *Inbox) handleStatus(status normalize.Status) sessionHandler {
 	return func(w http.ResponseWriter, r *http.Request, s session) {
 		ctx := r.Context()
@@ -166,7 +169,27 @@ func (i *Inbox) handleStatus(status normalize.Status) sessionHandler {
 			i.conversationError(w, s, err)
 			return
 		}
-		if err := i.deps.Conversations.SetStatus(ctx, conv.ID, status); err != nil {
+		token := r.PostFormValue("token")
+		if !tokenPattern.MatchString(token) {
+			token = randomToken()
+		}
+		agent := firstNonEmpty(s.DisplayName, s.Agent)
+		msg := normalize.Message{
+			Direction:    normalize.Outbound,
+			Source:       i.name,
+			ExternalID:   normalize.ExternalID("status-" + token),
+			Conversation: conv.ID,
+			Author:       normalize.Author{Role: normalize.RoleAgent, DisplayName: agent, ExternalID: s.Agent},
+			Kind:         normalize.KindSystem,
+			Status:       status,
+			Text:         statusText(status, agent),
+			SentAt:       i.now().UTC(),
+		}
+		sink, err := i.currentSink()
+		if err == nil {
+			err = sink.Deliver(ctx, msg)
+		}
+		if err != nil {
 			i.log.Error("set status", "conv", conv.ID, "status", status, "err", err)
 			i.renderError(w, s, http.StatusServiceUnavailable, "The status could not be changed; please try again.")
 			return
@@ -178,4 +201,12 @@ func (i *Inbox) handleStatus(status normalize.Status) sessionHandler {
 		i.events.publish(conv.ID)
 		http.Redirect(w, r, i.threadURL(conv.ID), http.StatusSeeOther)
 	}
+}
+
+// statusText says in the thread who changed the status.
+func statusText(status normalize.Status, agent string) string {
+	if status == normalize.StatusClosed {
+		return "Closed by " + agent + "."
+	}
+	return "Reopened by " + agent + "."
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/casino-support/gateway/connectors"
 )
 
 const (
@@ -24,10 +26,11 @@ func (i *Inbox) handleTyping(w http.ResponseWriter, r *http.Request, s session) 
 		i.plainConversationError(w, err)
 		return
 	}
-	if i.deps.Typing != nil && i.typing.allow(s.Agent+"\x00"+string(conv.ID), i.now()) {
+	typing, ok := i.sink.Sink().(connectors.TypingSink)
+	if ok && i.typing.allow(s.Agent+"\x00"+string(conv.ID), i.now()) {
 		ctx, cancel := context.WithTimeout(r.Context(), typingTimeout)
 		defer cancel()
-		if err := i.deps.Typing(ctx, conv.ID); err != nil {
+		if err := typing.Typing(ctx, conv.ID); err != nil {
 			i.log.Debug("typing hint", "conv", conv.ID, "err", err)
 		}
 	}

@@ -119,7 +119,7 @@ func TestCloseAndReopen(t *testing.T) {
 	resp := b.postForm("/inbox/conversations/c1/close", url.Values{csrfField: {b.csrf}})
 	require.Equal(t, http.StatusSeeOther, resp.status)
 	require.Equal(t, "/inbox/conversations/c1", resp.header.Get("Location"))
-	require.Equal(t, []statusCall{{"c1", normalize.StatusClosed}}, f.convs.statusCalls())
+	require.Equal(t, []statusCall{{"c1", normalize.StatusClosed}}, f.statusCalls())
 	require.NotContains(t, b.get("/inbox/").body, `data-id="c1"`)
 	require.NotContains(t, b.get("/inbox/?status=open").body, `data-id="c1"`)
 	require.Contains(t, rowOf(t, b.get("/inbox/?status=closed").body, "c1"), "answered")
@@ -130,7 +130,7 @@ func TestCloseAndReopen(t *testing.T) {
 
 	resp = b.postForm("/inbox/conversations/c1/reopen", url.Values{csrfField: {b.csrf}})
 	require.Equal(t, http.StatusSeeOther, resp.status)
-	require.Equal(t, []statusCall{{"c1", normalize.StatusClosed}, {"c1", normalize.StatusOpen}}, f.convs.statusCalls())
+	require.Equal(t, []statusCall{{"c1", normalize.StatusClosed}, {"c1", normalize.StatusOpen}}, f.statusCalls())
 	require.Contains(t, b.get("/inbox/").body, `data-id="c1"`)
 	require.NotContains(t, b.get("/inbox/?status=closed").body, `data-id="c1"`)
 	require.Contains(t, b.get("/inbox/conversations/c1").body, `id="close"`)
@@ -151,7 +151,7 @@ func TestOtherHelpdesksConversationsAreHidden(t *testing.T) {
 		url.Values{csrfField: {b.csrf}, "text": {"hi"}}).status)
 	require.Equal(t, http.StatusNotFound, b.postForm("/inbox/conversations/c-zd/close", url.Values{csrfField: {b.csrf}}).status)
 	require.Empty(t, f.sink.delivered())
-	require.Empty(t, f.convs.statusCalls())
+	require.Empty(t, f.statusCalls())
 }
 
 // rowOf returns the list row of conversation id.

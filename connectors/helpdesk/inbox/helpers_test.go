@@ -38,10 +38,9 @@ const (
 
 // fakeConversations is the gateway store as the inbox sees it.
 type fakeConversations struct {
-	mu       sync.Mutex
-	convs    map[normalize.ConversationID]normalize.Conversation
-	msgs     map[normalize.ConversationID][]normalize.Message
-	statuses []statusCall
+	mu    sync.Mutex
+	convs map[normalize.ConversationID]normalize.Conversation
+	msgs  map[normalize.ConversationID][]normalize.Message
 }
 
 type statusCall struct {
@@ -94,28 +93,10 @@ func (f *fakeConversations) Thread(ctx context.Context, conv normalize.Conversat
 	return append([]normalize.Message(nil), m...), nil
 }
 
-func (f *fakeConversations) SetStatus(ctx context.Context, conv normalize.ConversationID, status normalize.Status) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	c, ok := f.convs[conv]
-	if !ok {
-		return fmt.Errorf("fake: conversation %s: %w", conv, connectors.ErrNotFound)
-	}
-	c.Status = status
-	f.convs[conv] = c
-	f.statuses = append(f.statuses, statusCall{conv, status})
-	return nil
-}
-
-func (f *fakeConversations) statusCalls() []statusCall {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]statusCall(nil), f.statuses...)
-}
-
-// recordingSink records what the inbox delivers; gate, when set, holds each Deliver until
-// the test receives from it.
+// recordingSink records what the inbox delivers and, as the router's connectors.TypingSink,
+// the typing hints; gate, when set, holds each Deliver until the test receives from it.
 type recordingSink struct {
+	typing  *typingRecorder
 	mu      sync.Mutex
 	msgs    []normalize.Message
 	err     error
@@ -173,6 +154,22 @@ func (r *typingRecorder) typing(ctx context.Context, conv normalize.Conversation
 	return nil
 }
 
+// Typing is the router's connectors.TypingSink.
+func (s *recordingSink) Typing(ctx context.Context, conv normalize.ConversationID) error {
+	return s.typing.typing(ctx, conv)
+}
+
+// statusCalls returns the status changes the inbox delivered, in order.
+func (f *fixture) statusCalls() []statusCall {
+	var out []statusCall
+	for _, m := range f.sink.delivered() {
+		if m.Status != "" {
+			out = append(out, statusCall{m.Conversation, m.Status})
+		}
+	}
+	return out
+}
+
 func (r *typingRecorder) calls() []normalize.ConversationID {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -225,9 +222,10 @@ func newIdleFixture(t *testing.T, configure ...func(*Config, *Deps)) *fixture {
 	cfg := testConfig(t)
 	b, err := blobs.New(t.TempDir(), 1<<20)
 	require.NoError(t, err)
-	f := &fixture{t: t, cfg: cfg, convs: newFakeConversations(), sink: &recordingSink{}, blobs: b,
-		typing: &typingRecorder{}, clock: &fakeClock{t: t0}, out: &bytes.Buffer{}}
-	deps := Deps{Conversations: f.convs, Blobs: b, Typing: f.typing.typing, PublicURL: "http://gateway.test",
+	typing := &typingRecorder{}
+	f := &fixture{t: t, cfg: cfg, convs: newFakeConversations(), sink: &recordingSink{typing: typing}, blobs: b,
+		typing: typing, clock: &fakeClock{t: t0}, out: &bytes.Buffer{}}
+	deps := Deps{Conversations: f.convs, Blobs: b, PublicURL: "http://gateway.test",
 		MaxUploadBytes: 64 << 10, Out: f.out}
 	for _, c := range configure {
 		c(&f.cfg, &deps)

@@ -10,7 +10,6 @@ package inbox
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -24,15 +23,15 @@ import (
 	"github.com/casino-support/gateway/normalize"
 )
 
-// Conversations is what the inbox reads and changes in the gateway store.
+// Conversations is what the inbox reads of the gateway store. It changes nothing there
+// directly: replies, notes and status changes are messages handed to the sink Run was given,
+// and typing hints go to its connectors.TypingSink.
 type Conversations interface {
 	// Conversation returns one conversation or an error wrapping connectors.ErrNotFound.
 	Conversation(ctx context.Context, id normalize.ConversationID) (normalize.Conversation, error)
 	// Thread returns the last limit messages of conv in both directions, oldest first, each
 	// with its current delivery State.
 	Thread(ctx context.Context, conv normalize.ConversationID, limit int) ([]normalize.Message, error)
-	// SetStatus changes the conversation's status (an agent closed or reopened it).
-	SetStatus(ctx context.Context, conv normalize.ConversationID, status normalize.Status) error
 }
 
 // Deps are what the inbox uses from the gateway.
@@ -43,8 +42,6 @@ type Deps struct {
 	// FirstResponse is the first-response target of a conversation by channel type and the
 	// player's VIP tier (the gateway's sla settings); 0 is none. nil means 5 minutes for all.
 	FirstResponse func(kind normalize.ChannelKind, vipTier int) time.Duration
-	// Typing shows the player that an agent is typing; nil ignores typing hints.
-	Typing func(ctx context.Context, conv normalize.ConversationID) error
 	// PublicURL is how agents' browsers reach the gateway; https makes cookies Secure.
 	PublicURL string
 	// MaxUploadBytes caps an agent's attachment; 0 means 25 MiB.
@@ -68,8 +65,7 @@ type Inbox struct {
 	auth   *authState
 	typing *throttle
 
-	mu   sync.Mutex
-	sink connectors.Sink
+	sink connectors.SinkSlot
 
 	closeOnce sync.Once
 	closeErr  error
@@ -138,30 +134,17 @@ func (i *Inbox) Close() error {
 // Run keeps sink for agent replies until ctx ends, then returns nil. Live event streams are
 // ended with it, so a graceful HTTP shutdown is not held up by open browsers.
 func (i *Inbox) Run(ctx context.Context, sink connectors.Sink) error {
-	i.mu.Lock()
-	if i.sink != nil {
-		i.mu.Unlock()
-		return fmt.Errorf("inbox %s: already running", i.name)
+	if err := i.sink.Hold(ctx, sink); err != nil {
+		return fmt.Errorf("inbox %s: %w", i.name, err)
 	}
-	i.sink = sink
-	i.mu.Unlock()
-	<-ctx.Done()
-	i.mu.Lock()
-	i.sink = nil
-	i.mu.Unlock()
 	i.events.disconnectAll()
 	return nil
 }
 
-// errNotRunning answers replies sent while Run does not hold a sink (start-up, shutdown).
-var errNotRunning = errors.New("the inbox is not running; try again in a moment")
-
-// currentSink returns the sink Run holds, or errNotRunning.
+// currentSink returns the sink Run holds, or connectors.ErrNotRunning (start-up, shutdown).
 func (i *Inbox) currentSink() (connectors.Sink, error) {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	if i.sink == nil {
-		return nil, errNotRunning
+	if sink := i.sink.Sink(); sink != nil {
+		return sink, nil
 	}
-	return i.sink, nil
+	return nil, connectors.ErrNotRunning
 }

@@ -314,15 +314,10 @@ func TestTypingIsThrottled(t *testing.T) {
 }
 
 func TestReplyWhileNotRunning(t *testing.T) {
-	f := newFixture(t)
+	f := newIdleFixture(t) // never run: no sink to store a reply
 	c := f.conv("c1", lena)
 	f.post(c, playerMsg("m1", "hi", t0))
 	b := f.signedIn()
-	f.in.mu.Lock()
-	sink := f.in.sink
-	f.in.sink = nil
-	f.in.mu.Unlock()
-	defer func() { f.in.mu.Lock(); f.in.sink = sink; f.in.mu.Unlock() }()
 	resp := b.postForm("/inbox/conversations/c1/reply", url.Values{csrfField: {b.csrf}, "text": {"hello"}})
 	require.Equal(t, http.StatusServiceUnavailable, resp.status)
 }

@@ -117,21 +117,15 @@ func (e *apiError) Error() string {
 	return fmt.Sprintf("%s %s: HTTP %d: %s", e.Method, e.Path, e.Status, e.Body)
 }
 
-// classify marks answers that retrying cannot fix as permanent (a rejected payload, a
-// missing ticket) and honours Retry-After; everything else stays retryable, including 401
-// and 403, which an operator fixes in the configuration without losing messages.
-func classify(err *apiError, retryAfter string) error {
-	switch {
-	case err.Status == http.StatusNotFound:
-		return connectors.Permanent(fmt.Errorf("%w: %w", connectors.ErrNotFound, err))
-	case err.Status == http.StatusBadRequest || err.Status == http.StatusUnprocessableEntity:
-		return connectors.Permanent(err)
-	case err.Status == http.StatusTooManyRequests || err.Status == http.StatusServiceUnavailable:
-		if s, convErr := strconv.Atoi(retryAfter); convErr == nil && s > 0 {
-			return connectors.RetryAfter(time.Duration(s)*time.Second, err)
-		}
+// classify applies the connectors' one policy (connectors.ClassifyStatus): a missing ticket
+// and a rejected payload are permanent, 401 and 403 are credentials an operator fixes without
+// losing messages, 429 and 503 honour Retry-After.
+func classify(err *apiError, retryAfter string, now time.Time) error {
+	var wait time.Duration
+	if retryAfter != "" {
+		wait = connectors.ParseRetryAfter(retryAfter, now)
 	}
-	return err
+	return connectors.ClassifyStatus(err.Status, wait, err)
 }
 
 // isAuth reports whether err is an answer refusing the token.
@@ -197,7 +191,7 @@ func (c *client) send(ctx context.Context, method, path string, query url.Values
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		return nil, at, classify(&apiError{Method: method, Path: path, Status: resp.StatusCode, Body: strings.TrimSpace(string(b))}, resp.Header.Get("Retry-After"))
+		return nil, at, classify(&apiError{Method: method, Path: path, Status: resp.StatusCode, Body: strings.TrimSpace(string(b))}, resp.Header.Get("Retry-After"), time.Now())
 	}
 	return resp.Body, at, nil
 }

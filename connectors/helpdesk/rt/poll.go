@@ -49,23 +49,36 @@ const saveTimeout = 5 * time.Second
 // parts is that transaction's failure only.
 var errRefused = errors.New("RT refused the gateway's token")
 
+// errSearch marks any other failure of the transactions search: RT does not answer the
+// poller at all, which is the helpdesk's health, unlike one transaction's trouble.
+var errSearch = errors.New("RT did not answer the transactions search")
+
 // errLocal marks a failure of the gateway's own store (the sink or the blob store) while
 // handling a transaction: the transaction is retried on every poll for as long as it lasts.
 var errLocal = errors.New("the gateway's store failed")
 
 // Run polls RT every PollInterval and delivers agents' replies, status changes and owner
-// changes to sink until ctx ends. It returns an error only when RT refuses the token.
+// changes to sink until ctx ends, then returns nil. When RT refuses the token or does not
+// answer the search, the helpdesk is reported unhealthy to the sink (connectors.HealthSink)
+// and polling goes on, so a token fixed in RT is picked up without a restart.
 func (h *Helpdesk) Run(ctx context.Context, sink connectors.Sink) error {
 	tick := time.NewTicker(h.cfg.PollInterval)
 	defer tick.Stop()
 	for {
-		if err := h.pollOnce(ctx, sink); err != nil {
-			if errors.Is(err, errRefused) {
-				return fmt.Errorf("rt %s: %w", h.name, err)
-			}
-			if ctx.Err() == nil {
-				h.log.WarnContext(ctx, "rt: poll failed", "helpdesk", h.name, "err", err)
-			}
+		err := h.pollOnce(ctx, sink)
+		switch {
+		case ctx.Err() != nil:
+		case errors.Is(err, errRefused):
+			h.log.ErrorContext(ctx, "rt: RT refuses the gateway's token; check token and gateway_user", "helpdesk", h.name, "err", err)
+			connectors.ReportHealth(sink, h.name, connectors.Unauthorized(err))
+		case errors.Is(err, errSearch):
+			h.log.WarnContext(ctx, "rt: poll failed", "helpdesk", h.name, "err", err)
+			connectors.ReportHealth(sink, h.name, err)
+		case err != nil:
+			// One transaction's trouble (its own budget) is no trouble of the helpdesk.
+			h.log.WarnContext(ctx, "rt: poll failed", "helpdesk", h.name, "err", err)
+		default:
+			connectors.ReportHealth(sink, h.name, nil)
 		}
 		select {
 		case <-ctx.Done():
@@ -127,12 +140,13 @@ func (h *Helpdesk) ticketsQuery() string {
 	return fmt.Sprintf("TicketQueue = '%s' AND TicketCreator = '%s'", sqlQuote(h.cfg.Queue), sqlQuote(h.cfg.GatewayUser))
 }
 
-// refused marks an auth answer to a transactions search with errRefused.
+// refused marks an auth answer to a transactions search with errRefused, and any other
+// failure of it with errSearch.
 func refused(err error) error {
 	if isAuth(err) {
 		return fmt.Errorf("%w: %w", errRefused, err)
 	}
-	return err
+	return fmt.Errorf("%w: %w", errSearch, err)
 }
 
 // failed records that transaction txn of ticket failed this poll with err and reports

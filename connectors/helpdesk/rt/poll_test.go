@@ -494,17 +494,55 @@ func TestPollPassesOverFailingTransaction(t *testing.T) {
 	h.poller.mu.Unlock()
 }
 
-// Only RT refusing the token on the transactions search stops Run.
-func TestRunStopsWhenSearchRefused(t *testing.T) {
+// RT refusing the token on the transactions search does not stop Run: the helpdesk reports
+// itself unhealthy with the reason, polls on, and reports itself healthy once RT answers.
+func TestRunReportsRefusedSearch(t *testing.T) {
+	var refuse atomic.Bool
+	refuse.Store(true)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, `{"message":"Unauthorized"}`, http.StatusUnauthorized)
+		if refuse.Load() {
+			http.Error(w, `{"message":"Unauthorized"}`, http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"items":[],"count":0,"page":1,"per_page":20,"total":0}`)
 	}))
 	t.Cleanup(srv.Close)
 	h, err := New("rt-x", Config{URL: srv.URL, Token: "t", Queue: "q", GatewayUser: "gw", PollInterval: time.Millisecond}, Deps{})
 	require.NoError(t, err)
-	err = h.Run(t.Context(), &conformance.RecordingSink{})
-	require.ErrorIs(t, err, errRefused)
-	require.ErrorContains(t, err, "401")
+	sink := &healthSink{}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- h.Run(ctx, sink) }()
+	require.Eventually(t, func() bool { return sink.problem() != nil }, 5*time.Second, time.Millisecond)
+	require.ErrorIs(t, sink.problem(), errRefused)
+	require.ErrorIs(t, sink.problem(), connectors.ErrUnauthorized)
+	require.ErrorContains(t, sink.problem(), "401")
+
+	refuse.Store(false)
+	require.Eventually(t, func() bool { return sink.problem() == nil }, 5*time.Second, time.Millisecond,
+		"RT answering again makes the helpdesk healthy, without a restart")
+	cancel()
+	require.NoError(t, <-done)
+}
+
+// healthSink records the health the helpdesk reports (connectors.HealthSink).
+type healthSink struct {
+	conformance.RecordingSink
+	mu   sync.Mutex
+	last error
+}
+
+func (s *healthSink) ReportHealth(_ normalize.InstanceName, problem error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.last = problem
+}
+
+func (s *healthSink) problem() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last
 }
 
 // A correspondence by someone who is not staff in RT (a Cc'd payment provider, the real RT's

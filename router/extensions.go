@@ -1,0 +1,43 @@
+package router
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/normalize"
+	"github.com/casino-support/gateway/router/health"
+)
+
+// The Sink extensions connectors find on the router by type assertion: what they need from it
+// besides Deliver.
+var (
+	_ connectors.TypingSink  = (*Router)(nil)
+	_ connectors.ReceiptSink = (*Router)(nil)
+	_ connectors.HealthSink  = (*Router)(nil)
+)
+
+// Typing tells the player of conv that an agent is typing, where the channel can show it.
+func (r *Router) Typing(ctx context.Context, conv normalize.ConversationID) error {
+	c, err := r.store.Conversation(ctx, conv)
+	if err != nil {
+		return fmt.Errorf("router: typing in %s: %w", conv, err)
+	}
+	if t, ok := r.channels[c.Channel].(connectors.Typer); ok {
+		return t.Typing(ctx, c)
+	}
+	return nil
+}
+
+// Receipt records that the player's app delivered or showed the reply id.
+func (r *Router) Receipt(ctx context.Context, id normalize.MessageID, state normalize.DeliveryState) error {
+	if err := r.store.MarkState(ctx, id, state); err != nil {
+		return fmt.Errorf("router: receipt %s of %s: %w", state, id, err)
+	}
+	return nil
+}
+
+// ReportHealth passes a connector's word on its health to Options.Health.
+func (r *Router) ReportHealth(instance normalize.InstanceName, problem error) {
+	r.opts.Health.Report(instance, health.SourceRemote, problem)
+}
