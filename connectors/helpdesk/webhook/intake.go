@@ -203,25 +203,12 @@ func (h *Helpdesk) refuseFiles(w http.ResponseWriter, msg normalize.Message, err
 }
 
 // deliver answers 200 only after the sink stored msg, 422 for what can never be stored (the
-// sender must not retry), 503 with Retry-After otherwise. The dedup key (this instance, the
-// operator's reply_id or event_id) makes the sender's retries harmless.
+// sender must not retry), 503 with Retry-After otherwise (connectors.HookAnswer). The dedup
+// key (this instance, the operator's reply_id or event_id) makes the sender's retries harmless.
 func (h *Helpdesk) deliver(w http.ResponseWriter, r *http.Request, msg normalize.Message, ok Answer) {
-	sink := h.currentSink()
-	if sink == nil {
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "not running yet")
-		return
-	}
 	log := h.log.With("conv", msg.Conversation, "ticket", msg.Ticket, "external_id", msg.ExternalID)
-	if err := sink.Deliver(r.Context(), msg); err != nil {
-		if connectors.IsPermanent(err) {
-			log.Warn("event rejected", "err", err)
-			writeError(w, http.StatusUnprocessableEntity, err.Error())
-			return
-		}
-		log.Error("event not stored", "err", err)
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "not stored, retry")
+	if status, reason := connectors.HookAnswer(w, h.sink.Deliver(r.Context(), msg), log); status != http.StatusOK {
+		writeError(w, status, reason)
 		return
 	}
 	writeJSON(w, http.StatusOK, ok)

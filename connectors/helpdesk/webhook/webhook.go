@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/casino-support/gateway/connectors"
@@ -45,7 +44,7 @@ type Helpdesk struct {
 	publicURL string
 	log       *slog.Logger
 	now       func() time.Time
-	sink      atomic.Pointer[sinkRef]
+	sink      connectors.SinkSlot // filled while Run runs, for the hook and the API
 	// bigReads holds a slot for each unverified hook body over maxBody being read.
 	bigReads chan struct{}
 }
@@ -53,8 +52,6 @@ type Helpdesk struct {
 // maxBigReads bounds the hook bodies over maxBody read before their signature is checked:
 // until then anyone can send one, and each may hold tens of MiB.
 const maxBigReads = 4
-
-type sinkRef struct{ connectors.Sink }
 
 var (
 	_ connectors.Helpdesk       = (*Helpdesk)(nil)
@@ -110,19 +107,8 @@ func New(name normalize.InstanceName, cfg Config, d Deps) (*Helpdesk, error) {
 // Run makes the hook and the API accept events for sink until ctx ends, then returns nil.
 // Until Run started, and after it returned, they answer 503: nothing would store an event.
 func (h *Helpdesk) Run(ctx context.Context, sink connectors.Sink) error {
-	if sink == nil {
-		return fmt.Errorf("webhook %s: %w", h.name, errors.New("nil sink"))
-	}
-	ref := &sinkRef{sink}
-	h.sink.Store(ref)
-	<-ctx.Done()
-	h.sink.CompareAndSwap(ref, nil)
-	return nil
-}
-
-func (h *Helpdesk) currentSink() connectors.Sink {
-	if ref := h.sink.Load(); ref != nil {
-		return ref.Sink
+	if err := h.sink.Hold(ctx, sink); err != nil {
+		return fmt.Errorf("webhook %s: %w", h.name, err)
 	}
 	return nil
 }
