@@ -81,21 +81,12 @@ func newEnv(t *testing.T, delivery string) *env {
 // remote's URL) and whose helpdesk is the loopback one, bound to the fake helpdesk remote.
 func newEnvWith(t *testing.T, delivery string, channels func(channelURL string) string) *env {
 	t.Helper()
-	e := &env{t: t, bin: gatewayBinary(t), channel: loopback.NewFakeChannelRemote(""), helpdesk: loopback.NewFakeHelpdeskRemote(""), logs: &lockedBuffer{}}
+	e := &env{channel: loopback.NewFakeChannelRemote(""), helpdesk: loopback.NewFakeHelpdeskRemote("")}
 	chSrv := httptest.NewServer(e.channel)
 	hdSrv := httptest.NewServer(e.helpdesk)
 	t.Cleanup(chSrv.Close)
 	t.Cleanup(hdSrv.Close)
-	port := freePort(t)
-	e.base = fmt.Sprintf("http://127.0.0.1:%d", port)
-	dir := t.TempDir()
-	e.configPath = filepath.Join(dir, "gateway.yaml")
-	cfg := fmt.Sprintf(`listen: 127.0.0.1:%d
-data_dir: %s
-log: {level: info, format: json}
-admin: {token: %s}
-shutdown_timeout: 10s
-delivery:
+	return e.configure(t, fmt.Sprintf(`delivery:
 %s
 channels:
 %shelpdesks:
@@ -103,7 +94,26 @@ channels:
     type: loopback
     url: %s
 default_helpdesk: desk
-`, port, filepath.Join(dir, "data"), adminToken, delivery, channels(chSrv.URL), hdSrv.URL)
+`, delivery, channels(chSrv.URL), hdSrv.URL))
+}
+
+// configure makes e a gateway on a free port with its own data directory, whose
+// configuration is the common part (listen, data_dir, log, admin token, shutdown) and then
+// connectors, the YAML of the channels, helpdesks and whatever else the test needs.
+func (e *env) configure(t *testing.T, connectors string) *env {
+	t.Helper()
+	e.t, e.bin, e.logs = t, gatewayBinary(t), &lockedBuffer{}
+	port := freePort(t)
+	e.base = fmt.Sprintf("http://127.0.0.1:%d", port)
+	dir := t.TempDir()
+	e.configPath = filepath.Join(dir, "gateway.yaml")
+	cfg := fmt.Sprintf(`listen: 127.0.0.1:%d
+public_url: %s
+data_dir: %s
+log: {level: info, format: json}
+admin: {token: %s}
+shutdown_timeout: 10s
+%s`, port, e.base, filepath.Join(dir, "data"), adminToken, connectors)
 	require.NoError(t, os.WriteFile(e.configPath, []byte(cfg), 0o600))
 	t.Cleanup(func() {
 		e.kill()
