@@ -20,15 +20,18 @@ func Sleep(ctx context.Context, d time.Duration) bool {
 }
 
 // DeliverBatch hands msgs to sink in one call, so the store commits them in one transaction.
-// When the store refuses the batch for good, one of them can never be accepted, and holding
-// back the others forever would lose them too: the messages then go one at a time, and each
-// one refused alone is handed to refused (to log it, or count it against a budget), which
-// lets the rest go on by returning nil, or stops them by returning an error.
+// When the batch fails, the cause may be one message's own (one the store refuses for good,
+// or one whose ticket it does not know yet), and holding back the others behind it would
+// lose them too: the messages then go one at a time, and each failure of one alone is handed
+// to failed with the message's index, which passes the message over (logged, or counted
+// against a budget) by returning nil, or stops the delivery before it by returning an error.
+// A caller that passes over only refusals for good (IsPermanent) returns err for any other.
+// Once ctx has ended, nothing more is tried after the batch.
 //
-// It returns how many messages, from the first, are settled (stored, or refused for good and
-// passed over) and the error that stopped it, nil when all are settled. The caller
-// acknowledges its source for the settled ones only, never past the error.
-func DeliverBatch(ctx context.Context, sink Sink, msgs []normalize.Message, refused func(normalize.Message, error) error) (settled int, err error) {
+// It returns how many messages, from the first, are settled (stored, or passed over) and the
+// error that stopped it, nil when all are settled. The caller acknowledges its source for the
+// settled ones only, never past the error.
+func DeliverBatch(ctx context.Context, sink Sink, msgs []normalize.Message, failed func(i int, err error) error) (settled int, err error) {
 	if len(msgs) == 0 {
 		return 0, nil
 	}
@@ -36,24 +39,19 @@ func DeliverBatch(ctx context.Context, sink Sink, msgs []normalize.Message, refu
 	switch {
 	case err == nil:
 		return len(msgs), nil
-	case !IsPermanent(err):
-		return 0, err
 	case len(msgs) == 1:
-		if err := refused(msgs[0], err); err != nil {
+		if err := failed(0, err); err != nil {
 			return 0, err
 		}
 		return 1, nil
+	case ctx.Err() != nil:
+		return 0, err
 	}
 	for i, m := range msgs {
-		err := sink.Deliver(ctx, m)
-		if err == nil {
-			continue
-		}
-		if !IsPermanent(err) {
-			return i, err
-		}
-		if err := refused(m, err); err != nil {
-			return i, err
+		if err := sink.Deliver(ctx, m); err != nil {
+			if err := failed(i, err); err != nil {
+				return i, err
+			}
 		}
 	}
 	return len(msgs), nil

@@ -134,8 +134,11 @@ func (c *Channel) handleBatch(ctx context.Context, sink connectors.Sink, updates
 // messages are tried one by one, so one it can never accept (dropped and logged) does not
 // hold back the others forever.
 func (c *Channel) deliver(ctx context.Context, sink connectors.Sink, msgs []normalize.Message) error {
-	_, err := connectors.DeliverBatch(ctx, sink, msgs, func(m normalize.Message, err error) error {
-		c.log.Error("telegram: message refused for good, dropped", "conv", m.Address, "external_id", m.ExternalID, "err", err)
+	_, err := connectors.DeliverBatch(ctx, sink, msgs, func(i int, err error) error {
+		if !connectors.IsPermanent(err) {
+			return err
+		}
+		c.log.Error("telegram: message refused for good, dropped", "conv", msgs[i].Address, "external_id", msgs[i].ExternalID, "err", err)
 		return nil
 	})
 	if err != nil {
