@@ -290,54 +290,45 @@ func (h *Helpdesk) events(ctx context.Context, txns []txn) ([]event, error) {
 	return evs, nil
 }
 
-// deliver hands the messages of evs to sink and returns the cursor after what was handled.
-// They go in one call; when that fails (a reply on a ticket the sink does not know makes the
-// whole call fail for good), they go one by one: a refused one is passed over, and one that
-// fails for now stops the delivery before it.
+// deliver hands the messages of evs to sink (connectors.DeliverBatch: in one call, and one
+// by one when that fails) and returns the cursor after what was handled: past the last
+// transaction before the first message that stopped the delivery, or past all of them.
 func (h *Helpdesk) deliver(ctx context.Context, sink connectors.Sink, cursor int, evs []event) (int, error) {
-	if len(evs) == 0 {
-		return cursor, nil
-	}
 	var msgs []normalize.Message
-	for _, ev := range evs {
+	var at []int // at[i] is the index in evs of msgs[i]
+	for i, ev := range evs {
 		if ev.msg != nil {
 			msgs = append(msgs, *ev.msg)
+			at = append(at, i)
 		}
 	}
-	if len(msgs) == 0 || sink.Deliver(ctx, msgs...) == nil {
-		return evs[len(evs)-1].txn, nil
+	n, err := connectors.DeliverBatch(ctx, sink, msgs, func(i int, err error) error {
+		return h.deliveryFailed(ctx, evs[at[i]], err)
+	})
+	handled := len(evs) // events settled, from the first
+	if n < len(msgs) {
+		handled = at[n]
 	}
-	for _, ev := range evs {
-		if ev.msg != nil {
-			if err := h.deliverOne(ctx, sink, ev); err != nil {
-				return cursor, err
-			}
-		}
-		cursor = ev.txn
+	if handled > 0 {
+		cursor = evs[handled-1].txn
 	}
-	return cursor, nil
+	return cursor, err
 }
 
-// deliverOne hands the message of ev to sink alone. It returns an error only when the
-// delivery failed for now and the transaction is still within its failure budget (a store
-// failure spends none).
-func (h *Helpdesk) deliverOne(ctx context.Context, sink connectors.Sink, ev event) error {
-	err := sink.Deliver(ctx, *ev.msg)
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, connectors.ErrPermanent):
+// deliveryFailed is what a delivery of the message of ev alone that failed with err means:
+// a message the gateway refuses for good is passed over with a warning; a ticket the store
+// does not know yet (its creation is being retried) is this transaction's failure and spends
+// its budget, passed over once that is spent; any other failure is the store's own and
+// stops the delivery.
+func (h *Helpdesk) deliveryFailed(ctx context.Context, ev event, err error) error {
+	if connectors.IsPermanent(err) {
 		h.log.WarnContext(ctx, "rt: the gateway refused a polled message; passed over", "helpdesk", h.name,
 			"txn", ev.txn, "ticket", ev.msg.Ticket, "err", err)
 		return nil
 	}
-	// A ticket the store does not know yet (its creation is being retried) is this message's
-	// failure and spends its budget; any other failure for now is the store's own.
 	if !errors.Is(err, connectors.ErrNotFound) {
 		err = fmt.Errorf("%w: %w", errLocal, err)
 	}
-	if _, err := h.failed(ctx, ev.txn, string(ev.msg.Ticket), fmt.Errorf("rt: deliver: %w", err)); err != nil {
-		return err
-	}
-	return nil
+	_, err = h.failed(ctx, ev.txn, string(ev.msg.Ticket), fmt.Errorf("rt: deliver: %w", err))
+	return err
 }

@@ -145,6 +145,24 @@ func TestDeliverHoldsCursorWhileStoreFails(t *testing.T) {
 	require.Equal(t, []normalize.Ref{"1", "stuck", "2"}, tickets)
 }
 
+// The cursor stops before the message that stopped the delivery, past the transactions
+// before it that carry no message.
+func TestDeliverCursorPastTransactionsWithoutMessage(t *testing.T) {
+	h := &Helpdesk{name: "rt-x", log: discardLog()}
+	msg := func(ticket string) *normalize.Message { return &normalize.Message{Ticket: normalize.Ref(ticket)} }
+	sink := &stuckSink{}
+	got, err := h.deliver(t.Context(), sink, 10, []event{{txn: 11, msg: msg("1")}, {txn: 12}, {txn: 13, msg: msg("stuck")}, {txn: 14}})
+	require.ErrorIs(t, err, errLocal)
+	require.Equal(t, 12, got)
+	got, err = h.deliver(t.Context(), sink, 10, []event{{txn: 11}, {txn: 12, msg: msg("stuck")}})
+	require.ErrorIs(t, err, errLocal)
+	require.Equal(t, 11, got, "a lone message failing keeps the cursor before it")
+	sink.recovered.Store(true)
+	got, err = h.deliver(t.Context(), sink, 12, []event{{txn: 13, msg: msg("stuck")}, {txn: 14}})
+	require.NoError(t, err)
+	require.Equal(t, 14, got)
+}
+
 // A reply on a ticket the store does not know yet is that reply's failure: it holds up the
 // later ones only until its budget is spent, then it is passed over with an error log.
 func TestDeliverPassesOverUnknownTicketAfterBudget(t *testing.T) {
