@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/casino-support/gateway/connectors"
@@ -50,8 +49,8 @@ func (h *Helpdesk) Post(ctx context.Context, conv normalize.Conversation, msgs [
 		uncertain = uncertain || d.Attempt > 1
 	}
 	if uncertain {
-		if err := h.sleep(ctx, h.cfg.SettleDelay); err != nil {
-			return conv.Ticket, nil, fmt.Errorf("rt: wait before look-up: %w", err)
+		if !connectors.Sleep(ctx, h.cfg.SettleDelay) {
+			return conv.Ticket, nil, fmt.Errorf("rt: wait before look-up: %w", context.Cause(ctx))
 		}
 	}
 
@@ -286,19 +285,4 @@ func (h *Helpdesk) requestor(conv normalize.Conversation) string {
 		addr = "h" + hex.EncodeToString(sum[:10])
 	}
 	return string(conv.Channel) + "." + addr + "@" + h.cfg.RequestorDomain
-}
-
-// sleepCtx waits d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -12,7 +12,6 @@
 package rt
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -47,7 +46,6 @@ type Helpdesk struct {
 	blobs   connectors.Blobs
 	cursors connectors.Cursors
 	log     *slog.Logger
-	sleep   func(ctx context.Context, d time.Duration) error
 	poller  tracker
 	// txnPatience is the least time a transaction keeps failing before it is passed over
 	// (txnMinWait; tests shorten it).
@@ -76,7 +74,6 @@ func New(name normalize.InstanceName, cfg Config, d Deps) (*Helpdesk, error) {
 		blobs:   d.Blobs,
 		cursors: d.Cursors,
 		log:     log,
-		sleep:   sleepCtx,
 		poller:  tracker{},
 
 		txnPatience: txnMinWait,
