@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/casino-support/gateway/connectors/media"
 	"github.com/casino-support/gateway/connectors/settings"
 )
 
@@ -39,8 +40,9 @@ type Config struct {
 	UploadTypes []string `yaml:"upload_types"`
 }
 
-// DefaultUploadTypes are what players may attach unless configured: screenshots and KYC scans.
-var DefaultUploadTypes = []string{"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"}
+// DefaultUploadTypes are what players may attach unless configured: screenshots and KYC scans,
+// the types the chat shows back inline (PNG, JPEG, GIF, WebP, PDF).
+var DefaultUploadTypes = media.Known(func(t media.Type) bool { return t.SafeInline })
 
 // DefaultConfig returns the settings with their defaults; Greetings gets its default from
 // Derive, since the loader adds a file's greetings to a map instead of replacing it.

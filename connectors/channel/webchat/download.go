@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/casino-support/gateway/connectors/media"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -48,7 +49,7 @@ func (c *Channel) serveAttachment(w http.ResponseWriter, r *http.Request) {
 	}
 	defer body.Close()
 	mediaType := att.MediaType
-	if !inlineSafe[mediaType] {
+	if !media.SafeInline(mediaType) {
 		mediaType = "application/octet-stream"
 	}
 	h := w.Header()

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"mime/multipart"
 	"net/http"
 	"strings"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/media"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -110,18 +110,18 @@ func (c *Channel) acceptFile(w http.ResponseWriter, r *http.Request, s session, 
 		return
 	}
 	head = head[:n]
-	mediaType, _, _ := mime.ParseMediaType(http.DetectContentType(head))
+	mediaType := media.Sniff(head)
 	if !c.uploadTypes[mediaType] {
 		c.log.Info("upload refused: type not accepted", "conv", s.addr, "detected", mediaType)
 		msg := "This chat does not accept attachments."
 		if len(c.uploadTypes) > 0 {
-			msg = fmt.Sprintf("This file type is not accepted (it looks like %s). You can send: %s.", typeName(mediaType), c.acceptedTypes())
+			msg = fmt.Sprintf("This file type is not accepted (it looks like %s). You can send: %s.", media.Name(mediaType), c.acceptedTypes())
 		}
 		writeFrameError(w, &frameError{Code: codeUnsupported, ClientID: clientID, Message: msg})
 		return
 	}
 	body := &capped{r: io.MultiReader(bytes.NewReader(head), part), left: c.maxUpload}
-	att, err := c.blobs.Put(r.Context(), body, fileName(part.FileName(), mediaType), mediaType)
+	att, err := c.blobs.Put(r.Context(), body, media.FileName(part.FileName(), mediaType), mediaType)
 	if err != nil {
 		if errors.Is(err, connectors.ErrTooLarge) || isMaxBytes(err) {
 			writeFrameError(w, c.tooLarge())
@@ -154,7 +154,7 @@ func (c *Channel) tooLarge() *frameError {
 func (c *Channel) acceptedTypes() string {
 	names := make([]string, 0, len(c.cfg.UploadTypes))
 	for _, t := range c.cfg.UploadTypes {
-		names = append(names, typeName(t))
+		names = append(names, media.Name(t))
 	}
 	return strings.Join(names, ", ")
 }
