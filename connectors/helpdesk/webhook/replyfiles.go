@@ -9,10 +9,10 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/media"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -24,25 +24,6 @@ const (
 	// them; it is shown to the player.
 	maxFileName = 255
 )
-
-// sniffedAs maps the media types whose content has a signature to what
-// http.DetectContentType reports for it, so a declared type can be checked against the bytes.
-// Other types (CSV, Office documents, which are ZIP inside, audio and video, whose sniffing
-// misses common variants) cannot be checked reliably and are taken as declared.
-var sniffedAs = map[string]string{
-	"image/png":          "image/png",
-	"image/jpeg":         "image/jpeg",
-	"image/gif":          "image/gif",
-	"image/webp":         "image/webp",
-	"image/bmp":          "image/bmp",
-	"application/pdf":    "application/pdf",
-	"application/zip":    "application/zip",
-	"application/gzip":   "application/x-gzip",
-	"application/x-gzip": "application/x-gzip",
-}
-
-// imageTypes are the images channels show inline; a reply of only these is an image message.
-var imageTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true}
 
 // refusal is a request the gateway will not store, with the status to answer; its message
 // tells the operator what to fix.
@@ -95,7 +76,7 @@ func decodeFile(i int, a InAttachment) (replyFile, error) {
 		return replyFile{}, refuse(http.StatusBadRequest, "%s: name is required", at)
 	case utf8.RuneCountInString(name) > maxFileName:
 		return replyFile{}, refuse(http.StatusBadRequest, "%s: name is over %d characters", at, maxFileName)
-	case strings.ContainsFunc(name, hiddenRune):
+	case strings.ContainsFunc(name, media.Hidden):
 		// The player sees the name: a bidi override can disguise "fdp.exe" as "exe.pdf".
 		return replyFile{}, refuse(http.StatusBadRequest, "%s: name contains control or bidirectional characters", at)
 	}
@@ -111,15 +92,10 @@ func decodeFile(i int, a InAttachment) (replyFile, error) {
 	case len(content) == 0:
 		return replyFile{}, refuse(http.StatusBadRequest, "%s: the file is empty", at)
 	}
-	sniffed, _, _ := strings.Cut(http.DetectContentType(content), ";")
-	if want, ok := sniffedAs[mediaType]; ok && sniffed != want {
+	if sniffed, ok := media.Check(mediaType, content); !ok {
 		return replyFile{}, refuse(http.StatusBadRequest, "%s: media_type is %s but the content is not (it looks like %s)", at, mediaType, sniffed)
 	}
 	return replyFile{name: name, mediaType: mediaType, content: content}, nil
-}
-
-func hiddenRune(r rune) bool {
-	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
 }
 
 // storeFiles puts the files into the blob store. A file over the store's limit is a 413
@@ -146,20 +122,12 @@ func (h *Helpdesk) storeFiles(ctx context.Context, files []replyFile) ([]normali
 	return atts, nil
 }
 
-// replyKind is a note, or an image when every file is one channels show inline, or a
-// document when there are other files, or text. Channels send the attachments of any kind but
-// a note.
+// replyKind is a note, or what the files make it (media.Kind: an image when every file is one
+// channels show inline, a document when there are other files, or text). Channels send the
+// attachments of any kind but a note.
 func replyKind(note bool, atts []normalize.Attachment) normalize.MessageKind {
-	switch {
-	case note:
+	if note {
 		return normalize.KindNote
-	case len(atts) == 0:
-		return normalize.KindText
 	}
-	for _, a := range atts {
-		if !imageTypes[a.MediaType] {
-			return normalize.KindDocument
-		}
-	}
-	return normalize.KindImage
+	return media.Kind(atts)
 }
