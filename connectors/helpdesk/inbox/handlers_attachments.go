@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/casino-support/gateway/connectors/media"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -57,7 +58,7 @@ func (i *Inbox) handleAttachment(w http.ResponseWriter, r *http.Request, s sessi
 	// sandbox keep a player's upload from ever running as a page of the inbox.
 	disposition := "attachment"
 	contentType := "application/octet-stream"
-	if previewTypes[att.MediaType] {
+	if media.IsInlineImage(att.MediaType) {
 		disposition, contentType = "inline", att.MediaType
 	} else if mt, _, err := mime.ParseMediaType(att.MediaType); err == nil && mt != "text/html" {
 		contentType = mt

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/media"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -94,17 +95,13 @@ func reattach(atts []normalize.Attachment) string {
 	return ""
 }
 
-// replyKind is a note, or what the attachment is, or text.
+// replyKind is a note, or what the attachment makes it (media.Kind: an image the page shows
+// inline, a document, or text).
 func replyKind(note bool, atts []normalize.Attachment) normalize.MessageKind {
-	switch {
-	case note:
+	if note {
 		return normalize.KindNote
-	case len(atts) == 0:
-		return normalize.KindText
-	case strings.HasPrefix(atts[0].MediaType, "image/") && previewTypes[atts[0].MediaType]:
-		return normalize.KindImage
 	}
-	return normalize.KindDocument
+	return media.Kind(atts)
 }
 
 // storeUpload puts the form's attachment into the blob store. The media type is sniffed from
@@ -143,8 +140,7 @@ func (i *Inbox) putSniffed(ctx context.Context, f multipart.File, name string) (
 		return normalize.Attachment{}, fmt.Errorf("read upload: %w", err)
 	}
 	head = head[:n]
-	mediaType, _, _ := strings.Cut(http.DetectContentType(head), ";")
-	return i.deps.Blobs.Put(ctx, io.LimitReader(io.MultiReader(bytes.NewReader(head), f), i.deps.MaxUploadBytes+1), name, mediaType)
+	return i.deps.Blobs.Put(ctx, io.LimitReader(io.MultiReader(bytes.NewReader(head), f), i.deps.MaxUploadBytes+1), name, media.Sniff(head))
 }
 
 // uploadName keeps the base name the browser sent, without any path, and never empty.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/media"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -74,10 +75,6 @@ var ticks = map[normalize.DeliveryState]tickView{
 	normalize.StateRead:      {Symbol: "✓✓", Class: "tick-read", Title: "read"},
 	normalize.StateFailed:    {Symbol: "⚠", Class: "tick-failed", Title: "failed"},
 }
-
-// previewTypes are the images shown inline: raster formats browsers decode safely (not SVG,
-// which can carry script).
-var previewTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true}
 
 // errNotHere answers conversations that do not exist or belong to another helpdesk: agents of
 // this inbox see only what was routed to it.
@@ -187,7 +184,7 @@ func (i *Inbox) messageView(conv normalize.ConversationID, m normalize.Message) 
 	for n, a := range m.Attachments {
 		v.Attachments = append(v.Attachments, attachmentView{
 			URL:  i.cfg.Path + "/attachments/" + url.PathEscape(string(conv)) + "/" + url.PathEscape(string(m.ID)) + "/" + strconv.Itoa(n),
-			Name: firstNonEmpty(a.Name, "attachment"), Size: humanBytes(a.Size), Image: previewTypes[a.MediaType],
+			Name: firstNonEmpty(a.Name, "attachment"), Size: humanBytes(a.Size), Image: media.IsInlineImage(a.MediaType),
 		})
 	}
 	return v
