@@ -21,8 +21,9 @@ import (
 // maxPhoto is the largest upload sendPhoto takes; bigger images go as documents.
 const maxPhoto = 10 << 20
 
-// photoTypes are the images Telegram shows inline; others (GIF, SVG) are sent as documents so
-// they arrive unchanged.
+// photoTypes are the images Telegram shows inline: the formats the Bot API's sendPhoto takes.
+// That is Telegram's rule, not a property of the type (media.IsInlineImage also has GIF), so
+// it stays here; others (GIF, SVG) are sent as documents so they arrive unchanged.
 var photoTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/webp": true}
 
 // step is one Bot API message of an outbound message: a text part or an attachment.
