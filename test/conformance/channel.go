@@ -8,6 +8,7 @@ import (
 
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
+	"github.com/casino-support/gateway/test/httpfault"
 )
 
 // ChannelHarness connects RunChannel to one channel implementation and its fake remote.
@@ -18,8 +19,11 @@ type ChannelHarness struct {
 	New func(t *testing.T) connectors.Channel
 	// PlayerSends makes the remote deliver a player's message to ch the way ch receives them.
 	// externalID names the message: a second call with the same externalID is the remote
-	// delivering that message again. It returns an error when the delivery was not
-	// acknowledged (the suite retries it, e.g. while ch's Run is still starting).
+	// delivering that message again. It returns nil once the remote has handed the message
+	// over or keeps it to hand over itself (Telegram holds an update until a getUpdates
+	// confirms it, and pushes it to a webhook again until it gets a 2xx), and an error when
+	// ch refused it: a remote that delivers by request (a page, a webhook sender) sends it
+	// again, so the suite then calls PlayerSends again (e.g. while ch's Run is still starting).
 	PlayerSends func(t *testing.T, ch connectors.Channel, address normalize.Address, externalID, text string) error
 	// Received returns the texts the remote got for address, in order.
 	Received func(t *testing.T, address normalize.Address) []string
@@ -35,6 +39,22 @@ type ChannelHarness struct {
 	// under externalID, for remotes that assign message IDs themselves. Nil means the remote
 	// keeps the caller's ID, so it is externalID itself.
 	ExternalIDOf func(t *testing.T, address normalize.Address, externalID string) normalize.ExternalID
+
+	// Acknowledged reports whether the remote considers the message PlayerSends delivered
+	// under externalID handed over, so that it will not deliver it again: Telegram saw the
+	// update confirmed by a later getUpdates offset or its webhook push answered 2xx, a
+	// webhook sender or a page got its success answer (see Acks). Nil skips
+	// SinkFailureIsNotAcknowledged.
+	Acknowledged func(t *testing.T, address normalize.Address, externalID string) bool
+	// FailSend makes the request of the next Send to the remote meet f, through an
+	// httpfault.Transport in the client the channel was built with (New). Nil skips
+	// SendClassifiesErrors, for a channel whose Send reaches no remote that answers with
+	// statuses (the web chat pushes to the open pages).
+	FailSend func(t *testing.T, f httpfault.Fault)
+	// Overrides are the classes the channel's protocol gives statuses where it departs from
+	// connectors.ClassifyStatus, the one policy: Telegram answers 403 to a bot the player
+	// blocked, which no retry fixes, so its harness declares {403: Permanent}.
+	Overrides map[int]ErrorClass
 }
 
 // newAddress returns a fresh player address in the remote's form.
@@ -66,6 +86,8 @@ func RunChannel(t *testing.T, h ChannelHarness) {
 	t.Run("RepeatedMessageKeepsExternalID", func(t *testing.T) { channelRepeat(t, h) })
 	t.Run("SendDeliversInOrder", func(t *testing.T) { channelSend(t, h) })
 	t.Run("SendIsIdempotent", func(t *testing.T) { channelIdempotent(t, h) })
+	t.Run("SinkFailureIsNotAcknowledged", func(t *testing.T) { channelSinkFailure(t, h) })
+	t.Run("SendClassifiesErrors", func(t *testing.T) { channelSendErrors(t, h) })
 	t.Run("RunReturnsAfterCancel", func(t *testing.T) { checkRunStops(t, h.New(t).Run) })
 }
 
@@ -167,6 +189,81 @@ func channelIdempotent(t *testing.T, h ChannelHarness) {
 	require.NoError(t, err, "Send()")
 	require.Eventually(t, func() bool { return len(h.Received(t, conv.Address)) >= 2 }, waitFor, tick)
 	require.Equal(t, []string{msg.Text, next.Text}, h.Received(t, conv.Address), "a repeated Send must not reach the player twice")
+}
+
+// channelSinkFailure has the player send while the store fails: the channel must not
+// acknowledge the message to its remote (answer 2xx, advance an offset), so the remote
+// delivers it again, and once the store is back the message must arrive, once, and only then
+// be acknowledged.
+func channelSinkFailure(t *testing.T, h ChannelHarness) {
+	if h.Acknowledged == nil {
+		t.Skip("the harness cannot tell what the remote considers acknowledged (Acknowledged is nil)")
+	}
+	ch := h.New(t)
+	sink := start(t, ch.Run)
+	sink.Fail(errStoreDown)
+	address, ext := h.newAddress(t), unique("ext")
+	fromPlayer := func(m normalize.Message) bool { return m.Address == address }
+	send := func() error { return h.PlayerSends(t, ch, address, ext, "my withdrawal is stuck") }
+	acknowledged := func() bool { return h.Acknowledged(t, address, ext) }
+
+	err := send()
+	waitUntil(t, func() bool { return sink.Attempts(fromPlayer) > 0 }, func() {
+		if err != nil { // refused before it reached Deliver (Run still starting): sent again
+			err = send()
+		}
+	}, "the channel never handed the player's message to the sink (last delivery: %v)", &err)
+	require.Never(t, acknowledged, ackWindow, tick,
+		"the channel acknowledged the player's message to its remote while Deliver failed: the remote will not deliver it again, and it is lost")
+	require.Empty(t, sink.Where(fromPlayer))
+
+	sink.Fail(nil)
+	waitUntil(t, acknowledged, func() {
+		if err != nil { // the remote delivers a refused message again
+			err = send()
+		}
+	}, "the player's message was never acknowledged after the store recovered (last delivery: %v)", &err)
+	require.Eventually(t, func() bool { return len(sink.Where(fromPlayer)) > 0 }, waitFor, tick,
+		"the remote considers the message handed over, but it never reached the sink after Deliver failed once")
+	time.Sleep(50 * time.Millisecond) // a second, wrong delivery would arrive about now
+	got := sink.Where(fromPlayer)
+	require.Len(t, got, 1, "the message must reach the sink once after the store recovered")
+	require.Equal(t, h.externalIDOf(t, address, ext), got[0].ExternalID)
+}
+
+// channelSendErrors makes the remote fail Send's request in each way a remote fails, and
+// requires the error class the router acts on: retry with back-off, wait the remote's
+// Retry-After, dead-letter, or report the credentials.
+func channelSendErrors(t *testing.T, h ChannelHarness) {
+	if h.FailSend == nil {
+		t.Skip("Send reaches no remote that answers with statuses (FailSend is nil)")
+	}
+	for _, c := range faultCases {
+		t.Run(c.name, func(t *testing.T) {
+			ch := h.New(t)
+			start(t, ch.Run)
+			conv := h.newConversation(t)
+			h.FailSend(t, c.fault)
+			ctx := faultContext(t, c)
+			began := time.Now()
+			_, err := ch.Send(ctx, conv, outboundMessage(conv, "your bonus is credited"))
+			requireClass(t, "Send()", c, c.expected(h.Overrides), err, time.Since(began))
+		})
+	}
+}
+
+// waitUntil polls done every tick until it holds, calling between polls again (nil: no
+// action), and fails t with msg and the current *lastErr after waitFor.
+func waitUntil(t *testing.T, done func() bool, again func(), msg string, lastErr *error) {
+	t.Helper()
+	for deadline := time.Now().Add(waitFor); !done(); time.Sleep(tick) {
+		if time.Now().After(deadline) {
+			t.Fatalf(msg, *lastErr)
+		}
+		if again != nil {
+			again()
+		}
+	}
 }
 
 // Compile-time check that the suites' fakes satisfy the contracts they stand in for.

@@ -7,11 +7,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
+	"github.com/casino-support/gateway/test/httpfault"
 )
 
 // HelpdeskHarness connects RunHelpdesk to one helpdesk implementation and its fake remote.
@@ -38,6 +40,31 @@ type HelpdeskHarness struct {
 	// helpdesk polls. The suite probes it with requests no remote would send, which must be
 	// refused without reaching the sink.
 	Hook func(h connectors.Helpdesk) http.Handler
+
+	// AgentSends makes the remote deliver an agent reply on ticket once, the way the helpdesk
+	// receives them, without retrying: a second call with the same replyID is the remote
+	// delivering that reply again. It returns an error when the helpdesk refused it (a hook's
+	// non-2xx, the inbox's reply form answered with an error page), which a remote sends
+	// again, and nil when the helpdesk acknowledged it or the remote keeps it for the
+	// helpdesk to fetch (an RT correspondence waits for the poller). Nil, or
+	// ReplyAcknowledged nil, skips SinkFailureIsNotAcknowledged.
+	AgentSends func(t *testing.T, ticket normalize.Ref, replyID, text string) error
+	// ReplyAcknowledged reports whether the remote considers the reply AgentSends delivered
+	// handed over, so that it will not deliver it again: the hook answered 2xx (see Acks),
+	// the poller moved its cursor past the reply.
+	ReplyAcknowledged func(t *testing.T, ticket normalize.Ref, replyID string) bool
+	// FailAfter lets the remote take the next k messages Post sends and makes the request
+	// that carries the message after them meet f, through an httpfault.Transport in the
+	// client the helpdesk was built with (New). A request creating a ticket with its first
+	// message carries that message; requests carrying none (look-ups, opening a conversation
+	// without a message) pass and do not count. Nil skips PartialBatchReportsPrefix,
+	// LostAnswerIsNotDoubled and PostClassifiesErrors, for a helpdesk that writes its own
+	// database in one transaction (the inbox): no remote answers a status, and no batch
+	// fails half-way.
+	FailAfter func(t *testing.T, k int, f httpfault.Fault)
+	// Overrides are the classes the helpdesk's protocol gives statuses where it departs from
+	// connectors.ClassifyStatus, the one policy (see ChannelHarness.Overrides).
+	Overrides map[int]ErrorClass
 }
 
 // RunHelpdesk checks the promises the router relies on from every connectors.Helpdesk.
@@ -48,6 +75,10 @@ func RunHelpdesk(t *testing.T, h HelpdeskHarness) {
 	t.Run("TwoConversationsTwoTickets", func(t *testing.T) { helpdeskTwoConversations(t, h) })
 	t.Run("AgentReplyReachesSink", func(t *testing.T) { helpdeskAgentReply(t, h) })
 	t.Run("HookRefusesGarbage", func(t *testing.T) { helpdeskHookGarbage(t, h) })
+	t.Run("SinkFailureIsNotAcknowledged", func(t *testing.T) { helpdeskSinkFailure(t, h) })
+	t.Run("PartialBatchReportsPrefix", func(t *testing.T) { helpdeskPartialBatch(t, h) })
+	t.Run("LostAnswerIsNotDoubled", func(t *testing.T) { helpdeskLostAnswer(t, h) })
+	t.Run("PostClassifiesErrors", func(t *testing.T) { helpdeskPostErrors(t, h) })
 	t.Run("RunReturnsAfterCancel", func(t *testing.T) { checkRunStops(t, h.New(t).Run) })
 }
 
@@ -107,20 +138,12 @@ func helpdeskRetry(t *testing.T, h HelpdeskHarness) {
 	ticket, ids := post(t, hd, conv, msgs)
 	before := len(h.Tickets(t))
 
-	retry := func(ds []connectors.Delivery, attempt int) []connectors.Delivery {
-		out := make([]connectors.Delivery, len(ds))
-		for i, d := range ds {
-			d.Attempt = attempt
-			out[i] = d
-		}
-		return out
-	}
-	again, againIDs := post(t, hd, conv, retry(msgs, 2)) // conv.Ticket still empty
+	again, againIDs := post(t, hd, conv, retried(msgs, 2)) // conv.Ticket still empty
 	require.Equal(t, ticket, again, "a retried first Post must find the ticket it created, not open another")
 	require.Equal(t, ids, againIDs, "a retried Post must report the IDs of the messages already posted")
 
 	conv.Ticket = ticket
-	_, lastIDs := post(t, hd, conv, retry(msgs[1:], 3))
+	_, lastIDs := post(t, hd, conv, retried(msgs[1:], 3))
 	require.Equal(t, ids[1:], lastIDs)
 
 	tickets := h.Tickets(t)
@@ -241,4 +264,203 @@ func probeHook(t *testing.T, hook http.Handler, sink *RecordingSink) {
 		require.False(t, resp.StatusCode >= 200 && resp.StatusCode < 300, "%s: hook answered %d", p.name, resp.StatusCode)
 	}
 	require.Empty(t, sink.Messages(), "refused requests must not reach the sink")
+}
+
+// helpdeskSinkFailure has an agent reply while the store fails: the helpdesk must not
+// acknowledge the reply to its remote (answer 2xx, move its poll cursor past it), so the
+// remote delivers it again, and once the store is back the reply must arrive, once, and only
+// then be acknowledged.
+func helpdeskSinkFailure(t *testing.T, h HelpdeskHarness) {
+	if h.AgentSends == nil || h.ReplyAcknowledged == nil {
+		t.Skip("the harness cannot tell what the remote considers acknowledged (AgentSends or ReplyAcknowledged is nil)")
+	}
+	hd := h.New(t)
+	sink := start(t, hd.Run)
+	conv := newConversation("conformance")
+	ticket, _ := post(t, hd, conv, inboundDeliveries(conv, "is my account verified?"))
+	sink.Fail(errStoreDown)
+	replyID, text := unique("reply"), "Your account is verified, "+unique("ref")
+	isReply := func(m normalize.Message) bool { return strings.Contains(m.Text, text) }
+	send := func() error { return h.AgentSends(t, ticket, replyID, text) }
+	acknowledged := func() bool { return h.ReplyAcknowledged(t, ticket, replyID) }
+
+	err := send()
+	waitUntil(t, func() bool { return sink.Attempts(isReply) > 0 }, func() {
+		if err != nil { // refused before it reached Deliver (Run still starting): sent again
+			err = send()
+		}
+	}, "the helpdesk never handed the agent reply to the sink (last delivery: %v)", &err)
+	require.Never(t, acknowledged, ackWindow, tick,
+		"the helpdesk acknowledged the agent reply to its remote while Deliver failed: the remote will not deliver it again, and it is lost")
+	require.Empty(t, sink.Where(isReply))
+
+	sink.Fail(nil)
+	waitUntil(t, acknowledged, func() {
+		if err != nil { // the remote delivers a refused reply again
+			err = send()
+		}
+	}, "the agent reply was never acknowledged after the store recovered (last delivery: %v)", &err)
+	require.Eventually(t, func() bool { return len(sink.Where(isReply)) > 0 }, waitFor, tick,
+		"the remote considers the reply handed over, but it never reached the sink after Deliver failed once")
+	time.Sleep(50 * time.Millisecond) // a second, wrong delivery would arrive about now
+	got := sink.Where(isReply)
+	require.Len(t, got, 1, "the reply must reach the sink once after the store recovered")
+	require.NotEmpty(t, got[0].ExternalID)
+}
+
+// helpdeskPartialBatch makes the remote fail a batch half-way, as the router's lane hands a
+// conversation's pending messages over together: Post must return the IDs of exactly the
+// messages the remote took, a prefix, and the ticket once it exists, so that the router
+// records those as posted and retries the rest, which then completes the ticket once, in
+// order.
+func helpdeskPartialBatch(t *testing.T, h HelpdeskHarness) {
+	if h.FailAfter == nil {
+		t.Skip("no remote answers Post with statuses, and no batch fails half-way (FailAfter is nil)")
+	}
+	cases := []struct {
+		name  string
+		k     int
+		fault httpfault.Fault
+	}{
+		{"first_fails_503", 0, httpfault.Status(http.StatusServiceUnavailable)},
+		{"second_fails_reset", 1, httpfault.Reset()},
+		{"third_fails_500", 2, httpfault.Status(http.StatusInternalServerError)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			hd := h.New(t)
+			before := len(h.Tickets(t))
+			conv := newConversation("conformance")
+			msgs := inboundDeliveries(conv, texts(4, "message %d of a batch")...)
+			h.FailAfter(t, c.k, c.fault)
+			ticket, ids, err := hd.Post(testContext(t), conv, msgs)
+			require.Error(t, err, "Post() returned no error though the remote failed message %d of %d (%s)", c.k+1, len(msgs), c.fault)
+			require.Len(t, ids, c.k, "Post() = %v: the remote took %d of %d messages; Post must return exactly their external IDs, "+
+				"or the router records messages as posted that never were (lost), or posts again what was (doubled)", err, c.k, len(msgs))
+			if c.k > 0 {
+				require.NotEmpty(t, ticket, "Post() = %v: the ticket exists and holds %d messages; Post must return it with the error, or the retry opens another", err, c.k)
+			}
+			requirePrefixHeld(t, h, conv, ticket, msgs[:c.k], "after a failure at message %d", c.k+1)
+
+			if ticket != "" {
+				conv.Ticket = ticket
+			}
+			rest := retried(msgs[c.k:], 2)
+			again, againIDs := post(t, hd, conv, rest)
+			if ticket == "" {
+				ticket = again
+			}
+			requireDistinct(t, slices.Concat(ids, againIDs))
+			held := h.Tickets(t)
+			require.Len(t, held, before+1, "a batch that failed half-way and its retry must make one ticket")
+			requireHolds(t, h, held, conv.ID, ticket, msgs, "the retry must complete the ticket, each message once, in order")
+		})
+	}
+}
+
+// helpdeskLostAnswer makes the remote take a message and lose its answer (a 502 from a proxy
+// after the remote stored it, a connection reset after the request was read): the router
+// retries with Attempt 2, which must not post the message again (idempotency key, or a
+// look-up before re-posting).
+func helpdeskLostAnswer(t *testing.T, h HelpdeskHarness) {
+	if h.FailAfter == nil {
+		t.Skip("no remote answers Post with statuses, and no batch fails half-way (FailAfter is nil)")
+	}
+	cases := []struct {
+		name  string
+		k     int
+		fault httpfault.Fault
+	}{
+		{"first_answer_lost_502", 0, httpfault.LoseAnswer(http.StatusBadGateway)},
+		{"second_answer_lost_reset", 1, httpfault.LoseAnswer(0)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			hd := h.New(t)
+			before := len(h.Tickets(t))
+			conv := newConversation("conformance")
+			msgs := inboundDeliveries(conv, texts(3, "message %d, answer lost")...)
+			h.FailAfter(t, c.k, c.fault)
+			ticket, ids, err := hd.Post(testContext(t), conv, msgs)
+			require.Error(t, err, "Post() returned no error though the answer to message %d was lost (%s)", c.k+1, c.fault)
+			require.True(t, len(ids) == c.k || len(ids) == c.k+1, "Post() = %v with %d external IDs: the remote took %d messages and lost the answer to the last, "+
+				"so Post knows of %d (or %d, had it looked the last one up)", err, len(ids), c.k+1, c.k, c.k+1)
+			if c.k > 0 {
+				require.NotEmpty(t, ticket, "Post() = %v: the ticket exists; Post must return it with the error, or the retry opens another", err)
+			}
+			requirePrefixHeld(t, h, conv, ticket, msgs[:c.k+1], "the remote took message %d before its answer was lost", c.k+1)
+
+			if ticket != "" {
+				conv.Ticket = ticket
+			}
+			again, againIDs := post(t, hd, conv, retried(msgs[len(ids):], 2))
+			if ticket == "" {
+				ticket = again
+			}
+			requireDistinct(t, slices.Concat(ids, againIDs))
+			held := h.Tickets(t)
+			require.Len(t, held, before+1, "a retry after a lost answer must not open a second ticket")
+			requireHolds(t, h, held, conv.ID, ticket, msgs, "a retry after a lost answer must not post the message again: "+
+				"send an idempotency key, or look the message up when Attempt > 1")
+		})
+	}
+}
+
+// helpdeskPostErrors makes the remote fail Post's first message in each way a remote fails,
+// and requires the error class the router acts on.
+func helpdeskPostErrors(t *testing.T, h HelpdeskHarness) {
+	if h.FailAfter == nil {
+		t.Skip("no remote answers Post with statuses (FailAfter is nil)")
+	}
+	for _, c := range faultCases {
+		t.Run(c.name, func(t *testing.T) {
+			hd := h.New(t)
+			conv := newConversation("conformance")
+			h.FailAfter(t, 0, c.fault)
+			ctx := faultContext(t, c)
+			began := time.Now()
+			_, ids, err := hd.Post(ctx, conv, inboundDeliveries(conv, "where is my payout?"))
+			requireClass(t, "Post()", c, c.expected(h.Overrides), err, time.Since(began))
+			require.Empty(t, ids, "Post() = %v failed its only message but returned an external ID for it", err)
+		})
+	}
+}
+
+// retried returns ds as the router hands them over again: each one attempted before.
+func retried(ds []connectors.Delivery, attempt int) []connectors.Delivery {
+	out := make([]connectors.Delivery, len(ds))
+	for i, d := range ds {
+		d.Attempt = attempt
+		out[i] = d
+	}
+	return out
+}
+
+// requireDistinct requires every external ID of a conversation to be distinct.
+func requireDistinct(t *testing.T, ids []normalize.ExternalID) {
+	t.Helper()
+	seen := map[normalize.ExternalID]bool{}
+	for _, id := range ids {
+		require.False(t, seen[id], "Post() returned external ID %q for two messages", id)
+		seen[id] = true
+	}
+}
+
+// requirePrefixHeld requires the remote to hold exactly msgs for conv, which may have no
+// ticket when msgs is empty.
+func requirePrefixHeld(t *testing.T, h HelpdeskHarness, conv normalize.Conversation, ticket normalize.Ref,
+	msgs []connectors.Delivery, msgAndArgs ...any) {
+	t.Helper()
+	held := h.Tickets(t)
+	if h.Shown != nil {
+		if ticket != "" {
+			requireHolds(t, h, held, conv.ID, ticket, msgs, msgAndArgs...)
+		}
+		return
+	}
+	if len(msgs) == 0 {
+		require.Empty(t, held[conv.ID], msgAndArgs...)
+		return
+	}
+	require.Equal(t, messageIDs(msgs), held[conv.ID], msgAndArgs...)
 }

@@ -9,22 +9,42 @@ import (
 )
 
 // RecordingSink is a connectors.Sink that keeps what it was given, for connector tests. Set a
-// failure with Fail to check that a connector does not acknowledge what was not stored.
+// failure with Fail to check that a connector does not acknowledge what was not stored;
+// Attempts counts what the connector tried to deliver, failed or not.
 type RecordingSink struct {
-	mu    sync.Mutex
-	calls [][]normalize.Message
-	err   error
+	mu       sync.Mutex
+	calls    [][]normalize.Message
+	attempts [][]normalize.Message // every call, failed ones included
+	err      error
 }
 
-// Deliver records msgs, or returns the error set by Fail without recording anything.
+// Deliver records msgs, or returns the error set by Fail without recording anything but the
+// attempt.
 func (s *RecordingSink) Deliver(_ context.Context, msgs ...normalize.Message) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.attempts = append(s.attempts, slices.Clone(msgs))
 	if s.err != nil {
 		return s.err
 	}
 	s.calls = append(s.calls, slices.Clone(msgs))
 	return nil
+}
+
+// Attempts counts the messages for which keep is true in every Deliver call, failed ones
+// included: how often a connector tried to hand them over.
+func (s *RecordingSink) Attempts(keep func(normalize.Message) bool) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.attempts {
+		for _, m := range c {
+			if keep(m) {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // Fail makes every later Deliver return err; nil makes it succeed again.
