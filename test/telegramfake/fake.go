@@ -127,6 +127,38 @@ func (s *Server) Pending() int {
 	return len(s.updates)
 }
 
+// Confirmed reports whether the update id was queued and is confirmed: a getUpdates with a
+// higher offset, or a 2xx answer to its webhook push, told Telegram the bot has it, so it is
+// never sent again.
+func (s *Server) Confirmed(id int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id <= 0 || id >= s.nextID {
+		return false
+	}
+	for _, u := range s.updates {
+		if u.id == id {
+			return false
+		}
+	}
+	return true
+}
+
+// ErrorBody is the Bot API's answer to a failed call with status (and retry_after, when
+// retryAfter is a number of seconds), for faults injected in front of the fake (see
+// httpfault.Transport.Body): the bot reads the error from the body, not from the status line.
+func ErrorBody(status int, retryAfter string) (contentType string, body []byte) {
+	rep := reply{ErrorCode: status, Description: fmt.Sprintf("%d %s: injected", status, http.StatusText(status))}
+	if secs, err := strconv.Atoi(retryAfter); err == nil && secs > 0 {
+		rep.Parameters = &map[string]int{"retry_after": secs}
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		panic("telegramfake: error body does not marshal: " + err.Error())
+	}
+	return "application/json", b
+}
+
 // AddFile makes a file downloadable under id and returns its file_path.
 func (s *Server) AddFile(id, name string, data []byte) string {
 	return s.addFile(id, name, data, len(data))

@@ -45,6 +45,36 @@ func TestWrongTokenAndUnknownMethod(t *testing.T) {
 	require.Equal(t, 404, te.Code)
 }
 
+func TestConfirmed(t *testing.T) {
+	fake, bot, err := newBot(t, token)
+	require.NoError(t, err)
+	first, second := fake.AddUpdate(text(1, "a")), fake.AddUpdate(text(1, "b"))
+	require.False(t, fake.Confirmed(first), "queued, not confirmed")
+	_, err = bot.GetUpdates(tgbotapi.UpdateConfig{Offset: first + 1, Timeout: 0})
+	require.NoError(t, err)
+	require.True(t, fake.Confirmed(first), "a getUpdates with a higher offset confirms it")
+	require.False(t, fake.Confirmed(second))
+	require.False(t, fake.Confirmed(second+1), "never queued")
+}
+
+// ErrorBody is what the bot library reads an error from: code and retry_after.
+func TestErrorBody(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		ct, body := ErrorBody(http.StatusTooManyRequests, "7")
+		w.Header().Set("Content-Type", ct)
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = w.Write(body)
+	}))
+	t.Cleanup(srv.Close)
+	bot := &tgbotapi.BotAPI{Token: token, Client: srv.Client()}
+	bot.SetAPIEndpoint(srv.URL + "/bot%s/%s")
+	_, err := bot.MakeRequest("sendMessage", nil)
+	var te *tgbotapi.Error
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, http.StatusTooManyRequests, te.Code)
+	require.Equal(t, 7, te.RetryAfter)
+}
+
 func TestGetUpdatesOffsetConfirms(t *testing.T) {
 	fake, bot, err := newBot(t, token)
 	require.NoError(t, err)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router/store/blobs"
 	"github.com/casino-support/gateway/test/conformance"
+	"github.com/casino-support/gateway/test/httpfault"
 	"github.com/casino-support/gateway/test/telegramfake"
 )
 
@@ -27,8 +29,13 @@ const (
 )
 
 // TestChannelConformance runs the router's promises against the channel and the fake Bot API
-// in both ways Telegram delivers updates. The channel is built through its public API with
-// production rate limits and back-off, so the suite sees what the gateway runs.
+// in both ways Telegram delivers updates. The channel is built through its public API, so
+// the suite sees what the gateway runs, except for two waits no suite test may sit out in
+// real time: the back-off after a failed poll or delivery (SetBackoff), so that a redelivery
+// after the suite's failing sink takes milliseconds, and the pacing of messages to one chat
+// (SetChatInterval), one a second in production, which send_test.go checks. Its Bot API client passes through a fault
+// injector answering in the Bot API's error format, so the suite's faults meet sendMessage
+// on the channel's own wire.
 func TestChannelConformance(t *testing.T) {
 	for _, mode := range []string{"polling", "webhook"} {
 		t.Run(mode, func(t *testing.T) {
@@ -57,6 +64,16 @@ func TestChannelConformance(t *testing.T) {
 				ExternalIDOf: func(t *testing.T, address normalize.Address, externalID string) normalize.ExternalID {
 					return envs.Get(t).externalID(t, address, externalID)
 				},
+				// An update is handed over once Telegram has it confirmed: by the offset of a
+				// later getUpdates, or by a 2xx answer to its webhook push.
+				Acknowledged: func(t *testing.T, _ normalize.Address, externalID string) bool {
+					return envs.Get(t).confirmed(externalID)
+				},
+				FailSend: func(t *testing.T, f httpfault.Fault) {
+					envs.Get(t).faults.Next(botMethod("sendMessage"), f)
+				},
+				// Telegram answers 403 to a bot the player blocked: no retry reaches them.
+				Overrides: map[int]conformance.ErrorClass{http.StatusForbidden: conformance.Permanent},
 			})
 		})
 	}
@@ -67,14 +84,21 @@ var nextChat atomic.Int64
 
 func init() { nextChat.Store(7000000000) }
 
-// conformanceEnv is one channel, the fake it talks to, and the message IDs the fake gave the
-// suite's messages.
+// conformanceEnv is one channel, the fake it talks to, the fault injector between them, and
+// the IDs the fake gave the suite's messages.
 type conformanceEnv struct {
-	fake *telegramfake.Server
-	ch   *telegram.Channel
+	fake   *telegramfake.Server
+	ch     *telegram.Channel
+	faults *httpfault.Transport
 
-	mu  sync.Mutex
-	ids map[string]int // the suite's name of a message -> its Telegram message_id
+	mu      sync.Mutex
+	ids     map[string]int // the suite's name of a message -> its Telegram message_id
+	updates map[string]int // the suite's name of a message -> the update that last carried it
+}
+
+// botMethod picks the Bot API calls of method.
+func botMethod(method string) httpfault.Match {
+	return func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, "/"+method) }
 }
 
 func newConformanceEnv(t *testing.T, mode string) *conformanceEnv {
@@ -89,6 +113,8 @@ func newConformanceEnv(t *testing.T, mode string) *conformanceEnv {
 
 	store, err := blobs.New(t.TempDir(), 25<<20)
 	require.NoError(t, err)
+	client, faults := httpfault.Wrap(api.Client())
+	faults.Body = telegramfake.ErrorBody
 	cfg := telegram.Config{
 		Token: conformanceToken, Mode: mode, APIURL: api.URL,
 		AllowedUpdates: []string{"message", "edited_message"},
@@ -96,10 +122,12 @@ func newConformanceEnv(t *testing.T, mode string) *conformanceEnv {
 		WebhookSecret:  conformanceSecret,
 		PollTimeout:    time.Second,
 	}
-	ch, err := telegram.New("tg", cfg, telegram.Deps{Blobs: store, Client: api.Client(), PublicURL: hooks.URL})
+	ch, err := telegram.New("tg", cfg, telegram.Deps{Blobs: store, Client: client, PublicURL: hooks.URL})
 	require.NoError(t, err)
+	telegram.SetBackoff(ch, 20*time.Millisecond)
+	telegram.SetChatInterval(ch, 20*time.Millisecond)
 	mux.Handle("/hooks/tg", ch)
-	return &conformanceEnv{fake: fake, ch: ch, ids: map[string]int{}}
+	return &conformanceEnv{fake: fake, ch: ch, faults: faults, ids: map[string]int{}, updates: map[string]int{}}
 }
 
 // playerSends queues the player's message as an update. The first call for externalID lets
@@ -119,9 +147,18 @@ func (e *conformanceEnv) playerSends(address normalize.Address, externalID, text
 		Date:      int(time.Now().Unix()),
 		Text:      text,
 	}
-	e.fake.AddUpdate(tgbotapi.Update{Message: m})
+	e.updates[externalID] = e.fake.AddUpdate(tgbotapi.Update{Message: m})
 	e.ids[externalID] = m.MessageID
 	return nil
+}
+
+// confirmed reports whether Telegram has the update that last carried the message the suite
+// named externalID confirmed, so it will not send it again.
+func (e *conformanceEnv) confirmed(externalID string) bool {
+	e.mu.Lock()
+	id := e.updates[externalID]
+	e.mu.Unlock()
+	return e.fake.Confirmed(id)
 }
 
 // externalID is the ID the channel reports for the message the suite named externalID:
