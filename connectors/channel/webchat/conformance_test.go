@@ -38,6 +38,10 @@ import (
 // have. So NewAddress opens the page before the suite sends anything to it, and Received is
 // what that page shows: exactly the real-time path players rely on.
 //
+// The remote's view of a player's message is the page's: handed over once the page got its
+// ack frame (a page resends what was not acknowledged). Send pushes to the open pages and
+// meets no remote that answers with statuses, so the harness has no FailSend.
+//
 // Idempotent is true: Send pushes msg.ID as the reply's id, and the page (static/public/chat.js,
 // render) shows one bubble per id, as it does for history, so a repeated Send re-pushes the
 // same bubble rather than showing it twice. The test page keys replies by id the same way.
@@ -69,6 +73,11 @@ func TestChannelConformance(t *testing.T) {
 				},
 				ExternalIDOf: func(_ *testing.T, address normalize.Address, externalID string) normalize.ExternalID {
 					return normalize.ExternalID(string(address) + ":" + externalID)
+				},
+				Acknowledged: func(t *testing.T, address normalize.Address, externalID string) bool {
+					p, err := envs.Get(t).page(address)
+					require.NoError(t, err)
+					return p.acked(externalID)
 				},
 			})
 		})
@@ -103,6 +112,9 @@ type testPage interface {
 	say(ctx context.Context, clientID, text string) error
 	// replies returns the texts of the agent replies the page shows, in arrival order.
 	replies() []string
+	// acked reports whether the chat acknowledged the message sent as clientID, after which
+	// the page does not send it again.
+	acked(clientID string) bool
 }
 
 func newConformanceEnv(t *testing.T, transport string) *conformanceEnv {
@@ -180,14 +192,22 @@ func (f serverFrame) answer(clientID string) error {
 }
 
 // screen is what a page shows of agent replies: one bubble per reply id, as chat.js's render
-// keys them, so a reply pushed again shows once.
+// keys them, so a reply pushed again shows once. It also keeps which of the page's own
+// messages the chat acknowledged.
 type screen struct {
 	mu    sync.Mutex
 	shown map[string]bool
 	texts []string
+	acks  conformance.Acks
 }
 
+func (s *screen) acked(clientID string) bool { return s.acks.Acknowledged(clientID) }
+
 func (s *screen) show(f serverFrame) {
+	if f.Type == "ack" && f.ClientID != "" {
+		_ = s.acks.Record(f.ClientID, nil)
+		return
+	}
 	if f.Type != "message" || f.From != "agent" {
 		return // acks, typing, and the player's own messages echoed to the page
 	}
@@ -401,6 +421,7 @@ func (p *pollPage) say(ctx context.Context, clientID, text string) error {
 	if len(resp.Frames) != 1 {
 		return fmt.Errorf("message %s: want one answer frame, got %d", clientID, len(resp.Frames))
 	}
+	p.show(resp.Frames[0])
 	return resp.Frames[0].answer(clientID)
 }
 

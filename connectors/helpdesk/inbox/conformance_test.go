@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -21,7 +22,11 @@ import (
 // content, so the harness reads tickets and messages the way an agent does: the list of
 // conversations and each conversation's thread, rendered from the fake gateway store that
 // the harness's Post fills first, as the router's intake does. Agents reply by signing in
-// and sending the thread's reply form.
+// and sending the thread's reply form; the reply is acknowledged to the agent once the form
+// is answered with the redirect back to the thread.
+//
+// Post writes the inbox's own database in one transaction: no remote answers it with a
+// status and no batch fails half-way, so the harness has no FailAfter.
 func TestConformance(t *testing.T) {
 	var envs conformance.PerTest[*conformanceEnv]
 	conformance.RunHelpdesk(t, conformance.HelpdeskHarness{
@@ -43,6 +48,17 @@ func TestConformance(t *testing.T) {
 		AgentReply: func(t *testing.T, ticket normalize.Ref, replyID, text string) {
 			envs.Get(t).reply(ticket, replyID, text)
 		},
+		AgentSends: func(t *testing.T, ticket normalize.Ref, replyID, text string) error {
+			env := envs.Get(t)
+			resp := env.submit(ticket, replyID, text)
+			if resp.status != http.StatusSeeOther {
+				return env.acks.Record(replyID, fmt.Errorf("the reply form was answered %d", resp.status))
+			}
+			return env.acks.Record(replyID, nil)
+		},
+		ReplyAcknowledged: func(t *testing.T, _ normalize.Ref, replyID string) bool {
+			return envs.Get(t).acks.Acknowledged(replyID)
+		},
 		// No Hook: agents reply through the inbox's own pages, which its tests probe.
 	})
 }
@@ -56,6 +72,7 @@ type conformanceEnv struct {
 	tickets map[normalize.Ref]normalize.ConversationID // as Post returned them
 	forms   map[string]postedForm                      // reply ID → the form first sent with it
 	agent   *browser                                   // signed in on first use
+	acks    conformance.Acks                           // the replies the agent saw taken
 }
 
 // postedForm is a filled-in form as the browser sends it.
@@ -157,10 +174,23 @@ var (
 	hiddenInput      = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
 )
 
-// reply sends text on ticket as the agent: open the thread, fill in its reply form and press
-// "Send reply". A repeated replyID sends the very form again, as a browser resubmitting it
-// does. A 503 (Run has not started yet) is retried as an agent would, with the same form.
+// reply sends text on ticket as the agent (see submit). A 503 (Run has not started yet) is
+// retried as an agent would, with the same form.
 func (env *conformanceEnv) reply(ticket normalize.Ref, replyID, text string) {
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		resp := env.submit(ticket, replyID, text)
+		if resp.status == http.StatusSeeOther {
+			return
+		}
+		require.Equal(env.t, http.StatusServiceUnavailable, resp.status, resp.body)
+		require.True(env.t, time.Now().Before(deadline), "the inbox never took the reply: %s", resp.body)
+	}
+}
+
+// submit sends text on ticket as the agent, once: open the thread, fill in its reply form and
+// press "Send reply". A repeated replyID sends the very form again, as a browser resubmitting
+// it does.
+func (env *conformanceEnv) submit(ticket normalize.Ref, replyID, text string) response {
 	env.mu.Lock()
 	form, again := env.forms[replyID]
 	env.mu.Unlock()
@@ -176,15 +206,7 @@ func (env *conformanceEnv) reply(ticket normalize.Ref, replyID, text string) {
 	if form.file {
 		file = []byte{}
 	}
-	b := env.browser()
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		resp := b.postMultipart(form.action, form.fields, "", file)
-		if resp.status == http.StatusSeeOther {
-			return
-		}
-		require.Equal(env.t, http.StatusServiceUnavailable, resp.status, resp.body)
-		require.True(env.t, time.Now().Before(deadline), "the inbox never took the reply: %s", resp.body)
-	}
+	return env.browser().postMultipart(form.action, form.fields, "", file)
 }
 
 // replyFormOf reads the reply form of a thread page: where it posts and its hidden fields.
