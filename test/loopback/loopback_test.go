@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,17 +16,21 @@ import (
 	deskloop "github.com/casino-support/gateway/connectors/helpdesk/loopback"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/test/conformance"
+	"github.com/casino-support/gateway/test/httpfault"
 	"github.com/casino-support/gateway/test/loopback"
 )
 
 // secret guards the hooks and the fakes in every test, so the bearer token is always exercised.
 const secret = "s3cret"
 
-// helpdeskEnv is one loopback helpdesk wired to its fake remote, with its hook served.
+// helpdeskEnv is one loopback helpdesk wired to its fake remote, with its hook served. Its
+// requests to the remote pass through faults, which the conformance suite arms.
 type helpdeskEnv struct {
 	remote *loopback.FakeHelpdeskRemote
 	hd     *deskloop.Helpdesk
 	hook   *httptest.Server
+	faults *httpfault.Transport
+	acks   conformance.Acks // what the agent's ticket system learned of its replies
 }
 
 func newHelpdeskEnv(t *testing.T) *helpdeskEnv {
@@ -33,18 +38,22 @@ func newHelpdeskEnv(t *testing.T) *helpdeskEnv {
 	remote := loopback.NewFakeHelpdeskRemote(secret)
 	rs := httptest.NewServer(remote)
 	t.Cleanup(rs.Close)
-	hd := deskloop.New("desk-loop", deskloop.Config{URL: rs.URL + "/", Secret: secret}, rs.Client(), testLogger(t))
+	client, faults := httpfault.Wrap(rs.Client())
+	hd := deskloop.New("desk-loop", deskloop.Config{URL: rs.URL + "/", Secret: secret}, client, testLogger(t))
 	hook := httptest.NewServer(hd)
 	t.Cleanup(hook.Close)
-	return &helpdeskEnv{remote: remote, hd: hd, hook: hook}
+	return &helpdeskEnv{remote: remote, hd: hd, hook: hook, faults: faults}
 }
 
-// channelEnv is one loopback channel wired to its fake remote, with its hook served.
+// channelEnv is one loopback channel wired to its fake remote, with its hook served. Its
+// requests to the remote pass through faults, which the conformance suite arms.
 type channelEnv struct {
 	remote *loopback.FakeChannelRemote
 	ch     *chanloop.Channel
 	hook   *httptest.Server
 	send   string
+	faults *httpfault.Transport
+	acks   conformance.Acks // what the player's app learned of its messages
 }
 
 func newChannelEnv(t *testing.T) *channelEnv {
@@ -53,10 +62,16 @@ func newChannelEnv(t *testing.T) *channelEnv {
 	rs := httptest.NewServer(remote)
 	t.Cleanup(rs.Close)
 	send := rs.URL + "/send"
-	ch := chanloop.New("chan-loop", chanloop.Config{SendURL: send, Secret: secret}, rs.Client(), testLogger(t))
+	client, faults := httpfault.Wrap(rs.Client())
+	ch := chanloop.New("chan-loop", chanloop.Config{SendURL: send, Secret: secret}, client, testLogger(t))
 	hook := httptest.NewServer(ch)
 	t.Cleanup(hook.Close)
-	return &channelEnv{remote: remote, ch: ch, hook: hook, send: send}
+	return &channelEnv{remote: remote, ch: ch, hook: hook, send: send, faults: faults}
+}
+
+// postsMessage picks the helpdesk's requests that carry a message: ticket creation carries none.
+func postsMessage(r *http.Request) bool {
+	return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/messages")
 }
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -91,6 +106,17 @@ func TestHelpdeskConformance(t *testing.T) {
 			retry(t, func(ctx context.Context) error { return loopback.AgentReply(ctx, env.hook.URL, secret, reply) })
 		},
 		Hook: func(h connectors.Helpdesk) http.Handler { return h.(http.Handler) },
+		AgentSends: func(t *testing.T, ticket normalize.Ref, replyID, text string) error {
+			env := envs.Get(t)
+			reply := loopback.Reply{ReplyID: replyID, Ticket: string(ticket), Text: text, Agent: "Bob"}
+			return env.acks.Record(replyID, loopback.AgentReply(t.Context(), env.hook.URL, secret, reply))
+		},
+		ReplyAcknowledged: func(t *testing.T, _ normalize.Ref, replyID string) bool {
+			return envs.Get(t).acks.Acknowledged(replyID)
+		},
+		FailAfter: func(t *testing.T, k int, f httpfault.Fault) {
+			envs.Get(t).faults.After(k, postsMessage, f)
+		},
 	})
 }
 
@@ -103,8 +129,9 @@ func TestChannelConformance(t *testing.T) {
 			return env.ch
 		},
 		PlayerSends: func(t *testing.T, _ connectors.Channel, address normalize.Address, externalID, text string) error {
-			return loopback.PlayerSend(t.Context(), envs.Get(t).hook.URL, secret,
-				loopback.PlayerMessage{ID: externalID, Address: string(address), Text: text, Name: "Ann"})
+			env := envs.Get(t)
+			return env.acks.Record(externalID, loopback.PlayerSend(t.Context(), env.hook.URL, secret,
+				loopback.PlayerMessage{ID: externalID, Address: string(address), Text: text, Name: "Ann"}))
 		},
 		Received: func(t *testing.T, address normalize.Address) []string {
 			var texts []string
@@ -114,6 +141,12 @@ func TestChannelConformance(t *testing.T) {
 			return texts
 		},
 		Idempotent: true,
+		Acknowledged: func(t *testing.T, _ normalize.Address, externalID string) bool {
+			return envs.Get(t).acks.Acknowledged(externalID)
+		},
+		FailSend: func(t *testing.T, f httpfault.Fault) {
+			envs.Get(t).faults.Next(nil, f) // Send makes one request, and nothing else calls the remote
+		},
 	})
 }
 
