@@ -29,7 +29,8 @@ import (
 )
 
 // The integration tests run against a real Request Tracker 5 on loopback, started once per
-// test process by test/peers/rt.sh (reused when already running).
+// test process by test/peers/rt.sh (reused when already running). TestMain stops it again when
+// this process started it: a test leaves no peer running that it started.
 
 const rtServer = "/usr/share/request-tracker5/libexec/rt-server"
 
@@ -38,6 +39,19 @@ var peer struct {
 	env  map[string]string
 	skip string
 	err  error
+	// started is rt.sh when this process started RT (it was not running before), so that
+	// TestMain stops it.
+	started string
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if peer.started != "" {
+		if out, err := exec.Command(peer.started, "stop").CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "rt.sh stop: %v\n%s", err, out)
+		}
+	}
+	os.Exit(code)
 }
 
 // rtPeer returns the settings of the running RT, starting it if needed. Without RT installed
@@ -59,9 +73,13 @@ func rtPeer(t *testing.T) map[string]string {
 			return
 		}
 		start := time.Now()
+		running := exec.Command(script, "status").Run() == nil
 		if out, err := exec.Command(script, "start").CombinedOutput(); err != nil {
 			peer.err = fmt.Errorf("rt.sh start: %w\n%s", err, out)
 			return
+		}
+		if !running {
+			peer.started = script
 		}
 		out, err := exec.Command(script, "env").Output()
 		if err != nil {
