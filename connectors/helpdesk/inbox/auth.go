@@ -10,15 +10,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/netip"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/time/rate"
+
+	"github.com/casino-support/gateway/connectors"
 )
 
 const (
@@ -99,19 +99,9 @@ func (a *authState) checkPassword(ag agent, found bool, password string) bool {
 	return bcrypt.CompareHashAndPassword([]byte(ag.Hash), []byte(password)) == nil
 }
 
-// clientAddr is the address sign-in attempts are counted against: the TCP peer, and for IPv6
-// its /64, since one host or subscriber gets a whole /64 and picks source addresses from it
-// at will. Forwarded headers are not trusted, since anyone can send them.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	if ip, err := netip.ParseAddr(host); err == nil && ip.Is6() && !ip.Is4In6() {
-		return netip.PrefixFrom(ip, 64).Masked().String()
-	}
-	return host
-}
+// clientAddr is the address sign-in attempts are counted against (connectors.ClientKey: the
+// client as the gateway resolved it, an IPv6 one by its /64).
+func clientAddr(r *http.Request) string { return connectors.ClientKey(r) }
 
 // session is a signed-in browser.
 type session struct {
