@@ -117,4 +117,5 @@ var testCatalog = Catalog{
 		"loopback": func() settings.Settings { return &testDesk{} },
 		"inbox":    func() settings.Settings { return &testInbox{Path: "/inbox"} },
 	},
+	StoreDrivers: []string{"sqlite", "postgres"},
 }

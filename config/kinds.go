@@ -1,6 +1,8 @@
 package config
 
 import (
+	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -18,6 +20,21 @@ type NewSettings func() settings.Settings
 type Catalog struct {
 	Channels  map[string]NewSettings
 	Helpdesks map[string]NewSettings
+	// StoreDrivers are the store.driver values the build can open; none means sqlite only.
+	StoreDrivers []string
+}
+
+// CheckDriver reports whether the build can open the store driver, so that check-config
+// refuses what serve could not open, with the same words.
+func (c Catalog) CheckDriver(driver string) error {
+	drivers := c.StoreDrivers
+	if len(drivers) == 0 {
+		drivers = []string{"sqlite"}
+	}
+	if slices.Contains(drivers, driver) {
+		return nil
+	}
+	return fmt.Errorf("%q is not supported by this build yet; use %s", driver, strings.Join(drivers, " or "))
 }
 
 // typeNames lists a table's types for error messages, sorted so messages are stable.

@@ -38,8 +38,12 @@ func (c *Config) validate(p *problems) {
 	checkOneOf(p, "log.level", "log level", c.Log.Level, logLevels)
 	checkOneOf(p, "log.format", "log format", c.Log.Format, logFormats)
 	// An empty sqlite DSN was given its default by Parse unless data_dir is empty too.
-	if checkOneOf(p, "store.driver", "store driver", c.Store.Driver, storeDrivers) && c.Store.DSN == "" {
-		p.add("store.dsn", "required for driver "+c.Store.Driver)
+	if checkOneOf(p, "store.driver", "store driver", c.Store.Driver, storeDrivers) {
+		if err := c.catalog.CheckDriver(c.Store.Driver); err != nil {
+			p.add("store.driver", err.Error())
+		} else if c.Store.DSN == "" {
+			p.add("store.dsn", "required for driver "+c.Store.Driver)
+		}
 	}
 	if c.Attachments.Dir == "" {
 		p.add("attachments.dir", "required")

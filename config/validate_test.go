@@ -42,6 +42,11 @@ func TestValidate(t *testing.T) {
 		{"log format", func(c *Config) { c.Log.Format = "xml" }, []string{`log.format: unknown log format "xml" (known: json, text)`}},
 		{"store driver", func(c *Config) { c.Store.Driver = "mysql" }, []string{`store.driver: unknown store driver "mysql" (known: sqlite, postgres)`}},
 		{"postgres needs dsn", func(c *Config) { c.Store = Store{Driver: "postgres"} }, []string{"store.dsn: required for driver postgres"}},
+		{"a driver the build cannot open", func(c *Config) {
+			c.Store = Store{Driver: "postgres", DSN: "postgres://db/gw"}
+			c.catalog.StoreDrivers = nil
+		},
+			[]string{`store.driver: "postgres" is not supported by this build yet; use sqlite`}},
 		{"attachments", func(c *Config) { c.Attachments = Attachments{MaxBytes: 0} }, []string{"attachments.dir: required", "attachments.max_bytes: must be positive, got 0"}},
 		{"delivery numbers", func(c *Config) { c.Delivery = Delivery{Workers: -1, BackoffMax: time.Second} }, []string{
 			"delivery.workers: must be positive, got -1",

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -92,8 +91,8 @@ func replayCmd(ctx context.Context, args []string, env lookupEnv, stdout, stderr
 // replay writes to the store directly, so it works whether or not a gateway is running; a
 // running one picks the re-queued messages up at its next poll.
 func replay(ctx context.Context, cfg *config.Config, conv normalize.ConversationID) (int, error) {
-	if cfg.Store.Driver != "sqlite" {
-		return 0, errors.New("store.driver " + cfg.Store.Driver + " is not supported by this build")
+	if err := catalog(connectorTypes()).CheckDriver(cfg.Store.Driver); err != nil {
+		return 0, fmt.Errorf("store.driver: %w", err)
 	}
 	st, err := store.OpenSQLiteShared(ctx, cfg.Store.DSN.Value())
 	if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -324,4 +325,19 @@ func settingsKeys(t reflect.Type, path string) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// TestPostgresIsRefusedUntilThisBuildHasIt: check-config refuses a store this build cannot
+// open, with the words serve would use, instead of passing a file serve then refuses.
+func TestPostgresIsRefusedUntilThisBuildHasIt(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "gateway.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("store:\n  driver: postgres\n  dsn: postgres://gw@db/gw\n"), 0o600))
+	const want = `store.driver: "postgres" is not supported by this build yet; use sqlite`
+	for _, cmd := range []string{"check-config", "serve"} {
+		var stdout, stderr bytes.Buffer
+		code := run(t.Context(), []string{cmd, "--config", path}, strings.NewReader(""), &stdout, &stderr)
+		require.Equal(t, 1, code, "%s: %s", cmd, stderr.String())
+		require.Contains(t, stderr.String(), want, cmd)
+	}
 }

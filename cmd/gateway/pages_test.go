@@ -218,9 +218,6 @@ func TestValidatePagesAccepts(t *testing.T) {
 		{"origins with ports and IPs", func(c *config.Config) {
 			webOf(c, 0).AllowedOrigins = []string{"http://localhost:3000", "https://[::1]:8443", "http://192.0.2.1"}
 		}},
-		{"a postgres store shares no file", func(c *config.Config) {
-			c.Store = config.Store{Driver: "postgres", DSN: "data/inbox.db"}
-		}},
 		{"no agents", func(c *config.Config) { inboxOf(c, 0).Agents = nil }},
 		{"secrets of 16 bytes", func(c *config.Config) {
 			webOf(c, 0).TokenSecret = "0123456789abcdef"

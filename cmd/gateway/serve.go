@@ -151,8 +151,8 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Log
 
 // assemble opens the store and builds every configured piece, failing before anything runs.
 func assemble(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Logger) (*gateway, error) {
-	if cfg.Store.Driver != "sqlite" {
-		return nil, fmt.Errorf("store.driver %q is not supported by this build (use sqlite)", cfg.Store.Driver)
+	if err := catalog(connectorTypes()).CheckDriver(cfg.Store.Driver); err != nil {
+		return nil, fmt.Errorf("store.driver: %w", err)
 	}
 	st, err := store.OpenSQLite(ctx, cfg.Store.DSN.Value(), store.Options{})
 	if err != nil {

@@ -109,9 +109,13 @@ func typedBuild[C settings.Settings, T any](build func(deps, normalize.InstanceN
 	}
 }
 
+// storeDrivers are the stores this build opens (assemble, in serve.go).
+var storeDrivers = []string{"sqlite"}
+
 // catalog is what the configuration loader learns from the table.
 func catalog(types []connectorType) config.Catalog {
-	cat := config.Catalog{Channels: map[string]config.NewSettings{}, Helpdesks: map[string]config.NewSettings{}}
+	cat := config.Catalog{Channels: map[string]config.NewSettings{}, Helpdesks: map[string]config.NewSettings{},
+		StoreDrivers: storeDrivers}
 	for _, t := range types {
 		if t.kind.IsChannel() {
 			cat.Channels[t.name] = t.newConfig
