@@ -10,10 +10,12 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -74,7 +76,13 @@ func rtPeer(t *testing.T) map[string]string {
 		}
 		start := time.Now()
 		running := exec.Command(script, "status").Run() == nil
-		if out, err := exec.Command(script, "start").CombinedOutput(); err != nil {
+		startRT := exec.Command(script, "start")
+		if port := freeRTPort(running); port != "" {
+			// RT's usual port is taken by something else: any free one does, since the
+			// tests read the URL from rt.sh env. RT_PORT set by the caller wins.
+			startRT.Env = append(os.Environ(), "RT_PORT="+port)
+		}
+		if out, err := startRT.CombinedOutput(); err != nil {
 			peer.err = fmt.Errorf("rt.sh start: %w\n%s", err, out)
 			return
 		}
@@ -249,4 +257,22 @@ func pollUntil(t *testing.T, h *Helpdesk, sink *conformance.RecordingSink, keep 
 		}
 		time.Sleep(h.cfg.PollInterval)
 	}
+}
+
+// freeRTPort returns a free port for a new RT when RT_PORT is not set, no RT of ours runs,
+// and rt.sh's default port is in use; "" keeps rt.sh's choice.
+func freeRTPort(running bool) string {
+	if running || os.Getenv("RT_PORT") != "" {
+		return ""
+	}
+	if ln, err := net.Listen("tcp", "127.0.0.1:18080"); err == nil {
+		ln.Close()
+		return ""
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return ""
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 }
