@@ -69,6 +69,10 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	if err != nil {
 		return nil, err
 	}
+	if err := privateFiles(path); err != nil {
+		lock.Close()
+		return nil, err
+	}
 	// synchronous=FULL: a message is acknowledged to its source only once it survives a power
 	// loss, not merely a process crash; group commit pays for the extra fsync.
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
@@ -115,6 +119,33 @@ func OpenSQLiteShared(ctx context.Context, path string) (*Store, error) {
 	s := &Store{read: db, write: db, now: time.Now}
 	s.writer = newWriter(db, 64)
 	return s, db.PingContext(ctx)
+}
+
+// privateFiles makes the database readable by the gateway's user only, like the rest of the
+// data: it holds players' messages and identities. SQLite creates files with mode 0644 (less
+// the umask) but gives its -wal and -shm files the mode of the database file, so the database
+// is created 0600 before SQLite opens it. Files an earlier version created are narrowed too.
+func privateFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("store: create %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		info, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		if mode := info.Mode().Perm(); mode&0o077 != 0 {
+			if err := os.Chmod(p, mode&^0o077); err != nil {
+				return fmt.Errorf("store: make %s private: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 func lockFile(path string) (*os.File, error) {
