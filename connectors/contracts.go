@@ -73,7 +73,8 @@ type WebhookHandler interface {
 // read it back when sending; messages carry only the returned reference.
 type Blobs interface {
 	// Put stores r and returns the attachment with Size, SHA256 and BlobRef filled in. Content
-	// over the configured limit fails with an error wrapping ErrTooLarge and is not kept.
+	// over the configured limit fails with an error wrapping ErrTooLarge and is not kept;
+	// content that would take the store over its total quota, with one wrapping ErrQuota.
 	Put(ctx context.Context, r io.Reader, name, mediaType string) (normalize.Attachment, error)
 	// Open returns the content stored under ref.
 	Open(ctx context.Context, ref string) (io.ReadCloser, error)

@@ -51,6 +51,12 @@ func RetryDelay(err error) (time.Duration, bool) {
 // ErrTooLarge is wrapped by errors about content over a size limit.
 var ErrTooLarge = errors.New("content too large")
 
+// ErrQuota is wrapped by errors about content refused because the gateway's attachment
+// storage is full (its total quota is reached). Nothing is wrong with the file, and the same
+// file may be taken once retention or an operator frees room; it is kept apart from
+// ErrTooLarge so that pages tell the sender the storage is full, not that the file is too big.
+var ErrQuota = errors.New("the gateway's attachment storage is full")
+
 // ErrNotFound is wrapped by errors about a conversation, ticket or message that does not exist.
 var ErrNotFound = errors.New("not found")
 
