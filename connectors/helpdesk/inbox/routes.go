@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"io/fs"
 	"net/http"
 
 	"github.com/casino-support/gateway/normalize"
@@ -34,7 +35,7 @@ func (i *Inbox) Mount(mux *http.ServeMux) {
 	handle("GET "+p+"/attachments/{conv}/{msg}/{index}", i.authed(asAPI, i.handleAttachment))
 	handle("GET "+p+"/events", i.authed(asAPI, i.handleEvents))
 	// Script and styles are public: the sign-in page needs them and they hold no data.
-	static := http.StripPrefix(p+"/", http.FileServerFS(staticFiles))
+	static := http.StripPrefix(p+"/", http.FileServerFS(filesOnly{staticFiles}))
 	handle("GET "+p+"/static/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
 		static.ServeHTTP(w, r)
@@ -51,4 +52,21 @@ func secureHeaders(h http.HandlerFunc) http.Handler {
 		hd.Set("Referrer-Policy", "same-origin")
 		h(w, r)
 	})
+}
+
+// filesOnly hides the directories of an FS: http.FileServerFS would list them, telling anyone
+// what the inbox ships, and answers 404 instead when Open says they do not exist.
+type filesOnly struct{ fsys fs.FS }
+
+func (f filesOnly) Open(name string) (fs.File, error) {
+	file, err := f.fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	info, err := file.Stat()
+	if err != nil || info.IsDir() {
+		file.Close()
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return file, nil
 }
