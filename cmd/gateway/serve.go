@@ -73,16 +73,19 @@ type gateway struct {
 const streamGrace = time.Second
 
 func serve(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Logger) error {
-	g, err := assemble(ctx, cfg, out, log)
-	if err != nil {
-		return err
-	}
-	defer g.close()
-
+	// Bind first: assembling creates the databases and, on a first start, the inbox account
+	// whose password is printed once. A port already taken must fail before any of that, or
+	// the operator is shown a password for a gateway that never ran.
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
+	g, err := assemble(ctx, cfg, out, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer g.close()
 	// Shutdown waits for requests in flight, but live streams (the inbox's events, the chat's
 	// long polls) never end by themselves: their context ends shortly after shutdown begins,
 	// once ordinary requests (a webhook being stored) have had time to finish.

@@ -124,6 +124,12 @@ func (i *Inbox) syncAgents(ctx context.Context) error {
 		return fmt.Errorf("count agents: %w", err)
 	}
 	var password string
+	var existing []string
+	if count > 0 {
+		if existing, err = agentNames(ctx, tx, shownAgents); err != nil {
+			return err
+		}
+	}
 	if count == 0 {
 		if password, err = generatePassword(); err != nil {
 			return err
@@ -140,14 +146,47 @@ func (i *Inbox) syncAgents(ctx context.Context) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sync agents: %w", err)
 	}
+	page := strings.TrimSuffix(i.deps.PublicURL, "/") + i.cfg.Path
 	if password != "" {
 		// Printed only after the commit: a password shown for an account that does not exist
 		// would lock the operator out.
-		fmt.Fprintf(i.deps.Out, "Inbox: sign in at %s%s as %s with password %s (shown once; change it with: gateway inbox-password --user %s)\n",
-			strings.TrimSuffix(i.deps.PublicURL, "/"), i.cfg.Path, firstAgent, password, firstAgent)
+		fmt.Fprintf(i.deps.Out, "Inbox: sign in at %s as %s with password %s (shown once; change it with: gateway inbox-password --user %s)\n",
+			page, firstAgent, password, firstAgent)
 		i.log.Info("created the first inbox agent; its password was printed once", "agent", firstAgent)
+		return nil
 	}
+	// A restart: the first start's password scrolled away long ago, and an operator who lost
+	// it needs to know the way back in without reading the docs.
+	who := strings.Join(existing, ", ")
+	if count > len(existing) {
+		who += fmt.Sprintf(" and %d more", count-len(existing))
+	}
+	fmt.Fprintf(i.deps.Out, "Inbox: sign in at %s as %s (forgot a password? set a new one with: gateway inbox-password --user NAME)\n", page, who)
 	return nil
+}
+
+// shownAgents is how many agent names a restart prints; the rest are counted.
+const shownAgents = 5
+
+// agentNames returns the first limit agent names in order.
+func agentNames(ctx context.Context, tx *sql.Tx, limit int) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT name FROM agents ORDER BY name LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list agents: %w", err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("list agents: %w", err)
+		}
+		names = append(names, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list agents: %w", err)
+	}
+	return names, nil
 }
 
 // generatePassword draws generatedPasswordLen characters of passwordAlphabet uniformly from

@@ -3,6 +3,7 @@ package inbox
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -269,12 +270,30 @@ func TestFirstStartCreatesAdminOnce(t *testing.T) {
 	again, err := New(t.Context(), testName, f.cfg, Deps{Conversations: f.convs, Out: &out, PublicURL: "http://gateway.test"})
 	require.NoError(t, err)
 	require.NoError(t, again.Close())
-	require.Empty(t, out.String(), "a second start prints nothing")
+	require.Equal(t, restartLine("admin"), out.String(), "a restart says where to sign in and how to reset a password, and shows none")
+}
+
+// restartLine is what a start prints when agents exist already: where to sign in, as whom,
+// and how to get back in with a forgotten password.
+func restartLine(agents string) string {
+	return "Inbox: sign in at http://gateway.test/inbox as " + agents +
+		" (forgot a password? set a new one with: gateway inbox-password --user NAME)\n"
+}
+
+func TestRestartSaysHowToSignIn(t *testing.T) {
+	f := newFixture(t)
+	require.Equal(t, restartLine("alice"), f.out.String(), "configured agents: no account made, no password shown")
+	require.NoError(t, SetPassword(t.Context(), f.cfg.Database, "bob", "bob-password"))
+	var out bytes.Buffer
+	again, err := New(t.Context(), testName, f.cfg, Deps{Conversations: f.convs, Out: &out, PublicURL: "http://gateway.test/"})
+	require.NoError(t, err)
+	require.NoError(t, again.Close())
+	require.Equal(t, restartLine("alice, bob"), out.String())
 }
 
 func TestConfiguredAgentsNeedNoAdmin(t *testing.T) {
 	f := newFixture(t)
-	require.Empty(t, f.out.String())
+	require.NotContains(t, f.out.String(), "with password")
 	_, found, err := f.in.findAgent(t.Context(), firstAgent)
 	require.NoError(t, err)
 	require.False(t, found)
@@ -288,7 +307,7 @@ func TestConfigManagesItsAgents(t *testing.T) {
 	require.NoError(t, SetPassword(t.Context(), f.cfg.Database, "alice", "cli-password"))
 	cfg := f.cfg
 	cfg.Agents = []Agent{{Name: "alice", PasswordHash: minCostHash(t, "new-config-password")}}
-	restarted, err := New(t.Context(), testName, cfg, Deps{Conversations: f.convs})
+	restarted, err := New(t.Context(), testName, cfg, Deps{Conversations: f.convs, Out: io.Discard})
 	require.NoError(t, err)
 	a, found, err := restarted.findAgent(t.Context(), "alice")
 	require.NoError(t, err)
@@ -301,7 +320,7 @@ func TestConfigManagesItsAgents(t *testing.T) {
 	// An agent the configuration drops is removed; one made with the CLI stays.
 	require.NoError(t, SetPassword(t.Context(), f.cfg.Database, "bob", "bob-password"))
 	cfg.Agents = []Agent{{Name: "carol", PasswordHash: minCostHash(t, "carol-password")}}
-	restarted, err = New(t.Context(), testName, cfg, Deps{Conversations: f.convs})
+	restarted, err = New(t.Context(), testName, cfg, Deps{Conversations: f.convs, Out: io.Discard})
 	require.NoError(t, err)
 	defer restarted.Close()
 	for name, want := range map[string]bool{"alice": false, "bob": true, "carol": true} {
