@@ -65,6 +65,11 @@ type Options struct {
 	Clock clock.Clock
 	// Health hears of connectors that do not work; nil hears nothing.
 	Health Health
+	// MaxText is the most characters of text a player's message keeps, by channel type;
+	// longer text is cut with a note. Types not listed, and agents' replies, keep
+	// DefaultMaxText, which is the package's DefaultMaxText when 0.
+	MaxText        map[normalize.ChannelKind]int
+	DefaultMaxText int
 }
 
 func (o *Options) defaults() {
@@ -81,6 +86,7 @@ func (o *Options) defaults() {
 	def(&o.Workers, 16)
 	def(&o.MaxAttempts, 12)
 	def(&o.BatchSize, 50)
+	def(&o.DefaultMaxText, DefaultMaxText)
 	defd(&o.BackoffBase, time.Second)
 	defd(&o.BackoffMax, 10*time.Minute)
 	defd(&o.Lease, 2*time.Minute)
@@ -106,6 +112,7 @@ type Router struct {
 	owner     string
 	wake      chan struct{}
 	clock     clock.Clock
+	cleaner   *cleaner
 }
 
 var _ connectors.Sink = (*Router)(nil)
@@ -116,10 +123,11 @@ func New(st Store, channels map[normalize.InstanceName]connectors.Channel, helpd
 	opts.defaults()
 	return &Router{
 		store: st, channels: channels, helpdesks: helpdesks, rules: rules, opts: opts, log: log,
-		m:     newMetrics(reg, st.Stats, log),
-		owner: "router-" + string(normalize.NewMessageID()),
-		wake:  make(chan struct{}, 1),
-		clock: opts.Clock,
+		m:       newMetrics(reg, st.Stats, log),
+		owner:   "router-" + string(normalize.NewMessageID()),
+		wake:    make(chan struct{}, 1),
+		clock:   opts.Clock,
+		cleaner: newCleaner(opts.MaxText, opts.DefaultMaxText, reg, log),
 	}
 }
 
@@ -129,6 +137,9 @@ func (r *Router) Deliver(ctx context.Context, msgs ...normalize.Message) error {
 		return nil
 	}
 	source := string(msgs[0].Source)
+	// Cleaned here, where every channel's and helpdesk's messages pass, before anything stores
+	// or shows them.
+	msgs = r.cleaner.clean(msgs)
 	accepted, err := r.store.Intake(ctx, msgs, r.assess)
 	if err != nil {
 		reason := "error"
