@@ -18,6 +18,10 @@ type Config struct {
 	Listen string `yaml:"listen"`
 	// PublicURL is how players' browsers and remote systems reach Listen; used in links.
 	PublicURL string `yaml:"public_url"`
+	// TrustedProxies are the reverse proxies (CIDRs or addresses) whose X-Forwarded-For or
+	// Forwarded header names the client. From any other peer these headers are ignored, since
+	// anyone can send them; empty (the default) takes every TCP peer as the client.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 	// DataDir holds the SQLite database and attachments unless configured elsewhere.
 	DataDir         string        `yaml:"data_dir"`
 	Log             Log           `yaml:"log"`

@@ -32,6 +32,7 @@ func (c *Config) validate(p *problems) {
 	if c.PublicURL != "" || listenOK {
 		checkHTTPURL(p, "public_url", c.PublicURL, true)
 	}
+	checkTrustedProxies(p, c.TrustedProxies)
 	if c.DataDir == "" {
 		p.add("data_dir", "required")
 	}
