@@ -55,7 +55,8 @@ func (g *gateway) handler() http.Handler {
 		name := normalize.InstanceName(instance)
 		return g.channels[name] != nil || g.helpdesks[name] != nil
 	}
-	return countResponses(g.registry, known, mux)
+	// The client is resolved first, so that everything below (limits, log lines) sees it.
+	return resolveClients(g.cfg.TrustedProxyPrefixes(), countResponses(g.registry, known, mux))
 }
 
 // connectorLines lists the connectors' health for /readyz, one per line: what an operator
