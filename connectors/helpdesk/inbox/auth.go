@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -34,19 +35,43 @@ const (
 	// typos, far too few for guessing.
 	signinBurst = 5
 	signinEvery = 20 * time.Second
-	// limiterIdle is how long an address's limiter is kept after its last attempt.
+	// limiterIdle is how long an address's limiter, or a user name's failures, are kept after
+	// the last attempt.
 	limiterIdle = 10 * time.Minute
 	maxLimiters = 4096
+
+	// After the n-th failed sign-in as one user name, the next attempt is checked only
+	// min(2^n s, maxSigninDelay) later: guessing one account slows to a crawl from any number
+	// of addresses, while no failure, however many, locks the account for longer than that.
+	maxSigninDelay = time.Minute
+
+	// deviceCookie marks a browser an agent signed in from before. Its attempts wait only for
+	// its own failures, not for the account's: someone guessing an agent's password once a
+	// minute would otherwise keep the agent out for good.
+	deviceCookie    = "inbox_device"
+	deviceCookieAge = 180 * 24 * 3600
 )
 
-// authState is the in-memory part of authentication: per-address sign-in limits and the hash
-// unknown user names are checked against.
+// authState is the in-memory part of authentication: per-address and per-account sign-in
+// limits and the hash unknown user names are checked against.
 type authState struct {
 	mu       sync.Mutex
 	limiters map[string]*addrLimiter
+	// failures holds the failed sign-ins by throttle key: an account's from unknown browsers,
+	// or one known browser's (see throttleKey).
+	failures map[string]*failureRecord
 	// dummyHash makes a sign-in as an unknown user cost one bcrypt comparison like a known
 	// one, so response times do not tell which user names exist.
 	dummyHash func() []byte
+}
+
+// failureRecord is the failed sign-ins of one throttle key since its last success.
+type failureRecord struct {
+	count int
+	last  time.Time
+	// kept records a known agent's failures: those are never dropped to make room, or
+	// trying made-up names could erase the delay of a real account.
+	kept bool
 }
 
 type addrLimiter struct {
@@ -59,6 +84,7 @@ type addrLimiter struct {
 func newAuthState(dummyCost int) *authState {
 	return &authState{
 		limiters: map[string]*addrLimiter{},
+		failures: map[string]*failureRecord{},
 		dummyHash: sync.OnceValue(func() []byte {
 			h, err := bcrypt.GenerateFromPassword([]byte(randomToken()), dummyCost)
 			if err != nil {
@@ -87,6 +113,107 @@ func (a *authState) allowSignin(addr string, now time.Time) bool {
 	}
 	l.seen = now
 	return l.lim.AllowN(now, 1)
+}
+
+// signinDelay is how long an attempt must wait after n failures: min(2^n s, maxSigninDelay).
+func signinDelay(n int) time.Duration {
+	if n <= 0 {
+		return 0
+	}
+	if n >= 6 { // 2^6 s is over a minute already; shifting further would overflow in the end
+		return maxSigninDelay
+	}
+	return min(time.Duration(1<<n)*time.Second, maxSigninDelay)
+}
+
+// signinWait returns how much longer an attempt under key must wait before it is checked; 0
+// lets it through. Attempts held back do not count as failures, so hammering the form does
+// not stretch the delay.
+func (a *authState) signinWait(key string, now time.Time) time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	f := a.failures[key]
+	if f == nil || now.Sub(f.last) > limiterIdle {
+		return 0
+	}
+	return max(f.last.Add(signinDelay(f.count)).Sub(now), 0)
+}
+
+// signinFailed records a checked attempt under key that failed; known is whether the user name
+// is an agent's.
+func (a *authState) signinFailed(key string, known bool, now time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	f := a.failures[key]
+	if f == nil {
+		if len(a.failures) >= maxLimiters {
+			for k, old := range a.failures {
+				if now.Sub(old.last) > limiterIdle {
+					delete(a.failures, k)
+				}
+			}
+		}
+		if len(a.failures) >= maxLimiters && !known {
+			// Full of recent failures at made-up names: this name protects no account.
+			return
+		}
+		f = &failureRecord{}
+		a.failures[key] = f
+	}
+	if now.Sub(f.last) > limiterIdle {
+		f.count = 0
+	}
+	f.count++
+	f.last = now
+	f.kept = f.kept || known
+}
+
+// signinSucceeded forgets key's failures.
+func (a *authState) signinSucceeded(key string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.failures, key)
+}
+
+// throttleKey is what an attempt to sign in as user waits for: the failures of its browser
+// when the browser carries a device cookie that ag (the agent named user, when found) issued,
+// else the failures of the user name from anywhere.
+func throttleKey(r *http.Request, user string, ag agent, found bool) string {
+	if found {
+		if c, err := r.Cookie(deviceCookie); err == nil {
+			if nonce, ok := checkDeviceToken(c.Value, ag); ok {
+				return "device:" + nonce
+			}
+		}
+	}
+	return "user:" + user
+}
+
+// deviceToken returns a new device cookie value for ag: agent name, a random nonce and their
+// HMAC under the agent's password hash. Keyed so, it needs no key of its own, outlives
+// restarts, and a new password revokes every device.
+func deviceToken(ag agent) string {
+	nonce := randomToken()
+	return ag.Name + "." + nonce + "." + deviceMAC(ag, nonce)
+}
+
+// checkDeviceToken returns the nonce of a device cookie value that ag issued.
+func checkDeviceToken(v string, ag agent) (string, bool) {
+	name, rest, ok := strings.Cut(v, ".")
+	if !ok || name != ag.Name {
+		return "", false
+	}
+	nonce, mac, ok := strings.Cut(rest, ".")
+	if !ok || nonce == "" || !sameToken(mac, deviceMAC(ag, nonce)) {
+		return "", false
+	}
+	return nonce, true
+}
+
+func deviceMAC(ag agent, nonce string) string {
+	m := hmac.New(sha256.New, []byte(ag.Hash))
+	m.Write([]byte("inbox device\x00" + ag.Name + "\x00" + nonce))
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 // checkPassword compares password with the agent's hash; for an unknown agent it does the

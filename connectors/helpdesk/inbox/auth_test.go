@@ -78,6 +78,7 @@ func TestSignIn(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			f.clock.Add(maxSigninDelay) // past the delay the case before may have set
 			b := f.browser()
 			resp := b.signIn(tt.user, tt.password)
 			require.Equal(t, tt.want, resp.status)
@@ -140,8 +141,8 @@ func TestSignInNextStaysInTheInbox(t *testing.T) {
 func TestSignInRateLimit(t *testing.T) {
 	f := newFixture(t)
 	b := f.browser()
-	for n := range signinBurst {
-		require.Equal(t, http.StatusUnauthorized, b.signIn("alice", "guess-"+string(rune('a'+n))).status)
+	for n := range signinBurst { // one guess per name: only the address's budget is spent
+		require.Equal(t, http.StatusUnauthorized, b.signIn("guess-"+string(rune('a'+n)), "guess").status)
 	}
 	resp := b.signIn("alice", testPassword)
 	require.Equal(t, http.StatusTooManyRequests, resp.status)
@@ -157,9 +158,9 @@ func TestSignInRateLimit(t *testing.T) {
 // each guess would come with a fresh budget.
 func TestSignInRateLimitCoversAnIPv6Prefix(t *testing.T) {
 	f := newFixture(t)
-	attempt := func(remote, password string) int {
+	attempt := func(remote, user, password string) int {
 		token := randomToken()
-		form := url.Values{"csrf": {token}, "username": {"alice"}, "password": {password}}
+		form := url.Values{"csrf": {token}, "username": {user}, "password": {password}}
 		req := httptest.NewRequest(http.MethodPost, "/inbox/signin", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.AddCookie(&http.Cookie{Name: signinCookie, Value: token})
@@ -168,13 +169,13 @@ func TestSignInRateLimitCoversAnIPv6Prefix(t *testing.T) {
 		f.srv.Config.Handler.ServeHTTP(rec, req)
 		return rec.Code
 	}
-	for n := range signinBurst {
-		require.Equal(t, http.StatusUnauthorized, attempt(fmt.Sprintf("[2001:db8:1:2::%x]:40000", n+1), "guess"))
+	for n := range signinBurst { // one guess per name: only the address's budget is spent
+		require.Equal(t, http.StatusUnauthorized, attempt(fmt.Sprintf("[2001:db8:1:2::%x]:40000", n+1), fmt.Sprintf("guess-%d", n), "guess"))
 	}
-	require.Equal(t, http.StatusTooManyRequests, attempt("[2001:db8:1:2:aaaa::1]:40000", testPassword),
+	require.Equal(t, http.StatusTooManyRequests, attempt("[2001:db8:1:2:aaaa::1]:40000", "alice", testPassword),
 		"another address of the same /64 shares its budget")
-	require.Equal(t, http.StatusSeeOther, attempt("[2001:db8:1:3::1]:40000", testPassword), "another /64 has its own")
-	require.Equal(t, http.StatusSeeOther, attempt("192.0.2.7:40000", testPassword), "IPv4 addresses count one by one")
+	require.Equal(t, http.StatusSeeOther, attempt("[2001:db8:1:3::1]:40000", "alice", testPassword), "another /64 has its own")
+	require.Equal(t, http.StatusSeeOther, attempt("192.0.2.7:40000", "alice", testPassword), "IPv4 addresses count one by one")
 }
 
 func TestSignInNeedsItsCSRFToken(t *testing.T) {
@@ -341,6 +342,7 @@ func TestSetPassword(t *testing.T) {
 	require.NoError(t, SetPassword(t.Context(), db, "bob", "second-password"))
 	require.Equal(t, http.StatusSeeOther, b.get("/inbox/").status, "a new password signs out everywhere")
 	require.Equal(t, http.StatusUnauthorized, f.browser().signIn("bob", "first-password").status)
+	f.clock.Add(signinDelay(1))
 	require.Equal(t, http.StatusSeeOther, f.browser().signIn("bob", "second-password").status)
 
 	for _, bad := range []struct{ user, password string }{

@@ -1,7 +1,10 @@
 package inbox
 
 import (
+	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -35,8 +38,9 @@ func (i *Inbox) showSignin(w http.ResponseWriter, r *http.Request, status int, u
 	})
 }
 
-// handleSignin checks the form's CSRF token, the address's attempt budget and the password,
-// then starts a new session (never reusing one, so a planted cookie cannot be signed in).
+// handleSignin checks the form's CSRF token, the address's attempt budget, the delay the
+// account's (or this browser's) failed attempts impose, and the password, then starts a new
+// session (never reusing one, so a planted cookie cannot be signed in).
 func (i *Inbox) handleSignin(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, formOverhead)
 	if err := r.ParseForm(); err != nil {
@@ -62,11 +66,23 @@ func (i *Inbox) handleSignin(w http.ResponseWriter, r *http.Request) {
 		i.showSignin(w, r, http.StatusInternalServerError, username, "The inbox cannot read its database right now.")
 		return
 	}
+	// Unknown names wait like agents' do, so the delay does not tell which names exist.
+	key := throttleKey(r, username, ag, found)
+	if wait := i.auth.signinWait(key, i.now()); wait > 0 {
+		secs := int(math.Ceil(wait.Seconds()))
+		i.log.Warn("sign-in held back after failed attempts", "agent", username, "addr", addr, "wait", wait)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		i.showSignin(w, r, http.StatusTooManyRequests, username,
+			fmt.Sprintf("Too many failed sign-ins as this user. Please wait %d seconds and try again.", secs))
+		return
+	}
 	if !i.auth.checkPassword(ag, found, r.PostFormValue("password")) {
+		i.auth.signinFailed(key, found, i.now())
 		i.log.Info("sign-in failed", "agent", username, "addr", addr)
 		i.showSignin(w, r, http.StatusUnauthorized, username, "Wrong user name or password.")
 		return
 	}
+	i.auth.signinSucceeded(key)
 	token, err := i.createSession(r.Context(), ag)
 	if err != nil {
 		i.log.Error("sign in", "err", err)
@@ -76,6 +92,7 @@ func (i *Inbox) handleSignin(w http.ResponseWriter, r *http.Request) {
 	i.log.Info("agent signed in", "agent", ag.Name, "addr", addr)
 	http.SetCookie(w, i.cookie(signinCookie, "", -1))
 	http.SetCookie(w, i.cookie(sessionCookie, token, int(i.cfg.SessionTTL.Seconds())))
+	http.SetCookie(w, i.cookie(deviceCookie, deviceToken(ag), deviceCookieAge))
 	http.Redirect(w, r, i.safeNext(r.PostFormValue("next")), http.StatusSeeOther)
 }
 
