@@ -95,6 +95,11 @@ func decodeFile(i int, a InAttachment) (replyFile, error) {
 	if sniffed, ok := media.Check(mediaType, content); !ok {
 		return replyFile{}, refuse(http.StatusBadRequest, "%s: media_type is %s but the content is not (it looks like %s)", at, mediaType, sniffed)
 	}
+	// Players' pages show images inline: one declaring gigapixels would take the player's
+	// browser down. The operator's system hears why at once, and the agent can send it smaller.
+	if _, err := media.CheckImage(bytes.NewReader(content), mediaType); err != nil {
+		return replyFile{}, refuse(http.StatusBadRequest, "%s: %v; send a smaller image", at, err)
+	}
 	return replyFile{name: name, mediaType: mediaType, content: content}, nil
 }
 

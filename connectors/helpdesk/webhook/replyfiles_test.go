@@ -21,6 +21,7 @@ import (
 	"github.com/casino-support/gateway/connectors/helpdesk/webhook"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router/store/blobs"
+	"github.com/casino-support/gateway/test/hugeimage"
 	"github.com/casino-support/gateway/test/webhookreceiver"
 )
 
@@ -191,6 +192,11 @@ func TestReplyAttachmentRefusals(t *testing.T) {
 			body: files(eleven...)},
 		{name: "a PNG that is a PDF", want: 400, wantErr: "attachments[1] (scan.png): media_type is image/png but the content is not (it looks like application/pdf)",
 			body: files(pdf, file("scan.png", "image/png", pdfFile))},
+		{name: "a PNG declaring 20000×20000 pixels", want: 400,
+			wantErr: "attachments[1] (bomb.png): the PNG image is 20000×20000 pixels (400 megapixels), over the limit of 50 megapixels",
+			body:    files(pdf, file("bomb.png", "image/png", hugeimage.PNG(20000, 20000)))},
+		{name: "a GIF whose first frame is huge", want: 400, wantErr: "attachments[0] (anim.gif): the GIF image is 30000×30000 pixels",
+			body: files(file("anim.gif", "image/gif", hugeimage.GIFFrame(30000, 30000)))},
 		{name: "a PDF that is text", want: 400, wantErr: "media_type is application/pdf but the content is not (it looks like text/plain)",
 			body: files(file("kyc-form.pdf", "application/pdf", []byte("please sign")))},
 		{name: "unknown field in a file", malformed: true, want: 400, wantErr: `unknown field "size"`,
