@@ -165,9 +165,13 @@ func enqueue(ctx context.Context, tx *wtx, m normalize.Message, now int64) error
 	if err != nil {
 		return fmt.Errorf("store: encode message: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, conversation_id, direction, state, body, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		m.ID, m.Conversation, m.Direction, normalize.StateQueued, body, now); err != nil {
+	res, err := tx.ExecContext(ctx, `INSERT INTO messages (id, conversation_id, direction, state, body, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		m.ID, m.Conversation, m.Direction, normalize.StateQueued, body, now)
+	if err != nil {
 		return fmt.Errorf("store: insert message: %w", err)
+	}
+	if err := recordBlobs(ctx, tx, res, m, now); err != nil {
+		return err
 	}
 	// A lane waiting out a back-off keeps its due time; an idle lane becomes due now.
 	if _, err := tx.ExecContext(ctx, `INSERT INTO lanes (conversation_id, direction, due_at) VALUES (?, ?, ?)

@@ -34,6 +34,13 @@ type Store interface {
 	// MarkState records a receipt (delivered, read) of a sent message, never backwards.
 	MarkState(ctx context.Context, id normalize.MessageID, state normalize.DeliveryState) error
 	connectors.Cursors
+
+	// PurgeConversations deletes closed conversations quiet for olderThan, with everything of
+	// them; ExpireAttachments drops old messages' references to attachment content;
+	// ReferencedBlobs tells which content a remaining message references. See store.Store.
+	PurgeConversations(ctx context.Context, olderThan time.Duration, limit int) (store.Purged, error)
+	ExpireAttachments(ctx context.Context, olderThan time.Duration, limit int) (store.Purged, error)
+	ReferencedBlobs(ctx context.Context, refs []string) (map[string]bool, error)
 }
 
 // RunStore checks the promises the router relies on from every Store. open must return an
@@ -72,6 +79,9 @@ func RunStore(t *testing.T, open func(t *testing.T, now func() time.Time) Store)
 		{"SLAClockVIP", storeSLAClockVIP},
 		{"Assignee", storeAssignee},
 		{"Cursors", storeCursors},
+		{"RetentionPurgesClosedConversations", storeRetentionPurgesClosed},
+		{"RetentionInBatches", storeRetentionInBatches},
+		{"RetentionAttachmentReferences", storeRetentionAttachments},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
