@@ -3,14 +3,28 @@ package inbox
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 )
 
 // listView is the conversation list page.
 type listView struct {
 	common
-	Filter string
-	Rows   []rowView
+	Filter   string
+	Channel  string
+	Search   string
+	Channels []channelOption
+	Statuses []statusLink
+	ClearURL string // the same status without channel and search; empty when neither is set
+	Rows     []rowView
+}
+
+// statusLink is one of the status tabs; it keeps the channel and the search.
+type statusLink struct {
+	ID     string
+	Label  string
+	URL    string
+	Active bool
 }
 
 // rowView is one conversation in the list.
@@ -22,6 +36,9 @@ type rowView struct {
 	Channel     string
 	Language    string
 	VIPTier     int
+	Preview     string
+	PreviewFrom string
+	PreviewBy   string
 	Waiting     string // empty when nothing waits
 	SLA         string
 	SLAClass    string
@@ -29,25 +46,58 @@ type rowView struct {
 	UpdatedAt   time.Time
 }
 
-// handleList shows the conversations with the newest activity first, filtered by status.
-// With ?partial=1 it answers only the list, for the page's live refresh.
+// handleList shows the conversations with the newest activity first, filtered by status and
+// optionally by channel and a search. With ?partial=1 it answers only the list, for the page's
+// live refresh, which asks with the page's own query and so keeps its filters.
 func (i *Inbox) handleList(w http.ResponseWriter, r *http.Request, s session) {
-	f := parseFilter(r.URL.Query().Get("status"))
-	tickets, err := i.listTickets(r.Context(), f)
+	query := r.URL.Query()
+	q := listQuery{Status: parseFilter(query.Get("status")), Channel: query.Get("channel"), Search: searchQuery(query.Get("q"))}
+	tickets, err := i.listTickets(r.Context(), q)
+	var channels []channelOption
+	if err == nil {
+		channels, err = i.listChannels(r.Context())
+	}
 	if err != nil {
 		i.log.Error("list conversations", "err", err)
 		i.renderError(w, s, http.StatusInternalServerError, "The inbox cannot read its database right now.")
 		return
+	}
+	if q.Channel != "" && !slices.ContainsFunc(channels, func(c channelOption) bool { return c.Name == q.Channel }) {
+		// A link to a channel with nothing left in it still shows which channel it asks for.
+		channels = append(channels, channelOption{Name: q.Channel})
 	}
 	now := i.now()
 	rows := make([]rowView, 0, len(tickets))
 	for _, t := range tickets {
 		rows = append(rows, i.row(t, now))
 	}
-	i.render(w, "list", r.URL.Query().Get("partial") != "", http.StatusOK, listView{
+	v := listView{
 		common: common{Base: i.cfg.Path, Title: "Conversations", Agent: s.DisplayName, CSRF: s.CSRF},
-		Filter: string(f), Rows: rows,
-	})
+		Filter: string(q.Status), Channel: q.Channel, Search: q.Search, Channels: channels, Rows: rows,
+	}
+	for _, st := range []struct {
+		f     statusFilter
+		label string
+	}{{filterOpen, "Open"}, {filterClosed, "Closed"}, {filterAll, "All"}} {
+		v.Statuses = append(v.Statuses, statusLink{ID: "filter-" + string(st.f), Label: st.label,
+			URL: i.listURL(listQuery{Status: st.f, Channel: q.Channel, Search: q.Search}), Active: st.f == q.Status})
+	}
+	if q.Channel != "" || q.Search != "" {
+		v.ClearURL = i.listURL(listQuery{Status: q.Status})
+	}
+	i.render(w, "list", query.Get("partial") != "", http.StatusOK, v)
+}
+
+// listURL is the address of the list showing q.
+func (i *Inbox) listURL(q listQuery) string {
+	v := url.Values{"status": {string(q.Status)}}
+	if q.Channel != "" {
+		v.Set("channel", q.Channel)
+	}
+	if q.Search != "" {
+		v.Set("q", q.Search)
+	}
+	return i.cfg.Path + "/?" + v.Encode()
 }
 
 func (i *Inbox) row(t ticket, now time.Time) rowView {
@@ -55,8 +105,8 @@ func (i *Inbox) row(t ticket, now time.Time) rowView {
 	v := rowView{
 		ID: string(t.Conv), URL: i.cfg.Path + "/conversations/" + url.PathEscape(string(t.Conv)),
 		Player: firstNonEmpty(t.PlayerName, "Player"), ChannelKind: t.ChannelKind, Channel: t.Channel,
-		Language: t.Language, VIPTier: t.VIPTier, SLA: string(state), SLAClass: state.class(),
-		Status: string(t.Status), UpdatedAt: t.UpdatedAt,
+		Language: t.Language, VIPTier: t.VIPTier, Preview: t.Preview, PreviewFrom: t.PreviewFrom, PreviewBy: t.PreviewBy,
+		SLA: string(state), SLAClass: state.class(), Status: string(t.Status), UpdatedAt: t.UpdatedAt,
 	}
 	if !t.FirstUnansweredAt.IsZero() {
 		v.Waiting = humanDuration(now.Sub(t.FirstUnansweredAt))

@@ -71,7 +71,8 @@ func newTicket(conv normalize.Conversation, first time.Time) ticket {
 
 // applyPost folds conv and msgs into t. A player message newer than the last answer (an agent
 // reply or closing) waits for an answer, and one newer than closing reopens the ticket, as
-// the gateway store reopens the conversation.
+// the gateway store reopens the conversation. The newest message a person wrote becomes the
+// preview.
 func applyPost(t *ticket, conv normalize.Conversation, msgs []connectors.Delivery, now func() time.Time) {
 	t.Channel, t.ChannelKind = string(conv.Channel), string(conv.ChannelKind)
 	player := conv.Player
@@ -100,6 +101,9 @@ func applyPost(t *ticket, conv normalize.Conversation, msgs []connectors.Deliver
 		at := msgTime(d.Message, now)
 		t.LastPlayerAt = later(t.LastPlayerAt, at)
 		t.UpdatedAt = later(t.UpdatedAt, at)
+		if p, ok := previewOf(d.Message, at); ok {
+			applyPreview(t, p)
+		}
 		if !needsAnswer(d.Message) || !at.After(t.AnsweredAt) {
 			continue
 		}

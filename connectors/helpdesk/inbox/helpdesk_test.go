@@ -99,7 +99,7 @@ func TestListShowsPostedConversations(t *testing.T) {
 	}
 	require.Contains(t, rowOf(t, page.body, "c-old"), "answered")
 	require.Less(t, strings.Index(page.body, `data-id="c1"`), strings.Index(page.body, `data-id="c-old"`), "newest activity first")
-	require.NotContains(t, page.body, "withdrawal", "the list shows no message content")
+	require.Contains(t, row, "&lt;b&gt;where is my withdrawal?&lt;/b&gt;", "the last message, escaped")
 
 	partial := b.get("/inbox/?partial=1")
 	require.Equal(t, http.StatusOK, partial.status)

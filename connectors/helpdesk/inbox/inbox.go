@@ -2,9 +2,10 @@
 // player messages to it, agent replies leave through Sink.Deliver) with its own small web UI,
 // so a casino can answer players from every channel without running a ticket system.
 //
-// It owns agents, sessions and one ticket row per conversation (status, SLA timestamps) in its
-// own SQLite database. It does not copy message content: the thread view reads the gateway
-// store through Conversations, which keeps one source of truth, delivery states included.
+// It owns agents, sessions and one ticket row per conversation (status, SLA timestamps, the
+// first line of the last message for the list and its search) in its own SQLite database.
+// It copies no more message content than that line: the thread view reads the gateway store
+// through Conversations, which keeps one source of truth, delivery states included.
 package inbox
 
 import (

@@ -63,7 +63,10 @@ func TestSLAFollowsThePolicyAndIgnoresEvents(t *testing.T) {
 	f.clock.Add(2 * time.Hour)
 	list := b.get("/inbox/")
 	require.Equal(t, http.StatusOK, list.status)
-	require.Contains(t, list.body, "sla-answered", "an event is nothing to answer")
+	require.NotContains(t, list.body, `data-id="c1"`, "an event alone is no message to show an agent")
+	tk, _, err := getTicket(t.Context(), f.in.db, "c1")
+	require.NoError(t, err)
+	require.True(t, tk.FirstUnansweredAt.IsZero(), "an event is nothing to answer")
 
 	page := b.get("/inbox/conversations/c1")
 	require.Equal(t, 1, strings.Count(page.body, `class="msg system"`))

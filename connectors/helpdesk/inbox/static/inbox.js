@@ -1,5 +1,6 @@
 // The inbox's only script: live refresh (server-sent events plus a timer), local times,
-// guarding the reply form against double submits and oversized files, and typing hints.
+// guarding the reply form against double submits and oversized files, typing hints, and the
+// channel choice narrowing the list at once.
 // Pages work without it; it only saves reloads.
 (function () {
   'use strict';
@@ -86,6 +87,12 @@
     var link = row.querySelector('a');
     if (link) window.location.assign(link.href);
   });
+
+  // Choosing a channel narrows the list at once; the search waits for Enter or its button.
+  var channel = document.getElementById('channel');
+  if (channel && channel.form) {
+    channel.addEventListener('change', function () { channel.form.requestSubmit(); });
+  }
 
   var form = document.getElementById('reply');
   if (!form) return;
