@@ -31,7 +31,8 @@ bench:
 FUZZTIME ?= 30s
 FUZZ_TARGETS = ./config:FuzzParse ./cmd/gateway:FuzzConfig ./test/loopback:FuzzChannelHook ./connectors/channel/webchat:FuzzParseClientFrame \
 	./connectors/channel/telegram:FuzzConvertUpdate ./connectors/helpdesk/webhook:FuzzIncomingEvent ./normalize/htmltext:FuzzText \
-	./connectors/helpdesk/rt:FuzzAttachmentContent ./normalize:FuzzCleanText ./connectors/media:FuzzImageSize
+	./connectors/helpdesk/rt:FuzzAttachmentContent ./normalize:FuzzCleanText ./connectors/media:FuzzImageSize \
+	./connectors/channel/telegram:FuzzFilePath
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "== $$t"; \

@@ -47,6 +47,8 @@ type Server struct {
 	refuseHook string
 	// revoked makes every call answer 401, as after the token is revoked at @BotFather.
 	revoked bool
+	// downloads are the request URIs of file downloads, as they arrived.
+	downloads []string
 }
 
 type queued struct {
@@ -240,6 +242,9 @@ func (s *Server) Revoke(on bool) {
 // ServeHTTP routes /bot<token>/<method> and /file/bot<token>/<path>.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rest, ok := strings.CutPrefix(r.URL.Path, "/file/bot"); ok {
+		s.mu.Lock()
+		s.downloads = append(s.downloads, r.RequestURI)
+		s.mu.Unlock()
 		s.download(w, rest)
 		return
 	}

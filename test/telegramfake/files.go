@@ -40,3 +40,19 @@ func (s *Server) download(w http.ResponseWriter, rest string) {
 	}
 	fail(w, http.StatusNotFound, "Not Found", 0)
 }
+
+// AddFileAt makes data downloadable under id with filePath as getFile's file_path, verbatim:
+// a test of what the bot does with a path the server should never send ("../", a query).
+func (s *Server) AddFileAt(id, filePath string, data []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.files[id] = file{id: id, path: filePath, name: filePath, data: data, size: len(data)}
+}
+
+// Downloads returns the request URIs of the file downloads asked for, in order, as they
+// arrived (still percent-encoded, with any query).
+func (s *Server) Downloads() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.downloads...)
+}

@@ -39,9 +39,15 @@ func (c *Channel) prepare(ctx context.Context, updates []tgbotapi.Update) (batch
 			continue
 		}
 		for _, f := range in.files {
-			att, problem, err := c.fetch(ctx, f)
+			att, note, problem, err := c.fetch(ctx, f)
 			if err != nil {
 				return batch{}, err
+			}
+			if note != "" {
+				in.msg.Text = joinLines(in.msg.Text, note)
+				if in.msg.Kind == normalize.KindImage {
+					in.msg.Kind = normalize.KindDocument // a file to download now, not a picture
+				}
 			}
 			if problem != "" {
 				in.msg.Text = joinLines(in.msg.Text, problem)

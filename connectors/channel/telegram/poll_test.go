@@ -19,6 +19,7 @@ import (
 
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
+	"github.com/casino-support/gateway/test/hugeimage"
 	"github.com/casino-support/gateway/test/telegramfake"
 )
 
@@ -26,12 +27,14 @@ const chat = int64(5000000001)
 
 func TestPollingEveryKind(t *testing.T) {
 	e := newEnv(t, nil)
-	e.fake.AddFile("photo-big", "p.jpg", []byte("JPEGDATA"))
+	// Images are real ones: content that is no image of its type is not shown inline.
+	photo, sticker := hugeimage.JPEG(800, 600), hugeimage.WebP(512, 512)
+	e.fake.AddFile("photo-big", "p.jpg", photo)
 	e.fake.AddFile("doc", "kyc.pdf", []byte("%PDF-1.7"))
 	e.fake.AddFile("voice", "v.ogg", []byte("OGG"))
 	e.fake.AddFile("audio", "a.mp3", []byte("ID3"))
 	e.fake.AddFile("video", "v.mp4", []byte("MP4"))
-	e.fake.AddFile("sticker", "s.webp", []byte("WEBP"))
+	e.fake.AddFile("sticker", "s.webp", sticker)
 
 	with := func(f func(m *tgbotapi.Message)) tgbotapi.Update {
 		m := msg("")
@@ -82,7 +85,7 @@ func TestPollingEveryKind(t *testing.T) {
 		normalize.KindAudio, normalize.KindVideo, normalize.KindSticker, normalize.KindLocation, normalize.KindContact,
 		normalize.KindText, normalize.KindEdit}, kinds)
 
-	wantFiles := map[int]string{1: "JPEGDATA", 2: "%PDF-1.7", 3: "OGG", 4: "ID3", 5: "MP4", 6: "WEBP"}
+	wantFiles := map[int]string{1: string(photo), 2: "%PDF-1.7", 3: "OGG", 4: "ID3", 5: "MP4", 6: string(sticker)}
 	for i, data := range wantFiles {
 		require.Len(t, got[i].Attachments, 1, "message %d", i)
 		rc, err := e.blobs.Open(context.Background(), got[i].Attachments[0].BlobRef)
