@@ -42,6 +42,8 @@ func TestPreviewOf(t *testing.T) {
 	location := player(normalize.KindLocation, "")
 	location.Location = &normalize.Location{Latitude: 59.3, Longitude: 18.1}
 	long := strings.Repeat("Ж", previewRunes+10)
+	unsigned := agentMsg("u", "Hello", normalize.StateSent, "")
+	unsigned.Author = normalize.Author{Role: normalize.RoleAgent, ExternalID: "bob"}
 
 	tests := []struct {
 		name string
@@ -65,6 +67,7 @@ func TestPreviewOf(t *testing.T) {
 		{"unsupported message the player sent", unsupported,
 			preview{Text: "[message type not supported by the gateway]", From: previewPlayer, At: at}},
 		{"agent reply", reply, preview{Text: "We are on it.", From: previewAgent, By: "Alice", At: at}},
+		{"agent without a display name", unsigned, preview{Text: "Hello", From: previewAgent, By: "bob", At: at}},
 		{"note", note, preview{Text: "VIP: be quick", From: previewNote, By: "Alice", At: at}},
 		{"gateway notice", notice, preview{}},
 		{"status change", status, preview{}},

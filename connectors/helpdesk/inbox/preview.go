@@ -51,7 +51,9 @@ func previewOf(m normalize.Message, at time.Time) (preview, bool) {
 	}
 	p := preview{Text: firstLine(m.Text), From: previewPlayer, At: at}
 	if m.Direction == normalize.Outbound {
-		p.From, p.By = previewAgent, m.Author.DisplayName
+		// An agent without a display name signs with nothing the player sees; colleagues
+		// still see the sign-in name, as in the thread.
+		p.From, p.By = previewAgent, firstNonEmpty(m.Author.DisplayName, m.Author.ExternalID)
 		if m.Kind == normalize.KindNote {
 			p.From = previewNote
 		}
