@@ -347,12 +347,37 @@ func (d *decoder) decodeDuration(path string, n *yaml.Node, v reflect.Value) {
 	if !ok {
 		return
 	}
-	dur, err := time.ParseDuration(s)
+	dur, err := parseDuration(s)
 	if err != nil {
 		d.probs.add(path, fmt.Sprintf("want %s, got %s", want, quote(s)))
 		return
 	}
 	v.SetInt(int64(dur))
+}
+
+// maxDays keeps a duration in days far from time.Duration's limit of about 292 years.
+const maxDays = 100 * 365
+
+// parseDuration is time.ParseDuration that also takes whole days in front: "90d", "1d12h".
+// Retention periods are counted in days, and "2160h" says 90 days badly.
+func parseDuration(s string) (time.Duration, error) {
+	days, rest, ok := strings.Cut(s, "d")
+	if !ok {
+		return time.ParseDuration(s)
+	}
+	n, err := strconv.ParseUint(days, 10, 32)
+	if err != nil || n > maxDays {
+		return 0, fmt.Errorf("want whole days from 0 to %d before \"d\", got %s", maxDays, quote(days))
+	}
+	d := time.Duration(n) * 24 * time.Hour
+	if rest == "" {
+		return d, nil
+	}
+	r, err := time.ParseDuration(rest)
+	if err != nil || r < 0 {
+		return 0, fmt.Errorf("want a duration after the days, got %s", quote(rest))
+	}
+	return d + r, nil
 }
 
 func (d *decoder) decodeBool(path string, n *yaml.Node, v reflect.Value) {

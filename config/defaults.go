@@ -45,6 +45,10 @@ func baseDefaults() *Config {
 		Store:   Store{Driver: "sqlite"},
 		Attachments: Attachments{
 			MaxBytes: 25 << 20,
+			// Room for a mid-size operator's months of KYC documents and screenshots (at a few
+			// hundred kilobytes each, tens of thousands of files) on a small volume, while a
+			// flood of uploads stops well before the disk is full.
+			QuotaBytes: 10 << 30,
 		},
 		Delivery: Delivery{
 			Workers:     16,
@@ -59,6 +63,15 @@ func baseDefaults() *Config {
 			Email: 2 * time.Hour,
 			Voice: time.Hour,
 		}},
+		// A year of closed conversations covers the complaints, disputes and chargebacks that
+		// come back to a conversation; 90 days of files covers checking a KYC document and an
+		// appeal, after which it lives in the operator's back office, not in the gateway.
+		// Both are the storage limitation GDPR asks for; operators with longer duties (AML
+		// record keeping) set longer periods or 0.
+		Retention: Retention{
+			ClosedConversations: 365 * 24 * time.Hour,
+			Attachments:         90 * 24 * time.Hour,
+		},
 		ShutdownTimeout: 30 * time.Second,
 	}
 }

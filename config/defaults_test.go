@@ -15,12 +15,13 @@ func TestDefault(t *testing.T) {
 		DataDir:     "./data",
 		Log:         Log{Level: "info", Format: "json"},
 		Store:       Store{Driver: "sqlite", DSN: Secret(filepath.Join("data", "gateway.db"))},
-		Attachments: Attachments{Dir: filepath.Join("data", "blobs"), MaxBytes: 25 * 1024 * 1024},
+		Attachments: Attachments{Dir: filepath.Join("data", "blobs"), MaxBytes: 25 * 1024 * 1024, QuotaBytes: 10 << 30},
 		Delivery: Delivery{
 			Workers: 16, MaxAttempts: 12, BackoffBase: time.Second, BackoffMax: 10 * time.Minute,
 			BatchSize: 50, Lease: 2 * time.Minute,
 		},
 		SLA:             SLA{FirstResponse: FirstResponse{Chat: 5 * time.Minute, Email: 2 * time.Hour, Voice: time.Hour}},
+		Retention:       Retention{ClosedConversations: 365 * 24 * time.Hour, Attachments: 90 * 24 * time.Hour},
 		ShutdownTimeout: 30 * time.Second,
 		// The embedded default: the web chat for players, the built-in inbox for agents, each
 		// with its type's defaults.

@@ -117,6 +117,14 @@ func TestParseErrors(t *testing.T) {
 			want: []string{`delivery.lease: want a duration such as "30s" or "2m", got "5"`},
 		},
 		{
+			name: "days with a fraction or a sign",
+			yaml: "retention:\n  attachments: 1.5d\n  closed_conversations: -5d\n",
+			want: []string{
+				`retention.attachments: want a duration such as "30s" or "2m", got "1.5d"`,
+				`retention.closed_conversations: want a duration such as "30s" or "2m", got "-5d"`,
+			},
+		},
+		{
 			name: "unset environment variable",
 			yaml: "admin:\n  token: ${ADMIN_TOKEN}\n",
 			want: []string{"admin.token: environment variable ADMIN_TOKEN is not set"},
@@ -414,6 +422,14 @@ func TestParseValues(t *testing.T) {
 				require.Equal(t, 90*time.Second, c.ShutdownTimeout)
 				require.Equal(t, 8, c.Delivery.Workers)
 				require.Equal(t, 250*time.Millisecond, c.Delivery.BackoffBase)
+			},
+		},
+		{
+			name: "durations in days, and 0 to keep and store without limit",
+			yaml: "retention:\n  closed_conversations: 90d\n  attachments: 1d12h\nattachments:\n  quota_bytes: 0\n",
+			check: func(t *testing.T, c *Config) {
+				require.Equal(t, Retention{ClosedConversations: 90 * 24 * time.Hour, Attachments: 36 * time.Hour}, c.Retention)
+				require.Zero(t, c.Attachments.QuotaBytes, "an explicit 0 replaces the default")
 			},
 		},
 		{

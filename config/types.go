@@ -30,6 +30,7 @@ type Config struct {
 	Attachments     Attachments   `yaml:"attachments"`
 	Delivery        Delivery      `yaml:"delivery"`
 	SLA             SLA           `yaml:"sla"`
+	Retention       Retention     `yaml:"retention"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	Channels        []Channel     `yaml:"channels"`
 	Helpdesks       []Helpdesk    `yaml:"helpdesks"`
@@ -65,6 +66,19 @@ type Admin struct {
 type Attachments struct {
 	Dir      string `yaml:"dir"`       // default <data_dir>/blobs
 	MaxBytes int64  `yaml:"max_bytes"` // default 25 MiB
+	// QuotaBytes caps the stored content as a whole (identical files count once); a file that
+	// would pass it is refused as "storage full". 0 sets no cap. Default 10 GiB.
+	QuotaBytes int64 `yaml:"quota_bytes"`
+}
+
+// Retention says how long the gateway keeps what players and agents sent. 0 keeps forever.
+type Retention struct {
+	// ClosedConversations is how long a closed conversation is kept once nothing happens in
+	// it, with its messages; one with anything undelivered is kept. Default 365 days.
+	ClosedConversations time.Duration `yaml:"closed_conversations"`
+	// Attachments is how long a file is kept after the message that carried it; the message
+	// stays. Default 90 days.
+	Attachments time.Duration `yaml:"attachments"`
 }
 
 // Delivery tunes the delivery workers.

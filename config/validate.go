@@ -50,12 +50,31 @@ func (c *Config) validate(p *problems) {
 		p.add("attachments.dir", "required")
 	}
 	checkPositive(p, "attachments.max_bytes", c.Attachments.MaxBytes)
+	c.validateStorage(p)
 	c.Delivery.validate(p)
 	c.SLA.FirstResponse.validate(p)
 	checkPositive(p, "shutdown_timeout", c.ShutdownTimeout)
 
 	names := c.validateEntries(p)
 	c.validateRoutes(p, names)
+}
+
+// validateStorage checks the attachment quota and the retention periods.
+func (c *Config) validateStorage(p *problems) {
+	switch q := c.Attachments.QuotaBytes; {
+	case q < 0:
+		p.add("attachments.quota_bytes", fmt.Sprintf("must not be negative (0 sets no quota), got %d", q))
+	case q > 0 && q < c.Attachments.MaxBytes:
+		p.add("attachments.quota_bytes", fmt.Sprintf("must be at least attachments.max_bytes (%d), or 0 for no quota, got %d", c.Attachments.MaxBytes, q))
+	}
+	for _, r := range []struct {
+		key string
+		v   time.Duration
+	}{{"closed_conversations", c.Retention.ClosedConversations}, {"attachments", c.Retention.Attachments}} {
+		if r.v < 0 {
+			p.add("retention."+r.key, fmt.Sprintf("must not be negative (0 keeps forever), got %s", r.v))
+		}
+	}
 }
 
 func (d *Delivery) validate(p *problems) {

@@ -48,6 +48,16 @@ func TestValidate(t *testing.T) {
 		},
 			[]string{`store.driver: "postgres" is not supported by this build yet; use sqlite`}},
 		{"attachments", func(c *Config) { c.Attachments = Attachments{MaxBytes: 0} }, []string{"attachments.dir: required", "attachments.max_bytes: must be positive, got 0"}},
+		{"quota below one attachment", func(c *Config) { c.Attachments.QuotaBytes = c.Attachments.MaxBytes - 1 }, []string{
+			"attachments.quota_bytes: must be at least attachments.max_bytes (26214400), or 0 for no quota, got 26214399",
+		}},
+		{"negative quota and retention", func(c *Config) {
+			c.Attachments.QuotaBytes, c.Retention = -1, Retention{ClosedConversations: -time.Hour, Attachments: -time.Hour}
+		}, []string{
+			"attachments.quota_bytes: must not be negative (0 sets no quota), got -1",
+			"retention.closed_conversations: must not be negative (0 keeps forever), got -1h0m0s",
+			"retention.attachments: must not be negative (0 keeps forever), got -1h0m0s",
+		}},
 		{"delivery numbers", func(c *Config) { c.Delivery = Delivery{Workers: -1, BackoffMax: time.Second} }, []string{
 			"delivery.workers: must be positive, got -1",
 			"delivery.max_attempts: must be positive, got 0",
