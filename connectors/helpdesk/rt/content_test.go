@@ -211,12 +211,12 @@ func bigFile(tb testing.TB, size int) (*Helpdesk, *sizeBlobs, attachment) {
 func TestDownloadAllocatesLittle(t *testing.T) {
 	const size = 8 << 20
 	h, blobs, part := bigFile(t, size)
-	_, err := h.download(t.Context(), part, "big.bin") // the connection and its buffers
+	_, _, err := h.download(t.Context(), part, "big.bin") // the connection and its buffers
 	require.NoError(t, err)
 
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	_, err = h.download(t.Context(), part, "big.bin")
+	_, _, err = h.download(t.Context(), part, "big.bin")
 	runtime.ReadMemStats(&after)
 	require.NoError(t, err)
 	require.Equal(t, int64(size), blobs.n)
@@ -231,7 +231,7 @@ func BenchmarkDownload(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(size)
 	for b.Loop() {
-		if _, err := h.download(b.Context(), part, "big.bin"); err != nil {
+		if _, _, err := h.download(b.Context(), part, "big.bin"); err != nil {
 			b.Fatal(err)
 		}
 		if blobs.n != size {

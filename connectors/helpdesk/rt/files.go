@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/media"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -30,6 +31,7 @@ const (
 	namedOnly   = "[attachment in RT: %s]" // no blob store configured
 	tooLarge    = "[file too large to send: %s]"
 	notSendable = "[file could not be sent: %s]"
+	notInline   = "[image not shown inline, attached as a file: %s: %v]"
 )
 
 // isFile reports whether a part of a transaction is a file rather than the multipart
@@ -92,7 +94,7 @@ func (h *Helpdesk) files(ctx context.Context, t txn, parts []attachment) ([]norm
 			lines = append(lines, fmt.Sprintf(namedOnly, name))
 			continue
 		}
-		att, err := h.download(ctx, p, name)
+		att, note, err := h.download(ctx, p, name)
 		if errors.Is(err, errLocal) {
 			// Not the file's fault: it is fetched again, however often, once the store is back.
 			return nil, nil, fmt.Errorf("file %q (attachment %d): %w", name, p.ID.int(), err)
@@ -100,8 +102,14 @@ func (h *Helpdesk) files(ctx context.Context, t txn, parts []attachment) ([]norm
 		transient := err != nil && !errors.Is(err, connectors.ErrTooLarge) && !errors.Is(err, connectors.ErrPermanent)
 		failures := h.poller.fileFailed(p.ID.int(), transient)
 		switch {
+		case err == nil && note == "":
+			atts = append(atts, att)
+			continue
 		case err == nil:
 			atts = append(atts, att)
+			lines = append(lines, note)
+			h.log.WarnContext(ctx, "rt: an agent's image goes as a file, not shown inline", "helpdesk", h.name,
+				"ticket", t.Ticket, "txn", t.ID, "attachment", p.ID, "file", name)
 			continue
 		case errors.Is(err, connectors.ErrTooLarge):
 			lines = append(lines, fmt.Sprintf(tooLarge, name))
@@ -125,28 +133,38 @@ type sizeLimited interface {
 
 // download reads one file part from RT into the blob store as it arrives. Content that is
 // not base64 is a permanent error: asking again brings the same.
-func (h *Helpdesk) download(ctx context.Context, p attachment, name string) (normalize.Attachment, error) {
+//
+// An image that declares more than media.MaxImagePixels, or whose size cannot be read, would
+// take down the player's browser that shows it inline; refusing it would cost the player the
+// agent's file, and nobody waits to hear of a refusal. It is stored as a plain file to
+// download instead, and note says so for the reply's text.
+func (h *Helpdesk) download(ctx context.Context, p attachment, name string) (att normalize.Attachment, note string, err error) {
 	if err := h.checkSize(p); err != nil {
-		return normalize.Attachment{}, err
+		return normalize.Attachment{}, "", err
 	}
 	content, err := h.rt.attachmentContent(ctx, p.ID.int())
 	if err != nil {
-		return normalize.Attachment{}, fmt.Errorf("download: %w", err)
+		return normalize.Attachment{}, "", fmt.Errorf("download: %w", err)
 	}
 	defer content.Close()
 	src := &errReader{r: content}
-	att, err := h.blobs.Put(ctx, src, name, mediaType(p))
+	mt := mediaType(p)
+	checked, imgErr := media.CheckImage(src, mt)
+	if imgErr != nil {
+		mt, note = "application/octet-stream", fmt.Sprintf(notInline, name, imgErr)
+	}
+	att, err = h.blobs.Put(ctx, checked, name, mt)
 	if err != nil && src.err != nil {
 		// Checked here rather than through err: a blob store need not wrap the reader's error.
-		return normalize.Attachment{}, fmt.Errorf("download: %w", src.err)
+		return normalize.Attachment{}, "", fmt.Errorf("download: %w", src.err)
 	}
 	if errors.Is(err, connectors.ErrTooLarge) {
-		return normalize.Attachment{}, err
+		return normalize.Attachment{}, "", err
 	}
 	if err != nil {
-		return normalize.Attachment{}, fmt.Errorf("store: %w: %w", errLocal, err)
+		return normalize.Attachment{}, "", fmt.Errorf("store: %w: %w", errLocal, err)
 	}
-	return att, nil
+	return att, note, nil
 }
 
 // checkSize refuses a part whose ContentLength in RT's listing is over the blob store's limit.

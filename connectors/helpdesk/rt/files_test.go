@@ -24,6 +24,7 @@ import (
 	"github.com/casino-support/gateway/normalize"
 	blobstore "github.com/casino-support/gateway/router/store/blobs"
 	"github.com/casino-support/gateway/test/conformance"
+	"github.com/casino-support/gateway/test/hugeimage"
 )
 
 // The parts below are shaped as RT 5.0.3 lists them for a correspondence made through REST2
@@ -164,6 +165,45 @@ func TestFiles(t *testing.T) {
 			}
 			require.Empty(t, atts)
 			require.Equal(t, []string{tc.line}, lines)
+		})
+	}
+}
+
+// An agent's image that declares gigapixels would take down the player's browser when shown
+// inline; refusing it would lose the agent's reply, which nobody is waiting to hear refused.
+// It goes as a plain file, and the reply says why.
+func TestFilesKeepHugeImagesAsFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		mediaType string
+		content   []byte
+		wantType  string
+		line      string
+	}{
+		{"a PNG declaring 20000×20000", "image/png", hugeimage.PNG(20000, 20000), "application/octet-stream",
+			"[image not shown inline, attached as a file: shot.png: the PNG image is 20000×20000 pixels (400 megapixels), over the limit of 50 megapixels]"},
+		{"a GIF whose first frame is huge", "image/gif", hugeimage.GIFFrame(30000, 30000), "application/octet-stream",
+			"[image not shown inline, attached as a file: shot.png: the GIF image is 30000×30000 pixels (900 megapixels), over the limit of 50 megapixels]"},
+		{"a PNG of a sane size", "image/png", hugeimage.PNG(1920, 1080), "image/png", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_ = json.NewEncoder(w).Encode(map[string]any{"id": 7, "Content": base64.StdEncoding.EncodeToString(tc.content)})
+			}))
+			t.Cleanup(srv.Close)
+			blobs := &memBlobs{}
+			h := &Helpdesk{name: "rt-x", rt: &client{base: srv.URL, http: srv.Client()}, blobs: blobs, log: discardLog()}
+			part := attachment{ID: "7", ContentType: tc.mediaType, Filename: "shot.png"}
+			atts, lines, err := h.files(t.Context(), txn{ID: "9", Ticket: "3"}, []attachment{part})
+			require.NoError(t, err)
+			require.Len(t, atts, 1, "the file goes with the reply")
+			requireFile(t, blobs, agentFile{"shot.png", tc.wantType, tc.content}, atts[0])
+			if tc.line == "" {
+				require.Empty(t, lines)
+				return
+			}
+			require.Equal(t, []string{tc.line}, lines)
+			require.Equal(t, normalize.KindDocument, replyKind("", atts), "a file to download, not a picture")
 		})
 	}
 }
