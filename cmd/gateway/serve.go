@@ -66,6 +66,7 @@ type gateway struct {
 	helpdesks map[normalize.InstanceName]connectors.Helpdesk
 	registry  *prometheus.Registry
 	health    *health.Board
+	retention *router.Retention
 	started   atomic.Bool
 }
 
@@ -117,6 +118,8 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Log
 	}
 	routerDone := make(chan error, 1)
 	go func() { routerDone <- g.router.Run(routerCtx) }()
+	retentionDone := make(chan error, 1)
+	go func() { retentionDone <- g.retention.Run(routerCtx) }()
 	g.started.Store(true)
 	log.Info("gateway started", "listen", ln.Addr().String(), "public_url", cfg.PublicURL,
 		"channels", len(g.channels), "helpdesks", len(g.helpdesks), "store", cfg.Store.Driver)
@@ -148,6 +151,7 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Log
 	stopConnectors()
 	wg.Wait()
 	<-routerDone
+	<-retentionDone
 	log.Info("gateway stopped")
 	return runErr
 }
@@ -161,12 +165,13 @@ func assemble(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.
 	if err != nil {
 		return nil, err
 	}
-	blobStore, err := blobs.New(cfg.Attachments.Dir, cfg.Attachments.MaxBytes)
+	reg := prometheus.NewRegistry()
+	blobStore, err := blobs.Open(cfg.Attachments.Dir, blobs.Options{MaxBytes: cfg.Attachments.MaxBytes,
+		Quota: cfg.Attachments.QuotaBytes, Registerer: reg, Log: log})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	reg := prometheus.NewRegistry()
 	g := &gateway{cfg: cfg, log: log, store: st, registry: reg, health: health.New(reg, log, nil)}
 	types := connectorTypes()
 	sla := slaPolicy(cfg, types)
@@ -188,6 +193,8 @@ func assemble(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.
 		BackoffMax: cfg.Delivery.BackoffMax, BatchSize: cfg.Delivery.BatchSize, Lease: cfg.Delivery.Lease,
 		DrainTimeout: cfg.ShutdownTimeout, Health: g.health,
 	}, g.registry, log)
+	g.retention = router.NewRetention(st, blobStore, router.RetentionOptions{
+		ClosedConversations: cfg.Retention.ClosedConversations, Attachments: cfg.Retention.Attachments}, g.registry, log)
 	return g, nil
 }
 
