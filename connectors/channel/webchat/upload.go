@@ -121,7 +121,16 @@ func (c *Channel) acceptFile(w http.ResponseWriter, r *http.Request, s session, 
 		return
 	}
 	body := &capped{r: io.MultiReader(bytes.NewReader(head), part), left: c.maxUpload}
-	att, err := c.blobs.Put(r.Context(), body, media.FileName(part.FileName(), mediaType), mediaType)
+	// An image declaring gigapixels would take down the agent's browser that shows it; the
+	// player is here to be told, and sends a smaller one.
+	checked, imgErr := media.CheckImage(body, mediaType)
+	if imgErr != nil {
+		c.log.Info("upload refused: image too large to show", "conv", s.addr, "err", imgErr)
+		writeFrameError(w, &frameError{Code: codeImageTooLarge, ClientID: clientID,
+			Message: "This image cannot be sent: " + imgErr.Error() + ". Please send a smaller picture or a screenshot."})
+		return
+	}
+	att, err := c.blobs.Put(r.Context(), checked, media.FileName(part.FileName(), mediaType), mediaType)
 	if err != nil {
 		if errors.Is(err, connectors.ErrTooLarge) || isMaxBytes(err) {
 			writeFrameError(w, c.tooLarge())

@@ -1,0 +1,10 @@
+package webchat
+
+// MaxTextRunes is the most characters of text a player's message from the web chat carries
+// (longer text is refused at the page); the router cuts anything longer that reaches it.
+const MaxTextRunes = maxTextRunes
+
+// codeImageTooLarge refuses an uploaded image that declares more pixels than pages show
+// inline (media.MaxImagePixels), or whose size cannot be read. The page has no words of its
+// own for it and shows the message, which says the image's size and the limit.
+const codeImageTooLarge = "image_too_large"
