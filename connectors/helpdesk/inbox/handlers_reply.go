@@ -43,6 +43,9 @@ func (i *Inbox) handleReply(w http.ResponseWriter, r *http.Request, s session) {
 	case errors.Is(err, connectors.ErrTooLarge):
 		fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("The attachment is too large: at most %s. Attach a smaller file.", humanBytes(i.deps.MaxUploadBytes)))
 		return
+	case errors.As(err, new(*media.ImageError)):
+		fail(http.StatusUnprocessableEntity, "The image cannot be attached: "+err.Error()+". Attach a smaller image.")
+		return
 	case err != nil:
 		i.log.Error("store attachment", "conv", conv.ID, "err", err)
 		fail(http.StatusInternalServerError, "The attachment could not be stored. Please attach it again.")
@@ -140,7 +143,14 @@ func (i *Inbox) putSniffed(ctx context.Context, f multipart.File, name string) (
 		return normalize.Attachment{}, fmt.Errorf("read upload: %w", err)
 	}
 	head = head[:n]
-	return i.deps.Blobs.Put(ctx, io.LimitReader(io.MultiReader(bytes.NewReader(head), f), i.deps.MaxUploadBytes+1), name, media.Sniff(head))
+	mediaType := media.Sniff(head)
+	// An image declaring gigapixels would take down the browsers that show it inline; the
+	// agent is here to be told (a *media.ImageError) and attaches a smaller one.
+	content, err := media.CheckImage(io.MultiReader(bytes.NewReader(head), f), mediaType)
+	if err != nil {
+		return normalize.Attachment{}, err
+	}
+	return i.deps.Blobs.Put(ctx, io.LimitReader(content, i.deps.MaxUploadBytes+1), name, mediaType)
 }
 
 // uploadName keeps the base name the browser sent, without any path, and never empty.

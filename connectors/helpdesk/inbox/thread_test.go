@@ -14,10 +14,11 @@ import (
 
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
+	"github.com/casino-support/gateway/test/hugeimage"
 )
 
-// pngBytes is the start of a PNG file: enough for content sniffing.
-var pngBytes = append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), bytes.Repeat([]byte{0}, 64)...)
+// pngBytes is a valid PNG: an image whose size cannot be read is not attached.
+var pngBytes = hugeimage.PNG(16, 16)
 
 func agentMsg(id, text string, state normalize.DeliveryState, reason string) normalize.Message {
 	return normalize.Message{ID: normalize.MessageID(id), Direction: normalize.Outbound, Source: testName,
