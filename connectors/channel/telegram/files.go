@@ -22,10 +22,10 @@ import (
 const maxDownload = 20 << 20
 
 // fetch downloads a file into the blob store. A file that can never be fetched (over 20 MB,
-// gone, over the blob store's limit, at a path that is not a file's) is not an error: it
-// returns problem, a note for the message's text, so the message is still delivered. A file
-// fetched but not to be shown inline comes with note, for the text. err is for what a retry
-// may fix.
+// gone, over the blob store's limit, at a path that is not a file's) or not stored for now
+// (the blob store's quota is reached) is not an error: it returns problem, a note for the
+// message's text, so the message is still delivered. A file fetched but not to be shown
+// inline comes with note, for the text. err is for what a retry may fix.
 func (c *Channel) fetch(ctx context.Context, f fileRef) (att normalize.Attachment, note, problem string, err error) {
 	tooLarge := fmt.Sprintf("[file too large to fetch: %s, %s]", f.name, humanSize(f.size))
 	if f.size > maxDownload {
@@ -83,6 +83,10 @@ func (c *Channel) fetch(ctx context.Context, f fileRef) (att normalize.Attachmen
 	switch {
 	case errors.Is(err, connectors.ErrTooLarge) || body.exceeded:
 		return normalize.Attachment{}, "", tooLarge, nil
+	case errors.Is(err, connectors.ErrQuota):
+		// Retrying would hold up every later update until room is freed: the message goes on,
+		// and the agent can ask for the file again.
+		return normalize.Attachment{}, "", fmt.Sprintf("[file not stored, the gateway's attachment storage is full: %s]", f.name), nil
 	case err != nil:
 		return att, "", "", fmt.Errorf("telegram: store %s: %w", f.name, c.redact(err))
 	}

@@ -31,6 +31,7 @@ const (
 	namedOnly   = "[attachment in RT: %s]" // no blob store configured
 	tooLarge    = "[file too large to send: %s]"
 	notSendable = "[file could not be sent: %s]"
+	storageFull = "[file not sent, the gateway's attachment storage is full: %s]"
 	notInline   = "[image not shown inline, attached as a file: %s: %v]"
 )
 
@@ -99,7 +100,8 @@ func (h *Helpdesk) files(ctx context.Context, t txn, parts []attachment) ([]norm
 			// Not the file's fault: it is fetched again, however often, once the store is back.
 			return nil, nil, fmt.Errorf("file %q (attachment %d): %w", name, p.ID.int(), err)
 		}
-		transient := err != nil && !errors.Is(err, connectors.ErrTooLarge) && !errors.Is(err, connectors.ErrPermanent)
+		transient := err != nil && !errors.Is(err, connectors.ErrTooLarge) && !errors.Is(err, connectors.ErrQuota) &&
+			!errors.Is(err, connectors.ErrPermanent)
 		failures := h.poller.fileFailed(p.ID.int(), transient)
 		switch {
 		case err == nil && note == "":
@@ -113,6 +115,9 @@ func (h *Helpdesk) files(ctx context.Context, t txn, parts []attachment) ([]norm
 			continue
 		case errors.Is(err, connectors.ErrTooLarge):
 			lines = append(lines, fmt.Sprintf(tooLarge, name))
+		case errors.Is(err, connectors.ErrQuota):
+			// Fetching it again would hold up every later reply until room is freed.
+			lines = append(lines, fmt.Sprintf(storageFull, name))
 		case errors.Is(err, connectors.ErrPermanent), failures >= fileAttempts:
 			lines = append(lines, fmt.Sprintf(notSendable, name))
 		default:
@@ -158,7 +163,7 @@ func (h *Helpdesk) download(ctx context.Context, p attachment, name string) (att
 		// Checked here rather than through err: a blob store need not wrap the reader's error.
 		return normalize.Attachment{}, "", fmt.Errorf("download: %w", src.err)
 	}
-	if errors.Is(err, connectors.ErrTooLarge) {
+	if errors.Is(err, connectors.ErrTooLarge) || errors.Is(err, connectors.ErrQuota) {
 		return normalize.Attachment{}, "", err
 	}
 	if err != nil {
