@@ -1,6 +1,6 @@
 // The inbox's only script: live refresh (server-sent events plus a timer), local times,
-// guarding the reply form against double submits and oversized files, typing hints, and the
-// channel choice narrowing the list at once.
+// guarding the reply form against double submits and oversized files, typing hints, the
+// channel choice narrowing the list at once, and the reply box opening when used.
 // Pages work without it; it only saves reloads.
 (function () {
   'use strict';
@@ -115,8 +115,26 @@
   });
 
   if (attach) {
-    attach.addEventListener('change', function () { attachError.hidden = true; });
+    var attachName = document.getElementById('attach-name');
+    attach.addEventListener('change', function () {
+      attachError.hidden = true;
+      // Phones hide the file input's own text (inbox.css): the label says what was chosen.
+      attachName.textContent = attach.files.length ? attach.files[0].name : '';
+    });
   }
+
+  // On phones the reply box is two lines until used (inbox.css), so the conversation keeps
+  // the screen. It opens when anything in it gets focus and closes, when nothing is written
+  // or attached, once the agent turns to something outside it. Never on blur: a tap on its
+  // own buttons blurs the text first in some browsers, and a box shrinking under the finger
+  // would lose that tap.
+  form.addEventListener('focusin', function () { form.classList.add('open'); });
+  var closeUnlessUsed = function (e) {
+    if (form.contains(e.target) || text.value.trim() || (attach && attach.files.length)) return;
+    form.classList.remove('open');
+  };
+  document.addEventListener('pointerdown', closeUnlessUsed);
+  document.addEventListener('focusin', closeUnlessUsed);
 
   text.addEventListener('keydown', function (e) {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
