@@ -191,7 +191,7 @@ func assemble(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.
 	g.router = router.New(st, g.channels, g.helpdesks, routingRules(cfg, sla), router.Options{
 		Workers: cfg.Delivery.Workers, MaxAttempts: cfg.Delivery.MaxAttempts, BackoffBase: cfg.Delivery.BackoffBase,
 		BackoffMax: cfg.Delivery.BackoffMax, BatchSize: cfg.Delivery.BatchSize, Lease: cfg.Delivery.Lease,
-		DrainTimeout: cfg.ShutdownTimeout, Health: g.health,
+		DrainTimeout: cfg.ShutdownTimeout, Health: g.health, MaxText: textLimits(types),
 	}, g.registry, log)
 	g.retention = router.NewRetention(st, blobStore, router.RetentionOptions{
 		ClosedConversations: cfg.Retention.ClosedConversations, Attachments: cfg.Retention.Attachments}, g.registry, log)

@@ -38,11 +38,11 @@ func connectorTypes() []connectorType {
 			func(d deps, name normalize.InstanceName, c *webchat.Config) (*webchat.Channel, error) {
 				return webchat.New(name, *c, webchat.Deps{Blobs: d.blobs, History: d.store, PublicURL: d.cfg.PublicURL,
 					SecretsDir: filepath.Join(d.cfg.DataDir, "secrets"), MaxUploadBytes: d.cfg.Attachments.MaxBytes, Log: d.log})
-			}),
+			}).withMaxText(webchat.MaxTextRunes),
 		channelType("telegram", connectors.KindChat, telegram.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *telegram.Config) (*telegram.Channel, error) {
 				return telegram.New(name, *c, telegram.Deps{Blobs: d.blobs, Client: d.client, PublicURL: d.cfg.PublicURL, Log: d.log})
-			}),
+			}).withMaxText(telegram.MaxInboundText),
 		helpdeskType("loopback", deskloop.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *deskloop.Config) (*deskloop.Helpdesk, error) {
 				return deskloop.New(name, *c, d.client, d.log), nil
@@ -75,6 +75,16 @@ type connectorType struct {
 	// the loader filled; it returns a connectors.Channel for a channel kind, else a
 	// connectors.Helpdesk.
 	build func(d deps, name normalize.InstanceName, s settings.Settings) (any, error)
+	// maxText is the most characters of text a player's message of a channel type carries;
+	// the router cuts longer text (a channel that lets through more than its remote allows, a
+	// forged webhook). 0 is the router's generous default.
+	maxText int
+}
+
+// withMaxText sets the row's maxText.
+func (t connectorType) withMaxText(n int) connectorType {
+	t.maxText = n
+	return t
 }
 
 // channelType is a row for a channel type whose settings are *C and whose connector is T.
@@ -216,6 +226,18 @@ func routingRules(cfg *config.Config, sla router.SLA) router.Rules {
 		rules.List = append(rules.List, rule)
 	}
 	return rules
+}
+
+// textLimits are the channel types' limits on a player's text, for the router. A channel
+// type's messages carry its type name as their ChannelKind.
+func textLimits(types []connectorType) map[normalize.ChannelKind]int {
+	limits := map[normalize.ChannelKind]int{}
+	for _, t := range types {
+		if t.kind.IsChannel() && t.maxText > 0 {
+			limits[normalize.ChannelKind(t.name)] = t.maxText
+		}
+	}
+	return limits
 }
 
 // slaPolicy gives every channel type the first-response target of its kind. A channel type's

@@ -9,6 +9,11 @@ import (
 // maxText is the Bot API's limit on one message's text, in characters.
 const maxText = 4096
 
+// MaxInboundText is the most characters of text a player's message from Telegram carries:
+// the Bot API's limit (captions are shorter) and room for the note intake adds about a file
+// it could not fetch or show inline (one file a message, its name at most 200 bytes).
+const MaxInboundText = maxText + 1024
+
 // splitText cuts text into parts of at most limit runes, preferring the last line break in a
 // part, then the last space, and only then cutting a word. Separators at a cut are dropped;
 // parts are never empty.
