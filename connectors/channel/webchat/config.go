@@ -21,6 +21,10 @@ type Config struct {
 	Title string `yaml:"title"`
 	// Greetings are shown before the first message, by language tag; "en" is the fallback.
 	Greetings map[string]string `yaml:"greetings"`
+	// Strings override the page's own words (placeholder, button, notices) by language tag
+	// and string key, e.g. {de: {send: "Abschicken"}}; docs/webchat.md lists the keys. A
+	// language that is not built in may be added: its missing keys come from English.
+	Strings map[string]map[string]string `yaml:"strings"`
 	// Color is the accent colour as #rrggbb. Default #0b5fff.
 	Color string `yaml:"color"`
 	// TokenSecret signs visitor tokens. Default: generated on first start and kept in
@@ -75,6 +79,7 @@ func (c *Config) Validate(p *settings.Problems) {
 		p.Addf("color", "want a colour as #rrggbb, got %s", settings.Quote(c.Color))
 	}
 	settings.CheckLanguageKeys(p, "greetings", c.Greetings)
+	checkStrings(p, "strings", c.Strings)
 	for _, s := range []struct {
 		key   string
 		value settings.Secret

@@ -11,8 +11,11 @@ import (
 	"io/fs"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/casino-support/gateway/connectors/media"
 )
 
 // static holds the player page's template, script and styles and the widget: served as they
@@ -37,22 +40,28 @@ type assets struct {
 	widget  []byte
 	theme   []byte
 	version string // a digest of the static files, to bust caches on upgrade
+	words   *translations
 }
 
-// pageData fills static/page.html.
+// pageData fills static/page.html. Lang is the chosen language's tag, T its words by key
+// (written into the HTML) and Strings the same as JSON for chat.js.
 type pageData struct {
 	Title   string
 	Path    string
 	Embed   bool
 	Version string
 	Accept  string
+	Lang    string
+	T       map[string]string
+	Strings string
 }
 
 func newAssets(cfg Config) (*assets, error) {
 	if !colorPattern.MatchString(cfg.Color) {
 		return nil, fmt.Errorf("color: want #rrggbb, got %q", cfg.Color)
 	}
-	page, err := template.ParseFS(static, "static/page.html")
+	// A key the template names but the words lack fails the render instead of showing nothing.
+	page, err := template.New("page.html").Option("missingkey=error").ParseFS(static, "static/page.html")
 	if err != nil {
 		return nil, fmt.Errorf("page template: %w", err)
 	}
@@ -82,13 +91,38 @@ func newAssets(cfg Config) (*assets, error) {
 	if !bytes.Contains(src, []byte(widgetConfig)) {
 		return nil, fmt.Errorf("widget.js lacks its %s placeholder", widgetConfig)
 	}
+	words, err := newTranslations(cfg.Strings, map[string]string{
+		"{types}":      typeNames(cfg.UploadTypes),
+		"{megapixels}": strconv.Itoa(media.MaxImagePixels / 1_000_000),
+	})
+	if err != nil {
+		return nil, err
+	}
 	return &assets{
 		page:    page,
 		static:  staticHeaders(http.FileServerFS(sub)),
 		widget:  bytes.Replace(src, []byte(widgetConfig), settings, 1),
 		theme:   fmt.Appendf(nil, ":root { --accent: %s; --on-accent: %s; }\n", cfg.Color, onColor(cfg.Color)),
 		version: hex.EncodeToString(h.Sum(nil))[:12],
+		words:   words,
 	}, nil
+}
+
+// typeNames lists the accepted file types as players know them from file names ("PNG, JPG,
+// PDF"), for the notice about a file of another type. Unlike media.Name ("PNG image") these
+// read the same in every language.
+func typeNames(types []string) string {
+	names := make([]string, 0, len(types))
+	for _, mt := range types {
+		name := mt[strings.LastIndex(mt, "/")+1:]
+		if t, ok := media.Lookup(mt); ok && len(t.Exts) > 0 {
+			name = strings.TrimPrefix(t.Exts[0], ".")
+		}
+		if name = strings.ToUpper(name); !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 // onColor picks black or white text for the accent colour, whichever reads better.
@@ -101,16 +135,19 @@ func onColor(hex string) string {
 	return "#ffffff"
 }
 
-// servePage renders the player page; ?embed=1 is the widget's iframe, which the allowed
-// origins may frame.
+// servePage renders the player page in the player's language; ?embed=1 is the widget's
+// iframe, which the allowed origins may frame.
 func (c *Channel) servePage(w http.ResponseWriter, r *http.Request) {
 	embed := r.URL.Query().Get("embed") == "1"
+	lang := c.assets.words.choose(r.URL.Query().Get("lang"), r.Header.Get("Accept-Language"))
 	c.securityHeaders(w, r, embed)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Vary", "Accept-Language") // caches must not hand a German page to a Swede
 	var buf bytes.Buffer
 	err := c.assets.page.Execute(&buf, pageData{Title: c.cfg.Title, Path: c.cfg.Path, Embed: embed,
-		Version: c.assets.version, Accept: strings.Join(c.cfg.UploadTypes, ",")})
+		Version: c.assets.version, Accept: strings.Join(c.cfg.UploadTypes, ","),
+		Lang: lang.Tag, T: lang.Text, Strings: lang.JSON})
 	if err != nil {
 		c.log.Error("page not rendered", "err", err)
 		http.Error(w, "the chat page could not be rendered", http.StatusInternalServerError)

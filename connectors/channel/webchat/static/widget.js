@@ -11,14 +11,21 @@
   window.__gatewayWebchat = true;
 
   const origin = new URL(script.src, location.href).origin;
-  const lang = script.dataset.lang || navigator.language || "en";
+  // data-lang is the casino site's language. Without it the chat page picks from the
+  // browser's languages itself (the iframe's request carries them), so none is passed on.
+  const pageLang = script.dataset.lang || "";
+  const langs = pageLang ? [pageLang] : (navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || "en"]);
   const playerToken = script.getAttribute("data-player-token");
 
+  // greeting picks the button's tooltip like the chat picks its words: each wanted language
+  // by exact tag, then by its base language; English last.
   function greeting() {
     const g = cfg.greetings || {};
-    const base = lang.split("-")[0].toLowerCase();
-    for (const key of Object.keys(g)) if (key.toLowerCase() === lang.toLowerCase()) return g[key];
-    for (const key of Object.keys(g)) if (key.toLowerCase() === base) return g[key];
+    for (const lang of langs) {
+      const base = lang.split("-")[0].toLowerCase();
+      for (const key of Object.keys(g)) if (key.toLowerCase() === lang.toLowerCase()) return g[key];
+      for (const key of Object.keys(g)) if (key.toLowerCase() === base) return g[key];
+    }
     return g.en || cfg.title;
   }
 
@@ -66,7 +73,7 @@
   function pageURL() {
     const u = new URL(cfg.path, origin);
     u.searchParams.set("embed", "1");
-    u.searchParams.set("lang", lang);
+    if (pageLang) u.searchParams.set("lang", pageLang);
     if (playerToken !== null) u.searchParams.set("player", playerToken);
     return u.href;
   }

@@ -3,12 +3,16 @@
 // and files not yet acknowledged, sent one at a time in the player's order, its texts kept in
 // localStorage and resent after a reconnect (the server deduplicates them by client_id);
 // receipts for agent replies. Everything is rendered with textContent, never parsed as HTML,
-// so nothing a player or an agent writes can run as code.
+// so nothing a player or an agent writes can run as code. The page's own words come from the
+// server in the player's language (data-strings, chosen with <html lang>); refusals are
+// shown in those words by their code, not in the server's English.
 (function () {
   "use strict";
 
   const PATH = document.body.dataset.path;
   const EMBED = document.body.dataset.embed === "1";
+  const STRINGS = parseStrings(document.body.dataset.strings);
+  const LOCALE = locale(document.documentElement.lang);
   const params = new URLSearchParams(location.search);
   const $ = (id) => document.getElementById(id);
   const els = {
@@ -61,6 +65,52 @@
   const player = params.has("player") ? params.get("player") : null;
   if (player === "" && tokenPlayer(state.token)) forgetToken();
   const language = params.get("lang") || navigator.language || "en";
+
+  // ---- words ----
+
+  function parseStrings(json) {
+    try { return JSON.parse(json || "{}") || {}; } catch (e) { return {}; }
+  }
+
+  // locale is the page's language if Intl knows it (an operator may add any tag), for
+  // numbers written into sentences of that language.
+  function locale(tag) {
+    try { return Intl.getCanonicalLocales(tag)[0] || "en"; } catch (e) { return "en"; }
+  }
+
+  // t returns the text for key with its {placeholders} filled in; the key itself if the server
+  // sent no text for it, which the tests would catch.
+  function t(key, vars) {
+    let text = STRINGS[key] || key;
+    for (const [name, value] of Object.entries(vars || {})) text = text.split("{" + name + "}").join(value);
+    return text;
+  }
+
+  function number(n) {
+    return new Intl.NumberFormat(LOCALE, { maximumFractionDigits: 1 }).format(n);
+  }
+
+  function size(bytes) {
+    return bytes >= 1048576 ? number(bytes / 1048576) + " MB" : number(Math.ceil(bytes / 1024)) + " KB";
+  }
+
+  // errorText is what the player reads about a refusal: the page's own words for its code.
+  // Only a code this page has no words for (a newer server) shows the server's English.
+  function errorText(code, message, clientID) {
+    switch (code) {
+      case "unavailable": return t(clientID ? "busy" : "unavailable");
+      case "too_long": return t("too_long", { limit: number(state.limits.text_chars) });
+      case "too_large":
+        return state.limits.upload_bytes ? t("file_too_large", { limit: size(state.limits.upload_bytes) }) : t("error");
+      case "unsupported_type": return t((state.limits.upload_types || []).length ? "file_type" : "no_attachments");
+      case "invalid_token": return t("session_expired");
+      case "rate_limited": case "rejected": case "empty": case "invalid_player": case "too_many_connections":
+      case "image_too_large":
+        return t(code);
+      case "bad_request": case "hello_first": case "not_found": case "forbidden_origin": return t("error");
+    }
+    return message || t("error");
+  }
 
   function tokenPlayer(token) {
     try {
@@ -302,11 +352,11 @@
       case "too_many_connections":
         state.fatal = true;
         setStatus("offline");
-        showNotice(f.message, true);
+        showNotice(errorText(f.code, f.message), true);
         if (state.transport) state.transport.close();
         return;
       case "unavailable":
-        showNotice(f.message);
+        showNotice(errorText(f.code, f.message, f.client_id));
         if (f.client_id) {
           // It stays first in the outbox, so nothing typed after it overtakes it.
           if (state.sending === f.client_id) state.sending = null;
@@ -314,14 +364,15 @@
         } else if (state.transport && state.transport.name === "poll") { state.transport.close(); state.transport = null; scheduleReconnect(); }
         return;
     }
+    const text = errorText(f.code, f.message, f.client_id);
     if (f.client_id) {
       state.outbox = state.outbox.filter((o) => o.client_id !== f.client_id);
       saveOutbox();
-      markFailed(f.client_id, f.message);
+      markFailed(f.client_id, text);
       if (state.sending === f.client_id) state.sending = null;
       flush();
     }
-    showNotice(f.message);
+    showNotice(text);
   }
 
   // flush sends the first outbox message unless one is on the wire or a file is being
@@ -396,7 +447,7 @@
     const text = els.text.value.trim();
     if (!text) return;
     if ([...text].length > state.limits.text_chars) {
-      showNotice("Your message is too long; the limit is " + state.limits.text_chars + " characters. Please split it.");
+      showNotice(t("too_long", { limit: number(state.limits.text_chars) }));
       return;
     }
     const o = { client_id: newID(), text, at: new Date().toISOString() };
@@ -418,7 +469,7 @@
     const o = { client_id: clientID, text: "", at: new Date().toISOString(), attachments: [local], file };
     const el = renderPending(o);
     const queue = () => {
-      if (!state.ready) return markFailed(clientID, "Not connected yet.", o.retry);
+      if (!state.ready) return markFailed(clientID, t("not_connected"), o.retry);
       state.outbox.push(o);
       flush();
     };
@@ -428,7 +479,7 @@
     // sent again with Retry.
     o.retry = () => { setState(el, "pending"); queue(); };
     if (state.limits.upload_bytes && file.size > state.limits.upload_bytes) {
-      return markFailed(clientID, "The file is too large; the limit is " + Math.floor(state.limits.upload_bytes / 1048576) + " MB.");
+      return markFailed(clientID, t("file_too_large", { limit: size(state.limits.upload_bytes) }));
     }
     queue();
   }
@@ -449,12 +500,18 @@
     if (res && res.ok) return onAck(o.client_id, body.id);
     state.outbox = state.outbox.filter((x) => x !== o);
     if (!res) {
-      markFailed(o.client_id, "The upload failed: the connection was lost.", o.retry);
+      markFailed(o.client_id, t("upload_lost"), o.retry);
     } else {
       const err = body.error || {};
-      const again = err.code === "unavailable" || err.code === "rate_limited" ? o.retry : null;
-      markFailed(o.client_id, err.message || "The upload failed (HTTP " + res.status + ").", again);
-      showNotice(err.message || "The upload failed.");
+      // A proxy in front may answer a refusal itself, without the gateway's JSON.
+      const code = err.code || { 413: "too_large", 415: "unsupported_type", 429: "rate_limited" }[res.status];
+      const again = code === "unavailable" || code === "rate_limited" ? o.retry : null;
+      let text = t("upload_failed");
+      if (code === "empty") text = t("file_empty");
+      else if (code === "rate_limited") text = t("upload_rate_limited"); // files per conversation, or bytes per hour
+      else if (code) text = errorText(code, err.message, o.client_id);
+      markFailed(o.client_id, text, again);
+      showNotice(text);
     }
     flush();
   }
@@ -582,13 +639,13 @@
     const meta = el.querySelector(".meta");
     for (const old of meta.querySelectorAll(".tick, .pending, .failed, .retry")) old.remove();
     if (st === "pending") {
-      meta.append(span("pending", "sending…"));
+      meta.append(span("pending", t("sending")));
     } else if (st === "failed") {
-      meta.append(span("failed", "not sent"));
+      meta.append(span("failed", t("not_sent")));
     } else {
       const reached = st === "sent" || st === "delivered" || st === "read";
       const tick = span("tick" + (reached ? " reached" : ""), reached ? "✓✓" : "✓");
-      tick.title = reached ? "Support has it" : "Sent";
+      tick.title = t(reached ? "received" : "sent");
       meta.append(tick);
     }
   }
@@ -602,7 +659,7 @@
     const button = document.createElement("button");
     button.type = "button";
     button.className = "retry";
-    button.textContent = "Retry";
+    button.textContent = t("retry");
     button.addEventListener("click", () => {
       if (retry) return retry();
       const text = (el.querySelector(".text") || {}).textContent || "";
@@ -616,7 +673,7 @@
   }
 
   function setStatus(kind) {
-    els.status.textContent = { connecting: "connecting…", online: "online", reconnecting: "reconnecting…", offline: "offline" }[kind];
+    els.status.textContent = t("status_" + kind);
     els.status.className = kind;
   }
 
