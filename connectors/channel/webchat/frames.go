@@ -36,6 +36,8 @@ const (
 	codeUnsupported    = "unsupported_type"
 	codeForbidden      = "forbidden_origin"
 	codeTooManyClients = "too_many_connections"
+	// codeStorageFull refuses a file the gateway's attachment storage has no room for.
+	codeStorageFull = "storage_full"
 )
 
 const (

@@ -27,6 +27,7 @@ func writeFrameError(w http.ResponseWriter, e *frameError) {
 		codeRateLimited: http.StatusTooManyRequests, codeUnavailable: http.StatusServiceUnavailable,
 		codeRejected: http.StatusUnprocessableEntity, codeNotFound: http.StatusNotFound,
 		codeTooLarge: http.StatusRequestEntityTooLarge, codeUnsupported: http.StatusUnsupportedMediaType,
+		codeStorageFull: http.StatusInsufficientStorage,
 	}[e.Code]
 	if status == 0 {
 		status = http.StatusBadRequest

@@ -132,6 +132,11 @@ func (c *Channel) acceptFile(w http.ResponseWriter, r *http.Request, s session, 
 	}
 	att, err := c.blobs.Put(r.Context(), checked, media.FileName(part.FileName(), mediaType), mediaType)
 	if err != nil {
+		if errors.Is(err, connectors.ErrQuota) {
+			// The blob store logged that it is full; the player did nothing wrong.
+			writeFrameError(w, storageFull(clientID))
+			return
+		}
 		if errors.Is(err, connectors.ErrTooLarge) || isMaxBytes(err) {
 			writeFrameError(w, c.tooLarge())
 			return
@@ -154,6 +159,13 @@ func (c *Channel) acceptFile(w http.ResponseWriter, r *http.Request, s session, 
 	view, _ := c.view(m)
 	view.State = string(normalize.StateQueued)
 	writeJSON(w, http.StatusOK, uploadResponse{ClientID: clientID, ID: string(m.ID), Message: view})
+}
+
+// storageFull refuses a file that the gateway's attachment storage has no room for: it is not
+// too large, and may be sent once room is freed.
+func storageFull(clientID string) *frameError {
+	return &frameError{Code: codeStorageFull, ClientID: clientID,
+		Message: "The file was not sent: the chat's attachment storage is full. Please try again later, or write your message without it."}
 }
 
 func (c *Channel) tooLarge() *frameError {
