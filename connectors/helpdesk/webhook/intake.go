@@ -190,11 +190,23 @@ func (h *Helpdesk) deliverReply(w http.ResponseWriter, r *http.Request, ev InEve
 	h.deliver(w, r, msg, Answer{Status: "stored", ReplyID: ev.ReplyID})
 }
 
+// quotaRetryAfter is the wait, in seconds, asked of a sender whose files found the gateway's
+// attachment storage full.
+const quotaRetryAfter = "60"
+
 // refuseFiles answers a reply whose files were not stored: the refusal's status, or 503 for a
-// failing blob store, which a retry may get past.
+// failing or full blob store, which a retry may get past.
 func (h *Helpdesk) refuseFiles(w http.ResponseWriter, msg normalize.Message, err error) {
 	if ref, ok := errors.AsType[*refusal](err); ok {
 		writeError(w, ref.status, ref.msg)
+		return
+	}
+	if errors.Is(err, connectors.ErrQuota) {
+		// Nothing is wrong with the reply, and the blob store logged that it is full: the sender
+		// retries, not every second, once retention or an operator has freed room.
+		w.Header().Set("Retry-After", quotaRetryAfter)
+		writeError(w, http.StatusServiceUnavailable, "attachments not stored: the gateway's attachment storage is full; "+
+			"retry later, or send the reply without attachments")
 		return
 	}
 	h.log.Error("reply attachments not stored", "ticket", msg.Ticket, "conv", msg.Conversation, "external_id", msg.ExternalID, "err", err)
