@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 
@@ -22,8 +23,9 @@ import (
 const maxBody = 1 << 20
 
 // ServeHTTP is /hooks/{name}: signed events from the operator's system. It answers 401 for a
-// missing, wrong or stale signature, 400 for a malformed event, 413 for a body over
-// bodyLimit or attachments over the limit, and 200 only once the sink stored the event.
+// missing, wrong or stale signature, 400 for a malformed event, 408 for a body that arrived
+// too slowly, 413 for a body over bodyLimit or attachments over the limit, 503 when a large
+// body finds no slot (bigReadSlots), and 200 only once the sink stored the event.
 func (h *Helpdesk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -37,21 +39,8 @@ func (h *Helpdesk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, err.Error())
 		return
 	}
-	if r.ContentLength < 0 || r.ContentLength > maxBody {
-		select {
-		case h.bigReads <- struct{}{}:
-		default:
-			w.Header().Set("Retry-After", "1")
-			writeError(w, http.StatusServiceUnavailable, "too many large requests in flight, retry")
-			return
-		}
-	}
-	body, ok := h.readBody(w, r)
-	verified := ok && h.verified(w, ts, sig, body)
-	if r.ContentLength < 0 || r.ContentLength > maxBody {
-		<-h.bigReads // read and checked: it holds no more than any signed request
-	}
-	if !verified {
+	body, ok := h.readSigned(w, r, ts, sig)
+	if !ok {
 		return
 	}
 	var ev InEvent
@@ -60,6 +49,25 @@ func (h *Helpdesk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.dispatch(w, r, ev)
+}
+
+// readSigned reads a hook body and checks its signature; on failure it has answered. A body
+// over maxBody is read only in a slot of bigReads, which it holds until it is read and
+// checked, and at most for bigReadHold.
+func (h *Helpdesk) readSigned(w http.ResponseWriter, r *http.Request, ts, sig string) ([]byte, bool) {
+	if r.ContentLength >= 0 && r.ContentLength <= maxBody {
+		body, ok := h.readBody(w, r, r.Body)
+		return body, ok && h.verified(w, ts, sig, body)
+	}
+	release, ok := h.bigReads.acquire(connectors.ClientKey(r))
+	if !ok {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "too many large requests in flight (from your address, or in all), retry")
+		return nil, false
+	}
+	defer release() // read and checked: then it holds no more than any signed request
+	body, ok := h.readBody(w, r, &heldReader{r: r.Body, until: h.now().Add(bigReadHold(h.bodyLimit())), now: h.now})
+	return body, ok && h.verified(w, ts, sig, body)
 }
 
 // serveEvents is POST /api/v1/helpdesks/{name}/events: every event the hook takes, with the
@@ -98,7 +106,7 @@ func (h *Helpdesk) readAPI(w http.ResponseWriter, r *http.Request) (InEvent, boo
 		writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
 		return InEvent{}, false
 	}
-	body, ok := h.readBody(w, r)
+	body, ok := h.readBody(w, r, r.Body)
 	if !ok {
 		return InEvent{}, false
 	}
@@ -338,19 +346,29 @@ func (h *Helpdesk) bodyLimit() int64 {
 	return maxBody + (h.maxAttach+2)/3*4 // padded base64
 }
 
-// readBody reads the whole body, at most bodyLimit; on failure it has answered 413 or 400.
-func (h *Helpdesk) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+// readBody reads the whole of r's body from src (r.Body, or a reader over it), at most
+// bodyLimit; on failure it has answered 413, 408 or 400.
+func (h *Helpdesk) readBody(w http.ResponseWriter, r *http.Request, src io.Reader) ([]byte, bool) {
 	limit := h.bodyLimit()
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes (1 MiB of event and at most %d bytes of attachments in base64)", limit, h.maxAttach))
-			return nil, false
-		}
-		writeError(w, http.StatusBadRequest, "read body: "+err.Error())
+	body, err := io.ReadAll(http.MaxBytesReader(w, io.NopCloser(src), limit))
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes (1 MiB of event and at most %d bytes of attachments in base64)", limit, h.maxAttach))
 		return nil, false
 	}
-	return body, true
+	switch {
+	case err == nil:
+		return body, true
+	case errors.Is(err, errBigReadTooSlow):
+		h.log.Warn("unverified large hook body cut off: it held its slot too long", "client", connectors.ClientAddr(r).String(),
+			"read_bytes", len(body), "content_length", r.ContentLength, "hold", bigReadHold(limit).String())
+		writeError(w, http.StatusRequestTimeout, fmt.Sprintf("body not received in time: a body over %d bytes must arrive within %s; retry", maxBody, bigReadHold(limit)))
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// The server's pacing cut it off, and logged it.
+		writeError(w, http.StatusRequestTimeout, "body not received in time: it arrived too slowly; retry")
+	default:
+		writeError(w, http.StatusBadRequest, "read body: "+err.Error())
+	}
+	return nil, false
 }
 
 // decodeStrict refuses unknown fields, so a typo in an operator's integration ("reply-id")

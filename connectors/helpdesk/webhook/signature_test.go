@@ -106,62 +106,93 @@ func TestHookRefusesUnsignedBeforeReading(t *testing.T) {
 	}
 }
 
-// Large bodies that are not verified yet are read a few at a time: a flood of forged large
-// requests gets 503 instead of holding tens of MiB each.
+// Large bodies that are not verified yet are read a few at a time, at most one per client
+// address, and each for a bounded time: forged large requests trickling in (a fake signature,
+// a large Content-Length, a byte every few seconds) used to hold every slot from one address,
+// and signed replies with files got 503 until the attacker let go.
 func TestHookBoundsLargeUnverifiedReads(t *testing.T) {
+	clk := &clock{}
+	clk.Set(time.Now())
 	hd, err := webhook.New(testName, webhook.Config{URL: "http://127.0.0.1:9/unused", Secret: testSecret, APIToken: testToken,
-		Timeout: time.Second, MaxSkew: 5 * time.Minute, AttachmentURLTTL: time.Hour}, webhook.Deps{})
+		Timeout: time.Second, MaxSkew: 5 * time.Minute, AttachmentURLTTL: time.Hour}, webhook.Deps{Now: clk.Now, MaxAttachmentBytes: 4 << 20})
 	require.NoError(t, err)
-	now := time.Now()
-	forged := func(body io.Reader, length int64) *http.Request {
+	forged := func(from string, body io.Reader, length int64) *http.Request {
 		req := httptest.NewRequest(http.MethodPost, "/hooks/"+testName, body)
+		req.RemoteAddr = from + ":40000"
 		req.ContentLength = length
-		req.Header.Set(webhook.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+		req.Header.Set(webhook.HeaderTimestamp, strconv.FormatInt(clk.Now().Unix(), 10))
 		req.Header.Set(webhook.HeaderSignature, "v1="+strings.Repeat("ab", 32))
 		return req
 	}
-	var writers []*io.PipeWriter
-	done := make(chan int, 8)
-	for range 4 { // slow senders hold every slot
+	type sender struct {
+		pw   *io.PipeWriter
+		done chan int
+	}
+	// trickle starts a slow sender at from and returns once it holds a slot, or its answer
+	// when it was turned away.
+	trickle := func(from string) (*sender, int) {
 		pr, pw := io.Pipe()
-		writers = append(writers, pw)
+		s := &sender{pw: pw, done: make(chan int, 1)}
 		go func() {
 			rec := httptest.NewRecorder()
-			hd.ServeHTTP(rec, forged(pr, 8<<20))
-			done <- rec.Code
+			hd.ServeHTTP(rec, forged(from, pr, 8<<20))
+			pr.CloseWithError(io.ErrClosedPipe) // a refused sender's writes fail instead of hanging
+			s.done <- rec.Code
 		}()
-	}
-	// A write on a pipe returns once the handler read it: each slow sender then holds a slot.
-	// (Probing before they all do would let a probe take the last slot and a sender be the one
-	// turned away.)
-	for _, pw := range writers {
+		// A write on a pipe returns once the handler read it: the sender then holds a slot.
 		wrote := make(chan error, 1)
 		go func() { _, err := pw.Write([]byte("{")); wrote <- err }()
 		select {
 		case err := <-wrote:
 			require.NoError(t, err)
-		case code := <-done:
-			t.Fatalf("a slow sender was answered %d before sending its body", code)
+			return s, 0
+		case code := <-s.done:
+			return nil, code
 		case <-time.After(10 * time.Second):
-			t.Fatal("a slow sender's body was never read")
+			t.Fatal("a slow sender was neither read nor answered")
 		}
+		return nil, 0
 	}
+
+	// One address: one slot, however many connections it opens.
+	first, code := trickle("203.0.113.1")
+	require.NotNil(t, first, "answered %d", code)
+	for range 3 {
+		s, code := trickle("203.0.113.1")
+		require.Nil(t, s)
+		require.Equal(t, http.StatusServiceUnavailable, code, "a second large read from one address waits its turn")
+	}
+	// Other addresses take the other slots, up to four in all.
+	senders := []*sender{first}
+	for _, from := range []string{"203.0.113.2", "203.0.113.3", "2001:db8:1:2::1"} {
+		s, code := trickle(from)
+		require.NotNil(t, s, "%s answered %d", from, code)
+		senders = append(senders, s)
+	}
+	_, code = trickle("2001:db8:1:2::2")
+	require.Equal(t, http.StatusServiceUnavailable, code, "an IPv6 /64 counts as one address")
 	rec := httptest.NewRecorder()
-	hd.ServeHTTP(rec, forged(strings.NewReader("{}"), 4<<20))
-	require.Equal(t, http.StatusServiceUnavailable, rec.Code, "a fifth large request must be turned away")
+	hd.ServeHTTP(rec, forged("203.0.113.9", strings.NewReader("{}"), 4<<20))
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code, "every slot is taken")
 	require.NotEmpty(t, rec.Header().Get("Retry-After"))
 
 	small := httptest.NewRecorder()
-	hd.ServeHTTP(small, forged(strings.NewReader(`{"event":"reply.created"}`), 25))
+	hd.ServeHTTP(small, forged("203.0.113.9", strings.NewReader(`{"event":"reply.created"}`), 25))
 	require.Equal(t, http.StatusUnauthorized, small.Code, "small requests are not held up")
 
-	for _, pw := range writers {
-		pw.Close()
-	}
-	for range writers {
-		require.Equal(t, http.StatusUnauthorized, <-done)
+	// Each slot is held for a bounded time only: past it, the trickle's next bytes end the read.
+	clk.Set(clk.Now().Add(2 * time.Minute))
+	for _, s := range senders {
+		go s.pw.Write([]byte(" "))
+		select {
+		case code := <-s.done:
+			require.Equal(t, http.StatusRequestTimeout, code)
+		case <-time.After(10 * time.Second):
+			t.Fatal("a sender past its hold was not cut off")
+		}
+		s.pw.Close()
 	}
 	rec = httptest.NewRecorder()
-	hd.ServeHTTP(rec, forged(strings.NewReader("{}"), 4<<20))
+	hd.ServeHTTP(rec, forged("203.0.113.1", strings.NewReader("{}"), 4<<20))
 	require.Equal(t, http.StatusUnauthorized, rec.Code, "the slots are free again")
 }

@@ -46,12 +46,8 @@ type Helpdesk struct {
 	now       func() time.Time
 	sink      connectors.SinkSlot // filled while Run runs, for the hook and the API
 	// bigReads holds a slot for each unverified hook body over maxBody being read.
-	bigReads chan struct{}
+	bigReads bigReadSlots
 }
-
-// maxBigReads bounds the hook bodies over maxBody read before their signature is checked:
-// until then anyone can send one, and each may hold tens of MiB.
-const maxBigReads = 4
 
 var (
 	_ connectors.Helpdesk       = (*Helpdesk)(nil)
@@ -100,7 +96,7 @@ func New(name normalize.InstanceName, cfg Config, d Deps) (*Helpdesk, error) {
 	if d.MaxAttachmentBytes <= 0 {
 		d.MaxAttachmentBytes = defaultMaxAttachment
 	}
-	return &Helpdesk{bigReads: make(chan struct{}, maxBigReads), name: name, cfg: cfg, secret: []byte(cfg.Secret.Value()), blobs: d.Blobs, maxAttach: d.MaxAttachmentBytes, client: d.Client,
+	return &Helpdesk{name: name, cfg: cfg, secret: []byte(cfg.Secret.Value()), blobs: d.Blobs, maxAttach: d.MaxAttachmentBytes, client: d.Client,
 		publicURL: strings.TrimSuffix(d.PublicURL, "/"), log: d.Log, now: d.Now}, nil
 }
 
