@@ -55,8 +55,13 @@ func (g *gateway) handler() http.Handler {
 		name := normalize.InstanceName(instance)
 		return g.channels[name] != nil || g.helpdesks[name] != nil
 	}
+	pace := g.pacing
+	if pace == (pacing{}) {
+		pace = defaultPacing
+	}
 	// The client is resolved first, so that everything below (limits, log lines) sees it.
-	return resolveClients(g.cfg.TrustedProxyPrefixes(), countResponses(g.registry, known, mux))
+	return resolveClients(g.cfg.TrustedProxyPrefixes(),
+		countResponses(g.registry, known, paceBodies(pace, g.registry, known, g.log, mux)))
 }
 
 // connectorLines lists the connectors' health for /readyz, one per line: what an operator

@@ -22,20 +22,26 @@ func countResponses(reg prometheus.Registerer, known func(instance string) bool,
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
-		// The mux sets the matched pattern on r; unmatched requests share one label, so
-		// scanners cannot grow the label set.
-		pattern := r.Pattern
-		if pattern == "" {
-			pattern = "unmatched"
-		}
-		// /hooks/{instance} matches any name a scanner makes up: only configured ones are
-		// labels, or each made-up name would be a series of its own, kept for good.
-		instance := r.PathValue("instance")
-		if !known(instance) {
-			instance = ""
-		}
+		pattern, instance := routeLabels(r, known)
 		responses.WithLabelValues(pattern, instance, strconv.Itoa(rec.status)).Inc()
 	})
+}
+
+// routeLabels are the pattern and hook-instance labels of r, once the mux has matched it.
+func routeLabels(r *http.Request, known func(instance string) bool) (pattern, instance string) {
+	// The mux sets the matched pattern on r; unmatched requests share one label, so scanners
+	// cannot grow the label set.
+	pattern = r.Pattern
+	if pattern == "" {
+		pattern = "unmatched"
+	}
+	// /hooks/{instance} matches any name a scanner makes up: only configured ones are labels,
+	// or each made-up name would be a series of its own, kept for good.
+	instance = r.PathValue("instance")
+	if !known(instance) {
+		instance = ""
+	}
+	return pattern, instance
 }
 
 // statusRecorder remembers the status code and passes through what SSE (Flusher) and

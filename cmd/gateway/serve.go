@@ -68,12 +68,16 @@ type gateway struct {
 	health    *health.Board
 	retention *router.Retention
 	started   atomic.Bool
+	// pacing is how fast request bodies must arrive; the zero value means defaultPacing.
+	pacing pacing
 }
 
 // streamGrace is how long requests in flight at shutdown keep their context.
 const streamGrace = time.Second
 
-func serve(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Logger) error {
+// serve runs the gateway until ctx ends; tune changes the assembled gateway before it serves
+// (tests shorten its timeouts).
+func serve(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Logger, tune ...func(*gateway)) error {
 	// Bind first: assembling creates the databases and, on a first start, the inbox account
 	// whose password is printed once. A port already taken must fail before any of that, or
 	// the operator is shown a password for a gateway that never ran.
@@ -87,6 +91,9 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Log
 		return err
 	}
 	defer g.close()
+	for _, t := range tune {
+		t(g)
+	}
 	// Shutdown waits for requests in flight, but live streams (the inbox's events, the chat's
 	// long polls) never end by themselves: their context ends shortly after shutdown begins,
 	// once ordinary requests (a webhook being stored) have had time to finish.

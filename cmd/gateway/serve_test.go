@@ -50,9 +50,10 @@ func (l *startedLog) String() string {
 	return l.buf.String()
 }
 
-// runServe starts serve on a free port with cfgYAML and returns the gateway's base URL, the
-// channel serve's result arrives on, and the function that sends SIGTERM.
-func runServe(t *testing.T, cfgYAML string) (base string, done <-chan error, term context.CancelFunc, logs *startedLog) {
+// runServe starts serve on a free port with cfgYAML, changed by tune, and returns the
+// gateway's base URL, the channel serve's result arrives on, and the function that sends
+// SIGTERM.
+func runServe(t *testing.T, cfgYAML string, tune ...func(*gateway)) (base string, done <-chan error, term context.CancelFunc, logs *startedLog) {
 	t.Helper()
 	dir := t.TempDir()
 	cfg, err := config.Parse([]byte("listen: 127.0.0.1:0\ndata_dir: "+dir+"\n"+cfgYAML), dir, nil, catalog(connectorTypes()))
@@ -62,7 +63,7 @@ func runServe(t *testing.T, cfgYAML string) (base string, done <-chan error, ter
 	result, finished := make(chan error, 1), make(chan struct{})
 	go func() {
 		defer close(finished)
-		result <- serve(ctx, cfg, io.Discard, slog.New(slog.NewJSONHandler(logs, nil)))
+		result <- serve(ctx, cfg, io.Discard, slog.New(slog.NewJSONHandler(logs, nil)), tune...)
 	}()
 	t.Cleanup(func() {
 		cancel()
