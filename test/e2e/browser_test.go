@@ -132,6 +132,10 @@ default_helpdesk: inbox
 	require.Contains(t, after, "withdrawal is stuck")
 	require.Contains(t, after, "passport.pdf")
 	require.Equal(t, 1, strings.Count(after, "withdrawal is stuck"), "history must not double messages")
+	var author string
+	run(t, player, "the reply is signed with the chat's title, never the agent's sign-in name",
+		chromedp.Text(`.msg.agent .author`, &author, chromedp.ByQuery))
+	require.Equal(t, "Support", author)
 
 	// The page used the WebSocket (101 through the metrics middleware), not only the fallback.
 	resp, err := http.Get(base + "/metrics")

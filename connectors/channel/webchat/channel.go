@@ -149,8 +149,9 @@ func (c *Channel) Send(ctx context.Context, conv normalize.Conversation, msg nor
 	}
 	w, ok := c.view(msg)
 	if !ok {
-		// The router filters notes; should one slip through, the player must still not see it.
-		c.log.Warn("internal note handed to Send; not shown to the player", "conv", conv.Address, "msg_id", msg.ID)
+		// The router filters notes and system messages; should one slip through, the player
+		// must still not see it.
+		c.log.Warn("internal message handed to Send; not shown to the player", "conv", conv.Address, "msg_id", msg.ID, "kind", msg.Kind)
 		return normalize.ExternalID(msg.ID), nil
 	}
 	w.From = "agent"

@@ -33,7 +33,7 @@ func (c *Channel) serveAttachment(w http.ResponseWriter, r *http.Request) {
 	}
 	var att *normalize.Attachment
 	for _, m := range msgs {
-		if m.ID == id && m.Kind != normalize.KindNote && index < len(m.Attachments) {
+		if m.ID == id && !hidden(m) && index < len(m.Attachments) {
 			att = &m.Attachments[index]
 		}
 	}

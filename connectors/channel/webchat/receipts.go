@@ -104,7 +104,7 @@ func (c *Channel) ownsReply(ctx context.Context, addr normalize.Address, id norm
 	}
 	for _, m := range msgs {
 		if m.ID == id {
-			return m.Direction == normalize.Outbound && m.Kind != normalize.KindNote, nil
+			return m.Direction == normalize.Outbound && !hidden(m), nil
 		}
 	}
 	return false, nil

@@ -1,6 +1,7 @@
 package webchat
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -32,10 +33,17 @@ type wireAttachment struct {
 	URL string `json:"url"`
 }
 
-// view turns a stored or outgoing message into its wire form. It returns false for what a
-// player must never see: internal notes.
+// hidden reports what a player must never see: internal notes, and system messages (status
+// changes, metadata updates such as a VIP tier, missed SLA targets), which the router never
+// sends to a channel but which are in the stored thread.
+func hidden(m normalize.Message) bool {
+	return m.Kind == normalize.KindNote || m.Kind == normalize.KindSystem
+}
+
+// view turns a stored or outgoing message into its wire form. It returns false for what
+// hidden keeps from the player.
 func (c *Channel) view(m normalize.Message) (wireMessage, bool) {
-	if m.Kind == normalize.KindNote {
+	if hidden(m) {
 		return wireMessage{}, false
 	}
 	w := wireMessage{ID: string(m.ID), Kind: string(m.Kind), Text: m.Text, SentAt: m.SentAt, State: string(m.State)}
@@ -49,7 +57,9 @@ func (c *Channel) view(m normalize.Message) (wireMessage, bool) {
 		}
 	} else {
 		w.From = "agent"
-		w.Author = m.Author.DisplayName
+		// Helpdesks set DisplayName only to a name meant for players; without one the reply
+		// comes from the chat itself, never from an agent's sign-in name.
+		w.Author = cmp.Or(m.Author.DisplayName, c.cfg.Title)
 	}
 	for i, a := range m.Attachments {
 		w.Attachments = append(w.Attachments, wireAttachment{Name: a.Name, MediaType: a.MediaType, Size: a.Size,

@@ -63,7 +63,7 @@ func (i *Inbox) handleReply(w http.ResponseWriter, r *http.Request, s session) {
 		Source:       i.name,
 		ExternalID:   normalize.ExternalID("reply-" + form.Token),
 		Conversation: conv.ID,
-		Author:       normalize.Author{Role: normalize.RoleAgent, DisplayName: firstNonEmpty(s.DisplayName, s.Agent), ExternalID: s.Agent},
+		Author:       agentAuthor(s),
 		Kind:         replyKind(note, atts),
 		Text:         form.Text,
 		Attachments:  atts,
@@ -89,6 +89,19 @@ func (i *Inbox) handleReply(w http.ResponseWriter, r *http.Request, s session) {
 	}
 	i.events.publish(conv.ID)
 	http.Redirect(w, r, i.threadURL(conv.ID), http.StatusSeeOther)
+}
+
+// agentAuthor is the signed-in agent as a message records them. DisplayName is what players
+// see above a reply, so it holds only a display name the agent was given, never the sign-in
+// name ("admin" tells a player nothing and tells an attacker an account); a chat shows its
+// own title instead. The sign-in name stays in ExternalID for the agents' thread. An account
+// without a display name stores its sign-in name as one (accounts.go), so that counts as none.
+func agentAuthor(s session) normalize.Author {
+	a := normalize.Author{Role: normalize.RoleAgent, ExternalID: s.Agent}
+	if s.DisplayName != s.Agent {
+		a.DisplayName = s.DisplayName
+	}
+	return a
 }
 
 func reattach(atts []normalize.Attachment) string {
@@ -185,7 +198,7 @@ func (i *Inbox) handleStatus(status normalize.Status) sessionHandler {
 			Source:       i.name,
 			ExternalID:   normalize.ExternalID("status-" + token),
 			Conversation: conv.ID,
-			Author:       normalize.Author{Role: normalize.RoleAgent, DisplayName: agent, ExternalID: s.Agent},
+			Author:       agentAuthor(s),
 			Kind:         normalize.KindSystem,
 			Status:       status,
 			Text:         statusText(status, agent),

@@ -172,6 +172,11 @@ func (i *Inbox) messageView(conv normalize.ConversationID, m normalize.Message) 
 			v.Tick = &t
 		}
 	}
+	if v.Author == "" && m.Author.Role == normalize.RoleAgent {
+		// Agents without a display name sign replies with nothing the player sees; their
+		// colleagues still see who wrote (the sign-in name).
+		v.Author = m.Author.ExternalID
+	}
 	if v.Author == "" {
 		v.Author = string(m.Author.Role)
 	}

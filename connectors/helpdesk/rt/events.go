@@ -37,19 +37,23 @@ func (h *Helpdesk) message(ctx context.Context, t txn) (normalize.Message, bool,
 	return normalize.Message{}, false, nil
 }
 
-// system is the outbound system message of transaction t, by its creator.
+// system is the outbound system message of transaction t, by its creator. Players see the
+// author's DisplayName above a reply, so it is the RT user's real name only, never the user
+// name (a sign-in name such as "root"); without one the chat shows its own title. The user
+// name stays in ExternalID.
 func (h *Helpdesk) system(t txn, text string) normalize.Message {
 	sent, _ := time.Parse(time.RFC3339, t.Created)
 	return normalize.Message{Direction: normalize.Outbound, Source: h.name, ExternalID: txnExternalID(t),
 		Ticket: normalize.Ref(t.Ticket), Kind: normalize.KindSystem, Text: text, SentAt: sent,
-		Author: normalize.Author{Role: normalize.RoleAgent, DisplayName: displayName(t.Creator), ExternalID: t.Creator.Name}}
+		Author: normalize.Author{Role: normalize.RoleAgent, DisplayName: t.Creator.RealName, ExternalID: t.Creator.Name}}
 }
 
 func txnExternalID(t txn) normalize.ExternalID {
 	return normalize.ExternalID("txn-" + strconv.Itoa(t.ID.int()))
 }
 
-// displayName is a user's real name, or its user name when it has none.
+// displayName is a user's real name, or its user name when it has none: for the thread's
+// own texts, which only agents see.
 func displayName(u user) string {
 	if u.RealName != "" {
 		return u.RealName
