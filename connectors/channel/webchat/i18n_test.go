@@ -69,7 +69,7 @@ func TestPageUsesKnownKeys(t *testing.T) {
 	}
 	// Keys chat.js builds: t("status_" + kind) and t(code) for codes of the same name.
 	for _, key := range []string{"status_connecting", "status_online", "status_reconnecting", "status_offline",
-		codeRateLimited, codeRejected, codeEmpty, codeInvalidPlayer, codeTooManyClients, codeImageTooLarge} {
+		codeRateLimited, codeRejected, codeEmpty, codeInvalidPlayer, codeTooManyClients, codeImageTooLarge, codeStorageFull} {
 		require.Contains(t, en, key)
 	}
 }

@@ -105,7 +105,7 @@
       case "unsupported_type": return t((state.limits.upload_types || []).length ? "file_type" : "no_attachments");
       case "invalid_token": return t("session_expired");
       case "rate_limited": case "rejected": case "empty": case "invalid_player": case "too_many_connections":
-      case "image_too_large":
+      case "image_too_large": case "storage_full":
         return t(code);
       case "bad_request": case "hello_first": case "not_found": case "forbidden_origin": return t("error");
     }
@@ -505,7 +505,7 @@
       const err = body.error || {};
       // A proxy in front may answer a refusal itself, without the gateway's JSON.
       const code = err.code || { 413: "too_large", 415: "unsupported_type", 429: "rate_limited" }[res.status];
-      const again = code === "unavailable" || code === "rate_limited" ? o.retry : null;
+      const again = ["unavailable", "rate_limited", "storage_full"].includes(code) ? o.retry : null;
       let text = t("upload_failed");
       if (code === "empty") text = t("file_empty");
       else if (code === "rate_limited") text = t("upload_rate_limited"); // files per conversation, or bytes per hour
