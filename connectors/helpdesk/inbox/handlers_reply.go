@@ -40,6 +40,11 @@ func (i *Inbox) handleReply(w http.ResponseWriter, r *http.Request, s session) {
 	var atts []normalize.Attachment
 	att, err := i.storeUpload(ctx, r)
 	switch {
+	case errors.Is(err, connectors.ErrQuota):
+		// The file is fine; the gateway has no room for it until retention or an operator frees some.
+		fail(http.StatusInsufficientStorage, "The attachment was not sent: the gateway's attachment storage is full. "+
+			"Send the reply without it, or ask an administrator to free room or raise attachments.quota_bytes.")
+		return
 	case errors.Is(err, connectors.ErrTooLarge):
 		fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("The attachment is too large: at most %s. Attach a smaller file.", humanBytes(i.deps.MaxUploadBytes)))
 		return
