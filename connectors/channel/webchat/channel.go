@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 )
@@ -40,6 +42,9 @@ type Deps struct {
 	// Log receives the chat's log lines; the gateway hands one that already carries the
 	// channel key. Nil discards them.
 	Log *slog.Logger
+	// Metrics registers the chat's counter of refusals (gateway_webchat_refused_total); nil
+	// counts without exporting.
+	Metrics prometheus.Registerer
 }
 
 // defaultMaxUpload matches the gateway's default attachments.max_bytes.
@@ -68,7 +73,11 @@ type Channel struct {
 	run     connectors.SinkSlot // the sink and context of Run while it runs
 	hub     *hub
 	limits  *limiters
+	conns   *openConns
 	replies *recentReplies
+	// refused counts refusals by reason; refusalLog keeps their log lines few.
+	refused    *prometheus.CounterVec
+	refusalLog *refusalLog
 
 	// pollWait is how long a long-poll waits for a frame before answering empty; tests
 	// shorten it.
@@ -121,10 +130,21 @@ func New(name normalize.InstanceName, cfg Config, deps Deps) (*Channel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webchat %s: %w", name, err)
 	}
+	refused, err := newRefusedCounter(deps.Metrics, name)
+	if err != nil {
+		return nil, fmt.Errorf("webchat %s: %w", name, err)
+	}
+	if cfg.PerAddress.UploadBytesPerHour < maxUpload {
+		// Valid, but then no file of the largest size gets through at all.
+		log.Warn("per_address.upload_bytes_per_hour is below the largest attachment (attachments.max_bytes)",
+			"upload_bytes_per_hour", cfg.PerAddress.UploadBytesPerHour, "max_bytes", maxUpload)
+	}
 	return &Channel{
 		name: name, cfg: cfg, blobs: deps.Blobs, history: deps.History, log: log,
 		tokenKey: tokenKey, playerKey: playerKey, origins: orig, uploadTypes: types, maxUpload: maxUpload,
-		assets: a, hub: newHub(time.Now), limits: newLimiters(cfg.MessagesPerMinute), replies: newRecentReplies(),
+		assets: a, hub: newHub(time.Now), limits: newLimiters(cfg), replies: newRecentReplies(),
+		conns:   newOpenConns(max(cfg.MaxConnections, 1), max(cfg.PerAddress.Connections, 1)),
+		refused: refused, refusalLog: newRefusalLog(),
 		pollWait: 25 * time.Second, now: time.Now,
 	}, nil
 }

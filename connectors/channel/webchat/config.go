@@ -42,6 +42,27 @@ type Config struct {
 	MessagesPerMinute int `yaml:"messages_per_minute"`
 	// UploadTypes are the media types players may attach. Default: PNG, JPEG, GIF, WebP, PDF.
 	UploadTypes []string `yaml:"upload_types"`
+	// PerAddress caps what one client address may do across all its conversations.
+	PerAddress AddressLimits `yaml:"per_address"`
+	// MaxConnections caps the open WebSockets and waiting long polls of this chat, so a flood
+	// of connections cannot exhaust the process. Default 10000.
+	MaxConnections int `yaml:"max_connections"`
+}
+
+// AddressLimits are per client address (connectors.ClientKey: behind trusted proxies the
+// forwarded address, an IPv6 one by its /64). The per-conversation limit alone does not stop a
+// script that starts a new visitor for every message. Players behind one carrier-grade NAT
+// share an address, so the defaults are far above what real players on one address do.
+type AddressLimits struct {
+	// NewVisitorsPerMinute caps the anonymous visitors started (a hello without a visitor
+	// token). Returning visitors and players with a player token do not count. Default 30.
+	NewVisitorsPerMinute int `yaml:"new_visitors_per_minute"`
+	// MessagesPerMinute caps the messages and uploads of all conversations. Default 300.
+	MessagesPerMinute int `yaml:"messages_per_minute"`
+	// UploadBytesPerHour caps the bytes of uploaded files. Default 1 GiB.
+	UploadBytesPerHour int64 `yaml:"upload_bytes_per_hour"`
+	// Connections caps the open WebSockets and waiting long polls. Default 200.
+	Connections int `yaml:"connections"`
 }
 
 // DefaultUploadTypes are what players may attach unless configured: screenshots and KYC scans,
@@ -58,6 +79,13 @@ func DefaultConfig() *Config {
 		TokenTTL:          30 * 24 * time.Hour,
 		MessagesPerMinute: 20,
 		UploadTypes:       slices.Clone(DefaultUploadTypes),
+		PerAddress: AddressLimits{
+			NewVisitorsPerMinute: 30,
+			MessagesPerMinute:    300,
+			UploadBytesPerHour:   1 << 30,
+			Connections:          200,
+		},
+		MaxConnections: 10000,
 	}
 }
 
@@ -96,6 +124,20 @@ func (c *Config) Validate(p *settings.Problems) {
 	}
 	if c.MessagesPerMinute < 1 {
 		p.Add("messages_per_minute", "must be at least 1")
+	}
+	for _, l := range []struct {
+		key   string
+		value int64
+	}{
+		{"per_address.new_visitors_per_minute", int64(c.PerAddress.NewVisitorsPerMinute)},
+		{"per_address.messages_per_minute", int64(c.PerAddress.MessagesPerMinute)},
+		{"per_address.upload_bytes_per_hour", c.PerAddress.UploadBytesPerHour},
+		{"per_address.connections", int64(c.PerAddress.Connections)},
+		{"max_connections", int64(c.MaxConnections)},
+	} {
+		if l.value < 1 {
+			p.Addf(l.key, "must be at least 1, got %d", l.value)
+		}
 	}
 	for i, t := range c.UploadTypes {
 		// ParseMediaType also takes a bare "pdf" and lower-cases; want exactly type/subtype.

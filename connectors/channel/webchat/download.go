@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/connectors/media"
 	"github.com/casino-support/gateway/normalize"
 )
@@ -14,7 +15,7 @@ import (
 // readable only with the token of the player who sent it (or received it from an agent).
 // Anything else, including another visitor's valid message ID, is 404, so IDs cannot be probed.
 func (c *Channel) serveAttachment(w http.ResponseWriter, r *http.Request) {
-	s, ferr := c.authenticate(bearer(r, true))
+	s, ferr := c.authenticate(bearer(r, true), connectors.ClientKey(r))
 	if ferr != nil {
 		writeFrameError(w, ferr)
 		return

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -217,6 +218,7 @@ type harness struct {
 }
 
 func testConfig() Config {
+	d := DefaultConfig()
 	return Config{
 		Path: "/chat", Title: "Support", Color: "#0b5fff",
 		Greetings:    map[string]string{"en": "Hi! How can we help you today?", "de": "Hallo! Wie können wir helfen?"},
@@ -224,7 +226,22 @@ func testConfig() Config {
 		PlayerSecret: testPlayerSecret,
 		TokenTTL:     time.Hour, AllowedOrigins: []string{testAllowed}, MessagesPerMinute: 20,
 		UploadTypes: append([]string(nil), DefaultUploadTypes...),
+		PerAddress:  d.PerAddress, MaxConnections: d.MaxConnections,
 	}
+}
+
+// testClientHeader names the client address a test request claims. The harness's server
+// resolves it the way the gateway's server resolves a trusted proxy's forwarded address, so
+// tests can play several players and attackers from one loopback address.
+const testClientHeader = "X-Test-Client"
+
+func withTestClient(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if v := r.Header.Get(testClientHeader); v != "" {
+			r = connectors.WithClientAddr(r, netip.MustParseAddr(v))
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // start runs a chat; edit may change the configuration and deps before New. run false leaves
@@ -245,7 +262,7 @@ func start(t *testing.T, edit func(*Config, *Deps), run bool) *harness {
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	ch.Mount(mux)
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewServer(withTestClient(mux))
 	t.Cleanup(srv.Close)
 	if run {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -299,12 +316,24 @@ type client struct {
 
 func (h *harness) dial(t *testing.T, origin string) (*client, error) {
 	t.Helper()
+	hdr := http.Header{}
+	if origin != "" {
+		hdr.Set("Origin", origin)
+	}
+	return h.dialWith(t, hdr)
+}
+
+// dialFrom opens a WebSocket as the client at addr.
+func (h *harness) dialFrom(t *testing.T, addr string) (*client, error) {
+	t.Helper()
+	return h.dialWith(t, http.Header{testClientHeader: {addr}})
+}
+
+func (h *harness) dialWith(t *testing.T, hdr http.Header) (*client, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	opts := &websocket.DialOptions{HTTPHeader: http.Header{}}
-	if origin != "" {
-		opts.HTTPHeader.Set("Origin", origin)
-	}
+	opts := &websocket.DialOptions{HTTPHeader: hdr}
 	conn, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(h.srv.URL, "http")+"/chat/ws", opts)
 	if err != nil {
 		if resp != nil {
@@ -402,6 +431,13 @@ func (c *client) hello(f clientFrame) frame {
 // post sends one frame over the long-poll transport.
 func (h *harness) post(t *testing.T, token string, v any) sendResponseFrames {
 	t.Helper()
+	return h.postFrom(t, "", token, v)
+}
+
+// postFrom sends one frame over the long-poll transport as the client at addr ("" for the
+// loopback peer).
+func (h *harness) postFrom(t *testing.T, addr, token string, v any) sendResponseFrames {
+	t.Helper()
 	b, err := json.Marshal(v)
 	require.NoError(t, err)
 	req, err := http.NewRequest(http.MethodPost, h.srv.URL+"/chat/api/send", bytes.NewReader(b))
@@ -409,6 +445,9 @@ func (h *harness) post(t *testing.T, token string, v any) sendResponseFrames {
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if addr != "" {
+		req.Header.Set(testClientHeader, addr)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)

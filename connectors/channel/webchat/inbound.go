@@ -10,15 +10,21 @@ import (
 // rateLimited is the notice a flooding player sees; the message is not delivered.
 const rateLimited = "You are sending messages too quickly. Please wait a moment."
 
-// admit decides whether a player message may be delivered at all: the channel must be running
-// and the conversation within its rate. Uploads ask before they store anything.
+// admit decides whether a player message may be delivered at all: the channel must be running,
+// the conversation within its rate and the client's address within its own. Uploads ask before
+// they store anything.
 func (c *Channel) admit(s session, clientID string) *frameError {
 	if c.sink() == nil {
 		return unavailable(clientID)
 	}
-	if !c.limits.allowMessage(s.addr, c.now()) {
-		c.log.Warn("message refused: over the rate limit", "conv", s.addr, "messages_per_minute", c.cfg.MessagesPerMinute)
-		return &frameError{Code: codeRateLimited, Message: rateLimited, ClientID: clientID}
+	now := c.now()
+	// The conversation first: one flooding conversation is stopped by its own limit and does
+	// not use up the budget that players sharing its address (a NAT) need.
+	if !c.limits.messages.allow(s.addr, now, 1) {
+		return c.refuse(reasonMessages, s.client, s.addr, clientID)
+	}
+	if !c.limits.addrMsgs.allow(s.client, now, 1) {
+		return c.refuse(reasonAddressMessages, s.client, s.addr, clientID)
 	}
 	return nil
 }
@@ -89,8 +95,8 @@ func (c *Channel) receive(ctx context.Context, s session, f clientFrame, self *p
 // handle acts on one frame of an authenticated page and returns the frame to answer with, or
 // nil. Hello is the transports' business (it creates the session).
 func (c *Channel) handle(ctx context.Context, s session, f clientFrame, self *pageConn) any {
-	if !c.limits.allowFrame(s.addr, c.now()) {
-		return errorFrame{Type: typeError, Code: codeRateLimited, Message: rateLimited, ClientID: f.ClientID}
+	if !c.limits.frames.allow(s.addr, c.now(), 1) {
+		return c.refuse(reasonFrames, s.client, s.addr, f.ClientID).frame()
 	}
 	switch f.Type {
 	case typeMessage:

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/casino-support/gateway/connectors"
 )
 
 // The long-poll fallback, for networks that break WebSockets (some corporate proxies, some
@@ -51,8 +53,9 @@ func (c *Channel) serveSend(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, sendResponse{Frames: []any{ferr.frame()}})
 		return
 	}
+	client := connectors.ClientKey(r)
 	if f.Type == typeHello {
-		id, ferr := c.identify(f)
+		id, ferr := c.identify(f, client)
 		if ferr != nil {
 			writeJSON(w, http.StatusOK, sendResponse{Frames: []any{ferr.frame()}})
 			return
@@ -67,7 +70,7 @@ func (c *Channel) serveSend(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, sendResponse{Frames: []any{welcome}, Cursor: cursor})
 		return
 	}
-	s, ferr := c.authenticate(bearer(r, false))
+	s, ferr := c.authenticate(bearer(r, false), client)
 	if ferr != nil {
 		writeJSON(w, http.StatusOK, sendResponse{Frames: []any{ferr.frame()}})
 		return
@@ -84,7 +87,7 @@ func (c *Channel) servePoll(w http.ResponseWriter, r *http.Request) {
 		refuseOrigin(w, r)
 		return
 	}
-	s, ferr := c.authenticate(bearer(r, false))
+	s, ferr := c.authenticate(bearer(r, false), connectors.ClientKey(r))
 	if ferr != nil {
 		writeFrameError(w, ferr)
 		return
@@ -94,6 +97,13 @@ func (c *Channel) servePoll(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, codeBadRequest, "after: want the cursor of the last answer")
 		return
 	}
+	// A waiting poll holds a connection like a WebSocket does; the page backs off from the
+	// refusal (any answer but 200 makes it reconnect later).
+	if reason := c.conns.acquire(s.client); reason != "" {
+		writeFrameError(w, c.refuse(reason, s.client, s.addr, ""))
+		return
+	}
+	defer c.conns.release(s.client)
 	// A poll ends with Run, as the WebSockets do, so the page moves to whoever serves next.
 	// It is answered "unavailable" rather than empty: an empty answer is polled again at
 	// once, which would spin while the server stays up, whereas this makes the page back off.

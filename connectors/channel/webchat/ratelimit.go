@@ -1,6 +1,9 @@
 package webchat
 
 import (
+	"errors"
+	"io"
+	"math"
 	"sync"
 	"time"
 
@@ -13,63 +16,115 @@ const (
 	// maxBurst is the most messages a player may send at once before the per-minute rate
 	// applies: enough for "hi" + "I have a problem" + a screenshot, too few to flood a ticket.
 	maxBurst = 5
-	// framesPerSecond and frameBurst bound everything else a page sends (receipts, typing):
-	// each receipt may cost a store write, so a script must not be able to spin on them.
+	// framesPerSecond and frameBurst bound everything else a page sends (receipts, typing,
+	// hellos): each receipt may cost a store write and each hello a history read, so a script
+	// must not be able to spin on them.
 	framesPerSecond = 10
 	frameBurst      = 60
-	// limiterIdle is how long an unused conversation's limiters are kept; after it they are
-	// full again anyway (the slowest rate, 1/min with a burst of 1, refills in a minute).
-	limiterIdle = 10 * time.Minute
+	// bucketSweep spaces the clean-ups of unused limits.
+	bucketSweep = time.Minute
 )
 
-// limiters holds per-conversation rate limits. Keyed by address, so a player with several
-// tabs or devices shares one budget.
+// limiters holds the chat's rate limits: per conversation (keyed by address, so a player with
+// several tabs or devices shares one budget) and per client address (connectors.ClientKey),
+// which bounds what a script starting a new visitor for every message can do.
 type limiters struct {
+	messages *buckets[normalize.Address] // cfg.MessagesPerMinute, small burst
+	frames   *buckets[normalize.Address]
+	// Per client address; bursts are the whole budget, since one address may be a NAT pool
+	// of unrelated players whose traffic comes in lumps.
+	visitors    *buckets[string]
+	addrMsgs    *buckets[string]
+	uploadBytes *buckets[string]
+}
+
+func newLimiters(cfg Config) *limiters {
+	perMinute := max(cfg.MessagesPerMinute, 1)
+	visitors := max(cfg.PerAddress.NewVisitorsPerMinute, 1)
+	addrMsgs := max(cfg.PerAddress.MessagesPerMinute, 1)
+	// rate.Limiter counts in int; a budget past it (on 32-bit platforms) is as good as none.
+	upload := int(min(max(cfg.PerAddress.UploadBytesPerHour, 1), math.MaxInt))
+	return &limiters{
+		messages:    newBuckets[normalize.Address](rate.Limit(float64(perMinute)/60), min(perMinute, maxBurst)),
+		frames:      newBuckets[normalize.Address](framesPerSecond, frameBurst),
+		visitors:    newBuckets[string](rate.Limit(float64(visitors)/60), visitors),
+		addrMsgs:    newBuckets[string](rate.Limit(float64(addrMsgs)/60), addrMsgs),
+		uploadBytes: newBuckets[string](rate.Limit(float64(upload)/3600), upload),
+	}
+}
+
+// buckets is one token bucket per key, made on first use. A bucket that has filled up again
+// is the same as a new one, so the sweep drops it; what stays is bounded by the keys active
+// within one refill time.
+type buckets[K comparable] struct {
 	mu        sync.Mutex
-	perMinute int
-	m         map[normalize.Address]*limiterPair
+	limit     rate.Limit
+	burst     int
+	m         map[K]*rate.Limiter
 	lastSweep time.Time
 }
 
-type limiterPair struct {
-	messages *rate.Limiter
-	frames   *rate.Limiter
-	used     time.Time
+func newBuckets[K comparable](limit rate.Limit, burst int) *buckets[K] {
+	return &buckets[K]{limit: limit, burst: burst, m: map[K]*rate.Limiter{}}
 }
 
-func newLimiters(perMinute int) *limiters {
-	return &limiters{perMinute: max(perMinute, 1), m: map[normalize.Address]*limiterPair{}}
+// allow takes n tokens from key's bucket if it holds them, and reports whether it did; a
+// refusal takes nothing.
+func (b *buckets[K]) allow(key K, now time.Time, n int) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.get(key, now).AllowN(now, n)
 }
 
-// allowMessage takes one message from addr's budget (cfg.MessagesPerMinute, small burst).
-func (l *limiters) allowMessage(addr normalize.Address, now time.Time) bool {
-	return l.get(addr, now).messages.AllowN(now, 1)
+// tokens returns what key's bucket holds at now.
+func (b *buckets[K]) tokens(key K, now time.Time) float64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if l := b.m[key]; l != nil {
+		return l.TokensAt(now)
+	}
+	return float64(b.burst)
 }
 
-// allowFrame takes one frame of any kind from addr's budget.
-func (l *limiters) allowFrame(addr normalize.Address, now time.Time) bool {
-	return l.get(addr, now).frames.AllowN(now, 1)
-}
-
-func (l *limiters) get(addr normalize.Address, now time.Time) *limiterPair {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.lastSweep) > limiterIdle {
-		l.lastSweep = now
-		for a, p := range l.m {
-			if now.Sub(p.used) > limiterIdle {
-				delete(l.m, a)
+// get returns key's bucket; the caller holds mu.
+func (b *buckets[K]) get(key K, now time.Time) *rate.Limiter {
+	if now.Sub(b.lastSweep) > bucketSweep {
+		b.lastSweep = now
+		for k, l := range b.m {
+			if l.TokensAt(now) >= float64(b.burst) {
+				delete(b.m, k)
 			}
 		}
 	}
-	p := l.m[addr]
-	if p == nil {
-		p = &limiterPair{
-			messages: rate.NewLimiter(rate.Limit(float64(l.perMinute)/60), min(l.perMinute, maxBurst)),
-			frames:   rate.NewLimiter(framesPerSecond, frameBurst),
-		}
-		l.m[addr] = p
+	l := b.m[key]
+	if l == nil {
+		l = rate.NewLimiter(b.limit, b.burst)
+		b.m[key] = l
 	}
-	p.used = now
-	return p
+	return l
+}
+
+// errUploadBudget is what a metered upload fails with once its address's
+// per_address.upload_bytes_per_hour is spent.
+var errUploadBudget = errors.New("webchat: the address's upload budget is spent")
+
+// meter returns r, whose bytes are taken from client's upload budget as they are read: a file
+// without a declared length, or one racing others from the same address, is cut off mid-way
+// and the blob store discards what it had.
+func (c *Channel) meter(client string, r io.Reader) io.Reader {
+	return &metered{r: r, c: c, client: client}
+}
+
+type metered struct {
+	r      io.Reader
+	c      *Channel
+	client string
+}
+
+func (m *metered) Read(p []byte) (int, error) {
+	n, err := m.r.Read(p)
+	if n > 0 && !m.c.limits.uploadBytes.allow(m.client, m.c.now(), n) {
+		return n, errUploadBudget
+	}
+	return n, err
 }

@@ -12,15 +12,17 @@ import (
 // historyLimit is how many messages a welcome carries.
 const historyLimit = 100
 
-// session is an authenticated page: who is chatting and where the conversation lives. Both
-// transports build one per hello (WebSocket) or per request (HTTP), from the visitor token.
+// session is an authenticated page: who is chatting, where the conversation lives and the
+// client address (connectors.ClientKey) it is counted against. Both transports build one per
+// hello (WebSocket) or per request (HTTP), from the visitor token.
 type session struct {
-	id   identity
-	addr normalize.Address
+	id     identity
+	addr   normalize.Address
+	client string
 }
 
-// authenticate checks a visitor token.
-func (c *Channel) authenticate(token string) (session, *frameError) {
+// authenticate checks a visitor token presented by the client at client.
+func (c *Channel) authenticate(token, client string) (session, *frameError) {
 	cl, err := verifyToken(c.tokenKey, token, "visitor token", c.now())
 	if err == nil && cl.Visitor == "" {
 		err = fmt.Errorf("visitor token: %w: no visitor", ErrTokenMalformed)
@@ -34,7 +36,7 @@ func (c *Channel) authenticate(token string) (session, *frameError) {
 		return session{}, &frameError{Code: codeInvalidToken, Message: msg}
 	}
 	id := cl.identity()
-	return session{id: id, addr: id.address()}, nil
+	return session{id: id, addr: id.address(), client: client}, nil
 }
 
 // verifyPlayer checks a player token signed by the casino backend.
@@ -51,14 +53,16 @@ func (c *Channel) verifyPlayer(token string) (claims, *frameError) {
 	return cl, nil
 }
 
-// identify authenticates a hello: a valid visitor token keeps its visitor (and identity),
-// none starts a new visitor, a valid player token identifies the player. A token that is
-// present must be valid: a forged or expired one is refused, not ignored (except player tokens
-// when no player_secret is configured, which cannot be checked at all).
-func (c *Channel) identify(f clientFrame) (identity, *frameError) {
+// identify authenticates a hello from the client at client: a valid visitor token keeps its
+// visitor (and identity), none starts a new visitor, a valid player token identifies the
+// player. A token that is present must be valid: a forged or expired one is refused, not
+// ignored (except player tokens when no player_secret is configured, which cannot be checked at
+// all). Anonymous new visitors count against the address's per_address.new_visitors_per_minute,
+// and every hello against its conversation's frame rate, since each reads the history.
+func (c *Channel) identify(f clientFrame, client string) (identity, *frameError) {
 	var id identity
 	if f.Token != "" {
-		s, ferr := c.authenticate(f.Token)
+		s, ferr := c.authenticate(f.Token, client)
 		if ferr != nil {
 			return identity{}, ferr
 		}
@@ -82,6 +86,16 @@ func (c *Channel) identify(f clientFrame) (identity, *frameError) {
 	}
 	if f.Language != "" {
 		id.Language = f.Language
+	}
+	now := c.now()
+	// A player token is signed by the casino and cannot be made up by the thousand, so only
+	// anonymous visitors count.
+	if f.Token == "" && id.PlayerID == "" && !c.limits.visitors.allow(client, now, 1) {
+		return identity{}, c.refuse(reasonNewVisitors, client, "", "")
+	}
+	if !c.limits.frames.allow(id.address(), now, 1) {
+		c.refuse(reasonFrames, client, id.address(), "")
+		return identity{}, &frameError{Code: codeUnavailable, Message: reconnectingTooOften}
 	}
 	return id, nil
 }

@@ -38,13 +38,19 @@ func (c *Channel) serveUpload(w http.ResponseWriter, r *http.Request) {
 		refuseOrigin(w, r)
 		return
 	}
-	s, ferr := c.authenticate(bearer(r, false))
+	s, ferr := c.authenticate(bearer(r, false), connectors.ClientKey(r))
 	if ferr != nil {
 		writeFrameError(w, ferr)
 		return
 	}
 	if r.ContentLength > c.maxUpload+uploadOverhead {
 		writeFrameError(w, c.tooLarge())
+		return
+	}
+	// A declared length over the address's remaining budget is refused before a byte is read;
+	// without one, acceptFile meters the file as it arrives.
+	if r.ContentLength > 0 && float64(r.ContentLength) > c.limits.uploadBytes.tokens(s.client, c.now()) {
+		writeFrameError(w, c.refuse(reasonUploadBytes, s.client, s.addr, ""))
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, c.maxUpload+uploadOverhead)
@@ -95,11 +101,16 @@ func (c *Channel) acceptFile(w http.ResponseWriter, r *http.Request, s session, 
 		writeFrameError(w, ferr)
 		return
 	}
+	in := c.meter(s.client, part)
 	head := make([]byte, sniffLen)
-	n, err := io.ReadFull(part, head)
+	n, err := io.ReadFull(in, head)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		if isMaxBytes(err) {
 			writeFrameError(w, c.tooLarge())
+			return
+		}
+		if errors.Is(err, errUploadBudget) {
+			writeFrameError(w, c.refuse(reasonUploadBytes, s.client, s.addr, clientID))
 			return
 		}
 		writeError(w, http.StatusBadRequest, codeBadRequest, "could not read the file")
@@ -120,7 +131,7 @@ func (c *Channel) acceptFile(w http.ResponseWriter, r *http.Request, s session, 
 		writeFrameError(w, &frameError{Code: codeUnsupported, ClientID: clientID, Message: msg})
 		return
 	}
-	body := &capped{r: io.MultiReader(bytes.NewReader(head), part), left: c.maxUpload}
+	body := &capped{r: io.MultiReader(bytes.NewReader(head), in), left: c.maxUpload}
 	// An image declaring gigapixels would take down the agent's browser that shows it; the
 	// player is here to be told, and sends a smaller one.
 	checked, imgErr := media.CheckImage(body, mediaType)
@@ -132,6 +143,10 @@ func (c *Channel) acceptFile(w http.ResponseWriter, r *http.Request, s session, 
 	}
 	att, err := c.blobs.Put(r.Context(), checked, media.FileName(part.FileName(), mediaType), mediaType)
 	if err != nil {
+		if errors.Is(err, errUploadBudget) {
+			writeFrameError(w, c.refuse(reasonUploadBytes, s.client, s.addr, clientID))
+			return
+		}
 		if errors.Is(err, connectors.ErrQuota) {
 			// The blob store logged that it is full; the player did nothing wrong.
 			writeFrameError(w, storageFull(clientID))

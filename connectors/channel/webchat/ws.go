@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/casino-support/gateway/connectors"
 )
 
 const (
@@ -32,6 +34,12 @@ func (c *Channel) serveWS(w http.ResponseWriter, r *http.Request) {
 		refuseOrigin(w, r)
 		return
 	}
+	// The place is taken before the handshake: a socket that never says hello costs as much.
+	client := connectors.ClientKey(r)
+	refusal := c.conns.acquire(client)
+	if refusal == "" {
+		defer c.conns.release(client)
+	}
 	// The Origin was checked above against allowed_origins and the public URL, which the
 	// library's own host-only patterns cannot express.
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
@@ -43,7 +51,13 @@ func (c *Channel) serveWS(w http.ResponseWriter, r *http.Request) {
 	conn.SetReadLimit(maxFrameBytes)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	ws := &wsSession{c: c, conn: conn, ctx: ctx, cancel: cancel}
+	ws := &wsSession{c: c, conn: conn, ctx: ctx, cancel: cancel, client: client}
+	if refusal != "" {
+		// Refused after the handshake, so the page can show why; it backs off and reconnects.
+		ws.write(encode(c.refuse(refusal, client, "", "").frame()))
+		conn.Close(websocket.StatusTryAgainLater, refusal)
+		return
+	}
 	code, reason := ws.run()
 	conn.Close(code, reason)
 }
@@ -56,6 +70,7 @@ type wsSession struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	once   sync.Once
+	client string // connectors.ClientKey of the upgrade request
 }
 
 func (s *wsSession) run() (websocket.StatusCode, string) {
@@ -72,16 +87,19 @@ func (s *wsSession) run() (websocket.StatusCode, string) {
 	}
 	var id identity
 	if ferr == nil {
-		id, ferr = c.identify(f)
+		id, ferr = c.identify(f, s.client)
 	}
 	if ferr != nil {
 		s.write(encode(ferr.frame()))
+		if ferr.Code == codeUnavailable {
+			return websocket.StatusTryAgainLater, ferr.Code // a limit: the same hello works later
+		}
 		return websocket.StatusPolicyViolation, ferr.Code
 	}
-	sess := session{id: id, addr: id.address()}
+	sess := session{id: id, addr: id.address(), client: s.client}
 	page := &pageConn{out: make(chan []byte, outBuffer), kick: s.kick}
 	if !c.hub.join(sess.addr, page) {
-		s.write(encode(errorFrame{Type: typeError, Code: codeTooManyClients, Message: "Too many chat windows are open; close some and reload."}))
+		s.write(encode(c.refuse(reasonConvConnections, s.client, sess.addr, "").frame()))
 		return websocket.StatusTryAgainLater, codeTooManyClients
 	}
 	defer c.hub.leave(sess.addr, page)
