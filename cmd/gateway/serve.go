@@ -182,7 +182,8 @@ func assemble(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.
 	g := &gateway{cfg: cfg, log: log, store: st, registry: reg, health: health.New(reg, log, nil)}
 	types := connectorTypes()
 	sla := slaPolicy(cfg, types)
-	d := deps{ctx: ctx, cfg: cfg, client: &http.Client{Timeout: 60 * time.Second}, blobs: blobStore, store: st, sla: sla, out: out, log: log}
+	d := deps{ctx: ctx, cfg: cfg, client: &http.Client{Timeout: 60 * time.Second}, blobs: blobStore, store: st, sla: sla, out: out, log: log,
+		metrics: reg}
 	g.channels, g.helpdesks, err = buildConnectors(types, d)
 	if err != nil {
 		st.Close()

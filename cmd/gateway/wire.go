@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
 	chanloop "github.com/casino-support/gateway/connectors/channel/loopback"
@@ -37,7 +39,8 @@ func connectorTypes() []connectorType {
 		channelType("webchat", connectors.KindChat, webchat.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *webchat.Config) (*webchat.Channel, error) {
 				return webchat.New(name, *c, webchat.Deps{Blobs: d.blobs, History: d.store, PublicURL: d.cfg.PublicURL,
-					SecretsDir: filepath.Join(d.cfg.DataDir, "secrets"), MaxUploadBytes: d.cfg.Attachments.MaxBytes, Log: d.log})
+					SecretsDir: filepath.Join(d.cfg.DataDir, "secrets"), MaxUploadBytes: d.cfg.Attachments.MaxBytes, Log: d.log,
+					Metrics: d.metrics})
 			}).withMaxText(webchat.MaxTextRunes),
 		channelType("telegram", connectors.KindChat, telegram.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *telegram.Config) (*telegram.Channel, error) {
@@ -156,6 +159,8 @@ type deps struct {
 	sla    router.SLA
 	out    io.Writer
 	log    *slog.Logger
+	// metrics registers connectors' own instruments (the web chat's refusals).
+	metrics prometheus.Registerer
 }
 
 // buildConnectors makes every configured channel and helpdesk.
