@@ -95,7 +95,7 @@ helpdesks:
 // locked everyone out. With the proxy in trusted_proxies, each agent counts by the address the
 // proxy forwarded.
 func TestSignInLimitsCountTheForwardedAddress(t *testing.T) {
-	base, _, _, _ := runServe(t, inboxWithAgents(t, "[127.0.0.1/32]"))
+	base, _, _, logs := runServe(t, inboxWithAgents(t, "[127.0.0.1/32]"))
 	guesser := newAgentBrowser(t, base, "203.0.113.66")
 	// Five bad passwords, each at another name so that only the address's budget is spent
 	// (one name's failures make its next attempt wait, wherever it comes from).
@@ -110,6 +110,11 @@ func TestSignInLimitsCountTheForwardedAddress(t *testing.T) {
 	// Another agent, at another address, behind the same proxy: not locked out.
 	require.Equal(t, http.StatusSeeOther, newAgentBrowser(t, base, "198.51.100.7").signIn("bob", "bob-password"))
 	require.Equal(t, http.StatusSeeOther, newAgentBrowser(t, base, "2001:db8::7").signIn("carol", "carol-password"))
+
+	// Log lines name the client, not the proxy.
+	require.Contains(t, logs.String(), `"msg":"sign-in attempts over the limit","helpdesk":"inbox","client":"203.0.113.66"`)
+	require.Contains(t, logs.String(), `"msg":"agent signed in","helpdesk":"inbox","agent":"carol","client":"2001:db8::7"`)
+	require.NotContains(t, logs.String(), `"client":"127.0.0.1"`)
 }
 
 // From a peer that is not a trusted proxy, X-Forwarded-For is whatever the client wants it to

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/casino-support/gateway/connectors"
 )
 
 // signinView is the sign-in page.
@@ -54,8 +56,10 @@ func (i *Inbox) handleSignin(w http.ResponseWriter, r *http.Request) {
 	}
 	username := strings.TrimSpace(r.PostFormValue("username"))
 	addr := clientAddr(r)
+	// Logs name the client's own address; limits count its key (an IPv6 client by its /64).
+	client := connectors.ClientAddr(r).String()
 	if !i.auth.allowSignin(addr, i.now()) {
-		i.log.Warn("sign-in attempts over the limit", "addr", addr)
+		i.log.Warn("sign-in attempts over the limit", "client", client)
 		i.showSignin(w, r, http.StatusTooManyRequests, username,
 			"Too many sign-in attempts from your address. Please wait a minute and try again.")
 		return
@@ -70,7 +74,7 @@ func (i *Inbox) handleSignin(w http.ResponseWriter, r *http.Request) {
 	key := throttleKey(r, username, ag, found)
 	if wait := i.auth.signinWait(key, i.now()); wait > 0 {
 		secs := int(math.Ceil(wait.Seconds()))
-		i.log.Warn("sign-in held back after failed attempts", "agent", username, "addr", addr, "wait", wait)
+		i.log.Warn("sign-in held back after failed attempts", "agent", username, "client", client, "wait", wait.String())
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		i.showSignin(w, r, http.StatusTooManyRequests, username,
 			fmt.Sprintf("Too many failed sign-ins as this user. Please wait %d seconds and try again.", secs))
@@ -78,7 +82,7 @@ func (i *Inbox) handleSignin(w http.ResponseWriter, r *http.Request) {
 	}
 	if !i.auth.checkPassword(ag, found, r.PostFormValue("password")) {
 		i.auth.signinFailed(key, found, i.now())
-		i.log.Info("sign-in failed", "agent", username, "addr", addr)
+		i.log.Info("sign-in failed", "agent", username, "client", client)
 		i.showSignin(w, r, http.StatusUnauthorized, username, "Wrong user name or password.")
 		return
 	}
@@ -89,7 +93,7 @@ func (i *Inbox) handleSignin(w http.ResponseWriter, r *http.Request) {
 		i.showSignin(w, r, http.StatusInternalServerError, username, "The inbox cannot write its database right now.")
 		return
 	}
-	i.log.Info("agent signed in", "agent", ag.Name, "addr", addr)
+	i.log.Info("agent signed in", "agent", ag.Name, "client", client)
 	http.SetCookie(w, i.cookie(signinCookie, "", -1))
 	http.SetCookie(w, i.cookie(sessionCookie, token, int(i.cfg.SessionTTL.Seconds())))
 	http.SetCookie(w, i.cookie(deviceCookie, deviceToken(ag), deviceCookieAge))
