@@ -104,7 +104,7 @@ func (c Client) Post(ctx context.Context, url, idempotencyKey string, in, out an
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return connectors.Permanent(fmt.Errorf("build request: %w", err))
+		return connectors.Permanent(fmt.Errorf("build request: %w", connectors.RedactURLError(err)))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", idempotencyKey)
@@ -113,7 +113,8 @@ func (c Client) Post(ctx context.Context, url, idempotencyKey string, in, out an
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return err // already names method and URL
+		// It names method and URL; the URL's query may hold a credential.
+		return connectors.RedactURLError(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {

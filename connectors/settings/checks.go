@@ -68,7 +68,7 @@ func CheckHTTPURL(p *Problems, key, raw string, required bool) bool {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		p.Addf(key, "want an absolute http or https URL, got %s", Quote(raw))
+		p.Addf(key, "want an absolute http or https URL, got %s", Quote(RedactURL(raw))) // problems are printed and logged
 		return false
 	}
 	return true

@@ -13,6 +13,7 @@ import (
 
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/connectors/loopbackwire"
+	"github.com/casino-support/gateway/connectors/settings"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -117,11 +118,11 @@ func (c *Channel) Send(ctx context.Context, conv normalize.Conversation, msg nor
 	}
 	var resp loopbackwire.IDResponse
 	if err := c.remote.Post(ctx, c.cfg.SendURL, string(msg.ID), out, &resp); err != nil {
-		return "", fmt.Errorf("loopback %s: send to %s: %w", c.name, c.cfg.SendURL, err)
+		return "", fmt.Errorf("loopback %s: send to %s: %w", c.name, settings.RedactURL(c.cfg.SendURL), err)
 	}
 	if resp.ID == "" {
 		// Retried with the same key, a well-behaved remote answers with the ID this time.
-		return "", fmt.Errorf("loopback %s: send to %s: answer without id", c.name, c.cfg.SendURL)
+		return "", fmt.Errorf("loopback %s: send to %s: answer without id", c.name, settings.RedactURL(c.cfg.SendURL))
 	}
 	return normalize.ExternalID(resp.ID), nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/connectors/loopbackwire"
+	"github.com/casino-support/gateway/connectors/settings"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -95,12 +96,13 @@ func (h *Helpdesk) createTicket(ctx context.Context, conv normalize.Conversation
 		Subject:        subject(conv, first),
 	}
 	target := h.base + "/tickets"
+	shown := settings.RedactURL(target) // errors reach logs and dead letters
 	var resp loopbackwire.TicketResponse
 	if err := h.remote.Post(ctx, target, string(conv.ID), req, &resp); err != nil {
-		return "", fmt.Errorf("loopback %s: create ticket at %s: %w", h.name, target, err)
+		return "", fmt.Errorf("loopback %s: create ticket at %s: %w", h.name, shown, err)
 	}
 	if resp.Ticket == "" {
-		return "", fmt.Errorf("loopback %s: create ticket at %s: answer without ticket", h.name, target)
+		return "", fmt.Errorf("loopback %s: create ticket at %s: answer without ticket", h.name, shown)
 	}
 	return normalize.Ref(resp.Ticket), nil
 }
@@ -114,12 +116,13 @@ func (h *Helpdesk) postMessage(ctx context.Context, ticket normalize.Ref, msg no
 		Attachments: msg.Attachments,
 	}
 	target := h.base + "/tickets/" + url.PathEscape(string(ticket)) + "/messages"
+	shown := settings.RedactURL(target) // errors reach logs and dead letters
 	var resp loopbackwire.IDResponse
 	if err := h.remote.Post(ctx, target, string(msg.ID), req, &resp); err != nil {
-		return "", fmt.Errorf("loopback %s: post message %s to %s: %w", h.name, msg.ID, target, err)
+		return "", fmt.Errorf("loopback %s: post message %s to %s: %w", h.name, msg.ID, shown, err)
 	}
 	if resp.ID == "" {
-		return "", fmt.Errorf("loopback %s: post message %s to %s: answer without id", h.name, msg.ID, target)
+		return "", fmt.Errorf("loopback %s: post message %s to %s: answer without id", h.name, msg.ID, shown)
 	}
 	return normalize.ExternalID(resp.ID), nil
 }

@@ -176,7 +176,7 @@ func (c *client) send(ctx context.Context, method, path string, query url.Values
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, time.Time{}, connectors.RedactURLError(err)
 	}
 	req.Header.Set("Authorization", "token "+c.token)
 	req.Header.Set("Accept", "application/json")
@@ -185,7 +185,8 @@ func (c *client) send(ctx context.Context, method, path string, query url.Values
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, time.Time{}, err
+		// It names the URL, whose query or user information may hold a credential.
+		return nil, time.Time{}, connectors.RedactURLError(err)
 	}
 	at, _ := http.ParseTime(resp.Header.Get("Date"))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {

@@ -29,7 +29,7 @@ func (h *Helpdesk) send(ctx context.Context, ev OutEvent, out any) error {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.cfg.URL, bytes.NewReader(body))
 	if err != nil {
-		return connectors.Permanent(fmt.Errorf("build request: %w", err))
+		return connectors.Permanent(fmt.Errorf("build request: %w", connectors.RedactURLError(err)))
 	}
 	now := h.now()
 	req.Header.Set("Content-Type", "application/json")
@@ -45,7 +45,8 @@ func (h *Helpdesk) send(ctx context.Context, ev OutEvent, out any) error {
 	}
 	resp, err := h.client.Do(req)
 	if err != nil {
-		return err // already names method and URL
+		// It names method and URL; the URL's query may hold the operator's API key.
+		return connectors.RedactURLError(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
