@@ -143,7 +143,8 @@ helpdesks:
   - {name: tickets, type: webhook, url: %q, secret: %q, api_token: %q}
 default_helpdesk: tickets
 `, operator, hookSecret, hookToken), func(g *gateway) {
-		g.pacing = pacing{rate: 64 << 10, grace: 2 * time.Second, stall: 2 * time.Second}
+		// Long enough to set the attack up on a loaded machine; short for a test.
+		g.pacing = pacing{rate: 64 << 10, grace: 5 * time.Second, stall: 5 * time.Second}
 	})
 
 	// A player writes; the operator opens a ticket.
