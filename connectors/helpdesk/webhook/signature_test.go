@@ -144,7 +144,9 @@ func TestHookBoundsLargeUnverifiedReads(t *testing.T) {
 		go func() { _, err := pw.Write([]byte("{")); wrote <- err }()
 		select {
 		case err := <-wrote:
-			require.NoError(t, err)
+			if err != nil { // turned away: the pipe was closed once the handler answered
+				return nil, <-s.done
+			}
 			return s, 0
 		case code := <-s.done:
 			return nil, code
