@@ -5,6 +5,6 @@ package webchat
 const MaxTextRunes = maxTextRunes
 
 // codeImageTooLarge refuses an uploaded image that declares more pixels than pages show
-// inline (media.MaxImagePixels), or whose size cannot be read. The page has no words of its
-// own for it and shows the message, which says the image's size and the limit.
+// inline (media.MaxImagePixels), or whose size cannot be read. The page says so in the
+// player's language (strings.go); the message, in English, gives the image's size too.
 const codeImageTooLarge = "image_too_large"
