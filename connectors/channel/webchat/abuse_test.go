@@ -436,3 +436,21 @@ func TestValidateLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestForgedTokensAreLoggedSparingly: a forged or expired token costs the attacker nothing to
+// send; each must not cost the operator a log line.
+func TestForgedTokensAreLoggedSparingly(t *testing.T) {
+	h := start(t, nil, true)
+	clock := stopClock(h)
+	for range 20 {
+		f := helloFrom(t, h, "poll", attackerAddr, clientFrame{Token: "forged.token"})
+		require.Equal(t, codeInvalidToken, f.Code)
+	}
+	require.Equal(t, 1, strings.Count(h.logs.String(), "visitor token refused"), h.logs.String())
+	require.Contains(t, h.logs.String(), "client="+attackerAddr)
+
+	clock.add(time.Minute)
+	helloFrom(t, h, "poll", attackerAddr, clientFrame{Token: "forged.token"})
+	require.Equal(t, 2, strings.Count(h.logs.String(), "visitor token refused"))
+	require.Contains(t, h.logs.String(), "refused=20", "the next line says how many refusals it stands for")
+}

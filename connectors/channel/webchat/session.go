@@ -32,7 +32,7 @@ func (c *Channel) authenticate(token, client string) (session, *frameError) {
 		if errors.Is(err, ErrTokenExpired) {
 			msg = "Your chat session has expired; a new one is started."
 		}
-		c.log.Info("visitor token refused", "err", err)
+		c.logTokenRefused("visitor token refused", client, err)
 		return session{}, &frameError{Code: codeInvalidToken, Message: msg}
 	}
 	id := cl.identity()
@@ -40,13 +40,13 @@ func (c *Channel) authenticate(token, client string) (session, *frameError) {
 }
 
 // verifyPlayer checks a player token signed by the casino backend.
-func (c *Channel) verifyPlayer(token string) (claims, *frameError) {
+func (c *Channel) verifyPlayer(token, client string) (claims, *frameError) {
 	cl, err := verifyToken(c.playerKey, token, "player token", c.now())
 	if err == nil && cl.PlayerID == "" {
 		err = fmt.Errorf("player token: %w: player_id is required", ErrTokenMalformed)
 	}
 	if err != nil {
-		c.log.Info("player token refused", "err", err)
+		c.logTokenRefused("player token refused", client, err)
 		return claims{}, &frameError{Code: codeInvalidPlayer,
 			Message: fmt.Sprintf("We could not confirm your casino sign-in (%v). Please reload the page.", err)}
 	}
@@ -75,7 +75,7 @@ func (c *Channel) identify(f clientFrame, client string) (identity, *frameError)
 		// anonymously, as config documents.
 		c.log.Warn("player token ignored: no player_secret configured")
 	} else if f.Player != "" {
-		p, ferr := c.verifyPlayer(f.Player)
+		p, ferr := c.verifyPlayer(f.Player, client)
 		if ferr != nil {
 			return identity{}, ferr
 		}
@@ -169,4 +169,12 @@ func unavailable(clientID string) *frameError {
 		msg = "Not sent yet: the chat is busy. Your message is kept and sent again automatically."
 	}
 	return &frameError{Code: codeUnavailable, ClientID: clientID, Message: msg}
+}
+
+// logTokenRefused logs a refused token at most once a minute per address, with how many
+// refusals the line stands for: forged tokens are free to send, and each must not cost a line.
+func (c *Channel) logTokenRefused(msg, client string, err error) {
+	if n, ok := c.refusalLog.note(msg+" "+client, c.now()); ok {
+		c.log.Info(msg, "client", client, "refused", n, "err", err)
+	}
 }
