@@ -98,6 +98,21 @@ type Mounter interface {
 	Mount(mux *http.ServeMux)
 }
 
+// Forgetter is implemented by helpdesks that keep something of a conversation in the gateway's
+// own care (the built-in inbox's ticket row: the player's name, the last message's first
+// line), so that it goes when retention deletes the conversation from the store. Helpdesks
+// whose tickets live in the operator's own system (webhook, RT) do not implement it: that
+// system keeps its tickets by its own rules, and the gateway has no say in them.
+type Forgetter interface {
+	// Forget deletes everything the helpdesk keeps of convs, which the store has deleted
+	// already (reads of them find nothing). It returns nil only once that is durable; after an
+	// error the router hands the same conversations over again later, so Forget is idempotent:
+	// forgetting a conversation twice, or one the helpdesk never had, is no error. It is called
+	// with a bounded batch, concurrently with Post and Run, never for a conversation that is
+	// still posted to.
+	Forget(ctx context.Context, convs []normalize.ConversationID) error
+}
+
 // Typer is implemented by channels that can show the player that an agent is typing. It is
 // a hint: failures are not retried and nothing is stored.
 type Typer interface {

@@ -80,6 +80,7 @@ func RunHelpdesk(t *testing.T, h HelpdeskHarness) {
 	t.Run("LostAnswerIsNotDoubled", func(t *testing.T) { helpdeskLostAnswer(t, h) })
 	t.Run("PostClassifiesErrors", func(t *testing.T) { helpdeskPostErrors(t, h) })
 	t.Run("RunReturnsAfterCancel", func(t *testing.T) { checkRunStops(t, h.New(t).Run) })
+	t.Run("ForgetIsIdempotent", func(t *testing.T) { helpdeskForget(t, h) })
 }
 
 // post calls Post and requires it to deliver everything: ticket set, one distinct ID each.
@@ -183,6 +184,35 @@ func helpdeskTwoConversations(t *testing.T, h HelpdeskHarness) {
 	for i, c := range convs {
 		requireHolds(t, h, held, c.ID, tickets[i], msgs[i], "messages of %s", c.ID)
 	}
+}
+
+// helpdeskForget checks a helpdesk that keeps something of conversations in the gateway's care
+// (a connectors.Forgetter): Forget drops the conversations it names and keeps the others, and
+// the router may hand the same ones over again, or ones never posted, without an error.
+func helpdeskForget(t *testing.T, h HelpdeskHarness) {
+	hd := h.New(t)
+	f, ok := hd.(connectors.Forgetter)
+	if !ok {
+		t.Skip("no connectors.Forgetter: the helpdesk's tickets live in the operator's own system")
+	}
+	ctx := testContext(t)
+	gone, kept := newConversation("conformance"), newConversation("conformance")
+	post(t, hd, gone, inboundDeliveries(gone, "my card ends in 4242"))
+	keptMsgs := inboundDeliveries(kept, "hello")
+	ticket, _ := post(t, hd, kept, keptMsgs)
+	before := len(h.Tickets(t))
+
+	require.NoError(t, f.Forget(ctx, []normalize.ConversationID{gone.ID}), "Forget()")
+	tickets := h.Tickets(t)
+	require.NotContains(t, tickets, gone.ID, "Forget() must drop the conversation")
+	require.Len(t, tickets, before-1, "Forget() must drop that conversation only")
+	requireHolds(t, h, tickets, kept.ID, ticket, keptMsgs, "Forget() must keep the other conversations")
+
+	require.NoError(t, f.Forget(ctx, []normalize.ConversationID{gone.ID}), "Forget() of a conversation forgotten already must be no error")
+	require.NoError(t, f.Forget(ctx, []normalize.ConversationID{newConversation("conformance").ID}),
+		"Forget() of a conversation never posted must be no error")
+	require.NoError(t, f.Forget(ctx, nil), "Forget() of nothing")
+	require.Len(t, h.Tickets(t), before-1)
 }
 
 // requireHolds requires conv's ticket to hold msgs in order: their IDs as held (what Tickets

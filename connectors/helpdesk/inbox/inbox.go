@@ -5,7 +5,8 @@
 // It owns agents, sessions and one ticket row per conversation (status, SLA timestamps, the
 // first line of the last message for the list and its search) in its own SQLite database.
 // It copies no more message content than that line: the thread view reads the gateway store
-// through Conversations, which keeps one source of truth, delivery states included.
+// through Conversations, which keeps one source of truth, delivery states included. When
+// retention deletes a conversation from that store, the router has the inbox Forget its row.
 package inbox
 
 import (
