@@ -28,7 +28,8 @@ const purgeBudget = 1000
 
 // PurgeConversations deletes up to limit closed conversations in which nothing happened for
 // olderThan (no change, no message), with their messages, lanes, the external IDs of their
-// messages and their references to attachment content, oldest first, in one transaction. A
+// messages and their references to attachment content, oldest first, in one transaction. The
+// same transaction records, for each, that its helpdesk must forget it, due now (DueForgets). A
 // conversation with anything undelivered (queued, or a dead letter an operator may replay)
 // or being delivered is kept, whatever its age. olderThan <= 0 deletes nothing: it means keep
 // forever. Replicas may call it concurrently.
@@ -58,7 +59,7 @@ func (s *Store) PurgeConversations(ctx context.Context, olderThan time.Duration,
 			if out.Messages >= purgeBudget {
 				break
 			}
-			if err := purgeConversation(ctx, tx, id, &out); err != nil {
+			if err := purgeConversation(ctx, tx, id, now, &out); err != nil {
 				return err
 			}
 		}
@@ -70,11 +71,20 @@ func (s *Store) PurgeConversations(ctx context.Context, olderThan time.Duration,
 	return out, nil
 }
 
-// purgeConversation deletes conversation id and everything of it, and adds what it deleted to out.
-func purgeConversation(ctx context.Context, tx *wtx, id normalize.ConversationID, out *Purged) error {
+// purgeConversation deletes conversation id and everything of it, records that its helpdesk
+// must forget it (due at now), and adds what it deleted to out.
+func purgeConversation(ctx context.Context, tx *wtx, id normalize.ConversationID, now int64, out *Purged) error {
 	var channel, helpdesk normalize.InstanceName
 	if err := tx.QueryRowContext(ctx, `SELECT channel, helpdesk FROM conversations WHERE id = ?`, id).Scan(&channel, &helpdesk); err != nil {
 		return fmt.Errorf("store: purge %s: %w", id, err)
+	}
+	// Recorded whether or not the helpdesk keeps anything: which helpdesks do is the router's
+	// knowledge, and it drops the records of those that keep nothing.
+	if helpdesk != "" {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO forget (helpdesk, conversation_id, due_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+			helpdesk, id, now); err != nil {
+			return fmt.Errorf("store: purge %s: record that %s must forget it: %w", id, helpdesk, err)
+		}
 	}
 	// external_ids is keyed by (instance, external ID): each message's keys are its source's
 	// and the target's IDs, the target being the helpdesk for inbound and the channel for
@@ -152,6 +162,78 @@ func purgeConversation(ctx context.Context, tx *wtx, id normalize.ConversationID
 	}
 	out.Conversations++
 	return nil
+}
+
+// Forget is a purged conversation whose helpdesk has yet to confirm that it forgot it.
+type Forget struct {
+	Helpdesk     normalize.InstanceName
+	Conversation normalize.ConversationID
+	// Due is when the conversation is to be handed to the helpdesk: when it was purged, or
+	// when a failed attempt said to try again.
+	Due time.Time
+}
+
+// DueForgets returns up to limit records due by now, the earliest due first. It only reads:
+// records stay until DropForgets, so replicas may hand the same ones over (Forget is
+// idempotent).
+func (s *Store) DueForgets(ctx context.Context, limit int) ([]Forget, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT helpdesk, conversation_id, due_at FROM forget WHERE due_at <= ?
+		ORDER BY due_at, helpdesk, conversation_id LIMIT ?`, millis(s.now()), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: find what helpdesks must forget: %w", err)
+	}
+	defer rows.Close()
+	var out []Forget
+	for rows.Next() {
+		var f Forget
+		var due int64
+		if err := rows.Scan(&f.Helpdesk, &f.Conversation, &due); err != nil {
+			return nil, fmt.Errorf("store: find what helpdesks must forget: %w", err)
+		}
+		f.Due = fromMillis(due)
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: find what helpdesks must forget: %w", err)
+	}
+	return out, nil
+}
+
+// DropForgets deletes the records of recs (by helpdesk and conversation; Due is ignored), in
+// one transaction: their helpdesk forgot them, or keeps nothing. Records that do not exist
+// (dropped already, by another replica) are no error.
+func (s *Store) DropForgets(ctx context.Context, recs []Forget) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	return s.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
+		for _, f := range recs {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM forget WHERE helpdesk = ? AND conversation_id = ?`, f.Helpdesk, f.Conversation); err != nil {
+				return fmt.Errorf("store: drop what %s forgot: %w", f.Helpdesk, err)
+			}
+		}
+		return nil
+	})
+}
+
+// DelayForgets makes the records of recs due at until, in one transaction: their helpdesk
+// failed to forget them, and is asked again then. Records that do not exist are no error.
+func (s *Store) DelayForgets(ctx context.Context, recs []Forget, until time.Time) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	return s.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
+		for _, f := range recs {
+			if _, err := tx.ExecContext(ctx, `UPDATE forget SET due_at = ? WHERE helpdesk = ? AND conversation_id = ?`,
+				millis(until), f.Helpdesk, f.Conversation); err != nil {
+				return fmt.Errorf("store: delay what %s must forget: %w", f.Helpdesk, err)
+			}
+		}
+		return nil
+	})
 }
 
 // ExpireAttachments drops up to limit references to attachment content of messages stored

@@ -41,6 +41,12 @@ type Store interface {
 	PurgeConversations(ctx context.Context, olderThan time.Duration, limit int) (store.Purged, error)
 	ExpireAttachments(ctx context.Context, olderThan time.Duration, limit int) (store.Purged, error)
 	ReferencedBlobs(ctx context.Context, refs []string) (map[string]bool, error)
+	// DueForgets returns what purged conversations' helpdesks have yet to forget, due by now,
+	// earliest first; DropForgets deletes records, DelayForgets makes them due later. See
+	// store.Store.
+	DueForgets(ctx context.Context, limit int) ([]store.Forget, error)
+	DropForgets(ctx context.Context, recs []store.Forget) error
+	DelayForgets(ctx context.Context, recs []store.Forget, until time.Time) error
 }
 
 // RunStore checks the promises the router relies on from every Store. open must return an
@@ -82,6 +88,7 @@ func RunStore(t *testing.T, open func(t *testing.T, now func() time.Time) Store)
 		{"RetentionPurgesClosedConversations", storeRetentionPurgesClosed},
 		{"RetentionInBatches", storeRetentionInBatches},
 		{"RetentionAttachmentReferences", storeRetentionAttachments},
+		{"RetentionRecordsWhatHelpdesksForget", storeRetentionForgets},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

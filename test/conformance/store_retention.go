@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -268,4 +269,93 @@ func storeRetentionAttachments(t *testing.T, f *storeFixture) {
 	require.Equal(t, normalize.StateSent, f.messages(waiting.Conversation)[0].Message.State)
 	require.Equal(t, store.Purged{Attachments: 2}, f.expire(keep, 100))
 	require.Empty(t, f.referenced(shared, onlyOpen, undelivered))
+}
+
+// forgets returns up to limit of the records due, as DueForgets returns them, in UTC.
+func (f *storeFixture) forgets(limit int) []store.Forget {
+	f.t.Helper()
+	recs, err := f.st.DueForgets(f.ctx, limit)
+	require.NoError(f.t, err, "DueForgets()")
+	for i := range recs {
+		recs[i].Due = recs[i].Due.UTC()
+	}
+	return recs
+}
+
+// storeRetentionForgets: the transaction that purges a conversation records that its
+// helpdesk must forget it too (the inbox keeps the player's name and last line), due at
+// once, so that a crash between the purge and the helpdesk's forgetting loses nothing. The
+// records are handed out earliest due first, in batches; one the helpdesk failed to forget
+// is due again later, and one it forgot is dropped. Dropping or delaying a record that is
+// gone (another replica finished it) is no error.
+func storeRetentionForgets(t *testing.T, f *storeFixture) {
+	const keep = 90 * day
+	const deskB normalize.InstanceName = "desk-b"
+	f.policy = func(m normalize.Message) store.Assessment {
+		if strings.HasPrefix(string(m.Address), "b-") {
+			return store.Assessment{Helpdesk: deskB, Priority: normalize.PriorityNormal}
+		}
+		return store.Assessment{Helpdesk: deskA, Priority: normalize.PriorityNormal}
+	}
+	var ids []normalize.ConversationID
+	for _, address := range []normalize.Address{"a-1", "a-2", "b-1", "a-open"} {
+		ids = append(ids, f.intake(inbound(chanA, address, unique("m"), "my card ends in 4242"))[0].Conversation)
+	}
+	settle(f)
+	a1, a2, b1, open := ids[0], ids[1], ids[2], ids[3]
+	for _, id := range []normalize.ConversationID{a1, a2, b1} {
+		closing := statusChange(id, normalize.StatusClosed)
+		if id == b1 {
+			closing.Source = deskB // a conversation's status is its own helpdesk's to set
+		}
+		f.intake(closing)
+		settle(f)
+		f.clk.Advance(time.Minute) // a-1 went quiet first
+	}
+	f.clk.Advance(keep)
+	require.Empty(t, f.forgets(10), "nothing is owed before a purge")
+
+	firstPurge := f.clk.Now()
+	require.Equal(t, 2, f.purge(keep, 2).Conversations)
+	require.ElementsMatch(t, []store.Forget{
+		{Helpdesk: deskA, Conversation: a1, Due: firstPurge},
+		{Helpdesk: deskA, Conversation: a2, Due: firstPurge},
+	}, f.forgets(10), "one record per purged conversation, naming its helpdesk, due at once")
+	f.clk.Advance(time.Minute)
+	secondPurge := f.clk.Now()
+	require.Equal(t, 1, f.purge(keep, 2).Conversations)
+	require.Zero(t, f.purge(keep, 2).Conversations)
+	due := f.forgets(10)
+	require.Len(t, due, 3, "the open conversation is kept, and owes nothing")
+	require.ElementsMatch(t, []normalize.ConversationID{a1, a2}, []normalize.ConversationID{due[0].Conversation, due[1].Conversation},
+		"earliest due first")
+	require.Equal(t, store.Forget{Helpdesk: deskB, Conversation: b1, Due: secondPurge}, due[2])
+	require.Len(t, f.forgets(2), 2, "at most limit records")
+	require.NotContains(t, []normalize.ConversationID{due[0].Conversation, due[1].Conversation, due[2].Conversation}, open)
+
+	// desk-a failed to forget: its records wait for the next pass; desk-b's stay due.
+	retry := f.clk.Now().Add(time.Hour)
+	require.NoError(t, f.st.DelayForgets(f.ctx, due[:2], retry), "DelayForgets()")
+	require.Equal(t, []store.Forget{due[2]}, f.forgets(10), "a delayed record is not due before its time")
+	f.clk.Advance(time.Hour)
+	again := f.forgets(10)
+	require.Len(t, again, 3)
+	require.Equal(t, due[2], again[0], "the record due earlier comes first")
+	for _, r := range again[1:] {
+		require.Equal(t, deskA, r.Helpdesk)
+		require.Equal(t, retry, r.Due, "due when the delay said")
+	}
+
+	// desk-a forgot: its records go, and only those.
+	require.NoError(t, f.st.DropForgets(f.ctx, again[1:]), "DropForgets()")
+	require.Equal(t, []store.Forget{due[2]}, f.forgets(10))
+	require.NoError(t, f.st.DropForgets(f.ctx, again[1:]), "DropForgets() of records dropped already")
+	require.NoError(t, f.st.DelayForgets(f.ctx, again[1:], retry), "DelayForgets() of records dropped already")
+	require.NoError(t, f.st.DropForgets(f.ctx, []store.Forget{{Helpdesk: deskA, Conversation: open}}), "DropForgets() of a record never made")
+	require.NoError(t, f.st.DropForgets(f.ctx, nil), "DropForgets() of nothing")
+	require.Equal(t, []store.Forget{due[2]}, f.forgets(10), "nothing dropped or delayed comes back")
+	require.NoError(t, f.st.DropForgets(f.ctx, due[2:]))
+	require.Empty(t, f.forgets(10))
+	_, err := f.st.Conversation(f.ctx, open)
+	require.NoError(t, err, "the open conversation is kept")
 }
