@@ -2,12 +2,16 @@ package router
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router/clock"
 	"github.com/casino-support/gateway/router/store"
 	"github.com/casino-support/gateway/router/store/blobs"
@@ -18,6 +22,9 @@ type RetentionStore interface {
 	PurgeConversations(ctx context.Context, olderThan time.Duration, limit int) (store.Purged, error)
 	ExpireAttachments(ctx context.Context, olderThan time.Duration, limit int) (store.Purged, error)
 	ReferencedBlobs(ctx context.Context, refs []string) (map[string]bool, error)
+	DueForgets(ctx context.Context, limit int) ([]store.Forget, error)
+	DropForgets(ctx context.Context, recs []store.Forget) error
+	DelayForgets(ctx context.Context, recs []store.Forget, until time.Time) error
 }
 
 // BlobCollector removes attachment content that no message references (blobs.Dir).
@@ -35,8 +42,8 @@ type RetentionOptions struct {
 	Attachments time.Duration
 	// Interval is how often retention looks for what became due; default 1h.
 	Interval time.Duration
-	// Batch bounds the conversations, or attachment references, one transaction deletes;
-	// default 50.
+	// Batch bounds the conversations, or attachment references, one transaction deletes, and
+	// the conversations handed to one Forget; default 50.
 	Batch int
 	// Grace keeps content that a Put stored this lately, whether or not a message references
 	// it yet: a connector stores a file before the message carrying it. Default 24h.
@@ -60,6 +67,10 @@ func (o *RetentionOptions) defaults() {
 	}
 }
 
+// forgetTimeout bounds one Forget call: a helpdesk that hangs must not hold up the rest of
+// the pass; what it did not confirm is handed to it again at the next one.
+const forgetTimeout = time.Minute
+
 // collectEvery is how often content no message references is looked for when retention
 // deleted nothing: what a Put stored for a message that was never accepted.
 const collectEvery = 24 * time.Hour
@@ -73,16 +84,27 @@ const collectEvery = 24 * time.Hour
 // intake never waits long. Nothing is scheduled in memory, so a restart loses nothing, and
 // replicas may each run it. Content is removed from the blob store last, once no remaining
 // message references it.
+//
+// A purged conversation may live on in its helpdesk: the built-in inbox keeps the player's
+// name and the last message's first line. The purge records in its own transaction that the
+// helpdesk must forget it; after purging, each pass hands the due records to the helpdesks
+// that are connectors.Forgetter, in batches, and drops them once Forget returned nil. A
+// failure is logged, counted and tried again at the next pass; a crash in between loses
+// nothing, as the records wait in the store. Records of helpdesks that keep nothing (webhook,
+// RT: the operator's own system keeps its tickets by its own rules) or are no longer
+// configured are dropped.
 type Retention struct {
-	st    RetentionStore
-	blobs BlobCollector
-	opts  RetentionOptions
-	log   *slog.Logger
-	clock clock.Clock
+	st        RetentionStore
+	blobs     BlobCollector
+	helpdesks map[normalize.InstanceName]connectors.Helpdesk
+	opts      RetentionOptions
+	log       *slog.Logger
+	clock     clock.Clock
 
-	deleted *prometheus.CounterVec
-	freed   prometheus.Counter
-	lastOK  prometheus.Gauge
+	deleted        *prometheus.CounterVec
+	freed          prometheus.Counter
+	lastOK         prometheus.Gauge
+	forgetFailures *prometheus.CounterVec
 
 	lastCollect time.Time
 }
@@ -93,24 +115,37 @@ const (
 	deletedMessages      = "messages"
 	deletedReferences    = "attachment_references"
 	deletedFiles         = "attachment_files"
+	// deletedForgotten counts conversations a helpdesk forgot (connectors.Forgetter).
+	deletedForgotten = "helpdesk_conversations"
 )
 
-// NewRetention returns retention over st and the blob store bl (nil: no attachment content
-// to remove). Its metrics are registered with reg.
-func NewRetention(st RetentionStore, bl BlobCollector, opts RetentionOptions, reg prometheus.Registerer, log *slog.Logger) *Retention {
+// NewRetention returns retention over st, the blob store bl (nil: no attachment content to
+// remove) and helpdesks, by instance name, which are told of the conversations it deletes.
+// Its metrics are registered with reg.
+func NewRetention(st RetentionStore, bl BlobCollector, helpdesks map[normalize.InstanceName]connectors.Helpdesk,
+	opts RetentionOptions, reg prometheus.Registerer, log *slog.Logger) *Retention {
 	opts.defaults()
-	r := &Retention{st: st, blobs: bl, opts: opts, log: log, clock: opts.Clock,
+	r := &Retention{st: st, blobs: bl, helpdesks: helpdesks, opts: opts, log: log, clock: opts.Clock,
 		deleted: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_retention_deleted_total",
-			Help: "What retention deleted, by kind (conversations, messages, attachment_references, attachment_files)."}, []string{"kind"}),
+			Help: "What retention deleted, by kind (conversations, messages, attachment_references, attachment_files, " +
+				"helpdesk_conversations: those a helpdesk forgot)."}, []string{"kind"}),
 		freed: prometheus.NewCounter(prometheus.CounterOpts{Name: "gateway_retention_freed_bytes_total",
 			Help: "Bytes of attachment content retention removed."}),
 		lastOK: prometheus.NewGauge(prometheus.GaugeOpts{Name: "gateway_retention_last_success_timestamp_seconds",
 			Help: "When a retention pass last finished without error, in Unix seconds."}),
+		forgetFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_retention_forget_failures_total",
+			Help: "Batches of deleted conversations a helpdesk failed to forget; they are handed over again at the next pass."},
+			[]string{"helpdesk"}),
 	}
-	for _, k := range []string{deletedConversations, deletedMessages, deletedReferences, deletedFiles} {
+	for _, k := range []string{deletedConversations, deletedMessages, deletedReferences, deletedFiles, deletedForgotten} {
 		r.deleted.WithLabelValues(k)
 	}
-	reg.MustRegister(r.deleted, r.freed, r.lastOK)
+	for name, h := range helpdesks {
+		if _, ok := h.(connectors.Forgetter); ok {
+			r.forgetFailures.WithLabelValues(string(name))
+		}
+	}
+	reg.MustRegister(r.deleted, r.freed, r.lastOK, r.forgetFailures)
 	return r
 }
 
@@ -144,27 +179,15 @@ func durationSetting(d time.Duration) string {
 	return d.String()
 }
 
-// Pass deletes everything due now: closed conversations, then attachment references, batch
-// by batch until none is left, then the content no message references any more. Run calls
-// it; calling it while Run runs is not safe.
+// Pass deletes everything due now: closed conversations, batch by batch until none is left,
+// then what their helpdesks keep of them, then attachment references, then the content no
+// message references any more. Run calls it; calling it while Run runs is not safe.
 func (r *Retention) Pass(ctx context.Context) error {
-	var convs store.Purged
-	for r.opts.ClosedConversations > 0 {
-		p, err := r.st.PurgeConversations(ctx, r.opts.ClosedConversations, r.opts.Batch)
-		r.count(p)
-		convs.Conversations += p.Conversations
-		convs.Messages += p.Messages
-		convs.Attachments += p.Attachments
-		if err != nil {
-			return fmt.Errorf("retention: delete closed conversations: %w", err)
-		}
-		if p.Conversations == 0 {
-			break
-		}
-	}
-	if convs.Conversations > 0 {
-		r.log.Info("retention: deleted closed conversations", "conversations", convs.Conversations, "messages", convs.Messages,
-			"attachment_references", convs.Attachments, "quiet_for", durationSetting(r.opts.ClosedConversations))
+	convs, purgeErr := r.purge(ctx)
+	// Forgetting follows even when purging failed: what earlier batches and passes deleted
+	// must still leave the helpdesks.
+	if err := r.forget(ctx); err != nil || purgeErr != nil {
+		return errors.Join(purgeErr, err)
 	}
 	expired := 0
 	for r.opts.Attachments > 0 {
@@ -198,6 +221,117 @@ func (r *Retention) Pass(ctx context.Context) error {
 	}
 	r.lastOK.Set(float64(now.Unix()))
 	return nil
+}
+
+// purge deletes the closed conversations due, batch by batch, and returns what it deleted.
+func (r *Retention) purge(ctx context.Context) (store.Purged, error) {
+	var convs store.Purged
+	for r.opts.ClosedConversations > 0 {
+		p, err := r.st.PurgeConversations(ctx, r.opts.ClosedConversations, r.opts.Batch)
+		r.count(p)
+		convs.Conversations += p.Conversations
+		convs.Messages += p.Messages
+		convs.Attachments += p.Attachments
+		if err != nil {
+			return convs, fmt.Errorf("retention: delete closed conversations: %w", err)
+		}
+		if p.Conversations == 0 {
+			break
+		}
+	}
+	if convs.Conversations > 0 {
+		r.log.Info("retention: deleted closed conversations", "conversations", convs.Conversations, "messages", convs.Messages,
+			"attachment_references", convs.Attachments, "quiet_for", durationSetting(r.opts.ClosedConversations))
+	}
+	return convs, nil
+}
+
+// forget hands the purged conversations due to be forgotten to their helpdesks, a batch at a
+// time, until none is due. Each batch ends dropped (forgotten, or nobody to tell) or delayed
+// to the next pass (the helpdesk failed), so the loop ends. It returns an error only when the
+// store fails; a helpdesk's failure is logged and counted here.
+func (r *Retention) forget(ctx context.Context) error {
+	forgotten := map[normalize.InstanceName]int{}
+	for {
+		due, err := r.st.DueForgets(ctx, r.opts.Batch)
+		if err != nil {
+			return fmt.Errorf("retention: find what helpdesks must forget: %w", err)
+		}
+		if len(due) == 0 {
+			break
+		}
+		for _, recs := range byHelpdesk(due) {
+			n, err := r.forgetBatch(ctx, recs)
+			if err != nil {
+				return err
+			}
+			forgotten[recs[0].Helpdesk] += n
+		}
+	}
+	for name, n := range forgotten {
+		if n > 0 {
+			r.log.Info("retention: the helpdesk forgot deleted conversations", "helpdesk", name, "conversations", n)
+		}
+	}
+	return nil
+}
+
+// forgetBatch hands recs, all of one helpdesk, to its Forget and drops or delays them by the
+// outcome; it returns how many the helpdesk forgot.
+func (r *Retention) forgetBatch(ctx context.Context, recs []store.Forget) (int, error) {
+	name := recs[0].Helpdesk
+	h, configured := r.helpdesks[name]
+	f, ok := h.(connectors.Forgetter)
+	if !ok {
+		if !configured {
+			// Its database, if it had one, is no longer the gateway's to reach.
+			r.log.Warn("retention: deleted conversations of a helpdesk no longer configured; nothing to tell it",
+				"helpdesk", name, "conversations", len(recs))
+		}
+		if err := r.st.DropForgets(ctx, recs); err != nil {
+			return 0, fmt.Errorf("retention: drop what %s keeps nothing of: %w", name, err)
+		}
+		return 0, nil
+	}
+	convs := make([]normalize.ConversationID, len(recs))
+	for i, rec := range recs {
+		convs[i] = rec.Conversation
+	}
+	fctx, cancel := context.WithTimeout(ctx, forgetTimeout)
+	err := f.Forget(fctx, convs)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			// Shutting down: the records wait in the store for the next start.
+			return 0, fmt.Errorf("retention: %s: forget deleted conversations: %w", name, err)
+		}
+		r.forgetFailures.WithLabelValues(string(name)).Inc()
+		r.log.Warn("retention: the helpdesk failed to forget deleted conversations; they are handed over again at the next pass",
+			"helpdesk", name, "conversations", len(recs), "err", err)
+		if err := r.st.DelayForgets(ctx, recs, r.clock.Now().Add(r.opts.Interval)); err != nil {
+			return 0, fmt.Errorf("retention: delay what %s must forget: %w", name, err)
+		}
+		return 0, nil
+	}
+	if err := r.st.DropForgets(ctx, recs); err != nil {
+		return 0, fmt.Errorf("retention: drop what %s forgot: %w", name, err)
+	}
+	r.deleted.WithLabelValues(deletedForgotten).Add(float64(len(recs)))
+	return len(recs), nil
+}
+
+// byHelpdesk splits recs by helpdesk, keeping their order within each.
+func byHelpdesk(recs []store.Forget) [][]store.Forget {
+	var out [][]store.Forget
+	for _, rec := range recs {
+		i := slices.IndexFunc(out, func(g []store.Forget) bool { return g[0].Helpdesk == rec.Helpdesk })
+		if i < 0 {
+			out = append(out, nil)
+			i = len(out) - 1
+		}
+		out[i] = append(out[i], rec)
+	}
+	return out
 }
 
 func (r *Retention) count(p store.Purged) {

@@ -139,7 +139,7 @@ func TestRetention(t *testing.T) {
 				logs := &syncBuffer{}
 				opts := tc.opts
 				opts.Interval, opts.Clock = time.Hour, f.clk
-				ret := router.NewRetention(f.st, bl, opts, f.reg, slog.New(slog.NewTextHandler(logs, nil)))
+				ret := router.NewRetention(f.st, bl, f.helpdesks(), opts, f.reg, slog.New(slog.NewTextHandler(logs, nil)))
 				ctx, stop := context.WithCancel(f.ctx)
 				done := make(chan struct{})
 				go func() { defer close(done); ret.Run(ctx) }()
@@ -206,7 +206,7 @@ func TestRetentionInBatches(t *testing.T) {
 		}
 		f.advance(31 * day)
 		counting := &countingStore{RetentionStore: f.st}
-		ret := router.NewRetention(counting, nil, router.RetentionOptions{ClosedConversations: 30 * day, Batch: 2, Clock: f.clk},
+		ret := router.NewRetention(counting, nil, f.helpdesks(), router.RetentionOptions{ClosedConversations: 30 * day, Batch: 2, Clock: f.clk},
 			f.reg, slog.New(slog.DiscardHandler))
 		require.NoError(t, ret.Pass(f.ctx))
 		require.Equal(t, 4, counting.purges, "batches of 2, 2 and 1, and one that finds nothing left")
@@ -238,7 +238,7 @@ func TestRetentionFailureIsRetried(t *testing.T) {
 		injected := errors.New("database is locked")
 		st := &countingStore{RetentionStore: f.st, fail: injected}
 		logs := &syncBuffer{}
-		ret := router.NewRetention(st, nil, router.RetentionOptions{ClosedConversations: day, Interval: time.Hour, Clock: f.clk},
+		ret := router.NewRetention(st, nil, f.helpdesks(), router.RetentionOptions{ClosedConversations: day, Interval: time.Hour, Clock: f.clk},
 			f.reg, slog.New(slog.NewTextHandler(logs, nil)))
 		require.ErrorIs(t, ret.Pass(f.ctx), injected)
 
@@ -253,4 +253,9 @@ func TestRetentionFailureIsRetried(t *testing.T) {
 		f.advance(time.Hour)
 		require.Equal(t, 3, st.purges, "tried again at the next tick")
 	})
+}
+
+// helpdesks is the fixture's helpdesk as the gateway hands it to retention.
+func (f *fixture) helpdesks() map[normalize.InstanceName]connectors.Helpdesk {
+	return map[normalize.InstanceName]connectors.Helpdesk{"desk": f.hd}
 }

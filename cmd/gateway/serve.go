@@ -201,7 +201,7 @@ func assemble(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.
 		BackoffMax: cfg.Delivery.BackoffMax, BatchSize: cfg.Delivery.BatchSize, Lease: cfg.Delivery.Lease,
 		DrainTimeout: cfg.ShutdownTimeout, Health: g.health, MaxText: textLimits(types),
 	}, g.registry, log)
-	g.retention = router.NewRetention(st, blobStore, router.RetentionOptions{
+	g.retention = router.NewRetention(st, blobStore, g.helpdesks, router.RetentionOptions{
 		ClosedConversations: cfg.Retention.ClosedConversations, Attachments: cfg.Retention.Attachments}, g.registry, log)
 	return g, nil
 }
