@@ -13,11 +13,18 @@ import (
 
 type lookupEnv func(string) (string, bool)
 
-// loadConfig loads the file named by --config or GATEWAY_CONFIG, or the embedded default.
-func loadConfig(path string, env lookupEnv) (*config.Config, error) {
+// configFile is the file a command reads its configuration from: --config, else
+// GATEWAY_CONFIG; "" means the embedded default.
+func configFile(path string, env lookupEnv) string {
 	if path == "" {
 		path, _ = env("GATEWAY_CONFIG")
 	}
+	return path
+}
+
+// loadConfig loads the file named by --config or GATEWAY_CONFIG, or the embedded default.
+func loadConfig(path string, env lookupEnv) (*config.Config, error) {
+	path = configFile(path, env)
 	cat := catalog(connectorTypes())
 	if path == "" {
 		return config.Default(cat)

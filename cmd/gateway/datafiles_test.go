@@ -29,7 +29,7 @@ helpdesks:
 default_helpdesk: inbox
 `), dir, nil, catalog(connectorTypes()))
 	require.NoError(t, err)
-	g, err := assemble(t.Context(), cfg, io.Discard, slog.New(slog.DiscardHandler))
+	g, err := assemble(t.Context(), cfg, "", io.Discard, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	t.Cleanup(g.close)
 	// A message and a file, so that every database has written and the blob store holds one.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors/helpdesk/inbox"
+	"github.com/casino-support/gateway/normalize"
 )
 
 const passwordAlphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -119,4 +120,39 @@ func pickInbox(cfg *config.Config, name string) (*inbox.Config, error) {
 	default:
 		return nil, errors.New("several inbox helpdesks: choose one with --helpdesk NAME")
 	}
+}
+
+// inboxPasswordCommand is the command, less "--user NAME", that sets a password of the inbox
+// called name of a gateway running cfg read from configFile ("" for the embedded default); the
+// inbox prints it at every start. It names the file, so that it changes this inbox's database
+// and not the default configuration's ./data/inbox.db, also when serve found the file through
+// GATEWAY_CONFIG, which the operator's shell may not have. It names the inbox when there are
+// several, since inbox-password then asks which one.
+func inboxPasswordCommand(cfg *config.Config, configFile string, name normalize.InstanceName) string {
+	cmd := "gateway inbox-password"
+	if configFile != "" {
+		cmd += " --config " + shellQuote(configFile)
+	}
+	inboxes := 0
+	for _, h := range cfg.Helpdesks {
+		if _, ok := h.Settings.(*inbox.Config); ok {
+			inboxes++
+		}
+	}
+	if inboxes > 1 {
+		cmd += " --helpdesk " + shellQuote(string(name))
+	}
+	return cmd
+}
+
+// shellQuote returns s as one word of a POSIX shell: as it is when no character in it means
+// anything to a shell, else in single quotes, so that a path with spaces can be pasted.
+func shellQuote(s string) string {
+	plain := s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@%+,", r))
+	}) < 0
+	if plain {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

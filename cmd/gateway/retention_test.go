@@ -35,7 +35,7 @@ func startIn(t *testing.T, dir, cfgYAML string) (base string, g *gateway, stop f
 	ctx, cancel := context.WithCancel(context.Background())
 	result, assembled := make(chan error, 1), make(chan *gateway, 1)
 	go func() {
-		result <- serve(ctx, cfg, io.Discard, slog.New(slog.NewJSONHandler(logs, nil)), func(g *gateway) { assembled <- g })
+		result <- serve(ctx, cfg, "", io.Discard, slog.New(slog.NewJSONHandler(logs, nil)), func(g *gateway) { assembled <- g })
 	}()
 	var stopped bool
 	stop = func() {

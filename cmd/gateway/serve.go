@@ -33,13 +33,14 @@ func serveCmd(ctx context.Context, args []string, env lookupEnv, stdout, stderr 
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	cfg, err := loadConfig(*path, env)
+	file := configFile(*path, env)
+	cfg, err := loadConfig(file, env)
 	if err != nil {
 		fmt.Fprintf(stderr, "gateway: %v\n", err)
 		return 1
 	}
 	log := newLogger(cfg.Log, stderr)
-	if err := serve(ctx, cfg, stdout, log); err != nil {
+	if err := serve(ctx, cfg, file, stdout, log); err != nil {
 		log.Error("gateway stopped", "err", err)
 		return 1
 	}
@@ -75,9 +76,9 @@ type gateway struct {
 // streamGrace is how long requests in flight at shutdown keep their context.
 const streamGrace = time.Second
 
-// serve runs the gateway until ctx ends; tune changes the assembled gateway before it serves
-// (tests shorten its timeouts).
-func serve(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Logger, tune ...func(*gateway)) error {
+// serve runs the gateway with cfg, read from configFile ("" for the embedded default), until
+// ctx ends; tune changes the assembled gateway before it serves (tests shorten its timeouts).
+func serve(ctx context.Context, cfg *config.Config, configFile string, out io.Writer, log *slog.Logger, tune ...func(*gateway)) error {
 	// Bind first: assembling creates the databases and, on a first start, the inbox account
 	// whose password is printed once. A port already taken must fail before any of that, or
 	// the operator is shown a password for a gateway that never ran.
@@ -85,7 +86,7 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Log
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	g, err := assemble(ctx, cfg, out, log)
+	g, err := assemble(ctx, cfg, configFile, out, log)
 	if err != nil {
 		ln.Close()
 		return err
@@ -164,7 +165,9 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Log
 }
 
 // assemble opens the store and builds every configured piece, failing before anything runs.
-func assemble(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Logger) (*gateway, error) {
+// configFile is where cfg was read from ("" for the embedded default), for the commands the
+// start-up lines name.
+func assemble(ctx context.Context, cfg *config.Config, configFile string, out io.Writer, log *slog.Logger) (*gateway, error) {
 	if err := catalog(connectorTypes()).CheckDriver(cfg.Store.Driver); err != nil {
 		return nil, fmt.Errorf("store.driver: %w", err)
 	}
@@ -182,7 +185,7 @@ func assemble(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.
 	g := &gateway{cfg: cfg, log: log, store: st, registry: reg, health: health.New(reg, log, nil)}
 	types := connectorTypes()
 	sla := slaPolicy(cfg, types)
-	d := deps{ctx: ctx, cfg: cfg, client: &http.Client{Timeout: 60 * time.Second}, blobs: blobStore, store: st, sla: sla, out: out, log: log,
+	d := deps{ctx: ctx, cfg: cfg, configFile: configFile, client: &http.Client{Timeout: 60 * time.Second}, blobs: blobStore, store: st, sla: sla, out: out, log: log,
 		metrics: reg}
 	g.channels, g.helpdesks, err = buildConnectors(types, d)
 	if err != nil {

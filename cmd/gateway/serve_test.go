@@ -63,7 +63,7 @@ func runServe(t *testing.T, cfgYAML string, tune ...func(*gateway)) (base string
 	result, finished := make(chan error, 1), make(chan struct{})
 	go func() {
 		defer close(finished)
-		result <- serve(ctx, cfg, io.Discard, slog.New(slog.NewJSONHandler(logs, nil)), tune...)
+		result <- serve(ctx, cfg, "", io.Discard, slog.New(slog.NewJSONHandler(logs, nil)), tune...)
 	}()
 	t.Cleanup(func() {
 		cancel()

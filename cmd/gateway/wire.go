@@ -54,7 +54,7 @@ func connectorTypes() []connectorType {
 			func(d deps, name normalize.InstanceName, c *inbox.Config) (*inbox.Inbox, error) {
 				return inbox.New(d.ctx, name, *c, inbox.Deps{Conversations: d.store, Blobs: d.blobs,
 					FirstResponse: d.sla.Target, PublicURL: d.cfg.PublicURL, MaxUploadBytes: d.cfg.Attachments.MaxBytes,
-					Out: d.out, Log: d.log})
+					Out: d.out, PasswordCommand: inboxPasswordCommand(d.cfg, d.configFile, name), Log: d.log})
 			}),
 		helpdeskType("rt", rt.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *rt.Config) (*rt.Helpdesk, error) {
@@ -151,14 +151,16 @@ func lookupType(types []connectorType, channel bool, name string) (connectorType
 
 // deps are what connectors may use from the gateway.
 type deps struct {
-	ctx    context.Context
-	cfg    *config.Config
-	client *http.Client
-	blobs  connectors.Blobs
-	store  *store.Store
-	sla    router.SLA
-	out    io.Writer
-	log    *slog.Logger
+	ctx context.Context
+	cfg *config.Config
+	// configFile is where cfg was read from; "" is the embedded default.
+	configFile string
+	client     *http.Client
+	blobs      connectors.Blobs
+	store      *store.Store
+	sla        router.SLA
+	out        io.Writer
+	log        *slog.Logger
 	// metrics registers connectors' own instruments (the web chat's refusals).
 	metrics prometheus.Registerer
 }

@@ -150,8 +150,8 @@ func (i *Inbox) syncAgents(ctx context.Context) error {
 	if password != "" {
 		// Printed only after the commit: a password shown for an account that does not exist
 		// would lock the operator out.
-		fmt.Fprintf(i.deps.Out, "Inbox: sign in at %s as %s with password %s (shown once; change it with: gateway inbox-password --user %s)\n",
-			page, firstAgent, password, firstAgent)
+		fmt.Fprintf(i.deps.Out, "Inbox: sign in at %s as %s with password %s (shown once; change it with: %s --user %s)\n",
+			page, firstAgent, password, i.deps.PasswordCommand, firstAgent)
 		i.log.Info("created the first inbox agent; its password was printed once", "agent", firstAgent)
 		return nil
 	}
@@ -161,7 +161,8 @@ func (i *Inbox) syncAgents(ctx context.Context) error {
 	if count > len(existing) {
 		who += fmt.Sprintf(" and %d more", count-len(existing))
 	}
-	fmt.Fprintf(i.deps.Out, "Inbox: sign in at %s as %s (forgot a password? set a new one with: gateway inbox-password --user NAME)\n", page, who)
+	fmt.Fprintf(i.deps.Out, "Inbox: sign in at %s as %s (forgot a password? set a new one with: %s --user NAME)\n",
+		page, who, i.deps.PasswordCommand)
 	return nil
 }
 

@@ -292,6 +292,41 @@ func restartLine(agents string) string {
 		" (forgot a password? set a new one with: gateway inbox-password --user NAME)\n"
 }
 
+// TestStartLinesNameThePasswordCommand: the lines a start prints tell the operator the
+// command that resets a password of this very inbox. A gateway started with --config FILE
+// keeps the inbox's database where FILE says; the bare command would read the default
+// configuration and change ./data/inbox.db instead, so the gateway passes the command with
+// the file (and the inbox's name when there are several).
+func TestStartLinesNameThePasswordCommand(t *testing.T) {
+	tests := []struct {
+		name    string
+		command string // Deps.PasswordCommand
+		want    string
+	}{
+		{"default configuration", "", "gateway inbox-password"},
+		{"configuration file", "gateway inbox-password --config /etc/gateway.yaml", "gateway inbox-password --config /etc/gateway.yaml"},
+		{"several inboxes", "gateway inbox-password --config '/srv/my configs/gw.yaml' --helpdesk desk-2",
+			"gateway inbox-password --config '/srv/my configs/gw.yaml' --helpdesk desk-2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig(t)
+			cfg.Agents = nil
+			start := func() string {
+				var out bytes.Buffer
+				in, err := New(t.Context(), testName, cfg, Deps{Conversations: newFakeConversations(), Out: &out,
+					PublicURL: "http://gateway.test", PasswordCommand: tt.command})
+				require.NoError(t, err)
+				require.NoError(t, in.Close())
+				return out.String()
+			}
+			require.Contains(t, start(), "(shown once; change it with: "+tt.want+" --user admin)\n", "the first start")
+			require.Equal(t, "Inbox: sign in at http://gateway.test/inbox as admin (forgot a password? set a new one with: "+
+				tt.want+" --user NAME)\n", start(), "a restart")
+		})
+	}
+}
+
 func TestRestartSaysHowToSignIn(t *testing.T) {
 	f := newFixture(t)
 	require.Equal(t, restartLine("alice"), f.out.String(), "configured agents: no account made, no password shown")

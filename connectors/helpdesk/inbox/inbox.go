@@ -50,7 +50,12 @@ type Deps struct {
 	MaxUploadBytes int64
 	// Out receives the first-start admin credentials; nil means standard error.
 	Out io.Writer
-	Log *slog.Logger
+	// PasswordCommand is how the operator sets a password of this inbox's agents, without
+	// "--user NAME", which the inbox adds: the start-up line names it. It must read the
+	// configuration the gateway runs with, or it changes another database (the default
+	// ./data/inbox.db rather than the configured one). Empty means defaultPasswordCommand.
+	PasswordCommand string
+	Log             *slog.Logger
 }
 
 // Inbox is one inbox instance.
@@ -79,6 +84,10 @@ var (
 	_ io.Closer           = (*Inbox)(nil)
 )
 
+// defaultPasswordCommand sets a password of the only inbox of the gateway's default
+// configuration (GATEWAY_CONFIG, else the embedded one).
+const defaultPasswordCommand = "gateway inbox-password"
+
 // defaultMaxUpload is the attachment limit when Deps leaves it open: the blob store's default.
 const defaultMaxUpload = 25 << 20
 
@@ -103,6 +112,9 @@ func New(ctx context.Context, name normalize.InstanceName, cfg Config, deps Deps
 	}
 	if deps.Out == nil {
 		deps.Out = os.Stderr
+	}
+	if deps.PasswordCommand == "" {
+		deps.PasswordCommand = defaultPasswordCommand
 	}
 	if deps.Log == nil {
 		deps.Log = slog.New(slog.DiscardHandler)
