@@ -96,6 +96,10 @@ type Author struct {
 	VIPTier int `json:"vip_tier,omitempty"`
 	// ExternalID is the author's ID on the remote system (Telegram user ID, agent ID).
 	ExternalID string `json:"external_id,omitempty"`
+	// Email is the player's e-mail address, where replies reach them, when the channel
+	// knows one (the e-mail channel: the mail's Reply-To, else its From). Helpdesks show it
+	// as the requester's address.
+	Email string `json:"email,omitempty"`
 }
 
 // MessageKind is what a message carries.

@@ -357,6 +357,12 @@ func (c convMeta) merge(m normalize.Message, a Assessment) (convMeta, []normaliz
 		if au.ExternalID != "" && c.player.ExternalID == "" {
 			next.player.ExternalID = au.ExternalID
 		}
+		// The first address stays the requester's: a helpdesk's ticket keeps the one it was
+		// opened with, and a channel that answers elsewhere (the address of the latest mail)
+		// reads it from the message, not from here.
+		if au.Email != "" && c.player.Email == "" {
+			next.player.Email = au.Email
+		}
 		if next.player.Role == "" {
 			next.player.Role = normalize.RolePlayer
 		}

@@ -56,6 +56,12 @@ func TestRequestor(t *testing.T) {
 	require.NotEqual(t, got, h.requestor(conv), "addresses differing in case stay apart")
 	mail := normalize.Conversation{Channel: "mail", ChannelKind: normalize.KindEmail, Address: "Player <Player@Example.com>"}
 	require.Equal(t, "player@example.com", h.requestor(mail))
+	// The e-mail channel's addresses are thread tokens; the player's address comes with them.
+	thread := normalize.Conversation{Channel: "mail", ChannelKind: normalize.KindEmail, Address: "K7QX2M9PZD",
+		Player: normalize.Author{Role: normalize.RolePlayer, Email: "Ann.Smith@Example.com"}}
+	require.Equal(t, "ann.smith@example.com", h.requestor(thread))
+	thread.Player.Email = ""
+	require.Regexp(t, `^mail\.h[0-9a-f]{20}@players\.invalid$`, h.requestor(thread), "no address known: a synthetic one")
 }
 
 func TestPriorityAndSubject(t *testing.T) {

@@ -270,10 +270,14 @@ func priority(conv normalize.Conversation, first normalize.Message) int {
 // addressPart is what may go into a synthetic address unchanged.
 var addressPart = regexp.MustCompile(`^[a-z0-9_+-]{1,40}$`)
 
-// requestor is the player's e-mail address when the channel is e-mail, else a synthetic
+// requestor is the player's e-mail address when the channel knows it (Player.Email, set by
+// the e-mail channel, whose conversation addresses are thread tokens), else a synthetic
 // address <channel>.<address>@requestor_domain (the address hashed when it does not fit),
 // stable per channel address so one player's tickets share one RT user.
 func (h *Helpdesk) requestor(conv normalize.Conversation) string {
+	if a, err := mail.ParseAddress(conv.Player.Email); err == nil {
+		return strings.ToLower(a.Address)
+	}
 	if conv.ChannelKind == normalize.KindEmail {
 		if a, err := mail.ParseAddress(string(conv.Address)); err == nil {
 			return strings.ToLower(a.Address)

@@ -70,6 +70,8 @@ type Player struct {
 	Language    string `json:"language,omitempty"`
 	PlayerID    string `json:"player_id,omitempty"`
 	VIPTier     int    `json:"vip_tier"`
+	// Email is where replies reach the player, for channels that know it (e-mail).
+	Email string `json:"email,omitempty"`
 }
 
 // Message is one player message.
@@ -180,7 +182,7 @@ func conversationOf(conv normalize.Conversation, ticket normalize.Ref, first nor
 	return Conversation{
 		ID: string(conv.ID), Ticket: string(ticket), Channel: string(conv.Channel), ChannelKind: string(conv.ChannelKind),
 		Status: string(status), Language: conv.Language, Priority: string(conv.Priority), Tags: tags,
-		Player:   Player{DisplayName: p.DisplayName, Language: p.Language, PlayerID: p.PlayerID, VIPTier: p.VIPTier},
+		Player:   Player{DisplayName: p.DisplayName, Language: p.Language, PlayerID: p.PlayerID, VIPTier: p.VIPTier, Email: p.Email},
 		SLA:      slaOf(conv.SLA),
 		Assignee: assigneeOf(conv.Assignee),
 	}

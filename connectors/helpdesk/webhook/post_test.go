@@ -314,3 +314,18 @@ func TestPostRedirects(t *testing.T) {
 		})
 	}
 }
+
+// An e-mail player's address reaches the operator as the requester's, in every event.
+func TestPostCarriesThePlayersEmail(t *testing.T) {
+	e := newEnv(t, nil)
+	conv, msgs := conversation(1)
+	conv.ChannelKind = normalize.KindEmail
+	conv.Player.Email = "ann@player.example"
+	_, _, err := e.hd.Post(t.Context(), conv, deliveries(msgs, 1))
+	require.NoError(t, err)
+	events := e.recv.Events()
+	require.NotEmpty(t, events)
+	for _, ev := range events {
+		require.Equal(t, "ann@player.example", ev.Event.Conversation.Player.Email, ev.Event.Event)
+	}
+}
