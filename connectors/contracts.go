@@ -140,6 +140,16 @@ type ReceiptSink interface {
 	Receipt(ctx context.Context, id normalize.MessageID, state normalize.DeliveryState) error
 }
 
+// FailureSink records what a channel learns only after it handed a reply over: that the
+// reply never reached the player (an e-mail bounce, reported by a later mail).
+type FailureSink interface {
+	// DeliveryFailed marks the reply id, which channel sent, failed with reason, and tells the
+	// conversation's helpdesk with a system note. A reply not sent yet, or failed already, is
+	// left alone, so a repeated report is no error. The error wraps ErrNotFound when channel
+	// sent no reply id.
+	DeliveryFailed(ctx context.Context, channel normalize.InstanceName, id normalize.MessageID, reason string) error
+}
+
 // HealthSink hears whether a connector's remote accepts it, so that a broken connector is
 // named with its reason in the health details, a metric and the log while the others go on.
 type HealthSink interface {

@@ -15,6 +15,7 @@ var (
 	_ connectors.TypingSink  = (*Router)(nil)
 	_ connectors.ReceiptSink = (*Router)(nil)
 	_ connectors.HealthSink  = (*Router)(nil)
+	_ connectors.FailureSink = (*Router)(nil)
 )
 
 // Typing tells the player of conv that an agent is typing, where the channel can show it.
@@ -33,6 +34,20 @@ func (r *Router) Typing(ctx context.Context, conv normalize.ConversationID) erro
 func (r *Router) Receipt(ctx context.Context, id normalize.MessageID, state normalize.DeliveryState) error {
 	if err := r.store.MarkState(ctx, id, state); err != nil {
 		return fmt.Errorf("router: receipt %s of %s: %w", state, id, err)
+	}
+	return nil
+}
+
+// DeliveryFailed records that a reply channel sent never reached the player, and wakes the
+// delivery of the note it adds for the helpdesk.
+func (r *Router) DeliveryFailed(ctx context.Context, channel normalize.InstanceName, id normalize.MessageID, reason string) error {
+	failed, err := r.store.MarkFailed(ctx, channel, id, reason)
+	if err != nil {
+		return fmt.Errorf("router: failed delivery of %s on %s: %w", id, channel, err)
+	}
+	if failed {
+		r.log.Warn("reply reported undeliverable", "channel", channel, "msg_id", id, "reason", reason)
+		r.poke()
 	}
 	return nil
 }

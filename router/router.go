@@ -34,6 +34,7 @@ type Store interface {
 	MarkSLABreaches(ctx context.Context, limit int) ([]normalize.Conversation, error)
 	NextSLADue(ctx context.Context) (time.Time, error)
 	MarkState(ctx context.Context, id normalize.MessageID, state normalize.DeliveryState) error
+	MarkFailed(ctx context.Context, channel normalize.InstanceName, id normalize.MessageID, reason string) (bool, error)
 }
 
 // Health hears what the router learns of the connectors' health: what they report through

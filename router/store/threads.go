@@ -88,3 +88,36 @@ func (s *Store) MarkState(ctx context.Context, id normalize.MessageID, state nor
 		return nil
 	})
 }
+
+// maxExternalLookup bounds how many IDs one ConversationOfExternal tries: an e-mail's
+// References can name hundreds of mails, and the newest few say where it belongs.
+const maxExternalLookup = 64
+
+// ConversationOfExternal returns the conversation of the first of ids under which instance, a
+// channel, knows a message: an ID it received a message under (an e-mail's Message-ID) or one
+// it gave a message it sent. The ids are tried in order, so the caller puts the most telling
+// first (an e-mail's In-Reply-To before its References, newest first); at most the first 64
+// are tried. Only conversations of instance count. The error wraps ErrNotFound when none is
+// known, also once retention deleted the messages.
+func (s *Store) ConversationOfExternal(ctx context.Context, instance normalize.InstanceName, ids []normalize.ExternalID) (normalize.Conversation, error) {
+	for i, id := range ids {
+		if i == maxExternalLookup {
+			break
+		}
+		if id == "" {
+			continue
+		}
+		var conv normalize.ConversationID
+		err := s.read.QueryRowContext(ctx, `SELECT m.conversation_id FROM external_ids e
+			JOIN messages m ON m.id = e.message_id JOIN conversations c ON c.id = m.conversation_id
+			WHERE e.instance = ? AND e.external_id = ? AND c.channel = ?`, instance, id, instance).Scan(&conv)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return normalize.Conversation{}, fmt.Errorf("store: find the conversation of %s on %s: %w", id, instance, err)
+		}
+		return getConversation(ctx, s.read, conv)
+	}
+	return normalize.Conversation{}, fmt.Errorf("store: no conversation of %s knows any of %d IDs: %w", instance, len(ids), ErrNotFound)
+}

@@ -33,6 +33,10 @@ type Store interface {
 	Thread(ctx context.Context, conv normalize.ConversationID, limit int) ([]normalize.Message, error)
 	// MarkState records a receipt (delivered, read) of a sent message, never backwards.
 	MarkState(ctx context.Context, id normalize.MessageID, state normalize.DeliveryState) error
+	// ConversationOfExternal returns the conversation of the first of ids a channel knows a
+	// message by (received under it, or gave it when sending), or an error wrapping
+	// connectors.ErrNotFound. MarkFailed (router.Store) fails a sent reply after the fact.
+	ConversationOfExternal(ctx context.Context, instance normalize.InstanceName, ids []normalize.ExternalID) (normalize.Conversation, error)
 	connectors.Cursors
 
 	// PurgeConversations deletes closed conversations quiet for olderThan, with everything of
@@ -79,6 +83,8 @@ func RunStore(t *testing.T, open func(t *testing.T, now func() time.Time) Store)
 		{"ConversationAtChannelAddress", storeConversationAt},
 		{"ThreadBothDirectionsOldestFirst", storeThread},
 		{"MarkStateOnlyForward", storeMarkState},
+		{"ConversationOfExternalIDs", storeConversationOfExternal},
+		{"MarkFailedAfterSending", storeMarkFailed},
 		{"SetStatus", storeSetStatus},
 		{"MetadataUpdates", storeMetadataUpdates},
 		{"SLAClock", storeSLAClock},

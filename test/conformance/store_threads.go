@@ -247,3 +247,126 @@ func (f *storeFixture) state(conv normalize.ConversationID, id normalize.Message
 	require.FailNow(f.t, "message not in its thread", "message %s, conversation %s", id, conv)
 	return ""
 }
+
+// storeConversationOfExternal: a channel threads a mail by the Message-IDs it names, the
+// player's earlier mails (received under them) and the gateway's replies (sent under them);
+// the first known ID in the caller's order wins, and only the channel's own IDs count.
+func storeConversationOfExternal(t *testing.T, f *storeFixture) {
+	first := inbound(chanA, "tok-1", "mail-1@player.example", "my withdrawal")
+	first.Author.Email = "ann@player.example"
+	convA := f.intake(first)[0].Conversation
+	lane := f.claimOne(owner1, 10)
+	f.deliverAll(lane, owner1, deskA, "T-1")
+	reply := f.intake(outbound(deskA, convA, "", "r1", "we are on it"))[0]
+	lane = f.claimOne(owner1, 10)
+	f.complete(store.Outcome{Conversation: convA, Direction: normalize.Outbound, Owner: owner1, Target: chanA,
+		Delivered: []store.Delivered{{Seq: lane.Pending[0].Seq, ID: reply.ID, TargetID: "reply-1@gateway.example"}}})
+	convB := f.intake(inbound(chanA, "tok-2", "mail-2@player.example", "other topic"))[0].Conversation
+	other := f.intake(inbound(chanB, "tok-3", "mail-3@player.example", "other channel"))[0].Conversation
+
+	for _, tc := range []struct {
+		name string
+		ids  []normalize.ExternalID
+		want normalize.ConversationID
+	}{
+		{"a player's mail", []normalize.ExternalID{"mail-1@player.example"}, convA},
+		{"the gateway's reply", []normalize.ExternalID{"reply-1@gateway.example"}, convA},
+		{"unknown IDs first are passed over", []normalize.ExternalID{"", "unknown@x", "mail-2@player.example"}, convB},
+		{"the first known wins", []normalize.ExternalID{"mail-2@player.example", "reply-1@gateway.example"}, convB},
+	} {
+		got, err := f.st.ConversationOfExternal(f.ctx, chanA, tc.ids)
+		require.NoError(t, err, tc.name)
+		require.Equal(t, tc.want, got.ID, tc.name)
+	}
+	got, err := f.st.ConversationOfExternal(f.ctx, chanA, []normalize.ExternalID{"mail-1@player.example"})
+	require.NoError(t, err)
+	byID, err := f.st.Conversation(f.ctx, convA)
+	require.NoError(t, err)
+	require.Equal(t, byID, got, "the conversation as Conversation reads it")
+	require.Equal(t, "ann@player.example", got.Player.Email, "the player's address is kept with the conversation")
+
+	later := inbound(chanA, "tok-1", "mail-4@player.example", "from my other address")
+	later.Author.Email = "ann@other.example"
+	f.intake(later)
+	got, err = f.st.Conversation(f.ctx, convA)
+	require.NoError(t, err)
+	require.Equal(t, "ann@player.example", got.Player.Email, "the first address stays the requester's")
+
+	for _, tc := range []struct {
+		name     string
+		instance normalize.InstanceName
+		ids      []normalize.ExternalID
+	}{
+		{"no IDs", chanA, nil},
+		{"unknown IDs", chanA, []normalize.ExternalID{"unknown@x", ""}},
+		{"another channel's mail", chanA, []normalize.ExternalID{"mail-3@player.example"}},
+		{"a helpdesk's ID is not the channel's", chanA, []normalize.ExternalID{"r1"}},
+		{"the channel's mail asked of the helpdesk", deskA, []normalize.ExternalID{"mail-1@player.example"}},
+	} {
+		_, err := f.st.ConversationOfExternal(f.ctx, tc.instance, tc.ids)
+		require.ErrorIs(t, err, connectors.ErrNotFound, tc.name)
+	}
+	got, err = f.st.ConversationOfExternal(f.ctx, chanB, []normalize.ExternalID{"mail-3@player.example"})
+	require.NoError(t, err)
+	require.Equal(t, other, got.ID)
+}
+
+// storeMarkFailed: a channel learns after the fact that a sent reply never arrived (an e-mail
+// bounce): the reply becomes failed with the reason, the helpdesk gets one note, and a queued
+// reply, another channel's reply or an unknown one is left alone.
+func storeMarkFailed(t *testing.T, f *storeFixture) {
+	conv := f.withTicket("p1")
+	sent := f.intake(outbound(deskA, conv, "", "r1", "your KYC is approved\nsecond line"))[0]
+	f.deliverAll(f.claimOne(owner1, 10), owner1, chanA, "")
+	queued := f.intake(outbound(deskA, conv, "", "r2", "not sent yet"))[0]
+
+	_, err := f.st.MarkFailed(f.ctx, chanB, sent.ID, "550 5.1.1 unknown user")
+	require.ErrorIs(t, err, connectors.ErrNotFound, "another channel cannot fail the reply")
+	_, err = f.st.MarkFailed(f.ctx, chanA, normalize.NewMessageID(), "550")
+	require.ErrorIs(t, err, connectors.ErrNotFound, "an unknown reply")
+	opening := f.messages(conv)[0].Message.ID
+	_, err = f.st.MarkFailed(f.ctx, chanA, opening, "550")
+	require.ErrorIs(t, err, connectors.ErrNotFound, "a player's message is no reply")
+
+	failed, err := f.st.MarkFailed(f.ctx, chanA, queued.ID, "550")
+	require.NoError(t, err)
+	require.False(t, failed, "a queued reply is still the router's")
+	require.Equal(t, normalize.StateQueued, f.state(conv, queued.ID))
+
+	failed, err = f.st.MarkFailed(f.ctx, chanA, sent.ID, "550 5.1.1 unknown user")
+	require.NoError(t, err, "MarkFailed()")
+	require.True(t, failed)
+	thread := f.thread(conv, 100)
+	var reply, note *normalize.Message
+	for i := range thread {
+		switch {
+		case thread[i].ID == sent.ID:
+			reply = &thread[i]
+		case thread[i].Kind == normalize.KindSystem:
+			note = &thread[i]
+		}
+	}
+	require.NotNil(t, reply)
+	require.Equal(t, normalize.StateFailed, reply.State)
+	require.Equal(t, "550 5.1.1 unknown user", reply.FailReason)
+	require.NotNil(t, note, "the helpdesk is told")
+	require.Equal(t, normalize.Inbound, note.Direction)
+	require.Equal(t, normalize.RoleSystem, note.Author.Role)
+	require.Contains(t, note.Text, "your KYC is approved", "the note names the reply by its first line")
+	require.NotContains(t, note.Text, "second line")
+	require.Contains(t, note.Text, "550 5.1.1 unknown user")
+
+	failed, err = f.st.MarkFailed(f.ctx, chanA, sent.ID, "550 again")
+	require.NoError(t, err, "a second report is no error")
+	require.False(t, failed)
+	require.Len(t, f.thread(conv, 100), len(thread), "a second report adds no note")
+
+	// The note is delivered to the helpdesk like any inbound message; the queued reply goes on.
+	lanes := f.claim(owner1, 10)
+	require.Len(t, lanes, 2, "the note's lane and the queued reply's")
+	for _, lane := range lanes {
+		if lane.Direction == normalize.Inbound {
+			require.Equal(t, []normalize.MessageID{note.ID}, pendingIDs(lane))
+		}
+	}
+}
