@@ -178,7 +178,10 @@ type Message struct {
 	Kind   MessageKind `json:"kind"`
 	Text   string      `json:"text,omitempty"`
 	// HTML is the original HTML body (e-mail); Text is always its plain-text rendering.
-	HTML        string       `json:"html,omitempty"`
+	HTML string `json:"html,omitempty"`
+	// Subject is an e-mail's subject line, apart from Text: helpdesks title a ticket with it,
+	// and the e-mail channel answers under it so mail clients keep the thread together.
+	Subject     string       `json:"subject,omitempty"`
 	Attachments []Attachment `json:"attachments,omitempty"`
 	Location    *Location    `json:"location,omitempty"`
 

@@ -74,6 +74,8 @@ func TestPriorityAndSubject(t *testing.T) {
 
 	require.Equal(t, "Message from web", subject(conv, normalize.Message{Text: "  \n"}))
 	require.Equal(t, "first line", subject(conv, normalize.Message{Text: " first line \nsecond"}))
+	require.Equal(t, "Withdrawal delayed", subject(conv, normalize.Message{Subject: " Withdrawal delayed ", Text: "Hello,\nmy withdrawal"}),
+		"an e-mail's subject titles the ticket")
 	long := subject(conv, normalize.Message{Text: string(make([]rune, 100))})
 	require.Len(t, []rune(long), subjectRunes)
 }

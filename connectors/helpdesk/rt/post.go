@@ -211,13 +211,17 @@ func asciiName(name string) string {
 	return "attachment"
 }
 
-// subject is the first line of the first message, capped, or a generic one. A system
+// subject is the first message's e-mail subject, else its first line, capped, or a generic one. A system
 // message (an Update) is the gateway speaking, not the player, so it gets the generic one.
 func subject(conv normalize.Conversation, first normalize.Message) string {
 	if first.Kind == normalize.KindSystem {
 		return "Message from " + string(conv.Channel)
 	}
-	line, _, _ := strings.Cut(strings.TrimSpace(first.Text), "\n")
+	text := first.Text
+	if strings.TrimSpace(first.Subject) != "" {
+		text = first.Subject // an e-mail's own title
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(text), "\n")
 	line = strings.TrimSpace(line)
 	if line == "" {
 		return "Message from " + string(conv.Channel)

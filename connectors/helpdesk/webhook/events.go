@@ -80,6 +80,7 @@ type Message struct {
 	Kind        string       `json:"kind"`
 	Text        string       `json:"text,omitempty"`
 	HTML        string       `json:"html,omitempty"`
+	Subject     string       `json:"subject,omitempty"` // an e-mail's subject line
 	Author      Author       `json:"author"`
 	SentAt      time.Time    `json:"sent_at"`
 	ReceivedAt  time.Time    `json:"received_at"`

@@ -315,17 +315,22 @@ func TestPostRedirects(t *testing.T) {
 	}
 }
 
-// An e-mail player's address reaches the operator as the requester's, in every event.
+// An e-mail player's address reaches the operator as the requester's, in every event, and a
+// mail's subject with its message.
 func TestPostCarriesThePlayersEmail(t *testing.T) {
 	e := newEnv(t, nil)
 	conv, msgs := conversation(1)
 	conv.ChannelKind = normalize.KindEmail
 	conv.Player.Email = "ann@player.example"
+	msgs[0].Subject = "Withdrawal delayed"
 	_, _, err := e.hd.Post(t.Context(), conv, deliveries(msgs, 1))
 	require.NoError(t, err)
 	events := e.recv.Events()
 	require.NotEmpty(t, events)
 	for _, ev := range events {
 		require.Equal(t, "ann@player.example", ev.Event.Conversation.Player.Email, ev.Event.Event)
+		if ev.Event.Message != nil {
+			require.Equal(t, "Withdrawal delayed", ev.Event.Message.Subject)
+		}
 	}
 }
