@@ -35,6 +35,11 @@ type ChannelHarness struct {
 	// form the remote gives them (a Telegram chat ID is a number). Nil means a unique string,
 	// for remotes that take any address.
 	NewAddress func(t *testing.T) normalize.Address
+	// PlayerOf returns the player of a conversation at address as the router knows them, for
+	// channels whose Send needs more than the address: an e-mail conversation's address is a
+	// thread token, and the player's e-mail address comes with the conversation's player. Nil
+	// keeps the suite's anonymous player.
+	PlayerOf func(t *testing.T, address normalize.Address) normalize.Author
 	// ExternalIDOf returns the ExternalID ch reports for the message PlayerSends delivered
 	// under externalID, for remotes that assign message IDs themselves. Nil means the remote
 	// keeps the caller's ID, so it is externalID itself.
@@ -77,6 +82,9 @@ func (h ChannelHarness) externalIDOf(t *testing.T, address normalize.Address, ex
 func (h ChannelHarness) newConversation(t *testing.T) normalize.Conversation {
 	conv := newConversation("conformance")
 	conv.Address = h.newAddress(t)
+	if h.PlayerOf != nil {
+		conv.Player = h.PlayerOf(t, conv.Address)
+	}
 	return conv
 }
 

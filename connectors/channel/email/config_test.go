@@ -18,7 +18,7 @@ func validConfig() *Config {
 	return c
 }
 
-func problems(c *Config) []string {
+func validate(c *Config) []string {
 	p := settings.NewProblems("channels[3]")
 	c.Validate(p)
 	var out []string
@@ -91,7 +91,7 @@ func TestConfigValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := validConfig()
 			tc.change(c)
-			require.Equal(t, tc.want, problems(c))
+			require.Equal(t, tc.want, validate(c))
 		})
 	}
 }
