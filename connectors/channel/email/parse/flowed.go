@@ -12,7 +12,11 @@ func unflow(s string, delsp bool) string {
 	curDepth, open := 0, false
 	flush := func() {
 		if open {
-			out = append(out, quotePrefix(curDepth)+cur.String())
+			line := quotePrefix(curDepth) + cur.String()
+			if cur.Len() == 0 {
+				line = strings.TrimRight(line, " ")
+			}
+			out = append(out, line)
 			cur.Reset()
 			open = false
 		}

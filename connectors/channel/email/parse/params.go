@@ -54,7 +54,9 @@ func parseValue(v, fallback string) (string, map[string]string) {
 		// The sections make one value: extended ones percent-encoded in the charset the first
 		// one names. They take precedence over a plain parameter of the same name, which
 		// senders add as an ASCII stand-in for old readers.
-		var b strings.Builder
+		// Percent escapes are undone over each run of extended sections together: a sender
+		// that split an escape across two sections still names the file.
+		var b, run strings.Builder
 		cs := ""
 		anyExtended := false
 		for i := 0; i < maxSections; i++ {
@@ -62,16 +64,19 @@ func parseValue(v, fallback string) (string, map[string]string) {
 			if !ok {
 				break
 			}
-			if s.extended[i] {
-				anyExtended = true
-				if i == 0 {
-					cs, part = splitCharset(part)
-				}
-				b.WriteString(percentDecode(part))
+			if !s.extended[i] {
+				b.WriteString(percentDecode(run.String()))
+				run.Reset()
+				b.WriteString(part)
 				continue
 			}
-			b.WriteString(part)
+			anyExtended = true
+			if i == 0 {
+				cs, part = splitCharset(part)
+			}
+			run.WriteString(part)
 		}
+		b.WriteString(percentDecode(run.String()))
 		value := b.String()
 		if anyExtended {
 			value = decodeCharset([]byte(value), cs, fallback)
@@ -105,7 +110,7 @@ func splitParams(s string) []param {
 		s = strings.TrimLeft(s[eq+1:], " \t\r\n")
 		var value string
 		if strings.HasPrefix(s, `"`) {
-			value, s = quoted(s[1:])
+			value, s = unquote(s[1:])
 			if i := strings.IndexByte(s, ';'); i >= 0 {
 				s = s[i:]
 			} else {
@@ -125,9 +130,9 @@ func splitParams(s string) []param {
 	return out
 }
 
-// quoted reads a quoted string up to its closing quote (or the end) and returns its content
+// unquote reads a quoted string up to its closing quote (or the end) and returns its content
 // unescaped and what follows the quote.
-func quoted(s string) (string, string) {
+func unquote(s string) (string, string) {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {

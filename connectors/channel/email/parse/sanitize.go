@@ -2,6 +2,7 @@ package parse
 
 import (
 	"regexp"
+	"strings"
 	"sync"
 
 	"github.com/microcosm-cc/bluemonday"
@@ -13,13 +14,17 @@ import (
 // the text with its formatting, links (opening apart, without a referrer) and the inline
 // images the mail carries itself (cid: and data: sources).
 func sanitizeHTML(html string) string {
-	return htmlPolicy().Sanitize(html)
+	return strings.TrimSpace(htmlPolicy().Sanitize(html))
 }
 
 // htmlPolicy is built once; a bluemonday policy is safe for concurrent use once built.
 var htmlPolicy = sync.OnceValue(func() *bluemonday.Policy {
 	p := bluemonday.NewPolicy()
-	p.AllowStandardAttributes()
+	// Not bluemonday's standard attributes, which include id: an id in the mail could
+	// clobber the helpdesk page's own (DOM clobbering).
+	p.AllowAttrs("dir").Matching(bluemonday.Direction).Globally()
+	p.AllowAttrs("lang").Matching(regexp.MustCompile(`^[a-zA-Z]{2,8}(-[a-zA-Z0-9]{1,8})*$`)).Globally()
+	p.AllowAttrs("title").Matching(bluemonday.Paragraph).Globally()
 	p.AllowElements("p", "br", "div", "span", "b", "strong", "i", "em", "u", "s", "strike", "del", "ins",
 		"sub", "sup", "small", "big", "mark", "code", "pre", "kbd", "samp", "tt", "blockquote", "q", "cite",
 		"h1", "h2", "h3", "h4", "h5", "h6", "hr", "abbr", "address", "center", "font", "section", "article",
