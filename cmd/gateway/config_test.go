@@ -31,9 +31,11 @@ func TestConnectorTypes(t *testing.T) {
 	// The problems of each type's DefaultConfig after Derive: only keys that are required and
 	// have no default. A new type adds its row; a type that gains a default loses one.
 	required := map[string][]string{
-		"channel loopback":  {"send_url: required"},
-		"channel webchat":   nil,
-		"channel telegram":  {"token: required"},
+		"channel loopback": {"send_url: required"},
+		"channel webchat":  nil,
+		"channel telegram": {"token: required"},
+		"channel email": {"imap.address: required", "imap.user: required", "imap.password: required",
+			"smtp.address: required", "from: required"},
 		"helpdesk loopback": {"url: required"},
 		"helpdesk inbox":    nil,
 		"helpdesk rt":       {"url: required", "token: required", "gateway_user: required: the RT user name of the token"},

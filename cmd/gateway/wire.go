@@ -13,6 +13,7 @@ import (
 
 	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/channel/email"
 	chanloop "github.com/casino-support/gateway/connectors/channel/loopback"
 	"github.com/casino-support/gateway/connectors/channel/telegram"
 	"github.com/casino-support/gateway/connectors/channel/webchat"
@@ -46,6 +47,10 @@ func connectorTypes() []connectorType {
 			func(d deps, name normalize.InstanceName, c *telegram.Config) (*telegram.Channel, error) {
 				return telegram.New(name, *c, telegram.Deps{Blobs: d.blobs, Client: d.client, PublicURL: d.cfg.PublicURL, Log: d.log})
 			}).withMaxText(telegram.MaxInboundText),
+		channelType("email", connectors.KindEmail, email.DefaultConfig,
+			func(d deps, name normalize.InstanceName, c *email.Config) (*email.Channel, error) {
+				return email.New(name, *c, email.Deps{Blobs: d.blobs, Cursors: d.store, Threads: d.store, Log: d.log})
+			}),
 		helpdeskType("loopback", deskloop.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *deskloop.Config) (*deskloop.Helpdesk, error) {
 				return deskloop.New(name, *c, d.client, d.log), nil
