@@ -65,12 +65,18 @@ type Message struct {
 	// Text is the player's new words: the preferred text/plain body (else the HTML rendered
 	// as text), without the quoted history and the signature. FullText is that body whole.
 	Text, FullText string
-	// HTML is the text/html body as received, for helpdesks that show it; "" when none.
+	// HTML is the text/html body, for helpdesks that show it, sanitized: no scripts, styles
+	// sheets, event handlers, forms, frames or ids, and nothing loaded from elsewhere (remote
+	// images and CSS are dropped; cid: and data: images stay). "" when the mail has none.
 	HTML string
 
 	// Attachments are the files and inline images, stored through Options.Store as they are
-	// read. Skipped names those that were not stored (over a limit) with the reason, so the
-	// channel can tell the player and the agent.
+	// read, byte for byte as sent (transfer encoding undone). A forwarded mail
+	// (message/rfc822) is a file named after its subject with ".eml"; winmail.dat is kept as
+	// it is. Skipped says, one "name: reason" line each, what was not stored (over a limit,
+	// empty, damaged in transit), what was stored other than sent (an image too large to show
+	// inline is stored as application/octet-stream), and what of the mail was not read (past
+	// the part or nesting limits), so the channel can tell the player and the agent.
 	Attachments []normalize.Attachment
 	Skipped     []string
 
@@ -82,15 +88,23 @@ type Message struct {
 // Options are what Parse needs besides the mail.
 type Options struct {
 	// MaxBytes bounds the whole mail; a longer one is an error wrapping
-	// connectors.ErrTooLarge and nothing is stored.
+	// connectors.ErrTooLarge and nothing is stored. 0 means DefaultMaxBytes. The mail is held
+	// in memory while it is parsed.
 	MaxBytes int64
 	// Store keeps an attachment's content and returns it with its reference (the channel
 	// passes connectors.Blobs.Put); an error wrapping connectors.ErrTooLarge or
-	// connectors.ErrQuota skips the file with a note instead of failing the mail.
+	// connectors.ErrQuota skips the file with a note instead of failing the mail; any other
+	// error fails it. name is safe to store and show (see media.FileName); mediaType is the
+	// content's (a JPEG sent as application/octet-stream is stored as image/jpeg). When nil,
+	// no file is stored and each is noted in Skipped.
 	Store func(ctx context.Context, r io.Reader, name, mediaType string) (normalize.Attachment, error)
 }
 
-// Parse reads one mail from r. See Message.
+// Parse reads one mail from r. See Message. It fails only when the mail cannot be had or
+// kept: r fails, the mail is over MaxBytes (wrapping connectors.ErrTooLarge), it has no
+// readable header (wrapping ErrMalformed; reading it again cannot help), Store fails other
+// than over a limit, or ctx ends. Anything else a mail does wrong (a broken part, an unknown
+// charset, damaged base64) is read as far as it goes. It never panics, whatever r holds.
 func Parse(ctx context.Context, r io.Reader, opts Options) (*Message, error) {
 	return parse(ctx, r, opts)
 }

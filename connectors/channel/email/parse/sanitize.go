@@ -8,7 +8,7 @@ import (
 	"github.com/microcosm-cc/bluemonday"
 )
 
-// sanitizeHTML makes a mail's HTML safe for a helpdesk to show: no scripts, styles sheets,
+// sanitizeHTML makes a mail's HTML safe for a helpdesk to show: no scripts, style sheets,
 // event handlers, forms or frames, and nothing loaded from elsewhere (remote images are how
 // senders track who read a mail, and where; remote CSS and fonts likewise). What remains is
 // the text with its formatting, links (opening apart, without a referrer) and the inline
