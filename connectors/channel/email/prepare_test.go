@@ -48,7 +48,9 @@ func (f *fakeThreads) Thread(context.Context, normalize.ConversationID, int) ([]
 
 type noCursors struct{}
 
-func (noCursors) Cursor(context.Context, normalize.InstanceName, string) (string, error) { return "", nil }
+func (noCursors) Cursor(context.Context, normalize.InstanceName, string) (string, error) {
+	return "", nil
+}
 func (noCursors) SetCursor(context.Context, normalize.InstanceName, string, string) error {
 	return nil
 }
@@ -82,8 +84,8 @@ func TestPrepareDecides(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		raw     []byte
-		why     string             // noise
-		bounce  bool               // a delivery report
+		why     string            // noise
+		bounce  bool              // a delivery report
 		address normalize.Address // "" for a new thread
 	}{
 		{name: "out of office (Exchange)", raw: corpus(t, "ooo-exchange"), why: "an automatic reply"},
