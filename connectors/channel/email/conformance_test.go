@@ -31,35 +31,45 @@ func TestMain(m *testing.M) { mailpeer.Main(m) }
 //
 // SendClassifiesErrors is skipped: its faults are HTTP answers, and SMTP has none;
 // submit_test.go checks the SMTP answers' classes against a go-smtp server that gives them.
+// SendIsIdempotent runs with a Sent folder, where the channel looks a reply up before sending.
 func TestChannelConformance(t *testing.T) {
 	peers := mailpeer.Start(t)
-	var envs conformance.PerTest[*conformanceEnv]
-	conformance.RunChannel(t, conformance.ChannelHarness{
-		New: func(t *testing.T) connectors.Channel {
-			env := newConformanceEnv(t, peers)
-			envs.Put(t, env)
-			return env.ch
-		},
-		PlayerSends: func(t *testing.T, _ connectors.Channel, address normalize.Address, externalID, text string) error {
-			return envs.Get(t).playerSends(address, externalID, text)
-		},
-		Received: func(t *testing.T, address normalize.Address) []string {
-			return envs.Get(t).received(t, address)
-		},
-		// SMTP takes no idempotency key; the Sent folder check is not configured here.
-		Idempotent: false,
-		NewAddress: func(*testing.T) normalize.Address { return email.NewToken() },
-		PlayerOf: func(t *testing.T, address normalize.Address) normalize.Author {
-			return normalize.Author{Role: normalize.RolePlayer, DisplayName: "Conformance Player", Email: playerAddress(peers, address)}
-		},
-		ExternalIDOf: func(_ *testing.T, _ normalize.Address, externalID string) normalize.ExternalID {
-			return normalize.ExternalID(mailID(externalID))
-		},
-		// A mail is handed over once the channel marked it \Seen: it is not read again.
-		Acknowledged: func(t *testing.T, _ normalize.Address, externalID string) bool {
-			return envs.Get(t).seen(t, mailID(externalID))
-		},
-	})
+	for _, sent := range []bool{false, true} {
+		name := "without_sent_folder"
+		if sent {
+			name = "with_sent_folder"
+		}
+		t.Run(name, func(t *testing.T) {
+			var envs conformance.PerTest[*conformanceEnv]
+			conformance.RunChannel(t, conformance.ChannelHarness{
+				New: func(t *testing.T) connectors.Channel {
+					env := newConformanceEnv(t, peers, sent)
+					envs.Put(t, env)
+					return env.ch
+				},
+				PlayerSends: func(t *testing.T, _ connectors.Channel, address normalize.Address, externalID, text string) error {
+					return envs.Get(t).playerSends(address, externalID, text)
+				},
+				Received: func(t *testing.T, address normalize.Address) []string {
+					return envs.Get(t).received(t, address)
+				},
+				// SMTP takes no idempotency key; with a Sent folder, the channel looks a reply up
+				// there before sending it, which makes a repeated Send a no-op.
+				Idempotent: sent,
+				NewAddress: func(*testing.T) normalize.Address { return email.NewToken() },
+				PlayerOf: func(t *testing.T, address normalize.Address) normalize.Author {
+					return normalize.Author{Role: normalize.RolePlayer, DisplayName: "Conformance Player", Email: playerAddress(peers, address)}
+				},
+				ExternalIDOf: func(_ *testing.T, _ normalize.Address, externalID string) normalize.ExternalID {
+					return normalize.ExternalID(mailID(externalID))
+				},
+				// A mail is handed over once the channel marked it \Seen: it is not read again.
+				Acknowledged: func(t *testing.T, _ normalize.Address, externalID string) bool {
+					return envs.Get(t).seen(t, mailID(externalID))
+				},
+			})
+		})
+	}
 }
 
 // mailID is the Message-ID of the mail the suite names externalID.
@@ -80,16 +90,19 @@ type conformanceEnv struct {
 	mu     sync.Mutex // one APPEND at a time keeps the suite's order the mailbox's
 }
 
-func newConformanceEnv(t *testing.T, peers *mailpeer.Env) *conformanceEnv {
+func newConformanceEnv(t *testing.T, peers *mailpeer.Env, withSent bool) *conformanceEnv {
 	t.Helper()
-	folder := "conformance-" + strings.ToLower(string(email.NewToken()))
+	token := strings.ToLower(string(email.NewToken()))
+	folder, sent := "conformance-"+token, "sent-"+token
 	c, err := peers.DialIMAP(peers.Support)
 	require.NoError(t, err)
 	require.NoError(t, c.Create(folder))
+	require.NoError(t, c.Create(sent))
 	require.NoError(t, c.Logout())
 	t.Cleanup(func() {
 		if c, err := peers.DialIMAP(peers.Support); err == nil {
 			_ = c.Delete(folder)
+			_ = c.Delete(sent)
 			_ = c.Logout()
 		}
 	})
@@ -99,6 +112,9 @@ func newConformanceEnv(t *testing.T, peers *mailpeer.Env) *conformanceEnv {
 	cfg.IMAP.Address, cfg.IMAP.CAFile, cfg.IMAP.Mailbox = peers.IMAPSAddr, peers.CAFile, folder
 	cfg.IMAP.User, cfg.IMAP.Password = peers.Support.Addr, settings.Secret(peers.Support.Pass)
 	cfg.IMAP.PollInterval = time.Second
+	if withSent {
+		cfg.IMAP.SentFolder = sent
+	}
 	cfg.SMTP.Address, cfg.SMTP.CAFile = peers.SubmissionsAddr, peers.CAFile
 	cfg.From = peers.Support.Addr
 	ch, err := email.New("mail", *cfg, email.Deps{Blobs: store, Cursors: &memCursors{}})
