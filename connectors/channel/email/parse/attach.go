@@ -50,6 +50,10 @@ func (w *walker) attach(h textproto.Header, mt, name string, r io.Reader) error 
 		return nil
 	}
 	mt = contentMediaType(mt, data)
+	if (mt == "message/rfc822" || mt == "message/global") && w.report.attachedID == "" {
+		h := nestedHeader(data)
+		w.report.attachedID = firstID(h.Get("Message-Id"))
+	}
 	name = fileName(name, mt, data, w.fallback)
 	if len(data) == 0 {
 		w.note(name, "not kept, the file is empty")
@@ -148,8 +152,14 @@ func displayName(name, mt string) string {
 
 // nestedSubject is the subject of a mail attached to this one.
 func nestedSubject(data []byte, fallback string) string {
-	h, _ := textproto.ReadHeader(bufio.NewReader(io.LimitReader(bytes.NewReader(data), 256<<10)))
+	h := nestedHeader(data)
 	return headerValue(h.Get("Subject"), fallback)
+}
+
+// nestedHeader is the header of a mail attached to this one, as far as it can be read.
+func nestedHeader(data []byte) textproto.Header {
+	h, _ := textproto.ReadHeader(bufio.NewReader(io.LimitReader(bytes.NewReader(data), 256<<10)))
+	return h
 }
 
 // safeBase turns a subject into a file name's base: characters that separate directories or

@@ -61,6 +61,16 @@ func TestAuto(t *testing.T) {
 	}
 }
 
+func TestBounceWithoutReport(t *testing.T) {
+	raw := rawMail("From: MAILER-DAEMON@mx.example.org\nSubject: failure notice\nContent-Type: multipart/mixed; boundary=b",
+		"--b\nContent-Type: text/plain\n\nSorry, no mailbox here by that name.\n--b\nContent-Type: message/rfc822\n\n"+
+			"Message-ID: <gw.m01@casino.example>\nSubject: x\n\nhello\n--b--")
+	m, err := Parse(context.Background(), strings.NewReader(raw), Options{Store: newStore(1<<20, 0).Put})
+	require.NoError(t, err)
+	require.Equal(t, AutoBounce, m.Auto)
+	require.Equal(t, &Bounce{OriginalMessageID: "gw.m01@casino.example"}, m.Bounce)
+}
+
 func TestDeliveryStatus(t *testing.T) {
 	status := "Reporting-MTA: dns; mx.example\r\n\r\n" +
 		"Final-Recipient: rfc822; delivered@example.com\r\nAction: delivered\r\nStatus: 2.0.0\r\n\r\n" +

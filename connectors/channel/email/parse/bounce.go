@@ -8,8 +8,8 @@ import (
 )
 
 // bounce is what a delivery failure says about the gateway's mail: from the delivery status
-// when there is one (Postfix, Exchange, Gmail), else from what Exim-style plain-text bounces
-// carry (X-Failed-Recipients, and the returned mail's header quoted in the text).
+// when there is one (Postfix, Exchange, Gmail), else from what bounces without one carry
+// (Exim's X-Failed-Recipients; the returned mail attached, or its header quoted in the text).
 func bounce(m *Message, h textproto.Header, rep report) *Bounce {
 	b := &Bounce{OriginalMessageID: rep.originalID}
 	chosen := pickRecipients(rep.recipients)
@@ -27,6 +27,9 @@ func bounce(m *Message, h textproto.Header, rep report) *Bounce {
 		}
 		// Exim names the recipients that failed for good; its delay warnings do not.
 		b.Permanent = len(b.Recipients) > 0
+	}
+	if b.OriginalMessageID == "" {
+		b.OriginalMessageID = rep.attachedID
 	}
 	if b.OriginalMessageID == "" {
 		if sm := quotedMessageID.FindStringSubmatch(m.FullText); sm != nil {

@@ -31,7 +31,7 @@ func parseDeliveryStatus(data []byte) []dsnRecipient {
 		out = append(out, dsnRecipient{
 			recipient:  rcpt,
 			action:     strings.ToLower(strings.TrimSpace(fields["action"])),
-			status:     strings.TrimSpace(strings.Fields(fields["status"] + " ")[0]),
+			status:     firstWord(fields["status"]),
 			diagnostic: addressType(fields["diagnostic-code"]),
 		})
 		if len(out) == maxDSNRecipients {
@@ -39,6 +39,14 @@ func parseDeliveryStatus(data []byte) []dsnRecipient {
 		}
 	}
 	return out
+}
+
+// firstWord is the status code before any comment ("4.4.1 (timeout)").
+func firstWord(v string) string {
+	if f := strings.Fields(v); len(f) > 0 {
+		return f[0]
+	}
+	return ""
 }
 
 // statusFields reads "Name: value" lines with folded continuations; names lower case, the

@@ -58,7 +58,7 @@ func TestMessageIDsBounded(t *testing.T) {
 	ids := messageIDs(in)
 	require.Len(t, ids, maxIDs)
 	require.Equal(t, "a@x0s", ids[0], "the thread's root stays")
-	require.Equal(t, messageIDs(in + "<last@x>")[maxIDs-1], "last@x", "the newest stays")
+	require.Equal(t, "last@x", messageIDs(in + "<last@x>")[maxIDs-1], "the newest stays")
 }
 
 func TestParseDate(t *testing.T) {

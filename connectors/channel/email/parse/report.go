@@ -16,6 +16,9 @@ type report struct {
 	recipients []dsnRecipient
 	// originalID is the Message-ID of the returned mail or of its returned header.
 	originalID string
+	// attachedID is the Message-ID of the first mail attached outside a report, which is the
+	// returned mail of a bounce that has no report.
+	attachedID string
 }
 
 // isReportPart reports whether a part of a multipart/report is one of its machine-readable
