@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -97,9 +96,5 @@ func (c *Channel) smtpError(ctx context.Context, step string, err error) error {
 	case ctx.Err() != nil:
 		return fmt.Errorf("%s: %w (%w)", step, err, ctx.Err())
 	}
-	var netErr net.Error
-	if errors.As(err, &netErr) {
-		return fmt.Errorf("%s: %w", step, err)
-	}
-	return fmt.Errorf("%s: %w", step, err)
+	return fmt.Errorf("%s: %w", step, err) // 4xx, a lost connection: retried
 }
