@@ -51,8 +51,8 @@ func (w *walker) attach(h textproto.Header, mt, name string, r io.Reader) error 
 	}
 	mt = contentMediaType(mt, data)
 	if (mt == "message/rfc822" || mt == "message/global") && w.report.attachedID == "" {
-		h := nestedHeader(data)
-		w.report.attachedID = firstID(h.Get("Message-Id"))
+		nested := nestedHeader(data)
+		w.report.attachedID = firstID(nested.Get("Message-Id"))
 	}
 	name = fileName(name, mt, data, w.fallback)
 	if len(data) == 0 {

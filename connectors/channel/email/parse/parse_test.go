@@ -1,11 +1,15 @@
 package parse
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"testing/iotest"
 
@@ -215,5 +219,33 @@ func TestParseShapes(t *testing.T) {
 			require.NoError(t, err)
 			tt.check(t, m)
 		})
+	}
+}
+
+// TestParseConcurrent parses the corpus from many goroutines at once: the channel parses a
+// batch of mails in parallel, and the parser keeps no state between calls (run with -race).
+func TestParseConcurrent(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.eml")
+	require.NoError(t, err)
+	store := newStore(1<<20, 0)
+	var wg sync.WaitGroup
+	errs := make(chan error, len(files)*4)
+	for range 4 {
+		for _, file := range files {
+			wg.Go(func() {
+				raw, err := os.ReadFile(file)
+				if err == nil {
+					_, err = Parse(context.Background(), bytes.NewReader(raw), Options{Store: store.Put})
+				}
+				if err != nil {
+					errs <- fmt.Errorf("%s: %w", file, err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
