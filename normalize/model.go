@@ -132,6 +132,11 @@ type Attachment struct {
 	// SHA256 is the hex digest of the content; the default blob store is addressed by it.
 	SHA256  string `json:"sha256"`
 	BlobRef string `json:"blob_ref"`
+	// ContentID is the file's Content-ID without angle brackets, set for the parts of an
+	// e-mail that have one (inline images above all), empty otherwise. An e-mail's HTML
+	// refers to such a part as "cid:" and this ID, so a helpdesk that shows the HTML can put
+	// the image in its place.
+	ContentID string `json:"content_id,omitempty"`
 }
 
 // DeliveryState is where a message is on its way to the other side.

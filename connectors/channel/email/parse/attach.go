@@ -86,8 +86,22 @@ func (w *walker) attach(h textproto.Header, mt, name string, r io.Reader) error 
 	case err != nil:
 		return fmt.Errorf("parse: store attachment %q: %w", name, err)
 	}
+	// Set after storing: the store keeps content once, and two parts with the same bytes
+	// under two Content-IDs are still two places in the HTML.
+	att.ContentID = contentID(h, w.fallback)
 	w.msg.Attachments = append(w.msg.Attachments, att)
 	return nil
+}
+
+// contentID is the part's Content-ID, decoded and without angle brackets, which is how the
+// mail's HTML names the part ("cid:" URLs); "" when there is none or it is no ID a mail
+// system would write. Some clients write it bare, without brackets and without "@".
+func contentID(h textproto.Header, fallback string) string {
+	v := headerValue(h.Get("Content-Id"), fallback)
+	if id := firstID(v); id != "" {
+		return id
+	}
+	return cleanID(v)
 }
 
 // contentMediaType is the type a file is stored as. The content decides where it has a

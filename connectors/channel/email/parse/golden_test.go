@@ -74,7 +74,11 @@ func render(m *Message) string {
 	}
 	line("Attachments", fmt.Sprint(len(m.Attachments)))
 	for _, a := range m.Attachments {
-		fmt.Fprintf(&b, "  - %q %s %d bytes sha256 %s\n", a.Name, a.MediaType, a.Size, a.SHA256)
+		fmt.Fprintf(&b, "  - %q %s %d bytes sha256 %s", a.Name, a.MediaType, a.Size, a.SHA256)
+		if a.ContentID != "" {
+			fmt.Fprintf(&b, " cid %s", a.ContentID)
+		}
+		b.WriteString("\n")
 	}
 	line("Skipped", fmt.Sprint(len(m.Skipped)))
 	for _, s := range m.Skipped {
