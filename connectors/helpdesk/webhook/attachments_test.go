@@ -84,3 +84,27 @@ func TestAttachmentLinks(t *testing.T) {
 	status, _ = get(t, link)
 	require.Equal(t, http.StatusForbidden, status, "expired")
 }
+
+// An e-mail's inline images reach the operator with the Content-ID its HTML names them by
+// (the receiver checks the event against the contract); other files carry none.
+func TestAttachmentsCarryTheirContentID(t *testing.T) {
+	e := newEnv(t, nil)
+	shot, err := e.blobs.Put(t.Context(), strings.NewReader("PNG bytes"), "cashier.png", "image/png")
+	require.NoError(t, err)
+	shot.ContentID = "part1.Kq3xV0bN@player.example"
+	pdf, err := e.blobs.Put(t.Context(), strings.NewReader("%PDF-1.4"), "statement.pdf", "application/pdf")
+	require.NoError(t, err)
+	conv, msgs := conversation(1)
+	conv.ChannelKind = normalize.KindEmail
+	msgs[0].HTML = `<p>the cashier:</p><img src="cid:part1.Kq3xV0bN@player.example">`
+	msgs[0].Attachments = []normalize.Attachment{shot, pdf}
+	_, _, err = e.hd.Post(t.Context(), conv, deliveries(msgs, 1))
+	require.NoError(t, err)
+
+	got := e.recv.Events()[1].Event.Message
+	require.Equal(t, msgs[0].HTML, got.HTML)
+	require.Len(t, got.Attachments, 2)
+	require.Equal(t, "part1.Kq3xV0bN@player.example", got.Attachments[0].ContentID)
+	require.Equal(t, shot.SHA256, got.Attachments[0].SHA256)
+	require.Empty(t, got.Attachments[1].ContentID)
+}

@@ -101,6 +101,9 @@ type Attachment struct {
 	Size      int64  `json:"size"`
 	SHA256    string `json:"sha256"`
 	URL       string `json:"url"`
+	// ContentID is the Content-ID of an e-mail's part, without angle brackets: the message's
+	// HTML shows the file where it says src="cid:<ContentID>".
+	ContentID string `json:"content_id,omitempty"`
 }
 
 // OpenedAnswer is the operator's 2xx answer to conversation.opened.

@@ -95,7 +95,7 @@ func (h *Helpdesk) sendCreated(ctx context.Context, ev OutEvent, msg normalize.M
 func (h *Helpdesk) messageOf(msg normalize.Message) Message {
 	atts := make([]Attachment, 0, len(msg.Attachments))
 	for _, a := range msg.Attachments {
-		atts = append(atts, Attachment{Name: a.Name, MediaType: a.MediaType, Size: a.Size, SHA256: a.SHA256, URL: h.attachmentURL(a.SHA256)})
+		atts = append(atts, Attachment{Name: a.Name, MediaType: a.MediaType, Size: a.Size, SHA256: a.SHA256, URL: h.attachmentURL(a.SHA256), ContentID: a.ContentID})
 	}
 	return Message{
 		ID: string(msg.ID), Kind: string(msg.Kind), Text: msg.Text, HTML: msg.HTML, Subject: msg.Subject,
