@@ -150,6 +150,17 @@ type FailureSink interface {
 	DeliveryFailed(ctx context.Context, channel normalize.InstanceName, id normalize.MessageID, reason string) error
 }
 
+// SentSink finds a reply by the ID the channel's Send returned for it, for channels whose
+// remote reports on replies by its own ID only (a WhatsApp Cloud API status names the wamid),
+// so that they can pass the report on to ReceiptSink or FailureSink.
+type SentSink interface {
+	// SentReply returns the gateway's ID of the reply channel sent and got externalID for.
+	// The error wraps ErrNotFound when channel sent none under it: not recorded yet (a remote
+	// may report on a reply before the router has recorded its delivery), sent by something
+	// else, or deleted by retention.
+	SentReply(ctx context.Context, channel normalize.InstanceName, externalID normalize.ExternalID) (normalize.MessageID, error)
+}
+
 // HealthSink hears whether a connector's remote accepts it, so that a broken connector is
 // named with its reason in the health details, a metric and the log while the others go on.
 type HealthSink interface {

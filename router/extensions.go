@@ -16,6 +16,7 @@ var (
 	_ connectors.ReceiptSink = (*Router)(nil)
 	_ connectors.HealthSink  = (*Router)(nil)
 	_ connectors.FailureSink = (*Router)(nil)
+	_ connectors.SentSink    = (*Router)(nil)
 )
 
 // Typing tells the player of conv that an agent is typing, where the channel can show it.
@@ -50,6 +51,16 @@ func (r *Router) DeliveryFailed(ctx context.Context, channel normalize.InstanceN
 		r.poke()
 	}
 	return nil
+}
+
+// SentReply finds the reply channel sent under externalID, for receipts and failures that
+// name it by its remote's ID.
+func (r *Router) SentReply(ctx context.Context, channel normalize.InstanceName, externalID normalize.ExternalID) (normalize.MessageID, error) {
+	id, err := r.store.SentReply(ctx, channel, externalID)
+	if err != nil {
+		return "", fmt.Errorf("router: reply %s of %s: %w", externalID, channel, err)
+	}
+	return id, nil
 }
 
 // ReportHealth passes a connector's word on its health to Options.Health.

@@ -9,7 +9,6 @@ import (
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router"
-	"github.com/casino-support/gateway/router/store"
 )
 
 // A bounce reported by the channel after the reply was sent fails the reply and tells the
@@ -20,30 +19,7 @@ func TestDeliveryFailedNotesTheHelpdesk(t *testing.T) {
 	failures, ok := sink.(connectors.FailureSink)
 	require.True(t, ok, "the router offers channels the FailureSink extension")
 
-	require.NoError(t, f.r.Deliver(f.ctx, inbound("p", 1)))
-	var conv normalize.Conversation
-	require.Eventually(t, func() bool {
-		cs, err := f.st.Conversations(f.ctx, 10, store.ConversationsCursor{})
-		if err != nil || len(cs) != 1 || cs[0].Ticket == "" {
-			return false
-		}
-		conv = cs[0]
-		return true
-	}, 5*time.Second, 5*time.Millisecond)
-	reply := normalize.Message{Direction: normalize.Outbound, Source: "desk", ExternalID: "r-1", Ticket: conv.Ticket,
-		Author: normalize.Author{Role: normalize.RoleAgent}, Text: "your documents are approved"}
-	require.NoError(t, f.r.Deliver(f.ctx, reply))
-	var replyID normalize.MessageID
-	require.Eventually(t, func() bool {
-		ms, _ := f.st.Thread(f.ctx, conv.ID, 10)
-		for _, m := range ms {
-			if m.Direction == normalize.Outbound && m.State == normalize.StateSent {
-				replyID = m.ID
-				return true
-			}
-		}
-		return false
-	}, 5*time.Second, 5*time.Millisecond)
+	conv, replyID := replySent(t, f, "your documents are approved")
 
 	require.ErrorIs(t, failures.DeliveryFailed(f.ctx, "other", replyID, "550 5.1.1"), connectors.ErrNotFound,
 		"only the channel that sent the reply can fail it")

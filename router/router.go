@@ -35,6 +35,7 @@ type Store interface {
 	NextSLADue(ctx context.Context) (time.Time, error)
 	MarkState(ctx context.Context, id normalize.MessageID, state normalize.DeliveryState) error
 	MarkFailed(ctx context.Context, channel normalize.InstanceName, id normalize.MessageID, reason string) (bool, error)
+	SentReply(ctx context.Context, channel normalize.InstanceName, externalID normalize.ExternalID) (normalize.MessageID, error)
 }
 
 // Health hears what the router learns of the connectors' health: what they report through
