@@ -152,6 +152,15 @@ func (h *Helpdesk) createTicket(ctx context.Context, conv normalize.Conversation
 // content renders a message as REST2 Content (with its marker) and Attachments. JSON
 // Attachments are used rather than multipart; REST2 5.0.3 answers 500 to a non-ASCII
 // FileName there, so names are made ASCII.
+//
+// An e-mail's inline images (those with a ContentID) go as plain files beside the text, not
+// in place in the mail's HTML: RT shows a cid: image in place only when the HTML and the
+// image are parts of one multipart/related and the image part has that Content-ID
+// (RT::Interface::Web::RewriteInlineImages), but REST2 builds every message, in JSON and in
+// multipart/form-data alike, as a multipart/mixed of the body and files made of FileName,
+// FileType and FileContent alone, with no way to give a part a Content-ID (RT 5.0.3, and
+// REST2 upstream the same). Posting the HTML would show RT's agents broken images; the text
+// and the files lose nothing.
 func (h *Helpdesk) content(ctx context.Context, m normalize.Message) (map[string]any, error) {
 	text := m.Text
 	if m.Location != nil {

@@ -306,3 +306,42 @@ func TestPollDeliversReplyQuotingPlayer(t *testing.T) {
 	require.Equal(t, above, got[1].Text)
 	require.Contains(t, logs.String(), "passed over as the gateway's own", "logs: %s", logs.String())
 }
+
+// An HTML e-mail's inline image reaches RT as a file beside the text: REST2 cannot give a
+// part a Content-ID nor put it in a multipart/related with the HTML, which is what RT needs
+// to show it in place (see content), so the HTML, whose cid: image would show broken, is not
+// posted. Should a later RT keep the Content-ID, this test says so.
+func TestPostInlineImageBecomesFileBesideText(t *testing.T) {
+	blobs := &memBlobs{}
+	h := newPeerHelpdesk(t, blobs)
+	att, err := blobs.Put(t.Context(), strings.NewReader("\x89PNG\r\n\x1a\n inline"), "cashier.png", "image/png")
+	require.NoError(t, err)
+	att.ContentID = "part1.Kq3xV0bN@player.example"
+	conv := newConv()
+	conv.ChannelKind = normalize.KindEmail
+	msgs := deliveries(conv, 1, "This is what the cashier shows:")
+	msgs[0].HTML = `<p>This is what the cashier shows:</p><p><img src="cid:part1.Kq3xV0bN@player.example"></p>`
+	msgs[0].Attachments = []normalize.Attachment{att}
+	ticket, _, err := h.Post(t.Context(), conv, msgs)
+	require.NoError(t, err)
+
+	parts, err := collect[attachment](t.Context(), h.rt, "GET", "/ticket/"+string(ticket)+"/attachments",
+		map[string][]string{"fields": {partFields}}, nil)
+	require.NoError(t, err)
+	var image *attachment
+	var types []string
+	for i, p := range parts {
+		types = append(types, p.ContentType)
+		if p.Filename == "cashier.png" {
+			image = &parts[i]
+		}
+	}
+	require.NotNil(t, image, "no cashier.png among %v", types)
+	require.Equal(t, "image/png", image.ContentType)
+	require.Contains(t, strings.ToLower(image.Headers), "content-type: image/png", "the part's headers are read")
+	require.NotContains(t, strings.ToLower(image.Headers), "content-id")
+	require.Contains(t, types, "text/plain")
+	require.NotContains(t, types, "text/html")
+	require.NotContains(t, types, "multipart/related")
+	require.Equal(t, ids(msgs), onTicket(t, h, ticket))
+}
