@@ -2,15 +2,20 @@ package e2e
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-imap"
+	"github.com/emersion/go-smtp"
 	"github.com/stretchr/testify/require"
 
 	"github.com/casino-support/gateway/test/loopback"
@@ -29,16 +34,9 @@ func TestEmailSIGKILLLosesAndDoublesNothing(t *testing.T) {
 		t.Skip("end-to-end test builds and runs the binary")
 	}
 	peers := mailpeer.Start(t)
-	folder := fmt.Sprintf("e2e-%d", time.Now().UnixNano())
+	folder := peers.TempFolder(t, peers.Support, "e2e")
 	c, err := peers.DialIMAP(peers.Support)
 	require.NoError(t, err)
-	require.NoError(t, c.Create(folder))
-	t.Cleanup(func() {
-		if c, err := peers.DialIMAP(peers.Support); err == nil {
-			_ = c.Delete(folder)
-			_ = c.Logout()
-		}
-	})
 	const mails = 40
 	marker := fmt.Sprintf("m%d", time.Now().UnixNano())
 	put := func(i int) {
@@ -79,9 +77,30 @@ default_helpdesk: desk
 	}
 	require.NoError(t, c.Logout())
 
+	requireEachMailOnce(t, e.helpdesk, marker, mails)
+
+	require.Eventually(t, func() bool {
+		all, err := peers.Messages(peers.Support, folder)
+		if err != nil || len(all) != mails {
+			return false
+		}
+		for _, m := range all {
+			if !slices.Contains(m.Flags, imap.SeenFlag) {
+				return false
+			}
+		}
+		return true
+	}, 30*time.Second, 100*time.Millisecond, "every mail is marked \\Seen once stored")
+}
+
+// requireEachMailOnce waits until the helpdesk holds the mails whose texts begin with
+// marker-00 to marker-(mails-1), and then checks each is there once, each in a ticket of its
+// own.
+func requireEachMailOnce(t *testing.T, helpdesk *loopback.FakeHelpdeskRemote, marker string, mails int) {
+	t.Helper()
 	got := func() []string {
 		var texts []string
-		for _, tk := range e.helpdesk.Tickets() {
+		for _, tk := range helpdesk.Tickets() {
 			for _, m := range tk.Messages {
 				if i := strings.Index(m.Text, marker+"-"); i >= 0 {
 					texts = append(texts, m.Text[i:i+len(marker)+3])
@@ -99,18 +118,157 @@ default_helpdesk: desk
 		want[i] = fmt.Sprintf("%s-%02d", marker, i)
 	}
 	require.Equal(t, want, got(), "every mail once")
-	require.Equal(t, mails, e.helpdesk.TicketCount(), "each mail opened one thread, and each thread one ticket")
+	require.Equal(t, mails, helpdesk.TicketCount(), "each mail opened one thread, and each thread one ticket")
+}
 
-	require.Eventually(t, func() bool {
-		all, err := peers.Messages(peers.Support, folder)
-		if err != nil || len(all) != mails {
-			return false
+// TestEmailIntakeSIGKILLLosesAndDoublesNothing kills the gateway with SIGKILL while MTAs hand
+// it mail over LMTP and SMTP, several times, and restarts it. The MTAs keep a mail queued
+// until it is answered 250 and send it again otherwise (a refused connection, a 4xx, a
+// transaction cut before its answer), as Postfix does: every mail reaches the helpdesk once,
+// none lost (250 only once stored) and none doubled (the store drops a mail it has by its
+// Message-ID, also when the kill came between storing and answering).
+func TestEmailIntakeSIGKILLLosesAndDoublesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test builds and runs the binary")
+	}
+	peers := mailpeer.Start(t)
+	folder := peers.TempFolder(t, peers.Support, "e2e") // stays empty: the mail comes through the intakes
+	lmtpAddr, smtpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t)), fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	e := &env{channel: loopback.NewFakeChannelRemote(""), helpdesk: loopback.NewFakeHelpdeskRemote("")}
+	hdSrv := httptest.NewServer(e.helpdesk)
+	t.Cleanup(hdSrv.Close)
+	channel := func(name, protocol, addr string) string {
+		return fmt.Sprintf(`  - name: %s
+    type: email
+    imap: {address: %q, ca_file: %q, user: %q, password: %q, mailbox: %q, poll_interval: 1s}
+    smtp: {address: %q, ca_file: %q}
+    from: %q
+    intake: {protocol: %s, address: %q}
+`, name, peers.IMAPSAddr, peers.CAFile, peers.Support.Addr, peers.Support.Pass, folder,
+			peers.SubmissionsAddr, peers.CAFile, peers.Support.Addr, protocol, addr)
+	}
+	e.configure(t, fmt.Sprintf(`delivery: {backoff_base: 50ms, backoff_max: 500ms}
+channels:
+%s%shelpdesks:
+  - name: desk
+    type: loopback
+    url: %s
+default_helpdesk: desk
+`, channel("mail-lmtp", "lmtp", lmtpAddr), channel("mail-smtp", "smtp", smtpAddr), hdSrv.URL))
+	e.start()
+
+	const mails, senders, kills = 60, 4, 4
+	marker := fmt.Sprintf("m%d", time.Now().UnixNano())
+	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
+	defer cancel()
+	next := make(chan int, mails)
+	for i := range mails {
+		next <- i
+	}
+	close(next)
+	var accepted, unanswered atomic.Int64
+	errs := make(chan error, senders)
+	for range senders {
+		go func() {
+			for i := range next {
+				m := mailpeer.NewMessage(peers.Player.Addr, peers.Support.Addr, fmt.Sprintf("Question %d", i),
+					fmt.Sprintf("%s-%02d: where is my money?\n%s", marker, i, strings.Repeat("The details. ", 300)))
+				protocol, addr := "lmtp", lmtpAddr
+				if i%2 == 1 {
+					protocol, addr = "smtp", smtpAddr
+				}
+				cut, err := mtaDeliver(ctx, protocol, addr, m.From, m.To[0], m.Bytes())
+				unanswered.Add(int64(cut))
+				if err != nil {
+					errs <- fmt.Errorf("mail %d over %s: %w", i, protocol, err)
+					return
+				}
+				accepted.Add(1)
+			}
+			errs <- nil
+		}()
+	}
+	// Each kill waits for more mail to be accepted, so that it falls among transactions.
+	for k := range kills {
+		for accepted.Load() < int64((k+1)*mails/(kills+2)) && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond)
 		}
-		for _, m := range all {
-			if !slices.Contains(m.Flags, imap.SeenFlag) {
-				return false
+		time.Sleep(time.Duration(rand.IntN(30)) * time.Millisecond)
+		e.kill()
+		e.start()
+	}
+	for range senders {
+		require.NoError(t, <-errs)
+	}
+	t.Logf("%d transactions were cut before their final answer and sent again", unanswered.Load())
+	require.Positive(t, unanswered.Load(), "the kills fell between transactions only: the test showed nothing")
+	requireEachMailOnce(t, e.helpdesk, marker, mails)
+}
+
+// mtaDeliver hands raw to the intake at addr over protocol as an MTA does: it keeps the mail
+// until the server answers 250 for it, and tries again, after a short wait, after a refused
+// connection, a 4xx or a transaction cut before its final answer. cut counts the
+// transactions that began (the connection was open) and got no final answer. A 5xx is an
+// error: the intake refused the mail for good.
+func mtaDeliver(ctx context.Context, protocol, addr, from, to string, raw []byte) (cut int, err error) {
+	for {
+		began, err := mtaTransaction(protocol, addr, from, to, raw)
+		var se *smtp.SMTPError
+		switch {
+		case err == nil:
+			return cut, nil
+		case errors.As(err, &se) && se.Code >= 500:
+			return cut, err
+		case began && !errors.As(err, &se):
+			cut++
+		}
+		select {
+		case <-ctx.Done():
+			return cut, fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// mtaTransaction is one attempt of mtaDeliver; began reports whether the connection was made.
+func mtaTransaction(protocol, addr, from, to string, raw []byte) (began bool, err error) {
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return false, err
+	}
+	var c *smtp.Client
+	if protocol == "lmtp" {
+		c = smtp.NewClientLMTP(conn)
+	} else {
+		c = smtp.NewClient(conn)
+	}
+	defer c.Close()
+	c.CommandTimeout, c.SubmissionTimeout = 30*time.Second, 30*time.Second
+	if err := c.Hello("mta.example.test"); err != nil {
+		return true, err
+	}
+	if err := c.Mail(from, nil); err != nil {
+		return true, err
+	}
+	if err := c.Rcpt(to, nil); err != nil {
+		return true, err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return true, err
+	}
+	if _, err := w.Write(raw); err != nil {
+		return true, err
+	}
+	if err := w.Close(); err != nil {
+		var lmtp smtp.LMTPDataError
+		if errors.As(err, &lmtp) && len(lmtp) == 1 {
+			for _, e := range lmtp {
+				return true, e // the one recipient's answer, an *smtp.SMTPError
 			}
 		}
-		return true
-	}, 30*time.Second, 100*time.Millisecond, "every mail is marked \\Seen once stored")
+		return true, err
+	}
+	_ = c.Quit()
+	return true, nil
 }

@@ -2,6 +2,7 @@ package mailpeer
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -137,6 +138,28 @@ func (e *Env) DialIMAP(u User) (*client.Client, error) {
 		return nil, fmt.Errorf("IMAP LOGIN %s: %w", u.Addr, err)
 	}
 	return c, nil
+}
+
+// TempFolder creates a folder of u's named prefix and a random suffix, deleted when the test
+// ends: a test that reads a folder of its own never takes another's mail.
+func (e *Env) TempFolder(t testing.TB, u User, prefix string) string {
+	t.Helper()
+	folder := prefix + "-" + strings.ToLower(rand.Text()[:12])
+	c, err := e.DialIMAP(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Logout()
+	if err := c.Create(folder); err != nil {
+		t.Fatalf("create folder %s: %v", folder, err)
+	}
+	t.Cleanup(func() {
+		if c, err := e.DialIMAP(u); err == nil {
+			_ = c.Delete(folder)
+			_ = c.Logout()
+		}
+	})
+	return folder
 }
 
 // Messages returns every message in u's mailbox, oldest first, without marking any \Seen.

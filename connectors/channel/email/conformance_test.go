@@ -92,20 +92,7 @@ type conformanceEnv struct {
 
 func newConformanceEnv(t *testing.T, peers *mailpeer.Env, withSent bool) *conformanceEnv {
 	t.Helper()
-	token := strings.ToLower(string(email.NewToken()))
-	folder, sent := "conformance-"+token, "sent-"+token
-	c, err := peers.DialIMAP(peers.Support)
-	require.NoError(t, err)
-	require.NoError(t, c.Create(folder))
-	require.NoError(t, c.Create(sent))
-	require.NoError(t, c.Logout())
-	t.Cleanup(func() {
-		if c, err := peers.DialIMAP(peers.Support); err == nil {
-			_ = c.Delete(folder)
-			_ = c.Delete(sent)
-			_ = c.Logout()
-		}
-	})
+	folder, sent := peers.TempFolder(t, peers.Support, "conformance"), peers.TempFolder(t, peers.Support, "sent")
 	store, err := blobs.New(t.TempDir(), 25<<20)
 	require.NoError(t, err)
 	cfg := email.DefaultConfig()

@@ -3,7 +3,6 @@ package email_test
 import (
 	"bytes"
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -27,18 +26,7 @@ type folderEnv struct {
 
 func newFolderEnv(t *testing.T) *folderEnv {
 	peers := mailpeer.Start(t)
-	folder := "restart-" + strings.ToLower(string(email.NewToken()))
-	c, err := peers.DialIMAP(peers.Support)
-	require.NoError(t, err)
-	require.NoError(t, c.Create(folder))
-	require.NoError(t, c.Logout())
-	t.Cleanup(func() {
-		if c, err := peers.DialIMAP(peers.Support); err == nil {
-			_ = c.Delete(folder)
-			_ = c.Logout()
-		}
-	})
-	return &folderEnv{peers: peers, folder: folder, cursors: &memCursors{}}
+	return &folderEnv{peers: peers, folder: peers.TempFolder(t, peers.Support, "restart"), cursors: &memCursors{}}
 }
 
 // put appends a player's mail with flags and returns its Message-ID.
