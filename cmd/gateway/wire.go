@@ -17,6 +17,7 @@ import (
 	chanloop "github.com/casino-support/gateway/connectors/channel/loopback"
 	"github.com/casino-support/gateway/connectors/channel/telegram"
 	"github.com/casino-support/gateway/connectors/channel/webchat"
+	"github.com/casino-support/gateway/connectors/channel/whatsapp"
 	"github.com/casino-support/gateway/connectors/helpdesk/inbox"
 	deskloop "github.com/casino-support/gateway/connectors/helpdesk/loopback"
 	"github.com/casino-support/gateway/connectors/helpdesk/rt"
@@ -49,7 +50,13 @@ func connectorTypes() []connectorType {
 			}).withMaxText(telegram.MaxInboundText),
 		channelType("email", connectors.KindEmail, email.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *email.Config) (*email.Channel, error) {
-				return email.New(name, *c, email.Deps{Blobs: d.blobs, Cursors: d.store, Threads: d.store, Log: d.log})
+				return email.New(name, *c, email.Deps{Blobs: d.blobs, Cursors: d.store, Threads: d.store, Log: d.log,
+					Metrics: d.metrics, MaxAttachmentBytes: d.cfg.Attachments.MaxBytes})
+			}),
+		channelType("whatsapp", connectors.KindChat, whatsapp.DefaultConfig,
+			func(d deps, name normalize.InstanceName, c *whatsapp.Config) (*whatsapp.Channel, error) {
+				return whatsapp.New(d.ctx, name, *c, whatsapp.Deps{Blobs: d.blobs, MaxMediaBytes: d.cfg.Attachments.MaxBytes,
+					Log: d.log, Metrics: d.metrics})
 			}),
 		helpdeskType("loopback", deskloop.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *deskloop.Config) (*deskloop.Helpdesk, error) {
@@ -166,7 +173,8 @@ type deps struct {
 	sla        router.SLA
 	out        io.Writer
 	log        *slog.Logger
-	// metrics registers connectors' own instruments (the web chat's refusals).
+	// metrics registers connectors' own instruments (the web chat's refusals, the e-mail
+	// channels' dropped and oversized mails).
 	metrics prometheus.Registerer
 }
 

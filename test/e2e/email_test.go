@@ -144,6 +144,7 @@ func TestEmailIntakeSIGKILLLosesAndDoublesNothing(t *testing.T) {
     smtp: {address: %q, ca_file: %q}
     from: %q
     intake: {protocol: %s, address: %q}
+    max_mail_bytes: 65536
 `, name, peers.IMAPSAddr, peers.CAFile, peers.Support.Addr, peers.Support.Pass, folder,
 			peers.SubmissionsAddr, peers.CAFile, peers.Support.Addr, protocol, addr)
 	}
@@ -203,6 +204,22 @@ default_helpdesk: desk
 	t.Logf("%d transactions were cut before their final answer and sent again", unanswered.Load())
 	require.Positive(t, unanswered.Load(), "the kills fell between transactions only: the test showed nothing")
 	requireEachMailOnce(t, e.helpdesk, marker, mails)
+
+	// A mail over max_mail_bytes is refused for good (the MTA bounces it to the player), an
+	// automatic reply is taken and dropped; /metrics counts both.
+	big := mailpeer.NewMessage(peers.Player.Addr, peers.Support.Addr, "Scans", strings.Repeat("x", 70<<10))
+	_, err := mtaDeliver(ctx, "lmtp", lmtpAddr, big.From, big.To[0], big.Bytes())
+	var se *smtp.SMTPError
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, 552, se.Code)
+	ooo := mailpeer.NewMessage(peers.Player.Addr, peers.Support.Addr, "Out of office", "I am away.")
+	ooo.Header["Auto-Submitted"] = "auto-replied"
+	_, err = mtaDeliver(ctx, "lmtp", lmtpAddr, ooo.From, ooo.To[0], ooo.Bytes())
+	require.NoError(t, err)
+	metrics := e.metrics()
+	require.Contains(t, metrics, `gateway_email_oversized_total{channel="mail-lmtp",what="mail_refused"} 1`)
+	require.Contains(t, metrics, `gateway_email_dropped_total{channel="mail-lmtp",reason="auto_reply"} 1`)
+	require.Contains(t, metrics, `gateway_email_dropped_total{channel="mail-smtp",reason="auto_reply"} 0`)
 }
 
 // mtaDeliver hands raw to the intake at addr over protocol as an MTA does: it keeps the mail

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 )
@@ -41,6 +43,12 @@ type Deps struct {
 	Threads Threads
 	// Log receives the channel's log lines; nil discards them.
 	Log *slog.Logger
+	// Metrics registers the channel's counters (gateway_email_dropped_total,
+	// gateway_email_oversized_total); nil counts without exporting them.
+	Metrics prometheus.Registerer
+	// MaxAttachmentBytes is the blob store's limit of one file (attachments.max_bytes), named
+	// in the notice to a player whose files were left out; 0 names max_mail_bytes instead.
+	MaxAttachmentBytes int64
 }
 
 // Channel is one support mailbox.
@@ -63,6 +71,9 @@ type Channel struct {
 	backoff time.Duration
 	// dropped counts mails that opened no ticket (auto-replies, bulk, own mail, bounces).
 	dropped atomic.Int64
+	metrics metrics
+	// maxFileBytes is Deps.MaxAttachmentBytes.
+	maxFileBytes int64
 }
 
 var _ connectors.Channel = (*Channel)(nil)
@@ -90,10 +101,15 @@ func New(name normalize.InstanceName, cfg Config, deps Deps) (*Channel, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	m, err := newMetrics(deps.Metrics, name)
+	if err != nil {
+		return nil, fmt.Errorf("email %s: %w", name, err)
+	}
 	return &Channel{
 		name: name, cfg: cfg, blobs: deps.Blobs, cursors: deps.Cursors, threads: deps.Threads, log: log,
 		from: cfg.fromAddress(), domain: cfg.ownDomain(), tokens: newTokenFormat(cfg.SubjectToken),
 		imapTLS: imapTLS, smtpTLS: smtpTLS, now: time.Now, backoff: time.Second,
+		metrics: m, maxFileBytes: deps.MaxAttachmentBytes,
 	}, nil
 }
 
@@ -133,8 +149,14 @@ func (c *Channel) Run(ctx context.Context, sink connectors.Sink) error {
 }
 
 // Dropped returns how many mails opened no ticket: auto-replies, bulk mail, the gateway's
-// own mail and bounces.
+// own mail and bounces. /metrics has them by reason (gateway_email_dropped_total).
 func (c *Channel) Dropped() int64 { return c.dropped.Load() }
+
+// countDropped counts a mail that opened no ticket, for reason.
+func (c *Channel) countDropped(reason string) {
+	c.dropped.Add(1)
+	c.metrics.dropped.WithLabelValues(reason).Inc()
+}
 
 // nextBackoff doubles d up to a minute.
 func nextBackoff(d time.Duration) time.Duration {

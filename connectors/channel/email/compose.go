@@ -34,6 +34,9 @@ func (c *Channel) compose(ctx context.Context, conv normalize.Conversation, msg 
 	h.SetMsgIDList("References", th.references)
 	// Asks Exchange and Outlook not to answer with out-of-office notices; bounces still come.
 	h.Set("X-Auto-Response-Suppress", "OOF, AutoReply")
+	if th.auto {
+		h.Set("Auto-Submitted", "auto-replied") // RFC 3834: no vacation notice answers it
+	}
 
 	var buf bytes.Buffer
 	if len(msg.Attachments) == 0 {

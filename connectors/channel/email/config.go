@@ -33,8 +33,9 @@ type Config struct {
 	// PlusTokens sends replies with Reply-To: local+TOKEN@domain of From, and threads a mail
 	// sent to such an address into the token's conversation. Default true.
 	PlusTokens bool `yaml:"plus_tokens"`
-	// MaxMailBytes bounds one mail as a whole; a larger one is not read, and its conversation
-	// gets a note with its sender and subject instead. Attachments are also bounded by the
+	// MaxMailBytes bounds one mail as a whole; a larger one is not read, its conversation
+	// gets a note with its sender and subject instead, and the player one notice (the intake
+	// refuses it with 552, which the MTA bounces). Attachments are also bounded by the
 	// gateway's attachments.max_bytes. Default 25 MiB.
 	MaxMailBytes int64 `yaml:"max_mail_bytes"`
 	// Intake, when its address is set, also accepts mail over LMTP or SMTP from the

@@ -18,3 +18,7 @@ func NewToken() normalize.Address { return newToken("test", rand.Text()) }
 
 // ReplyMessageID is the Message-ID the channel gives the reply id.
 func ReplyMessageID(c *Channel, id normalize.MessageID) string { return replyMessageID(id, c.domain) }
+
+// NoticeID is the Message-ID of the notice to the player about the mail mailID, from a
+// channel whose Message-IDs are of domain.
+func NoticeID(mailID, domain string) string { return noticeID(mailID, domain) }

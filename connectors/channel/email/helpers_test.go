@@ -31,3 +31,13 @@ func (c *memCursors) SetCursor(_ context.Context, instance normalize.InstanceNam
 	c.m[string(instance)+"/"+key] = value
 	return nil
 }
+
+// forget sets the cursor at key to a UIDVALIDITY no mailbox has, as after a rebuilt mailbox.
+func (c *memCursors) forget(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]string{}
+	}
+	c.m[key] = "v1 1 0 999"
+}

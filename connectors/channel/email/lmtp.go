@@ -74,6 +74,8 @@ func (s *intakeSession) Data(r io.Reader) error {
 	raw, err := io.ReadAll(r)
 	switch {
 	case errors.Is(err, smtp.ErrDataTooLarge) || int64(len(raw)) > s.c.cfg.MaxMailBytes:
+		// The MTA bounces it to the sender: that is the player's notice.
+		s.c.metrics.oversized.WithLabelValues(oversizedRefused).Inc()
 		return &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4}, Message: "Message too big for the support mailbox"}
 	case err != nil:
 		return s.tempFail("Could not read the message, try again", err)
@@ -97,5 +99,6 @@ func (s *intakeSession) Data(r io.Reader) error {
 		}
 		return s.tempFail("Could not store the message, try again later", err)
 	}
+	s.c.stored(ctx, it)
 	return nil
 }

@@ -2,9 +2,12 @@ package email
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/mail"
 	"strings"
 
 	"github.com/casino-support/gateway/connectors"
@@ -13,20 +16,31 @@ import (
 )
 
 // item is one mail, read and decided on: a message to store, a bounce to record, or noise to
-// drop (why says which).
+// drop (why says which, reason is its label on /metrics).
 type item struct {
 	uid       uint32
 	messageID string
 	msg       *normalize.Message
 	bounce    *parse.Bounce
 	why       string
+	reason    string
+	// notice, with a message, tells the player that the mail was not taken in whole.
+	notice *notice
 }
 
 // prepare parses raw (size bytes in all; only the header when tooLarge) and decides what it
 // is. An error is the store's (attachments, thread look-up) and worth a retry; a mail that
 // cannot be parsed is kept whole as an attachment instead.
 func (c *Channel) prepare(ctx context.Context, raw []byte, size int64, tooLarge bool) (item, error) {
-	pm, err := parse.Parse(ctx, bytes.NewReader(raw), parse.Options{MaxBytes: max(c.cfg.MaxMailBytes, int64(len(raw))), Store: c.blobs.Put})
+	var leftOut []string // files the blob store refused for size or quota
+	store := func(ctx context.Context, r io.Reader, name, mediaType string) (normalize.Attachment, error) {
+		att, err := c.blobs.Put(ctx, r, name, mediaType)
+		if errors.Is(err, connectors.ErrTooLarge) || errors.Is(err, connectors.ErrQuota) {
+			leftOut = append(leftOut, name)
+		}
+		return att, err
+	}
+	pm, err := parse.Parse(ctx, bytes.NewReader(raw), parse.Options{MaxBytes: max(c.cfg.MaxMailBytes, int64(len(raw))), Store: store})
 	switch {
 	case errors.Is(err, parse.ErrMalformed):
 		return c.unreadable(ctx, raw, err)
@@ -37,21 +51,28 @@ func (c *Channel) prepare(ctx context.Context, raw []byte, size int64, tooLarge 
 	if it.messageID == "" {
 		it.messageID = syntheticMessageID(raw)
 	}
-	if why := c.noise(pm); why != "" {
-		it.why = why
+	if it.reason, it.why = c.noise(pm); it.why != "" {
 		return it, nil
 	}
 	if pm.Auto == parse.AutoBounce {
 		if it.bounce = pm.Bounce; it.bounce == nil {
-			it.why = "a delivery report that names no mail"
+			it.reason, it.why = dropBounce, "a delivery report that names no mail"
 		}
 		return it, nil
 	}
-	address, err := c.thread(ctx, pm, it.messageID)
+	address, convLanguage, err := c.thread(ctx, pm, it.messageID)
 	if err != nil {
 		return item{}, err
 	}
 	msg := c.inbound(pm, it.messageID, address)
+	msg.Author.Language = cmp.Or(contentLanguage(raw), convLanguage)
+	if (tooLarge || len(leftOut) > 0) && msg.Author.Email != "" {
+		it.notice = &notice{mailID: it.messageID, to: msg.Author.Email, subject: pm.Subject, address: address,
+			language: msg.Author.Language, files: leftOut, limit: cmp.Or(c.maxFileBytes, c.cfg.MaxMailBytes)}
+		if tooLarge {
+			it.notice.size, it.notice.limit, it.notice.files = size, c.cfg.MaxMailBytes, nil
+		}
+	}
 	if tooLarge {
 		msg.Text = fmt.Sprintf("This e-mail was not taken in: it has %d bytes, over the limit of %d (max_mail_bytes). "+
 			"Ask the player to send it again with fewer or smaller attachments.", size, c.cfg.MaxMailBytes)
@@ -63,18 +84,34 @@ func (c *Channel) prepare(ctx context.Context, raw []byte, size int64, tooLarge 
 	return it, nil
 }
 
-// noise says why pm must neither open a ticket nor be answered, "" when a person wrote it.
-func (c *Channel) noise(pm *parse.Message) string {
+// noise says why pm must neither open a ticket nor be answered, and the reason's label on
+// /metrics; "" when a person wrote it.
+func (c *Channel) noise(pm *parse.Message) (reason, why string) {
 	if c.isOwn(pm.From.Email) {
-		return "the gateway's own mail"
+		return dropOwn, "the gateway's own mail"
 	}
 	switch pm.Auto {
 	case parse.AutoReply:
-		return "an automatic reply"
+		return dropAuto, "an automatic reply"
 	case parse.AutoBulk:
-		return "bulk or list mail"
+		return dropBulk, "bulk or list mail"
 	}
-	return ""
+	return "", ""
+}
+
+// contentLanguage returns the first language of the mail's Content-Language header (Outlook
+// and Apple Mail write it), "" when it has none.
+func contentLanguage(raw []byte) string {
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return ""
+	}
+	first, _, _ := strings.Cut(m.Header.Get("Content-Language"), ",")
+	first = strings.TrimSpace(first)
+	if len(first) > 35 || strings.ContainsAny(first, " ;\"") {
+		return ""
+	}
+	return first
 }
 
 // isOwn reports whether addr is the support address or a plus address of it.

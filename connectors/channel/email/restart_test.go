@@ -33,15 +33,40 @@ func newFolderEnv(t *testing.T) *folderEnv {
 func (e *folderEnv) put(t *testing.T, subject string, flags ...string) string {
 	t.Helper()
 	m := mailpeer.NewMessage(e.peers.Player.Addr, e.peers.Support.Addr, subject, "text of "+subject)
+	e.putRaw(t, m.Bytes(), flags...)
+	return m.MessageID
+}
+
+// putRaw appends a mail as it is, with flags.
+func (e *folderEnv) putRaw(t *testing.T, raw []byte, flags ...string) {
+	t.Helper()
 	c, err := e.peers.DialIMAP(e.peers.Support)
 	require.NoError(t, err)
 	defer c.Logout()
-	require.NoError(t, c.Append(e.folder, flags, time.Now(), bytes.NewReader(m.Bytes())))
-	return m.MessageID
+	require.NoError(t, c.Append(e.folder, flags, time.Now(), bytes.NewReader(raw)))
+}
+
+// forgetFlags clears \Seen of every mail of the folder, as a rebuilt mailbox has.
+func (e *folderEnv) forgetFlags(t *testing.T) {
+	t.Helper()
+	c, err := e.peers.DialIMAP(e.peers.Support)
+	require.NoError(t, err)
+	defer c.Logout()
+	_, err = c.Select(e.folder, false)
+	require.NoError(t, err)
+	all := new(imap.SeqSet)
+	all.AddRange(1, 0)
+	require.NoError(t, c.Store(all, imap.FormatFlagsOp(imap.RemoveFlags, true), []any{imap.SeenFlag}, nil))
 }
 
 // run starts a channel on the folder until the returned stop is called.
 func (e *folderEnv) run(t *testing.T) (*conformance.RecordingSink, func()) {
+	t.Helper()
+	return e.runWith(t, nil)
+}
+
+// runWith is run with the channel's settings and dependencies changed by change.
+func (e *folderEnv) runWith(t *testing.T, change func(*email.Config, *email.Deps)) (*conformance.RecordingSink, func()) {
 	t.Helper()
 	store, err := blobs.New(t.TempDir(), 1<<20)
 	require.NoError(t, err)
@@ -51,7 +76,11 @@ func (e *folderEnv) run(t *testing.T) (*conformance.RecordingSink, func()) {
 	cfg.IMAP.PollInterval = time.Second
 	cfg.SMTP.Address = e.peers.SubmissionsAddr
 	cfg.From = e.peers.Support.Addr
-	ch, err := email.New("mail", *cfg, email.Deps{Blobs: store, Cursors: e.cursors})
+	deps := email.Deps{Blobs: store, Cursors: e.cursors}
+	if change != nil {
+		change(cfg, &deps)
+	}
+	ch, err := email.New("mail", *cfg, deps)
 	require.NoError(t, err)
 	email.SetBackoff(ch, 20*time.Millisecond)
 	sink := &conformance.RecordingSink{}
@@ -125,18 +154,8 @@ func TestUIDValidityChangeReadsAgainUnderTheSameIDs(t *testing.T) {
 	first := sink.Messages()
 
 	// The rebuild: flags gone, and a UIDVALIDITY the cursor does not know.
-	c, err := e.peers.DialIMAP(e.peers.Support)
-	require.NoError(t, err)
-	_, err = c.Select(e.folder, false)
-	require.NoError(t, err)
-	all := new(imap.SeqSet)
-	all.AddRange(1, 0)
-	require.NoError(t, c.Store(all, imap.FormatFlagsOp(imap.RemoveFlags, true), []any{imap.SeenFlag}, nil))
-	require.NoError(t, c.Logout())
-	key := "mail/imap:" + e.folder
-	e.cursors.mu.Lock()
-	e.cursors.m[key] = "v1 1 0 999"
-	e.cursors.mu.Unlock()
+	e.forgetFlags(t)
+	e.cursors.forget("mail/imap:" + e.folder)
 
 	sink, _ = e.run(t)
 	waitIDs(t, sink, a, b)

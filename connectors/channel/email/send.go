@@ -92,6 +92,8 @@ type replyThread struct {
 	subject    string // the player's latest subject
 	inReplyTo  string
 	references []string
+	// auto marks a mail the gateway wrote itself, not an agent (a notice to the player).
+	auto bool
 }
 
 // replyThread reads the conversation's latest messages: the reply goes to the address of the

@@ -10,8 +10,9 @@ import (
 	"github.com/casino-support/gateway/normalize"
 )
 
-// settle stores the items' messages in one Deliver, records their bounces and counts their
-// noise, and returns how many items, from the first, are settled: their mails may be marked.
+// settle stores the items' messages in one Deliver, records their bounces, counts their
+// noise and tells the players of mails not taken in whole, and returns how many items, from
+// the first, are settled: their mails may be marked.
 func (c *Channel) settle(ctx context.Context, sink connectors.Sink, items []item) (int, error) {
 	var msgs []normalize.Message
 	var at []int // the item of each message
@@ -21,10 +22,12 @@ func (c *Channel) settle(ctx context.Context, sink connectors.Sink, items []item
 			at = append(at, i)
 		}
 	}
+	refused := map[int]bool{} // items whose message the store refused for good
 	delivered, derr := connectors.DeliverBatch(ctx, sink, msgs, func(i int, err error) error {
 		if !connectors.IsPermanent(err) {
 			return err
 		}
+		refused[at[i]] = true
 		c.log.Error("email: mail refused for good, dropped", "conv", msgs[i].Address, "external_id", msgs[i].ExternalID, "err", err)
 		return nil
 	})
@@ -40,8 +43,10 @@ func (c *Channel) settle(ctx context.Context, sink connectors.Sink, items []item
 				return i, fmt.Errorf("%w: %w", errSink, err)
 			}
 		case it.msg == nil:
-			c.dropped.Add(1)
+			c.countDropped(it.reason)
 			c.log.Info("email: mail dropped, no ticket and no answer", "external_id", it.messageID, "why", it.why)
+		case !refused[i]:
+			c.stored(ctx, it)
 		}
 	}
 	if derr != nil {
@@ -55,7 +60,7 @@ func (c *Channel) settle(ctx context.Context, sink connectors.Sink, items []item
 // store does not know is logged and dropped.
 func (c *Channel) recordBounce(ctx context.Context, sink connectors.Sink, it item) error {
 	b := it.bounce
-	c.dropped.Add(1)
+	c.countDropped(dropBounce)
 	log := c.log.With("external_id", it.messageID, "reported", b.OriginalMessageID, "status", b.Status)
 	if !b.Permanent {
 		log.Info("email: delivery delayed, the server keeps trying")
@@ -85,4 +90,17 @@ func (c *Channel) recordBounce(ctx context.Context, sink connectors.Sink, it ite
 	}
 	log.Warn("email: a reply bounced; marked failed", "msg_id", id, "reason", reason)
 	return nil
+}
+
+// stored counts what of a stored mail was left out for size, and tells the player once.
+func (c *Channel) stored(ctx context.Context, it item) {
+	n := it.notice
+	if n == nil {
+		return
+	}
+	if n.size > 0 {
+		c.metrics.oversized.WithLabelValues(oversizedCut).Inc()
+	}
+	c.metrics.oversized.WithLabelValues(oversizedFile).Add(float64(len(n.files)))
+	c.tellPlayer(ctx, n)
 }

@@ -11,7 +11,8 @@ import (
 	"github.com/casino-support/gateway/normalize"
 )
 
-// thread returns the conversation address (thread token) of a mail, in this order:
+// thread returns the conversation address (thread token) of a mail, and the conversation's
+// language when the mail joins one that has it, in this order:
 //
 //  1. the conversation of a mail its headers name: its own Message-ID (the same mail read
 //     again), In-Reply-To, then References from the newest; a mail the player got from the
@@ -23,7 +24,7 @@ import (
 // The sender's address plays no part: a player's mail about a new topic opens a new
 // conversation, and a reply from another of the player's addresses (or a colleague's) joins
 // the thread it answers.
-func (c *Channel) thread(ctx context.Context, pm *parse.Message, messageID string) (normalize.Address, error) {
+func (c *Channel) thread(ctx context.Context, pm *parse.Message, messageID string) (normalize.Address, string, error) {
 	if c.threads != nil {
 		ids := []normalize.ExternalID{normalize.ExternalID(messageID)}
 		for _, id := range pm.InReplyTo {
@@ -35,20 +36,21 @@ func (c *Channel) thread(ctx context.Context, pm *parse.Message, messageID strin
 		conv, err := c.threads.ConversationOfExternal(ctx, c.name, ids)
 		switch {
 		case err == nil:
-			return conv.Address, nil
+			return conv.Address, conv.Language, nil
 		case !errors.Is(err, connectors.ErrNotFound):
-			return "", fmt.Errorf("thread of %s: %w", messageID, err)
+			return "", "", fmt.Errorf("thread of %s: %w", messageID, err)
 		}
 	}
 	if tok, ok := c.tokens.find(pm.Subject); ok {
-		return tok, nil
+		return tok, "", nil
 	}
 	for _, a := range slices.Concat(pm.To, pm.Cc) {
 		if tok, ok := plusToken(a.Email, c.from); ok {
-			return tok, nil
+			return tok, "", nil
 		}
 	}
-	return c.openThread(ctx, messageID)
+	tok, err := c.openThread(ctx, messageID)
+	return tok, "", err
 }
 
 // maxTokenTries bounds the tokens tried for a new thread; one collision in 2^50 is already

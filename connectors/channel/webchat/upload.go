@@ -184,7 +184,7 @@ func storageFull(clientID string) *frameError {
 }
 
 func (c *Channel) tooLarge() *frameError {
-	return &frameError{Code: codeTooLarge, Message: fmt.Sprintf("The file is too large; the limit is %s.", formatBytes(c.maxUpload))}
+	return &frameError{Code: codeTooLarge, Message: fmt.Sprintf("The file is too large; the limit is %s.", media.FormatBytes(c.maxUpload))}
 }
 
 func (c *Channel) acceptedTypes() string {
@@ -221,16 +221,4 @@ func isMaxBytes(err error) bool {
 func readField(part *multipart.Part, max int) string {
 	b, _ := io.ReadAll(io.LimitReader(part, int64(max)))
 	return string(b)
-}
-
-func formatBytes(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MB", n>>20)
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%d KB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
