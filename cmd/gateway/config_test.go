@@ -34,6 +34,7 @@ func TestConnectorTypes(t *testing.T) {
 		"channel loopback": {"send_url: required"},
 		"channel webchat":  nil,
 		"channel telegram": {"token: required"},
+		"channel whatsapp": nil,
 		"channel email": {"imap.address: required", "imap.user: required", "imap.password: required",
 			"smtp.address: required", "from: required"},
 		"helpdesk loopback": {"url: required"},

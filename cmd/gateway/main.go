@@ -25,6 +25,9 @@ Usage:
   gateway healthcheck [--config FILE] [--timeout 5s]
                                          exit 0 when the running gateway's /readyz
                                          answers 200 (for container healthchecks)
+  gateway whatsapp pair --instance NAME [--phone +4917...] [--config FILE]
+                                         link a whatsapp channel to a phone (QR code
+                                         in the terminal, or a pairing code)
   gateway version                        print the version
 `
 
@@ -52,6 +55,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return inboxPasswordCmd(ctx, args[1:], env, stdin, stdout, stderr)
 	case "healthcheck":
 		return healthcheckCmd(ctx, args[1:], env, stdout, stderr)
+	case "whatsapp":
+		return whatsappCmd(ctx, args[1:], env, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version())
 		return 0

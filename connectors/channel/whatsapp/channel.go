@@ -50,7 +50,7 @@ type Channel struct {
 	mu  sync.Mutex
 	cli Client // the client of the running Run; nil while there is none
 
-	// pairNow asks a waiting Run for a new QR code at once (the admin page's button).
+	// pairNow asks a waiting Run for a new QR code at once (an admin page's button).
 	pairNow chan struct{}
 
 	recent *recentMessages
@@ -139,7 +139,7 @@ func (c *Channel) Close() error {
 }
 
 // Status returns where the instance's link to WhatsApp stands, with the QR code to show while
-// it waits to be paired: for the inbox's admin page.
+// it waits to be paired: for an admin page.
 func (c *Channel) Status() Status { return c.state.status() }
 
 // PairNow asks a Run that waits between QR rounds for a new QR code at once.
@@ -233,7 +233,7 @@ func (c *Channel) pairRound(ctx context.Context, cli Client, idle *time.Duration
 	if ctx.Err() != nil {
 		return false
 	}
-	c.state.set(StateUnpaired, fmt.Sprintf("no phone linked (%v); a new QR code follows in %s, or at once from the inbox's WhatsApp page; or run `%s`",
+	c.state.set(StateUnpaired, fmt.Sprintf("no phone linked (%v); a new QR code follows in %s; or stop the gateway and run `%s`",
 		err, *idle, pairCommand(c.name)), unpairedProblem(c.name))
 	t := time.NewTimer(*idle)
 	defer t.Stop()

@@ -56,7 +56,7 @@ func (c *Channel) onLink(cli Client, link chan<- linkEvent, evt any) {
 	case *events.KeepAliveTimeout:
 		c.log.Info("whatsapp: WhatsApp does not answer keep-alives", "errors", e.ErrorCount, "last_success", e.LastSuccess)
 	case *events.LoggedOut:
-		detail := fmt.Sprintf("logged out (%s): the phone or WhatsApp removed this linked device; run `%s` or pair on the inbox's WhatsApp page",
+		detail := fmt.Sprintf("logged out (%s): the phone or WhatsApp removed this linked device; stop the gateway and run `%s` to pair again",
 			e.Reason, pairCommand(c.name))
 		c.state.set(StateLoggedOut, detail, fmt.Errorf("%s: %w", detail, connectors.ErrUnauthorized))
 		tell(linkEvent{loggedOut: true})

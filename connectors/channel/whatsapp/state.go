@@ -41,7 +41,8 @@ const (
 var states = []State{StateUnpaired, StatePairing, StatePaired, StateConnected, StateDisconnected,
 	StateLoggedOut, StateReplaced, StateBanned, StateFailed}
 
-// Status is what an operator sees of an instance: on the inbox's admin page, in health details.
+// Status is what an operator sees of an instance: its state, the health details, and the QR
+// code to scan while it waits to be paired (for an admin page).
 type Status struct {
 	Instance normalize.InstanceName `json:"instance"`
 	State    State                  `json:"state"`
@@ -194,5 +195,5 @@ func pairCommand(name normalize.InstanceName) string {
 
 // unpairedProblem is the health problem of an instance without a linked device.
 func unpairedProblem(name normalize.InstanceName) error {
-	return fmt.Errorf("not paired: run `%s` or scan the QR code on the inbox's WhatsApp page: %w", pairCommand(name), connectors.ErrUnauthorized)
+	return fmt.Errorf("not paired: stop the gateway and run `%s`: %w", pairCommand(name), connectors.ErrUnauthorized)
 }
