@@ -284,9 +284,7 @@ func (c Converter) fetch(ctx context.Context, kind normalize.MessageKind, m Medi
 // reason is a download error for the agent's notice, without the wrapping that says nothing
 // to them.
 func reason(err error) string {
-	s := err.Error()
-	s = strings.TrimPrefix(s, connectors.ErrPermanent.Error()+": ")
-	return s
+	return strings.ReplaceAll(err.Error(), connectors.ErrPermanent.Error()+": ", "")
 }
 
 // store is one download attempt: downloadErr says why the download failed (worth another
