@@ -78,8 +78,10 @@ func corpus(t *testing.T, name string) []byte {
 func TestPrepareDecides(t *testing.T) {
 	known := normalize.Conversation{ID: "c-known", Address: "K7QX2M9PZD"}
 	threads := &fakeThreads{
-		byID: map[normalize.ExternalID]normalize.Conversation{"gw.m0195a0c0ffee42a7b3c1d2e3f4a5b6c7@casino.example": known},
+		byID: map[normalize.ExternalID]normalize.Conversation{"m0195a0c0ffee42a7b3c1d2e3f4a5b6c7@casino.example": known,
+			"000001db8cd7$5a1b2c30$0e518490$@example.de": known},
 	}
+	gmailReply := string(corpus(t, "gmail-reply-en"))
 	ch := testChannel(t, threads)
 	for _, tc := range []struct {
 		name    string
@@ -98,6 +100,12 @@ func TestPrepareDecides(t *testing.T) {
 		{name: "bounce", raw: corpus(t, "bounce-postfix"), bounce: true},
 		{name: "delayed", raw: corpus(t, "bounce-postfix-delayed"), bounce: true},
 		{name: "reply by its headers", raw: corpus(t, "gmail-reply-en"), address: known.Address},
+		// The gateway's reply named on the second line of a folded References only (the
+		// In-Reply-To names a mail the gateway never saw).
+		{name: "reply by a folded References", raw: []byte(strings.Replace(gmailReply,
+			"In-Reply-To: <m0195a0c0ffee42a7b3c1d2e3f4a5b6c7@casino.example>", "In-Reply-To: <notice-0@elsewhere.example>", 1)), address: known.Address},
+		{name: "reply to an ID with $ in it", raw: []byte("In-Reply-To: <000001db8cd7$5a1b2c30$0e518490$@example.de>\r\n" +
+			string(corpus(t, "plain-utf8"))), address: known.Address},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			it, err := ch.prepare(t.Context(), tc.raw, int64(len(tc.raw)), false)
@@ -232,7 +240,7 @@ func (s *failureSink) DeliveryFailed(_ context.Context, _ normalize.InstanceName
 func TestBounceFailsTheReply(t *testing.T) {
 	ch := testChannel(t, nil)
 	reply := normalize.NewMessageID()
-	raw := bytes.ReplaceAll(corpus(t, "bounce-postfix"), []byte("gw.m0195a0c0ffee42a7b3c1d2e3f4a5b7c3@casino.example"),
+	raw := bytes.ReplaceAll(corpus(t, "bounce-postfix"), []byte("m0195a0c0ffee42a7b3c1d2e3f4a5b7c3@casino.example"),
 		[]byte(replyMessageID(reply, "casino.example")))
 	it, err := ch.prepare(t.Context(), raw, int64(len(raw)), false)
 	require.NoError(t, err)
@@ -251,7 +259,9 @@ func TestBounceFailsTheReply(t *testing.T) {
 	n, err = ch.settle(t.Context(), &failureSink{}, []item{it})
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
-	other, err := ch.prepare(t.Context(), corpus(t, "bounce-postfix"), 1, false)
+	notOurs := bytes.ReplaceAll(corpus(t, "bounce-postfix"), []byte("m0195a0c0ffee42a7b3c1d2e3f4a5b7c3@casino.example"),
+		[]byte("20250303092003.4711@mx.elsewhere.example"))
+	other, err := ch.prepare(t.Context(), notOurs, 1, false)
 	require.NoError(t, err)
 	n, err = ch.settle(t.Context(), sink, []item{other})
 	require.NoError(t, err)

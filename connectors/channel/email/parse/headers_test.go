@@ -42,6 +42,16 @@ func TestMessageIDs(t *testing.T) {
 		{"bare without at is no id", `hello`, nil},
 		{"inner spaces refused", `<a b@x> <c@x>`, []string{"c@x"}},
 		{"empty brackets", `<> <c@x>`, []string{"c@x"}},
+		{"gmail", `<CAJ8x+Hq5=Tz0-WnYb_e3GkX9vLr2pDs7uFm4cAo1iE8jN6tQ@mail.gmail.com>`, []string{"CAJ8x+Hq5=Tz0-WnYb_e3GkX9vLr2pDs7uFm4cAo1iE8jN6tQ@mail.gmail.com"}},
+		{"outlook desktop", `<000001db8cd7$5a1b2c30$0e518490$@example.de>`, []string{"000001db8cd7$5a1b2c30$0e518490$@example.de"}},
+		{"gmail references folded with a space", "<CAJ8x+a=b@mail.gmail.com>\r\n <m0195a0c0ffee42a7b3c1d2e3f4a5b6c7@casino.example>",
+			[]string{"CAJ8x+a=b@mail.gmail.com", "m0195a0c0ffee42a7b3c1d2e3f4a5b6c7@casino.example"}},
+		{"outlook references folded with tabs, the first line empty",
+			"\r\n\t<SA1PR12MB8120A@SA1PR12MB8120.namprd12.prod.outlook.com>\r\n\t<m0195a0c0ffee42a7b3c1d2e3f4a5b6f0@casino.example>",
+			[]string{"SA1PR12MB8120A@SA1PR12MB8120.namprd12.prod.outlook.com", "m0195a0c0ffee42a7b3c1d2e3f4a5b6f0@casino.example"}},
+		{"every atext special", "<a!#$%&'*+/=?^_`{|}~.b@x.example>", []string{"a!#$%&'*+/=?^_`{|}~.b@x.example"}},
+		{"domain literal", `<1741000938.4711@[192.0.2.7]>`, []string{"1741000938.4711@[192.0.2.7]"}},
+		{"quoted local part", `<"ticket.10423"@helpdesk.example>`, []string{`"ticket.10423"@helpdesk.example`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
