@@ -32,7 +32,7 @@ FUZZTIME ?= 30s
 FUZZ_TARGETS = ./config:FuzzParse ./cmd/gateway:FuzzConfig ./test/loopback:FuzzChannelHook ./connectors/channel/webchat:FuzzParseClientFrame \
 	./connectors/channel/telegram:FuzzConvertUpdate ./connectors/helpdesk/webhook:FuzzIncomingEvent ./normalize/htmltext:FuzzText \
 	./connectors/helpdesk/rt:FuzzAttachmentContent ./normalize:FuzzCleanText ./connectors/media:FuzzImageSize \
-	./connectors/channel/telegram:FuzzFilePath ./connectors/channel/email/parse:FuzzParse \
+	./connectors/channel/telegram:FuzzFilePath ./connectors/channel/email/parse:FuzzParse ./connectors/channel/voice:FuzzCallbacks \
 	./connectors/channel/whatsapp/cloud:FuzzWebhook
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

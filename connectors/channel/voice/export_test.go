@@ -1,6 +1,9 @@
 package voice
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // SetTiming shortens the channel's waits for tests: the sweep of pending records, the first
 // wait after a failed download, the grace a finished call gets for its voicemail, and the
@@ -14,3 +17,10 @@ func SetNow(c *Channel, now func() time.Time) { c.now = now }
 
 // Running reports whether Run holds its sink, so webhooks and notes reach it.
 func Running(c *Channel) bool { return c.sink.Sink() != nil }
+
+// CallContextQuery returns the query the channel puts into its callback URLs for a call.
+func CallContextQuery(c *Channel, call, from, to, lang string) string {
+	u := c.callbackURL("", caller{call: call, from: from, to: to, lang: lang})
+	_, q, _ := strings.Cut(u, "?")
+	return "?" + q
+}

@@ -334,3 +334,5 @@ func (e *env) rejected() float64 {
 	}
 	return 0
 }
+
+func vonagePEM() settings.Secret { return settings.Secret(appKeyPEM()) }
