@@ -226,7 +226,7 @@ func (c *Channel) pairRound(ctx context.Context, cli Client, idle *time.Duration
 			"(Settings → Linked devices → Link a device), or run `%s`", pairCommand(c.name)))
 	})
 	if err == nil {
-		c.state.set(StatePaired, "paired; connecting", nil)
+		c.state.setFrom(StatePairing, StatePaired, "paired; connecting", nil)
 		return true
 	}
 	cli.Disconnect()

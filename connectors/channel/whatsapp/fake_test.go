@@ -38,8 +38,9 @@ type fakeClient struct {
 	qr          chan whatsmeow.QRChannelItem
 	pairPhone   string
 
-	pending map[string]*events.Message // delivered, not acknowledged
-	acked   map[string]bool
+	pending  map[string]*events.Message // delivered, not acknowledged
+	inflight map[string]bool            // being handled: WhatsApp waits for the ack before sending again
+	acked    map[string]bool
 
 	sent       []sentMessage
 	sendErrs   []error // returned by the next SendMessage calls, one each
@@ -67,7 +68,7 @@ type markedRead struct {
 const ownNumber = "4930901820"
 
 func newFakeClient(paired bool) *fakeClient {
-	f := &fakeClient{paired: paired, pending: map[string]*events.Message{}, acked: map[string]bool{},
+	f := &fakeClient{paired: paired, pending: map[string]*events.Message{}, inflight: map[string]bool{}, acked: map[string]bool{},
 		media: map[string][]byte{}, lids: map[types.JID]types.JID{}, qr: make(chan whatsmeow.QRChannelItem, 8),
 		stopPump: make(chan struct{})}
 	if paired {
@@ -136,15 +137,22 @@ func (f *fakeClient) playerSends(m *events.Message) {
 
 func (f *fakeClient) deliver(m *events.Message) {
 	f.mu.Lock()
-	ready := f.connected && len(f.handlers) > 0
+	ready := f.connected && len(f.handlers) > 0 && !f.inflight[m.Info.ID] && !f.acked[m.Info.ID]
+	if ready {
+		f.inflight[m.Info.ID] = true
+	}
 	f.mu.Unlock()
-	if !ready || !f.emit(m) {
+	if !ready {
 		return
 	}
+	ok := f.emit(m)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.acked[m.Info.ID] = true
-	delete(f.pending, m.Info.ID)
+	delete(f.inflight, m.Info.ID)
+	if ok {
+		f.acked[m.Info.ID] = true
+		delete(f.pending, m.Info.ID)
+	}
 }
 
 func (f *fakeClient) isAcked(id string) bool {

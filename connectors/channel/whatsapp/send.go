@@ -72,7 +72,7 @@ func (c *Channel) Send(ctx context.Context, conv normalize.Conversation, msg nor
 	if len(parts) == 0 {
 		return "", connectors.Permanent(fmt.Errorf("whatsapp %s: send to %s: the message has neither text nor attachments", c.name, conv.Address))
 	}
-	cli, err := c.connected(conv.Address)
+	cli, err := c.connected(ctx, conv.Address)
 	if err != nil {
 		return "", err
 	}
@@ -101,12 +101,27 @@ func (c *Channel) Send(ctx context.Context, conv normalize.Conversation, msg nor
 	return normalize.ExternalID(last), nil
 }
 
-// connected returns the client while it is logged in; otherwise an error that says why, for
+// connectWait is how long Send waits for a connection being set up (the gateway just
+// started, or whatsmeow is reconnecting) before it reports the channel not connected.
+const connectWait = 10 * time.Second
+
+// connected returns the client once it is logged in; otherwise an error that says why, for
 // the router to retry: after a ban's end, or with back-off.
-func (c *Channel) connected(address normalize.Address) (Client, error) {
-	cli := c.client()
-	if cli != nil && cli.IsLoggedIn() {
-		return cli, nil
+func (c *Channel) connected(ctx context.Context, address normalize.Address) (Client, error) {
+	deadline := time.Now().Add(connectWait)
+	for {
+		cli := c.client()
+		if cli != nil && cli.IsLoggedIn() {
+			return cli, nil
+		}
+		switch c.state.status().State {
+		case StateUnpaired, StatePaired, StateConnected, StateDisconnected:
+			// On its way: wait a little rather than fail the reply.
+			if time.Now().Before(deadline) && connectors.Sleep(ctx, 20*time.Millisecond) {
+				continue
+			}
+		}
+		break
 	}
 	st := c.state.status()
 	err := fmt.Errorf("whatsapp %s: send to %s: not connected (%s: %s)", c.name, address, st.State, st.Detail)

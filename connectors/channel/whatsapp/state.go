@@ -121,6 +121,22 @@ func (k *stateKeeper) status() Status {
 // A change is logged once; a repeat of the same state and detail is not.
 func (k *stateKeeper) set(state State, detail string, problem error) {
 	k.mu.Lock()
+	k.setLocked(state, detail, problem)
+}
+
+// setFrom moves to state only from the state from: a pairing's end must not undo the
+// Connected that whatsmeow reported before it.
+func (k *stateKeeper) setFrom(from, state State, detail string, problem error) {
+	k.mu.Lock()
+	if k.st.State != from {
+		k.mu.Unlock()
+		return
+	}
+	k.setLocked(state, detail, problem)
+}
+
+// setLocked is set with k.mu held; it unlocks it.
+func (k *stateKeeper) setLocked(state State, detail string, problem error) {
 	prev := k.st
 	changed := prev.State != state || prev.Detail != detail
 	k.st.State, k.st.Detail = state, detail
