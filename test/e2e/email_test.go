@@ -47,23 +47,7 @@ func TestEmailSIGKILLLosesAndDoublesNothing(t *testing.T) {
 		put(i)
 	}
 
-	e := &env{channel: loopback.NewFakeChannelRemote(""), helpdesk: loopback.NewFakeHelpdeskRemote("")}
-	hdSrv := httptest.NewServer(e.helpdesk)
-	t.Cleanup(hdSrv.Close)
-	e.configure(t, fmt.Sprintf(`delivery: {backoff_base: 50ms, backoff_max: 500ms}
-channels:
-  - name: mail
-    type: email
-    imap: {address: %q, ca_file: %q, user: %q, password: %q, mailbox: %q, poll_interval: 1s}
-    smtp: {address: %q, ca_file: %q}
-    from: %q
-helpdesks:
-  - name: desk
-    type: loopback
-    url: %s
-default_helpdesk: desk
-`, peers.IMAPSAddr, peers.CAFile, peers.Support.Addr, peers.Support.Pass, folder,
-		peers.SubmissionsAddr, peers.CAFile, peers.Support.Addr, hdSrv.URL))
+	e := emailGateway(t, emailChannel(peers, "mail", folder, ""))
 	e.start()
 	for k := range 4 {
 		time.Sleep(time.Duration(100+rand.IntN(500)) * time.Millisecond)
@@ -79,9 +63,16 @@ default_helpdesk: desk
 
 	requireEachMailOnce(t, e.helpdesk, marker, mails)
 
+	requireAllSeen(t, peers, folder, mails)
+}
+
+// requireAllSeen waits until folder in support's mailbox holds n mails, all \Seen: the
+// channel marks a mail only once the store has it.
+func requireAllSeen(t *testing.T, peers *mailpeer.Env, folder string, n int) {
+	t.Helper()
 	require.Eventually(t, func() bool {
 		all, err := peers.Messages(peers.Support, folder)
-		if err != nil || len(all) != mails {
+		if err != nil || len(all) != n {
 			return false
 		}
 		for _, m := range all {
@@ -91,6 +82,35 @@ default_helpdesk: desk
 		}
 		return true
 	}, 30*time.Second, 100*time.Millisecond, "every mail is marked \\Seen once stored")
+}
+
+// emailChannel is the YAML of a channel name reading folder in support's mailbox on the real
+// Dovecot, replying through Postfix, with extra (lines indented by four spaces) appended.
+func emailChannel(peers *mailpeer.Env, name, folder, extra string) string {
+	return fmt.Sprintf(`  - name: %s
+    type: email
+    imap: {address: %q, ca_file: %q, user: %q, password: %q, mailbox: %q, poll_interval: 1s}
+    smtp: {address: %q, ca_file: %q}
+    from: %q
+`, name, peers.IMAPSAddr, peers.CAFile, peers.Support.Addr, peers.Support.Pass, folder,
+		peers.SubmissionsAddr, peers.CAFile, peers.Support.Addr) + extra
+}
+
+// emailGateway configures (does not start) a gateway with channels and the loopback helpdesk
+// on a fake remote.
+func emailGateway(t *testing.T, channels string) *env {
+	t.Helper()
+	e := &env{channel: loopback.NewFakeChannelRemote(""), helpdesk: loopback.NewFakeHelpdeskRemote("")}
+	hdSrv := httptest.NewServer(e.helpdesk)
+	t.Cleanup(hdSrv.Close)
+	return e.configure(t, fmt.Sprintf(`delivery: {backoff_base: 50ms, backoff_max: 500ms}
+channels:
+%shelpdesks:
+  - name: desk
+    type: loopback
+    url: %s
+default_helpdesk: desk
+`, channels, hdSrv.URL))
 }
 
 // requireEachMailOnce waits until the helpdesk holds the mails whose texts begin with
@@ -134,28 +154,11 @@ func TestEmailIntakeSIGKILLLosesAndDoublesNothing(t *testing.T) {
 	peers := mailpeer.Start(t)
 	folder := peers.TempFolder(t, peers.Support, "e2e") // stays empty: the mail comes through the intakes
 	lmtpAddr, smtpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t)), fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	e := &env{channel: loopback.NewFakeChannelRemote(""), helpdesk: loopback.NewFakeHelpdeskRemote("")}
-	hdSrv := httptest.NewServer(e.helpdesk)
-	t.Cleanup(hdSrv.Close)
-	channel := func(name, protocol, addr string) string {
-		return fmt.Sprintf(`  - name: %s
-    type: email
-    imap: {address: %q, ca_file: %q, user: %q, password: %q, mailbox: %q, poll_interval: 1s}
-    smtp: {address: %q, ca_file: %q}
-    from: %q
-    intake: {protocol: %s, address: %q}
-    max_mail_bytes: 65536
-`, name, peers.IMAPSAddr, peers.CAFile, peers.Support.Addr, peers.Support.Pass, folder,
-			peers.SubmissionsAddr, peers.CAFile, peers.Support.Addr, protocol, addr)
+	intake := func(protocol, addr string) string {
+		return fmt.Sprintf("    intake: {protocol: %s, address: %q}\n    max_mail_bytes: 65536\n", protocol, addr)
 	}
-	e.configure(t, fmt.Sprintf(`delivery: {backoff_base: 50ms, backoff_max: 500ms}
-channels:
-%s%shelpdesks:
-  - name: desk
-    type: loopback
-    url: %s
-default_helpdesk: desk
-`, channel("mail-lmtp", "lmtp", lmtpAddr), channel("mail-smtp", "smtp", smtpAddr), hdSrv.URL))
+	e := emailGateway(t, emailChannel(peers, "mail-lmtp", folder, intake("lmtp", lmtpAddr))+
+		emailChannel(peers, "mail-smtp", folder, intake("smtp", smtpAddr)))
 	e.start()
 
 	const mails, senders, kills = 60, 4, 4
@@ -288,4 +291,51 @@ func mtaTransaction(protocol, addr, from, to string, raw []byte) (began bool, er
 	}
 	_ = c.Quit()
 	return true, nil
+}
+
+// TestEmailUIDValidityChangeDoublesNothing rebuilds the mailbox while the gateway is down, as
+// a server migration does: the folder is deleted and made again (a new UIDVALIDITY, every flag
+// gone) with the same mails and one new one. The gateway reads them all again, and the store
+// drops what it has by Message-ID: the helpdesk gets the new mail, and nothing twice.
+func TestEmailUIDValidityChangeDoublesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test builds and runs the binary")
+	}
+	peers := mailpeer.Start(t)
+	folder := peers.TempFolder(t, peers.Support, "e2e")
+	marker := fmt.Sprintf("m%d", time.Now().UnixNano())
+	var mails [][]byte
+	for i := range 6 {
+		m := mailpeer.NewMessage(peers.Player.Addr, peers.Support.Addr, fmt.Sprintf("Question %d", i), fmt.Sprintf("%s-%02d: where is my money?", marker, i))
+		mails = append(mails, m.Bytes())
+	}
+	c, err := peers.DialIMAP(peers.Support)
+	require.NoError(t, err)
+	defer c.Logout()
+	for _, raw := range mails[:5] {
+		require.NoError(t, c.Append(folder, nil, time.Now(), bytes.NewReader(raw)))
+	}
+	uidValidity := func() uint32 {
+		st, err := c.Status(folder, []imap.StatusItem{imap.StatusUidValidity})
+		require.NoError(t, err)
+		return st.UidValidity
+	}
+	before := uidValidity()
+
+	e := emailGateway(t, emailChannel(peers, "mail", folder, ""))
+	e.start()
+	requireEachMailOnce(t, e.helpdesk, marker, 5)
+	e.kill()
+
+	require.NoError(t, c.Delete(folder))
+	time.Sleep(1100 * time.Millisecond) // Dovecot's UIDVALIDITY counts seconds
+	require.NoError(t, c.Create(folder))
+	for _, raw := range mails {
+		require.NoError(t, c.Append(folder, nil, time.Now(), bytes.NewReader(raw)))
+	}
+	require.NotEqual(t, before, uidValidity(), "the rebuilt folder must have a new UIDVALIDITY, or this test shows nothing")
+
+	e.start()
+	requireEachMailOnce(t, e.helpdesk, marker, 6)
+	requireAllSeen(t, peers, folder, len(mails))
 }

@@ -86,6 +86,9 @@ func startGateway(t *testing.T, peers *mailpeer.Env, change func(*email.Config))
 	cfg.IMAP.SentFolder = "Sent"
 	cfg.SMTP.Address, cfg.SMTP.TLS, cfg.SMTP.CAFile = peers.SubmissionAddr, email.TLSStartTLS, peers.CAFile
 	cfg.From, cfg.FromName = peers.Agent.Addr, "Casino Support"
+	// Far beyond the tests' waits: the channel in IDLE must bring each mail in as Dovecot
+	// announces it.
+	cfg.IMAP.PollInterval = 10 * time.Minute
 	if change != nil {
 		change(cfg)
 	}
