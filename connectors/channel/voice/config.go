@@ -164,6 +164,8 @@ func (c *Config) Validate(p *settings.Problems) {
 		}
 		settings.CheckHTTPURL(p, "vonage.api_url", v.APIURL, true)
 		settings.CheckHTTPURL(p, "vonage.sms_url", v.SMSURL, true)
+	case "":
+		p.Add("provider", "required: twilio or vonage")
 	default:
 		p.Addf("provider", "want twilio or vonage, got %s", settings.Quote(c.Provider))
 	}
