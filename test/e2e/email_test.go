@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -100,17 +99,7 @@ func emailChannel(peers *mailpeer.Env, name, folder, extra string) string {
 // on a fake remote.
 func emailGateway(t *testing.T, channels string) *env {
 	t.Helper()
-	e := &env{channel: loopback.NewFakeChannelRemote(""), helpdesk: loopback.NewFakeHelpdeskRemote("")}
-	hdSrv := httptest.NewServer(e.helpdesk)
-	t.Cleanup(hdSrv.Close)
-	return e.configure(t, fmt.Sprintf(`delivery: {backoff_base: 50ms, backoff_max: 500ms}
-channels:
-%shelpdesks:
-  - name: desk
-    type: loopback
-    url: %s
-default_helpdesk: desk
-`, channels, hdSrv.URL))
+	return newEnvWith(t, "  backoff_base: 50ms\n  backoff_max: 500ms", func(string) string { return channels })
 }
 
 // requireEachMailOnce waits until the helpdesk holds the mails whose texts begin with
