@@ -6,7 +6,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"net/http"
@@ -201,44 +200,12 @@ func newCallSid() string { return fmt.Sprintf("CA%032d", callSeq.Add(1)) }
 func newRecSid() string  { return fmt.Sprintf("RE%032d", callSeq.Add(1)) }
 
 // response is TwiML as the tests read it.
-type response struct {
-	Says   []sayEl   `xml:"Say"`
-	Gather *gather   `xml:"Gather"`
-	Record *recordE  `xml:"Record"`
-	Dial   *dialEl   `xml:"Dial"`
-	Hangup *struct{} `xml:"Hangup"`
-}
-
-type sayEl struct {
-	Language string `xml:"language,attr"`
-	Text     string `xml:",chardata"`
-}
-
-type gather struct {
-	Action    string `xml:"action,attr"`
-	NumDigits int    `xml:"numDigits,attr"`
-	Say       sayEl  `xml:"Say"`
-}
-
-type recordE struct {
-	Action                  string `xml:"action,attr"`
-	MaxLength               int    `xml:"maxLength,attr"`
-	RecordingStatusCallback string `xml:"recordingStatusCallback,attr"`
-	Transcribe              bool   `xml:"transcribe,attr"`
-	TranscribeCallback      string `xml:"transcribeCallback,attr"`
-}
-
-type dialEl struct {
-	Action  string `xml:"action,attr"`
-	Timeout int    `xml:"timeout,attr"`
-	Number  string `xml:"Number"`
-}
+type response = voicefake.TwiML
 
 func parseTwiML(t *testing.T, a voicefake.Answer) response {
 	t.Helper()
-	require.Equal(t, http.StatusOK, a.Status, "TwiML answer: %s", a.Body)
-	var r response
-	require.NoError(t, xml.Unmarshal(a.Body, &r), "TwiML: %s", a.Body)
+	r, err := voicefake.ParseTwiML(a)
+	require.NoError(t, err)
 	return r
 }
 
