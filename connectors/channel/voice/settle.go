@@ -89,7 +89,7 @@ func (c *Channel) settleVoicemail(ctx context.Context, sink connectors.Sink, key
 	}
 	now := c.now()
 	if v.URL != "" && v.Audio == nil && v.Problem == "" && !now.Before(v.NextTry) {
-		if err := c.fetchAudio(ctx, key, &v); err != nil {
+		if err := c.fetchAudio(ctx, sink, key, &v); err != nil {
 			return err
 		}
 	}
@@ -104,11 +104,12 @@ func (c *Channel) settleVoicemail(ctx context.Context, sink connectors.Sink, key
 // fetchAudio downloads the recording into the blob store and records the outcome: the
 // attachment, a later try, or (after maxAttempts, or at once for what no retry fixes) the
 // problem, with which the voicemail goes to the agents without its audio.
-func (c *Channel) fetchAudio(ctx context.Context, key string, v *voicemail) error {
+func (c *Channel) fetchAudio(ctx context.Context, sink connectors.Sink, key string, v *voicemail) error {
 	att, err := c.download(ctx, v.URL, v.Recording)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	c.reportDownload(sink, err)
 	return c.changeVoicemail(ctx, key, func(stored *voicemail) {
 		switch {
 		case err == nil:
@@ -126,6 +127,18 @@ func (c *Channel) fetchAudio(ctx context.Context, key string, v *voicemail) erro
 		}
 		*v = *stored
 	})
+}
+
+// reportDownload tells the health details whether the provider accepts the line's
+// credentials for downloads: a refusal names the line not ready until a download works.
+func (c *Channel) reportDownload(sink connectors.Sink, err error) {
+	switch {
+	case err == nil:
+		connectors.ReportHealth(sink, c.name, nil)
+	case connectors.IsUnauthorized(err):
+		connectors.ReportHealth(sink, c.name, fmt.Errorf("the %s API refused the line's credentials for a recording download; check them: %w",
+			c.cfg.Provider, err))
+	}
 }
 
 // changeVoicemail applies change to the stored voicemail under key, durably.

@@ -1,9 +1,11 @@
 package voice_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 
 	"github.com/casino-support/gateway/connectors/channel/voice"
 	"github.com/casino-support/gateway/normalize"
+	"github.com/casino-support/gateway/test/conformance"
 	"github.com/casino-support/gateway/test/voicefake"
 )
 
@@ -374,4 +377,48 @@ func TestSMSByPrefixes(t *testing.T) {
 	_, err = e.ch.Send(t.Context(), normalize.Conversation{ID: "c4", Address: "+4916012345678"},
 		normalize.Message{ID: "m4", Kind: normalize.KindText, Text: "hi"})
 	require.NoError(t, err)
+}
+
+// healthSink is a RecordingSink that hears health reports.
+type healthSink struct {
+	*conformance.RecordingSink
+	mu       sync.Mutex
+	problems []error
+}
+
+func (h *healthSink) ReportHealth(_ normalize.InstanceName, problem error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.problems = append(h.problems, problem)
+}
+
+func (h *healthSink) last() (error, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.problems) == 0 {
+		return nil, false
+	}
+	return h.problems[len(h.problems)-1], true
+}
+
+// TestTwilioRefusedCredentialsShowInHealth: a download Twilio refuses with 401 names the line
+// not ready, with the reason, until a download works again.
+func TestTwilioRefusedCredentialsShowInHealth(t *testing.T) {
+	e := newEnv(t, "twilio", nil)
+	hs := &healthSink{RecordingSink: e.sink}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- e.ch.Run(ctx, hs) }()
+	t.Cleanup(func() { cancel(); <-done })
+	e.fake.Fail("/Recordings/", http.StatusUnauthorized, 1)
+	const caller = "+4915112345683"
+	call, rec := newCallSid(), newRecSid()
+	tw := e.incoming(call, caller, lineNumber)
+	e.voicemail(tw, call, rec, []byte("audio"), "hello", false)
+	require.Eventually(t, func() bool { p, ok := hs.last(); return ok && p != nil }, waitFor, tick)
+	p, _ := hs.last()
+	require.Contains(t, p.Error(), "refused the line's credentials")
+	e.waitMessages(caller, 1)
+	p, _ = hs.last()
+	require.NoError(t, p, "a download that works again clears the problem")
 }
