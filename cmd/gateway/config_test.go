@@ -39,6 +39,8 @@ func TestConnectorTypes(t *testing.T) {
 			"access_token: required", "app_secret: required", "verify_token: required"},
 		"channel email": {"imap.address: required", "imap.user: required", "imap.password: required",
 			"smtp.address: required", "from: required"},
+		"channel voice": {"provider: required: twilio or vonage",
+			"sms.from: required: the number (or Twilio Messaging Service SID) replies are sent from"},
 		"helpdesk loopback": {"url: required"},
 		"helpdesk inbox":    nil,
 		"helpdesk rt":       {"url: required", "token: required", "gateway_user: required: the RT user name of the token"},

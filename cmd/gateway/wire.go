@@ -16,6 +16,7 @@ import (
 	"github.com/casino-support/gateway/connectors/channel/email"
 	chanloop "github.com/casino-support/gateway/connectors/channel/loopback"
 	"github.com/casino-support/gateway/connectors/channel/telegram"
+	"github.com/casino-support/gateway/connectors/channel/voice"
 	"github.com/casino-support/gateway/connectors/channel/webchat"
 	"github.com/casino-support/gateway/connectors/channel/whatsapp"
 	wacloud "github.com/casino-support/gateway/connectors/channel/whatsapp/cloud"
@@ -62,6 +63,11 @@ func connectorTypes() []connectorType {
 		channelType("whatsapp-cloud", connectors.KindChat, wacloud.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *wacloud.Config) (*wacloud.Channel, error) {
 				return wacloud.New(name, *c, wacloud.Deps{Blobs: d.blobs, Cursors: d.store, Client: d.client, Metrics: d.metrics, Log: d.log})
+			}),
+		channelType("voice", connectors.KindVoice, voice.DefaultConfig,
+			func(d deps, name normalize.InstanceName, c *voice.Config) (*voice.Channel, error) {
+				return voice.New(name, *c, voice.Deps{Blobs: d.blobs, Cursors: d.store, Client: d.client,
+					PublicURL: d.cfg.PublicURL, Log: d.log, Metrics: d.metrics})
 			}),
 		helpdeskType("loopback", deskloop.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *deskloop.Config) (*deskloop.Helpdesk, error) {
