@@ -52,6 +52,8 @@ type Channel struct {
 
 	// pairNow asks a waiting Run for a new QR code at once (an admin page's button).
 	pairNow chan struct{}
+	// pairPhone hands a QR round the number PairPhone asks a pairing code for.
+	pairPhone chan string
 
 	recent *recentMessages
 	sent   *sendProgress
@@ -114,11 +116,12 @@ func newChannel(name normalize.InstanceName, cfg Config, deps Deps, newClient fu
 		newClient: newClient, ledger: led, state: state, now: time.Now,
 		conv: wamsg.Converter{Instance: name, Kind: normalize.KindWhatsApp, Blobs: deps.Blobs, Log: log,
 			MaxBytes: deps.MaxMediaBytes},
-		limiter: wamsg.NewLimiter(every(cfg.ChatInterval), every(cfg.SendInterval), burst),
-		pairNow: make(chan struct{}, 1),
-		recent:  newRecentMessages(4096),
-		sent:    newSendProgress(),
-		waits:   defaultWaits,
+		limiter:   wamsg.NewLimiter(every(cfg.ChatInterval), every(cfg.SendInterval), burst),
+		pairNow:   make(chan struct{}, 1),
+		pairPhone: make(chan string, 1),
+		recent:    newRecentMessages(4096),
+		sent:      newSendProgress(),
+		waits:     defaultWaits,
 	}, nil
 }
 
@@ -147,6 +150,33 @@ func (c *Channel) PairNow() {
 	select {
 	case c.pairNow <- struct{}{}:
 	default:
+	}
+}
+
+// PairPhone asks WhatsApp for a pairing code for phone (E.164): Status then shows it as
+// PairCode, to type on the phone under Link with phone number instead of scanning the QR code.
+// A running QR round asks at once; between rounds, PairNow starts the next, which asks. It
+// refuses a number that is no E.164 one and an instance that has a linked phone.
+func (c *Channel) PairPhone(phone string) error {
+	digits, err := pairNumber(phone)
+	if err != nil {
+		return fmt.Errorf("whatsapp %s: %w", c.name, err)
+	}
+	if st := c.Status(); !st.Unlinked() {
+		return fmt.Errorf("whatsapp %s is %s: %w", c.name, st.State, ErrAlreadyPaired)
+	}
+	for {
+		select {
+		case c.pairPhone <- digits:
+			c.PairNow()
+			return nil
+		default:
+			// A number asked for earlier and not taken yet: the newest wins.
+			select {
+			case <-c.pairPhone:
+			default:
+			}
+		}
 	}
 }
 
@@ -221,9 +251,14 @@ func (c *Channel) Run(ctx context.Context, sink connectors.Sink) error {
 // round, unless PairNow asks for one sooner.
 func (c *Channel) pairRound(ctx context.Context, cli Client, idle *time.Duration) bool {
 	c.state.set(StatePairing, "connecting to get a QR code", unpairedProblem(c.name))
-	err := pairDevice(ctx, cli, "", func(p PairProgress) {
-		c.state.qr(p.QRCode, c.now().Add(p.Expires), fmt.Sprintf("scan the QR code with WhatsApp on the phone "+
-			"(Settings → Linked devices → Link a device), or run `%s`", pairCommand(c.name)))
+	err := pairDevice(ctx, cli, "", c.pairPhone, func(p PairProgress) {
+		detail := fmt.Sprintf("scan the QR code with WhatsApp on the phone "+
+			"(Settings → Linked devices → Link a device), or run `%s`", pairCommand(c.name))
+		if p.PairCode != "" {
+			detail = fmt.Sprintf("type the pairing code %s on the phone (Settings → Linked devices → Link a device → "+
+				"Link with phone number instead), or scan the QR code", p.PairCode)
+		}
+		c.state.qr(p, c.now().Add(p.Expires), detail)
 	})
 	if err == nil {
 		c.state.setFrom(StatePairing, StatePaired, "paired; connecting", nil)

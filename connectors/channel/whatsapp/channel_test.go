@@ -678,3 +678,41 @@ func FuzzVCardPhones(f *testing.F) {
 		}
 	})
 }
+
+// TestPairPhone: an admin page asks for a pairing code by phone number, before the round's
+// first QR code (asked once it came) and in the middle of a round (asked at once); a number
+// that is no E.164 one, and an instance with a linked phone, are refused.
+func TestPairPhone(t *testing.T) {
+	e := newEnv(t, false, nil)
+	e.run(t, newSink())
+	require.Error(t, e.ch.PairPhone("0151 not a number"))
+
+	f := e.client(t, 0)
+	require.NoError(t, e.ch.PairPhone("+49 151 1234-5678"), "spaces and dashes are how people write numbers")
+	f.qr <- whatsmeow.QRChannelItem{Event: whatsmeow.QRChannelEventCode, Code: "2@first", Timeout: time.Minute}
+	require.Eventually(t, func() bool { return e.ch.Status().PairCode == "ABCD-EFGH" }, 5*time.Second, time.Millisecond)
+	st := e.ch.Status()
+	require.Equal(t, "2@first", st.QRCode)
+	require.Contains(t, st.Detail, "type the pairing code ABCD-EFGH")
+	f.mu.Lock()
+	require.Equal(t, "4915112345678", f.pairPhone)
+	f.mu.Unlock()
+
+	f.qr <- whatsmeow.QRChannelTimeout
+	second := e.client(t, 1)
+	second.qr <- whatsmeow.QRChannelItem{Event: whatsmeow.QRChannelEventCode, Code: "2@second", Timeout: time.Minute}
+	require.Eventually(t, func() bool { return e.ch.Status().QRCode == "2@second" }, 5*time.Second, time.Millisecond)
+	require.Empty(t, e.ch.Status().PairCode, "a pairing code holds for its round only")
+	require.NoError(t, e.ch.PairPhone("+4930901820"))
+	require.Eventually(t, func() bool { return e.ch.Status().PairCode == "ABCD-EFGH" }, 5*time.Second, time.Millisecond)
+	require.Equal(t, "2@second", e.ch.Status().QRCode, "the round goes on with its QR code")
+	second.mu.Lock()
+	require.Equal(t, "4930901820", second.pairPhone)
+	second.mu.Unlock()
+
+	second.link()
+	st = e.waitState(t, StateConnected)
+	require.Empty(t, st.PairCode)
+	require.Empty(t, st.QRCode)
+	require.ErrorIs(t, e.ch.PairPhone("+4930901820"), ErrAlreadyPaired)
+}

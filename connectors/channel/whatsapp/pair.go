@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"go.mau.fi/whatsmeow"
@@ -25,6 +26,9 @@ type PairProgress struct {
 	PairCode string
 }
 
+// numberPunctuation is what people write phone numbers with besides digits and the "+".
+var numberPunctuation = strings.NewReplacer(" ", "", "-", "", "(", "", ")", "", ".", "", "/", "")
+
 var (
 	// ErrPairTimeout: nobody scanned a QR code (or entered the pairing code) in time.
 	ErrPairTimeout = errors.New("no phone linked the device in time")
@@ -34,8 +38,10 @@ var (
 
 // pairDevice links cli's unpaired session: it connects, shows every QR code (and with phone,
 // a pairing code) through show, and returns nil once a phone linked it; ErrPairTimeout when
-// WhatsApp's round of codes (about 2.5 minutes) ran out first.
-func pairDevice(ctx context.Context, cli Client, phone string, show func(PairProgress)) error {
+// WhatsApp's round of codes (about 2.5 minutes) ran out first. A number received from phones
+// (nil: none come) asks for a pairing code for it within the round, shown with the current QR
+// code; one received before the first code waits for it, as phone does.
+func pairDevice(ctx context.Context, cli Client, phone string, phones <-chan string, show func(PairProgress)) error {
 	qrCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	qr, err := cli.GetQRChannel(qrCtx)
@@ -45,13 +51,37 @@ func pairDevice(ctx context.Context, cli Client, phone string, show func(PairPro
 	if err := cli.Connect(ctx); err != nil {
 		return fmt.Errorf("pairing: connect to WhatsApp: %w", err)
 	}
-	pairCode := ""
+	var (
+		pairCode string
+		current  PairProgress // the code shown last; QRCode "" until the first came
+		shownAt  time.Time
+	)
+	askCode := func(phone string) error {
+		code, err := cli.PairPhone(ctx, phone)
+		if err != nil {
+			return fmt.Errorf("pairing: ask for a pairing code for +%s: %w", phone, err)
+		}
+		pairCode = code
+		return nil
+	}
 	for {
 		var item whatsmeow.QRChannelItem
 		var ok bool
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case p := <-phones:
+			if current.QRCode == "" {
+				phone = p
+				continue
+			}
+			if err := askCode(p); err != nil {
+				return err
+			}
+			current.PairCode, current.Expires = pairCode, max(current.Expires-time.Since(shownAt), 0)
+			shownAt = time.Now()
+			show(current)
+			continue
 		case item, ok = <-qr:
 		}
 		switch {
@@ -63,11 +93,12 @@ func pairDevice(ctx context.Context, cli Client, phone string, show func(PairPro
 			if phone != "" && pairCode == "" {
 				// Asked once the connection stands (the first code proves it); the code
 				// holds for the rest of the round.
-				if pairCode, err = cli.PairPhone(ctx, phone); err != nil {
-					return fmt.Errorf("pairing: ask for a pairing code for %s: %w", phone, err)
+				if err := askCode(phone); err != nil {
+					return err
 				}
 			}
-			show(PairProgress{QRCode: item.Code, Expires: item.Timeout, PairCode: pairCode})
+			current, shownAt = PairProgress{QRCode: item.Code, Expires: item.Timeout, PairCode: pairCode}, time.Now()
+			show(current)
 		case item.Event == whatsmeow.QRChannelEventError:
 			return fmt.Errorf("pairing failed: %w", item.Error)
 		case item == whatsmeow.QRChannelScannedWithoutMultidevice:
@@ -78,6 +109,16 @@ func pairDevice(ctx context.Context, cli Client, phone string, show func(PairPro
 			return fmt.Errorf("pairing failed: %s", item.Event)
 		}
 	}
+}
+
+// pairNumber returns the digits WhatsApp's PairPhone takes for phone, a number in E.164; the
+// spaces, dashes and brackets people write numbers with are dropped.
+func pairNumber(phone string) (string, error) {
+	a, err := wamsg.Address(numberPunctuation.Replace(phone))
+	if err != nil {
+		return "", err
+	}
+	return wamsg.WaID(a)
 }
 
 // PairOptions are the settings of Pair.
@@ -103,11 +144,8 @@ const connectedWait = 45 * time.Second
 func Pair(ctx context.Context, opts PairOptions) (account string, err error) {
 	var phone string
 	if opts.Phone != "" {
-		a, err := wamsg.Address(opts.Phone)
-		if err != nil {
-			return "", fmt.Errorf("--phone: %w", err)
-		}
-		if phone, err = wamsg.WaID(a); err != nil {
+		var err error
+		if phone, err = pairNumber(opts.Phone); err != nil {
 			return "", fmt.Errorf("--phone: %w", err)
 		}
 	}
@@ -145,7 +183,7 @@ func pairClient(ctx context.Context, cli Client, phone string, show func(PairPro
 		return true
 	})
 	defer cli.Disconnect()
-	if err := pairDevice(ctx, cli, phone, show); err != nil {
+	if err := pairDevice(ctx, cli, phone, nil, show); err != nil {
 		return "", err
 	}
 	a, _ := wamsg.Address(cli.OwnID().User)

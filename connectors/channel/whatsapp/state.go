@@ -51,11 +51,20 @@ type Status struct {
 	QRCode string `json:"qr_code,omitempty"`
 	// QRExpires is when WhatsApp replaces QRCode with the next one.
 	QRExpires time.Time `json:"qr_expires,omitzero"`
+	// PairCode is the code PairPhone asked for, to type on the phone instead of scanning,
+	// while State is StatePairing; it holds for the whole round.
+	PairCode string `json:"pair_code,omitempty"`
 	// Detail says why in words an operator acts on (how to pair, until when a ban lasts).
 	Detail string `json:"detail,omitempty"`
 	// Account is the linked number (E.164) once paired.
 	Account string    `json:"account,omitempty"`
 	Since   time.Time `json:"since"`
+}
+
+// Unlinked tells whether the instance waits for a phone to be linked (PairPhone, PairNow):
+// none ever was, or the phone removed it.
+func (s Status) Unlinked() bool {
+	return s.State == StateUnpaired || s.State == StatePairing || s.State == StateLoggedOut
 }
 
 // stateKeeper holds the instance's Status and tells the health sink, the log and the gauge
@@ -141,7 +150,7 @@ func (k *stateKeeper) setLocked(state State, detail string, problem error) {
 	changed := prev.State != state || prev.Detail != detail
 	k.st.State, k.st.Detail = state, detail
 	if state != StatePairing {
-		k.st.QRCode, k.st.QRExpires = "", time.Time{}
+		k.st.QRCode, k.st.QRExpires, k.st.PairCode = "", time.Time{}, ""
 	}
 	if state != StateBanned {
 		k.until = time.Time{}
@@ -170,12 +179,12 @@ func (k *stateKeeper) setAccount(account string) {
 	k.st.Account = account
 }
 
-// qr shows a new pairing code until expires.
-func (k *stateKeeper) qr(code string, expires time.Time, detail string) {
+// qr shows a new QR code (and pairing code) of p until expires.
+func (k *stateKeeper) qr(p PairProgress, expires time.Time, detail string) {
 	k.set(StatePairing, detail, unpairedProblem(k.name))
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.st.QRCode, k.st.QRExpires = code, expires
+	k.st.QRCode, k.st.QRExpires, k.st.PairCode = p.QRCode, expires, p.PairCode
 }
 
 // banned records a temporary ban until until.
