@@ -114,7 +114,7 @@ func (s *Store) Replay(ctx context.Context, conv normalize.ConversationID) (int,
 		}
 		now := millis(s.now())
 		if _, err := tx.ExecContext(ctx, `INSERT INTO lanes (conversation_id, direction, due_at)
-			SELECT DISTINCT conversation_id, direction, ? FROM messages WHERE `+cond+`
+			SELECT DISTINCT conversation_id, direction, CAST(? AS BIGINT) FROM messages WHERE `+cond+`
 			ON CONFLICT (conversation_id, direction) DO UPDATE SET due_at = COALESCE(lanes.due_at, excluded.due_at), failures = 0`,
 			append([]any{now}, args...)...); err != nil {
 			return fmt.Errorf("store: replay lanes: %w", err)

@@ -165,12 +165,12 @@ func enqueue(ctx context.Context, tx *wtx, m normalize.Message, now int64) error
 	if err != nil {
 		return fmt.Errorf("store: encode message: %w", err)
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO messages (id, conversation_id, direction, state, body, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		m.ID, m.Conversation, m.Direction, normalize.StateQueued, body, now)
-	if err != nil {
+	var seq int64
+	if err := tx.QueryRowContext(ctx, `INSERT INTO messages (id, conversation_id, direction, state, body, created_at) VALUES (?, ?, ?, ?, ?, ?)
+		RETURNING seq`, m.ID, m.Conversation, m.Direction, normalize.StateQueued, body, now).Scan(&seq); err != nil {
 		return fmt.Errorf("store: insert message: %w", err)
 	}
-	if err := recordBlobs(ctx, tx, res, m, now); err != nil {
+	if err := recordBlobs(ctx, tx, seq, m, now); err != nil {
 		return err
 	}
 	// A lane waiting out a back-off keeps its due time; an idle lane becomes due now.
@@ -222,12 +222,19 @@ func (s *Store) inboundConversation(ctx context.Context, tx *wtx, m normalize.Me
 	var cur convMeta
 	var tags, player string
 	var awaiting, due, breached sql.NullInt64
-	err = tx.QueryRowContext(ctx, `SELECT id, language, priority, tags, player, awaiting_since, sla_due_at, sla_breached_at
+	find := func() error {
+		return tx.QueryRowContext(ctx, `SELECT id, language, priority, tags, player, awaiting_since, sla_due_at, sla_breached_at
 		FROM conversations WHERE channel = ? AND address = ?`,
-		m.Channel, m.Address).Scan(&id, &cur.language, &cur.priority, &tags, &player, &awaiting, &due, &breached)
+			m.Channel, m.Address).Scan(&id, &cur.language, &cur.priority, &tags, &player, &awaiting, &due, &breached)
+	}
+	err = find()
 	if errors.Is(err, sql.ErrNoRows) {
-		id, err = s.openConversation(ctx, tx, m, assess(m), now)
-		return id, err == nil, nil, err
+		id, opened, err = s.openConversation(ctx, tx, m, assess(m), now)
+		if err != nil || opened {
+			return id, opened, nil, err
+		}
+		// Another replica opened it in the meantime, and committed: go on with that one.
+		err = find()
 	}
 	if err != nil {
 		return "", false, nil, fmt.Errorf("store: find conversation: %w", err)
@@ -269,9 +276,10 @@ func (s *Store) inboundConversation(ctx context.Context, tx *wtx, m normalize.Me
 	return id, false, &msg, nil
 }
 
-func (s *Store) openConversation(ctx context.Context, tx *wtx, m normalize.Message, a Assessment, now int64) (normalize.ConversationID, error) {
+// openConversation inserts m's conversation; opened is false when one exists already.
+func (s *Store) openConversation(ctx context.Context, tx *wtx, m normalize.Message, a Assessment, now int64) (id normalize.ConversationID, opened bool, err error) {
 	if a.Helpdesk == "" {
-		return "", connectors.Permanent(fmt.Errorf("store: no helpdesk for a new conversation on %s", m.Channel))
+		return "", false, connectors.Permanent(fmt.Errorf("store: no helpdesk for a new conversation on %s", m.Channel))
 	}
 	if a.Priority == "" {
 		a.Priority = normalize.PriorityNormal
@@ -286,15 +294,22 @@ func (s *Store) openConversation(ctx context.Context, tx *wtx, m normalize.Messa
 	if startsClock(m) {
 		awaiting, due = now, dueAt(now, a.target(m.Author.VIPTier))
 	}
-	id := normalize.NewConversationID()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO conversations (id, channel, channel_kind, address, helpdesk, status, priority, language, tags, player,
+	id = normalize.NewConversationID()
+	// On PostgreSQL another replica may be opening the same conversation: the insert waits for
+	// it and then does nothing.
+	res, err := tx.ExecContext(ctx, `INSERT INTO conversations (id, channel, channel_kind, address, helpdesk, status, priority, language, tags, player,
 		created_at, updated_at, awaiting_since, sla_due_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, address) DO NOTHING`,
 		id, m.Channel, m.ChannelKind, m.Address, a.Helpdesk, normalize.StatusOpen, a.Priority, m.Author.Language, tagsJSON, player,
-		now, now, awaiting, due); err != nil {
-		return "", fmt.Errorf("store: insert conversation: %w", err)
+		now, now, awaiting, due)
+	if err != nil {
+		return "", false, fmt.Errorf("store: insert conversation: %w", err)
 	}
-	return id, nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return "", false, fmt.Errorf("store: insert conversation: %w", err)
+	}
+	return id, n == 1, nil
 }
 
 // startsClock reports whether m is a player's words that an agent should answer: not an

@@ -14,6 +14,9 @@ type wtx struct {
 }
 
 func (t *wtx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if !t.w.d.prepare {
+		return nil
+	}
 	if st, ok := t.w.stmts[query]; ok {
 		return t.Tx.StmtContext(ctx, st)
 	}
@@ -22,6 +25,7 @@ func (t *wtx) stmt(ctx context.Context, query string) *sql.Stmt {
 }
 
 func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	query = t.w.d.sql(query)
 	if st := t.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -29,6 +33,7 @@ func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 }
 
 func (t *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	query = t.w.d.sql(query)
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -36,6 +41,7 @@ func (t *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql
 }
 
 func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	query = t.w.d.sql(query)
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}

@@ -37,7 +37,7 @@ func (s *Store) Claim(ctx context.Context, owner string, max, batch int, lease t
 		lanes = nil
 		now := millis(s.now())
 		rows, err := tx.QueryContext(ctx, `SELECT conversation_id, direction, failures FROM lanes
-			WHERE due_at IS NOT NULL AND due_at <= ? AND lease_until <= ? ORDER BY due_at LIMIT ?`, now, now, max)
+			WHERE due_at IS NOT NULL AND due_at <= ? AND lease_until <= ? ORDER BY due_at LIMIT ?`+s.d.skipLocked, now, now, max)
 		if err != nil {
 			return fmt.Errorf("store: find due lanes: %w", err)
 		}
@@ -216,12 +216,12 @@ func (s *Store) Complete(ctx context.Context, o Outcome) error {
 			}
 		}
 		if !due.Valid {
-			var more int
+			var more bool
 			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM messages WHERE conversation_id = ? AND direction = ? AND state = 'queued')`,
 				o.Conversation, o.Direction).Scan(&more); err != nil {
 				return fmt.Errorf("store: check outbox: %w", err)
 			}
-			if more == 1 {
+			if more {
 				due = sql.NullInt64{Int64: now, Valid: true}
 			}
 		}
@@ -240,7 +240,8 @@ func (s *Store) Complete(ctx context.Context, o Outcome) error {
 // NextDue returns when the earliest lane becomes claimable (due, and any lease lapsed), or the zero time if none is.
 func (s *Store) NextDue(ctx context.Context) (time.Time, error) {
 	var due sql.NullInt64
-	err := s.read.QueryRowContext(ctx, `SELECT MIN(MAX(due_at, lease_until)) FROM lanes WHERE due_at IS NOT NULL`).Scan(&due)
+	err := s.read.QueryRowContext(ctx, `SELECT MIN(CASE WHEN due_at > lease_until THEN due_at ELSE lease_until END)
+		FROM lanes WHERE due_at IS NOT NULL`).Scan(&due)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("store: next due: %w", err)
 	}

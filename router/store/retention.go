@@ -318,15 +318,8 @@ func (s *Store) ReferencedBlobs(ctx context.Context, refs []string) (map[string]
 	return out, nil
 }
 
-// recordBlobs records the attachment content message m, just inserted by res, references.
-func recordBlobs(ctx context.Context, tx *wtx, res sql.Result, m normalize.Message, now int64) error {
-	if len(m.Attachments) == 0 {
-		return nil
-	}
-	seq, err := res.LastInsertId()
-	if err != nil {
-		return fmt.Errorf("store: attachments of %s: %w", m.ID, err)
-	}
+// recordBlobs records the attachment content message m, just inserted as seq, references.
+func recordBlobs(ctx context.Context, tx *wtx, seq int64, m normalize.Message, now int64) error {
 	for _, a := range m.Attachments {
 		if a.BlobRef == "" {
 			continue

@@ -27,7 +27,7 @@ func (s *Store) ConversationAt(ctx context.Context, channel normalize.InstanceNa
 // each with its current delivery state, for pages that show the whole exchange.
 func (s *Store) Thread(ctx context.Context, conv normalize.ConversationID, limit int) ([]normalize.Message, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT state, last_error, body FROM (
-		SELECT seq, state, last_error, body FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq`, conv, limit)
+		SELECT seq, state, last_error, body FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?) recent ORDER BY seq`, conv, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: thread of %s: %w", conv, err)
 	}

@@ -23,6 +23,7 @@ type writeOp struct {
 // is rolled back alone and reported to its caller only.
 type writer struct {
 	db       *sql.DB
+	d        *dialect
 	ops      chan *writeOp
 	maxBatch int
 	stopped  chan struct{}
@@ -32,8 +33,8 @@ type writer struct {
 	unprepared map[string]struct{}
 }
 
-func newWriter(db *sql.DB, maxBatch int) *writer {
-	w := &writer{db: db, ops: make(chan *writeOp, maxBatch), maxBatch: maxBatch,
+func newWriter(db *sql.DB, d *dialect, maxBatch int) *writer {
+	w := &writer{db: db, d: d, ops: make(chan *writeOp, maxBatch), maxBatch: maxBatch,
 		stopped: make(chan struct{}), quit: make(chan struct{}),
 		stmts: map[string]*sql.Stmt{}, unprepared: map[string]struct{}{}}
 	go w.loop()
@@ -106,9 +107,18 @@ func (w *writer) loop() {
 	}
 }
 
+// maxRetries bounds how often a batch the database aborted to resolve a conflict with another
+// replica (a deadlock) is run again before its callers are told.
+const maxRetries = 5
+
 func (w *writer) commit(batch []*writeOp) {
 	results := make([]error, len(batch))
 	err := w.run(batch, results)
+	for try := 1; err != nil && try <= maxRetries && w.d.retryable(err); try++ {
+		// Nothing of the batch took effect; each operation starts over from its beginning.
+		clear(results)
+		err = w.run(batch, results)
+	}
 	w.prepareSeen()
 	for i, op := range batch {
 		if err != nil {

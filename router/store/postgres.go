@@ -1,0 +1,71 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+)
+
+//go:embed migrations/postgres/*.sql
+var postgresFiles embed.FS
+
+// migrationLockKey names the advisory lock that replicas migrating at once take in turn.
+const migrationLockKey = 0x6761746577617901 // "gateway" and a 1
+
+// postgresDialect is PostgreSQL's: numbered placeholders, row locks that Claim skips, and
+// transactions the server may abort to resolve a conflict between replicas.
+func postgresDialect() *dialect {
+	migrations, err := fs.Sub(postgresFiles, "migrations/postgres")
+	if err != nil {
+		panic(err) // the embedded directory is there, or the package does not compile
+	}
+	return &dialect{name: "postgres", migrations: migrations, numbered: true,
+		skipLocked:     " FOR UPDATE SKIP LOCKED",
+		lockMigrations: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLockKey),
+		retryable:      pgRetryable}
+}
+
+// pgRetryable: deadlock_detected and serialization_failure abort a transaction that would
+// succeed when run again.
+func pgRetryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+}
+
+// OpenPostgres connects to the PostgreSQL database of dsn (a URL or key=value connection
+// string, as pgx reads them) and applies migrations. Several gateway replicas may open the same
+// database: each has its own group-commit writer, claims skip the lanes another replica is
+// claiming, and leases left by a replica that died are not released but simply lapse.
+//
+// It goes through pgx's database/sql driver, so the queries, the group commit and its
+// savepoints are the same code as on SQLite; pgx still prepares and caches each statement per
+// connection.
+func OpenPostgres(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	opts.defaults()
+	write, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: postgres: %w", err)
+	}
+	// The writer runs one transaction at a time; a second connection serves migrations and a
+	// connection being replaced.
+	write.SetMaxOpenConns(2)
+	read, err := sql.Open("pgx", dsn)
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("store: postgres: %w", err)
+	}
+	read.SetMaxOpenConns(8)
+	read.SetMaxIdleConns(8)
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("store: postgres: connect: %w", err)
+	}
+	return newStore(ctx, postgresDialect(), read, write, nil, opts)
+}

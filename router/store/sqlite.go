@@ -1,0 +1,134 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+//go:embed migrations/sqlite/*.sql
+var sqliteFiles embed.FS
+
+// sqliteDialect is SQLite's: ? placeholders, and no row locks, as one connection writes.
+func sqliteDialect() *dialect {
+	migrations, err := fs.Sub(sqliteFiles, "migrations/sqlite")
+	if err != nil {
+		panic(err) // the embedded directory is there, or the package does not compile
+	}
+	return &dialect{name: "sqlite", migrations: migrations, prepare: true, retryable: func(error) bool { return false }}
+}
+
+// OpenSQLite opens (creating if needed) the SQLite database at path, applies migrations and
+// takes an exclusive lock beside it: a SQLite database is served by one gateway process, so
+// leases left by a killed process can be released at once instead of waiting for expiry.
+func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) {
+	opts.defaults()
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("store: create directory: %w", err)
+		}
+	}
+	lock, err := lockFile(path + ".lock")
+	if err != nil {
+		return nil, err
+	}
+	if err := privateFiles(path); err != nil {
+		lock.Close()
+		return nil, err
+	}
+	// synchronous=FULL: a message is acknowledged to its source only once it survives a power
+	// loss, not merely a process crash; group commit pays for the extra fsync.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
+		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
+	write, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	read, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
+	if err != nil {
+		write.Close()
+		lock.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	read.SetMaxOpenConns(4)
+	s, err := newStore(ctx, sqliteDialect(), read, write, lock, opts)
+	if err != nil {
+		return nil, err
+	}
+	// The lock proves no other process delivers from this database: whatever leases it holds
+	// were a killed process's, and are released now instead of at their expiry. (PostgreSQL,
+	// which several live replicas share, never does this.)
+	if _, err := write.ExecContext(ctx, `UPDATE lanes SET lease_owner = '', lease_until = 0 WHERE lease_until <> 0`); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: release stale leases: %w", err)
+	}
+	return s, nil
+}
+
+// OpenSQLiteShared opens a SQLite database that a running gateway may hold, for one-off
+// commands (replay) that only need short writes; it applies no migrations and takes no lock.
+func OpenSQLiteShared(ctx context.Context, path string) (*Store, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	d := sqliteDialect()
+	s := &Store{d: d, read: reader{db, d}, write: db, now: time.Now}
+	s.writer = newWriter(db, d, 64)
+	return s, db.PingContext(ctx)
+}
+
+// privateFiles makes the database readable by the gateway's user only, like the rest of the
+// data: it holds players' messages and identities. SQLite creates files with mode 0644 (less
+// the umask) but gives its -wal and -shm files the mode of the database file, so the database
+// is created 0600 before SQLite opens it. Files an earlier version created are narrowed too.
+func privateFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("store: create %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		info, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		if mode := info.Mode().Perm(); mode&0o077 != 0 {
+			if err := os.Chmod(p, mode&^0o077); err != nil {
+				return fmt.Errorf("store: make %s private: %w", p, err)
+			}
+		}
+	}
+	return nil
+}
+
+func lockFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store: open lock file: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("store: %s is in use by another gateway process: %w", path, err)
+	}
+	return f, nil
+}
