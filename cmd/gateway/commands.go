@@ -101,7 +101,15 @@ func replay(ctx context.Context, cfg *config.Config, conv normalize.Conversation
 	if err := catalog(connectorTypes()).CheckDriver(cfg.Store.Driver); err != nil {
 		return 0, fmt.Errorf("store.driver: %w", err)
 	}
-	st, err := store.OpenSQLiteShared(ctx, cfg.Store.DSN.Value())
+	// A SQLite database is locked by the gateway using it: replay shares it without the lock.
+	// PostgreSQL is shared by design.
+	var st *store.Store
+	var err error
+	if cfg.Store.Driver == "postgres" {
+		st, err = store.OpenPostgres(ctx, cfg.Store.DSN.Value(), store.Options{})
+	} else {
+		st, err = store.OpenSQLiteShared(ctx, cfg.Store.DSN.Value())
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -334,17 +335,31 @@ func settingsKeys(t reflect.Type, path string) []string {
 	return keys
 }
 
-// TestPostgresIsRefusedUntilThisBuildHasIt: check-config refuses a store this build cannot
-// open, with the words serve would use, instead of passing a file serve then refuses.
-func TestPostgresIsRefusedUntilThisBuildHasIt(t *testing.T) {
+// TestPostgresStoreIsAccepted: check-config passes a PostgreSQL store without connecting to
+// it, and serve connects at start: a database that does not answer stops it before anything
+// runs, naming the store.
+func TestPostgresStoreIsAccepted(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "gateway.yaml")
-	require.NoError(t, os.WriteFile(path, []byte("store:\n  driver: postgres\n  dsn: postgres://gw@db/gw\n"), 0o600))
-	const want = `store.driver: "postgres" is not supported by this build yet; use sqlite`
-	for _, cmd := range []string{"check-config", "serve"} {
-		var stdout, stderr bytes.Buffer
-		code := run(t.Context(), []string{cmd, "--config", path}, strings.NewReader(""), &stdout, &stderr)
-		require.Equal(t, 1, code, "%s: %s", cmd, stderr.String())
-		require.Contains(t, stderr.String(), want, cmd)
-	}
+	dsn := "postgres://gw@" + closedAddr(t) + "/gw?connect_timeout=5"
+	require.NoError(t, os.WriteFile(path, []byte("listen: 127.0.0.1:0\ndata_dir: "+dir+"\nstore:\n  driver: postgres\n  dsn: "+dsn+"\n"), 0o600))
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), []string{"check-config", "--config", path}, strings.NewReader(""), &stdout, &stderr)
+	require.Equal(t, 0, code, "check-config: %s", stderr.String())
+
+	stdout.Reset()
+	stderr.Reset()
+	code = run(t.Context(), []string{"serve", "--config", path}, strings.NewReader(""), &stdout, &stderr)
+	require.Equal(t, 1, code, "serve: %s", stderr.String())
+	require.Contains(t, stderr.String(), "store: postgres: connect", "serve")
+}
+
+// closedAddr is a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
 }

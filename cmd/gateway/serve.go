@@ -171,7 +171,7 @@ func assemble(ctx context.Context, cfg *config.Config, configFile string, out io
 	if err := catalog(connectorTypes()).CheckDriver(cfg.Store.Driver); err != nil {
 		return nil, fmt.Errorf("store.driver: %w", err)
 	}
-	st, err := store.OpenSQLite(ctx, cfg.Store.DSN.Value(), store.Options{})
+	st, err := store.Open(ctx, cfg.Store.Driver, cfg.Store.DSN.Value(), store.Options{})
 	if err != nil {
 		return nil, err
 	}

@@ -146,7 +146,7 @@ func typedBuild[C settings.Settings, T any](build func(deps, normalize.InstanceN
 }
 
 // storeDrivers are the stores this build opens (assemble, in serve.go).
-var storeDrivers = []string{"sqlite"}
+var storeDrivers = store.Drivers
 
 // catalog is what the configuration loader learns from the table.
 func catalog(types []connectorType) config.Catalog {
