@@ -105,10 +105,10 @@ func (i *Inbox) syncAgents(ctx context.Context) error {
 			AND EXISTS (SELECT 1 FROM agents WHERE name = ? AND password_hash != ?)`, a.Name, a.Name, hash); err != nil {
 			return fmt.Errorf("sync agent %s: %w", a.Name, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO agents (name, display_name, password_hash, from_config, created_at)
-			VALUES (?, ?, ?, 1, ?) ON CONFLICT (name) DO UPDATE SET display_name = excluded.display_name,
-			password_hash = excluded.password_hash, from_config = 1`,
-			a.Name, firstNonEmpty(a.DisplayName, a.Name), hash, now); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO agents (name, display_name, password_hash, from_config, admin, created_at)
+			VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (name) DO UPDATE SET display_name = excluded.display_name,
+			password_hash = excluded.password_hash, from_config = 1, admin = excluded.admin`,
+			a.Name, firstNonEmpty(a.DisplayName, a.Name), hash, a.Admin, now); err != nil {
 			return fmt.Errorf("sync agent %s: %w", a.Name, err)
 		}
 	}
@@ -138,8 +138,9 @@ func (i *Inbox) syncAgents(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO agents (name, display_name, password_hash, from_config, created_at)
-			VALUES (?, ?, ?, 0, ?)`, firstAgent, firstAgent, hash, now); err != nil {
+		// The only account, so the admin: nobody else could pair a channel from the inbox.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO agents (name, display_name, password_hash, from_config, admin, created_at)
+			VALUES (?, ?, ?, 0, 1, ?)`, firstAgent, firstAgent, hash, now); err != nil {
 			return fmt.Errorf("create first agent: %w", err)
 		}
 	}

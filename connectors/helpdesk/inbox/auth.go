@@ -236,6 +236,8 @@ type session struct {
 	DisplayName string
 	CSRF        string
 	ExpiresAt   time.Time
+	// Admin agents may open the admin pages.
+	Admin bool
 }
 
 // randomToken returns 256 random bits, URL-safe.
@@ -275,9 +277,9 @@ func (i *Inbox) currentSession(r *http.Request) (s session, ok bool, err error) 
 		return session{}, false, nil
 	}
 	var expires int64
-	err = i.db.QueryRowContext(r.Context(), `SELECT s.agent, a.display_name, s.csrf_token, s.expires_at
+	err = i.db.QueryRowContext(r.Context(), `SELECT s.agent, a.display_name, s.csrf_token, s.expires_at, a.admin
 		FROM sessions s JOIN agents a ON a.name = s.agent WHERE s.token_hash = ?`, hashToken(c.Value)).
-		Scan(&s.Agent, &s.DisplayName, &s.CSRF, &expires)
+		Scan(&s.Agent, &s.DisplayName, &s.CSRF, &expires, &s.Admin)
 	if errors.Is(err, sql.ErrNoRows) {
 		return session{}, false, nil
 	}
@@ -369,6 +371,23 @@ func (i *Inbox) authed(mode authMode, h sessionHandler) http.HandlerFunc {
 		w.Header().Set("Cache-Control", "no-store")
 		h(w, r, s)
 	}
+}
+
+// adminOnly runs h only for an admin agent (after authed's checks); other agents get 403: a
+// page to read, or plain text for a script.
+func (i *Inbox) adminOnly(mode authMode, h sessionHandler) http.HandlerFunc {
+	return i.authed(mode, func(w http.ResponseWriter, r *http.Request, s session) {
+		if !s.Admin {
+			const msg = "Only administrators may open this page."
+			if mode == asAPI {
+				http.Error(w, msg, http.StatusForbidden)
+				return
+			}
+			i.renderError(w, s, http.StatusForbidden, msg)
+			return
+		}
+		h(w, r, s)
+	})
 }
 
 // redirectToSignin sends a browser to the sign-in page, remembering where it wanted to go.

@@ -28,6 +28,8 @@ type Agent struct {
 	DisplayName string `yaml:"display_name"`
 	// PasswordHash is a bcrypt hash (gateway inbox-password prints one).
 	PasswordHash settings.Secret `yaml:"password_hash"`
+	// Admin lets the agent open the admin pages (pairing a WhatsApp linked device).
+	Admin bool `yaml:"admin"`
 }
 
 // bcryptPattern is the modular crypt format of bcrypt with a cost from 4 to 31.

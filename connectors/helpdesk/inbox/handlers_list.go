@@ -72,7 +72,7 @@ func (i *Inbox) handleList(w http.ResponseWriter, r *http.Request, s session) {
 		rows = append(rows, i.row(t, now))
 	}
 	v := listView{
-		common: common{Base: i.cfg.Path, Title: "Conversations", Agent: s.DisplayName, CSRF: s.CSRF},
+		common: i.commonFor(s, "Conversations"),
 		Filter: string(q.Status), Channel: q.Channel, Search: q.Search, Channels: channels, Rows: rows,
 	}
 	for _, st := range []struct {

@@ -136,7 +136,7 @@ func (i *Inbox) showThread(w http.ResponseWriter, r *http.Request, s session, co
 	}
 	state := computeSLA(i.now(), t.FirstUnansweredAt, i.firstResponse(t))
 	v := threadView{
-		common: common{Base: i.cfg.Path, Title: firstNonEmpty(t.PlayerName, "Player"), Agent: s.DisplayName, CSRF: s.CSRF},
+		common: i.commonFor(s, firstNonEmpty(t.PlayerName, "Player")),
 		ID:     string(conv.ID), URL: i.threadURL(conv.ID),
 		Player: firstNonEmpty(t.PlayerName, "Player"), ChannelKind: t.ChannelKind, Channel: t.Channel,
 		Language: t.Language, VIPTier: t.VIPTier, Closed: t.Status == normalize.StatusClosed,

@@ -307,9 +307,12 @@ func (f *fixture) browser() *browser {
 }
 
 // signedIn returns a browser signed in as alice.
-func (f *fixture) signedIn() *browser {
+func (f *fixture) signedIn() *browser { return f.signedInAs("alice", testPassword) }
+
+// signedInAs returns a browser signed in as user.
+func (f *fixture) signedInAs(user, password string) *browser {
 	b := f.browser()
-	resp := b.signIn("alice", testPassword)
+	resp := b.signIn(user, password)
 	require.Equal(f.t, http.StatusSeeOther, resp.status, resp.body)
 	page := b.get("/inbox/")
 	require.Equal(f.t, http.StatusOK, page.status)

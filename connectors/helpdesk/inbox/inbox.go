@@ -55,7 +55,11 @@ type Deps struct {
 	// configuration the gateway runs with, or it changes another database (the default
 	// ./data/inbox.db rather than the configured one). Empty means defaultPasswordCommand.
 	PasswordCommand string
-	Log             *slog.Logger
+	// Pairables returns the channel instances an admin pairs from the inbox's Channels page
+	// (a WhatsApp linked device); nil is none. It is called for each request, not in New,
+	// so the gateway may build its channels after its helpdesks.
+	Pairables func() []Pairable
+	Log       *slog.Logger
 }
 
 // Inbox is one inbox instance.

@@ -26,6 +26,8 @@ var pageFiles = map[string][]string{
 	"list":   {"templates/layout.html", "templates/list.html"},
 	"thread": {"templates/layout.html", "templates/thread.html"},
 	"error":  {"templates/layout.html", "templates/error.html"},
+	// Admin pages.
+	"pairing": {"templates/layout.html", "templates/pairing.html"},
 }
 
 // parsePages parses every page once at start, so a template error stops New instead of a page.
@@ -48,6 +50,12 @@ type common struct {
 	Title string
 	Agent string // display name of the signed-in agent; empty on the sign-in page
 	CSRF  string
+	Admin bool // the agent may open the admin pages: the layout links them
+}
+
+// commonFor is the layout's part of a page titled title, for the agent of s.
+func (i *Inbox) commonFor(s session, title string) common {
+	return common{Base: i.cfg.Path, Title: title, Agent: s.DisplayName, CSRF: s.CSRF, Admin: s.Admin}
 }
 
 // render writes page (or only its fragment) with status. It renders into a buffer first, so a
@@ -74,7 +82,7 @@ func (i *Inbox) renderError(w http.ResponseWriter, s session, status int, msg st
 	i.render(w, "error", false, status, struct {
 		common
 		Message string
-	}{common{Base: i.cfg.Path, Title: http.StatusText(status), Agent: s.DisplayName, CSRF: s.CSRF}, msg})
+	}{i.commonFor(s, http.StatusText(status)), msg})
 }
 
 // formOverhead is what a reply form may carry besides the attachment (text, tokens, multipart

@@ -34,6 +34,12 @@ func (i *Inbox) Mount(mux *http.ServeMux) {
 	handle("POST "+p+"/conversations/{id}/typing", i.authed(asAPI, i.handleTyping))
 	handle("GET "+p+"/attachments/{conv}/{msg}/{index}", i.authed(asAPI, i.handleAttachment))
 	handle("GET "+p+"/events", i.authed(asAPI, i.handleEvents))
+	// Admin pages: other agents get 403.
+	handle("GET "+p+"/admin/pairing", i.adminOnly(asPage, i.handlePairing))
+	handle("GET "+p+"/admin/pairing/status", i.adminOnly(asAPI, i.handlePairingStatus))
+	handle("GET "+p+"/admin/pairing/{instance}/qr.png", i.adminOnly(asAPI, i.handlePairingQR))
+	handle("POST "+p+"/admin/pairing/{instance}/new-code", i.adminOnly(asPage, i.handlePairNow))
+	handle("POST "+p+"/admin/pairing/{instance}/phone", i.adminOnly(asPage, i.handlePairPhone))
 	// Script and styles are public: the sign-in page needs them and they hold no data.
 	static := http.StripPrefix(p+"/", http.FileServerFS(filesOnly{staticFiles}))
 	handle("GET "+p+"/static/", func(w http.ResponseWriter, r *http.Request) {

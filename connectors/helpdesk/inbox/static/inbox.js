@@ -1,6 +1,7 @@
 // The inbox's only script: live refresh (server-sent events plus a timer), local times,
 // guarding the reply form against double submits and oversized files, typing hints, the
-// channel choice narrowing the list at once, and the reply box opening when used.
+// channel choice narrowing the list at once, the reply box opening when used, and the
+// Channels page following pairing codes.
 // Pages work without it; it only saves reloads.
 (function () {
   'use strict';
@@ -92,6 +93,42 @@
   var channel = document.getElementById('channel');
   if (channel && channel.form) {
     channel.addEventListener('change', function () { channel.form.requestSubmit(); });
+  }
+
+  // The Channels page (admins): follow each instance's state and QR code, which WhatsApp
+  // replaces every 20 to 60 seconds, by polling its JSON. A new code is a new image address.
+  var pairing = document.getElementById('pairing');
+  if (pairing) {
+    var PAIRING_MS = 2000;
+    var showIf = function (el, on) { if (el) el.hidden = !on; };
+    var update = function (row) {
+      var box = document.getElementById('pair-' + row.instance);
+      if (!box) { window.location.reload(); return; } // an instance came or went
+      box.querySelectorAll('[data-field]').forEach(function (el) {
+        var key = el.dataset.field;
+        if (key === 'qr') {
+          if (row.qr && el.getAttribute('src') !== row.qr) el.setAttribute('src', row.qr);
+          showIf(el, !!row.qr);
+        } else if (el.textContent !== String(row[key] || '')) {
+          el.textContent = row[key] || '';
+        }
+      });
+      box.querySelectorAll('[data-show]').forEach(function (el) { showIf(el, !!row[el.dataset.show]); });
+    };
+    var poll = function () {
+      fetch(pairing.dataset.status, { credentials: 'same-origin', cache: 'no-store' })
+        .then(function (res) {
+          if (res.status === 401 || res.status === 403) { window.location.reload(); return null; }
+          return res.ok ? res.json() : null;
+        })
+        .then(function (data) {
+          if (!data) return;
+          data.instances.forEach(update);
+          if (data.instances.length !== pairing.querySelectorAll('[data-instance]').length) window.location.reload();
+        })
+        .catch(function () { /* offline for a moment: the timer tries again */ });
+    };
+    window.setInterval(poll, PAIRING_MS);
   }
 
   var form = document.getElementById('reply');
