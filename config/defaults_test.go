@@ -20,7 +20,7 @@ func TestDefault(t *testing.T) {
 			Workers: 16, MaxAttempts: 12, BackoffBase: time.Second, BackoffMax: 10 * time.Minute,
 			BatchSize: 50, Lease: 2 * time.Minute,
 		},
-		SLA:             SLA{FirstResponse: FirstResponse{Chat: 5 * time.Minute, Email: 2 * time.Hour, Voice: time.Hour}},
+		SLA:             SLA{FirstResponse: FirstResponse{Chat: 5 * time.Minute, Email: 2 * time.Hour, Voice: time.Hour}, UrgentCallbackVIP: 1},
 		Retention:       Retention{ClosedConversations: 365 * 24 * time.Hour, Attachments: 90 * 24 * time.Hour},
 		ShutdownTimeout: 30 * time.Second,
 		// The embedded default: the web chat for players, the built-in inbox for agents, each

@@ -94,6 +94,10 @@ type Delivery struct {
 // SLA sets the support policy's response targets.
 type SLA struct {
 	FirstResponse FirstResponse `yaml:"first_response"`
+	// UrgentCallbackVIP is the VIP tier from which a player's call-back request (from the
+	// phone menu, the web chat, Telegram) makes the conversation urgent; below it a call-back
+	// request makes it high. 0 makes none urgent. Default 1: every VIP's.
+	UrgentCallbackVIP int `yaml:"urgent_callback_vip"`
 }
 
 // FirstResponse is how long a player may wait for an agent's answer, per kind of channel,

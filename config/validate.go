@@ -53,6 +53,9 @@ func (c *Config) validate(p *problems) {
 	c.validateStorage(p)
 	c.Delivery.validate(p)
 	c.SLA.FirstResponse.validate(p)
+	if c.SLA.UrgentCallbackVIP < 0 {
+		p.add("sla.urgent_callback_vip", fmt.Sprintf("must not be negative (0 makes no call-back request urgent), got %d", c.SLA.UrgentCallbackVIP))
+	}
 	checkPositive(p, "shutdown_timeout", c.ShutdownTimeout)
 
 	names := c.validateEntries(p)

@@ -70,6 +70,9 @@ func TestValidate(t *testing.T) {
 			"sla.first_response.email: must not be negative (0 sets no target), got -1h0m0s",
 			"sla.first_response.vip: must not be negative (0 sets no target), got -1m0s",
 		}},
+		{"negative call-back tier", func(c *Config) { c.SLA.UrgentCallbackVIP = -1 }, []string{
+			"sla.urgent_callback_vip: must not be negative (0 makes no call-back request urgent), got -1",
+		}},
 		{"shutdown timeout", func(c *Config) { c.ShutdownTimeout = 0 }, []string{"shutdown_timeout: must be positive, got 0s"}},
 		{"channel type required", func(c *Config) { c.Channels[0].Type = "" }, []string{"channels[0].type: required"}},
 		{"channel name too long", func(c *Config) { c.Channels[0].Name = strings.Repeat("a", 64); c.Routes[0].Match.Channels = nil }, []string{"channels[0].name: want lower-case letters"}},

@@ -139,6 +139,16 @@ type Attachment struct {
 	ContentID string `json:"content_id,omitempty"`
 }
 
+// Callback is what a player asking to be called back gave.
+type Callback struct {
+	// Phone is the number to call, in E.164 form ("+4917012345678"); empty when the player's
+	// number is unknown (a caller who hid theirs pressed the menu's key).
+	Phone string `json:"phone"`
+	// PreferredTime is when the player would like the call, in their own words ("after 6 pm");
+	// empty when they gave none.
+	PreferredTime string `json:"preferred_time,omitempty"`
+}
+
 // DeliveryState is where a message is on its way to the other side.
 type DeliveryState string
 
@@ -189,6 +199,11 @@ type Message struct {
 	Subject     string       `json:"subject,omitempty"`
 	Attachments []Attachment `json:"attachments,omitempty"`
 	Location    *Location    `json:"location,omitempty"`
+	// Callback, on an inbound player's text message, marks it as the player's request to be
+	// called back, from whichever channel they asked on (connectors/callback builds it). Text
+	// says the same in words for helpdesks that show only text; the router raises the
+	// conversation's priority on it, and helpdesks that can flag a message show it flagged.
+	Callback *Callback `json:"callback,omitempty"`
 
 	// ReplyTo is the external ID, within Source, of the message this one answers. For an
 	// outbound message the store translates it on intake into the channel's ID of that

@@ -171,7 +171,7 @@ func (r *Router) Deliver(ctx context.Context, msgs ...normalize.Message) error {
 }
 
 func (r *Router) assess(m normalize.Message) store.Assessment {
-	p, tags := priorityFor(m)
+	p, tags := r.rules.priorityFor(m)
 	return store.Assessment{Helpdesk: r.rules.Pick(m), Priority: p, Tags: tags,
 		FirstResponse: r.rules.SLA.Target(m.ChannelKind, 0), VIPFirstResponse: r.rules.SLA.Target(m.ChannelKind, 1)}
 }

@@ -22,6 +22,10 @@ type Rules struct {
 	List    []Rule
 	Default normalize.InstanceName
 	SLA     SLA
+	// UrgentCallbackVIP is the VIP tier from which a player's call-back request makes their
+	// conversation urgent; below it (and for players without a tier) it makes it high. 0
+	// makes none urgent.
+	UrgentCallbackVIP int
 }
 
 // Pick returns the helpdesk for a conversation that first opens with m.
@@ -83,11 +87,26 @@ func languageIn(tag string, langs []string) bool {
 	return false
 }
 
+// Tags the policy gives conversations.
+const (
+	tagVIP      = "vip"
+	tagCallback = "callback"
+)
+
 // priorityFor gives VIP players' conversations a higher priority from the first message
-// that shows the tier on.
-func priorityFor(m normalize.Message) (normalize.Priority, []string) {
+// that shows the tier on, and a call-back request (normalize.Message.Callback) higher still:
+// someone waits by the phone, and a VIP at or above UrgentCallbackVIP waits first. The store
+// only ever raises a conversation's priority, so a later ordinary message keeps it.
+func (rs Rules) priorityFor(m normalize.Message) (normalize.Priority, []string) {
+	p, tags := normalize.PriorityNormal, []string(nil)
 	if m.Author.VIPTier > 0 {
-		return normalize.PriorityHigh, []string{"vip"}
+		p, tags = normalize.PriorityHigh, append(tags, tagVIP)
 	}
-	return normalize.PriorityNormal, nil
+	if m.Callback != nil {
+		p, tags = normalize.PriorityHigh, append(tags, tagCallback)
+		if rs.UrgentCallbackVIP > 0 && m.Author.VIPTier >= rs.UrgentCallbackVIP {
+			p = normalize.PriorityUrgent
+		}
+	}
+	return p, tags
 }

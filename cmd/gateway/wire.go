@@ -244,7 +244,7 @@ func closeConnector(family string, name normalize.InstanceName, c any, log *slog
 }
 
 func routingRules(cfg *config.Config, sla router.SLA) router.Rules {
-	rules := router.Rules{Default: normalize.InstanceName(cfg.DefaultHelpdesk), SLA: sla}
+	rules := router.Rules{Default: normalize.InstanceName(cfg.DefaultHelpdesk), SLA: sla, UrgentCallbackVIP: cfg.SLA.UrgentCallbackVIP}
 	for _, r := range cfg.Routes {
 		rule := router.Rule{Languages: r.Match.Languages, MinVIP: r.Match.MinVIP, Keywords: r.Match.Keywords,
 			Helpdesk: normalize.InstanceName(r.Helpdesk)}

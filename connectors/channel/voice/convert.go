@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/casino-support/gateway/connectors/callback"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -11,11 +12,10 @@ import (
 // (RecordingSid, recording_uuid, CallSid, conversation_uuid) with a prefix per kind of
 // message, so the store keeps each once however often the provider repeats a callback.
 
-// CallbackPrefix starts the text of every call-back request. The flag travels as this text
-// on a text message (not an event), because a call-back is a request an agent must answer:
-// the first-response clock starts on it as on any player's words, and every helpdesk shows
-// it as it shows text. Its ExternalID starts with "callback:".
-const CallbackPrefix = "[call-back request]"
+// CallbackPrefix starts the text of every call-back request, from this line as from every
+// other channel: connectors/callback owns their one shape. Its ExternalID starts with
+// "callback:".
+const CallbackPrefix = callback.Prefix
 
 // player is the author of a caller's messages: their number, language and, for a VIP on the
 // configured list, tier and player ID, from which the router sets the conversation's
@@ -89,11 +89,15 @@ func (c *Channel) lateTranscriptMessage(v voicemail) normalize.Message {
 	return m
 }
 
-// callbackMessage is a caller's request to be called back.
+// callbackMessage is a caller's request to be called back. A caller who hid their number
+// is still flagged, without one: an agent learns that they asked.
 func (c *Channel) callbackMessage(k caller) normalize.Message {
 	m := c.inbound(k.call, k.from, k.lang, "callback:"+k.call)
-	m.Kind = normalize.KindText
-	m.Text = fmt.Sprintf("%s Please call %s back (they asked for it in the phone menu of %s).", CallbackPrefix, k.from, k.to)
+	var cb normalize.Callback
+	if a := address(k.from, k.call); a == normalize.Address(k.from) {
+		cb.Phone = k.from
+	}
+	callback.Mark(&m, cb, "the phone menu of "+k.to)
 	return m
 }
 

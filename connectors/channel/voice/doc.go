@@ -14,7 +14,7 @@
 // (connectors.Cursors, see pending.go), so a crash between a callback and the download loses
 // nothing: the settle loop picks the pending voicemails up on the next start. A call that
 // ended without a message, or never reached the line, becomes a system message; a call-back
-// request becomes a text message starting with CallbackPrefix. ExternalIDs are the
+// request becomes a text message flagged as one (connectors/callback). ExternalIDs are the
 // provider's recording and call IDs, so a callback delivered twice is stored once.
 //
 // Every request is verified before anything of it is read into a message: Twilio's

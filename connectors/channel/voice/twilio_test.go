@@ -297,6 +297,7 @@ func TestTwilioCallbackRequest(t *testing.T) {
 	require.True(t, strings.HasPrefix(m.Text, voice.CallbackPrefix), m.Text)
 	require.Contains(t, m.Text, vip)
 	require.Equal(t, normalize.KindText, m.Kind, "a call-back request awaits an answer like a player's words")
+	require.Equal(t, &normalize.Callback{Phone: vip}, m.Callback, "flagged for the router and the helpdesks")
 	require.Equal(t, 3, m.Author.VIPTier, "the router raises the priority of VIPs")
 	require.Equal(t, "p-77", m.Author.PlayerID)
 
