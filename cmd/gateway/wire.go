@@ -77,7 +77,8 @@ func connectorTypes() []connectorType {
 			func(d deps, name normalize.InstanceName, c *inbox.Config) (*inbox.Inbox, error) {
 				return inbox.New(d.ctx, name, *c, inbox.Deps{Conversations: d.store, Blobs: d.blobs,
 					FirstResponse: d.sla.Target, PublicURL: d.cfg.PublicURL, MaxUploadBytes: d.cfg.Attachments.MaxBytes,
-					Out: d.out, PasswordCommand: inboxPasswordCommand(d.cfg, d.configFile, name), Log: d.log})
+					Out: d.out, PasswordCommand: inboxPasswordCommand(d.cfg, d.configFile, name),
+					Pairables: pairables(d.channels), Log: d.log})
 			}),
 		helpdeskType("rt", rt.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *rt.Config) (*rt.Helpdesk, error) {
@@ -187,12 +188,16 @@ type deps struct {
 	// metrics registers connectors' own instruments (the web chat's refusals, the e-mail
 	// channels' dropped and oversized mails).
 	metrics prometheus.Registerer
+	// channels returns the channels built; a helpdesk that acts on them (the inbox pairs
+	// WhatsApp) calls it when it needs them, not while it is built.
+	channels func() map[normalize.InstanceName]connectors.Channel
 }
 
 // buildConnectors makes every configured channel and helpdesk.
 func buildConnectors(types []connectorType, d deps) (map[normalize.InstanceName]connectors.Channel, map[normalize.InstanceName]connectors.Helpdesk, error) {
 	channels := map[normalize.InstanceName]connectors.Channel{}
 	helpdesks := map[normalize.InstanceName]connectors.Helpdesk{}
+	d.channels = func() map[normalize.InstanceName]connectors.Channel { return channels }
 	build := func(family string, channel bool, name, typ string, s settings.Settings) (any, error) {
 		t, ok := lookupType(types, channel, typ)
 		if !ok {
