@@ -46,6 +46,7 @@ type msgView struct {
 	Class       string // player, agent or note
 	Author      string
 	Label       string // what a message without words is: "image", "reaction"...
+	Callback    bool   // a player's call-back request: a badge says so
 	Text        string
 	At          time.Time
 	Attachments []attachmentView
@@ -155,7 +156,7 @@ func (i *Inbox) threadURL(conv normalize.ConversationID) string {
 }
 
 func (i *Inbox) messageView(conv normalize.ConversationID, m normalize.Message) msgView {
-	v := msgView{Class: "player", Author: m.Author.DisplayName, Text: m.Text, At: m.ReceivedAt}
+	v := msgView{Class: "player", Author: m.Author.DisplayName, Text: m.Text, At: m.ReceivedAt, Callback: m.Callback != nil}
 	if v.At.IsZero() {
 		v.At = m.SentAt
 	}

@@ -344,3 +344,16 @@ func TestRunReturnsOnCancel(t *testing.T) {
 	require.NoError(t, in.Close())
 	require.NoError(t, in.Close(), "Close is idempotent")
 }
+
+func TestThreadShowsACallbackRequestWithABadge(t *testing.T) {
+	f := newFixture(t)
+	asked := playerMsg("m1", "[call-back request] Please call +491701234567 back (they asked for it in the web chat).", t0)
+	asked.Callback = &normalize.Callback{Phone: "+491701234567"}
+	msgs := []normalize.Message{asked, playerMsg("m2", "call-back request, please", t0.Add(time.Minute))}
+	c := f.conv("c1", lena, msgs...)
+	f.post(c, msgs...)
+	page := f.signedIn().get("/inbox/conversations/c1")
+	require.Equal(t, http.StatusOK, page.status)
+	require.Equal(t, 1, strings.Count(page.body, `<span class="badge callback">call-back request</span>`),
+		"the flag makes the badge, not the words")
+}

@@ -1,10 +1,12 @@
 package rt
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/casino-support/gateway/connectors/callback"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -108,4 +110,18 @@ func TestPostedByGateway(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) { require.Equal(t, tc.want, postedByGateway(tc.text)) })
 	}
+}
+
+// RT shows a call-back request by its words: the ticket's subject and the correspondence
+// start with the flag, and the number and the preferred time are lines an agent reads.
+func TestCallbackRequestInSubjectAndContent(t *testing.T) {
+	m := normalize.Message{ID: normalize.NewMessageID()}
+	callback.Mark(&m, normalize.Callback{Phone: "+491701234567", PreferredTime: "nach 18 Uhr"}, "Telegram")
+	conv := normalize.Conversation{Channel: "tg"}
+	require.True(t, strings.HasPrefix(subject(conv, m), callback.Prefix+" Please call +491701234567"), subject(conv, m))
+	fields, err := (&Helpdesk{}).content(t.Context(), m)
+	require.NoError(t, err)
+	content := fields["Content"].(string)
+	require.Contains(t, content, "Please call +491701234567 back (they asked for it in Telegram). Preferred time: nach 18 Uhr")
+	require.Equal(t, []normalize.MessageID{m.ID}, markers(content))
 }

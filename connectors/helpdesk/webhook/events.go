@@ -86,6 +86,15 @@ type Message struct {
 	ReceivedAt  time.Time    `json:"received_at"`
 	ReplyTo     string       `json:"reply_to,omitempty"`
 	Attachments []Attachment `json:"attachments"`
+	// Callback marks a player's request to be called back; absent on other messages.
+	Callback *Callback `json:"callback,omitempty"`
+}
+
+// Callback is what a player asking to be called back gave: the number in E.164 form (absent
+// when a caller hid theirs) and the time they would like, in their words.
+type Callback struct {
+	Phone         string `json:"phone,omitempty"`
+	PreferredTime string `json:"preferred_time,omitempty"`
 }
 
 // Author is who wrote a message.

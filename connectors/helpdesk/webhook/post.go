@@ -97,10 +97,14 @@ func (h *Helpdesk) messageOf(msg normalize.Message) Message {
 	for _, a := range msg.Attachments {
 		atts = append(atts, Attachment{Name: a.Name, MediaType: a.MediaType, Size: a.Size, SHA256: a.SHA256, URL: h.attachmentURL(a.SHA256), ContentID: a.ContentID})
 	}
-	return Message{
+	out := Message{
 		ID: string(msg.ID), Kind: string(msg.Kind), Text: msg.Text, HTML: msg.HTML, Subject: msg.Subject,
 		Author: Author{Role: string(msg.Author.Role), DisplayName: msg.Author.DisplayName},
 		SentAt: msg.SentAt.UTC(), ReceivedAt: msg.ReceivedAt.UTC(), ReplyTo: string(msg.ReplyTo),
 		Attachments: atts,
 	}
+	if cb := msg.Callback; cb != nil {
+		out.Callback = &Callback{Phone: cb.Phone, PreferredTime: cb.PreferredTime}
+	}
+	return out
 }

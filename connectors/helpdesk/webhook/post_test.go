@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/callback"
 	"github.com/casino-support/gateway/connectors/helpdesk/webhook"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/test/webhookreceiver"
@@ -333,4 +334,23 @@ func TestPostCarriesThePlayersEmail(t *testing.T) {
 			require.Equal(t, "Withdrawal delayed", ev.Event.Message.Subject)
 		}
 	}
+}
+
+// A call-back request carries its flag, and the contract describes it: the receiver checks
+// every event against docs/webhook-openapi.yaml.
+func TestPostCarriesTheCallbackRequest(t *testing.T) {
+	e := newEnv(t, nil)
+	conv, msgs := conversation(2)
+	callback.Mark(&msgs[0], normalize.Callback{Phone: "+491701234567", PreferredTime: "nach 18 Uhr"}, "the web chat")
+	callback.Mark(&msgs[1], normalize.Callback{}, "the phone menu of +4930123456")
+	_, _, err := e.hd.Post(t.Context(), conv, deliveries(msgs, 1))
+	require.NoError(t, err)
+	var got []*webhook.Callback
+	for _, ev := range e.recv.Events() {
+		if ev.Event.Message != nil {
+			got = append(got, ev.Event.Message.Callback)
+			require.True(t, strings.HasPrefix(ev.Event.Message.Text, callback.Prefix))
+		}
+	}
+	require.Equal(t, []*webhook.Callback{{Phone: "+491701234567", PreferredTime: "nach 18 Uhr"}, {}}, got)
 }
