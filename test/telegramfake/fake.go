@@ -76,6 +76,16 @@ type SentMessage struct {
 	FileName  string
 	FileData  []byte
 	FileID    string // when a file was sent by ID instead of uploaded
+	// Markup is the reply_markup sent with the message, decoded; nil when none was sent.
+	Markup *Markup
+}
+
+// Markup is a reply keyboard (ReplyKeyboardMarkup) or its removal (ReplyKeyboardRemove), the
+// two reply_markup kinds the gateway sends; the Bot API tells them apart by their fields.
+type Markup struct {
+	Keyboard       [][]tgbotapi.KeyboardButton `json:"keyboard"`
+	OneTime        bool                        `json:"one_time_keyboard"`
+	RemoveKeyboard bool                        `json:"remove_keyboard"`
 }
 
 // New returns a fake that accepts token.

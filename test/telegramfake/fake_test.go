@@ -229,3 +229,32 @@ func pngOf(t *testing.T, w, h int) []byte {
 	require.Equal(t, image.Config{ColorModel: cfg.ColorModel, Width: w, Height: h}, cfg)
 	return out
 }
+
+// A reply keyboard and its removal are recorded decoded; a reply_markup that is no JSON is
+// refused as the real server refuses it.
+func TestReplyMarkup(t *testing.T) {
+	fake, bot, err := newBot(t, token)
+	require.NoError(t, err)
+	ask := tgbotapi.NewMessage(7, "share?")
+	ask.ReplyMarkup = tgbotapi.NewReplyKeyboard(tgbotapi.NewKeyboardButtonRow(tgbotapi.NewKeyboardButtonContact("Share")))
+	_, err = bot.Send(ask)
+	require.NoError(t, err)
+	done := tgbotapi.NewMessage(7, "thanks")
+	done.ReplyMarkup = tgbotapi.NewRemoveKeyboard(true)
+	_, err = bot.Send(done)
+	require.NoError(t, err)
+	_, err = bot.Send(tgbotapi.NewMessage(7, "plain"))
+	require.NoError(t, err)
+
+	sent := fake.Sent(7)
+	require.Len(t, sent, 3)
+	require.Equal(t, [][]tgbotapi.KeyboardButton{{{Text: "Share", RequestContact: true}}}, sent[0].Markup.Keyboard)
+	require.True(t, sent[1].Markup.RemoveKeyboard)
+	require.Nil(t, sent[2].Markup)
+
+	_, err = bot.MakeRequest("sendMessage", tgbotapi.Params{"chat_id": "7", "text": "x", "reply_markup": "{not json"})
+	var te *tgbotapi.Error
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, "Bad Request: can't parse reply keyboard markup JSON object", te.Message)
+	require.Len(t, fake.Sent(7), 3, "a refused message is not recorded")
+}

@@ -2,6 +2,7 @@ package telegramfake
 
 import (
 	"bytes"
+	"encoding/json"
 	"image"
 	_ "image/jpeg" // photos are decoded for their dimensions only
 	_ "image/png"
@@ -34,6 +35,14 @@ func (s *Server) send(w http.ResponseWriter, method string, p request) {
 	}
 	m := SentMessage{Method: method, ChatID: chatID}
 	m.ReplyTo, _ = strconv.Atoi(p.get("reply_to_message_id"))
+	if raw := p.get("reply_markup"); raw != "" {
+		// The real server's answer to a reply_markup that does not decode as a JSON object.
+		m.Markup = new(Markup)
+		if json.Unmarshal([]byte(raw), m.Markup) != nil {
+			fail(w, http.StatusBadRequest, "Bad Request: can't parse reply keyboard markup JSON object", 0)
+			return
+		}
+	}
 	switch method {
 	case "sendMessage":
 		m.Text = p.get("text")

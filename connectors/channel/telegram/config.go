@@ -32,6 +32,10 @@ type Config struct {
 	// AllowGroups accepts messages from group chats too; by default only private chats,
 	// since a support conversation belongs to one player.
 	AllowGroups bool `yaml:"allow_groups"`
+	// CallbackRequests lets players ask to be called back in a private chat: /callback
+	// answers with a button that shares their own phone number, which becomes a call-back
+	// request (docs/voice.md). Off by default: offer it where agents can call players.
+	CallbackRequests bool `yaml:"callback_requests"`
 	// PollTimeout is the long-poll wait of one getUpdates call. Default 30s; at most 50s,
 	// which Telegram clamps to anyway.
 	PollTimeout time.Duration `yaml:"poll_timeout"`

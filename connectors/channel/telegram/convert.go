@@ -8,6 +8,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/casino-support/gateway/connectors/callback"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -19,6 +20,8 @@ type inbound struct {
 	chatID  int64
 	start   bool
 	private bool // a one-to-one chat with the player, where a /start identity applies
+	// askCallback is a /callback command: answered with the contact button, not delivered.
+	askCallback bool
 }
 
 // fileRef is a file attached to a Telegram message, named and typed as the message says.
@@ -33,6 +36,7 @@ type fileRef struct {
 type convertOptions struct {
 	name        normalize.InstanceName
 	allowGroups bool
+	callbacks   bool // callback_requests: /callback and the player's own contact
 }
 
 // convertUpdate turns one update into an inbound message. It returns a reason instead when the
@@ -83,6 +87,12 @@ func convertUpdate(opt convertOptions, u tgbotapi.Update) (inbound, string) {
 	}
 	cmd, _, _ := strings.Cut(in.msg.Text, " ")
 	in.start = in.msg.Kind == normalize.KindText && (cmd == "/start" || strings.HasPrefix(cmd, "/start@"))
+	if opt.callbacks && in.private {
+		in.askCallback = in.msg.Kind == normalize.KindText && isCallbackCommand(in.msg.Text)
+		if cb, ok := ownContactRequest(m); ok {
+			callback.Mark(&in.msg, cb, "Telegram")
+		}
+	}
 	return in, ""
 }
 

@@ -16,6 +16,7 @@ type notice struct {
 	chatID int64
 	conv   normalize.Address
 	text   string
+	markup any // a reply keyboard to show or remove, if any
 }
 
 // batch is a set of updates converted for one Deliver: the messages, the notices to send once
@@ -30,7 +31,7 @@ type batch struct {
 // prepare converts a batch of updates and fetches their files. It fails only on what a retry
 // may fix (network, 5xx); then nothing of the batch is delivered and the caller retries it.
 func (c *Channel) prepare(ctx context.Context, updates []tgbotapi.Update) (batch, error) {
-	opt := convertOptions{name: c.name, allowGroups: c.cfg.AllowGroups}
+	opt := convertOptions{name: c.name, allowGroups: c.cfg.AllowGroups, callbacks: c.cfg.CallbackRequests}
 	b := batch{idents: map[int64]playerIdentity{}}
 	for _, u := range updates {
 		in, reason := convertUpdate(opt, u)
@@ -62,6 +63,17 @@ func (c *Channel) prepare(ctx context.Context, updates []tgbotapi.Update) (batch
 		}
 		if in.start {
 			b.notices = append(b.notices, notice{chatID: in.chatID, conv: in.msg.Address, text: greeting(c.cfg.Greetings, in.msg.Author.Language)})
+		}
+		if in.askCallback {
+			// Only a question of the bot's: the request itself is the contact that follows.
+			text, kb := askForContact(in.msg.Author.Language)
+			b.notices = append(b.notices, notice{chatID: in.chatID, conv: in.msg.Address, text: text, markup: kb})
+			c.log.Info("telegram: call-back asked, contact requested", "conv", in.msg.Address)
+			continue
+		}
+		if in.msg.Callback != nil {
+			text, kb := thanksForContact(in.msg.Author.Language, in.msg.Callback.Phone)
+			b.notices = append(b.notices, notice{chatID: in.chatID, conv: in.msg.Address, text: text, markup: kb})
 		}
 		b.msgs = append(b.msgs, in.msg)
 	}
@@ -121,7 +133,9 @@ func (c *Channel) sendNotices(ctx context.Context, notices []notice) {
 		if n.text == "" {
 			continue
 		}
-		if _, err := c.sendText(ctx, n.chatID, n.text, 0); err != nil {
+		cfg := tgbotapi.NewMessage(n.chatID, n.text)
+		cfg.ReplyMarkup = n.markup
+		if _, err := c.request(ctx, n.chatID, cfg); err != nil {
 			c.log.Warn("telegram: notice not sent", "conv", n.conv, "err", err)
 		}
 	}
