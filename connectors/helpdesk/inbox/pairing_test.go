@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"image"
 	"image/png"
 	"net/http"
 	"net/url"
@@ -178,11 +179,22 @@ func decodeQR(t *testing.T, b *browser, path string) (string, int) {
 	require.Equal(t, "image/png", resp.header.Get("Content-Type"))
 	img, err := png.Decode(strings.NewReader(resp.body))
 	require.NoError(t, err)
+	text, err := readQR(img)
+	require.NoError(t, err)
+	return text, img.Bounds().Dx()
+}
+
+// readQR returns the text a QR reader (ZXing's) finds in img.
+func readQR(img image.Image) (string, error) {
 	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	require.NoError(t, err)
+	if err != nil {
+		return "", err
+	}
 	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
-	require.NoError(t, err)
-	return res.GetText(), img.Bounds().Dx()
+	if err != nil {
+		return "", err
+	}
+	return res.GetText(), nil
 }
 
 // qrText is decodeQR's text.
