@@ -63,7 +63,13 @@ func TestFaults(t *testing.T) {
 			srv, reached := remote(t)
 			client, faults := httpfault.Wrap(srv.Client())
 			faults.Next(nil, tt.fault)
-			ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+			// Only a stall needs the deadline to end it; the others get the time a loaded
+			// machine may need to reach the remote.
+			timeout := 30 * time.Second
+			if tt.fault.Stall {
+				timeout = 100 * time.Millisecond
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), timeout)
 			defer cancel()
 			resp, err := post(ctx, t, client, srv.URL)
 			if tt.status == 0 {
