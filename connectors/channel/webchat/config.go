@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/casino-support/gateway/connectors/media"
+	"github.com/casino-support/gateway/connectors/phone"
 	"github.com/casino-support/gateway/connectors/settings"
 )
 
@@ -47,6 +48,13 @@ type Config struct {
 	// MaxConnections caps the open WebSockets and waiting long polls of this chat, so a flood
 	// of connections cannot exhaust the process. Default 10000.
 	MaxConnections int `yaml:"max_connections"`
+	// CallbackRequests shows players a "Request a call-back" action that asks for their phone
+	// number and an optional preferred time; the request reaches agents flagged as one
+	// (docs/voice.md). Off by default: offer it where agents call players.
+	CallbackRequests bool `yaml:"callback_requests"`
+	// CallbackRegion reads a number a player types without a country code as a number of
+	// this ISO 3166 region ("DE"). Empty asks players for the international form (+49…).
+	CallbackRegion string `yaml:"callback_region"`
 }
 
 // AddressLimits are per client address (connectors.ClientKey: behind trusted proxies the
@@ -124,6 +132,9 @@ func (c *Config) Validate(p *settings.Problems) {
 	}
 	if c.MessagesPerMinute < 1 {
 		p.Add("messages_per_minute", "must be at least 1")
+	}
+	if c.CallbackRegion != "" && !phone.ValidRegion(c.CallbackRegion) {
+		p.Addf("callback_region", "want an ISO 3166 region code such as DE or GB, got %s", settings.Quote(c.CallbackRegion))
 	}
 	for _, l := range []struct {
 		key   string

@@ -14,9 +14,11 @@ const (
 	typeMessage = "message"
 	typeTyping  = "typing"
 	typeReceipt = "receipt"
-	typeWelcome = "welcome"
-	typeAck     = "ack"
-	typeError   = "error"
+	// typeCallback asks to be called back: a message of its own, acked like one.
+	typeCallback = "callback"
+	typeWelcome  = "welcome"
+	typeAck      = "ack"
+	typeError    = "error"
 )
 
 // Error codes of error frames and of HTTP error bodies. The page decides what to do by code
@@ -38,6 +40,8 @@ const (
 	codeTooManyClients = "too_many_connections"
 	// codeStorageFull refuses a file the gateway's attachment storage has no room for.
 	codeStorageFull = "storage_full"
+	// codeInvalidPhone refuses a call-back request whose number is none a call can reach.
+	codeInvalidPhone = "invalid_phone"
 )
 
 const (
@@ -49,6 +53,12 @@ const (
 	maxFrameBytes = 32 << 10
 	// maxClientIDLen bounds the page's own message IDs, which end up in ExternalID.
 	maxClientIDLen = 64
+	// maxPhoneLen bounds a typed phone number: the longest E.164 number with spaces, dashes
+	// and an 00 prefix fits several times over.
+	maxPhoneLen = 40
+	// maxPreferredTimeRunes bounds the preferred time a frame may carry; connectors/callback
+	// keeps at most callback.MaxPreferredTime of it.
+	maxPreferredTimeRunes = 200
 )
 
 var (
@@ -72,6 +82,9 @@ type clientFrame struct {
 	// receipt
 	ID    string `json:"id,omitempty"`
 	State string `json:"state,omitempty"`
+	// callback (with client_id)
+	Phone         string `json:"phone,omitempty"`
+	PreferredTime string `json:"preferred_time,omitempty"`
 }
 
 // frameError is a refusal the page shows: Code is for the page's logic, Message for the
@@ -124,6 +137,20 @@ func parseClientFrame(data []byte) (clientFrame, *frameError) {
 			return clientFrame{}, &frameError{Code: codeEmpty, Message: "The message is empty.", ClientID: f.ClientID}
 		}
 		return clientFrame{Type: f.Type, ClientID: f.ClientID, Text: text}, nil
+	case typeCallback:
+		if !clientIDPattern.MatchString(f.ClientID) {
+			return clientFrame{}, badRequest("client_id: want 1 to %d letters, digits, - or _", maxClientIDLen)
+		}
+		number, _ := cleanText(f.Phone)
+		if number == "" || len(number) > maxPhoneLen || strings.ContainsAny(number, "\n\t") {
+			return clientFrame{}, &frameError{Code: codeInvalidPhone, Message: "Please enter a valid phone number.", ClientID: f.ClientID}
+		}
+		when, _ := cleanText(f.PreferredTime)
+		if utf8.RuneCountInString(when) > maxPreferredTimeRunes {
+			return clientFrame{}, &frameError{Code: codeTooLong, ClientID: f.ClientID,
+				Message: fmt.Sprintf("The preferred time is too long; the limit is %d characters.", maxPreferredTimeRunes)}
+		}
+		return clientFrame{Type: f.Type, ClientID: f.ClientID, Phone: number, PreferredTime: when}, nil
 	case typeTyping:
 		return clientFrame{Type: f.Type}, nil
 	case typeReceipt:
@@ -135,7 +162,7 @@ func parseClientFrame(data []byte) (clientFrame, *frameError) {
 		}
 		return clientFrame{Type: f.Type, ID: f.ID, State: f.State}, nil
 	}
-	return clientFrame{}, badRequest("unknown frame type %q: want hello, message, typing or receipt", truncate(f.Type, 20))
+	return clientFrame{}, badRequest("unknown frame type %q: want hello, message, callback, typing or receipt", truncate(f.Type, 20))
 }
 
 // cleanText normalises line ends, drops control characters other than newline and tab (they
@@ -174,14 +201,16 @@ func truncate(s string, n int) string {
 // Server → client frames.
 
 type welcomeFrame struct {
-	Type     string        `json:"type"`
-	Token    string        `json:"token"`
-	Visitor  string        `json:"visitor"`
-	Title    string        `json:"title"`
-	Greeting string        `json:"greeting"`
-	Language string        `json:"language,omitempty"`
-	History  []wireMessage `json:"history"`
-	Limits   limits        `json:"limits"`
+	Type string `json:"type"`
+	// CallbackRequests says the chat takes call-back requests (the page shows the action).
+	CallbackRequests bool          `json:"callback_requests,omitempty"`
+	Token            string        `json:"token"`
+	Visitor          string        `json:"visitor"`
+	Title            string        `json:"title"`
+	Greeting         string        `json:"greeting"`
+	Language         string        `json:"language,omitempty"`
+	History          []wireMessage `json:"history"`
+	Limits           limits        `json:"limits"`
 }
 
 // limits lets the page refuse what the server would refuse before uploading it.

@@ -27,6 +27,14 @@ func TestParseClientFrame(t *testing.T) {
 		{`{"type":"message","client_id":"c1","text":5}`, clientFrame{}, codeBadRequest},
 		{`{"type":"receipt","id":"m1","state":"sent"}`, clientFrame{}, codeBadRequest},
 		{`{"type":"receipt","id":"../x","state":"read"}`, clientFrame{}, codeBadRequest},
+		{`{"type":"callback","client_id":"cb-1","phone":" +49 170\u0007 1234567 ","preferred_time":"after\r\n6 pm "}`,
+			clientFrame{Type: "callback", ClientID: "cb-1", Phone: "+49 170 1234567", PreferredTime: "after\n6 pm"}, ""},
+		{`{"type":"callback","client_id":"cb-1","phone":"0170 1234567"}`, clientFrame{Type: "callback", ClientID: "cb-1", Phone: "0170 1234567"}, ""},
+		{`{"type":"callback","client_id":"cb-1","phone":"  "}`, clientFrame{}, codeInvalidPhone},
+		{`{"type":"callback","client_id":"cb-1","phone":"` + strings.Repeat("1", 41) + `"}`, clientFrame{}, codeInvalidPhone},
+		{`{"type":"callback","client_id":"cb-1","phone":"+49\n170"}`, clientFrame{}, codeInvalidPhone},
+		{`{"type":"callback","client_id":"cb-1","phone":"+491701234567","preferred_time":"` + strings.Repeat("x", 201) + `"}`, clientFrame{}, codeTooLong},
+		{`{"type":"callback","phone":"+491701234567"}`, clientFrame{}, codeBadRequest},
 		{`{"type":"nope"}`, clientFrame{}, codeBadRequest},
 		{`[]`, clientFrame{}, codeBadRequest},
 		{`{"type":"hello"} trailing`, clientFrame{}, codeBadRequest},
@@ -59,6 +67,7 @@ func FuzzParseClientFrame(f *testing.F) {
 		`{"type":"message","client_id":"x","text":"\u0000\r\n\t"}`,
 		`{"type":"receipt","id":"m0193","state":"delivered"}`,
 		`{"type":"typing"}`,
+		`{"type":"callback","client_id":"c","phone":"+49 170 1234567","preferred_time":"nach 18 Uhr"}`,
 		`{"type":"message","client_id":"` + strings.Repeat("a", 65) + `","text":"x"}`,
 		"\xff\xfe",
 		`null`,
@@ -95,6 +104,16 @@ func FuzzParseClientFrame(f *testing.F) {
 			}
 			if strings.TrimSpace(fr.Text) != fr.Text {
 				t.Fatalf("text not trimmed: %q", fr.Text)
+			}
+		case typeCallback:
+			if !clientIDPattern.MatchString(fr.ClientID) {
+				t.Fatalf("client_id %q accepted", fr.ClientID)
+			}
+			if fr.Phone == "" || len(fr.Phone) > maxPhoneLen || strings.ContainsAny(fr.Phone, "\n\t\x00") || !utf8.ValidString(fr.Phone) {
+				t.Fatalf("phone out of bounds: %q", fr.Phone)
+			}
+			if utf8.RuneCountInString(fr.PreferredTime) > maxPreferredTimeRunes || !utf8.ValidString(fr.PreferredTime) {
+				t.Fatalf("preferred time out of bounds: %q", fr.PreferredTime)
 			}
 		case typeReceipt:
 			if !messageIDPattern.MatchString(fr.ID) || (fr.State != "delivered" && fr.State != "read") {

@@ -299,8 +299,10 @@ type frame struct {
 	Language string        `json:"language"`
 	History  []wireMessage `json:"history"`
 	Limits   limits        `json:"limits"`
-	Code     string        `json:"code"`
-	Message  string        `json:"message"`
+	// CallbackRequests is the welcome's.
+	CallbackRequests bool   `json:"callback_requests"`
+	Code             string `json:"code"`
+	Message          string `json:"message"`
 	wireMessage
 }
 

@@ -40,6 +40,8 @@ func stringPlaceholders() map[string][]string {
 		"file_too_large":  {"{limit}"},
 		"file_type":       {"{types}"},
 		"image_too_large": {"{megapixels}"},
+		// chat.js fills {phone} with the number the player asked to be called on.
+		"callback_requested": {"{phone}"},
 	}
 }
 

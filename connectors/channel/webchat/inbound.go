@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/callback"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -92,6 +93,32 @@ func (c *Channel) receive(ctx context.Context, s session, f clientFrame, self *p
 	return ackFrame{Type: typeAck, ClientID: f.ClientID, ID: string(m.ID)}
 }
 
+// receiveCallback handles a call-back request: like a message, admitted, delivered and acked
+// under its client_id, flagged as a request (connectors/callback) with the number in E.164.
+func (c *Channel) receiveCallback(ctx context.Context, s session, f clientFrame, self *pageConn) any {
+	if !c.cfg.CallbackRequests {
+		return badRequest("this chat takes no call-back requests").frame()
+	}
+	cb, err := callback.New(f.Phone, c.cfg.CallbackRegion, f.PreferredTime)
+	if err != nil {
+		msg := "Please enter a valid phone number."
+		if c.cfg.CallbackRegion == "" {
+			msg = "Please enter a valid phone number with its country code, such as +44 20 7946 0958."
+		}
+		return (&frameError{Code: codeInvalidPhone, Message: msg, ClientID: f.ClientID}).frame()
+	}
+	if ferr := c.admit(s, f.ClientID); ferr != nil {
+		return ferr.frame()
+	}
+	m := c.newMessage(s, f.ClientID)
+	callback.Mark(&m, cb, "the web chat")
+	if ferr := c.deliver(ctx, s, f.ClientID, m, self); ferr != nil {
+		return ferr.frame()
+	}
+	c.log.Info("call-back requested", "conv", s.addr, "msg_id", m.ID)
+	return ackFrame{Type: typeAck, ClientID: f.ClientID, ID: string(m.ID)}
+}
+
 // handle acts on one frame of an authenticated page and returns the frame to answer with, or
 // nil. Hello is the transports' business (it creates the session).
 func (c *Channel) handle(ctx context.Context, s session, f clientFrame, self *pageConn) any {
@@ -101,6 +128,8 @@ func (c *Channel) handle(ctx context.Context, s session, f clientFrame, self *pa
 	switch f.Type {
 	case typeMessage:
 		return c.receive(ctx, s, f, self)
+	case typeCallback:
+		return c.receiveCallback(ctx, s, f, self)
 	case typeReceipt:
 		if ferr := c.receipt(ctx, s, normalize.MessageID(f.ID), normalize.DeliveryState(f.State)); ferr != nil {
 			return ferr.frame()

@@ -51,9 +51,11 @@ type pageData struct {
 	Embed   bool
 	Version string
 	Accept  string
-	Lang    string
-	T       map[string]string
-	Strings string
+	// Callback shows the "Request a call-back" action (callback_requests).
+	Callback bool
+	Lang     string
+	T        map[string]string
+	Strings  string
 }
 
 func newAssets(cfg Config) (*assets, error) {
@@ -146,7 +148,7 @@ func (c *Channel) servePage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Vary", "Accept-Language") // caches must not hand a German page to a Swede
 	var buf bytes.Buffer
 	err := c.assets.page.Execute(&buf, pageData{Title: c.cfg.Title, Path: c.cfg.Path, Embed: embed,
-		Version: c.assets.version, Accept: strings.Join(c.cfg.UploadTypes, ","),
+		Version: c.assets.version, Accept: strings.Join(c.cfg.UploadTypes, ","), Callback: c.cfg.CallbackRequests,
 		Lang: lang.Tag, T: lang.Text, Strings: lang.JSON})
 	if err != nil {
 		c.log.Error("page not rendered", "err", err)

@@ -112,14 +112,15 @@ func (c *Channel) welcome(ctx context.Context, id identity) (welcomeFrame, *fram
 		return welcomeFrame{}, unavailable("")
 	}
 	return welcomeFrame{
-		Type:     typeWelcome,
-		Token:    signToken(c.tokenKey, id.claims(c.now().Add(c.cfg.TokenTTL))),
-		Visitor:  id.Visitor,
-		Title:    c.cfg.Title,
-		Greeting: greeting(c.cfg.Greetings, id.Language),
-		Language: id.Language,
-		History:  hist,
-		Limits:   limits{TextChars: maxTextRunes, UploadBytes: c.maxUpload, UploadTypes: c.cfg.UploadTypes},
+		Type:             typeWelcome,
+		Token:            signToken(c.tokenKey, id.claims(c.now().Add(c.cfg.TokenTTL))),
+		Visitor:          id.Visitor,
+		Title:            c.cfg.Title,
+		Greeting:         greeting(c.cfg.Greetings, id.Language),
+		Language:         id.Language,
+		History:          hist,
+		Limits:           limits{TextChars: maxTextRunes, UploadBytes: c.maxUpload, UploadTypes: c.cfg.UploadTypes},
+		CallbackRequests: c.cfg.CallbackRequests,
 	}, nil
 }
 

@@ -23,6 +23,14 @@ type wireMessage struct {
 	Attachments []wireAttachment `json:"attachments,omitempty"`
 	SentAt      time.Time        `json:"sent_at"`
 	State       string           `json:"state,omitempty"`
+	// Callback is a call-back request of the player's: the page says it in the player's
+	// language, so Text (the request in words for agents) is left out.
+	Callback *wireCallback `json:"callback,omitempty"`
+}
+
+type wireCallback struct {
+	Phone         string `json:"phone"`
+	PreferredTime string `json:"preferred_time,omitempty"`
 }
 
 type wireAttachment struct {
@@ -49,6 +57,9 @@ func (c *Channel) view(m normalize.Message) (wireMessage, bool) {
 	w := wireMessage{ID: string(m.ID), Kind: string(m.Kind), Text: m.Text, SentAt: m.SentAt, State: string(m.State)}
 	if w.SentAt.IsZero() {
 		w.SentAt = m.ReceivedAt
+	}
+	if m.Callback != nil {
+		w.Text, w.Callback = "", &wireCallback{Phone: m.Callback.Phone, PreferredTime: m.Callback.PreferredTime}
 	}
 	if m.Direction == normalize.Inbound {
 		w.From = "player"

@@ -105,7 +105,7 @@
       case "unsupported_type": return t((state.limits.upload_types || []).length ? "file_type" : "no_attachments");
       case "invalid_token": return t("session_expired");
       case "rate_limited": case "rejected": case "empty": case "invalid_player": case "too_many_connections":
-      case "image_too_large": case "storage_full":
+      case "image_too_large": case "storage_full": case "invalid_phone":
         return t(code);
       case "bad_request": case "hello_first": case "not_found": case "forbidden_origin": return t("error");
     }
@@ -129,7 +129,8 @@
   function loadOutbox() {
     try {
       const v = JSON.parse(storage.get("outbox") || "[]");
-      return Array.isArray(v) ? v.filter((o) => o && typeof o.client_id === "string" && typeof o.text === "string") : [];
+      return Array.isArray(v) ? v.filter((o) => o && typeof o.client_id === "string" && typeof o.text === "string" &&
+        (!o.callback || typeof o.callback.phone === "string")) : [];
     } catch (e) {
       return [];
     }
@@ -355,6 +356,11 @@
         showNotice(errorText(f.code, f.message), true);
         if (state.transport) state.transport.close();
         return;
+      case "invalid_phone":
+        // Asked again in the form, with what the player typed, rather than as a failed message.
+        if (f.client_id) forgetPending(f.client_id, errorText(f.code, f.message));
+        else showCallbackForm(errorText(f.code, f.message));
+        return;
       case "unavailable":
         showNotice(errorText(f.code, f.message, f.client_id));
         if (f.client_id) {
@@ -366,9 +372,10 @@
     }
     const text = errorText(f.code, f.message, f.client_id);
     if (f.client_id) {
+      const refused = state.outbox.find((o) => o.client_id === f.client_id);
       state.outbox = state.outbox.filter((o) => o.client_id !== f.client_id);
       saveOutbox();
-      markFailed(f.client_id, text);
+      markFailed(f.client_id, text, refused && refused.callback ? () => askAgain(refused) : null);
       if (state.sending === f.client_id) state.sending = null;
       flush();
     }
@@ -386,6 +393,10 @@
       return;
     }
     state.sending = o.client_id;
+    if (o.callback) {
+      state.transport.send({ type: "callback", client_id: o.client_id, phone: o.callback.phone, preferred_time: o.callback.preferred_time });
+      return;
+    }
     state.transport.send({ type: "message", client_id: o.client_id, text: o.text });
   }
 
@@ -516,6 +527,70 @@
     flush();
   }
 
+  // ---- call-back requests ----
+  // The action is on the page only when the chat takes them (callback_requests). The request
+  // goes through the outbox like a message: stored, acknowledged, resent after a reconnect.
+
+  const cb = {
+    open: $("callback-open"), form: $("callback"), phone: $("callback-phone"), time: $("callback-time"),
+    error: $("callback-error"), cancel: $("callback-cancel"),
+  };
+
+  function showCallbackForm(error) {
+    if (!cb.form) return;
+    cb.form.hidden = false;
+    cb.open.hidden = true;
+    cb.error.textContent = error || "";
+    cb.error.hidden = !error;
+    cb.phone.focus();
+  }
+
+  function hideCallbackForm() {
+    cb.form.hidden = true;
+    cb.open.hidden = false;
+    cb.error.hidden = true;
+  }
+
+  // askAgain takes a refused request off the list and opens the form with what the player
+  // typed: a request is sent again from the form, never as a text.
+  function askAgain(o, error) {
+    const el = state.shown.get("c:" + o.client_id);
+    if (el) el.remove();
+    state.shown.delete("c:" + o.client_id);
+    if (!cb.form) return; // the chat stopped taking them since the request was typed
+    cb.phone.value = o.callback.phone;
+    cb.time.value = o.callback.preferred_time || "";
+    showCallbackForm(error);
+  }
+
+  // forgetPending takes a refused request off the outbox; the form asks again.
+  function forgetPending(clientID, error) {
+    const o = state.outbox.find((x) => x.client_id === clientID);
+    state.outbox = state.outbox.filter((x) => x.client_id !== clientID);
+    saveOutbox();
+    if (state.sending === clientID) state.sending = null;
+    if (o && o.callback) askAgain(o, error);
+    flush();
+  }
+
+  if (cb.form) {
+    cb.open.addEventListener("click", () => showCallbackForm());
+    cb.cancel.addEventListener("click", hideCallbackForm);
+    cb.form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const phone = cb.phone.value.trim();
+      if (!phone) return showCallbackForm(t("invalid_phone"));
+      const o = { client_id: newID(), text: "", callback: { phone, preferred_time: cb.time.value.trim() }, at: new Date().toISOString() };
+      state.outbox.push(o);
+      saveOutbox();
+      renderPending(o);
+      cb.phone.value = "";
+      cb.time.value = "";
+      hideCallbackForm();
+      flush();
+    });
+  }
+
   // ---- rendering ----
 
   function showGreeting(text) {
@@ -540,7 +615,7 @@
 
   function renderPending(o) {
     const el = render({ client_id: o.client_id, from: "player", kind: o.attachments ? "document" : "text", text: o.text,
-      attachments: o.attachments, sent_at: o.at, state: "pending" });
+      attachments: o.attachments, callback: o.callback, sent_at: o.at, state: "pending" });
     return el;
   }
 
@@ -570,6 +645,12 @@
     const bubble = document.createElement("div");
     bubble.className = "bubble";
     if (m.text) bubble.append(span("text", m.text, "p"));
+    if (m.callback) {
+      // The request in the player's words; agents read it in theirs.
+      el.classList.add("callback");
+      bubble.append(span("text", t("callback_requested", { phone: m.callback.phone }), "p"));
+      if (m.callback.preferred_time) bubble.append(span("when", m.callback.preferred_time, "p"));
+    }
     if (m.attachments && m.attachments.length) bubble.append(files(m));
     el.append(bubble);
     const meta = document.createElement("div");
