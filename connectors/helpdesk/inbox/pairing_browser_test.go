@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"image/png"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -50,6 +52,11 @@ func TestBrowserPairing(t *testing.T) {
 		chromedp.WaitVisible(`//*[@id="pair-wa-main"]//*[@data-field="pair_code" and text()="ABCD-EFGH"]`, chromedp.BySearch))
 	_, phones := waiting.calls()
 	require.Equal(t, []string{"+49 151 12345678"}, phones)
+	var shot []byte
+	run("screenshot", chromedp.FullScreenshot(&shot, 100))
+	dir := filepath.Join("..", "..", "..", "test", "artifacts") // kept by CI as test output
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "inbox-pairing.png"), shot, 0o644))
 
 	waiting.set(func(s *PairingStatus) {
 		s.State, s.Detail, s.QRCode, s.PairCode, s.Unlinked, s.Account = "connected", "connected", "", "", false, "+4915112345678"
