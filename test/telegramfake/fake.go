@@ -49,6 +49,9 @@ type Server struct {
 	revoked bool
 	// downloads are the request URIs of file downloads, as they arrived.
 	downloads []string
+	// handedOut is when each update was first answered to getUpdates or pushed to the
+	// webhook: where a load run's end-to-end latency starts.
+	handedOut map[int]time.Time
 }
 
 type queued struct {
@@ -78,6 +81,8 @@ type SentMessage struct {
 	FileID    string // when a file was sent by ID instead of uploaded
 	// Markup is the reply_markup sent with the message, decoded; nil when none was sent.
 	Markup *Markup
+	// At is when the fake accepted the message.
+	At time.Time
 }
 
 // Markup is a reply keyboard (ReplyKeyboardMarkup) or its removal (ReplyKeyboardRemove), the
@@ -94,6 +99,7 @@ func New(token string) *Server {
 		token: token, nextID: 1, wake: make(chan struct{}), files: map[string]file{},
 		sent: map[int64][]SentMessage{}, nextMsg: map[int64]int{}, blocked: map[int64]bool{},
 		calls: map[string]int{}, actions: map[int64][]string{}, closed: make(chan struct{}),
+		handedOut: map[int]time.Time{},
 	}
 }
 
@@ -154,6 +160,26 @@ func (s *Server) Confirmed(id int) bool {
 		}
 	}
 	return true
+}
+
+// HandedOut returns when each update was first handed to the bot (a getUpdates answer or a
+// webhook push), by update_id; an update never handed out is absent. A later hand-out of the
+// same update, after the bot failed to confirm it, keeps the first time.
+func (s *Server) HandedOut() map[int]time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[int]time.Time, len(s.handedOut))
+	for id, at := range s.handedOut {
+		out[id] = at
+	}
+	return out
+}
+
+// markHandedOut records now as the first hand-out of id. Callers hold mu.
+func (s *Server) markHandedOut(id int, now time.Time) {
+	if _, ok := s.handedOut[id]; !ok {
+		s.handedOut[id] = now
+	}
 }
 
 // ErrorBody is the Bot API's answer to a failed call with status (and retry_after, when

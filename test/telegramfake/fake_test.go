@@ -96,6 +96,33 @@ func TestGetUpdatesOffsetConfirms(t *testing.T) {
 	require.Len(t, old, 1, "confirmed updates are gone for good")
 }
 
+// HandedOut is where a load run's latency starts: the first answer that carried an update,
+// kept when the update comes again unconfirmed.
+func TestHandedOutKeepsTheFirstTime(t *testing.T) {
+	fake, bot, err := newBot(t, token)
+	require.NoError(t, err)
+	first, second := fake.AddUpdate(text(1, "a")), fake.AddUpdate(text(1, "b"))
+	require.Empty(t, fake.HandedOut(), "nothing handed out before a getUpdates")
+	before := time.Now()
+	_, err = bot.GetUpdates(tgbotapi.UpdateConfig{Limit: 1})
+	require.NoError(t, err)
+	out := fake.HandedOut()
+	require.Len(t, out, 1, "only what the answer carried")
+	at := out[first]
+	require.False(t, at.Before(before), "handed out after the call began")
+	time.Sleep(5 * time.Millisecond)
+	_, err = bot.GetUpdates(tgbotapi.UpdateConfig{})
+	require.NoError(t, err)
+	out = fake.HandedOut()
+	require.Equal(t, at, out[first], "a repeated hand-out keeps the first time")
+	require.True(t, out[second].After(at))
+
+	before = time.Now()
+	_, err = bot.Send(tgbotapi.NewMessage(7, "hi"))
+	require.NoError(t, err)
+	require.False(t, fake.Sent(7)[0].At.Before(before), "a sent message carries when it was accepted")
+}
+
 func TestGetUpdatesLongPollWakes(t *testing.T) {
 	fake, bot, err := newBot(t, token)
 	require.NoError(t, err)

@@ -33,7 +33,7 @@ func (s *Server) send(w http.ResponseWriter, method string, p request) {
 		fail(w, http.StatusForbidden, "Forbidden: bot was blocked by the user", 0)
 		return
 	}
-	m := SentMessage{Method: method, ChatID: chatID}
+	m := SentMessage{Method: method, ChatID: chatID, At: time.Now()}
 	m.ReplyTo, _ = strconv.Atoi(p.get("reply_to_message_id"))
 	if raw := p.get("reply_markup"); raw != "" {
 		// The real server's answer to a reply_markup that does not decode as a JSON object.

@@ -33,11 +33,13 @@ func (s *Server) getUpdates(w http.ResponseWriter, r *http.Request, p request) {
 		}
 		s.confirm(offset)
 		batch := make([]json.RawMessage, 0, limit)
+		now := time.Now()
 		for _, u := range s.updates {
 			if len(batch) == limit {
 				break
 			}
 			batch = append(batch, u.raw)
+			s.markHandedOut(u.id, now)
 		}
 		wake := s.wake
 		s.mu.Unlock()
@@ -124,6 +126,7 @@ func (s *Server) push() {
 			}
 		}
 		u := s.updates[0]
+		s.markHandedOut(u.id, time.Now())
 		s.mu.Unlock()
 		req, err := http.NewRequest(http.MethodPost, hook.url, bytes.NewReader(u.raw))
 		if err != nil {

@@ -25,6 +25,8 @@ type Fault struct {
 type Received struct {
 	Key   string
 	Event webhook.OutEvent
+	// At is when the first request with Key arrived.
+	At time.Time
 }
 
 // answer is what the receiver replied to an idempotency key, replayed on repeats.
@@ -45,13 +47,16 @@ type Receiver struct {
 	answers  map[string]answer
 	events   []Received
 	requests int
+	repeats  int
 	tickets  map[string]string   // conversation ID → ticket
 	messages map[string][]string // conversation ID → message IDs in order
 	updates  map[string][]string // conversation ID → update IDs in order
 	errs     []error
 }
 
-// New returns a receiver checking signatures with secret and bodies against contract.
+// New returns a receiver checking signatures with secret and bodies against contract. A nil
+// contract checks signatures, keys and tickets only: a load run would otherwise measure the
+// validator's CPU as the gateway's.
 func New(contract *Contract, secret string, maxSkew time.Duration) *Receiver {
 	return &Receiver{contract: contract, secret: []byte(secret), maxSkew: maxSkew, now: time.Now,
 		answers: map[string]answer{}, tickets: map[string]string{}, messages: map[string][]string{}, updates: map[string][]string{}}
@@ -66,6 +71,7 @@ func (rc *Receiver) Inject(f ...Fault) {
 
 // ServeHTTP verifies, validates, deduplicates and records one event.
 func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	arrived := time.Now()
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
 		rc.fail(w, http.StatusBadRequest, fmt.Errorf("read body: %w", err))
@@ -96,9 +102,11 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x := Exchange{Template: OperatorPath, Request: r, Body: body}
-	if err := rc.contract.ValidateRequest(r.Context(), x); err != nil {
-		rc.fail(w, http.StatusBadRequest, err)
-		return
+	if rc.contract != nil {
+		if err := rc.contract.ValidateRequest(r.Context(), x); err != nil {
+			rc.fail(w, http.StatusBadRequest, err)
+			return
+		}
 	}
 	var ev webhook.OutEvent
 	if err := json.Unmarshal(body, &ev); err != nil {
@@ -113,14 +121,18 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	rc.mu.Lock()
 	a, seen := rc.answers[key]
-	if !seen {
-		a = rc.apply(key, ev)
+	if seen {
+		rc.repeats++
+	} else {
+		a = rc.apply(key, ev, arrived)
 		rc.answers[key] = a
 	}
 	rc.mu.Unlock()
 	x.Status, x.Header, x.Response = a.status, http.Header{"Content-Type": {"application/json"}}, a.body
-	if err := rc.contract.ValidateResponse(r.Context(), x); err != nil {
-		rc.record(err)
+	if rc.contract != nil {
+		if err := rc.contract.ValidateResponse(r.Context(), x); err != nil {
+			rc.record(err)
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(a.status)
@@ -128,8 +140,8 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // apply records a first-seen event and returns the answer; rc.mu is held.
-func (rc *Receiver) apply(key string, ev webhook.OutEvent) answer {
-	rc.events = append(rc.events, Received{Key: key, Event: ev})
+func (rc *Receiver) apply(key string, ev webhook.OutEvent, at time.Time) answer {
+	rc.events = append(rc.events, Received{Key: key, Event: ev, At: at})
 	conv := ev.Conversation.ID
 	switch ev.Event {
 	case webhook.EventConversationOpened:
@@ -199,6 +211,14 @@ func (rc *Receiver) Requests() int {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	return rc.requests
+}
+
+// Repeats counts the verified requests whose idempotency key had been answered before: the
+// gateway sent the same event again, as it may after a crash or a lost answer.
+func (rc *Receiver) Repeats() int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.repeats
 }
 
 // Ticket returns the ticket of a conversation, or "".

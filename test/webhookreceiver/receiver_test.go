@@ -68,7 +68,30 @@ func TestReceiverDeduplicatesOnIdempotencyKey(t *testing.T) {
 	}
 	require.Len(t, rc.Events(), 1)
 	require.Equal(t, 2, rc.Requests())
+	require.Equal(t, 1, rc.Repeats(), "the second request repeated an answered key")
 	require.Empty(t, rc.Errors())
+}
+
+// Without a contract (load runs) the receiver still verifies signatures, deduplicates and
+// records when each event first arrived.
+func TestReceiverWithoutContract(t *testing.T) {
+	rc := webhookreceiver.New(nil, secret, time.Minute)
+	srv := httptest.NewServer(rc)
+	t.Cleanup(srv.Close)
+	before := time.Now()
+	status, body := send(t, srv.URL, "conversation.opened", "open-c1", opened, true)
+	require.Equal(t, http.StatusOK, status, body)
+	first := rc.Events()[0].At
+	require.False(t, first.Before(before), "At is when the request arrived")
+	status, _ = send(t, srv.URL, "conversation.opened", "open-c1", opened, true)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, first, rc.Events()[0].At, "a repeat keeps the first arrival")
+	require.Equal(t, 1, rc.Repeats())
+
+	status, _ = send(t, srv.URL, "conversation.opened", "open-c2", strings.Replace(opened, "open-c1", "open-c2", 1), false)
+	require.Equal(t, http.StatusUnauthorized, status, "an unsigned request is still refused")
+	require.Len(t, rc.Events(), 1)
+	require.Len(t, rc.Errors(), 1)
 }
 
 func TestReceiverAcceptsUpdates(t *testing.T) {
