@@ -29,6 +29,7 @@ func TestCallbackRequest(t *testing.T) {
 	ack := c.next()
 	require.Equal(t, typeAck, ack.Type)
 	require.Equal(t, "cb-1", ack.ClientID)
+	require.Equal(t, &wireCallback{Phone: "+491701234567", PreferredTime: "nach 18 Uhr"}, ack.Callback, "the page shows the number as stored")
 	got := h.store.delivered()
 	require.Len(t, got, 1)
 	m := got[0]

@@ -224,6 +224,9 @@ type ackFrame struct {
 	Type     string `json:"type"`
 	ClientID string `json:"client_id"`
 	ID       string `json:"id"`
+	// Callback, on the ack of a call-back request, is the request as stored: the page shows
+	// the number as agents will call it (E.164), not as typed.
+	Callback *wireCallback `json:"callback,omitempty"`
 }
 
 type messageFrame struct {

@@ -116,7 +116,8 @@ func (c *Channel) receiveCallback(ctx context.Context, s session, f clientFrame,
 		return ferr.frame()
 	}
 	c.log.Info("call-back requested", "conv", s.addr, "msg_id", m.ID)
-	return ackFrame{Type: typeAck, ClientID: f.ClientID, ID: string(m.ID)}
+	return ackFrame{Type: typeAck, ClientID: f.ClientID, ID: string(m.ID),
+		Callback: &wireCallback{Phone: cb.Phone, PreferredTime: cb.PreferredTime}}
 }
 
 // handle acts on one frame of an authenticated page and returns the frame to answer with, or

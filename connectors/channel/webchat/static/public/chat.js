@@ -277,7 +277,7 @@
   function onFrame(f) {
     switch (f.type) {
       case "welcome": return onWelcome(f);
-      case "ack": return onAck(f.client_id, f.id);
+      case "ack": return onAck(f.client_id, f.id, f.callback);
       case "message": return onMessage(f);
       case "typing": return showTyping();
       case "error": return onError(f);
@@ -316,7 +316,7 @@
     readVisible();
   }
 
-  function onAck(clientID, id) {
+  function onAck(clientID, id, stored) {
     state.outbox = state.outbox.filter((o) => o.client_id !== clientID);
     saveOutbox();
     if (state.sending === clientID) state.sending = null;
@@ -324,6 +324,7 @@
     const el = state.shown.get("c:" + clientID);
     if (!el) return;
     if (id) el.dataset.id = id;
+    if (stored) el.querySelector(".text").textContent = t("callback_requested", { phone: stored.phone });
     if (el.dataset.state === "pending" || el.dataset.state === "failed") setState(el, "queued");
   }
 
