@@ -21,6 +21,9 @@ type metrics struct {
 	latency    *prometheus.HistogramVec
 	// slaBreaches counts first-response targets missed, by channel instance.
 	slaBreaches *prometheus.CounterVec
+	// leaseLost counts records the store refused because the lane's lease had passed to
+	// another claim, by what was refused (complete, renew).
+	leaseLost *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, stats func(context.Context) (store.Stats, error), log *slog.Logger) *metrics {
@@ -43,7 +46,10 @@ func newMetrics(reg prometheus.Registerer, stats func(context.Context) (store.St
 	}
 	m.slaBreaches = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_sla_breaches_total",
 		Help: "Conversations whose first-response target passed without an agent's answer, by channel instance."}, []string{"channel"})
-	reg.MustRegister(m.received, m.duplicates, m.rejected, m.delivered, m.failures, m.dead, m.latency, m.slaBreaches,
+	m.leaseLost = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_lease_lost_total",
+		Help: "Delivery records refused because the lane's lease had lapsed and passed to another worker, by what was refused (complete, renew)."},
+		[]string{"op"})
+	reg.MustRegister(m.received, m.duplicates, m.rejected, m.delivered, m.failures, m.dead, m.latency, m.slaBreaches, m.leaseLost,
 		&storeCollector{stats: stats, log: log,
 			queued: prometheus.NewDesc("gateway_queue_depth", "Messages waiting for delivery, by direction.", []string{"direction"}, nil),
 			dead:   prometheus.NewDesc("gateway_dead_letters", "Messages currently in the dead letters.", nil, nil)})

@@ -28,6 +28,7 @@ type Store interface {
 	Intake(ctx context.Context, msgs []normalize.Message, assess store.Assess) ([]store.Accepted, error)
 	Claim(ctx context.Context, owner string, max, batch int, lease time.Duration) ([]store.Lane, error)
 	Complete(ctx context.Context, o store.Outcome) error
+	Renew(ctx context.Context, conv normalize.ConversationID, dir normalize.Direction, token int64, lease time.Duration) error
 	NextDue(ctx context.Context) (time.Time, error)
 	Stats(ctx context.Context) (store.Stats, error)
 	Conversation(ctx context.Context, id normalize.ConversationID) (normalize.Conversation, error)
@@ -197,8 +198,9 @@ func (r *Router) Run(ctx context.Context) error {
 	go func() { defer close(slaDone); r.watchSLA(ctx) }()
 	defer func() { <-slaDone }()
 	var (
-		mu   sync.Mutex
-		busy = map[laneKey]bool{}
+		mu sync.Mutex
+		// busy holds the lanes a worker is on, with the lease it presents.
+		busy = map[laneKey]*lease{}
 		// again holds the latest claim of a lane whose worker was still running; that worker
 		// tells, once it recorded its outcome, whether the claim is stale or still to deliver.
 		again = map[laneKey]store.Lane{}
@@ -211,6 +213,9 @@ func (r *Router) Run(ctx context.Context) error {
 		mu.Unlock()
 		claimed, failed := 0, false
 		if free > 0 {
+			// mu is held from the claim until its lanes are handed out: a worker whose lease
+			// this claim took over learns the new token before it can read the old one again.
+			mu.Lock()
 			lanes, err := r.store.Claim(ctx, r.owner, free, r.opts.BatchSize, r.opts.Lease)
 			if err != nil && ctx.Err() == nil {
 				r.log.Error("claim due conversations", "err", err)
@@ -219,21 +224,21 @@ func (r *Router) Run(ctx context.Context) error {
 			claimed = len(lanes)
 			for _, lane := range lanes {
 				k := laneKey{lane.Conversation.ID, lane.Direction}
-				mu.Lock()
-				if busy[k] {
+				if held, ok := busy[k]; ok {
 					// Either our own lease lapsed during a slow delivery, or the worker recorded
-					// its outcome just before this claim and has not returned yet.
+					// its outcome just before this claim and has not returned yet. The worker
+					// is this router's, so the new lease is its to present.
+					held.token = lane.Token
 					again[k] = lane
-					mu.Unlock()
 					continue
 				}
-				busy[k] = true
-				mu.Unlock()
+				held := &lease{mu: &mu, token: lane.Token}
+				busy[k] = held
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
 					for lane := lane; ; {
-						o := r.deliverLane(deliverCtx, lane)
+						o := r.deliverLane(deliverCtx, lane, held)
 						mu.Lock()
 						next, ok := again[k]
 						delete(again, k)
@@ -251,6 +256,7 @@ func (r *Router) Run(ctx context.Context) error {
 					}
 				}()
 			}
+			mu.Unlock()
 		}
 		if claimed > 0 && claimed == free {
 			continue // there may be more due right now; claim again when a worker frees up
@@ -315,25 +321,36 @@ func claimedBefore(claim store.Lane, o store.Outcome) bool {
 // deliverLane hands one claimed lane to its target, records the outcome and returns it. The
 // lane stays busy until the record is done: a claim that found its lease lapsed must not start
 // a second worker posting the same messages while this one records them.
-func (r *Router) deliverLane(ctx context.Context, lane store.Lane) store.Outcome {
+func (r *Router) deliverLane(ctx context.Context, lane store.Lane, held *lease) store.Outcome {
+	deliverCtx, giveUp := context.WithCancelCause(ctx)
+	defer giveUp(nil)
+	stopRenewing := r.renewWhileDelivering(ctx, lane, held, giveUp)
 	var o store.Outcome
+	lost := false
 	if lane.Direction == normalize.Inbound {
-		o = r.postInbound(ctx, lane)
+		o = r.postInbound(deliverCtx, lane)
 	} else {
-		o = r.sendOutbound(ctx, lane)
+		o, lost = r.sendOutbound(deliverCtx, lane, held)
 	}
+	stopRenewing()
 	o.Conversation, o.Direction, o.Owner = lane.Conversation.ID, lane.Direction, r.owner
-	if ctx.Err() != nil {
-		// The drain ran out and cut this attempt short. What the target took must be recorded
-		// all the same, or it goes out again after restart; the cut is no failure of the target.
+	if lost || errors.Is(context.Cause(deliverCtx), store.ErrLeaseLost) {
+		return o // another worker holds the lane and delivers it; nothing of this is recorded
+	}
+	if deliverCtx.Err() != nil {
+		// The drain ran out, or the lease was about to lapse, and cut this attempt short. What
+		// the target took must be recorded all the same, or it goes out again; the cut is no
+		// failure of the target.
 		ctx = context.WithoutCancel(ctx)
 		if f := o.Failure; f != nil {
 			f.Dead, f.CountsAsFailure, f.RetryAt = false, false, r.clock.Now()
 		}
 	}
-	if err := r.store.Complete(ctx, o); err != nil {
-		// The lease lapses and the lane is retried; the target's idempotency absorbs the repeat.
-		r.log.Error("record delivery outcome", "conv", lane.Conversation.ID, "err", err)
+	if err := r.complete(ctx, o, held); err != nil {
+		if !errors.Is(err, store.ErrLeaseLost) {
+			// The lease lapses and the lane is retried; the target's idempotency absorbs the repeat.
+			r.log.Error("record delivery outcome", "conv", lane.Conversation.ID, "err", err)
+		}
 		return o
 	}
 	r.observe(lane, o)
@@ -374,12 +391,14 @@ func (r *Router) postInbound(ctx context.Context, lane store.Lane) store.Outcome
 	return o
 }
 
-func (r *Router) sendOutbound(ctx context.Context, lane store.Lane) store.Outcome {
+// sendOutbound sends the lane's messages one by one; lost is true when recording one of
+// them found the lane another worker's (it then stops, and the other worker goes on).
+func (r *Router) sendOutbound(ctx context.Context, lane store.Lane, held *lease) (o store.Outcome, lost bool) {
 	conv := lane.Conversation
-	o := store.Outcome{Target: conv.Channel}
+	o = store.Outcome{Target: conv.Channel}
 	ch, ok := r.channels[conv.Channel]
 	if !ok {
-		return r.fail(lane, o, 0, connectors.Permanent(fmt.Errorf("channel %q is not configured", conv.Channel)))
+		return r.fail(lane, o, 0, connectors.Permanent(fmt.Errorf("channel %q is not configured", conv.Channel))), false
 	}
 	for i, p := range lane.Pending {
 		var id normalize.ExternalID
@@ -387,7 +406,7 @@ func (r *Router) sendOutbound(ctx context.Context, lane store.Lane) store.Outcom
 		if k := p.Message.Kind; k != normalize.KindNote && k != normalize.KindSystem {
 			var err error
 			if id, err = ch.Send(ctx, conv, p.Message); err != nil {
-				return r.fail(lane, o, i, fmt.Errorf("channel %s: %w", conv.Channel, err))
+				return r.fail(lane, o, i, fmt.Errorf("channel %s: %w", conv.Channel, err)), false
 			}
 			r.opts.Health.Report(conv.Channel, health.SourceDelivery, nil)
 		}
@@ -398,12 +417,14 @@ func (r *Router) sendOutbound(ctx context.Context, lane store.Lane) store.Outcom
 		if i < len(lane.Pending)-1 {
 			step := store.Outcome{Conversation: conv.ID, Direction: lane.Direction, Owner: r.owner, Target: conv.Channel,
 				Delivered: []store.Delivered{d}, Keep: true}
-			if err := r.store.Complete(ctx, step); err != nil {
+			if err := r.complete(ctx, step, held); errors.Is(err, store.ErrLeaseLost) {
+				return o, true
+			} else if err != nil {
 				r.log.Error("record delivery", "conv", conv.ID, "msg_id", p.Message.ID, "err", err)
 			}
 		}
 	}
-	return o
+	return o, false
 }
 
 // fail records that lane.Pending[at] failed with err and decides when the lane is retried.
@@ -434,10 +455,7 @@ func (r *Router) fail(lane store.Lane, o store.Outcome, at int, err error) store
 	}
 	o.Failure = f
 	r.m.failures.WithLabelValues(string(o.Target), kind).Inc()
-	if f.Dead {
-		r.m.dead.WithLabelValues(string(o.Target)).Inc()
-		r.log.Error("message dead-lettered", "conv", lane.Conversation.ID, "msg_id", p.Message.ID, "target", o.Target, "err", err)
-	} else {
+	if !f.Dead { // a dead letter is counted and logged once recorded (observe)
 		r.log.Warn("delivery failed, will retry", "conv", lane.Conversation.ID, "msg_id", p.Message.ID, "target", o.Target,
 			"retry_at", f.RetryAt, "err", err)
 	}
@@ -464,6 +482,16 @@ func (r *Router) backoff(failures int) time.Duration {
 
 func (r *Router) observe(lane store.Lane, o store.Outcome) {
 	target, dir := string(o.Target), string(lane.Direction)
+	if f := o.Failure; f != nil && f.Dead {
+		r.m.dead.WithLabelValues(target).Inc()
+		var id normalize.MessageID
+		for _, p := range lane.Pending {
+			if p.Seq == f.Seq {
+				id = p.Message.ID
+			}
+		}
+		r.log.Error("message dead-lettered", "conv", lane.Conversation.ID, "msg_id", id, "target", o.Target, "err", f.Err)
+	}
 	r.m.delivered.WithLabelValues(target, dir).Add(float64(len(o.Delivered)))
 	now := r.clock.Now() // ReceivedAt is the store's time, which reads the same clock
 	for i := range o.Delivered {

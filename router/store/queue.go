@@ -11,10 +11,18 @@ import (
 	"github.com/casino-support/gateway/normalize"
 )
 
+// ErrLeaseLost is returned when a worker records something about a lane (Complete, Renew)
+// whose lease is no longer its own: it lapsed and another claim took the lane. Nothing of the
+// record is stored; the lane's new holder delivers its messages.
+var ErrLeaseLost = errors.New("store: the lane's lease passed to another claim")
+
 // Lane is one conversation's outbox in one direction, claimed for delivery.
 type Lane struct {
 	Conversation normalize.Conversation
 	Direction    normalize.Direction
+	// Token fences the claim: every claim of a lane takes a higher one, and Complete and
+	// Renew must present it.
+	Token int64
 	// Failures counts consecutive failed attempts of the lane's head message.
 	Failures int
 	// Pending holds the oldest queued messages, in order.
@@ -76,8 +84,9 @@ func (s *Store) Claim(ctx context.Context, owner string, max, batch int, lease t
 				}
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE lanes SET lease_owner = ?, lease_until = ? WHERE conversation_id = ? AND direction = ?`,
-				owner, now+lease.Milliseconds(), conv.ID, l.Direction); err != nil {
+			if err := tx.QueryRowContext(ctx, `UPDATE lanes SET lease_owner = ?, lease_until = ?, lease_token = lease_token + 1
+				WHERE conversation_id = ? AND direction = ? RETURNING lease_token`,
+				owner, now+lease.Milliseconds(), conv.ID, l.Direction).Scan(&l.Token); err != nil {
 				return fmt.Errorf("store: lease lane: %w", err)
 			}
 			kept = append(kept, l)
@@ -151,6 +160,9 @@ type Outcome struct {
 	Conversation normalize.ConversationID
 	Direction    normalize.Direction
 	Owner        string
+	// Token is the claim's (Lane.Token): the outcome is refused with ErrLeaseLost when the
+	// lane was claimed again since.
+	Token int64
 	// Target is the instance the messages went to; their TargetIDs are unique within it.
 	Target    normalize.InstanceName
 	Delivered []Delivered
@@ -162,9 +174,13 @@ type Outcome struct {
 }
 
 // Complete records a delivery outcome and releases the lane: due again now if messages are
-// left, at the failure's RetryAt after a failure, idle otherwise.
+// left, at the failure's RetryAt after a failure, idle otherwise. It records nothing and
+// returns ErrLeaseLost when the lane was claimed again since o's claim.
 func (s *Store) Complete(ctx context.Context, o Outcome) error {
 	return s.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
+		if err := holdLease(ctx, tx, o.Conversation, o.Direction, o.Token); err != nil {
+			return err
+		}
 		now := millis(s.now())
 		if o.Ticket != "" {
 			if _, err := tx.ExecContext(ctx, `UPDATE conversations SET ticket = ?, updated_at = ? WHERE id = ? AND ticket = ''`, o.Ticket, now, o.Conversation); err != nil {
@@ -225,16 +241,48 @@ func (s *Store) Complete(ctx context.Context, o Outcome) error {
 				due = sql.NullInt64{Int64: now, Valid: true}
 			}
 		}
-		// Release only our own lease: if it lapsed and another worker holds the lane, leave it.
-		if _, err := tx.ExecContext(ctx, `UPDATE lanes SET due_at = ?, failures = ?, last_error = ?,
-			lease_owner = CASE WHEN lease_owner = ? THEN '' ELSE lease_owner END,
-			lease_until = CASE WHEN lease_owner = ? THEN 0 ELSE lease_until END
+		// The lease is ours (holdLease): release it.
+		if _, err := tx.ExecContext(ctx, `UPDATE lanes SET due_at = ?, failures = ?, last_error = ?, lease_owner = '', lease_until = 0
 			WHERE conversation_id = ? AND direction = ?`,
-			due, failures, laneErr, o.Owner, o.Owner, o.Conversation, o.Direction); err != nil {
+			due, failures, laneErr, o.Conversation, o.Direction); err != nil {
 			return fmt.Errorf("store: release lane: %w", err)
 		}
 		return nil
 	})
+}
+
+// holdLease checks, in a write transaction, that the lane's lease is still token's, and
+// locks the lane's row until the transaction ends: on PostgreSQL a claim by another replica
+// waits (or skips the lane) instead of slipping in between the check and the record.
+func holdLease(ctx context.Context, tx *wtx, conv normalize.ConversationID, dir normalize.Direction, token int64) error {
+	return fencedUpdate(ctx, tx, "check", `UPDATE lanes SET lease_token = lease_token
+		WHERE conversation_id = ? AND direction = ? AND lease_token = ?`, conv, dir, token)
+}
+
+// Renew extends the lease of a claimed lane to now+lease, so that a delivery that takes
+// long keeps its lane; a lease that lapsed but was not claimed again is taken back. It
+// returns ErrLeaseLost when the lane was claimed again since the claim of token (the worker
+// should give up: the new holder delivers the messages), or released by Complete.
+func (s *Store) Renew(ctx context.Context, conv normalize.ConversationID, dir normalize.Direction, token int64, lease time.Duration) error {
+	return s.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
+		return fencedUpdate(ctx, tx, "renew", `UPDATE lanes SET lease_until = ?
+			WHERE conversation_id = ? AND direction = ? AND lease_token = ? AND lease_until > 0`, conv, dir, token, millis(s.now())+lease.Milliseconds())
+	})
+}
+
+// fencedUpdate runs query, an update of the lane (conv, dir) conditioned on its lease token,
+// with the values set first, and returns ErrLeaseLost when it updated nothing.
+func fencedUpdate(ctx context.Context, tx *wtx, what, query string, conv normalize.ConversationID, dir normalize.Direction, token int64, set ...any) error {
+	res, err := tx.ExecContext(ctx, query, append(set, conv, dir, token)...)
+	if err != nil {
+		return fmt.Errorf("store: %s the lease of %s: %w", what, conv, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("store: %s the lease of %s: %w", what, conv, err)
+	} else if n == 0 {
+		return fmt.Errorf("%w (conversation %s, %s, token %d)", ErrLeaseLost, conv, dir, token)
+	}
+	return nil
 }
 
 // NextDue returns when the earliest lane becomes claimable (due, and any lease lapsed), or the zero time if none is.

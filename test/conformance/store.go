@@ -71,6 +71,8 @@ func RunStore(t *testing.T, open func(t *testing.T, now func() time.Time) Store)
 		{"ConcurrentDuplicates", storeConcurrentDuplicates},
 		{"CancelledIntakeTellsTheTruth", storeCancelledIntake},
 		{"LeaseExcludesUntilLapse", storeLease},
+		{"LapsedWorkerCannotOverwriteOrDeadLetter", storeFencedLease},
+		{"RenewKeepsTheLease", storeRenew},
 		{"CompleteMarksAndIdles", storeComplete},
 		{"RetryAtDefersLane", storeRetryAt},
 		{"DeadLetterThenReplay", storeDeadLetter},
@@ -231,7 +233,7 @@ func (f *storeFixture) complete(o store.Outcome) {
 // deliverAll completes lane with every pending message delivered, with target IDs "<prefix>-<seq>".
 func (f *storeFixture) deliverAll(lane store.Lane, owner string, target normalize.InstanceName, ticket normalize.Ref) store.Outcome {
 	f.t.Helper()
-	o := store.Outcome{Conversation: lane.Conversation.ID, Direction: lane.Direction, Owner: owner, Target: target, Ticket: ticket}
+	o := store.Outcome{Conversation: lane.Conversation.ID, Direction: lane.Direction, Owner: owner, Token: lane.Token, Target: target, Ticket: ticket}
 	for _, p := range lane.Pending {
 		o.Delivered = append(o.Delivered, store.Delivered{Seq: p.Seq, ID: p.Message.ID,
 			TargetID: normalize.ExternalID(unique(string(target)))})
@@ -242,7 +244,7 @@ func (f *storeFixture) deliverAll(lane store.Lane, owner string, target normaliz
 
 func (f *storeFixture) fail(lane store.Lane, owner string, fl store.Failure) {
 	f.t.Helper()
-	f.complete(store.Outcome{Conversation: lane.Conversation.ID, Direction: lane.Direction, Owner: owner,
+	f.complete(store.Outcome{Conversation: lane.Conversation.ID, Direction: lane.Direction, Owner: owner, Token: lane.Token,
 		Target: deskA, Failure: &fl})
 }
 

@@ -240,7 +240,7 @@ func storeConcurrentDuplicates(t *testing.T, f *storeFixture) {
 func storeEcho(t *testing.T, f *storeFixture) {
 	in := f.intake(inbound(chanA, "p1", "q1", "question"))[0]
 	lane := f.claimOne(owner1, 10)
-	f.complete(store.Outcome{Conversation: lane.Conversation.ID, Direction: lane.Direction, Owner: owner1, Target: deskA,
+	f.complete(store.Outcome{Conversation: lane.Conversation.ID, Direction: lane.Direction, Owner: owner1, Token: lane.Token, Target: deskA,
 		Ticket: "T-1", Delivered: []store.Delivered{{Seq: lane.Pending[0].Seq, ID: in.ID, TargetID: "comment-1"}}})
 
 	echo := f.intake(outbound(deskA, "", "T-1", "comment-1", "question"))[0]
@@ -254,7 +254,7 @@ func storeEcho(t *testing.T, f *storeFixture) {
 	// The same holds towards channels: our own sent message reported back by the channel.
 	out := f.claimOne(owner1, 10)
 	require.Equal(t, normalize.Outbound, out.Direction)
-	f.complete(store.Outcome{Conversation: out.Conversation.ID, Direction: out.Direction, Owner: owner1, Target: chanA,
+	f.complete(store.Outcome{Conversation: out.Conversation.ID, Direction: out.Direction, Owner: owner1, Token: out.Token, Target: chanA,
 		Delivered: []store.Delivered{{Seq: out.Pending[0].Seq, ID: reply.ID, TargetID: "sent-1"}}})
 	back := f.intake(inbound(chanA, "p1", "sent-1", "answer"))[0]
 	require.True(t, back.Duplicate, "the channel's copy of our own send is an echo")
@@ -266,7 +266,7 @@ func storeEcho(t *testing.T, f *storeFixture) {
 func storeReplyTo(t *testing.T, f *storeFixture) {
 	in := f.intake(inbound(chanA, "p1", "tg-42", "question"))[0]
 	lane := f.claimOne(owner1, 10)
-	f.complete(store.Outcome{Conversation: lane.Conversation.ID, Direction: lane.Direction, Owner: owner1, Target: deskA,
+	f.complete(store.Outcome{Conversation: lane.Conversation.ID, Direction: lane.Direction, Owner: owner1, Token: lane.Token, Target: deskA,
 		Ticket: "T-1", Delivered: []store.Delivered{{Seq: lane.Pending[0].Seq, ID: in.ID, TargetID: "comment-1"}}})
 
 	first := outbound(deskA, "", "T-1", "comment-2", "answer to the question")
@@ -278,7 +278,7 @@ func storeReplyTo(t *testing.T, f *storeFixture) {
 	f.intake(first)
 	out := f.claimOne(owner1, 10)
 	require.Equal(t, normalize.ExternalID("tg-42"), out.Pending[0].Message.ReplyTo, "a player's message is known to the channel by its source ID")
-	f.complete(store.Outcome{Conversation: out.Conversation.ID, Direction: out.Direction, Owner: owner1, Target: chanA,
+	f.complete(store.Outcome{Conversation: out.Conversation.ID, Direction: out.Direction, Owner: owner1, Token: out.Token, Target: chanA,
 		Delivered: []store.Delivered{{Seq: out.Pending[0].Seq, ID: out.Pending[0].Message.ID, TargetID: "tg-43"}}})
 
 	f.intake(second, unknown)

@@ -14,7 +14,8 @@ import (
 // The outbox: leases, completion, back-off, dead letters, replay, attempts.
 
 // storeLease: a claimed lane belongs to its worker until it completes or its lease lapses (the
-// worker died), and a late Complete of the old worker must not release the new one's lease.
+// worker died), and a late Complete of the old worker is refused whole: it neither records its
+// deliveries over the new holder's nor releases the new holder's lease.
 func storeLease(t *testing.T, f *storeFixture) {
 	const lease = 250 * time.Millisecond
 	f.withTicket("p1")
@@ -29,19 +30,94 @@ func storeLease(t *testing.T, f *storeFixture) {
 	require.Len(t, second, 1, "a lapsed lease must let another worker claim the lane")
 	require.Equal(t, acceptedIDs(acc), pendingIDs(second[0]))
 	require.Equal(t, 2, second[0].Pending[0].Attempt, "the lapsed claim counts as an attempt")
+	require.Greater(t, second[0].Token, first[0].Token, "every claim takes a higher token")
 
-	// The first worker wakes up and records the first message; the second still owns the lane.
+	// The first worker wakes up and records the first message; the second owns the lane.
 	p := first[0].Pending[0]
-	f.complete(store.Outcome{Conversation: p.Message.Conversation, Direction: normalize.Inbound, Owner: owner1, Target: deskA,
-		Delivered: []store.Delivered{{Seq: p.Seq, ID: p.Message.ID, TargetID: "c-1"}}})
+	err := f.st.Complete(f.ctx, store.Outcome{Conversation: p.Message.Conversation, Direction: normalize.Inbound, Owner: owner1,
+		Token: first[0].Token, Target: deskA, Delivered: []store.Delivered{{Seq: p.Seq, ID: p.Message.ID, TargetID: "c-1"}}})
+	require.ErrorIs(t, err, store.ErrLeaseLost, "a stale worker's Complete must be refused")
 	require.Empty(t, f.claimLease("worker-3", 10, time.Minute), "a stale worker's Complete must not release another worker's lease")
-
-	f.deliverAll(second[0], owner2, deskA, "")
-	f.requireNothingDue(owner1)
-	for _, m := range f.messages(p.Message.Conversation) {
-		require.Equal(t, normalize.StateSent, m.Message.State)
+	for _, m := range f.messages(p.Message.Conversation)[1:] {
+		require.Equal(t, normalize.StateQueued, m.Message.State, "a refused Complete records nothing")
 	}
-	require.Equal(t, normalize.ExternalID("c-1"), f.messages(p.Message.Conversation)[1].TargetID, "the first delivery's target ID is kept")
+
+	done := f.deliverAll(second[0], owner2, deskA, "")
+	f.requireNothingDue(owner1)
+	for i, m := range f.messages(p.Message.Conversation)[1:] {
+		require.Equal(t, normalize.StateSent, m.Message.State)
+		require.Equal(t, done.Delivered[i].TargetID, m.TargetID, "the holder's deliveries are recorded")
+	}
+}
+
+// storeFencedLease: a worker whose lease lapsed while another worker claimed and delivered
+// the lane can neither overwrite what the other delivered, nor dead-letter it, nor renew its
+// lease, nor take the lane back by completing it later; the lane stays the new holder's.
+func storeFencedLease(t *testing.T, f *storeFixture) {
+	const lease = time.Second
+	f.withTicket("p1")
+	acc := f.intake(inbound(chanA, "p1", "f1", "one"), inbound(chanA, "p1", "f2", "two"))
+	stale := f.claimLease(owner1, 10, lease)
+	require.Len(t, stale, 1)
+	f.clk.Advance(2 * lease)
+	fresh := f.claimLease(owner2, 10, time.Minute)
+	require.Len(t, fresh, 1)
+	done := f.deliverAll(fresh[0], owner2, deskA, "")
+	conv := acc[0].Conversation
+
+	staleOutcomes := map[string]store.Outcome{
+		"overwrite": {Delivered: []store.Delivered{{Seq: stale[0].Pending[0].Seq, ID: acc[0].ID, TargetID: "stale-1"}}},
+		"dead-letter": {Failure: &store.Failure{Seq: stale[0].Pending[0].Seq, Err: "stale: rejected", Dead: true,
+			CountsAsFailure: true}},
+		"retry later": {Failure: &store.Failure{Seq: stale[0].Pending[0].Seq, Err: "stale: timeout",
+			RetryAt: f.clk.Now().Add(time.Hour), CountsAsFailure: true}},
+		"record and keep": {Keep: true, Delivered: []store.Delivered{{Seq: stale[0].Pending[1].Seq, ID: acc[1].ID, TargetID: "stale-2"}}},
+	}
+	for name, o := range staleOutcomes {
+		o.Conversation, o.Direction, o.Owner, o.Token, o.Target = conv, normalize.Inbound, owner1, stale[0].Token, deskA
+		require.ErrorIs(t, f.st.Complete(f.ctx, o), store.ErrLeaseLost, name)
+	}
+	require.ErrorIs(t, f.st.Renew(f.ctx, conv, normalize.Inbound, stale[0].Token, time.Minute), store.ErrLeaseLost,
+		"a stale worker cannot renew")
+
+	require.Empty(t, f.deadLetters(), "a stale worker dead-lettered a delivered message")
+	for i, m := range f.messages(conv)[1:] {
+		require.Equal(t, normalize.StateSent, m.Message.State)
+		require.Equal(t, done.Delivered[i].TargetID, m.TargetID, "a stale worker overwrote a delivery")
+		require.Empty(t, m.Error)
+	}
+	f.requireNothingDue(owner1)
+	require.True(t, f.nextDue().IsZero(), "a stale worker's retry time must not make the lane due")
+	// The lane goes on as usual.
+	more := f.intake(inbound(chanA, "p1", "f3", "three"))[0]
+	require.Equal(t, []normalize.MessageID{more.ID}, pendingIDs(f.claimOne(owner1, 10)))
+}
+
+// storeRenew: renewing keeps a lane its worker's past the lease it claimed with; a renewal
+// of a lease the lane's Complete released is refused, and extends nothing.
+func storeRenew(t *testing.T, f *storeFixture) {
+	const lease = time.Second
+	f.withTicket("p1")
+	f.intake(inbound(chanA, "p1", "n1", "one"))
+	lanes := f.claimLease(owner1, 10, lease)
+	require.Len(t, lanes, 1)
+	lane := lanes[0]
+	for range 3 {
+		f.clk.Advance(lease * 3 / 4)
+		require.NoError(t, f.st.Renew(f.ctx, lane.Conversation.ID, lane.Direction, lane.Token, lease), "Renew()")
+		require.Empty(t, f.claimLease(owner2, 10, lease), "a renewed lease must hold")
+	}
+	require.WithinDuration(t, f.clk.Now().Add(lease), f.nextDue(), time.Millisecond, "NextDue() must follow the renewal")
+	// A lease that lapsed, with nobody claiming the lane since, is taken back.
+	f.clk.Advance(2 * lease)
+	require.NoError(t, f.st.Renew(f.ctx, lane.Conversation.ID, lane.Direction, lane.Token, lease), "Renew() after a lapse")
+	require.Empty(t, f.claimLease(owner2, 10, lease))
+
+	f.deliverAll(lane, owner1, deskA, "")
+	require.ErrorIs(t, f.st.Renew(f.ctx, lane.Conversation.ID, lane.Direction, lane.Token, lease), store.ErrLeaseLost,
+		"a released lease cannot be renewed")
+	f.intake(inbound(chanA, "p1", "n2", "two"))
+	require.Len(t, f.claim(owner2, 10), 1, "a refused renewal must not hold the lane")
 }
 
 func storeComplete(t *testing.T, f *storeFixture) {

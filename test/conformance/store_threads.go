@@ -259,7 +259,7 @@ func storeConversationOfExternal(t *testing.T, f *storeFixture) {
 	f.deliverAll(lane, owner1, deskA, "T-1")
 	reply := f.intake(outbound(deskA, convA, "", "r1", "we are on it"))[0]
 	lane = f.claimOne(owner1, 10)
-	f.complete(store.Outcome{Conversation: convA, Direction: normalize.Outbound, Owner: owner1, Target: chanA,
+	f.complete(store.Outcome{Conversation: convA, Direction: normalize.Outbound, Owner: owner1, Token: lane.Token, Target: chanA,
 		Delivered: []store.Delivered{{Seq: lane.Pending[0].Seq, ID: reply.ID, TargetID: "reply-1@gateway.example"}}})
 	convB := f.intake(inbound(chanA, "tok-2", "mail-2@player.example", "other topic"))[0].Conversation
 	other := f.intake(inbound(chanB, "tok-3", "mail-3@player.example", "other channel"))[0].Conversation

@@ -1,0 +1,101 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/casino-support/gateway/router/store"
+)
+
+// lease is a worker's hold on the lane it delivers: the fencing token it presents to the
+// store. The claim loop may claim the lane again while the worker still runs (its lease
+// lapsed during a slow delivery); the worker is this router's, so the new token passes to it,
+// under the claim loop's mutex, and its record is not refused.
+type lease struct {
+	mu    *sync.Mutex
+	token int64
+}
+
+func (l *lease) current() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.token
+}
+
+// errLeaseLapsing cuts a delivery short whose lease is about to lapse without a renewal
+// getting through: past it, another worker may take the lane.
+var errLeaseLapsing = errors.New("router: the lease is about to lapse and cannot be renewed")
+
+// complete records o with the worker's lease. When the store refuses it because the lane
+// was claimed again, and that claim was this router's own (handed to held meanwhile), it is
+// recorded with the new token; otherwise the refusal is counted and returned.
+func (r *Router) complete(ctx context.Context, o store.Outcome, held *lease) error {
+	o.Token = held.current()
+	err := r.store.Complete(ctx, o)
+	if errors.Is(err, store.ErrLeaseLost) {
+		if now := held.current(); now != o.Token {
+			o.Token = now
+			err = r.store.Complete(ctx, o)
+		}
+	}
+	if errors.Is(err, store.ErrLeaseLost) {
+		r.m.leaseLost.WithLabelValues("complete").Inc()
+		r.log.Warn("delivery not recorded: another worker claimed the lane after this one's lease lapsed",
+			"conv", o.Conversation, "direction", o.Direction, "err", err)
+	}
+	return err
+}
+
+// renewWhileDelivering keeps lane's lease while it is delivered: every third of the lease it
+// extends it by a whole lease. It gives up the delivery, through giveUp, when the lane passed
+// to another worker (cause store.ErrLeaseLost) or when the lease is about to lapse with no
+// renewal getting through (errLeaseLapsing). The returned stop ends the renewals and returns
+// once they ended.
+func (r *Router) renewWhileDelivering(ctx context.Context, lane store.Lane, held *lease, giveUp context.CancelCauseFunc) (stop func()) {
+	quit, stopped := make(chan struct{}), make(chan struct{})
+	every := r.opts.Lease / 3
+	go func() {
+		defer close(stopped)
+		until := r.clock.Now().Add(r.opts.Lease)
+		for {
+			t := r.clock.NewTimer(every)
+			select {
+			case <-quit:
+				t.Stop()
+				return
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C():
+			}
+			token := held.current()
+			err := r.store.Renew(ctx, lane.Conversation.ID, lane.Direction, token, r.opts.Lease)
+			switch {
+			case err == nil:
+				until = r.clock.Now().Add(r.opts.Lease)
+			case errors.Is(err, store.ErrLeaseLost) && held.current() != token:
+				// This router claimed the lane again; the next round renews the new lease.
+			case errors.Is(err, store.ErrLeaseLost):
+				r.m.leaseLost.WithLabelValues("renew").Inc()
+				r.log.Warn("giving up a delivery: another worker claimed the lane after this one's lease lapsed",
+					"conv", lane.Conversation.ID, "direction", lane.Direction)
+				giveUp(err)
+				return
+			case ctx.Err() != nil:
+				return
+			default:
+				r.log.Warn("renew the lease of a delivery", "conv", lane.Conversation.ID, "err", err)
+				if !r.clock.Now().Add(every).Before(until) {
+					giveUp(fmt.Errorf("%w: %w", errLeaseLapsing, err))
+					return
+				}
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-stopped
+	}
+}
