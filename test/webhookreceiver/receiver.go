@@ -206,6 +206,17 @@ func (rc *Receiver) Events() []Received {
 	return append([]Received(nil), rc.events...)
 }
 
+// EventsSince returns the events recorded after the first n, so a load run can follow them
+// without copying the whole list on every look.
+func (rc *Receiver) EventsSince(n int) []Received {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if n >= len(rc.events) {
+		return nil
+	}
+	return append([]Received(nil), rc.events[max(n, 0):]...)
+}
+
 // Requests counts every request, repeats and faults included.
 func (rc *Receiver) Requests() int {
 	rc.mu.Lock()

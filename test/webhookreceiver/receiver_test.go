@@ -87,6 +87,8 @@ func TestReceiverWithoutContract(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	require.Equal(t, first, rc.Events()[0].At, "a repeat keeps the first arrival")
 	require.Equal(t, 1, rc.Repeats())
+	require.Len(t, rc.EventsSince(0), 1)
+	require.Empty(t, rc.EventsSince(1), "nothing after the first")
 
 	status, _ = send(t, srv.URL, "conversation.opened", "open-c2", strings.Replace(opened, "open-c1", "open-c2", 1), false)
 	require.Equal(t, http.StatusUnauthorized, status, "an unsigned request is still refused")

@@ -1,0 +1,278 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat: 100 on every Linux
+// architecture Go builds for.
+const clockTicks = 100
+
+// buildGateway builds cmd/gateway as `make build` does into dir and returns the binary.
+func buildGateway(ctx context.Context, dir string) (string, error) {
+	bin := filepath.Join(dir, "gateway")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, "github.com/casino-support/gateway/cmd/gateway")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// gatewaySetup is what the gateway's configuration points at.
+type gatewaySetup struct {
+	port        int
+	dataDir     string
+	telegramURL string
+	token       string
+	receiverURL string
+	secret      string
+	apiToken    string
+	// postgresDSN selects store.driver postgres; empty keeps the embedded SQLite.
+	postgresDSN string
+}
+
+// config is the gateway's YAML: one polling Telegram channel, one signed-webhook helpdesk
+// taking every conversation, and otherwise the defaults an operator would run with.
+func (s gatewaySetup) config() string {
+	store := "store: {driver: sqlite}\n"
+	if s.postgresDSN != "" {
+		store = fmt.Sprintf("store: {driver: postgres, dsn: %q}\n", s.postgresDSN)
+	}
+	return fmt.Sprintf(`listen: 127.0.0.1:%[1]d
+public_url: http://127.0.0.1:%[1]d
+data_dir: %[2]q
+log: {level: info, format: json}
+shutdown_timeout: 5s
+%[3]schannels:
+  - name: tg
+    type: telegram
+    token: %[4]q
+    api_url: %[5]s
+    poll_timeout: 10s
+helpdesks:
+  - name: desk
+    type: webhook
+    url: %[6]s
+    secret: %[7]q
+    api_token: %[8]q
+default_helpdesk: desk
+`, s.port, s.dataDir, store, s.token, s.telegramURL, s.receiverURL, s.secret, s.apiToken)
+}
+
+// usage is what the gateway's processes used, summed (CPU) or at most (memory) across
+// restarts.
+type usage struct {
+	cpu      time.Duration
+	peakRSSk int64 // VmHWM, kB
+	starts   int
+}
+
+// gateway runs the binary with one configuration, restarting it on demand, and samples the
+// running process's /proc entries.
+type gateway struct {
+	bin, configPath, base string
+	log                   io.Writer
+
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	current usage // of the running process, from its last sample
+	done    usage // of the processes that ended
+	stop    chan struct{}
+}
+
+func newGateway(bin, configPath string, port int, log io.Writer) *gateway {
+	return &gateway{bin: bin, configPath: configPath, base: fmt.Sprintf("http://127.0.0.1:%d", port), log: log}
+}
+
+// start runs the gateway and waits until /readyz answers 200.
+func (g *gateway) start(ctx context.Context) error {
+	cmd := exec.Command(g.bin, "serve", "--config", g.configPath)
+	cmd.Stdout, cmd.Stderr = g.log, g.log
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start gateway: %w", err)
+	}
+	stop := make(chan struct{})
+	g.mu.Lock()
+	g.cmd, g.stop, g.current = cmd, stop, usage{}
+	g.done.starts++
+	g.mu.Unlock()
+	go g.sample(cmd.Process.Pid, stop)
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		if ready(ctx, g.base+"/readyz") {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return errors.New("gateway did not become ready within a minute")
+}
+
+func ready(ctx context.Context, url string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// sample reads the process's usage every 100 ms until stop closes, so a process that dies
+// on its own still leaves its figures.
+func (g *gateway) sample(pid int, stop chan struct{}) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		g.sampleOnce(pid)
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (g *gateway) sampleOnce(pid int) {
+	u, err := readUsage(pid)
+	if err != nil {
+		return // the process is gone; its last sample stands
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.cmd != nil && g.cmd.Process.Pid == pid {
+		g.current = u
+	}
+}
+
+// kill ends the running gateway with SIGKILL (no shutdown code runs), after a last sample.
+func (g *gateway) kill() { g.end(os.Kill) }
+
+// terminate ends the running gateway with SIGTERM, as an operator stops it.
+func (g *gateway) terminate() { g.end(os.Interrupt) }
+
+func (g *gateway) end(sig os.Signal) {
+	g.mu.Lock()
+	cmd := g.cmd
+	g.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	g.sampleOnce(cmd.Process.Pid)
+	_ = cmd.Process.Signal(sig)
+	_ = cmd.Wait()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	close(g.stop)
+	g.done.cpu += g.current.cpu
+	g.done.peakRSSk = max(g.done.peakRSSk, g.current.peakRSSk)
+	g.cmd, g.current = nil, usage{}
+}
+
+// pid is the running process's ID, 0 when none runs.
+func (g *gateway) pid() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.cmd == nil {
+		return 0
+	}
+	return g.cmd.Process.Pid
+}
+
+// usage sums the ended processes and the running one's last sample.
+func (g *gateway) usage() usage {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	u := g.done
+	u.cpu += g.current.cpu
+	u.peakRSSk = max(u.peakRSSk, g.current.peakRSSk)
+	return u
+}
+
+// readUsage reads a process's CPU time so far and its peak resident set.
+func readUsage(pid int) (usage, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return usage{}, err
+	}
+	cpu, err := parseStatCPU(string(stat))
+	if err != nil {
+		return usage{}, err
+	}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return usage{}, err
+	}
+	hwm, err := parseVmHWM(string(status))
+	if err != nil {
+		return usage{}, err
+	}
+	return usage{cpu: cpu, peakRSSk: hwm}, nil
+}
+
+// parseStatCPU returns utime+stime of a /proc/PID/stat line (proc(5): fields 14 and 15). The
+// command name in parentheses may hold spaces, so fields are counted after its last ')'.
+func parseStatCPU(stat string) (time.Duration, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("stat: no command name")
+	}
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("stat: %d fields after the command name", len(f))
+	}
+	var ticks int64
+	for _, s := range f[11:13] { // field 3 (state) is f[0]
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("stat: cpu time %q: %w", s, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
+}
+
+// parseVmHWM returns the VmHWM line of /proc/PID/status in kB: the peak resident set.
+func parseVmHWM(status string) (int64, error) {
+	for line := range strings.Lines(status) {
+		rest, ok := strings.CutPrefix(line, "VmHWM:")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) != 2 || f[1] != "kB" {
+			return 0, fmt.Errorf("status: VmHWM %q", strings.TrimSpace(rest))
+		}
+		return strconv.ParseInt(f[0], 10, 64)
+	}
+	return 0, errors.New("status: no VmHWM")
+}
+
+// freePort asks the kernel for a port nobody listens on.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

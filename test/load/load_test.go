@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseStatCPU(t *testing.T) {
+	// proc(5): utime and stime are fields 14 and 15; the command name may hold ") (".
+	line := "4242 (gate way) (x) S 1 4242 4242 0 -1 4194560 1200 0 0 0 250 130 0 0 20 0 9 0 100 0 0 0 0"
+	got, err := parseStatCPU(line)
+	require.NoError(t, err)
+	require.Equal(t, 3800*time.Millisecond, got, "(250+130) ticks of 1/100 s")
+
+	_, err = parseStatCPU("4242 (gateway) S 1 2")
+	require.Error(t, err, "too few fields")
+}
+
+func TestParseVmHWM(t *testing.T) {
+	got, err := parseVmHWM("Name:\tgateway\nVmPeak:\t  900000 kB\nVmHWM:\t   51234 kB\nVmRSS:\t   40000 kB\n")
+	require.NoError(t, err)
+	require.Equal(t, int64(51234), got)
+	_, err = parseVmHWM("Name:\tgateway\n")
+	require.Error(t, err)
+}
+
+func TestReadUsageOfThisProcess(t *testing.T) {
+	u, err := readUsage(os.Getpid())
+	require.NoError(t, err)
+	require.Positive(t, u.peakRSSk, "a running process has a resident set")
+}
+
+func TestMeasure(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	sends := []sent{{0, at(0)}, {1, at(0)}, {2, at(10)}, {3, at(10)}, {4, time.Time{}}}
+	arrivals := []arrival{
+		{0, "a", at(5)}, {1, "b", at(20)}, {0, "a", at(30)}, // 0 again under its ID: a re-send
+		{2, "c", at(40)}, {2, "c2", at(50)}, // 2 again under a new ID: a duplicate
+	}
+	d := measure(sends, arrivals, 1)
+	require.Equal(t, Direction{Sent: 5, Delivered: 3, PerSecond: 3 / 0.040, P50ms: 20, P95ms: 30, P99ms: 30,
+		Lost: 2, Duplicated: 1, Resent: 1}, d, "3 never arrived or never left; latencies 5, 20 and 30 ms over 40 ms")
+}
+
+func TestPercentile(t *testing.T) {
+	var v []time.Duration
+	for i := 1; i <= 100; i++ {
+		v = append(v, time.Duration(i)*time.Millisecond)
+	}
+	tests := []struct {
+		p    float64
+		want time.Duration
+	}{{50, 50 * time.Millisecond}, {95, 95 * time.Millisecond}, {99, 99 * time.Millisecond}, {100, 100 * time.Millisecond}}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, percentile(v, tt.p), "p%v", tt.p)
+	}
+	require.Zero(t, percentile(nil, 50))
+}
+
+func TestNumberIn(t *testing.T) {
+	n, ok := numberIn(messageText(42), messagePrefix)
+	require.True(t, ok)
+	require.Equal(t, 42, n)
+	_, ok = numberIn(replyText(42), messagePrefix)
+	require.False(t, ok, "a reply is not a player's message")
+	_, ok = numberIn("load message x", messagePrefix)
+	require.False(t, ok)
+}
+
+func TestConfigNamesTheStore(t *testing.T) {
+	s := gatewaySetup{port: 1234, dataDir: "/tmp/d", telegramURL: "http://tg", token: "t", receiverURL: "http://rc", secret: "s", apiToken: "a"}
+	require.Contains(t, s.config(), "store: {driver: sqlite}")
+	s.postgresDSN = "postgres://h/db?search_path=x"
+	require.Contains(t, s.config(), `store: {driver: postgres, dsn: "postgres://h/db?search_path=x"}`)
+}
+
+func TestParseFlags(t *testing.T) {
+	o, err := parseFlags([]string{"-scenarios", "paced,kill", "-rate", "50", "-kills", "2"}, &bytes.Buffer{})
+	require.NoError(t, err)
+	require.Equal(t, []Scenario{{Name: "paced", Rate: 50}, {Name: "kill", Kills: 2}}, o.scenarios)
+	require.Empty(t, o.postgresDSN, "sqlite needs no DSN")
+	for _, bad := range [][]string{{"-store", "mysql"}, {"-scenarios", "storm"}, {"-messages", "0"}, {"extra"}} {
+		_, err := parseFlags(bad, &bytes.Buffer{})
+		require.Error(t, err, "%v", bad)
+	}
+}
+
+func TestLoopbackReference(t *testing.T) {
+	rps, err := loopbackRequestsPerSecond(t.Context(), 200*time.Millisecond)
+	require.NoError(t, err)
+	require.Positive(t, rps)
+}
+
+// TestShortLoadRun is the load command in miniature, so it cannot rot: a backlog and a
+// SIGKILL run against the real binary, with agents' replies. It asserts nothing lost and
+// nothing duplicated in either direction, never a speed.
+func TestShortLoadRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the gateway binary")
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+	defer cancel()
+	bin, err := buildGateway(ctx, dir)
+	require.NoError(t, err)
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"-gateway", bin, "-workdir", dir, "-messages", "2000", "-chats", "50", "-reply-every", "20",
+		"-scenarios", "backlog,kill", "-kills", "2", "-seed", "1", "-timeout", "5m", "-json", filepath.Join(dir, "load.json")}, &stdout, &stderr)
+	require.Equal(t, 0, code, "load run failed:\n%s\n%s", stdout.String(), stderr.String())
+	rep, err := os.ReadFile(filepath.Join(dir, "load.json"))
+	require.NoError(t, err)
+	t.Logf("%s", stdout.String())
+	var got Report
+	require.NoError(t, json.Unmarshal(rep, &got))
+	require.Len(t, got.Results, 2)
+	for _, r := range got.Results {
+		require.Equal(t, 2000, r.Inbound.Delivered, r.Scenario)
+		require.Zero(t, r.Inbound.Lost+r.Inbound.Duplicated, r.Scenario)
+		require.Equal(t, 100, r.Replies.Delivered, r.Scenario)
+		require.Zero(t, r.Replies.Lost+r.Replies.Duplicated, r.Scenario)
+	}
+	require.Equal(t, 3, got.Results[1].Starts, "the kill run started the gateway again after each SIGKILL")
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// The texts players and agents send carry their number, so every arrival names what it is.
+const (
+	messagePrefix = "load message "
+	replyPrefix   = "load reply "
+)
+
+func messageText(i int) string { return messagePrefix + strconv.Itoa(i) }
+func replyText(i int) string   { return replyPrefix + strconv.Itoa(i) }
+
+// numberIn returns the number after prefix in text, false for any other text.
+func numberIn(text, prefix string) (int, bool) {
+	rest, ok := strings.CutPrefix(text, prefix)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(rest)
+	return n, err == nil && n >= 0
+}
+
+// sent is one message or reply as its source handed it out: number n, at when it left.
+type sent struct {
+	n  int
+	at time.Time
+}
+
+// arrival is one arrival at the far end: number n under the sender's id, at when it came.
+type arrival struct {
+	n  int
+	id string
+	at time.Time
+}
+
+// Direction is what one direction of a run delivered and how fast.
+type Direction struct {
+	Sent      int     `json:"sent"`
+	Delivered int     `json:"delivered"`
+	PerSecond float64 `json:"per_second"`
+	P50ms     float64 `json:"p50_ms"`
+	P95ms     float64 `json:"p95_ms"`
+	P99ms     float64 `json:"p99_ms"`
+	// Lost were handed out and never arrived.
+	Lost int `json:"lost"`
+	// Duplicated arrived more than once under different IDs (extra arrivals counted).
+	Duplicated int `json:"duplicated"`
+	// Resent arrived again under the same ID (an idempotent retry the far end recognised).
+	Resent int `json:"resent"`
+}
+
+// measure compares what was sent with what arrived. Latency runs from each item's send to its
+// first arrival; the rate from the first send to the last first arrival. resent is counted by
+// the far end, which alone sees repeated IDs.
+func measure(sends []sent, arrivals []arrival, resent int) Direction {
+	d := Direction{Sent: len(sends), Resent: resent}
+	first := map[int]time.Time{}
+	ids := map[int]map[string]bool{}
+	for _, a := range arrivals {
+		if at, ok := first[a.n]; !ok || a.at.Before(at) {
+			first[a.n] = a.at
+		}
+		if ids[a.n] == nil {
+			ids[a.n] = map[string]bool{}
+		}
+		ids[a.n][a.id] = true
+	}
+	var lat []time.Duration
+	var start, end time.Time
+	for _, s := range sends {
+		if s.at.IsZero() { // never left its source
+			d.Lost++
+			continue
+		}
+		if start.IsZero() || s.at.Before(start) {
+			start = s.at
+		}
+		at, ok := first[s.n]
+		if !ok {
+			d.Lost++
+			continue
+		}
+		d.Delivered++
+		d.Duplicated += len(ids[s.n]) - 1
+		lat = append(lat, max(at.Sub(s.at), 0))
+		if at.After(end) {
+			end = at
+		}
+	}
+	if d.Delivered > 0 && end.After(start) {
+		d.PerSecond = float64(d.Delivered) / end.Sub(start).Seconds()
+	}
+	slices.Sort(lat)
+	d.P50ms, d.P95ms, d.P99ms = ms(percentile(lat, 50)), ms(percentile(lat, 95)), ms(percentile(lat, 99))
+	return d
+}
+
+// percentile is the nearest-rank percentile of sorted values, 0 for none.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int(p/100*float64(len(sorted))+0.999999) - 1
+	return sorted[min(max(rank, 0), len(sorted)-1)]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// Result is one run of one scenario.
+type Result struct {
+	Scenario string  `json:"scenario"`
+	Run      int     `json:"run"`
+	Store    string  `json:"store"`
+	Messages int     `json:"messages"`
+	Chats    int     `json:"chats"`
+	Rate     float64 `json:"rate,omitempty"` // paced: messages/s offered
+	Kills    int     `json:"kills"`
+	// Inbound is players' messages from the fake Telegram to the fake helpdesk; Replies are
+	// agents' replies from the helpdesk's API call to Telegram's sendMessage.
+	Inbound Direction `json:"inbound"`
+	Replies Direction `json:"replies"`
+	// PeakRSSMB is the largest VmHWM of the gateway's processes; CPU is all of them together.
+	PeakRSSMB       float64 `json:"peak_rss_mb"`
+	CPUSeconds      float64 `json:"cpu_seconds"`
+	CPUSecondsPer1k float64 `json:"cpu_seconds_per_1000_messages"`
+	Starts          int     `json:"starts"`
+	WallSeconds     float64 `json:"wall_seconds"`
+}
+
+// failed reports whether the run lost or doubled anything, in either direction.
+func (r Result) failed() bool {
+	return r.Inbound.Lost+r.Inbound.Duplicated+r.Replies.Lost+r.Replies.Duplicated > 0
+}
+
+// Report is everything one invocation measured.
+type Report struct {
+	Machine   Machine  `json:"machine"`
+	Reference *float64 `json:"loopback_http_requests_per_second,omitempty"`
+	Results   []Result `json:"results"`
+}
+
+// Machine names where the figures come from.
+type Machine struct {
+	CPUs      int    `json:"cpus"`
+	CPUModel  string `json:"cpu_model,omitempty"`
+	GoVersion string `json:"go_version"`
+}
+
+// printTable writes one line per run and direction.
+func printTable(w io.Writer, rep Report) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\trun\tstore\tdirection\tsent\tmsg/s\tp50 ms\tp95 ms\tp99 ms\tlost\tdup\tresent\tpeak RSS MB\tCPU s/1k\tstarts\t")
+	for _, r := range rep.Results {
+		for _, d := range []struct {
+			name string
+			d    Direction
+		}{{"inbound", r.Inbound}, {"replies", r.Replies}} {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%d\t%d\t%d\t%.1f\t%.3f\t%d\t\n",
+				r.Scenario, r.Run, r.Store, d.name, d.d.Sent, d.d.PerSecond, d.d.P50ms, d.d.P95ms, d.d.P99ms,
+				d.d.Lost, d.d.Duplicated, d.d.Resent, r.PeakRSSMB, r.CPUSecondsPer1k, r.Starts)
+		}
+	}
+	if rep.Reference != nil {
+		fmt.Fprintf(tw, "reference: Go loopback HTTP %.0f requests/s on %d CPUs\t\n", *rep.Reference, rep.Machine.CPUs)
+	}
+	return tw.Flush()
+}
+
+func writeJSON(path string, rep Report) error {
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode report: %w", err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,415 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/casino-support/gateway/connectors/helpdesk/webhook"
+	"github.com/casino-support/gateway/test/telegramfake"
+	"github.com/casino-support/gateway/test/webhookreceiver"
+)
+
+const (
+	botToken = "424242:load-bot-token"
+	secret   = "load-webhook-secret-0123456789"
+	apiToken = "load-api-token"
+	// firstChat is the first private chat's ID; chats count up from it (above 32 bits, as
+	// real Telegram IDs).
+	firstChat = 7_000_000_000
+)
+
+// Scenario is one kind of run.
+type Scenario struct {
+	Name string
+	// Rate, when above 0, paces the messages at that many per second; otherwise all are
+	// queued at once (backlog).
+	Rate float64
+	// Kills is how often the gateway is SIGKILLed and restarted, at random moments while the
+	// messages arrive.
+	Kills int
+}
+
+// runSpec is one run of a scenario.
+type runSpec struct {
+	Scenario
+	run        int
+	messages   int
+	chats      int
+	replyEvery int // an agent answers every replyEvery-th message; 0 none
+	seed       uint64
+	timeout    time.Duration
+	bin        string
+	workDir    string
+	// postgresDSN selects PostgreSQL; the run gets a schema of its own.
+	postgresDSN string
+}
+
+// runScenario runs the gateway against the fakes once and measures it.
+func runScenario(ctx context.Context, spec runSpec) (res Result, err error) {
+	storeName := "sqlite"
+	if spec.postgresDSN != "" {
+		storeName = "postgres"
+	}
+	res = Result{Scenario: spec.Name, Run: spec.run, Store: storeName, Messages: spec.messages, Chats: spec.chats, Rate: spec.Rate, Kills: spec.Kills}
+	dir, err := os.MkdirTemp(spec.workDir, fmt.Sprintf("%s-%d-", spec.Name, spec.run))
+	if err != nil {
+		return res, fmt.Errorf("run dir: %w", err)
+	}
+	tg := telegramfake.New(botToken)
+	tgSrv := httptest.NewServer(tg)
+	defer tgSrv.Close()
+	defer tg.Close()
+	rc := webhookreceiver.New(nil, secret, 5*time.Minute)
+	rcSrv := httptest.NewServer(rc)
+	defer rcSrv.Close()
+
+	setup := gatewaySetup{dataDir: filepath.Join(dir, "data"), telegramURL: tgSrv.URL, token: botToken,
+		receiverURL: rcSrv.URL, secret: secret, apiToken: apiToken}
+	if spec.postgresDSN != "" {
+		dsn, drop, err := freshSchema(ctx, spec.postgresDSN)
+		if err != nil {
+			return res, err
+		}
+		defer drop()
+		setup.postgresDSN = dsn
+	}
+	if setup.port, err = freePort(); err != nil {
+		return res, err
+	}
+	configPath := filepath.Join(dir, "gateway.yaml")
+	if err := os.WriteFile(configPath, []byte(setup.config()), 0o600); err != nil {
+		return res, fmt.Errorf("write config: %w", err)
+	}
+	logFile, err := os.Create(filepath.Join(dir, "gateway.log"))
+	if err != nil {
+		return res, fmt.Errorf("gateway log: %w", err)
+	}
+	defer logFile.Close()
+	gw := newGateway(spec.bin, configPath, setup.port, logFile)
+	defer gw.kill()
+	if err := gw.start(ctx); err != nil {
+		return res, fmt.Errorf("%w (log: %s)", err, logFile.Name())
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, spec.timeout)
+	defer cancel()
+	began := time.Now()
+	col := newCollector(rc, spec.replyEvery)
+	agents := newAgents(gw.base + "/api/v1/helpdesks/desk/events")
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel() // stops the goroutines before they are waited for
+	wg.Go(func() { col.follow(ctx, agents) })
+	for range 4 {
+		wg.Go(func() { agents.work(ctx) })
+	}
+	updateOf := make([]int, spec.messages)
+	wg.Go(func() { feed(ctx, tg, spec, updateOf) })
+	killErr := make(chan error, 1)
+	wg.Go(func() { killErr <- killAtRandom(ctx, gw, col, spec) })
+	if err := <-killErr; err != nil {
+		return res, fmt.Errorf("%w (log: %s)", err, logFile.Name())
+	}
+	waitDone(ctx, gw.base, col, agents, tg, spec)
+	res.WallSeconds = time.Since(began).Seconds()
+	u := gw.usage()
+	gw.terminate()
+	cancel()
+	wg.Wait()
+
+	handed := tg.HandedOut()
+	sends := make([]sent, len(updateOf))
+	for i, id := range updateOf {
+		sends[i] = sent{n: i, at: handed[id]} // zero when never handed out: lost
+	}
+	res.Inbound = measure(sends, col.arrivals(), rc.Repeats())
+	res.Replies = measure(agents.sends(), replyArrivals(tg, spec.chats), agents.retries())
+	res.Starts = u.starts
+	res.PeakRSSMB = float64(u.peakRSSk) / 1024
+	res.CPUSeconds = u.cpu.Seconds()
+	if n := res.Inbound.Delivered + res.Replies.Delivered; n > 0 {
+		res.CPUSecondsPer1k = res.CPUSeconds / float64(n) * 1000
+	}
+	for _, e := range rc.Errors() {
+		return res, fmt.Errorf("the fake helpdesk refused what the gateway sent: %w (log: %s)", e, logFile.Name())
+	}
+	if !res.failed() {
+		os.RemoveAll(dir)
+	}
+	return res, nil
+}
+
+// feed hands the messages to the fake Telegram, message i in chat i % chats: all at once, or
+// paced at spec.Rate. updateOf[i] receives message i's update_id.
+func feed(ctx context.Context, tg *telegramfake.Server, spec runSpec, updateOf []int) {
+	start := time.Now()
+	for i := range spec.messages {
+		if spec.Rate > 0 {
+			due := start.Add(time.Duration(float64(i) / spec.Rate * float64(time.Second)))
+			if wait := time.Until(due); wait > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(wait):
+				}
+			}
+		}
+		chat := int64(firstChat + i%spec.chats)
+		updateOf[i] = tg.AddUpdate(tgbotapi.Update{Message: &tgbotapi.Message{
+			Date: int(time.Now().Unix()),
+			From: &tgbotapi.User{ID: chat, FirstName: "Player", LanguageCode: "en"},
+			Chat: &tgbotapi.Chat{ID: chat, Type: "private"},
+			Text: messageText(i)}})
+	}
+}
+
+// killAtRandom SIGKILLs the gateway spec.Kills times, each once a random share (5-95 %) of
+// the messages reached the helpdesk, and restarts it at once.
+func killAtRandom(ctx context.Context, gw *gateway, col *collector, spec runSpec) error {
+	rng := rand.New(rand.NewPCG(spec.seed, uint64(spec.run)))
+	at := make([]int, spec.Kills)
+	for i := range at {
+		at[i] = int(float64(spec.messages) * (0.05 + 0.9*rng.Float64()))
+	}
+	slices.Sort(at)
+	for _, n := range at {
+		for col.received() < n {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+		gw.kill()
+		if err := gw.start(ctx); err != nil {
+			return fmt.Errorf("restart after SIGKILL: %w", err)
+		}
+	}
+	return nil
+}
+
+// waitDone waits until every message reached the helpdesk, every reply was accepted and sent
+// to Telegram, and the gateway's queues are empty (so late duplicates show), or ctx ends.
+func waitDone(ctx context.Context, base string, col *collector, agents *agents, tg *telegramfake.Server, spec runSpec) {
+	replies := 0
+	if spec.replyEvery > 0 {
+		replies = (spec.messages + spec.replyEvery - 1) / spec.replyEvery // numbers 0, every, 2*every...
+	}
+	for {
+		if col.received() >= spec.messages && agents.accepted() >= replies &&
+			len(replyArrivals(tg, spec.chats)) >= replies && queuesEmpty(ctx, base) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// queuesEmpty reads gateway_queue_depth from /metrics: true when both directions are 0.
+func queuesEmpty(ctx context.Context, base string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	seen := 0
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "gateway_queue_depth{") {
+			continue
+		}
+		if !strings.HasSuffix(line, " 0") {
+			return false
+		}
+		seen++
+	}
+	return seen > 0
+}
+
+// replyArrivals are the agents' replies Telegram received, by the reply's number.
+func replyArrivals(tg *telegramfake.Server, chats int) []arrival {
+	var out []arrival
+	for c := range chats {
+		for _, m := range tg.Sent(int64(firstChat + c)) {
+			if n, ok := numberIn(m.Text, replyPrefix); ok && m.Method == "sendMessage" {
+				// Telegram has no idempotency key: every send is a new message to the player.
+				out = append(out, arrival{n: n, id: fmt.Sprint(m.ChatID, "/", m.MessageID), at: m.At})
+			}
+		}
+	}
+	return out
+}
+
+// collector follows the fake helpdesk's events: it counts the players' messages that arrived
+// and hands every replyEvery-th to the agents.
+type collector struct {
+	rc         *webhookreceiver.Receiver
+	replyEvery int
+	count      atomic.Int64
+
+	mu   sync.Mutex
+	seen []arrival
+}
+
+func newCollector(rc *webhookreceiver.Receiver, replyEvery int) *collector {
+	return &collector{rc: rc, replyEvery: replyEvery}
+}
+
+func (c *collector) follow(ctx context.Context, agents *agents) {
+	next := 0
+	firsts := map[int]bool{}
+	for {
+		evs := c.rc.EventsSince(next)
+		next += len(evs)
+		for _, ev := range evs {
+			if ev.Event.Event != webhook.EventMessageCreated || ev.Event.Message == nil {
+				continue
+			}
+			n, ok := numberIn(ev.Event.Message.Text, messagePrefix)
+			if !ok {
+				continue
+			}
+			c.mu.Lock()
+			c.seen = append(c.seen, arrival{n: n, id: ev.Key, at: ev.At})
+			c.mu.Unlock()
+			if firsts[n] {
+				continue
+			}
+			firsts[n] = true
+			c.count.Add(1)
+			if c.replyEvery > 0 && n%c.replyEvery == 0 {
+				agents.queue(n, ev.Event.Conversation.ID)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// received counts the distinct messages that reached the helpdesk.
+func (c *collector) received() int { return int(c.count.Load()) }
+
+func (c *collector) arrivals() []arrival {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.seen)
+}
+
+// agents post replies through the webhook helpdesk's events API, retrying each until the
+// gateway answers 2xx, as an operator's system does through restarts.
+type agents struct {
+	url    string
+	work1  chan reply
+	client *http.Client
+
+	mu       sync.Mutex
+	started  []sent
+	nRetries int
+	nOK      int
+}
+
+type reply struct {
+	n    int
+	conv string
+}
+
+func newAgents(url string) *agents {
+	return &agents{url: url, work1: make(chan reply, 1<<16), client: &http.Client{Timeout: 30 * time.Second}}
+}
+
+func (a *agents) queue(n int, conv string) { a.work1 <- reply{n: n, conv: conv} }
+
+func (a *agents) work(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-a.work1:
+			a.post(ctx, r)
+		}
+	}
+}
+
+func (a *agents) post(ctx context.Context, r reply) {
+	body, _ := json.Marshal(webhook.InEvent{Event: webhook.EventReplyCreated, ReplyID: fmt.Sprint("r-", r.n),
+		ConversationID: r.conv, Text: replyText(r.n), Agent: webhook.Agent{Name: "Load Agent"}})
+	a.mu.Lock()
+	a.started = append(a.started, sent{n: r.n, at: time.Now()})
+	a.mu.Unlock()
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			a.mu.Lock()
+			a.nRetries++
+			a.mu.Unlock()
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.url, bytes.NewReader(body))
+		if err != nil {
+			return
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+apiToken)
+		resp, err := a.client.Do(req)
+		if err != nil {
+			continue
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode/100 == 2 {
+			a.mu.Lock()
+			a.nOK++
+			a.mu.Unlock()
+			return
+		}
+	}
+}
+
+func (a *agents) sends() []sent {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.started)
+}
+
+// retries counts the replies posted again because the gateway gave no 2xx (it was down).
+func (a *agents) retries() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.nRetries
+}
+
+func (a *agents) accepted() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.nOK
+}
