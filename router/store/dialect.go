@@ -19,6 +19,8 @@ type dialect struct {
 	migrations fs.FS
 	// numbered placeholders ($1, $2, ...) instead of ?.
 	numbered bool
+	// writers is how many group committers run at once (see newWriter).
+	writers int
 	// prepare makes the writer prepare the queries it runs. SQLite spends a third of intake's
 	// CPU time parsing SQL; pgx prepares and caches statements per connection on its own.
 	prepare bool

@@ -15,6 +15,9 @@ import (
 //go:embed migrations/postgres/*.sql
 var postgresFiles embed.FS
 
+// pgWriters is how many group committers a replica runs on PostgreSQL.
+const pgWriters = 4
+
 // migrationLockKey names the advisory lock that replicas migrating at once take in turn.
 const migrationLockKey = 0x6761746577617901 // "gateway" and a 1
 
@@ -25,7 +28,7 @@ func postgresDialect() *dialect {
 	if err != nil {
 		panic(err) // the embedded directory is there, or the package does not compile
 	}
-	return &dialect{name: "postgres", migrations: migrations, numbered: true,
+	return &dialect{name: "postgres", migrations: migrations, numbered: true, writers: pgWriters,
 		skipLocked:     " FOR UPDATE SKIP LOCKED",
 		lockMigrations: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLockKey),
 		retryable:      pgRetryable}
@@ -52,9 +55,9 @@ func OpenPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 	if err != nil {
 		return nil, fmt.Errorf("store: postgres: %w", err)
 	}
-	// The writer runs one transaction at a time; a second connection serves migrations and a
-	// connection being replaced.
-	write.SetMaxOpenConns(2)
+	// One connection per group committer, and one for migrations and a connection being replaced.
+	write.SetMaxOpenConns(pgWriters + 1)
+	write.SetMaxIdleConns(pgWriters + 1)
 	read, err := sql.Open("pgx", dsn)
 	if err != nil {
 		write.Close()

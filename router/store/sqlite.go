@@ -24,7 +24,7 @@ func sqliteDialect() *dialect {
 	if err != nil {
 		panic(err) // the embedded directory is there, or the package does not compile
 	}
-	return &dialect{name: "sqlite", migrations: migrations, prepare: true, retryable: func(error) bool { return false }}
+	return &dialect{name: "sqlite", migrations: migrations, writers: 1, prepare: true, retryable: func(error) bool { return false }}
 }
 
 // OpenSQLite opens (creating if needed) the SQLite database at path, applies migrations and

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // errClosed is returned for writes submitted after Close.
@@ -28,16 +29,24 @@ type writer struct {
 	maxBatch int
 	stopped  chan struct{}
 	quit     chan struct{}
-	// stmts and unprepared are used by the writer goroutine only.
+	// stmts and unprepared are used by the writer goroutine only (a dialect that prepares
+	// has one).
 	stmts      map[string]*sql.Stmt
 	unprepared map[string]struct{}
 }
 
+// newWriter starts the dialect's committers on one queue. SQLite has one: a single
+// connection writes. PostgreSQL has several, each gathering its own batches, so that the
+// network round trips of one batch's statements do not hold back the next.
 func newWriter(db *sql.DB, d *dialect, maxBatch int) *writer {
 	w := &writer{db: db, d: d, ops: make(chan *writeOp, maxBatch), maxBatch: maxBatch,
 		stopped: make(chan struct{}), quit: make(chan struct{}),
 		stmts: map[string]*sql.Stmt{}, unprepared: map[string]struct{}{}}
-	go w.loop()
+	var loops sync.WaitGroup
+	for range max(d.writers, 1) {
+		loops.Go(w.loop)
+	}
+	go func() { loops.Wait(); close(w.stopped) }()
 	return w
 }
 
@@ -77,7 +86,6 @@ func (w *writer) close() {
 }
 
 func (w *writer) loop() {
-	defer close(w.stopped)
 	batch := make([]*writeOp, 0, w.maxBatch)
 	for {
 		select {
@@ -151,13 +159,23 @@ func (w *writer) run(batch []*writeOp, results []error) error {
 		opCtx := context.WithoutCancel(op.ctx)
 		if single {
 			results[i] = op.fn(opCtx, tx)
+			if w.d.retryable(results[i]) {
+				tx.Rollback()
+				return results[i]
+			}
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT op`); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("store: savepoint: %w", err)
 		}
-		if results[i] = op.fn(opCtx, tx); results[i] != nil {
+		if results[i] = op.fn(opCtx, tx); w.d.retryable(results[i]) {
+			// The database broke a deadlock with another transaction by failing this one's
+			// statement: the locks the batch holds are what it waits for, so the batch as a
+			// whole gives way and runs again.
+			tx.Rollback()
+			return results[i]
+		} else if results[i] != nil {
 			if _, err := tx.ExecContext(ctx, `ROLLBACK TO op`); err != nil {
 				tx.Rollback()
 				return fmt.Errorf("store: rollback to savepoint: %w", err)
