@@ -24,8 +24,12 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet $(PKGS)
 
+# The hot paths: intake and delivery (router, store), each channel's conversion, the webhook
+# helpdesk's post, routing. End to end through the binary: go run ./test/load (docs/performance.md).
+BENCH_PKGS = ./router/ ./router/store/ ./test/loopback/ ./connectors/channel/telegram/ ./connectors/channel/webchat/ \
+	./connectors/channel/email/parse/ ./connectors/channel/whatsapp/wamsg/ ./connectors/channel/voice/ ./connectors/helpdesk/webhook/
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 3s -count 5 ./router/ ./test/loopback/
+	$(GO) test -run '^$$' -bench . -benchtime 3s -count 5 $(BENCH_PKGS)
 
 # Every parser of outside input, FUZZTIME each (the seeds also run in `make test`).
 FUZZTIME ?= 30s

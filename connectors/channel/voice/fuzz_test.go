@@ -60,7 +60,7 @@ type fuzzTarget struct {
 	query    string // a valid call context, for the callbacks that need one
 }
 
-func fuzzLine(f *testing.F, provider string) fuzzTarget {
+func fuzzLine(f testing.TB, provider string) fuzzTarget {
 	var cfg voice.Config
 	if provider == "vonage" {
 		cfg = vonageConfig("http://127.0.0.1:1")
