@@ -59,7 +59,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.chats, "chats", 200, "private chats the messages are spread over")
 	rate := fs.Float64("rate", 500, "messages per second in the paced scenario")
 	kills := fs.Int("kills", 3, "SIGKILLs per run in the kill scenario")
-	fs.IntVar(&o.replyEvery, "reply-every", 10, "an agent answers every N-th message (0: no replies)")
+	fs.IntVar(&o.replyEvery, "reply-every", 50, "an agent answers every N-th message (0: no replies)")
 	fs.Uint64Var(&o.seed, "seed", uint64(time.Now().UnixNano()), "seed of the kill moments")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "longest wait for one run to complete")
 	fs.StringVar(&o.jsonPath, "json", "", "also write the report as JSON to this file")

@@ -171,10 +171,14 @@ func printTable(w io.Writer, rep Report) error {
 				d.d.Lost, d.d.Duplicated, d.d.Resent, r.PeakRSSMB, r.CPUSecondsPer1k, r.Starts)
 		}
 	}
-	if rep.Reference != nil {
-		fmt.Fprintf(tw, "reference: Go loopback HTTP %.0f requests/s on %d CPUs\t\n", *rep.Reference, rep.Machine.CPUs)
+	if err := tw.Flush(); err != nil {
+		return err
 	}
-	return tw.Flush()
+	if rep.Reference != nil {
+		_, err := fmt.Fprintf(w, "reference: Go loopback HTTP %.0f requests/s on %d CPUs\n", *rep.Reference, rep.Machine.CPUs)
+		return err
+	}
+	return nil
 }
 
 func writeJSON(path string, rep Report) error {
