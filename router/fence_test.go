@@ -16,7 +16,6 @@ import (
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router"
 	"github.com/casino-support/gateway/router/store"
-	"github.com/casino-support/gateway/router/store/pgtest"
 )
 
 // stuckHelpdesk is a helpdesk whose first Post hangs, whatever its context says, until
@@ -46,8 +45,7 @@ func (pausedRenewals) Renew(context.Context, normalize.ConversationID, normalize
 // TestLapsedWorkerCannotOverwriteOrDeadLetter: two replicas share the database. Replica A's
 // worker is stuck in a post past its lease, replica B claims the lane and delivers it; when
 // A's post returns at last, its record (a dead letter, or other target IDs) is refused and
-// counted, and the message stays as B delivered it. On SQLite the replicas share one store (a
-// SQLite database has one process); on PostgreSQL each has its own connections.
+// counted, and the message stays as B delivered it, on both dialects (replicaStores).
 func TestLapsedWorkerCannotOverwriteOrDeadLetter(t *testing.T) {
 	outcomes := map[string]func(msgs []connectors.Delivery) (normalize.Ref, []normalize.ExternalID, error){
 		"dead-letter": func([]connectors.Delivery) (normalize.Ref, []normalize.ExternalID, error) {
@@ -57,25 +55,7 @@ func TestLapsedWorkerCannotOverwriteOrDeadLetter(t *testing.T) {
 			return "T-stale", []normalize.ExternalID{normalize.ExternalID("stale-" + string(msgs[0].Message.ID))}, nil
 		},
 	}
-	dialects := map[string]func(t *testing.T, now func() time.Time) (a, b *store.Store){
-		"sqlite": func(t *testing.T, now func() time.Time) (a, b *store.Store) {
-			st, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "gw.db"), store.Options{Now: now})
-			require.NoError(t, err)
-			t.Cleanup(func() { st.Close() })
-			return st, st
-		},
-		"postgres": func(t *testing.T, now func() time.Time) (a, b *store.Store) {
-			dsn := pgtest.DSN(t)
-			for _, st := range []**store.Store{&a, &b} {
-				var err error
-				*st, err = store.OpenPostgres(t.Context(), dsn, store.Options{Now: now})
-				require.NoError(t, err)
-				t.Cleanup(func() { (*st).Close() })
-			}
-			return a, b
-		},
-	}
-	for dialect, open := range dialects {
+	for dialect, open := range replicaStores {
 		for name, outcome := range outcomes {
 			t.Run(dialect+"/"+name, func(t *testing.T) {
 				const lease = time.Minute
