@@ -61,7 +61,7 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 type gateway struct {
 	cfg       *config.Config
 	log       *slog.Logger
-	store     *store.Store
+	store     gatewayStore
 	router    *router.Router
 	channels  map[normalize.InstanceName]connectors.Channel
 	helpdesks map[normalize.InstanceName]connectors.Helpdesk

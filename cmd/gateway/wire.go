@@ -181,7 +181,7 @@ type deps struct {
 	configFile string
 	client     *http.Client
 	blobs      connectors.Blobs
-	store      *store.Store
+	store      gatewayStore
 	sla        router.SLA
 	out        io.Writer
 	log        *slog.Logger
