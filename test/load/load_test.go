@@ -75,6 +75,27 @@ func TestNumberIn(t *testing.T) {
 	require.False(t, ok)
 }
 
+func TestRepliesSpreadOverEveryChat(t *testing.T) {
+	tests := []struct{ messages, chats, every int }{{10000, 200, 50}, {2000, 50, 20}, {1000, 50, 10}, {100, 7, 3}}
+	for _, tt := range tests {
+		spec := runSpec{messages: tt.messages, chats: tt.chats, replyEvery: tt.every}
+		perChat := map[int]int{}
+		replies := 0
+		for n := range tt.messages {
+			if spec.answered(n) {
+				perChat[n%tt.chats]++
+				replies++
+			}
+		}
+		require.InDelta(t, tt.messages/tt.every, replies, float64(tt.chats), "%+v: one message in every %d answered", tt, tt.every)
+		perRound := tt.messages / tt.chats / tt.every
+		for chat := range tt.chats {
+			require.InDelta(t, perRound, perChat[chat], 1, "%+v: chat %d gets its share of the replies", tt, chat)
+		}
+	}
+	require.False(t, runSpec{messages: 10, chats: 2}.answered(0), "no replies without -reply-every")
+}
+
 func TestConfigNamesTheStore(t *testing.T) {
 	s := gatewaySetup{port: 1234, dataDir: "/tmp/d", telegramURL: "http://tg", token: "t", receiverURL: "http://rc", secret: "s", apiToken: "a"}
 	require.Contains(t, s.config(), "store: {driver: sqlite}")

@@ -110,7 +110,7 @@ func runScenario(ctx context.Context, spec runSpec) (res Result, err error) {
 	ctx, cancel := context.WithTimeout(ctx, spec.timeout)
 	defer cancel()
 	began := time.Now()
-	col := newCollector(rc, spec.replyEvery)
+	col := newCollector(rc, spec)
 	agents := newAgents(gw.base + "/api/v1/helpdesks/desk/events")
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -208,8 +208,10 @@ func killAtRandom(ctx context.Context, gw *gateway, col *collector, spec runSpec
 // to Telegram, and the gateway's queues are empty (so late duplicates show), or ctx ends.
 func waitDone(ctx context.Context, base string, col *collector, agents *agents, tg *telegramfake.Server, spec runSpec) {
 	replies := 0
-	if spec.replyEvery > 0 {
-		replies = (spec.messages + spec.replyEvery - 1) / spec.replyEvery // numbers 0, every, 2*every...
+	for n := range spec.messages {
+		if spec.answered(n) {
+			replies++
+		}
 	}
 	for {
 		if col.received() >= spec.messages && agents.accepted() >= replies &&
@@ -264,19 +266,31 @@ func replyArrivals(tg *telegramfake.Server, chats int) []arrival {
 	return out
 }
 
+// answered reports whether the agents answer message n: every replyEvery-th message of each
+// chat, staggered between chats. Answering every replyEvery-th message overall would put all
+// replies into the few chats whose number divides evenly, where Telegram's one message a
+// second per chat (which the channel keeps to) would measure that limit, not the gateway.
+func (s runSpec) answered(n int) bool {
+	if s.replyEvery <= 0 {
+		return false
+	}
+	chat, round := n%s.chats, n/s.chats
+	return round%s.replyEvery == chat%s.replyEvery
+}
+
 // collector follows the fake helpdesk's events: it counts the players' messages that arrived
-// and hands every replyEvery-th to the agents.
+// and hands those the agents answer to them.
 type collector struct {
-	rc         *webhookreceiver.Receiver
-	replyEvery int
-	count      atomic.Int64
+	rc    *webhookreceiver.Receiver
+	spec  runSpec
+	count atomic.Int64
 
 	mu   sync.Mutex
 	seen []arrival
 }
 
-func newCollector(rc *webhookreceiver.Receiver, replyEvery int) *collector {
-	return &collector{rc: rc, replyEvery: replyEvery}
+func newCollector(rc *webhookreceiver.Receiver, spec runSpec) *collector {
+	return &collector{rc: rc, spec: spec}
 }
 
 func (c *collector) follow(ctx context.Context, agents *agents) {
@@ -301,7 +315,7 @@ func (c *collector) follow(ctx context.Context, agents *agents) {
 			}
 			firsts[n] = true
 			c.count.Add(1)
-			if c.replyEvery > 0 && n%c.replyEvery == 0 {
+			if c.spec.answered(n) {
 				agents.queue(n, ev.Event.Conversation.ID)
 			}
 		}
