@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,17 +20,25 @@ import (
 )
 
 // stuckHelpdesk is a helpdesk whose first Post hangs, whatever its context says, until
-// released, and then answers with outcome.
+// unstuck, and then answers with outcome.
 type stuckHelpdesk struct {
 	entered, release chan struct{}
 	outcome          func(msgs []connectors.Delivery) (normalize.Ref, []normalize.ExternalID, error)
-	once             sync.Once
+	enter, unstuck   sync.Once
 }
+
+func newStuckHelpdesk(outcome func(msgs []connectors.Delivery) (normalize.Ref, []normalize.ExternalID, error)) *stuckHelpdesk {
+	return &stuckHelpdesk{entered: make(chan struct{}), release: make(chan struct{}), outcome: outcome}
+}
+
+// unstick lets the post return; a test's cleanup calls it too, or a test that failed while
+// the post hangs would wait for it forever.
+func (h *stuckHelpdesk) unstick() { h.unstuck.Do(func() { close(h.release) }) }
 
 func (h *stuckHelpdesk) Run(ctx context.Context, _ connectors.Sink) error { <-ctx.Done(); return nil }
 
 func (h *stuckHelpdesk) Post(_ context.Context, _ normalize.Conversation, msgs []connectors.Delivery) (normalize.Ref, []normalize.ExternalID, error) {
-	h.once.Do(func() { close(h.entered) })
+	h.enter.Do(func() { close(h.entered) })
 	<-h.release
 	return h.outcome(msgs)
 }
@@ -63,7 +72,7 @@ func TestLapsedWorkerCannotOverwriteOrDeadLetter(t *testing.T) {
 				stA, stB := open(t, clk.Now)
 				log := slog.New(slog.NewTextHandler(io.Discard, nil))
 				opts := router.Options{Workers: 1, Lease: lease, PollInterval: time.Second, Clock: clk}
-				stuck := &stuckHelpdesk{entered: make(chan struct{}), release: make(chan struct{}), outcome: outcome}
+				stuck := newStuckHelpdesk(outcome)
 				regA := prometheus.NewRegistry()
 				a := router.New(pausedRenewals{stA}, nil, map[normalize.InstanceName]connectors.Helpdesk{"desk": stuck},
 					router.Rules{Default: "desk"}, opts, regA, log)
@@ -73,7 +82,7 @@ func TestLapsedWorkerCannotOverwriteOrDeadLetter(t *testing.T) {
 
 				ctx, cancel := context.WithCancel(t.Context())
 				var wg sync.WaitGroup
-				t.Cleanup(func() { cancel(); wg.Wait() })
+				t.Cleanup(func() { stuck.unstick(); cancel(); wg.Wait() })
 				msg := inbound("p", 1)
 				require.NoError(t, a.Deliver(ctx, msg))
 				wg.Go(func() { a.Run(ctx) })
@@ -90,12 +99,12 @@ func TestLapsedWorkerCannotOverwriteOrDeadLetter(t *testing.T) {
 						conv = c
 					}
 					return err == nil && s.Queued[normalize.Inbound] == 0 && hdB.calls == 1
-				}, 20*time.Second, 10*time.Millisecond, "replica B delivers the lane once A's lease lapsed")
+				}, 60*time.Second, 10*time.Millisecond, "replica B delivers the lane once A's lease lapsed")
 
-				close(stuck.release)
+				stuck.unstick()
 				require.Eventually(t, func() bool {
 					return leaseLost(t, regA, "complete") == 1
-				}, 20*time.Second, 10*time.Millisecond, "A's record must be refused and counted")
+				}, 60*time.Second, 10*time.Millisecond, "A's record must be refused and counted")
 
 				dead, err := stB.DeadLetters(ctx, 0, 10)
 				require.NoError(t, err)
@@ -115,47 +124,47 @@ func TestLapsedWorkerCannotOverwriteOrDeadLetter(t *testing.T) {
 }
 
 // TestRenewalKeepsALongDelivery: a delivery that takes several leases keeps its lane, its
-// worker renewing the lease, so no other replica claims and posts it meanwhile.
+// worker renewing the lease, so no other replica claims and posts it meanwhile. In a bubble,
+// each step of the clock comes once the worker has renewed and set its next timer.
 func TestRenewalKeepsALongDelivery(t *testing.T) {
-	const lease = time.Minute
-	clk := newClock()
-	st, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "gw.db"), store.Options{Now: clk.Now})
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	opts := router.Options{Workers: 1, Lease: lease, PollInterval: time.Second, Clock: clk}
-	stuck := &stuckHelpdesk{entered: make(chan struct{}), release: make(chan struct{}),
-		outcome: func(msgs []connectors.Delivery) (normalize.Ref, []normalize.ExternalID, error) {
+	synctest.Test(t, func(t *testing.T) {
+		const lease = time.Minute
+		clk := newClock()
+		st, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "gw.db"), store.Options{Now: clk.Now})
+		require.NoError(t, err)
+		t.Cleanup(func() { st.Close() })
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		opts := router.Options{Workers: 1, Lease: lease, PollInterval: time.Second, Clock: clk}
+		stuck := newStuckHelpdesk(func([]connectors.Delivery) (normalize.Ref, []normalize.ExternalID, error) {
 			return "T-long", []normalize.ExternalID{"long-1"}, nil
-		}}
-	regA := prometheus.NewRegistry()
-	a := router.New(st, nil, map[normalize.InstanceName]connectors.Helpdesk{"desk": stuck}, router.Rules{Default: "desk"}, opts, regA, log)
-	ctx, cancel := context.WithCancel(t.Context())
-	var wg sync.WaitGroup
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	require.NoError(t, a.Deliver(ctx, inbound("p", 1)))
-	wg.Go(func() { a.Run(ctx) })
-	waitFor(t, stuck.entered, "the post")
+		})
+		reg := prometheus.NewRegistry()
+		a := router.New(st, nil, map[normalize.InstanceName]connectors.Helpdesk{"desk": stuck}, router.Rules{Default: "desk"}, opts, reg, log)
+		ctx, cancel := context.WithCancel(t.Context())
+		var wg sync.WaitGroup
+		t.Cleanup(func() { stuck.unstick(); cancel(); wg.Wait() })
+		require.NoError(t, a.Deliver(ctx, inbound("p", 1)))
+		wg.Go(func() { a.Run(ctx) })
+		<-stuck.entered
 
-	for range 9 { // three leases, a renewal every third of one
-		due, err := st.NextDue(ctx)
-		require.NoError(t, err)
-		clk.Advance(lease / 3)
-		// The renewal moves the lease on; wait for it before the next step.
-		require.Eventually(t, func() bool {
-			next, err := st.NextDue(ctx)
-			return err == nil && next.After(due)
-		}, 20*time.Second, 5*time.Millisecond, "the lease is renewed")
-		lanes, err := st.Claim(ctx, "replica-b", 10, 10, lease)
-		require.NoError(t, err)
-		require.Empty(t, lanes, "another replica claimed a lane whose delivery is under way")
-	}
-	close(stuck.release)
-	require.Eventually(t, func() bool {
+		for i := range 9 { // three leases, a renewal every third of one
+			synctest.Wait()
+			clk.Advance(lease / 3)
+			synctest.Wait()
+			due, err := st.NextDue(ctx)
+			require.NoError(t, err)
+			require.WithinDuration(t, clk.Now().Add(lease), due, time.Millisecond, "step %d: the lease is renewed", i)
+			lanes, err := st.Claim(ctx, "replica-b", 10, 10, lease)
+			require.NoError(t, err)
+			require.Empty(t, lanes, "step %d: another replica claimed a lane whose delivery is under way", i)
+		}
+		stuck.unstick()
+		synctest.Wait()
 		s, err := st.Stats(ctx)
-		return err == nil && s.Queued[normalize.Inbound] == 0
-	}, 20*time.Second, 5*time.Millisecond)
-	require.Zero(t, leaseLost(t, regA, "complete")+leaseLost(t, regA, "renew"))
+		require.NoError(t, err)
+		require.Zero(t, s.Queued[normalize.Inbound], "the long delivery is recorded")
+		require.Zero(t, leaseLost(t, reg, "complete")+leaseLost(t, reg, "renew"))
+	})
 }
 
 // leaseLost reads gateway_lease_lost_total{op}; a series never counted reads 0.
@@ -184,7 +193,7 @@ func waitFor(t *testing.T, ch <-chan struct{}, what string) {
 	t.Helper()
 	select {
 	case <-ch:
-	case <-time.After(20 * time.Second):
+	case <-time.After(60 * time.Second):
 		t.Fatalf("%s did not happen", what)
 	}
 }

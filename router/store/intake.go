@@ -165,6 +165,16 @@ func enqueue(ctx context.Context, tx *wtx, m normalize.Message, now int64) error
 	if err != nil {
 		return fmt.Errorf("store: encode message: %w", err)
 	}
+	// The lane first: its row lock orders the transactions that enqueue on one lane, so the
+	// one that takes a seq first commits first. On PostgreSQL, where several transactions
+	// enqueue at once, a later seq committed before an earlier one would let a claim hand out
+	// the later message before the earlier is visible. A lane waiting out a back-off keeps its
+	// due time; an idle lane becomes due now.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO lanes (conversation_id, direction, due_at) VALUES (?, ?, ?)
+		ON CONFLICT (conversation_id, direction) DO UPDATE SET due_at = COALESCE(lanes.due_at, excluded.due_at)`,
+		m.Conversation, m.Direction, now); err != nil {
+		return fmt.Errorf("store: enqueue: %w", err)
+	}
 	var seq int64
 	if err := tx.QueryRowContext(ctx, `INSERT INTO messages (id, conversation_id, direction, state, body, created_at) VALUES (?, ?, ?, ?, ?, ?)
 		RETURNING seq`, m.ID, m.Conversation, m.Direction, normalize.StateQueued, body, now).Scan(&seq); err != nil {
@@ -172,12 +182,6 @@ func enqueue(ctx context.Context, tx *wtx, m normalize.Message, now int64) error
 	}
 	if err := recordBlobs(ctx, tx, seq, m, now); err != nil {
 		return err
-	}
-	// A lane waiting out a back-off keeps its due time; an idle lane becomes due now.
-	if _, err := tx.ExecContext(ctx, `INSERT INTO lanes (conversation_id, direction, due_at) VALUES (?, ?, ?)
-		ON CONFLICT (conversation_id, direction) DO UPDATE SET due_at = COALESCE(lanes.due_at, excluded.due_at)`,
-		m.Conversation, m.Direction, now); err != nil {
-		return fmt.Errorf("store: enqueue: %w", err)
 	}
 	return nil
 }
