@@ -73,6 +73,7 @@ func RunStore(t *testing.T, open func(t *testing.T, now func() time.Time) Store)
 		{"LeaseExcludesUntilLapse", storeLease},
 		{"LapsedWorkerCannotOverwriteOrDeadLetter", storeFencedLease},
 		{"RenewKeepsTheLease", storeRenew},
+		{"ClaimWhileEnqueuingKeepsOrder", storeClaimWhileEnqueuing},
 		{"CompleteMarksAndIdles", storeComplete},
 		{"RetryAtDefersLane", storeRetryAt},
 		{"DeadLetterThenReplay", storeDeadLetter},

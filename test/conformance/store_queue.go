@@ -1,6 +1,8 @@
 package conformance
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -306,4 +308,41 @@ func storeOpeningAlone(t *testing.T, f *storeFixture) {
 	require.Len(t, f.deadLetters(), 1)
 	_, err = f.st.Intake(f.ctx, []normalize.Message{outbound(deskA, "", "T-never", "x-3", "?")}, f.assess)
 	require.ErrorIs(t, err, connectors.ErrPermanent, "with nothing pending, an unknown ticket is permanent")
+}
+
+// storeClaimWhileEnqueuing: a lane claimed while messages are being enqueued on it hands
+// them out in seq order across claims too. A store whose transactions run at once (several
+// committers or replicas on PostgreSQL) must not let a claim see a later message committed
+// while an earlier one is not yet, or the earlier would go out after the later.
+func storeClaimWhileEnqueuing(t *testing.T, f *storeFixture) {
+	const replies, senders = 160, 16
+	conv := f.withTicket("p1")
+	var wg sync.WaitGroup
+	for g := range senders {
+		wg.Go(func() {
+			for i := g; i < replies; i += senders {
+				ext := fmt.Sprintf("r-%03d", i)
+				if _, err := f.st.Intake(f.ctx, []normalize.Message{outbound(deskA, conv, "", ext, ext)}, f.assess); err != nil {
+					t.Errorf("Intake(%s) = %v", ext, err)
+					return
+				}
+			}
+		})
+	}
+	var handedOut []int64
+	deadline := time.Now().Add(60 * time.Second)
+	for len(handedOut) < replies && time.Now().Before(deadline) && !t.Failed() {
+		for _, lane := range f.claim(owner1, 1) {
+			require.Equal(t, normalize.Outbound, lane.Direction)
+			for _, p := range lane.Pending {
+				handedOut = append(handedOut, p.Seq)
+			}
+			f.deliverAll(lane, owner1, chanA, "")
+		}
+	}
+	wg.Wait()
+	require.Len(t, handedOut, replies, "every reply handed out")
+	for i := 1; i < len(handedOut); i++ {
+		require.Greater(t, handedOut[i], handedOut[i-1], "claim %d handed out a message enqueued before one already handed out", i)
+	}
 }
