@@ -32,8 +32,12 @@ type Config struct {
 	SLA             SLA           `yaml:"sla"`
 	Retention       Retention     `yaml:"retention"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
-	Channels        []Channel     `yaml:"channels"`
-	Helpdesks       []Helpdesk    `yaml:"helpdesks"`
+	// ShutdownDelay is how long a gateway told to stop keeps serving, with /readyz answering
+	// 503, before it stops taking requests: the time a load balancer needs to see the replica
+	// leave and send its traffic to the others. 0 (the default) stops at once.
+	ShutdownDelay time.Duration `yaml:"shutdown_delay"`
+	Channels      []Channel     `yaml:"channels"`
+	Helpdesks     []Helpdesk    `yaml:"helpdesks"`
 	// Routes are tried in order; the first match picks the helpdesk of a new conversation.
 	Routes []Route `yaml:"routes"`
 	// DefaultHelpdesk takes conversations no route matched; required when there are helpdesks.

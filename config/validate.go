@@ -57,6 +57,9 @@ func (c *Config) validate(p *problems) {
 		p.add("sla.urgent_callback_vip", fmt.Sprintf("must not be negative (0 makes no call-back request urgent), got %d", c.SLA.UrgentCallbackVIP))
 	}
 	checkPositive(p, "shutdown_timeout", c.ShutdownTimeout)
+	if c.ShutdownDelay < 0 {
+		p.add("shutdown_delay", fmt.Sprintf("must not be negative (0 stops at once), got %s", c.ShutdownDelay))
+	}
 
 	names := c.validateEntries(p)
 	c.validateRoutes(p, names)

@@ -74,6 +74,7 @@ func TestValidate(t *testing.T) {
 			"sla.urgent_callback_vip: must not be negative (0 makes no call-back request urgent), got -1",
 		}},
 		{"shutdown timeout", func(c *Config) { c.ShutdownTimeout = 0 }, []string{"shutdown_timeout: must be positive, got 0s"}},
+		{"shutdown delay", func(c *Config) { c.ShutdownDelay = -time.Second }, []string{"shutdown_delay: must not be negative (0 stops at once), got -1s"}},
 		{"channel type required", func(c *Config) { c.Channels[0].Type = "" }, []string{"channels[0].type: required"}},
 		{"channel name too long", func(c *Config) { c.Channels[0].Name = strings.Repeat("a", 64); c.Routes[0].Match.Channels = nil }, []string{"channels[0].name: want lower-case letters"}},
 		{"channel name with slash", func(c *Config) { c.Channels[0].Name = "a/b"; c.Routes[0].Match.Channels = nil }, []string{"channels[0].name: want lower-case letters"}},

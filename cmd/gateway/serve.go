@@ -139,6 +139,8 @@ func serve(ctx context.Context, cfg *config.Config, configFile string, out io.Wr
 	var runErr error
 	select {
 	case <-ctx.Done():
+		g.started.Store(false)
+		g.delayShutdown(serveErr)
 		log.Info("shutting down: intake stops, in-flight deliveries finish", "timeout", cfg.ShutdownTimeout.String())
 	case err := <-serveErr:
 		runErr = fmt.Errorf("http server: %w", err)
@@ -162,6 +164,21 @@ func serve(ctx context.Context, cfg *config.Config, configFile string, out io.Wr
 	<-retentionDone
 	log.Info("gateway stopped")
 	return runErr
+}
+
+// delayShutdown keeps serving for shutdown_delay with /readyz answering 503 (started is
+// false), so that load balancers take this replica out while it still answers what they send
+// meanwhile; a rolling upgrade then loses no request to a closed port.
+func (g *gateway) delayShutdown(serveErr <-chan error) {
+	if g.cfg.ShutdownDelay <= 0 {
+		return
+	}
+	g.log.Info("stopping: not ready, still serving while load balancers notice", "shutdown_delay", g.cfg.ShutdownDelay.String())
+	select {
+	case <-time.After(g.cfg.ShutdownDelay):
+	case err := <-serveErr: // the listener failed: nothing left to wait for
+		g.log.Warn("http server ended during shutdown_delay", "err", err)
+	}
 }
 
 // assemble opens the store and builds every configured piece, failing before anything runs.
