@@ -67,11 +67,15 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 		return nil, err
 	}
 	// The lock proves no other process delivers from this database: whatever leases it holds
-	// were a killed process's, and are released now instead of at their expiry. (PostgreSQL,
-	// which several live replicas share, never does this.)
+	// (lanes', singletons') were a killed process's, and are released now instead of at their
+	// expiry. (PostgreSQL, which several live replicas share, never does this.)
 	if _, err := write.ExecContext(ctx, `UPDATE lanes SET lease_owner = '', lease_until = 0 WHERE lease_until <> 0`); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("store: release stale leases: %w", err)
+	}
+	if _, err := write.ExecContext(ctx, `UPDATE singletons SET lease_until = 0 WHERE lease_until <> 0`); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: release stale singleton leases: %w", err)
 	}
 	return s, nil
 }

@@ -51,6 +51,12 @@ type Store interface {
 	DueForgets(ctx context.Context, limit int) ([]store.Forget, error)
 	DropForgets(ctx context.Context, recs []store.Forget) error
 	DelayForgets(ctx context.Context, recs []store.Forget, until time.Time) error
+
+	// TakeSingleton, RenewSingleton and ReleaseSingleton keep the fenced leases that let one
+	// replica at a time run a singleton connector. See store.Store.
+	TakeSingleton(ctx context.Context, key, owner string, lease time.Duration) (store.SingletonLease, error)
+	RenewSingleton(ctx context.Context, key string, token int64, lease time.Duration) error
+	ReleaseSingleton(ctx context.Context, key string, token int64) error
 }
 
 // RunStore checks the promises the router relies on from every Store. open must return an
@@ -98,6 +104,9 @@ func RunStore(t *testing.T, open func(t *testing.T, now func() time.Time) Store)
 		{"RetentionInBatches", storeRetentionInBatches},
 		{"RetentionAttachmentReferences", storeRetentionAttachments},
 		{"RetentionRecordsWhatHelpdesksForget", storeRetentionForgets},
+		{"SingletonOneHolderAtATime", storeSingletonTake},
+		{"SingletonRenewAndLapse", storeSingletonLapse},
+		{"SingletonRelease", storeSingletonRelease},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
