@@ -43,6 +43,19 @@ type Status struct {
 	Reason string `json:"reason,omitempty"`
 	// Since is when Ready last changed (or the connector was added).
 	Since time.Time `json:"since"`
+	// Singleton is who runs the connector's singleton part (see Singletons); nil when it has
+	// none, or has not started it yet.
+	Singleton *Singleton `json:"singleton,omitempty"`
+}
+
+// Singleton says which replica holds a connector's singleton lease.
+type Singleton struct {
+	Key string `json:"key"`
+	// Holder is the replica holding the lease, as far as this one knows; "" when none does
+	// or it is not known.
+	Holder string `json:"holder,omitempty"`
+	// Here is true on the replica that holds it and runs it; false on standby.
+	Here bool `json:"here"`
 }
 
 // Board keeps the health of the connectors added to it. It is safe for concurrent use.
@@ -128,6 +141,15 @@ func (b *Board) Report(name normalize.InstanceName, source Source, problem error
 	}
 	e.status.Ready, e.status.Reason = ready, reason
 	b.up.WithLabelValues(string(name), e.status.Family, e.status.Type).Set(boolGauge(ready))
+}
+
+// setSingleton records who holds name's singleton lease; a name not on the board is ignored.
+func (b *Board) setSingleton(name normalize.InstanceName, s Singleton) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e, ok := b.entries[name]; ok {
+		e.status.Singleton = &s
+	}
 }
 
 // describe joins the problems in a stable order.
