@@ -56,11 +56,7 @@ func checkPassword(password string) error {
 // when missing, and signs the agent out everywhere. It is for `gateway inbox-password`; an
 // agent that the configuration lists gets the configured hash back at the next start.
 func SetPassword(ctx context.Context, databasePath, user, password string) error {
-	if !agentNamePattern.MatchString(user) {
-		return fmt.Errorf("inbox: want a user name of lower-case letters, digits, '-' and '_', got %q", user)
-	}
-	hash, err := HashPassword(password)
-	if err != nil {
+	if err := checkUser(user); err != nil {
 		return err
 	}
 	db, err := openDB(ctx, databasePath)
@@ -68,6 +64,34 @@ func SetPassword(ctx context.Context, databasePath, user, password string) error
 		return fmt.Errorf("inbox: %w", err)
 	}
 	defer db.Close()
+	return setPassword(ctx, db, user, password)
+}
+
+// SetPasswordShared is SetPassword for an inbox that keeps its agents in the gateway's
+// PostgreSQL database pg (Deps.Postgres); it leaves pg open.
+func SetPasswordShared(ctx context.Context, pg *sql.DB, user, password string) error {
+	if err := checkUser(user); err != nil {
+		return err
+	}
+	db, err := sharedDB(ctx, pg)
+	if err != nil {
+		return fmt.Errorf("inbox: %w", err)
+	}
+	return setPassword(ctx, db, user, password)
+}
+
+func checkUser(user string) error {
+	if !agentNamePattern.MatchString(user) {
+		return fmt.Errorf("inbox: want a user name of lower-case letters, digits, '-' and '_', got %q", user)
+	}
+	return nil
+}
+
+func setPassword(ctx context.Context, db *database, user, password string) error {
+	hash, err := HashPassword(password)
+	if err != nil {
+		return err
+	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("inbox: set password: %w", err)
@@ -108,7 +132,7 @@ func (i *Inbox) syncAgents(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO agents (name, display_name, password_hash, from_config, admin, created_at)
 			VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (name) DO UPDATE SET display_name = excluded.display_name,
 			password_hash = excluded.password_hash, from_config = 1, admin = excluded.admin`,
-			a.Name, firstNonEmpty(a.DisplayName, a.Name), hash, a.Admin, now); err != nil {
+			a.Name, firstNonEmpty(a.DisplayName, a.Name), hash, flag(a.Admin), now); err != nil {
 			return fmt.Errorf("sync agent %s: %w", a.Name, err)
 		}
 	}
@@ -171,7 +195,7 @@ func (i *Inbox) syncAgents(ctx context.Context) error {
 const shownAgents = 5
 
 // agentNames returns the first limit agent names in order.
-func agentNames(ctx context.Context, tx *sql.Tx, limit int) ([]string, error) {
+func agentNames(ctx context.Context, tx *txn, limit int) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT name FROM agents ORDER BY name LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list agents: %w", err)
@@ -228,4 +252,13 @@ func (i *Inbox) findAgent(ctx context.Context, name string) (a agent, found bool
 		return agent{}, false, fmt.Errorf("find agent: %w", err)
 	}
 	return a, true, nil
+}
+
+// flag is a boolean column's value: INTEGER 0 or 1 in both dialects (SQLite has no BOOLEAN,
+// and PostgreSQL does not take a Go bool for an INTEGER).
+func flag(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

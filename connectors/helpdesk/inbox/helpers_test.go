@@ -227,6 +227,9 @@ func newIdleFixture(t *testing.T, configure ...func(*Config, *Deps)) *fixture {
 		typing: typing, clock: &fakeClock{t: t0}, out: &bytes.Buffer{}}
 	deps := Deps{Conversations: f.convs, Blobs: b, PublicURL: "http://gateway.test",
 		MaxUploadBytes: 64 << 10, Out: f.out}
+	if fixturePostgres != nil {
+		deps.Postgres = fixturePostgres(t)
+	}
 	for _, c := range configure {
 		c(&f.cfg, &deps)
 	}

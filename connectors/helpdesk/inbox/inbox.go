@@ -3,7 +3,8 @@
 // so a casino can answer players from every channel without running a ticket system.
 //
 // It owns agents, sessions and one ticket row per conversation (status, SLA timestamps, the
-// first line of the last message for the list and its search) in its own SQLite database.
+// first line of the last message for the list and its search) in its own SQLite file, or,
+// when the gateway's store runs on PostgreSQL, in that database, which every replica shares.
 // It copies no more message content than that line: the thread view reads the gateway store
 // through Conversations, which keeps one source of truth, delivery states included. When
 // retention deletes a conversation from that store, the router has the inbox Forget its row.
@@ -59,7 +60,12 @@ type Deps struct {
 	// (a WhatsApp linked device); nil is none. It is called for each request, not in New,
 	// so the gateway may build its channels after its helpdesks.
 	Pairables func() []Pairable
-	Log       *slog.Logger
+	// Postgres is the gateway's database when its store runs on PostgreSQL: the inbox keeps
+	// its agents, sessions and tickets there, so that every replica signs in the same agents
+	// and lists the same conversations, and Config.Database is not used. The gateway closes
+	// it. nil keeps them in the SQLite file Config.Database, which one gateway process serves.
+	Postgres *sql.DB
+	Log      *slog.Logger
 }
 
 // Inbox is one inbox instance.
@@ -68,7 +74,7 @@ type Inbox struct {
 	cfg  Config
 	deps Deps
 	log  *slog.Logger
-	db   *sql.DB
+	db   *database
 	now  func() time.Time
 
 	pages  map[string]*template.Template
@@ -101,7 +107,7 @@ func New(ctx context.Context, name normalize.InstanceName, cfg Config, deps Deps
 	if deps.Conversations == nil {
 		return nil, fmt.Errorf("inbox %s: no conversation store", name)
 	}
-	if cfg.Database == "" {
+	if cfg.Database == "" && deps.Postgres == nil {
 		return nil, fmt.Errorf("inbox %s: database path is required", name)
 	}
 	cfg.Path = strings.TrimSuffix(cfg.Path, "/")
@@ -127,7 +133,12 @@ func New(ctx context.Context, name normalize.InstanceName, cfg Config, deps Deps
 	if err != nil {
 		return nil, fmt.Errorf("inbox %s: %w", name, err)
 	}
-	db, err := openDB(ctx, cfg.Database)
+	var db *database
+	if deps.Postgres != nil {
+		db, err = sharedDB(ctx, deps.Postgres)
+	} else {
+		db, err = openDB(ctx, cfg.Database)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("inbox %s: %w", name, err)
 	}

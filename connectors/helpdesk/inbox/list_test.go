@@ -354,7 +354,7 @@ func openDBAt(t *testing.T, path string, version int) (*sql.DB, error) {
 	if _, err := db.ExecContext(t.Context(), `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 		return nil, err
 	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	names, err := fs.Glob(migrations, "migrations/sqlite/*.sql")
 	if err != nil {
 		return nil, err
 	}
@@ -368,7 +368,7 @@ func openDBAt(t *testing.T, path string, version int) (*sql.DB, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := applyMigration(t.Context(), db, n, string(body)); err != nil {
+		if err := applyMigration(t.Context(), &database{DB: db, d: sqliteDialect}, n, string(body)); err != nil {
 			return nil, err
 		}
 	}

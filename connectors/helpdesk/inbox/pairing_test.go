@@ -321,17 +321,17 @@ func TestAdminFlag(t *testing.T) {
 	cfg.Agents = nil
 	again, err := New(t.Context(), testName, cfg, Deps{Conversations: f.convs, Out: &bytes.Buffer{}})
 	require.NoError(t, err)
-	require.True(t, isAdmin(again.db, "admin"), "the first start's account stays the admin")
+	require.True(t, isAdmin(again.db.DB, "admin"), "the first start's account stays the admin")
 	require.NoError(t, again.Close())
 
 	cfg.Agents = []Agent{{Name: "ada", PasswordHash: minCostHash(t, adminPassword), Admin: true}}
 	again, err = New(t.Context(), testName, cfg, Deps{Conversations: f.convs, Out: &bytes.Buffer{}})
 	require.NoError(t, err)
-	require.True(t, isAdmin(again.db, "ada"))
+	require.True(t, isAdmin(again.db.DB, "ada"))
 	require.NoError(t, again.Close())
 	cfg.Agents[0].Admin = false
 	again, err = New(t.Context(), testName, cfg, Deps{Conversations: f.convs, Out: &bytes.Buffer{}})
 	require.NoError(t, err)
-	require.False(t, isAdmin(again.db, "ada"))
+	require.False(t, isAdmin(again.db.DB, "ada"))
 	require.NoError(t, again.Close())
 }

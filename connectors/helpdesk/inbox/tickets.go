@@ -76,7 +76,7 @@ func getTicket(ctx context.Context, q interface {
 
 // putTicket writes every column of t, inserting or replacing its row, and the search keys
 // derived from it.
-func putTicket(ctx context.Context, tx *sql.Tx, t ticket) error {
+func putTicket(ctx context.Context, tx *txn, t ticket) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO tickets (`+ticketColumns+`, player_key, preview_key)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (conversation_id) DO UPDATE SET channel = excluded.channel, channel_kind = excluded.channel_kind,
@@ -184,10 +184,10 @@ func (i *Inbox) listChannels(ctx context.Context) ([]channelOption, error) {
 func (i *Inbox) markReplied(ctx context.Context, conv normalize.ConversationID, at time.Time, note bool) error {
 	var err error
 	if note {
-		_, err = i.db.ExecContext(ctx, `UPDATE tickets SET updated_at = MAX(updated_at, ?) WHERE conversation_id = ?`, millis(at), conv)
+		_, err = i.db.ExecContext(ctx, `UPDATE tickets SET updated_at = GREATEST(updated_at, ?) WHERE conversation_id = ?`, millis(at), conv)
 	} else {
 		_, err = i.db.ExecContext(ctx, `UPDATE tickets SET last_agent_at = ?, answered_at = ?, first_unanswered_at = NULL,
-			updated_at = MAX(updated_at, ?) WHERE conversation_id = ?`, millis(at), millis(at), millis(at), conv)
+			updated_at = GREATEST(updated_at, ?) WHERE conversation_id = ?`, millis(at), millis(at), millis(at), conv)
 	}
 	if err != nil {
 		return fmt.Errorf("record reply in %s: %w", conv, err)
@@ -201,9 +201,9 @@ func (i *Inbox) setTicketStatus(ctx context.Context, conv normalize.Conversation
 	var err error
 	if status == normalize.StatusClosed {
 		_, err = i.db.ExecContext(ctx, `UPDATE tickets SET status = ?, status_at = ?, first_unanswered_at = NULL, answered_at = ?,
-			updated_at = MAX(updated_at, ?) WHERE conversation_id = ?`, status, millis(at), millis(at), millis(at), conv)
+			updated_at = GREATEST(updated_at, ?) WHERE conversation_id = ?`, status, millis(at), millis(at), millis(at), conv)
 	} else {
-		_, err = i.db.ExecContext(ctx, `UPDATE tickets SET status = ?, status_at = ?, updated_at = MAX(updated_at, ?)
+		_, err = i.db.ExecContext(ctx, `UPDATE tickets SET status = ?, status_at = ?, updated_at = GREATEST(updated_at, ?)
 			WHERE conversation_id = ?`, status, millis(at), millis(at), conv)
 	}
 	if err != nil {
