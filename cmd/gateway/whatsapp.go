@@ -12,6 +12,7 @@ import (
 
 	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/connectors/channel/whatsapp"
+	"github.com/casino-support/gateway/normalize"
 )
 
 const whatsappUsage = `Usage:
@@ -50,7 +51,7 @@ func whatsappCmd(ctx context.Context, args []string, env lookupEnv, stdout, stde
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	shownCode := false
-	account, err := whatsapp.Pair(ctx, whatsapp.PairOptions{Database: wc.Database, Phone: *phone, Show: func(p whatsapp.PairProgress) {
+	account, err := whatsapp.Pair(ctx, whatsapp.PairOptions{Instance: normalize.InstanceName(name), Database: wc.Database, Postgres: sessionPostgres(cfg), Phone: *phone, Show: func(p whatsapp.PairProgress) {
 		if p.PairCode != "" {
 			if !shownCode {
 				fmt.Fprintf(stdout, "Pairing code for %s: %s\nOn the phone: WhatsApp → Settings → Linked devices → Link a device → Link with phone number instead, then type the code.\n\n", *phone, p.PairCode)
@@ -80,6 +81,16 @@ func whatsappCmd(ctx context.Context, args []string, env lookupEnv, stdout, stde
 }
 
 // pickWhatsApp returns the whatsapp channel name, or the only one.
+// sessionPostgres is the store's connection string when the store is PostgreSQL, where the
+// whatsapp channels then keep their sessions (issue 13), so that every replica finds them;
+// "" keeps each in its SQLite file under data_dir.
+func sessionPostgres(cfg *config.Config) string {
+	if cfg.Store.Driver != "postgres" {
+		return ""
+	}
+	return cfg.Store.DSN.Value()
+}
+
 func pickWhatsApp(cfg *config.Config, name string) (string, *whatsapp.Config, error) {
 	var names []string
 	var found []*whatsapp.Config

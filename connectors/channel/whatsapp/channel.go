@@ -26,6 +26,9 @@ type Deps struct {
 	Log *slog.Logger
 	// Metrics registers gateway_whatsapp_state; nil keeps it unexported.
 	Metrics prometheus.Registerer
+	// Postgres is the gateway store's connection string when its store is PostgreSQL: the
+	// session then lives in that database (OpenPostgresSession) instead of cfg.Database.
+	Postgres string
 }
 
 // Channel is one linked-device WhatsApp instance.
@@ -78,13 +81,11 @@ var (
 	_ connectors.Typer   = (*Channel)(nil)
 )
 
-// New returns the instance name on its session database (cfg.Database, opened and upgraded
-// here; Close releases it). It does not contact WhatsApp: Run connects, or pairs first.
+// New returns the instance name on its session database (cfg.Database, or its schema of
+// deps.Postgres; opened and upgraded here, Close releases it). It does not contact WhatsApp:
+// Run connects, or pairs first.
 func New(ctx context.Context, name normalize.InstanceName, cfg Config, deps Deps) (*Channel, error) {
-	if cfg.Database == "" {
-		return nil, fmt.Errorf("whatsapp %s: database is required", name)
-	}
-	s, err := OpenSession(ctx, cfg.Database, deps.Log)
+	s, err := openInstanceSession(ctx, name, cfg.Database, deps.Postgres, deps.Log)
 	if err != nil {
 		return nil, fmt.Errorf("whatsapp %s: %w", name, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"go.mau.fi/whatsmeow/types/events"
 
 	"github.com/casino-support/gateway/connectors/channel/whatsapp/wamsg"
+	"github.com/casino-support/gateway/normalize"
 )
 
 // PairProgress is one step of pairing to show the operator.
@@ -123,8 +124,13 @@ func pairNumber(phone string) (string, error) {
 
 // PairOptions are the settings of Pair.
 type PairOptions struct {
+	// Instance is the channel's name, which names its session's schema on PostgreSQL.
+	Instance normalize.InstanceName
 	// Database is the instance's session database (its database setting).
 	Database string
+	// Postgres is the gateway store's connection string when the store is PostgreSQL, where
+	// the session then is (Deps.Postgres).
+	Postgres string
 	// Phone pairs by code for this number (E.164, "+4917..."), typed on the phone under
 	// Link with phone number instead; empty shows only QR codes.
 	Phone string
@@ -149,7 +155,7 @@ func Pair(ctx context.Context, opts PairOptions) (account string, err error) {
 			return "", fmt.Errorf("--phone: %w", err)
 		}
 	}
-	s, err := OpenSession(ctx, opts.Database, opts.Log)
+	s, err := openInstanceSession(ctx, opts.Instance, opts.Database, opts.Postgres, opts.Log)
 	if err != nil {
 		return "", err
 	}

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/store/sqlstore"
 	waLog "go.mau.fi/whatsmeow/util/log"
@@ -25,10 +27,10 @@ import (
 // while the gateway runs) off the session: two processes on one session make WhatsApp drop
 // both connections in turn (StreamReplaced).
 type Session struct {
-	path      string
+	path      string // where the session is, for messages: a file, or a PostgreSQL schema
 	db        *sql.DB
 	container *sqlstore.Container
-	lock      *os.File
+	lock      *os.File // nil on PostgreSQL
 	waLog     waLog.Logger
 	ledger    *ledger
 }
@@ -71,19 +73,77 @@ func OpenSession(ctx context.Context, path string, log *slog.Logger) (*Session, 
 		return nil, fmt.Errorf("whatsapp session: open %s: %w", path, err)
 	}
 	wl := newWALog(log)
-	container := sqlstore.NewWithDB(db, "sqlite", wl.Sub("Store"))
+	s, err := openSessionDB(ctx, path, db, "sqlite", wl)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	s.lock = lock
+	return s, nil
+}
+
+// openSessionDB upgrades whatsmeow's tables and the ledger on db, of whatsmeow's dialect
+// ("sqlite" or "postgres"), and closes db when that fails. where names the session in errors.
+func openSessionDB(ctx context.Context, where string, db *sql.DB, dialect string, wl waLog.Logger) (*Session, error) {
+	container := sqlstore.NewWithDB(db, dialect, wl.Sub("Store"))
 	if err := container.Upgrade(ctx); err != nil {
 		db.Close()
-		lock.Close()
-		return nil, fmt.Errorf("whatsapp session: upgrade %s: %w", path, err)
+		return nil, fmt.Errorf("whatsapp session: upgrade %s: %w", where, err)
 	}
 	led, err := openLedger(ctx, db)
 	if err != nil {
 		db.Close()
-		lock.Close()
-		return nil, fmt.Errorf("whatsapp session %s: %w", path, err)
+		return nil, fmt.Errorf("whatsapp session %s: %w", where, err)
 	}
-	return &Session{path: path, db: db, container: container, lock: lock, waLog: wl, ledger: led}, nil
+	return &Session{path: where, db: db, container: container, waLog: wl, ledger: led}, nil
+}
+
+// SessionSchema is the PostgreSQL schema that holds instance's session when the gateway's
+// store is PostgreSQL: one per instance, since whatsmeow's table names are fixed.
+func SessionSchema(instance string) string { return "whatsmeow_" + instance }
+
+// OpenPostgresSession opens instance's session in the PostgreSQL database of dsn (the gateway
+// store's connection string), in schema SessionSchema(instance), created if need be: any
+// replica then finds the linked device, and one backup of the database holds it. whatsmeow's
+// existence checks look at every schema, so its version table is created in the instance's
+// own schema first; otherwise a second instance would take the first one's for its own.
+//
+// No lock keeps a second process off the session here, unlike the SQLite file's: run the
+// instance on one replica at a time.
+func OpenPostgresSession(ctx context.Context, dsn, instance string, log *slog.Logger) (*Session, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	schema := pgx.Identifier{SessionSchema(instance)}.Sanitize()
+	where := "PostgreSQL schema " + schema
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("whatsapp session: store dsn: %w", err)
+	}
+	cfg.RuntimeParams["search_path"] = schema
+	db := stdlib.OpenDB(*cfg)
+	for _, stmt := range []string{
+		"CREATE SCHEMA IF NOT EXISTS " + schema,
+		"CREATE TABLE IF NOT EXISTS whatsmeow_version (version INTEGER, compat INTEGER)",
+	} {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("whatsapp session: %s: %w", where, err)
+		}
+	}
+	return openSessionDB(ctx, where, db, "postgres", newWALog(log))
+}
+
+// openInstanceSession opens instance name's session: in the PostgreSQL database of postgres
+// when that is set (the gateway's store is there), else in the SQLite file at path.
+func openInstanceSession(ctx context.Context, name normalize.InstanceName, path, postgres string, log *slog.Logger) (*Session, error) {
+	if postgres != "" {
+		return OpenPostgresSession(ctx, postgres, string(name), log)
+	}
+	if path == "" {
+		return nil, errors.New("database is required")
+	}
+	return OpenSession(ctx, path, log)
 }
 
 // lockSession takes the session's lock file, or fails naming the holder's kind of trouble.
@@ -120,6 +180,9 @@ func (s *Session) device(ctx context.Context) (*store.Device, error) {
 // Close closes the database and releases the lock.
 func (s *Session) Close() error {
 	err := s.container.Close()
+	if s.lock == nil {
+		return err
+	}
 	if lerr := s.lock.Close(); err == nil {
 		err = lerr
 	}
@@ -135,16 +198,18 @@ type ledger struct {
 	now func() time.Time
 }
 
+// openLedger creates the ledger's tables. Its queries number their placeholders ($1), which
+// both modernc's SQLite and pgx take; BIGINT holds milliseconds on PostgreSQL too.
 func openLedger(ctx context.Context, db *sql.DB) (*ledger, error) {
 	_, err := db.ExecContext(ctx, `
 CREATE TABLE IF NOT EXISTS gateway_players (
 	address  TEXT PRIMARY KEY,
-	first_at INTEGER NOT NULL
+	first_at BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS gateway_sent (
 	wa_id      TEXT PRIMARY KEY,
 	message_id TEXT NOT NULL,
-	sent_at    INTEGER NOT NULL
+	sent_at    BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS gateway_sent_at ON gateway_sent (sent_at);`)
 	if err != nil {
@@ -155,7 +220,7 @@ CREATE INDEX IF NOT EXISTS gateway_sent_at ON gateway_sent (sent_at);`)
 
 // wrote records that the player at address wrote to the instance.
 func (l *ledger) wrote(ctx context.Context, address normalize.Address) error {
-	_, err := l.db.ExecContext(ctx, `INSERT INTO gateway_players (address, first_at) VALUES (?, ?) ON CONFLICT DO NOTHING`,
+	_, err := l.db.ExecContext(ctx, `INSERT INTO gateway_players (address, first_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
 		string(address), l.now().UnixMilli())
 	if err != nil {
 		return fmt.Errorf("record that %s wrote: %w", address, err)
@@ -166,7 +231,7 @@ func (l *ledger) wrote(ctx context.Context, address normalize.Address) error {
 // hasWritten reports whether the player at address ever wrote to the instance.
 func (l *ledger) hasWritten(ctx context.Context, address normalize.Address) (bool, error) {
 	var n int
-	err := l.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM gateway_players WHERE address = ?`, string(address)).Scan(&n)
+	err := l.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM gateway_players WHERE address = $1`, string(address)).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("look up %s: %w", address, err)
 	}
@@ -181,7 +246,7 @@ const sentKeep = 30 * 24 * time.Hour
 // receipt racing the send's answer finds it.
 func (l *ledger) sending(ctx context.Context, waID string, id normalize.MessageID) error {
 	now := l.now()
-	_, err := l.db.ExecContext(ctx, `INSERT INTO gateway_sent (wa_id, message_id, sent_at) VALUES (?, ?, ?)
+	_, err := l.db.ExecContext(ctx, `INSERT INTO gateway_sent (wa_id, message_id, sent_at) VALUES ($1, $2, $3)
 		ON CONFLICT (wa_id) DO UPDATE SET sent_at = excluded.sent_at`, waID, string(id), now.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("record sent message %s: %w", waID, err)
@@ -193,7 +258,7 @@ func (l *ledger) sending(ctx context.Context, waID string, id normalize.MessageI
 // such message (one sent from the phone itself, or one forgotten after sentKeep).
 func (l *ledger) messageOf(ctx context.Context, waID string) (normalize.MessageID, error) {
 	var id string
-	err := l.db.QueryRowContext(ctx, `SELECT message_id FROM gateway_sent WHERE wa_id = ?`, waID).Scan(&id)
+	err := l.db.QueryRowContext(ctx, `SELECT message_id FROM gateway_sent WHERE wa_id = $1`, waID).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -205,7 +270,7 @@ func (l *ledger) messageOf(ctx context.Context, waID string) (normalize.MessageI
 
 // prune forgets sent messages older than sentKeep.
 func (l *ledger) prune(ctx context.Context) error {
-	_, err := l.db.ExecContext(ctx, `DELETE FROM gateway_sent WHERE sent_at < ?`, l.now().Add(-sentKeep).UnixMilli())
+	_, err := l.db.ExecContext(ctx, `DELETE FROM gateway_sent WHERE sent_at < $1`, l.now().Add(-sentKeep).UnixMilli())
 	if err != nil {
 		return fmt.Errorf("prune sent messages: %w", err)
 	}
