@@ -58,7 +58,7 @@ func connectorTypes() []connectorType {
 		channelType("whatsapp", connectors.KindChat, whatsapp.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *whatsapp.Config) (*whatsapp.Channel, error) {
 				return whatsapp.New(d.ctx, name, *c, whatsapp.Deps{Blobs: d.blobs, MaxMediaBytes: d.cfg.Attachments.MaxBytes,
-					Log: d.log, Metrics: d.metrics})
+					Log: d.log, Metrics: d.metrics, Postgres: sessionPostgres(d.cfg)})
 			}),
 		channelType("whatsapp-cloud", connectors.KindChat, wacloud.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *wacloud.Config) (*wacloud.Channel, error) {
