@@ -154,7 +154,7 @@ func TestRenewalKeepsALongDelivery(t *testing.T) {
 			due, err := st.NextDue(ctx)
 			require.NoError(t, err)
 			require.WithinDuration(t, clk.Now().Add(lease), due, time.Millisecond, "step %d: the lease is renewed", i)
-			lanes, err := st.Claim(ctx, "replica-b", 10, 10, lease)
+			lanes, err := st.Claim(ctx, "replica-b", store.Budget{Inbound: 10, Outbound: 10}, 10, lease)
 			require.NoError(t, err)
 			require.Empty(t, lanes, "step %d: another replica claimed a lane whose delivery is under way", i)
 		}

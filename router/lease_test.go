@@ -30,7 +30,7 @@ type claimBeforeComplete struct {
 	claimed chan struct{}
 }
 
-func (s *claimBeforeComplete) Claim(ctx context.Context, owner string, max, batch int, lease time.Duration) ([]store.Lane, error) {
+func (s *claimBeforeComplete) Claim(ctx context.Context, owner string, max store.Budget, batch int, lease time.Duration) ([]store.Lane, error) {
 	lanes, err := s.Store.Claim(ctx, owner, max, batch, lease)
 	s.mu.Lock()
 	if s.claimed != nil {
@@ -102,11 +102,11 @@ type failingClaimStore struct {
 	claims chan struct{}
 }
 
-func (s *failingClaimStore) NextDue(context.Context) (time.Time, error) {
+func (s *failingClaimStore) NextDue(context.Context, ...normalize.Direction) (time.Time, error) {
 	return s.clk.Now().Add(-time.Minute), nil
 }
 
-func (s *failingClaimStore) Claim(context.Context, string, int, int, time.Duration) ([]store.Lane, error) {
+func (s *failingClaimStore) Claim(context.Context, string, store.Budget, int, time.Duration) ([]store.Lane, error) {
 	select {
 	case s.claims <- struct{}{}:
 	default:

@@ -26,10 +26,10 @@ import (
 // test/conformance checks every implementation.
 type Store interface {
 	Intake(ctx context.Context, msgs []normalize.Message, assess store.Assess) ([]store.Accepted, error)
-	Claim(ctx context.Context, owner string, max, batch int, lease time.Duration) ([]store.Lane, error)
+	Claim(ctx context.Context, owner string, max store.Budget, batch int, lease time.Duration) ([]store.Lane, error)
 	Complete(ctx context.Context, o store.Outcome) error
 	Renew(ctx context.Context, conv normalize.ConversationID, dir normalize.Direction, token int64, lease time.Duration) error
-	NextDue(ctx context.Context) (time.Time, error)
+	NextDue(ctx context.Context, dirs ...normalize.Direction) (time.Time, error)
 	Stats(ctx context.Context) (store.Stats, error)
 	Conversation(ctx context.Context, id normalize.ConversationID) (normalize.Conversation, error)
 	MarkSLABreaches(ctx context.Context, limit int) ([]normalize.Conversation, error)
@@ -53,13 +53,18 @@ func (noHealth) Report(normalize.InstanceName, health.Source, error) {}
 
 // Options tune delivery.
 type Options struct {
-	Workers      int
-	MaxAttempts  int
-	BackoffBase  time.Duration
-	BackoffMax   time.Duration
-	BatchSize    int
-	Lease        time.Duration
-	PollInterval time.Duration // upper bound on waiting when nothing signals new work
+	// Workers deliver players' messages to the helpdesks, OutboundWorkers agents' replies to
+	// the channels, each one conversation at a time. The two are apart so that a slow side
+	// never holds the other's workers: replies waiting on a channel's rate limit, or a channel
+	// that hangs, must not stop players' messages from reaching the agents, nor the reverse.
+	Workers         int
+	OutboundWorkers int
+	MaxAttempts     int
+	BackoffBase     time.Duration
+	BackoffMax      time.Duration
+	BatchSize       int
+	Lease           time.Duration
+	PollInterval    time.Duration // upper bound on waiting when nothing signals new work
 	// DrainTimeout bounds how long Run lets in-flight deliveries finish after ctx ends.
 	DrainTimeout time.Duration
 	// Clock times every wait of the router (polls, back-off, Retry-After, SLA targets, the
@@ -87,6 +92,7 @@ func (o *Options) defaults() {
 		}
 	}
 	def(&o.Workers, 16)
+	def(&o.OutboundWorkers, 8)
 	def(&o.MaxAttempts, 12)
 	def(&o.BatchSize, 50)
 	def(&o.DefaultMaxText, DefaultMaxText)
@@ -209,10 +215,11 @@ func (r *Router) Run(ctx context.Context) error {
 	)
 	for ctx.Err() == nil {
 		mu.Lock()
-		free := r.opts.Workers - len(busy)
+		free := r.free(busy)
 		mu.Unlock()
-		claimed, failed := 0, false
-		if free > 0 {
+		var claimed store.Budget
+		failed := false
+		if free.Inbound > 0 || free.Outbound > 0 {
 			// mu is held from the claim until its lanes are handed out: a worker whose lease
 			// this claim took over learns the new token before it can read the old one again.
 			mu.Lock()
@@ -221,8 +228,12 @@ func (r *Router) Run(ctx context.Context) error {
 				r.log.Error("claim due conversations", "err", err)
 			}
 			failed = err != nil
-			claimed = len(lanes)
 			for _, lane := range lanes {
+				if lane.Direction == normalize.Inbound {
+					claimed.Inbound++
+				} else {
+					claimed.Outbound++
+				}
 				k := laneKey{lane.Conversation.ID, lane.Direction}
 				if held, ok := busy[k]; ok {
 					// Either our own lease lapsed during a slow delivery, or the worker recorded
@@ -258,11 +269,24 @@ func (r *Router) Run(ctx context.Context) error {
 			}
 			mu.Unlock()
 		}
-		if claimed > 0 && claimed == free {
+		inFull := free.Inbound > 0 && claimed.Inbound == free.Inbound
+		outFull := free.Outbound > 0 && claimed.Outbound == free.Outbound
+		if inFull || outFull {
 			continue // there may be more due right now; claim again when a worker frees up
 		}
-		// After a failed claim the due time is still past: wait a round instead of spinning.
-		r.wait(ctx, done, claimed == free || failed)
+		// A direction whose workers are all busy has due lanes the next claim cannot take: the
+		// wait looks at the other direction's next due time only. After a failed claim the due
+		// time is still past: wait a round instead of spinning.
+		switch {
+		case failed || (free.Inbound == 0 && free.Outbound == 0):
+			r.wait(ctx, done, false)
+		case free.Inbound == 0:
+			r.wait(ctx, done, true, normalize.Outbound)
+		case free.Outbound == 0:
+			r.wait(ctx, done, true, normalize.Inbound)
+		default:
+			r.wait(ctx, done, true)
+		}
 	}
 	finished := make(chan struct{})
 	go func() { wg.Wait(); close(finished) }()
@@ -278,11 +302,25 @@ func (r *Router) Run(ctx context.Context) error {
 	return nil
 }
 
-// wait blocks until there may be work: new intake, a worker finishing, or the next due time.
-func (r *Router) wait(ctx context.Context, done <-chan struct{}, allBusy bool) {
+// free returns how many more lanes of each direction the workers can take, given the busy ones.
+func (r *Router) free(busy map[laneKey]*lease) store.Budget {
+	free := store.Budget{Inbound: r.opts.Workers, Outbound: r.opts.OutboundWorkers}
+	for k := range busy {
+		if k.dir == normalize.Inbound {
+			free.Inbound--
+		} else {
+			free.Outbound--
+		}
+	}
+	return free
+}
+
+// wait blocks until there may be work: new intake, a worker finishing, or, with lookAhead,
+// the next due time of a lane (of the directions dirs, when given).
+func (r *Router) wait(ctx context.Context, done <-chan struct{}, lookAhead bool, dirs ...normalize.Direction) {
 	d := r.opts.PollInterval
-	if !allBusy {
-		if next, err := r.store.NextDue(ctx); err == nil && !next.IsZero() {
+	if lookAhead {
+		if next, err := r.store.NextDue(ctx, dirs...); err == nil && !next.IsZero() {
 			if until := next.Sub(r.clock.Now()); until < d {
 				d = max(until, time.Millisecond)
 			}

@@ -327,7 +327,7 @@ type claimAfterComplete struct {
 	waiting map[normalize.ConversationID]chan struct{}
 }
 
-func (s *claimAfterComplete) Claim(ctx context.Context, owner string, max, batch int, lease time.Duration) ([]store.Lane, error) {
+func (s *claimAfterComplete) Claim(ctx context.Context, owner string, max store.Budget, batch int, lease time.Duration) ([]store.Lane, error) {
 	lanes, err := s.Store.Claim(ctx, owner, max, batch, lease)
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -109,7 +109,7 @@ func BenchmarkClaimComplete(b *testing.B) {
 				wg.Go(func() {
 					owner := fmt.Sprintf("w%d", w)
 					for delivered.Load() < int64(b.N) {
-						lanes, err := st.Claim(ctx, owner, 1, 20, time.Minute)
+						lanes, err := st.Claim(ctx, owner, store.Budget{Inbound: 1}, 20, time.Minute)
 						if err != nil {
 							b.Error(err)
 							return

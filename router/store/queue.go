@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/casino-support/gateway/normalize"
@@ -36,30 +37,33 @@ type Pending struct {
 	Attempt int
 }
 
-// Claim leases up to max due lanes to owner until now+lease and returns them with up to batch
-// pending messages each (one, for an inbound lane whose conversation has no ticket yet). A lane
-// whose lease lapsed (its worker died) can be claimed again.
-func (s *Store) Claim(ctx context.Context, owner string, max, batch int, lease time.Duration) ([]Lane, error) {
+// Budget is how many lanes of each direction one claim may take. The router gives each
+// direction workers of its own, so that lanes waiting on a slow channel (agents' replies)
+// never take the workers that deliver players' messages to the helpdesks, nor the reverse.
+type Budget struct {
+	Inbound, Outbound int
+}
+
+// Claim leases up to max.Inbound due inbound lanes and max.Outbound due outbound lanes to
+// owner until now+lease and returns them with up to batch pending messages each (one, for an
+// inbound lane whose conversation has no ticket yet). A lane whose lease lapsed (its worker
+// died) can be claimed again.
+func (s *Store) Claim(ctx context.Context, owner string, max Budget, batch int, lease time.Duration) ([]Lane, error) {
 	var lanes []Lane
 	err := s.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
 		lanes = nil
 		now := millis(s.now())
-		rows, err := tx.QueryContext(ctx, `SELECT conversation_id, direction, failures FROM lanes
-			WHERE due_at IS NOT NULL AND due_at <= ? AND lease_until <= ? ORDER BY due_at LIMIT ?`+s.d.skipLocked, now, now, max)
-		if err != nil {
-			return fmt.Errorf("store: find due lanes: %w", err)
-		}
-		for rows.Next() {
-			var l Lane
-			if err := rows.Scan(&l.Conversation.ID, &l.Direction, &l.Failures); err != nil {
-				rows.Close()
-				return fmt.Errorf("store: scan lane: %w", err)
+		for _, b := range []struct {
+			dir normalize.Direction
+			max int
+		}{{normalize.Inbound, max.Inbound}, {normalize.Outbound, max.Outbound}} {
+			if b.max <= 0 {
+				continue
 			}
-			lanes = append(lanes, l)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("store: find due lanes: %w", err)
+			var err error
+			if lanes, err = dueLanes(ctx, tx, s.d.skipLocked, now, b.dir, b.max, lanes); err != nil {
+				return err
+			}
 		}
 		kept := lanes[:0]
 		for _, l := range lanes {
@@ -97,6 +101,27 @@ func (s *Store) Claim(ctx context.Context, owner string, max, batch int, lease t
 	if err != nil {
 		// The transaction rolled back: whatever lanes holds was never leased, and may be half-read.
 		return nil, err
+	}
+	return lanes, nil
+}
+
+// dueLanes appends to lanes up to max lanes of direction dir that are due and not leased at now.
+func dueLanes(ctx context.Context, tx *wtx, skipLocked string, now int64, dir normalize.Direction, max int, lanes []Lane) ([]Lane, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT conversation_id, failures FROM lanes
+		WHERE due_at IS NOT NULL AND due_at <= ? AND lease_until <= ? AND direction = ? ORDER BY due_at LIMIT ?`+skipLocked, now, now, dir, max)
+	if err != nil {
+		return nil, fmt.Errorf("store: find due %s lanes: %w", dir, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		l := Lane{Direction: dir}
+		if err := rows.Scan(&l.Conversation.ID, &l.Failures); err != nil {
+			return nil, fmt.Errorf("store: scan lane: %w", err)
+		}
+		lanes = append(lanes, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: find due %s lanes: %w", dir, err)
 	}
 	return lanes, nil
 }
@@ -285,11 +310,21 @@ func fencedUpdate(ctx context.Context, tx *wtx, what, query string, conv normali
 	return nil
 }
 
-// NextDue returns when the earliest lane becomes claimable (due, and any lease lapsed), or the zero time if none is.
-func (s *Store) NextDue(ctx context.Context) (time.Time, error) {
+// NextDue returns when the earliest lane becomes claimable (due, and any lease lapsed), or the
+// zero time if none is. Given directions, it looks at lanes of those only: a router whose
+// workers of one direction are all busy waits for the other direction's next lane.
+func (s *Store) NextDue(ctx context.Context, dirs ...normalize.Direction) (time.Time, error) {
+	query := `SELECT MIN(CASE WHEN due_at > lease_until THEN due_at ELSE lease_until END)
+		FROM lanes WHERE due_at IS NOT NULL`
+	args := make([]any, len(dirs))
+	if len(dirs) > 0 {
+		query += " AND direction IN (?" + strings.Repeat(", ?", len(dirs)-1) + ")"
+		for i, d := range dirs {
+			args[i] = d
+		}
+	}
 	var due sql.NullInt64
-	err := s.read.QueryRowContext(ctx, `SELECT MIN(CASE WHEN due_at > lease_until THEN due_at ELSE lease_until END)
-		FROM lanes WHERE due_at IS NOT NULL`).Scan(&due)
+	err := s.read.QueryRowContext(ctx, query, args...).Scan(&due)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("store: next due: %w", err)
 	}

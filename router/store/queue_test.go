@@ -46,7 +46,7 @@ func TestClaimThatFailsHandsOutNoLanes(t *testing.T) {
 	_, err = db.ExecContext(ctx, `UPDATE messages SET body = '{' WHERE seq = (SELECT MAX(seq) FROM messages)`)
 	require.NoError(t, err)
 
-	lanes, err := st.Claim(ctx, "w", 10, 10, time.Minute)
+	lanes, err := st.Claim(ctx, "w", store.Budget{Inbound: 10, Outbound: 10}, 10, time.Minute)
 	require.Error(t, err)
 	require.Empty(t, lanes, "Claim() failed but handed out lanes")
 }

@@ -217,7 +217,7 @@ func (f *storeFixture) claim(owner string, batch int) []store.Lane {
 
 func (f *storeFixture) claimLease(owner string, batch int, lease time.Duration) []store.Lane {
 	f.t.Helper()
-	lanes, err := f.st.Claim(f.ctx, owner, 100, batch, lease)
+	lanes, err := f.st.Claim(f.ctx, owner, store.Budget{Inbound: 100, Outbound: 100}, batch, lease)
 	require.NoError(f.t, err, "Claim()")
 	return lanes
 }
