@@ -17,7 +17,7 @@ func TestDefault(t *testing.T) {
 		Store:       Store{Driver: "sqlite", DSN: Secret(filepath.Join("data", "gateway.db"))},
 		Attachments: Attachments{Dir: filepath.Join("data", "blobs"), MaxBytes: 25 * 1024 * 1024, QuotaBytes: 10 << 30},
 		Delivery: Delivery{
-			Workers: 16, MaxAttempts: 12, BackoffBase: time.Second, BackoffMax: 10 * time.Minute,
+			Workers: 16, OutboundWorkers: 8, MaxAttempts: 12, BackoffBase: time.Second, BackoffMax: 10 * time.Minute,
 			BatchSize: 50, Lease: 2 * time.Minute,
 		},
 		SLA:             SLA{FirstResponse: FirstResponse{Chat: 5 * time.Minute, Email: 2 * time.Hour, Voice: time.Hour}, UrgentCallbackVIP: 1},

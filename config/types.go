@@ -87,12 +87,15 @@ type Retention struct {
 
 // Delivery tunes the delivery workers.
 type Delivery struct {
-	Workers     int           `yaml:"workers"`      // concurrent conversations in delivery, default 16
+	Workers     int           `yaml:"workers"`      // conversations delivered to helpdesks at once, default 16
 	MaxAttempts int           `yaml:"max_attempts"` // failed attempts before a dead letter, default 12
 	BackoffBase time.Duration `yaml:"backoff_base"` // first retry delay, default 1s
 	BackoffMax  time.Duration `yaml:"backoff_max"`  // cap of the retry delay, default 10m
 	BatchSize   int           `yaml:"batch_size"`   // messages handed to a helpdesk at once, default 50
 	Lease       time.Duration `yaml:"lease"`        // how long a claimed conversation stays claimed, default 2m
+	// OutboundWorkers deliver agents' replies to the channels, apart from Workers, so that a
+	// slow channel never holds the workers players' messages need. Default 8.
+	OutboundWorkers int `yaml:"outbound_workers"`
 }
 
 // SLA sets the support policy's response targets.

@@ -85,6 +85,7 @@ func (c *Config) validateStorage(p *problems) {
 
 func (d *Delivery) validate(p *problems) {
 	checkPositive(p, "delivery.workers", d.Workers)
+	checkPositive(p, "delivery.outbound_workers", d.OutboundWorkers)
 	checkPositive(p, "delivery.max_attempts", d.MaxAttempts)
 	checkPositive(p, "delivery.batch_size", d.BatchSize)
 	checkPositive(p, "delivery.backoff_base", d.BackoffBase)

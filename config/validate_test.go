@@ -60,6 +60,7 @@ func TestValidate(t *testing.T) {
 		}},
 		{"delivery numbers", func(c *Config) { c.Delivery = Delivery{Workers: -1, BackoffMax: time.Second} }, []string{
 			"delivery.workers: must be positive, got -1",
+			"delivery.outbound_workers: must be positive, got 0",
 			"delivery.max_attempts: must be positive, got 0",
 			"delivery.batch_size: must be positive, got 0",
 			"delivery.backoff_base: must be positive, got 0s",

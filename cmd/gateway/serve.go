@@ -217,7 +217,7 @@ func assemble(ctx context.Context, cfg *config.Config, configFile string, out io
 	}
 	g.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	g.router = router.New(st, g.channels, g.helpdesks, routingRules(cfg, sla), router.Options{
-		Workers: cfg.Delivery.Workers, MaxAttempts: cfg.Delivery.MaxAttempts, BackoffBase: cfg.Delivery.BackoffBase,
+		Workers: cfg.Delivery.Workers, OutboundWorkers: cfg.Delivery.OutboundWorkers, MaxAttempts: cfg.Delivery.MaxAttempts, BackoffBase: cfg.Delivery.BackoffBase,
 		BackoffMax: cfg.Delivery.BackoffMax, BatchSize: cfg.Delivery.BatchSize, Lease: cfg.Delivery.Lease,
 		DrainTimeout: cfg.ShutdownTimeout, Health: g.health, MaxText: textLimits(types),
 	}, g.registry, log)
