@@ -60,7 +60,7 @@ func inboxPasswordCmd(ctx context.Context, args []string, env lookupEnv, stdin i
 		fmt.Fprintf(stderr, "gateway inbox-password: %v\n", err)
 		return 2
 	}
-	if err := inbox.SetPassword(ctx, box.Database, *user, password); err != nil {
+	if err := setInboxPassword(ctx, cfg, box, *user, password); err != nil {
 		fmt.Fprintf(stderr, "gateway inbox-password: %v\n", err)
 		return 1
 	}

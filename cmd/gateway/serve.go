@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -59,9 +60,12 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 
 // gateway is one running process: store, connectors, router and the HTTP listener.
 type gateway struct {
-	cfg       *config.Config
-	log       *slog.Logger
-	store     gatewayStore
+	cfg   *config.Config
+	log   *slog.Logger
+	store gatewayStore
+	// shared is the store's PostgreSQL database that connectors keep their shared state in;
+	// nil on SQLite.
+	shared    *sql.DB
 	router    *router.Router
 	channels  map[normalize.InstanceName]connectors.Channel
 	helpdesks map[normalize.InstanceName]connectors.Helpdesk
@@ -199,13 +203,19 @@ func assemble(ctx context.Context, cfg *config.Config, configFile string, out io
 		st.Close()
 		return nil, err
 	}
-	g := &gateway{cfg: cfg, log: log, store: st, registry: reg, health: health.New(reg, log, nil)}
+	shared, err := openShared(ctx, cfg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	g := &gateway{cfg: cfg, log: log, store: st, shared: shared, registry: reg, health: health.New(reg, log, nil)}
 	types := connectorTypes()
 	sla := slaPolicy(cfg, types)
-	d := deps{ctx: ctx, cfg: cfg, configFile: configFile, client: &http.Client{Timeout: 60 * time.Second}, blobs: blobStore, store: st, sla: sla, out: out, log: log,
-		metrics: reg}
+	d := deps{ctx: ctx, cfg: cfg, configFile: configFile, client: &http.Client{Timeout: 60 * time.Second}, blobs: blobStore, store: st,
+		postgres: shared, sla: sla, out: out, log: log, metrics: reg}
 	g.channels, g.helpdesks, err = buildConnectors(types, d)
 	if err != nil {
+		g.closeShared()
 		st.Close()
 		return nil, err
 	}
@@ -250,7 +260,15 @@ func (g *gateway) eachConnector(f func(kind string, name normalize.InstanceName,
 // close releases what connectors hold open (the inbox's database) and then the store.
 func (g *gateway) close() {
 	closeAll(g.channels, g.helpdesks, g.log)
+	g.closeShared()
 	g.store.Close()
+}
+
+// closeShared closes the shared database, after the connectors that use it.
+func (g *gateway) closeShared() {
+	if g.shared != nil {
+		g.shared.Close()
+	}
 }
 
 // printPages tells a newcomer where the pages are: the players' chats and the agents' inboxes.

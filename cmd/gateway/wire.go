@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -78,7 +79,7 @@ func connectorTypes() []connectorType {
 				return inbox.New(d.ctx, name, *c, inbox.Deps{Conversations: d.store, Blobs: d.blobs,
 					FirstResponse: d.sla.Target, PublicURL: d.cfg.PublicURL, MaxUploadBytes: d.cfg.Attachments.MaxBytes,
 					Out: d.out, PasswordCommand: inboxPasswordCommand(d.cfg, d.configFile, name),
-					Pairables: pairables(d.channels), Log: d.log})
+					Pairables: pairables(d.channels), Postgres: d.postgres, Log: d.log})
 			}),
 		helpdeskType("rt", rt.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *rt.Config) (*rt.Helpdesk, error) {
@@ -182,9 +183,12 @@ type deps struct {
 	client     *http.Client
 	blobs      connectors.Blobs
 	store      gatewayStore
-	sla        router.SLA
-	out        io.Writer
-	log        *slog.Logger
+	// postgres is the store's PostgreSQL database for connectors' shared state (the inbox's
+	// tables); nil on SQLite.
+	postgres *sql.DB
+	sla      router.SLA
+	out      io.Writer
+	log      *slog.Logger
 	// metrics registers connectors' own instruments (the web chat's refusals, the e-mail
 	// channels' dropped and oversized mails).
 	metrics prometheus.Registerer
