@@ -43,7 +43,10 @@ type composeService struct {
 	SecurityOpt     []string          `yaml:"security_opt"`
 	StopGracePeriod string            `yaml:"stop_grace_period"`
 	StopSignal      string            `yaml:"stop_signal"`
-	Healthcheck     struct {
+	DependsOn       map[string]struct {
+		Condition string `yaml:"condition"`
+	} `yaml:"depends_on"`
+	Healthcheck struct {
 		Test        []string `yaml:"test"`
 		Interval    string   `yaml:"interval"`
 		Timeout     string   `yaml:"timeout"`

@@ -27,8 +27,9 @@ import (
 // of types lives in its main package (cmd/gateway/wire.go), which tests elsewhere cannot
 // import; a type an example starts to use fails the examples' tests until it is added here.
 var deployedTypes = config.Catalog{
-	Channels:  map[string]config.NewSettings{"webchat": func() settings.Settings { return webchat.DefaultConfig() }},
-	Helpdesks: map[string]config.NewSettings{"inbox": func() settings.Settings { return inbox.DefaultConfig() }},
+	Channels:     map[string]config.NewSettings{"webchat": func() settings.Settings { return webchat.DefaultConfig() }},
+	Helpdesks:    map[string]config.NewSettings{"inbox": func() settings.Settings { return inbox.DefaultConfig() }},
+	StoreDrivers: []string{"sqlite", "postgres"},
 }
 
 // stopMargin is how much longer than shutdown_timeout a runtime must wait after SIGTERM before
@@ -41,9 +42,11 @@ const stopMargin = 5 * time.Second
 type role int
 
 const (
-	gatewayConfig role = iota // a gateway configuration file, loaded by config.Load
-	composeFile               // Docker Compose
-	kubeManifests             // Kubernetes objects
+	gatewayConfig   role = iota // a gateway configuration file, loaded by config.Load
+	composeFile                 // Docker Compose
+	kubeManifests               // Kubernetes objects
+	replicasCompose             // Docker Compose with PostgreSQL and replicas (replicas_test.go)
+	replicasKube                // Kubernetes objects of the replicas (replicas_test.go)
 )
 
 // yamlFiles lists every YAML file under deploy/ and the test that covers it, so that a new
@@ -56,6 +59,14 @@ var yamlFiles = map[string]role{
 	"kubernetes/secret.yaml":      kubeManifests,
 	"kubernetes/service.yaml":     kubeManifests,
 	"kubernetes/statefulset.yaml": kubeManifests,
+
+	"replicas/compose/compose.yaml":       replicasCompose,
+	"replicas/compose/gateway.yaml":       gatewayConfig,
+	"replicas/kubernetes/configmap.yaml":  replicasKube,
+	"replicas/kubernetes/deployment.yaml": replicasKube,
+	"replicas/kubernetes/pdb.yaml":        replicasKube,
+	"replicas/kubernetes/secret.yaml":     replicasKube,
+	"replicas/kubernetes/service.yaml":    replicasKube,
 }
 
 func TestEveryYAMLFileIsChecked(t *testing.T) {
@@ -86,7 +97,7 @@ func TestReadmeNamesEveryFile(t *testing.T) {
 			return err
 		}
 		if d.IsDir() {
-			if path == "compose/secrets" { // the operator's own, ignored by git
+			if path == "compose/secrets" || path == "replicas/compose/secrets" { // the operator's own, ignored by git
 				return filepath.SkipDir
 			}
 			return nil
@@ -220,11 +231,13 @@ func listenPort(t *testing.T, cfg *config.Config) int {
 	return n
 }
 
-// requireStopsInTime fails unless a runtime's wait after SIGTERM outlasts the drain.
+// requireStopsInTime fails unless a runtime's wait after SIGTERM outlasts the time the
+// gateway keeps serving (shutdown_delay) and then the drain.
 func requireStopsInTime(t *testing.T, what string, wait time.Duration, cfg *config.Config) {
 	t.Helper()
-	require.GreaterOrEqual(t, wait, cfg.ShutdownTimeout+stopMargin,
-		"%s (%s) must exceed shutdown_timeout (%s) by %s, or the drain is killed", what, wait, cfg.ShutdownTimeout, stopMargin)
+	require.GreaterOrEqual(t, wait, cfg.ShutdownDelay+cfg.ShutdownTimeout+stopMargin,
+		"%s (%s) must exceed shutdown_delay (%s) plus shutdown_timeout (%s) by %s, or the drain is killed",
+		what, wait, cfg.ShutdownDelay, cfg.ShutdownTimeout, stopMargin)
 }
 
 // image is what the Dockerfile's final stage says about the container.

@@ -137,6 +137,9 @@ type volume struct {
 	EmptyDir *struct {
 		SizeLimit string `yaml:"sizeLimit"`
 	} `yaml:"emptyDir"`
+	PersistentVolumeClaim *struct {
+		ClaimName string `yaml:"claimName"`
+	} `yaml:"persistentVolumeClaim"`
 }
 
 type service struct {
@@ -181,19 +184,34 @@ func (v *intOrString) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// kube is every object of deploy/kubernetes, by kind.
+// kube is every object of a directory of manifests, by kind.
 type kube struct {
 	statefulSets []statefulSet
+	deployments  []deployment
 	services     []service
 	configMaps   []configMap
 	secrets      []secret
+	budgets      []podDisruptionBudget
+	claims       []persistentVolumeClaim
 }
 
-// readKube decodes every document of every manifest strictly, by its kind.
+// readKube reads deploy/kubernetes: one gateway on SQLite.
 func readKube(t *testing.T) kube {
 	t.Helper()
+	k := readKubeDir(t, "kubernetes")
+	require.Len(t, k.statefulSets, 1)
+	require.Len(t, k.services, 1)
+	require.Len(t, k.configMaps, 1)
+	require.Len(t, k.secrets, 1)
+	require.Empty(t, k.deployments)
+	return k
+}
+
+// readKubeDir decodes every document of every manifest in dir strictly, by its kind.
+func readKubeDir(t *testing.T, dir string) kube {
+	t.Helper()
 	var k kube
-	files, err := filepath.Glob("kubernetes/*.yaml")
+	files, err := filepath.Glob(dir + "/*.yaml")
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
 	for _, file := range files {
@@ -234,16 +252,29 @@ func readKube(t *testing.T) kube {
 				var o secret
 				require.NoError(t, decodeStrict(raw, &o), where)
 				k.secrets = append(k.secrets, o)
+			case "Deployment":
+				require.Equal(t, "apps/v1", tm.APIVersion, where)
+				k.deployments = append(k.deployments, decodeKind[deployment](t, raw, where))
+			case "PodDisruptionBudget":
+				require.Equal(t, "policy/v1", tm.APIVersion, where)
+				k.budgets = append(k.budgets, decodeKind[podDisruptionBudget](t, raw, where))
+			case "PersistentVolumeClaim":
+				require.Equal(t, "v1", tm.APIVersion, where)
+				k.claims = append(k.claims, decodeKind[persistentVolumeClaim](t, raw, where))
 			default:
 				t.Fatalf("%s: a kind this test does not check", where)
 			}
 		}
 	}
-	require.Len(t, k.statefulSets, 1)
-	require.Len(t, k.services, 1)
-	require.Len(t, k.configMaps, 1)
-	require.Len(t, k.secrets, 1)
 	return k
+}
+
+// decodeKind decodes one object strictly.
+func decodeKind[T any](t *testing.T, raw []byte, where string) T {
+	t.Helper()
+	var o T
+	require.NoError(t, decodeStrict(raw, &o), where)
+	return o
 }
 
 func TestKubernetes(t *testing.T) {
