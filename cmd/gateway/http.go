@@ -66,14 +66,29 @@ func (g *gateway) handler() http.Handler {
 
 // connectorLines lists the connectors' health for /readyz, one per line: what an operator
 // looking at a probe's output needs to find the broken one and why.
+// singletonNote says where a connector's singleton runs: here, or on standby and who holds it.
+func singletonNote(s *health.Singleton) string {
+	switch {
+	case s == nil:
+		return ""
+	case s.Here:
+		return fmt.Sprintf("; singleton %s runs on this replica (%s)", s.Key, s.Holder)
+	case s.Holder != "":
+		return fmt.Sprintf("; singleton %s on standby, held by %s", s.Key, s.Holder)
+	default:
+		return fmt.Sprintf("; singleton %s on standby", s.Key)
+	}
+}
+
 func connectorLines(statuses []health.Status) string {
 	var b strings.Builder
 	for _, s := range statuses {
 		if s.Ready {
-			fmt.Fprintf(&b, "%s %s (%s): ready\n", s.Family, s.Name, s.Type)
+			fmt.Fprintf(&b, "%s %s (%s): ready%s\n", s.Family, s.Name, s.Type, singletonNote(s.Singleton))
 			continue
 		}
-		fmt.Fprintf(&b, "%s %s (%s): not ready since %s: %s\n", s.Family, s.Name, s.Type, s.Since.UTC().Format(time.RFC3339), s.Reason)
+		fmt.Fprintf(&b, "%s %s (%s): not ready since %s: %s%s\n", s.Family, s.Name, s.Type, s.Since.UTC().Format(time.RFC3339), s.Reason,
+			singletonNote(s.Singleton))
 	}
 	return b.String()
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"flag"
@@ -10,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,7 +74,11 @@ type gateway struct {
 	registry  *prometheus.Registry
 	health    *health.Board
 	retention *router.Retention
-	started   atomic.Bool
+	// singletons runs what one replica at a time may run: singleton connectors, retention.
+	singletons *health.Singletons
+	// singletonRuns are the connectors whose whole Run is a singleton (the wire table's rows).
+	singletonRuns map[normalize.InstanceName]string
+	started       atomic.Bool
 	// pacing is how fast request bodies must arrive; the zero value means defaultPacing.
 	pacing pacing
 }
@@ -117,9 +123,16 @@ func serve(ctx context.Context, cfg *config.Config, configFile string, out io.Wr
 	// A connector whose Run fails is reported and restarted with back-off on its own: one
 	// broken bot must not take the web chat, the inbox or the HTTP server down with it.
 	var wg sync.WaitGroup
+	sink := replicaSink{Router: g.router, Singletons: g.singletons}
 	runConnector := func(name normalize.InstanceName, run func(context.Context, connectors.Sink) error) {
+		if key, ok := g.singletonRuns[name]; ok {
+			whole := run
+			run = func(ctx context.Context, sink connectors.Sink) error {
+				return connectors.RunSingleton(ctx, sink, name, key, func(ctx context.Context) error { return whole(ctx, sink) })
+			}
+		}
 		wg.Go(func() {
-			g.health.Supervise(connCtx, name, health.DefaultBackoff, func(ctx context.Context) error { return run(ctx, g.router) })
+			g.health.Supervise(connCtx, name, health.DefaultBackoff, func(ctx context.Context) error { return run(ctx, sink) })
 		})
 	}
 	for name, ch := range g.channels {
@@ -131,7 +144,11 @@ func serve(ctx context.Context, cfg *config.Config, configFile string, out io.Wr
 	routerDone := make(chan error, 1)
 	go func() { routerDone <- g.router.Run(routerCtx) }()
 	retentionDone := make(chan error, 1)
-	go func() { retentionDone <- g.retention.Run(routerCtx) }()
+	// Two replicas purging and forgetting at once would each tell the helpdesks to forget
+	// the same conversations and count the same deletions: one replica at a time runs it.
+	go func() {
+		retentionDone <- g.singletons.RunSingleton(routerCtx, "retention", "retention", g.retention.Run)
+	}()
 	g.started.Store(true)
 	log.Info("gateway started", "listen", ln.Addr().String(), "public_url", cfg.PublicURL,
 		"channels", len(g.channels), "helpdesks", len(g.helpdesks), "store", cfg.Store.Driver)
@@ -225,6 +242,18 @@ func assemble(ctx context.Context, cfg *config.Config, configFile string, out io
 	for _, h := range cfg.Helpdesks {
 		g.health.Add("helpdesk", h.Type, normalize.InstanceName(h.Name))
 	}
+	g.singletons = health.NewSingletons(g.health, st, health.SingletonOptions{Owner: replicaName()}, reg, log)
+	g.singletonRuns = map[normalize.InstanceName]string{}
+	for _, c := range cfg.Channels {
+		if t, _ := lookupType(types, true, c.Type); t.singleton {
+			g.singletonRuns[normalize.InstanceName(c.Name)] = c.Type + "/" + c.Name
+		}
+	}
+	for _, h := range cfg.Helpdesks {
+		if t, _ := lookupType(types, false, h.Type); t.singleton {
+			g.singletonRuns[normalize.InstanceName(h.Name)] = h.Type + "/" + h.Name
+		}
+	}
 	g.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	g.router = router.New(st, g.channels, g.helpdesks, routingRules(cfg, sla), router.Options{
 		Workers: cfg.Delivery.Workers, OutboundWorkers: cfg.Delivery.OutboundWorkers, MaxAttempts: cfg.Delivery.MaxAttempts, BackoffBase: cfg.Delivery.BackoffBase,
@@ -234,6 +263,23 @@ func assemble(ctx context.Context, cfg *config.Config, configFile string, out io
 	g.retention = router.NewRetention(st, blobStore, g.helpdesks, router.RetentionOptions{
 		ClosedConversations: cfg.Retention.ClosedConversations, Attachments: cfg.Retention.Attachments}, g.registry, log)
 	return g, nil
+}
+
+// replicaSink is the sink connectors' Run gets: the router, with every extension of its own,
+// and the replica's singletons (connectors.SingletonSink).
+type replicaSink struct {
+	*router.Router
+	*health.Singletons
+}
+
+// replicaName names this process among the replicas sharing a store: the host (a pod's
+// name) and a random part, as a restarted process is another holder.
+func replicaName() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "gateway"
+	}
+	return host + "-" + rand.Text()[:8]
 }
 
 // ready reports why the gateway cannot serve, or nil. Broken connectors do not count: the

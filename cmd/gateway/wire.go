@@ -60,7 +60,7 @@ func connectorTypes() []connectorType {
 			func(d deps, name normalize.InstanceName, c *whatsapp.Config) (*whatsapp.Channel, error) {
 				return whatsapp.New(d.ctx, name, *c, whatsapp.Deps{Blobs: d.blobs, MaxMediaBytes: d.cfg.Attachments.MaxBytes,
 					Log: d.log, Metrics: d.metrics, Postgres: sessionPostgres(d.cfg)})
-			}),
+			}).singletonRun(),
 		channelType("whatsapp-cloud", connectors.KindChat, wacloud.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *wacloud.Config) (*wacloud.Channel, error) {
 				return wacloud.New(name, *c, wacloud.Deps{Blobs: d.blobs, Cursors: d.store, Client: d.client, Metrics: d.metrics, Log: d.log})
@@ -84,7 +84,7 @@ func connectorTypes() []connectorType {
 		helpdeskType("rt", rt.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *rt.Config) (*rt.Helpdesk, error) {
 				return rt.New(name, *c, rt.Deps{Blobs: d.blobs, Cursors: d.store, Client: d.client, Log: d.log})
-			}),
+			}).singletonRun(),
 		helpdeskType("webhook", webhook.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *webhook.Config) (*webhook.Helpdesk, error) {
 				return webhook.New(name, *c, webhook.Deps{Blobs: d.blobs, MaxAttachmentBytes: d.cfg.Attachments.MaxBytes,
@@ -107,6 +107,17 @@ type connectorType struct {
 	// the router cuts longer text (a channel that lets through more than its remote allows, a
 	// forged webhook). 0 is the router's generous default.
 	maxText int
+	// singleton runs the whole Run of an instance on one replica at a time (a WhatsApp linked
+	// device, RT's transaction poller: all their Run does allows one session). Connectors
+	// whose Run does more than that say which part is the singleton themselves, through
+	// connectors.RunSingleton (a Telegram bot's polling, a mailbox's intake).
+	singleton bool
+}
+
+// singletonRun sets the row's singleton.
+func (t connectorType) singletonRun() connectorType {
+	t.singleton = true
+	return t
 }
 
 // withMaxText sets the row's maxText.

@@ -144,8 +144,12 @@ func (c *Channel) Run(ctx context.Context, sink connectors.Sink) error {
 		}
 		defer stop()
 	}
-	c.readMailbox(ctx, sink)
-	return nil
+	// The LMTP/SMTP listener above runs on every replica; the mailbox is read by one at a
+	// time, as two would fetch and store the same mails and race on its cursor.
+	return connectors.RunSingleton(ctx, sink, c.name, "email/"+string(c.name), func(ctx context.Context) error {
+		c.readMailbox(ctx, sink)
+		return nil
+	})
 }
 
 // Dropped returns how many mails opened no ticket: auto-replies, bulk mail, the gateway's

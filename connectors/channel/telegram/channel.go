@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -138,7 +139,12 @@ func (c *Channel) Run(ctx context.Context, sink connectors.Sink) error {
 	if c.cfg.Mode == "webhook" {
 		return c.runWebhook(ctx, sink)
 	}
-	return c.poll(ctx, sink)
+	// Telegram answers a second concurrent getUpdates of one bot 409 Conflict: one replica
+	// at a time polls, by the bot's ID (the token's part before ':', no secret), so that two
+	// instances of one bot exclude each other too. Webhook mode runs on every replica.
+	return connectors.RunSingleton(ctx, sink, c.name, "telegram/"+strconv.FormatInt(me.ID, 10), func(ctx context.Context) error {
+		return c.poll(ctx, sink)
+	})
 }
 
 // checkToken calls getMe until it answers or ctx ends (ok false). Until then, the channel is

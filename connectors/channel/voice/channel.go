@@ -177,8 +177,13 @@ func (c *Channel) Run(ctx context.Context, sink connectors.Sink) error {
 	}
 	defer release()
 	connectors.ReportHealth(sink, c.name, nil)
-	c.settleLoop(ctx, sink)
-	return nil
+	// The webhooks (served while the sink is held) run on every replica; the loop that
+	// settles the pending list runs on one at a time, as two would download and rewrite the
+	// same records (docs/voice.md).
+	return connectors.RunSingleton(ctx, sink, c.name, "voice/"+string(c.name), func(ctx context.Context) error {
+		c.settleLoop(ctx, sink)
+		return nil
+	})
 }
 
 // Mount claims the callbacks' paths below /hooks/{name}/; the incoming-call webhook itself
