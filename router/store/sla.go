@@ -36,8 +36,16 @@ func (s *Store) MarkSLABreaches(ctx context.Context, limit int) ([]normalize.Con
 			return fmt.Errorf("store: find SLA breaches: %w", err)
 		}
 		for _, id := range ids {
-			if _, err := tx.ExecContext(ctx, `UPDATE conversations SET sla_breached_at = ? WHERE id = ?`, now, id); err != nil {
+			// Another replica may have marked it since the select (PostgreSQL re-checks the
+			// condition once that replica's transaction commits): only one reports it.
+			res, err := tx.ExecContext(ctx, `UPDATE conversations SET sla_breached_at = ? WHERE id = ? AND sla_breached_at IS NULL`, now, id)
+			if err != nil {
 				return fmt.Errorf("store: mark SLA breach of %s: %w", id, err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("store: mark SLA breach of %s: %w", id, err)
+			} else if n == 0 {
+				continue
 			}
 			c, err := getConversation(ctx, tx, id)
 			if err != nil {
