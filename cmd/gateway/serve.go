@@ -26,7 +26,6 @@ import (
 	"github.com/casino-support/gateway/router"
 	"github.com/casino-support/gateway/router/health"
 	"github.com/casino-support/gateway/router/store"
-	"github.com/casino-support/gateway/router/store/blobs"
 )
 
 func serveCmd(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.Writer) int {
@@ -214,14 +213,16 @@ func assemble(ctx context.Context, cfg *config.Config, configFile string, out io
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
-	blobStore, err := blobs.Open(cfg.Attachments.Dir, blobs.Options{MaxBytes: cfg.Attachments.MaxBytes,
-		Quota: cfg.Attachments.QuotaBytes, Registerer: reg, Log: log})
+	shared, err := openShared(ctx, cfg)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	shared, err := openShared(ctx, cfg)
+	blobStore, err := openBlobs(cfg, shared, reg, log)
 	if err != nil {
+		if shared != nil {
+			shared.Close()
+		}
 		st.Close()
 		return nil, err
 	}

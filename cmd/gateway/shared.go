@@ -4,11 +4,16 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/casino-support/gateway/config"
+	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/connectors/helpdesk/inbox"
+	"github.com/casino-support/gateway/router"
+	"github.com/casino-support/gateway/router/store/blobs"
 )
 
 // openShared connects to the store's PostgreSQL database for what connectors keep beside the
@@ -56,4 +61,21 @@ func setInboxPassword(ctx context.Context, cfg *config.Config, box *inbox.Config
 	}
 	defer pg.Close()
 	return inbox.SetPasswordShared(ctx, pg, user, password)
+}
+
+// blobStore is what the gateway needs of the attachment store: connectors put and open
+// content, retention collects what no message references.
+type blobStore interface {
+	connectors.Blobs
+	router.BlobCollector
+}
+
+// openBlobs returns the attachment store: in the shared PostgreSQL database when there is one,
+// so any replica serves any file; else the directory attachments.dir.
+func openBlobs(cfg *config.Config, shared *sql.DB, reg prometheus.Registerer, log *slog.Logger) (blobStore, error) {
+	opts := blobs.Options{MaxBytes: cfg.Attachments.MaxBytes, Quota: cfg.Attachments.QuotaBytes, Registerer: reg, Log: log}
+	if shared != nil {
+		return blobs.OpenTable(shared, opts)
+	}
+	return blobs.Open(cfg.Attachments.Dir, opts)
 }

@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/casino-support/gateway/config"
+	"github.com/casino-support/gateway/router/store"
+	"github.com/casino-support/gateway/router/store/blobs"
 	"github.com/casino-support/gateway/router/store/pgtest"
 )
 
@@ -55,4 +60,28 @@ func TestInboxOnPostgres(t *testing.T) {
 	code, stderr = setPassword(path)
 	require.NotEqual(t, 0, code)
 	require.Contains(t, stderr, "one inbox")
+}
+
+// TestAttachmentsOnPostgres: with store.driver postgres attachments go into the database, so
+// that every replica serves them; on SQLite they stay in attachments.dir.
+func TestAttachmentsOnPostgres(t *testing.T) {
+	cfg := &config.Config{Attachments: config.Attachments{Dir: t.TempDir(), MaxBytes: 1 << 20}}
+	onDisk, err := openBlobs(cfg, nil, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	require.IsType(t, &blobs.Dir{}, onDisk)
+
+	dsn := pgtest.DSN(t)
+	st, err := store.OpenPostgres(t.Context(), dsn, store.Options{})
+	require.NoError(t, err)
+	defer st.Close()
+	db, err := sql.Open("pgx", dsn)
+	require.NoError(t, err)
+	defer db.Close()
+	inDB, err := openBlobs(cfg, db, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	a, err := inDB.Put(t.Context(), strings.NewReader("kyc scan"), "scan.txt", "text/plain")
+	require.NoError(t, err)
+	var size int64
+	require.NoError(t, db.QueryRowContext(t.Context(), `SELECT size FROM blobs WHERE sum = $1`, a.SHA256).Scan(&size))
+	require.Equal(t, int64(len("kyc scan")), size)
 }
