@@ -494,8 +494,14 @@ func (r *Router) fail(lane store.Lane, o store.Outcome, at int, err error) store
 	o.Failure = f
 	r.m.failures.WithLabelValues(string(o.Target), kind).Inc()
 	if !f.Dead { // a dead letter is counted and logged once recorded (observe)
-		r.log.Warn("delivery failed, will retry", "conv", lane.Conversation.ID, "msg_id", p.Message.ID, "target", o.Target,
-			"retry_at", f.RetryAt, "err", err)
+		level := slog.LevelWarn
+		if kind == "retry_after" {
+			// A wait the target asked for, which channels also hand back for their own rate
+			// limits (Telegram's second per chat) many times a minute: counted, not warned of.
+			level = slog.LevelDebug
+		}
+		r.log.Log(context.Background(), level, "delivery failed, will retry", "conv", lane.Conversation.ID, "msg_id", p.Message.ID,
+			"target", o.Target, "retry_at", f.RetryAt, "err", err)
 	}
 	return o
 }

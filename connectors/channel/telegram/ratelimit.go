@@ -2,10 +2,13 @@ package telegram
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/casino-support/gateway/connectors"
 )
 
 // chatLimiters holds one limiter per chat, for Telegram's "about one message per second per
@@ -48,10 +51,30 @@ func (l *chatLimiters) get(chatID int64) *rate.Limiter {
 	return c.lim
 }
 
-// wait blocks until both the chat's and the bot's limiter allow one message, or ctx ends.
+// maxWait is the longest a send waits for the limiters itself. A longer wait (a second reply
+// to a chat within Telegram's second) is handed back to the router as a retry-after: sleeping
+// through it would hold one of the router's delivery workers, and with enough chats waiting,
+// all of them, while other conversations' replies could go out.
+const maxWait = 100 * time.Millisecond
+
+// errRateLimited is what a wait handed back to the router wraps.
+var errRateLimited = errors.New("rate limit of the Bot API (per chat or per bot)")
+
+// wait blocks until both the chat's and the bot's limiter allow one message, or ctx ends. When
+// that is more than maxWait away it takes nothing from either and returns a
+// connectors.RetryAfter for the time the limiters need.
 func (c *Channel) wait(ctx context.Context, chatID int64) error {
-	if err := c.perChat.get(chatID).Wait(ctx); err != nil {
-		return err
+	chat, bot := c.perChat.get(chatID).Reserve(), c.global.Reserve()
+	d := max(chat.Delay(), bot.Delay())
+	if d > maxWait {
+		chat.Cancel()
+		bot.Cancel()
+		return connectors.RetryAfter(d, errRateLimited)
 	}
-	return c.global.Wait(ctx)
+	if d > 0 && !connectors.Sleep(ctx, d) {
+		chat.Cancel()
+		bot.Cancel()
+		return ctx.Err()
+	}
+	return nil
 }

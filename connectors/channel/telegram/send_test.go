@@ -170,8 +170,9 @@ func (f *failAfter) send(m normalize.Message) (normalize.ExternalID, error) {
 }
 
 // TestSendRateLimitPerChat counts what gets through a per-chat limiter that allows one
-// message: a second message to the same chat waits (and here gives up when its context
-// ends), while another chat is not held back.
+// message: a second message to the same chat is not sent, and the wait comes back as a
+// retry-after for the router instead of being slept through, while another chat is not held
+// back.
 func TestSendRateLimitPerChat(t *testing.T) {
 	e := newEnv(t, nil)
 	e.ch.perChat = newChatLimiters(rate.Every(time.Hour), 1)
@@ -179,16 +180,38 @@ func TestSendRateLimitPerChat(t *testing.T) {
 	_, err := e.ch.Send(ctx, conv("5000000001"), reply("first"))
 	require.NoError(t, err)
 
-	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-	defer cancel()
-	_, err = e.ch.Send(short, conv("5000000001"), reply("second"))
+	_, err = e.ch.Send(ctx, conv("5000000001"), reply("second"))
 	require.Error(t, err)
 	require.False(t, connectors.IsPermanent(err), "a rate-limit wait is retried")
+	delay, ok := connectors.RetryDelay(err)
+	require.True(t, ok, "a long wait is handed back as a retry-after: %v", err)
+	require.Greater(t, delay, 59*time.Minute, "the retry-after is the limiter's wait")
 	require.Len(t, e.fake.Sent(chat), 1, "the second message waited for the chat's limiter")
 
 	_, err = e.ch.Send(ctx, conv("5000000002"), reply("other chat"))
 	require.NoError(t, err)
 	require.Len(t, e.fake.Sent(5000000002), 1)
+}
+
+// A wait handed back as a retry-after takes nothing from the limiters: the message goes out
+// when retried after the delay it named.
+func TestSendRateLimitRetryAfterIsKept(t *testing.T) {
+	e := newEnv(t, nil)
+	e.ch.perChat = newChatLimiters(rate.Every(300*time.Millisecond), 1)
+	ctx := context.Background()
+	_, err := e.ch.Send(ctx, conv("5000000001"), reply("first"))
+	require.NoError(t, err)
+	for range 3 { // asking again and again does not push the wait further out
+		_, err = e.ch.Send(ctx, conv("5000000001"), reply("second"))
+		_, ok := connectors.RetryDelay(err)
+		require.True(t, ok, "Send() = %v", err)
+	}
+	delay, _ := connectors.RetryDelay(err)
+	require.LessOrEqual(t, delay, 300*time.Millisecond)
+	time.Sleep(delay)
+	_, err = e.ch.Send(ctx, conv("5000000001"), reply("second"))
+	require.NoError(t, err, "the retry after the named delay goes out")
+	require.Len(t, e.fake.Sent(chat), 2)
 }
 
 func TestSendRateLimitGlobal(t *testing.T) {
