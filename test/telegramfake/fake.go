@@ -52,6 +52,11 @@ type Server struct {
 	// handedOut is when each update was first answered to getUpdates or pushed to the
 	// webhook: where a load run's end-to-end latency starts.
 	handedOut map[int]time.Time
+	// active is the getUpdates in flight, nil when none; polls is when each arrived, and
+	// overlaps counts those that arrived while another was in flight (pollers.go).
+	active   *poll
+	polls    []time.Time
+	overlaps int
 }
 
 type queued struct {

@@ -13,8 +13,11 @@ import (
 var secretPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
 
 // getUpdates confirms every update below offset, then answers up to limit pending updates,
-// waiting up to timeout seconds for one when there are none.
+// waiting up to timeout seconds for one when there are none. A newer getUpdates arriving while
+// it waits ends it with 409 Conflict (pollers.go).
 func (s *Server) getUpdates(w http.ResponseWriter, r *http.Request, p request) {
+	me := s.startPoll()
+	defer s.endPoll(me)
 	offset, _ := strconv.Atoi(p.get("offset"))
 	limit, err := strconv.Atoi(p.get("limit"))
 	if err != nil || limit > 100 || limit < 1 {
@@ -28,6 +31,7 @@ func (s *Server) getUpdates(w http.ResponseWriter, r *http.Request, p request) {
 		s.mu.Lock()
 		if s.webhook.url != "" {
 			s.mu.Unlock()
+			s.endPoll(me)
 			fail(w, http.StatusConflict, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first", 0)
 			return
 		}
@@ -44,13 +48,19 @@ func (s *Server) getUpdates(w http.ResponseWriter, r *http.Request, p request) {
 		wake := s.wake
 		s.mu.Unlock()
 		if len(batch) > 0 || timeout == 0 {
+			s.endPoll(me)
 			ok200(w, batch)
 			return
 		}
 		select {
 		case <-wake:
 		case <-deadline.C:
+			s.endPoll(me)
 			ok200(w, batch)
+			return
+		case <-me.terminated:
+			s.endPoll(me)
+			fail(w, http.StatusConflict, ConflictPollers, 0)
 			return
 		case <-r.Context().Done():
 			return
