@@ -20,14 +20,22 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/casino-support/gateway/connectors"
 )
 
 // MaxPayload is the most a notice carries with its topic: PostgreSQL refuses longer ones
-// (8000 bytes), less room for the topic.
-const MaxPayload = 7000
+// (8000 bytes), less room for the framing.
+const MaxPayload = connectors.MaxNotice
 
 // ErrTooLarge is returned by Publish for a payload over MaxPayload.
 var ErrTooLarge = errors.New("wake: payload too large for a notice")
+
+// errEmpty is returned by Publish for an empty payload, which subscribers take for "notices
+// may have been lost".
+var errEmpty = errors.New("wake: empty payload")
+
+var _ connectors.Notices = (*Bus)(nil)
 
 // Bus publishes and hears notices on the PostgreSQL database of one connection string.
 type Bus struct {
@@ -85,6 +93,9 @@ func (b *Bus) Close() error {
 func (b *Bus) Publish(ctx context.Context, topic, payload string) error {
 	if len(payload)+len(topic) > MaxPayload {
 		return ErrTooLarge
+	}
+	if payload == "" {
+		return errEmpty
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -150,6 +161,32 @@ func (b *Bus) run(ctx context.Context, conn *pgx.Conn) {
 			}
 			if conn, err = b.listen(ctx); err != nil {
 				b.log.Warn("wake: reconnect failed", "err", err)
+			}
+		}
+		b.log.Info("wake: listener reconnected; waking every page to catch up")
+		b.resync()
+	}
+}
+
+// resync tells every subscriber that notices may have been lost while the listener was away.
+// It must get through: a subscriber whose buffer is full loses its oldest notice for it,
+// which the resync covers anyway.
+func (b *Bus) resync() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, set := range b.subs {
+		for ch := range set {
+			select {
+			case ch <- "":
+			default:
+				select {
+				case <-ch:
+				default:
+				}
+				select {
+				case ch <- "":
+				default:
+				}
 			}
 		}
 	}
