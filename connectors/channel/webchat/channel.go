@@ -45,6 +45,9 @@ type Deps struct {
 	// Metrics registers the chat's counter of refusals (gateway_webchat_refused_total); nil
 	// counts without exporting.
 	Metrics prometheus.Registerer
+	// Notices passes the frames pushed to a player's pages to the other replicas, whose pages
+	// of the same player then get them too; nil when this process is the only one.
+	Notices connectors.Notices
 }
 
 // defaultMaxUpload matches the gateway's default attachments.max_bytes.
@@ -75,6 +78,9 @@ type Channel struct {
 	limits  *limiters
 	conns   *openConns
 	replies *recentReplies
+	// notices and replica: see replicas.go.
+	notices connectors.Notices
+	replica string
 	// refused counts refusals by reason; refusalLog keeps their log lines few.
 	refused    *prometheus.CounterVec
 	refusalLog *refusalLog
@@ -144,7 +150,7 @@ func New(name normalize.InstanceName, cfg Config, deps Deps) (*Channel, error) {
 		tokenKey: tokenKey, playerKey: playerKey, origins: orig, uploadTypes: types, maxUpload: maxUpload,
 		assets: a, hub: newHub(time.Now), limits: newLimiters(cfg), replies: newRecentReplies(),
 		conns:   newOpenConns(max(cfg.MaxConnections, 1), max(cfg.PerAddress.Connections, 1)),
-		refused: refused, refusalLog: newRefusalLog(),
+		refused: refused, refusalLog: newRefusalLog(), notices: deps.Notices, replica: newReplicaID(),
 		pollWait: 25 * time.Second, now: time.Now,
 	}, nil
 }
@@ -153,6 +159,17 @@ func New(name normalize.InstanceName, cfg Config, deps Deps) (*Channel, error) {
 // (pages keep them in their outbox), closes the open connections and turns long polls away so
 // pages reconnect to whoever serves next.
 func (c *Channel) Run(ctx context.Context, sink connectors.Sink) error {
+	if c.notices != nil {
+		heard, stop := c.notices.Subscribe(c.noticeTopic())
+		defer stop()
+		hearCtx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			c.hear(hearCtx, heard)
+		}()
+		defer func() { cancel(); <-done }()
+	}
 	if err := c.run.Hold(ctx, sink); err != nil {
 		return fmt.Errorf("webchat %s: %w", c.name, err)
 	}
@@ -160,7 +177,7 @@ func (c *Channel) Run(ctx context.Context, sink connectors.Sink) error {
 	return nil
 }
 
-// Send pushes an agent reply to every page open on the conversation. A player with no page
+// Send pushes an agent reply to every page open on the conversation, on every replica. A player with no page
 // open sees it in the history on the next visit, so that is a success too. The returned ID is
 // msg.ID: the page sends receipts for it.
 func (c *Channel) Send(ctx context.Context, conv normalize.Conversation, msg normalize.Message) (normalize.ExternalID, error) {
@@ -177,7 +194,7 @@ func (c *Channel) Send(ctx context.Context, conv normalize.Conversation, msg nor
 	w.From = "agent"
 	w.State = string(normalize.StateSent)
 	c.replies.add(msg.ID, conv.Address, c.now())
-	pages := c.hub.publish(conv.Address, encode(messageFrame{Type: typeMessage, wireMessage: w}), nil)
+	pages := c.push(ctx, conv.Address, encode(messageFrame{Type: typeMessage, wireMessage: w}), nil, msg.ID)
 	c.log.Debug("reply pushed", "conv", conv.Address, "msg_id", msg.ID, "pages", pages)
 	return normalize.ExternalID(msg.ID), nil
 }
@@ -185,7 +202,7 @@ func (c *Channel) Send(ctx context.Context, conv normalize.Conversation, msg nor
 // Typing shows "Support is typing…" on the player's open pages for a few seconds. Like every
 // hint it is not stored: a page opened later does not see it.
 func (c *Channel) Typing(ctx context.Context, conv normalize.Conversation) error {
-	c.hub.publish(conv.Address, encode(typingFrame{Type: typeTyping, From: "agent"}), nil)
+	c.push(ctx, conv.Address, encode(typingFrame{Type: typeTyping, From: "agent"}), nil, "")
 	return nil
 }
 

@@ -126,6 +126,37 @@ func (h *hub) mailbox(addr normalize.Address) *mailbox {
 	return box
 }
 
+// resync makes every page on addr reload the history: WebSocket connections are kicked and
+// reconnect, long-polling pages are told to reset.
+func (h *hub) resync(addr normalize.Address, reason string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.resyncLocked(addr, reason)
+}
+
+// resyncAll makes every page of the hub reload the history.
+func (h *hub) resyncAll(reason string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for addr := range h.conns {
+		h.resyncLocked(addr, reason)
+	}
+	for addr := range h.boxes {
+		h.resyncLocked(addr, reason)
+	}
+}
+
+func (h *hub) resyncLocked(addr normalize.Address, reason string) {
+	for c := range h.conns[addr] {
+		c.kick(reason)
+	}
+	if box := h.boxes[addr]; box != nil {
+		// Every cursor handed out so far falls below the floor, so each poll answers reset.
+		h.seq++
+		box.reset(h.seq)
+	}
+}
+
 // closeAll kicks every WebSocket connection: the channel stops, the pages reconnect to
 // whoever serves next.
 func (h *hub) closeAll(reason string) {

@@ -75,7 +75,7 @@ func (c *Channel) deliver(ctx context.Context, s session, clientID string, m nor
 	}
 	if w, ok := c.view(m); ok {
 		w.State = string(normalize.StateQueued)
-		c.hub.publish(s.addr, encode(messageFrame{Type: typeMessage, wireMessage: w}), self)
+		c.push(ctx, s.addr, encode(messageFrame{Type: typeMessage, wireMessage: w}), self, "")
 	}
 	return nil
 }

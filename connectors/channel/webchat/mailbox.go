@@ -44,6 +44,15 @@ func (b *mailbox) add(seq int64, frame []byte) {
 	b.wake = make(chan struct{})
 }
 
+// reset drops the frames and raises the floor to seq, waking every waiting poll, which then
+// answers reset.
+func (b *mailbox) reset(seq int64) {
+	b.floor = seq
+	b.frames = nil
+	close(b.wake)
+	b.wake = make(chan struct{})
+}
+
 // take returns the frames of addr after cursor, the cursor to poll with next, whether the
 // page must resync, and a channel closed when more frames arrive.
 func (h *hub) take(addr normalize.Address, after int64) (frames []json.RawMessage, cursor int64, reset bool, wake <-chan struct{}) {
