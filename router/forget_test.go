@@ -249,7 +249,8 @@ func TestRetentionForgetEachHelpdeskAlone(t *testing.T) {
 }
 
 // forgetStore is a RetentionStore holding only forget records (retention with no periods set
-// asks for nothing else): DueForgets hands out what is neither dropped nor delayed.
+// asks for nothing else, but connectors' records, of which it has none): DueForgets hands out
+// what is neither dropped nor delayed.
 type forgetStore struct {
 	router.RetentionStore
 	due              []store.Forget
@@ -265,6 +266,8 @@ func (s *forgetStore) DueForgets(_ context.Context, limit int) ([]store.Forget, 
 	}
 	return out, nil
 }
+
+func (s *forgetStore) ExpireRecords(context.Context, int) (int, error) { return 0, nil }
 
 func (s *forgetStore) DropForgets(_ context.Context, recs []store.Forget) error {
 	for _, f := range recs {

@@ -25,6 +25,7 @@ type RetentionStore interface {
 	DueForgets(ctx context.Context, limit int) ([]store.Forget, error)
 	DropForgets(ctx context.Context, recs []store.Forget) error
 	DelayForgets(ctx context.Context, recs []store.Forget, until time.Time) error
+	ExpireRecords(ctx context.Context, limit int) (int, error)
 }
 
 // BlobCollector removes attachment content that no message references (blobs.Dir).
@@ -117,6 +118,8 @@ const (
 	deletedFiles         = "attachment_files"
 	// deletedForgotten counts conversations a helpdesk forgot (connectors.Forgetter).
 	deletedForgotten = "helpdesk_conversations"
+	// deletedRecords counts connectors' small records past their expiry (connectors.Records).
+	deletedRecords = "connector_records"
 )
 
 // NewRetention returns retention over st, the blob store bl (nil: no attachment content to
@@ -128,7 +131,7 @@ func NewRetention(st RetentionStore, bl BlobCollector, helpdesks map[normalize.I
 	r := &Retention{st: st, blobs: bl, helpdesks: helpdesks, opts: opts, log: log, clock: opts.Clock,
 		deleted: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_retention_deleted_total",
 			Help: "What retention deleted, by kind (conversations, messages, attachment_references, attachment_files, " +
-				"helpdesk_conversations: those a helpdesk forgot)."}, []string{"kind"}),
+				"helpdesk_conversations: those a helpdesk forgot, connector_records: connectors' records past their expiry)."}, []string{"kind"}),
 		freed: prometheus.NewCounter(prometheus.CounterOpts{Name: "gateway_retention_freed_bytes_total",
 			Help: "Bytes of attachment content retention removed."}),
 		lastOK: prometheus.NewGauge(prometheus.GaugeOpts{Name: "gateway_retention_last_success_timestamp_seconds",
@@ -137,7 +140,7 @@ func NewRetention(st RetentionStore, bl BlobCollector, helpdesks map[normalize.I
 			Help: "Batches of deleted conversations a helpdesk failed to forget; they are handed over again at the next pass."},
 			[]string{"helpdesk"}),
 	}
-	for _, k := range []string{deletedConversations, deletedMessages, deletedReferences, deletedFiles, deletedForgotten} {
+	for _, k := range []string{deletedConversations, deletedMessages, deletedReferences, deletedFiles, deletedForgotten, deletedRecords} {
 		r.deleted.WithLabelValues(k)
 	}
 	for name, h := range helpdesks {
@@ -188,6 +191,9 @@ func (r *Retention) Pass(ctx context.Context) error {
 	// must still leave the helpdesks.
 	if err := r.forget(ctx); err != nil || purgeErr != nil {
 		return errors.Join(purgeErr, err)
+	}
+	if err := r.expireRecords(ctx); err != nil {
+		return err
 	}
 	expired := 0
 	for r.opts.Attachments > 0 {
@@ -244,6 +250,28 @@ func (r *Retention) purge(ctx context.Context) (store.Purged, error) {
 			"attachment_references", convs.Attachments, "quiet_for", durationSetting(r.opts.ClosedConversations))
 	}
 	return convs, nil
+}
+
+// expireRecords deletes the connectors' records past their expiry (a voice line's calls, the
+// e-mail channel's notices), batch by batch until none is left. They expire whatever the
+// configured periods: each connector chose how long its records matter.
+func (r *Retention) expireRecords(ctx context.Context) error {
+	total := 0
+	for {
+		n, err := r.st.ExpireRecords(ctx, r.opts.Batch)
+		r.deleted.WithLabelValues(deletedRecords).Add(float64(n))
+		total += n
+		if err != nil {
+			return fmt.Errorf("retention: delete expired connector records: %w", err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if total > 0 {
+		r.log.Info("retention: deleted expired connector records", "records", total)
+	}
+	return nil
 }
 
 // forget hands the purged conversations due to be forgotten to their helpdesks, a batch at a

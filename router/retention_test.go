@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -258,4 +259,32 @@ func TestRetentionFailureIsRetried(t *testing.T) {
 // helpdesks is the fixture's helpdesk as the gateway hands it to retention.
 func (f *fixture) helpdesks() map[normalize.InstanceName]connectors.Helpdesk {
 	return map[normalize.InstanceName]connectors.Helpdesk{"desk": f.hd}
+}
+
+// TestRetentionExpiresConnectorRecords: a pass deletes connectors' records past their expiry,
+// in batches, whatever the configured periods, and counts them; the others stay.
+func TestRetentionExpiresConnectorRecords(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, router.Options{PollInterval: time.Minute})
+		now := f.clk.Now()
+		for i := range 5 {
+			require.NoError(t, f.st.PutRecord(f.ctx, "voice", fmt.Sprintf("handled:call%d", i), "1", now.Add(30*day)))
+		}
+		require.NoError(t, f.st.PutRecord(f.ctx, "mail", "notice:x", "sent", now.Add(60*day)))
+		ret := router.NewRetention(f.st, nil, f.helpdesks(), router.RetentionOptions{Batch: 2, Clock: f.clk},
+			f.reg, slog.New(slog.DiscardHandler))
+		require.NoError(t, ret.Pass(f.ctx))
+		require.Zero(t, sample(t, f.reg, "gateway_retention_deleted_total", "kind", "connector_records"), "nothing expired yet")
+
+		f.advance(31 * day)
+		require.NoError(t, ret.Pass(f.ctx))
+		require.Equal(t, 5.0, sample(t, f.reg, "gateway_retention_deleted_total", "kind", "connector_records"),
+			"deleted, not only past their expiry")
+		left, err := f.st.ListRecords(f.ctx, "voice", "", "", 10)
+		require.NoError(t, err)
+		require.Empty(t, left)
+		_, found, err := f.st.Record(f.ctx, "mail", "notice:x")
+		require.NoError(t, err)
+		require.True(t, found, "a record not yet expired stays")
+	})
 }

@@ -38,6 +38,9 @@ type Store interface {
 	// connectors.ErrNotFound. MarkFailed (router.Store) fails a sent reply after the fact.
 	ConversationOfExternal(ctx context.Context, instance normalize.InstanceName, ids []normalize.ExternalID) (normalize.Conversation, error)
 	connectors.Cursors
+	connectors.Records
+	// ExpireRecords deletes records whose expiry passed. See store.Store.
+	ExpireRecords(ctx context.Context, limit int) (int, error)
 
 	// PurgeConversations deletes closed conversations quiet for olderThan, with everything of
 	// them; ExpireAttachments drops old messages' references to attachment content;
@@ -100,6 +103,10 @@ func RunStore(t *testing.T, open func(t *testing.T, now func() time.Time) Store)
 		{"SLAClockVIP", storeSLAClockVIP},
 		{"Assignee", storeAssignee},
 		{"Cursors", storeCursors},
+		{"RecordsPutGetDelete", storeRecords},
+		{"RecordsListByPrefixInPages", storeRecordsList},
+		{"RecordsExpire", storeRecordsExpire},
+		{"RecordsConcurrentPutsLoseNothing", storeRecordsConcurrent},
 		{"RetentionPurgesClosedConversations", storeRetentionPurgesClosed},
 		{"RetentionInBatches", storeRetentionInBatches},
 		{"RetentionAttachmentReferences", storeRetentionAttachments},
