@@ -1,6 +1,10 @@
 package connectors
 
-import "context"
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+)
 
 // MaxNotice is the most a notice carries, its topic included: PostgreSQL's NOTIFY refuses
 // longer payloads (8000 bytes), less room for the framing.
@@ -21,4 +25,36 @@ type Notices interface {
 	// listener lost its connection and is back): the subscriber wakes its pages so they reread
 	// what they show from the store.
 	Subscribe(topic string) (<-chan string, func())
+}
+
+// NewReplicaID returns a random name for this process's notices, so that a connector tells
+// its own from the other replicas' and skips them (it reached its own pages directly).
+func NewReplicaID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b) // crypto/rand.Read does not fail (Go 1.24+)
+	return hex.EncodeToString(b)
+}
+
+// Listen hands the payloads published on topic to handle, one at a time, until the function
+// it returns is called; that function returns once handle has returned for the last time.
+func Listen(n Notices, topic string, handle func(payload string)) (stop func()) {
+	heard, unsubscribe := n.Subscribe(topic)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case payload := <-heard:
+				handle(payload)
+			}
+		}
+	}()
+	return func() {
+		unsubscribe()
+		cancel()
+		<-done
+	}
 }

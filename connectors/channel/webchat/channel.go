@@ -150,7 +150,7 @@ func New(name normalize.InstanceName, cfg Config, deps Deps) (*Channel, error) {
 		tokenKey: tokenKey, playerKey: playerKey, origins: orig, uploadTypes: types, maxUpload: maxUpload,
 		assets: a, hub: newHub(time.Now), limits: newLimiters(cfg), replies: newRecentReplies(),
 		conns:   newOpenConns(max(cfg.MaxConnections, 1), max(cfg.PerAddress.Connections, 1)),
-		refused: refused, refusalLog: newRefusalLog(), notices: deps.Notices, replica: newReplicaID(),
+		refused: refused, refusalLog: newRefusalLog(), notices: deps.Notices, replica: connectors.NewReplicaID(),
 		pollWait: 25 * time.Second, now: time.Now,
 	}, nil
 }
@@ -160,15 +160,7 @@ func New(name normalize.InstanceName, cfg Config, deps Deps) (*Channel, error) {
 // pages reconnect to whoever serves next.
 func (c *Channel) Run(ctx context.Context, sink connectors.Sink) error {
 	if c.notices != nil {
-		heard, stop := c.notices.Subscribe(c.noticeTopic())
-		defer stop()
-		hearCtx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			c.hear(hearCtx, heard)
-		}()
-		defer func() { cancel(); <-done }()
+		defer connectors.Listen(c.notices, c.noticeTopic(), c.heard)()
 	}
 	if err := c.run.Hold(ctx, sink); err != nil {
 		return fmt.Errorf("webchat %s: %w", c.name, err)

@@ -2,8 +2,6 @@ package webchat
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 
 	"github.com/casino-support/gateway/connectors"
@@ -27,13 +25,6 @@ type notice struct {
 	// Resync replaces a frame too large for a notice: the pages on Address reconnect and
 	// reload the history, where the frame's message is stored already.
 	Resync bool `json:"resync,omitempty"`
-}
-
-// newReplicaID tells this process's notices from the other replicas'.
-func newReplicaID() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b) // crypto/rand.Read does not fail (Go 1.24+)
-	return hex.EncodeToString(b)
 }
 
 // noticeTopic is the chat's topic: only the same instance on other replicas hears it.
@@ -63,18 +54,7 @@ func (c *Channel) push(ctx context.Context, addr normalize.Address, frame []byte
 	return pages
 }
 
-// hear pushes the other replicas' frames to this replica's pages until heard is done.
-func (c *Channel) hear(ctx context.Context, heard <-chan string) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case payload := <-heard:
-			c.heard(payload)
-		}
-	}
-}
-
+// heard pushes another replica's frame to this replica's pages.
 func (c *Channel) heard(payload string) {
 	if payload == "" {
 		// Notices may have been lost: every page rereads the history.

@@ -31,9 +31,7 @@ func (i *Inbox) Forget(ctx context.Context, convs []normalize.ConversationID) er
 		return fmt.Errorf("inbox %s: forget %d conversations: %w", i.name, len(convs), err)
 	}
 	// Open lists refetch and drop the rows; an open thread page of one finds it gone.
-	for _, c := range convs {
-		i.events.publish(c)
-	}
+	i.changed(ctx, convs...)
 	return nil
 }
 

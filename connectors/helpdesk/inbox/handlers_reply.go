@@ -92,7 +92,7 @@ func (i *Inbox) handleReply(w http.ResponseWriter, r *http.Request, s session) {
 		// The reply is stored and will be sent; only the SLA columns are behind.
 		i.log.Error("record reply", "conv", conv.ID, "err", err)
 	}
-	i.events.publish(conv.ID)
+	i.changed(ctx, conv.ID)
 	http.Redirect(w, r, i.threadURL(conv.ID), http.StatusSeeOther)
 }
 
@@ -222,7 +222,7 @@ func (i *Inbox) handleStatus(status normalize.Status) sessionHandler {
 			i.log.Error("set ticket status", "conv", conv.ID, "status", status, "err", err)
 		}
 		i.log.Info("conversation status changed", "conv", conv.ID, "status", status, "agent", s.Agent)
-		i.events.publish(conv.ID)
+		i.changed(ctx, conv.ID)
 		http.Redirect(w, r, i.threadURL(conv.ID), http.StatusSeeOther)
 	}
 }

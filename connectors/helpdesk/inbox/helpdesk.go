@@ -36,7 +36,7 @@ func (i *Inbox) Post(ctx context.Context, conv normalize.Conversation, msgs []co
 	for n, d := range msgs {
 		ids[n] = externalID(d.ID)
 	}
-	i.events.publish(conv.ID)
+	i.changed(ctx, conv.ID)
 	return ref, ids, nil
 }
 

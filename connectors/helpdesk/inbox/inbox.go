@@ -65,7 +65,10 @@ type Deps struct {
 	// and lists the same conversations, and Config.Database is not used. The gateway closes
 	// it. nil keeps them in the SQLite file Config.Database, which one gateway process serves.
 	Postgres *sql.DB
-	Log      *slog.Logger
+	// Notices tells the other replicas' open lists what changed here; nil when this process
+	// is the only one.
+	Notices connectors.Notices
+	Log     *slog.Logger
 }
 
 // Inbox is one inbox instance.
@@ -83,6 +86,8 @@ type Inbox struct {
 	typing *throttle
 
 	sink connectors.SinkSlot
+	// replica names this process's notices (replicas.go).
+	replica string
 
 	closeOnce sync.Once
 	closeErr  error
@@ -143,7 +148,8 @@ func New(ctx context.Context, name normalize.InstanceName, cfg Config, deps Deps
 		return nil, fmt.Errorf("inbox %s: %w", name, err)
 	}
 	i := &Inbox{name: name, cfg: cfg, deps: deps, log: deps.Log, db: db, now: time.Now,
-		pages: pages, events: newBroker(), auth: newAuthState(hashCost(cfg.Agents)), typing: newThrottle(typingInterval)}
+		pages: pages, events: newBroker(), auth: newAuthState(hashCost(cfg.Agents)), typing: newThrottle(typingInterval),
+		replica: connectors.NewReplicaID()}
 	if err := i.syncAgents(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("inbox %s: %w", name, err)
@@ -163,6 +169,9 @@ func (i *Inbox) Close() error {
 // Run keeps sink for agent replies until ctx ends, then returns nil. Live event streams are
 // ended with it, so a graceful HTTP shutdown is not held up by open browsers.
 func (i *Inbox) Run(ctx context.Context, sink connectors.Sink) error {
+	if i.deps.Notices != nil {
+		defer connectors.Listen(i.deps.Notices, i.noticeTopic(), i.heard)()
+	}
 	if err := i.sink.Hold(ctx, sink); err != nil {
 		return fmt.Errorf("inbox %s: %w", i.name, err)
 	}
