@@ -78,6 +78,12 @@ type Options struct {
 	// DefaultMaxText, which is the package's DefaultMaxText when 0.
 	MaxText        map[normalize.ChannelKind]int
 	DefaultMaxText int
+	// Languages chooses the language of each player's message (enrich.go); nil keeps the
+	// channel's hint as it came.
+	Languages Languages
+	// Directory completes each player's message with the player directory's knowledge
+	// (enrich.go); nil asks no directory.
+	Directory Directory
 }
 
 func (o *Options) defaults() {
@@ -149,6 +155,7 @@ func (r *Router) Deliver(ctx context.Context, msgs ...normalize.Message) error {
 	// Cleaned here, where every channel's and helpdesk's messages pass, before anything stores
 	// or shows them.
 	msgs = r.cleaner.clean(msgs)
+	r.enrich(ctx, msgs)
 	accepted, err := r.store.Intake(ctx, msgs, r.assess)
 	if err != nil {
 		reason := "error"
