@@ -130,10 +130,7 @@ func open(root string, opts Options, sync func(path string) error) (*Dir, error)
 		}
 	}
 	d := &Dir{root: root, maxBytes: opts.MaxBytes, quota: opts.Quota, now: opts.Now, log: opts.Log, syncDir: sync,
-		rooted: map[string]bool{},
-		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_attachment_refusals_total",
-			Help: "Attachments the blob store refused, by reason (too_large: over attachments.max_bytes; quota: the storage is full)."},
-			[]string{"reason"})}
+		rooted: map[string]bool{}, refusals: newRefusals()}
 	// Counting once at start keeps each Put cheap; identical content is one file, counted once.
 	err := d.walk(func(_ string, info os.FileInfo) error {
 		d.used += info.Size()
@@ -151,20 +148,32 @@ func open(root string, opts Options, sync func(path string) error) (*Dir, error)
 }
 
 func (d *Dir) register(reg prometheus.Registerer) error {
+	return registerMetrics(reg, d.refusals, func() float64 { return float64(d.Used()) }, d.quota)
+}
+
+func newRefusals() *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_attachment_refusals_total",
+		Help: "Attachments the blob store refused, by reason (too_large: over attachments.max_bytes; quota: the storage is full)."},
+		[]string{"reason"})
+}
+
+// registerMetrics registers the metrics of either store: refusals, used (read at each
+// scrape) and the quota.
+func registerMetrics(reg prometheus.Registerer, refusals *prometheus.CounterVec, used func() float64, quota int64) error {
 	for _, c := range []prometheus.Collector{
-		d.refusals,
+		refusals,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gateway_attachments_bytes",
-			Help: "Bytes of attachment content stored, identical content counted once."}, func() float64 { return float64(d.Used()) }),
+			Help: "Bytes of attachment content stored, identical content counted once."}, used),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gateway_attachments_quota_bytes",
-			Help: "The attachment storage's quota (attachments.quota_bytes); 0 is none."}, func() float64 { return float64(d.quota) }),
+			Help: "The attachment storage's quota (attachments.quota_bytes); 0 is none."}, func() float64 { return float64(quota) }),
 	} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
 	}
 	// Both reasons are shown from the start, so an alert on their rate has a series to read.
-	d.refusals.WithLabelValues(reasonTooLarge)
-	d.refusals.WithLabelValues(reasonQuota)
+	refusals.WithLabelValues(reasonTooLarge)
+	refusals.WithLabelValues(reasonQuota)
 	return nil
 }
 

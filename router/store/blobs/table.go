@@ -11,7 +11,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
@@ -36,12 +39,21 @@ type Table struct {
 	maxBytes int64
 	quota    int64
 	now      func() time.Time
+	// refusals counts Puts refused, by reason (too_large, quota).
+	refusals *prometheus.CounterVec
+	// used is the last total read for gateway_attachments_bytes, shown again when a scrape's
+	// read fails.
+	used atomic.Int64
 }
 
 var _ connectors.Blobs = (*Table)(nil)
 
+// usedReadTimeout bounds the query behind one scrape of gateway_attachments_bytes.
+const usedReadTimeout = 5 * time.Second
+
 // OpenTable returns the blob store in db, a PostgreSQL database the store has migrated, as
-// opts say (Registerer and Log are not used: refusals are errors the caller counts).
+// opts say. Its metrics are the directory store's; the bytes stored are read from the
+// database at each scrape, so each replica reports the total of all (Log is not used).
 func OpenTable(db *sql.DB, opts Options) (*Table, error) {
 	if opts.Quota < 0 {
 		return nil, fmt.Errorf("blobs: quota of %d bytes is negative", opts.Quota)
@@ -49,7 +61,22 @@ func OpenTable(db *sql.DB, opts Options) (*Table, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Table{db: db, maxBytes: opts.MaxBytes, quota: opts.Quota, now: opts.Now}, nil
+	t := &Table{db: db, maxBytes: opts.MaxBytes, quota: opts.Quota, now: opts.Now, refusals: newRefusals()}
+	if opts.Registerer != nil {
+		if err := registerMetrics(opts.Registerer, t.refusals, t.scrapeUsed, t.quota); err != nil {
+			return nil, fmt.Errorf("blobs: register metrics: %w", err)
+		}
+	}
+	return t, nil
+}
+
+func (t *Table) scrapeUsed() float64 {
+	ctx, cancel := context.WithTimeout(context.Background(), usedReadTimeout)
+	defer cancel()
+	if used, err := t.Used(ctx); err == nil {
+		t.used.Store(used)
+	}
+	return float64(t.used.Load())
 }
 
 // MaxBytes is the most Put stores.
@@ -75,6 +102,7 @@ func (t *Table) Put(ctx context.Context, r io.Reader, name, mediaType string) (n
 		if k > 0 {
 			n += int64(k)
 			if n > t.maxBytes {
+				t.refusals.WithLabelValues(reasonTooLarge).Inc()
 				return normalize.Attachment{}, fmt.Errorf("blobs: %q is over the limit of %d bytes: %w", name, t.maxBytes, connectors.ErrTooLarge)
 			}
 			h.Write(buf[:k])
@@ -105,6 +133,9 @@ func (t *Table) Put(ctx context.Context, r io.Reader, name, mediaType string) (n
 	}
 	if err == nil {
 		err = tx.Commit()
+	}
+	if errors.Is(err, connectors.ErrQuota) {
+		t.refusals.WithLabelValues(reasonQuota).Inc()
 	}
 	if err != nil {
 		return normalize.Attachment{}, fmt.Errorf("blobs: store %q: %w", name, err)

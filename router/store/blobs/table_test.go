@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/casino-support/gateway/connectors"
@@ -80,8 +81,10 @@ func TestTableAcrossReplicas(t *testing.T) {
 	require.Error(t, err)
 }
 
+// TestTableLimits: the limits of the directory store, refusals counted in the same metrics.
 func TestTableLimits(t *testing.T) {
-	tb := openTables(t, 1, blobs.Options{MaxBytes: 1000, Quota: 1500})[0]
+	reg := prometheus.NewRegistry()
+	tb := openTables(t, 1, blobs.Options{MaxBytes: 1000, Quota: 1500, Registerer: reg})[0]
 	_, err := tb.Put(t.Context(), strings.NewReader(strings.Repeat("x", 1001)), "big.bin", "")
 	require.ErrorIs(t, err, connectors.ErrTooLarge)
 
@@ -94,6 +97,11 @@ func TestTableLimits(t *testing.T) {
 	used, err := tb.Used(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, first.Size, used, "refused content leaves nothing behind")
+
+	require.Equal(t, 1.0, metric(t, reg, "gateway_attachment_refusals_total", map[string]string{"reason": "quota"}))
+	require.Equal(t, 1.0, metric(t, reg, "gateway_attachment_refusals_total", map[string]string{"reason": "too_large"}))
+	require.Equal(t, 1000.0, metric(t, reg, "gateway_attachments_bytes", nil))
+	require.Equal(t, 1500.0, metric(t, reg, "gateway_attachments_quota_bytes", nil))
 }
 
 // TestTableCollect: retention removes content no message references once it is older than
