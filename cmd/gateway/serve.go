@@ -26,6 +26,7 @@ import (
 	"github.com/casino-support/gateway/router"
 	"github.com/casino-support/gateway/router/health"
 	"github.com/casino-support/gateway/router/store"
+	"github.com/casino-support/gateway/router/store/wake"
 )
 
 func serveCmd(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.Writer) int {
@@ -66,7 +67,9 @@ type gateway struct {
 	store gatewayStore
 	// shared is the store's PostgreSQL database that connectors keep their shared state in;
 	// nil on SQLite.
-	shared    *sql.DB
+	shared *sql.DB
+	// notices wakes live pages across replicas (LISTEN/NOTIFY); nil on SQLite.
+	notices   *wake.Bus
 	router    *router.Router
 	channels  map[normalize.InstanceName]connectors.Channel
 	helpdesks map[normalize.InstanceName]connectors.Helpdesk
@@ -231,6 +234,16 @@ func assemble(ctx context.Context, cfg *config.Config, configFile string, out io
 	sla := slaPolicy(cfg, types)
 	d := deps{ctx: ctx, cfg: cfg, configFile: configFile, client: &http.Client{Timeout: 60 * time.Second}, blobs: blobStore, store: st,
 		postgres: shared, sla: sla, out: out, log: log, metrics: reg}
+	if shared != nil {
+		// Replicas share the store, so a player's page on one must hear of a reply another
+		// delivered; one process (SQLite) reaches its own pages directly.
+		if g.notices, err = wake.Open(ctx, cfg.Store.DSN.Value(), log); err != nil {
+			g.closeShared()
+			st.Close()
+			return nil, fmt.Errorf("store: postgres: %w", err)
+		}
+		d.notices = g.notices
+	}
 	g.channels, g.helpdesks, err = buildConnectors(types, d)
 	if err != nil {
 		g.closeShared()
@@ -313,6 +326,9 @@ func (g *gateway) close() {
 
 // closeShared closes the shared database, after the connectors that use it.
 func (g *gateway) closeShared() {
+	if g.notices != nil {
+		g.notices.Close()
+	}
 	if g.shared != nil {
 		g.shared.Close()
 	}

@@ -45,7 +45,7 @@ func connectorTypes() []connectorType {
 			func(d deps, name normalize.InstanceName, c *webchat.Config) (*webchat.Channel, error) {
 				return webchat.New(name, *c, webchat.Deps{Blobs: d.blobs, History: d.store, PublicURL: d.cfg.PublicURL,
 					SecretsDir: filepath.Join(d.cfg.DataDir, "secrets"), MaxUploadBytes: d.cfg.Attachments.MaxBytes, Log: d.log,
-					Metrics: d.metrics})
+					Metrics: d.metrics, Notices: d.notices})
 			}).withMaxText(webchat.MaxTextRunes),
 		channelType("telegram", connectors.KindChat, telegram.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *telegram.Config) (*telegram.Channel, error) {
@@ -67,7 +67,7 @@ func connectorTypes() []connectorType {
 			}),
 		channelType("voice", connectors.KindVoice, voice.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *voice.Config) (*voice.Channel, error) {
-				return voice.New(name, *c, voice.Deps{Blobs: d.blobs, Cursors: d.store, Client: d.client,
+				return voice.New(name, *c, voice.Deps{Blobs: d.blobs, Records: d.store, Cursors: d.store, Client: d.client,
 					PublicURL: d.cfg.PublicURL, Log: d.log, Metrics: d.metrics})
 			}),
 		helpdeskType("loopback", deskloop.DefaultConfig,
@@ -79,7 +79,7 @@ func connectorTypes() []connectorType {
 				return inbox.New(d.ctx, name, *c, inbox.Deps{Conversations: d.store, Blobs: d.blobs,
 					FirstResponse: d.sla.Target, PublicURL: d.cfg.PublicURL, MaxUploadBytes: d.cfg.Attachments.MaxBytes,
 					Out: d.out, PasswordCommand: inboxPasswordCommand(d.cfg, d.configFile, name),
-					Pairables: pairables(d.channels), Postgres: d.postgres, Log: d.log})
+					Pairables: pairables(d.channels), Postgres: d.postgres, Notices: d.notices, Log: d.log})
 			}),
 		helpdeskType("rt", rt.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *rt.Config) (*rt.Helpdesk, error) {
@@ -197,9 +197,11 @@ type deps struct {
 	// postgres is the store's PostgreSQL database for connectors' shared state (the inbox's
 	// tables); nil on SQLite.
 	postgres *sql.DB
-	sla      router.SLA
-	out      io.Writer
-	log      *slog.Logger
+	// notices wakes connectors' live pages on the other replicas; nil on SQLite.
+	notices connectors.Notices
+	sla     router.SLA
+	out     io.Writer
+	log     *slog.Logger
 	// metrics registers connectors' own instruments (the web chat's refusals, the e-mail
 	// channels' dropped and oversized mails).
 	metrics prometheus.Registerer
