@@ -5,72 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/casino-support/gateway/test/gatewayproc"
 )
 
 // clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat: 100 on every Linux
 // architecture Go builds for.
 const clockTicks = 100
-
-// buildGateway builds cmd/gateway as `make build` does into dir and returns the binary.
-func buildGateway(ctx context.Context, dir string) (string, error) {
-	bin := filepath.Join(dir, "gateway")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, "github.com/casino-support/gateway/cmd/gateway")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %w\n%s", err, out)
-	}
-	return bin, nil
-}
-
-// gatewaySetup is what the gateway's configuration points at.
-type gatewaySetup struct {
-	port        int
-	dataDir     string
-	telegramURL string
-	token       string
-	receiverURL string
-	secret      string
-	apiToken    string
-	// postgresDSN selects store.driver postgres; empty keeps the embedded SQLite.
-	postgresDSN string
-}
-
-// config is the gateway's YAML: one polling Telegram channel, one signed-webhook helpdesk
-// taking every conversation, and otherwise the defaults an operator would run with.
-func (s gatewaySetup) config() string {
-	store := "store: {driver: sqlite}\n"
-	if s.postgresDSN != "" {
-		store = fmt.Sprintf("store: {driver: postgres, dsn: %q}\n", s.postgresDSN)
-	}
-	return fmt.Sprintf(`listen: 127.0.0.1:%[1]d
-public_url: http://127.0.0.1:%[1]d
-data_dir: %[2]q
-log: {level: info, format: json}
-shutdown_timeout: 5s
-%[3]schannels:
-  - name: tg
-    type: telegram
-    token: %[4]q
-    api_url: %[5]s
-    poll_timeout: 10s
-helpdesks:
-  - name: desk
-    type: webhook
-    url: %[6]s
-    secret: %[7]q
-    api_token: %[8]q
-default_helpdesk: desk
-`, s.port, s.dataDir, store, s.token, s.telegramURL, s.receiverURL, s.secret, s.apiToken)
-}
 
 // usage is what the gateway's processes used, summed (CPU) or at most (memory) across
 // restarts.
@@ -110,31 +57,7 @@ func (g *gateway) start(ctx context.Context) error {
 	g.done.starts++
 	g.mu.Unlock()
 	go g.sample(cmd.Process.Pid, stop)
-	deadline := time.Now().Add(time.Minute)
-	for time.Now().Before(deadline) {
-		if ready(ctx, g.base+"/readyz") {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	return errors.New("gateway did not become ready within a minute")
-}
-
-func ready(ctx context.Context, url string) bool {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return false
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	return gatewayproc.WaitReady(ctx, g.base)
 }
 
 // sample reads the process's usage every 100 ms until stop closes, so a process that dies
@@ -265,14 +188,4 @@ func parseVmHWM(status string) (int64, error) {
 		return strconv.ParseInt(f[0], 10, 64)
 	}
 	return 0, errors.New("status: no VmHWM")
-}
-
-// freePort asks the kernel for a port nobody listens on.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/casino-support/gateway/test/gatewayproc"
 )
 
 func TestParseStatCPU(t *testing.T) {
@@ -96,13 +98,6 @@ func TestRepliesSpreadOverEveryChat(t *testing.T) {
 	require.False(t, runSpec{messages: 10, chats: 2}.answered(0), "no replies without -reply-every")
 }
 
-func TestConfigNamesTheStore(t *testing.T) {
-	s := gatewaySetup{port: 1234, dataDir: "/tmp/d", telegramURL: "http://tg", token: "t", receiverURL: "http://rc", secret: "s", apiToken: "a"}
-	require.Contains(t, s.config(), "store: {driver: sqlite}")
-	s.postgresDSN = "postgres://h/db?search_path=x"
-	require.Contains(t, s.config(), `store: {driver: postgres, dsn: "postgres://h/db?search_path=x"}`)
-}
-
 func TestParseFlags(t *testing.T) {
 	o, err := parseFlags([]string{"-scenarios", "paced,kill", "-rate", "50", "-kills", "2"}, &bytes.Buffer{})
 	require.NoError(t, err)
@@ -130,7 +125,7 @@ func TestShortLoadRun(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
 	defer cancel()
-	bin, err := buildGateway(ctx, dir)
+	bin, err := gatewayproc.Build(ctx, dir)
 	require.NoError(t, err)
 	var stdout, stderr bytes.Buffer
 	code := run(ctx, []string{"-gateway", bin, "-workdir", dir, "-messages", "2000", "-chats", "50", "-reply-every", "20",

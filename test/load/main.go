@@ -21,6 +21,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/casino-support/gateway/test/gatewayproc"
 )
 
 func main() {
@@ -142,7 +144,7 @@ func measureAll(ctx context.Context, o options, progress io.Writer) (Report, err
 	bin := o.gateway
 	if bin == "" {
 		var err error
-		if bin, err = buildGateway(ctx, o.workDir); err != nil {
+		if bin, err = gatewayproc.Build(ctx, o.workDir); err != nil {
 			return rep, err
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/casino-support/gateway/connectors/helpdesk/webhook"
+	"github.com/casino-support/gateway/test/gatewayproc"
 	"github.com/casino-support/gateway/test/telegramfake"
 	"github.com/casino-support/gateway/test/webhookreceiver"
 )
@@ -79,29 +80,29 @@ func runScenario(ctx context.Context, spec runSpec) (res Result, err error) {
 	rcSrv := httptest.NewServer(rc)
 	defer rcSrv.Close()
 
-	setup := gatewaySetup{dataDir: filepath.Join(dir, "data"), telegramURL: tgSrv.URL, token: botToken,
-		receiverURL: rcSrv.URL, secret: secret, apiToken: apiToken}
+	setup := gatewayproc.Setup{DataDir: filepath.Join(dir, "data"), TelegramURL: tgSrv.URL, Token: botToken,
+		ReceiverURL: rcSrv.URL, Secret: secret, APIToken: apiToken}
 	if spec.postgresDSN != "" {
-		dsn, drop, err := freshSchema(ctx, spec.postgresDSN)
+		dsn, drop, err := gatewayproc.FreshSchema(ctx, spec.postgresDSN)
 		if err != nil {
 			return res, err
 		}
 		defer drop()
-		setup.postgresDSN = dsn
+		setup.PostgresDSN = dsn
 	}
-	if setup.port, err = freePort(); err != nil {
+	if setup.Port, err = gatewayproc.FreePort(); err != nil {
 		return res, err
 	}
 	configPath := filepath.Join(dir, "gateway.yaml")
-	if err := os.WriteFile(configPath, []byte(setup.config()), 0o600); err != nil {
-		return res, fmt.Errorf("write config: %w", err)
+	if err := setup.WriteConfig(configPath); err != nil {
+		return res, err
 	}
 	logFile, err := os.Create(filepath.Join(dir, "gateway.log"))
 	if err != nil {
 		return res, fmt.Errorf("gateway log: %w", err)
 	}
 	defer logFile.Close()
-	gw := newGateway(spec.bin, configPath, setup.port, logFile)
+	gw := newGateway(spec.bin, configPath, setup.Port, logFile)
 	defer gw.kill()
 	if err := gw.start(ctx); err != nil {
 		return res, fmt.Errorf("%w (log: %s)", err, logFile.Name())
