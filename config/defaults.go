@@ -74,6 +74,9 @@ func baseDefaults() *Config {
 			Attachments:         90 * 24 * time.Hour,
 		},
 		ShutdownTimeout: 30 * time.Second,
+		Language:        Language{MinLetters: 20, Accuracy: "low"},
+		PlayerDirectory: PlayerDirectory{Budget: 300 * time.Millisecond, Timeout: 10 * time.Second, CacheTTL: 10 * time.Minute,
+			NegativeTTL: time.Minute},
 	}
 }
 

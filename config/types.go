@@ -42,6 +42,10 @@ type Config struct {
 	Routes []Route `yaml:"routes"`
 	// DefaultHelpdesk takes conversations no route matched; required when there are helpdesks.
 	DefaultHelpdesk string `yaml:"default_helpdesk"`
+	// Language detects the language of each player's message (docs/policy.md).
+	Language Language `yaml:"language"`
+	// PlayerDirectory looks players up in the operator's CRM (docs/policy.md).
+	PlayerDirectory PlayerDirectory `yaml:"player_directory"`
 
 	// catalog is what Parse knew the types by, for Validate's messages.
 	catalog Catalog
@@ -147,4 +151,36 @@ type Match struct {
 	Languages []string `yaml:"languages"` // language tags; "de" also matches "de-AT"
 	MinVIP    int      `yaml:"min_vip"`   // VIP tier at least
 	Keywords  []string `yaml:"keywords"`  // any of them in the first message, case-insensitive
+}
+
+// Language configures the detection of each player's message's language.
+type Language struct {
+	// Detect lists the ISO 639-1 codes of the languages players write in ("en", "ro"); each
+	// message's language is detected among them, short texts take the channel's hint when it
+	// is one of them, and the conversation keeps its language otherwise. Empty (the default)
+	// detects nothing: the channels' hints go through as they come.
+	Detect []string `yaml:"detect"`
+	// MinLetters is how many letters a text needs to be detected; shorter ones take the
+	// channel's hint. Default 20.
+	MinLetters int `yaml:"min_letters"`
+	// Accuracy is low (the default: about 30 MB of memory for ten languages) or high (a little
+	// surer on short texts, about 300 MB more).
+	Accuracy string `yaml:"accuracy"`
+}
+
+// PlayerDirectory is where the gateway looks players up: an HTTP hook (URL, signed with
+// Secret like the webhook helpdesk) or a YAML file; neither (the default) looks nothing up.
+type PlayerDirectory struct {
+	URL    string `yaml:"url"`
+	Secret Secret `yaml:"secret"`
+	File   string `yaml:"file"`
+	// Budget is the longest a player's message waits for the directory; default 300ms.
+	Budget time.Duration `yaml:"budget"`
+	// Timeout bounds one request to URL, which goes on after the budget to fill the cache;
+	// default 10s.
+	Timeout time.Duration `yaml:"timeout"`
+	// CacheTTL is how long a found player is remembered; default 10m.
+	CacheTTL time.Duration `yaml:"cache_ttl"`
+	// NegativeTTL is how long an unknown player, or a failure, is remembered; default 1m.
+	NegativeTTL time.Duration `yaml:"negative_ttl"`
 }

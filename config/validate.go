@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/casino-support/gateway/connectors/settings"
+	"github.com/casino-support/gateway/router/language"
 )
 
 // Immutable tables of the values Validate accepts.
@@ -61,8 +62,37 @@ func (c *Config) validate(p *problems) {
 		p.add("shutdown_delay", fmt.Sprintf("must not be negative (0 stops at once), got %s", c.ShutdownDelay))
 	}
 
+	c.Language.validate(p)
+	c.PlayerDirectory.validate(p)
+
 	names := c.validateEntries(p)
 	c.validateRoutes(p, names)
+}
+
+func (l *Language) validate(p *problems) {
+	if len(l.Detect) > 0 {
+		if err := language.Check(l.Detect); err != nil {
+			p.add("language.detect", strings.TrimPrefix(err.Error(), "language: "))
+		}
+	}
+	checkPositive(p, "language.min_letters", l.MinLetters)
+	checkOneOf(p, "language.accuracy", "accuracy", l.Accuracy, []string{language.AccuracyLow, language.AccuracyHigh})
+}
+
+func (d *PlayerDirectory) validate(p *problems) {
+	switch {
+	case d.URL != "" && d.File != "":
+		p.add("player_directory", "set url or file, not both")
+	case d.URL != "":
+		checkHTTPURL(p, "player_directory.url", d.URL, true)
+		if len(d.Secret.Value()) < 16 {
+			p.add("player_directory.secret", "required with url, at least 16 characters (the requests are signed with it)")
+		}
+	}
+	checkPositive(p, "player_directory.budget", d.Budget)
+	checkPositive(p, "player_directory.timeout", d.Timeout)
+	checkPositive(p, "player_directory.cache_ttl", d.CacheTTL)
+	checkPositive(p, "player_directory.negative_ttl", d.NegativeTTL)
 }
 
 // validateStorage checks the attachment quota and the retention periods.

@@ -51,6 +51,27 @@ func TestValidate(t *testing.T) {
 		{"quota below one attachment", func(c *Config) { c.Attachments.QuotaBytes = c.Attachments.MaxBytes - 1 }, []string{
 			"attachments.quota_bytes: must be at least attachments.max_bytes (26214400), or 0 for no quota, got 26214399",
 		}},
+		{"language codes", func(c *Config) { c.Language.Detect = []string{"en", "xx"} }, []string{
+			`language.detect: "xx" is not an ISO 639-1 code of a language the detector knows`,
+		}},
+		{"one language", func(c *Config) { c.Language.Detect = []string{"ro"} }, []string{
+			"language.detect: want at least two languages to tell apart, got 1",
+		}},
+		{"language tuning", func(c *Config) { c.Language.MinLetters, c.Language.Accuracy = 0, "best" }, []string{
+			"language.min_letters: must be positive, got 0",
+			`language.accuracy: unknown accuracy "best" (known: low, high)`,
+		}},
+		{"player directory url and file", func(c *Config) {
+			c.PlayerDirectory.URL, c.PlayerDirectory.Secret, c.PlayerDirectory.File = "https://crm.example/lookup", "directory-secret-of-16+", "players.yaml"
+		}, []string{"player_directory: set url or file, not both"}},
+		{"player directory url without secret", func(c *Config) { c.PlayerDirectory.URL = "crm.example/lookup" }, []string{
+			`player_directory.url: want an absolute http or https URL, got "crm.example/lookup"`,
+			"player_directory.secret: required with url, at least 16 characters (the requests are signed with it)",
+		}},
+		{"player directory times", func(c *Config) { c.PlayerDirectory.Budget, c.PlayerDirectory.NegativeTTL = 0, -time.Second }, []string{
+			"player_directory.budget: must be positive, got 0s",
+			"player_directory.negative_ttl: must be positive, got -1s",
+		}},
 		{"negative quota and retention", func(c *Config) {
 			c.Attachments.QuotaBytes, c.Retention = -1, Retention{ClosedConversations: -time.Hour, Attachments: -time.Hour}
 		}, []string{

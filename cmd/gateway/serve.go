@@ -211,6 +211,10 @@ func assemble(ctx context.Context, cfg *config.Config, configFile string, out io
 	if err := catalog(connectorTypes()).CheckDriver(cfg.Store.Driver); err != nil {
 		return nil, fmt.Errorf("store.driver: %w", err)
 	}
+	langs, directory, err := supportPolicy(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	st, err := store.Open(ctx, cfg.Store.Driver, cfg.Store.DSN.Value(), store.Options{})
 	if err != nil {
 		return nil, err
@@ -272,7 +276,7 @@ func assemble(ctx context.Context, cfg *config.Config, configFile string, out io
 	g.router = router.New(st, g.channels, g.helpdesks, routingRules(cfg, sla), router.Options{
 		Workers: cfg.Delivery.Workers, OutboundWorkers: cfg.Delivery.OutboundWorkers, MaxAttempts: cfg.Delivery.MaxAttempts, BackoffBase: cfg.Delivery.BackoffBase,
 		BackoffMax: cfg.Delivery.BackoffMax, BatchSize: cfg.Delivery.BatchSize, Lease: cfg.Delivery.Lease,
-		DrainTimeout: cfg.ShutdownTimeout, Health: g.health, MaxText: textLimits(types),
+		DrainTimeout: cfg.ShutdownTimeout, Health: g.health, MaxText: textLimits(types), Languages: langs, Directory: directory,
 	}, g.registry, log)
 	g.retention = router.NewRetention(st, blobStore, g.helpdesks, router.RetentionOptions{
 		ClosedConversations: cfg.Retention.ClosedConversations, Attachments: cfg.Retention.Attachments}, g.registry, log)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/casino-support/gateway/connectors/loopbackwire"
+	"github.com/casino-support/gateway/normalize"
 )
 
 // The fakes play the remote side of the loopback connectors in a test process: a player app
@@ -164,7 +165,9 @@ type Ticket struct {
 	Channel        string
 	Address        string
 	Subject        string
-	Messages       []Posted
+	// Player is the player as the gateway described them when it opened the ticket.
+	Player   normalize.Author
+	Messages []Posted
 }
 
 // rejection makes the fake helpdesk refuse messages containing substr.
@@ -230,7 +233,7 @@ func (f *FakeHelpdeskRemote) createTicket(w http.ResponseWriter, r *http.Request
 		f.ticketKeys[key] = id
 		f.order = append(f.order, id)
 		f.tickets[id] = &Ticket{ID: id, ConversationID: req.ConversationID, Channel: req.Channel,
-			Address: req.Address, Subject: req.Subject}
+			Address: req.Address, Subject: req.Subject, Player: req.Player}
 	}
 	lost := f.faults.takeLose()
 	f.mu.Unlock()
