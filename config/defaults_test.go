@@ -23,6 +23,10 @@ func TestDefault(t *testing.T) {
 		SLA:             SLA{FirstResponse: FirstResponse{Chat: 5 * time.Minute, Email: 2 * time.Hour, Voice: time.Hour}, UrgentCallbackVIP: 1},
 		Retention:       Retention{ClosedConversations: 365 * 24 * time.Hour, Attachments: 90 * 24 * time.Hour},
 		ShutdownTimeout: 30 * time.Second,
+		// No detection and no directory until configured; their tuning is ready.
+		Language: Language{MinLetters: 20, Accuracy: "low"},
+		PlayerDirectory: PlayerDirectory{Budget: 300 * time.Millisecond, Timeout: 10 * time.Second, CacheTTL: 10 * time.Minute,
+			NegativeTTL: time.Minute},
 		// The embedded default: the web chat for players, the built-in inbox for agents, each
 		// with its type's defaults.
 		Channels: []Channel{{Name: "web", Type: "webchat", Settings: &testWebchat{
