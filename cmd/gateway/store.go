@@ -20,6 +20,7 @@ type gatewayStore interface {
 	router.RetentionStore
 	adminapi.Store
 	connectors.Cursors
+	connectors.Records
 	webchat.History
 	email.Threads
 	inbox.Conversations

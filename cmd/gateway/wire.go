@@ -67,7 +67,7 @@ func connectorTypes() []connectorType {
 			}),
 		channelType("voice", connectors.KindVoice, voice.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *voice.Config) (*voice.Channel, error) {
-				return voice.New(name, *c, voice.Deps{Blobs: d.blobs, Cursors: d.store, Client: d.client,
+				return voice.New(name, *c, voice.Deps{Blobs: d.blobs, Records: d.store, Cursors: d.store, Client: d.client,
 					PublicURL: d.cfg.PublicURL, Log: d.log, Metrics: d.metrics})
 			}),
 		helpdeskType("loopback", deskloop.DefaultConfig,

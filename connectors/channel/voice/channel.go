@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,8 +22,12 @@ import (
 type Deps struct {
 	// Blobs keeps the voicemails' audio.
 	Blobs connectors.Blobs
-	// Cursors keeps the voicemails under way (a recording not fetched yet, a transcript
-	// that came before its recording) durably, so a crash loses none.
+	// Records keeps the voicemails under way (a recording not fetched yet, a transcript
+	// that came before its recording) durably, so a crash loses none, and the calls' notes.
+	// Required.
+	Records connectors.Records
+	// Cursors holds what an older version kept there: its list of voicemails under way, moved
+	// into Records on the first start. Required.
 	Cursors connectors.Cursors
 	// Client makes the provider's REST requests; nil means one with a 60 s timeout.
 	Client *http.Client
@@ -50,6 +53,7 @@ type Channel struct {
 	prefixes map[string]string     // caller prefix → language
 
 	blobs   connectors.Blobs
+	records connectors.Records
 	cursors connectors.Cursors
 	client  *http.Client
 	log     *slog.Logger
@@ -59,8 +63,6 @@ type Channel struct {
 	vonageKey *rsa.PrivateKey
 
 	sink connectors.SinkSlot
-	// mu serializes changes to the pending records, which are read, changed and written.
-	mu   sync.Mutex
 	kick chan struct{}
 	now  func() time.Time
 
@@ -94,8 +96,8 @@ var (
 // New returns the voice line name. cfg must have had the defaults applied and be valid. It
 // contacts no provider.
 func New(name normalize.InstanceName, cfg Config, deps Deps) (*Channel, error) {
-	if deps.Blobs == nil || deps.Cursors == nil {
-		return nil, fmt.Errorf("voice %s: Blobs and Cursors are required", name)
+	if deps.Blobs == nil || deps.Records == nil || deps.Cursors == nil {
+		return nil, fmt.Errorf("voice %s: Blobs, Records and Cursors are required", name)
 	}
 	hook := cfg.HookURL
 	if hook == "" {
@@ -108,7 +110,7 @@ func New(name normalize.InstanceName, cfg Config, deps Deps) (*Channel, error) {
 	if err != nil || hookURL.Host == "" {
 		return nil, fmt.Errorf("voice %s: hook URL %q is not an absolute URL", name, hook)
 	}
-	c := &Channel{name: name, cfg: cfg, hookURL: hookURL, blobs: deps.Blobs, cursors: deps.Cursors,
+	c := &Channel{name: name, cfg: cfg, hookURL: hookURL, blobs: deps.Blobs, records: deps.Records, cursors: deps.Cursors,
 		client: deps.Client, log: deps.Log, kick: make(chan struct{}, 1), now: time.Now,
 		numbers: map[string]numberLine{}, vips: map[string]vip{}, prefixes: builtinPrefixes(),
 		sweep: 5 * time.Second, retryBase: 2 * time.Second, endGrace: 2 * time.Minute, maxAttempts: 10}
@@ -177,9 +179,9 @@ func (c *Channel) Run(ctx context.Context, sink connectors.Sink) error {
 	}
 	defer release()
 	connectors.ReportHealth(sink, c.name, nil)
-	// The webhooks (served while the sink is held) run on every replica; the loop that
-	// settles the pending list runs on one at a time, as two would download and rewrite the
-	// same records (docs/voice.md).
+	// The webhooks (served while the sink is held) run on every replica, each callback
+	// storing its own record; the loop that settles them runs on one at a time, as two would
+	// download and deliver the same voicemails (docs/voice.md).
 	return connectors.RunSingleton(ctx, sink, c.name, "voice/"+string(c.name), func(ctx context.Context) error {
 		c.settleLoop(ctx, sink)
 		return nil

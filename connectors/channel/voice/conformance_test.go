@@ -21,7 +21,7 @@ import (
 // Messages API, with the suite's faults injected on the channel's own wire.
 //
 // Acknowledged is left nil, so SinkFailureIsNotAcknowledged is skipped: the line answers a
-// callback 2xx once its content is durable in the store's cursors, before the message is
+// callback 2xx once its content is durable in the store's records, before the message is
 // delivered (the voicemail is complete only once its audio is downloaded, which must not
 // hold up the provider), so an acknowledgement does not wait for Sink.Deliver.
 // TestTwilioSinkDownThenUp and TestTwilioStoreDownIsNotAcknowledged check what that suite

@@ -11,8 +11,9 @@
 // writes it, so the caller is the same player across calls and on WhatsApp): the transcript
 // as text, the audio as attachment, downloaded with the provider's credentials and retried.
 // Each callback is answered 2xx only once what it brought is stored in the gateway's store
-// (connectors.Cursors, see pending.go), so a crash between a callback and the download loses
-// nothing: the settle loop picks the pending voicemails up on the next start. A call that
+// (connectors.Records, one record per callback, see pending.go), so a crash between a
+// callback and the download loses nothing, and replicas taking callbacks at once lose none:
+// the settle loop, on one replica at a time, picks the pending voicemails up. A call that
 // ended without a message, or never reached the line, becomes a system message; a call-back
 // request becomes a text message flagged as one (connectors/callback). ExternalIDs are the
 // provider's recording and call IDs, so a callback delivered twice is stored once.

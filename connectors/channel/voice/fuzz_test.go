@@ -79,7 +79,7 @@ func fuzzLine(f testing.TB, provider string) fuzzTarget {
 	if err != nil {
 		f.Fatal(err)
 	}
-	ch, err := voice.New("voice", cfg, voice.Deps{Blobs: bl, Cursors: st})
+	ch, err := voice.New("voice", cfg, voice.Deps{Blobs: bl, Records: st, Cursors: st})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -73,9 +73,14 @@ type env struct {
 	twilio     voicefake.TwilioCaller
 	vonage     voicefake.VonageCaller
 	dbPath     string
-	cfg        voice.Config
-	stop       context.CancelFunc
-	done       chan error
+	// dsn, when set, is the PostgreSQL the store is opened on instead of dbPath's SQLite.
+	dsn string
+	// replicas, when set, take the webhooks in turn instead of ch, as behind a load balancer.
+	replicas []*voice.Channel
+	turn     atomic.Uint64
+	cfg      voice.Config
+	stop     context.CancelFunc
+	done     chan error
 }
 
 // twilioConfig is a valid Twilio line whose REST API is api.
@@ -103,7 +108,13 @@ func vonageConfig(api string) voice.Config {
 // running yet: call run.
 func newEnv(t *testing.T, provider string, edit func(*voice.Config)) *env {
 	t.Helper()
-	e := &env{t: t, sink: &conformance.RecordingSink{}, reg: prometheus.NewRegistry()}
+	return newEnvOn(t, provider, "", edit)
+}
+
+// newEnvOn is newEnv with the store on the PostgreSQL dsn, or SQLite when dsn is empty.
+func newEnvOn(t *testing.T, provider, dsn string, edit func(*voice.Config)) *env {
+	t.Helper()
+	e := &env{t: t, sink: &conformance.RecordingSink{}, reg: prometheus.NewRegistry(), dsn: dsn}
 	e.fake = voicefake.New(accountSID, authToken, vonageAPIKey, vonageAPISecret, &appKey.PublicKey)
 	api := httptest.NewServer(e.fake)
 	e.fake.URL = api.URL
@@ -127,18 +138,41 @@ func newEnv(t *testing.T, provider string, edit func(*voice.Config)) *env {
 	e.blobs, err = blobs.New(filepath.Join(dir, "blobs"), 25<<20)
 	require.NoError(t, err)
 	e.open()
-	mux.Handle("/hooks/voice", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.ch.ServeHTTP(w, r) }))
-	mux.Handle("/hooks/voice/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.ch.ServeHTTP(w, r) }))
+	mux.Handle("/hooks/voice", http.HandlerFunc(e.serve))
+	mux.Handle("/hooks/voice/", http.HandlerFunc(e.serve))
 	e.twilio = voicefake.TwilioCaller{AuthToken: authToken, Client: e.hooks.Client()}
 	e.vonage = voicefake.VonageCaller{SignatureSecret: signatureSecret, Client: e.hooks.Client()}
 	return e
 }
 
+// serve hands a webhook to the line, or with replicas to each in turn.
+func (e *env) serve(w http.ResponseWriter, r *http.Request) {
+	ch := e.ch
+	if n := uint64(len(e.replicas)); n > 0 {
+		ch = e.replicas[e.turn.Add(1)%n]
+	}
+	ch.ServeHTTP(w, r)
+}
+
+// openStore opens another handle of the env's store, closed when the test ends.
+func (e *env) openStore() *store.Store {
+	e.t.Helper()
+	var st *store.Store
+	var err error
+	if e.dsn != "" {
+		st, err = store.OpenPostgres(e.t.Context(), e.dsn, store.Options{})
+	} else {
+		st, err = store.OpenSQLite(e.t.Context(), e.dbPath, store.Options{})
+	}
+	require.NoError(e.t, err)
+	return st
+}
+
 // open (re)builds the channel on the env's store, as a restarted gateway does.
 func (e *env) open() {
 	e.t.Helper()
-	st, err := store.OpenSQLite(e.t.Context(), e.dbPath, store.Options{})
-	require.NoError(e.t, err)
+	st := e.openStore()
+	var err error
 	e.store = st
 	var once sync.Once
 	e.closeStore = func() error {
@@ -147,7 +181,7 @@ func (e *env) open() {
 		return err
 	}
 	e.t.Cleanup(func() { e.halt(); _ = e.closeStore() })
-	e.ch, err = voice.New("voice", e.cfg, voice.Deps{Blobs: e.blobs, Cursors: st, Client: e.client,
+	e.ch, err = voice.New("voice", e.cfg, voice.Deps{Blobs: e.blobs, Records: st, Cursors: st, Client: e.client,
 		PublicURL: e.hooks.URL, Metrics: e.reg})
 	require.NoError(e.t, err)
 	voice.SetTiming(e.ch, 20*time.Millisecond, 20*time.Millisecond, 300*time.Millisecond, 4)

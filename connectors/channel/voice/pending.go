@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/casino-support/gateway/normalize"
@@ -12,23 +11,38 @@ import (
 
 // A voicemail reaches the channel in pieces: the recording's callback (a URL to download),
 // the transcript's callback (before or after it, or never), and the call's end. Each piece
-// is written to the gateway's store (connectors.Cursors) before its callback is answered, so
+// is written to the gateway's store (connectors.Records) before its callback is answered, so
 // a crash at any point loses nothing the provider was told is taken; the settle loop
 // (settle.go) fetches the audio, waits for the transcript, and delivers ONE message per
 // recording once it has both or waited long enough.
 //
-// Cursor keys of the line's instance:
+// Records of the line's instance, one row per key, so that replicas taking callbacks of the
+// same call at once never overwrite each other's pieces:
 //
-//	pending           JSON list of the keys below still to settle
-//	vm:<recording>    a voicemail (voicemail), kept once done so a replayed callback is known
-//	end:<call>        a call that ended normally, checked for a message left (callEnd)
-//	handled:<call>    "1" once the call left something: a voicemail, a call-back request,
-//	                  an answered forward
+//	vm:<recording>:<piece>  a voicemail under way: what one callback brought (pieces
+//	                        recording, transcript, transcript-url), each written whole in one
+//	                        statement, and what the settle loop made of them (piece state: the
+//	                        audio fetched, the attempts), written by that loop alone
+//	done:<recording>        a voicemail delivered, kept so a late or replayed piece is known
+//	end:<call>              a call that ended normally, checked for a message left (callEnd)
+//	handled:<call>          "1" once the call left something: a voicemail, a call-back request,
+//	                        an answered forward
 //
-// One process serializes its changes with Channel.mu. Two replicas taking callbacks of the
-// same line at once could race on the pending list; see docs/voice.md.
+// Every record expires recordTTL after it was last written, and retention deletes it. The
+// settle loop runs on one replica at a time (a singleton), so only one downloads and
+// delivers.
 
-const pendingKey = "pending"
+// recordTTL is how long the line's records are kept: far longer than any voicemail takes to
+// settle or any provider replays a callback.
+const recordTTL = 30 * 24 * time.Hour
+
+// The pieces of a voicemail under way.
+const (
+	pieceRecording     = "recording"
+	pieceTranscript    = "transcript"
+	pieceTranscriptURL = "transcript-url"
+	pieceState         = "state"
+)
 
 // voicemail is a recording under way.
 type voicemail struct {
@@ -75,14 +89,17 @@ type callEnd struct {
 	Due      time.Time `json:"due"`
 }
 
-func vmKey(rec string) string       { return "vm:" + rec }
-func endKey(call string) string     { return "end:" + call }
-func handledKey(call string) string { return "handled:" + call }
+const vmPrefix = "vm:"
+
+func pieceKey(rec, piece string) string { return vmPrefix + rec + ":" + piece }
+func doneKey(rec string) string         { return "done:" + rec }
+func endKey(call string) string         { return "end:" + call }
+func handledKey(call string) string     { return "handled:" + call }
 
 // load reads the JSON record under key into v; found is false when there is none.
 func (c *Channel) load(ctx context.Context, key string, v any) (found bool, err error) {
-	raw, err := c.cursors.Cursor(ctx, c.name, key)
-	if err != nil || raw == "" {
+	raw, found, err := c.records.Record(ctx, c.name, key)
+	if err != nil || !found {
 		return false, err
 	}
 	if err := json.Unmarshal([]byte(raw), v); err != nil {
@@ -91,62 +108,60 @@ func (c *Channel) load(ctx context.Context, key string, v any) (found bool, err 
 	return true, nil
 }
 
-// save writes v under key; it returns once that is durable.
+// save writes v under key, to expire recordTTL from now; it returns once that is durable.
 func (c *Channel) save(ctx context.Context, key string, v any) error {
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("voice %s: record %s: %w", c.name, key, err)
 	}
-	return c.cursors.SetCursor(ctx, c.name, key, string(raw))
+	return c.records.PutRecord(ctx, c.name, key, string(raw), c.now().Add(recordTTL))
 }
 
-// pendingKeys returns the keys still to settle. Callers hold c.mu.
-func (c *Channel) pendingKeys(ctx context.Context) ([]string, error) {
-	var keys []string
-	_, err := c.load(ctx, pendingKey, &keys)
-	return keys, err
+// merge adds what p knows of a voicemail to v. Pieces only ever fill fields in (a URL, the
+// audio, a transcript) or count up (attempts), so merging is the same in any order and
+// merging a piece twice changes nothing.
+func (v *voicemail) merge(p voicemail) {
+	fillIn := func(dst *string, src string) {
+		if *dst == "" {
+			*dst = src
+		}
+	}
+	fillIn(&v.Recording, p.Recording)
+	fillIn(&v.Call, p.Call)
+	fillIn(&v.From, p.From)
+	fillIn(&v.To, p.To)
+	fillIn(&v.Lang, p.Lang)
+	fillIn(&v.URL, p.URL)
+	fillIn(&v.TranscriptURL, p.TranscriptURL)
+	fillIn(&v.Problem, p.Problem)
+	if v.First.IsZero() || (!p.First.IsZero() && p.First.Before(v.First)) {
+		v.First = p.First
+	}
+	if v.Duration == 0 {
+		v.Duration = p.Duration
+	}
+	if p.TranscriptDone && !v.TranscriptDone {
+		v.Transcript, v.TranscriptDone, v.TranscriptFailed = p.Transcript, true, p.TranscriptFailed
+	}
+	if v.Audio == nil {
+		v.Audio = p.Audio
+	}
+	v.Attempts = max(v.Attempts, p.Attempts)
+	if p.NextTry.After(v.NextTry) {
+		v.NextTry = p.NextTry
+	}
+	v.ExpectTranscript = v.ExpectTranscript || p.ExpectTranscript
+	v.Delivered = v.Delivered || p.Delivered
+	v.DeliveredTranscript = v.DeliveredTranscript || p.DeliveredTranscript
+	v.Late = v.Late || p.Late
 }
 
-// addPending puts key on the list before its record is written: a crash between the two
-// leaves a key without a record, which the settle loop drops, never a record nobody settles.
-// Callers hold c.mu.
-func (c *Channel) addPending(ctx context.Context, key string) error {
-	keys, err := c.pendingKeys(ctx)
-	if err != nil || slices.Contains(keys, key) {
-		return err
-	}
-	return c.save(ctx, pendingKey, append(keys, key))
-}
-
-// dropPending takes key off the list. Callers hold c.mu.
-func (c *Channel) dropPending(ctx context.Context, key string) error {
-	keys, err := c.pendingKeys(ctx)
-	if err != nil || !slices.Contains(keys, key) {
-		return err
-	}
-	return c.save(ctx, pendingKey, slices.DeleteFunc(keys, func(k string) bool { return k == key }))
-}
-
-// updateVoicemail changes the voicemail of rec (a new one from k when there is none) with
-// change, durably, and wakes the settle loop. A voicemail delivered already is passed to
-// change too, which tells what a late piece means.
-func (c *Channel) updateVoicemail(ctx context.Context, k caller, rec string, change func(v *voicemail)) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	key := vmKey(rec)
-	var v voicemail
-	found, err := c.load(ctx, key, &v)
-	if err != nil {
-		return err
-	}
-	if !found {
-		v = voicemail{Recording: rec, Call: k.call, From: k.from, To: k.to, Lang: k.lang, First: c.now().UTC()}
-	}
-	change(&v)
-	if err := c.addPending(ctx, key); err != nil {
-		return err
-	}
-	if err := c.save(ctx, key, v); err != nil {
+// putPiece stores what one callback brought of the voicemail rec, caller k's, as a record
+// of its own, and wakes the settle loop. A replayed callback writes the same piece again.
+func (c *Channel) putPiece(ctx context.Context, k caller, rec, piece string, fill func(v *voicemail)) error {
+	v := voicemail{Recording: rec, Call: k.call, From: k.from, To: k.to, Lang: k.lang, First: c.now().UTC()}
+	fill(&v)
+	if err := c.save(ctx, pieceKey(rec, piece), v); err != nil {
 		return err
 	}
 	c.wake()
@@ -156,10 +171,7 @@ func (c *Channel) updateVoicemail(ctx context.Context, k caller, rec string, cha
 // recordingArrived records that the audio of rec can be downloaded from url.
 func (c *Channel) recordingArrived(ctx context.Context, k caller, rec, url string, secs int, expectTranscript bool) error {
 	c.markHandled(ctx, k.call)
-	return c.updateVoicemail(ctx, k, rec, func(v *voicemail) {
-		if v.URL != "" {
-			return // the same callback again
-		}
+	return c.putPiece(ctx, k, rec, pieceRecording, func(v *voicemail) {
 		v.URL, v.Duration, v.ExpectTranscript = url, secs, expectTranscript
 	})
 }
@@ -167,10 +179,7 @@ func (c *Channel) recordingArrived(ctx context.Context, k caller, rec, url strin
 // transcriptArrived records rec's transcript (ok false: the provider could not make one).
 func (c *Channel) transcriptArrived(ctx context.Context, k caller, rec, text string, ok bool) error {
 	c.markHandled(ctx, k.call)
-	return c.updateVoicemail(ctx, k, rec, func(v *voicemail) {
-		if v.TranscriptDone {
-			return // the same callback again
-		}
+	return c.putPiece(ctx, k, rec, pieceTranscript, func(v *voicemail) {
 		v.TranscriptDone, v.TranscriptFailed, v.Transcript = true, !ok, text
 		if !ok {
 			v.Transcript = ""
@@ -181,10 +190,8 @@ func (c *Channel) transcriptArrived(ctx context.Context, k caller, rec, text str
 // transcriptURLArrived records where rec's transcript is to be fetched (Vonage).
 func (c *Channel) transcriptURLArrived(ctx context.Context, k caller, rec, url string) error {
 	c.markHandled(ctx, k.call)
-	return c.updateVoicemail(ctx, k, rec, func(v *voicemail) {
-		if !v.TranscriptDone && v.TranscriptURL == "" {
-			v.TranscriptURL = url
-		}
+	return c.putPiece(ctx, k, rec, pieceTranscriptURL, func(v *voicemail) {
+		v.TranscriptURL = url
 	})
 }
 
@@ -195,7 +202,7 @@ func (c *Channel) markHandled(ctx context.Context, call string) {
 	if call == "" {
 		return
 	}
-	if err := c.cursors.SetCursor(ctx, c.name, handledKey(call), "1"); err != nil {
+	if err := c.records.PutRecord(ctx, c.name, handledKey(call), "1", c.now().Add(recordTTL)); err != nil {
 		c.log.Warn("voice: could not note that the call left a message", "call", call, "err", err)
 	}
 }
@@ -203,13 +210,7 @@ func (c *Channel) markHandled(ctx context.Context, call string) {
 // callEnded schedules the check whether call left anything, once its voicemail has had time
 // to arrive (Twilio's recording callbacks may follow the call's end).
 func (c *Channel) callEnded(ctx context.Context, k caller, secs int) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	key := endKey(k.call)
-	if err := c.addPending(ctx, key); err != nil {
-		return err
-	}
-	if err := c.save(ctx, key, callEnd{Call: k.call, From: k.from, To: k.to, Lang: k.lang, Duration: secs,
+	if err := c.save(ctx, endKey(k.call), callEnd{Call: k.call, From: k.from, To: k.to, Lang: k.lang, Duration: secs,
 		Due: c.now().Add(c.endGrace).UTC()}); err != nil {
 		return err
 	}

@@ -2,11 +2,13 @@ package voice
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,13 +17,20 @@ import (
 )
 
 // settleLoop settles the pending records when woken by a callback and every sweep interval
-// (downloads waiting for their next try, transcripts waited for, calls' ends due), from the
-// start: records a crash left are taken up again at once.
+// (downloads waiting for their next try, transcripts waited for, calls' ends due, pieces
+// another replica's webhooks stored), from the start: records a crash left are taken up again
+// at once. It first moves a pending list an older version left in the cursors (legacy.go).
 func (c *Channel) settleLoop(ctx context.Context, sink connectors.Sink) {
 	t := time.NewTicker(c.sweep)
 	defer t.Stop()
+	migrated := false
 	for {
-		c.settleAll(ctx, sink)
+		if !migrated {
+			migrated = c.migrateLegacy(ctx)
+		}
+		if migrated {
+			c.settleAll(ctx, sink)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -31,102 +40,169 @@ func (c *Channel) settleLoop(ctx context.Context, sink connectors.Sink) {
 	}
 }
 
+// listPage is how many records one read of the pending ones returns.
+const listPage = 500
+
+// listAll returns every record of the line under prefix, a page at a time.
+func (c *Channel) listAll(ctx context.Context, prefix string) ([]connectors.Record, error) {
+	var out []connectors.Record
+	after := ""
+	for {
+		page, err := c.records.ListRecords(ctx, c.name, prefix, after, listPage)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if len(page) < listPage {
+			return out, nil
+		}
+		after = page[len(page)-1].Key
+	}
+}
+
+// pendingVoicemail is a voicemail under way as the settle loop read it: its pieces merged,
+// and the keys read, deleted once it is settled. A piece stored after the read is not among
+// them and stays for the next sweep.
+type pendingVoicemail struct {
+	rec  string
+	keys []string
+	v    voicemail
+}
+
+// pendingVoicemails reads the voicemails under way, by recording, in the order of their keys.
+func (c *Channel) pendingVoicemails(ctx context.Context) ([]*pendingVoicemail, error) {
+	recs, err := c.listAll(ctx, vmPrefix)
+	if err != nil {
+		return nil, err
+	}
+	var out []*pendingVoicemail
+	byRec := map[string]*pendingVoicemail{}
+	for _, r := range recs {
+		rest := strings.TrimPrefix(r.Key, vmPrefix)
+		i := strings.LastIndexByte(rest, ':')
+		if i < 0 {
+			continue
+		}
+		rec := rest[:i]
+		p := byRec[rec]
+		if p == nil {
+			p = &pendingVoicemail{rec: rec}
+			byRec[rec] = p
+			out = append(out, p)
+		}
+		p.keys = append(p.keys, r.Key)
+		var piece voicemail
+		if err := json.Unmarshal([]byte(r.Value), &piece); err != nil {
+			c.log.Error("voice: a voicemail's record cannot be read; it is dropped", "key", r.Key, "err", err)
+			continue
+		}
+		p.v.merge(piece)
+	}
+	return out, nil
+}
+
 // settleAll looks at every pending record once.
 func (c *Channel) settleAll(ctx context.Context, sink connectors.Sink) {
-	c.mu.Lock()
-	keys, err := c.pendingKeys(ctx)
-	c.mu.Unlock()
+	vms, err := c.pendingVoicemails(ctx)
 	if err != nil {
-		if ctx.Err() == nil {
-			c.log.Error("voice: read the voicemails under way", "err", err)
-		}
+		c.logFailure(ctx, "voice: read the voicemails under way", "", err)
 		return
 	}
-	for _, key := range keys {
+	for _, p := range vms {
 		if ctx.Err() != nil {
 			return
 		}
-		var err error
-		switch {
-		case strings.HasPrefix(key, "vm:"):
-			err = c.settleVoicemail(ctx, sink, key)
-		case strings.HasPrefix(key, "end:"):
-			err = c.settleEnd(ctx, sink, key)
-		default:
-			err = c.drop(ctx, key)
+		c.logFailure(ctx, "voice: settling a voicemail failed; trying again later", p.rec, c.settleVoicemail(ctx, sink, p))
+	}
+	ends, err := c.listAll(ctx, endKey(""))
+	if err != nil {
+		c.logFailure(ctx, "voice: read the calls ended", "", err)
+		return
+	}
+	for _, r := range ends {
+		if ctx.Err() != nil {
+			return
 		}
-		if err != nil && ctx.Err() == nil {
-			c.log.Warn("voice: settling a call failed; trying again later", "key", key, "err", err)
-		}
+		c.logFailure(ctx, "voice: settling a call failed; trying again later", r.Key, c.settleEnd(ctx, sink, r))
 	}
 }
 
-// drop takes a key off the pending list.
-func (c *Channel) drop(ctx context.Context, key string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.dropPending(ctx, key)
-}
-
-// loadPending reads the pending record under key into v; a key whose record is gone (a
-// crash between listing and writing it) is dropped, and found is false.
-func (c *Channel) loadPending(ctx context.Context, key string, v any) (found bool, err error) {
-	c.mu.Lock()
-	found, err = c.load(ctx, key, v)
-	c.mu.Unlock()
-	if err == nil && !found {
-		err = c.drop(ctx, key)
+// logFailure logs err of the settle loop about key, unless there is none or the loop is
+// ending; what failed is tried again at the next sweep.
+func (c *Channel) logFailure(ctx context.Context, msg, key string, err error) {
+	if err == nil || ctx.Err() != nil {
+		return
 	}
-	return found, err
+	if key != "" {
+		c.log.Warn(msg, "key", key, "err", err)
+		return
+	}
+	c.log.Error(msg, "err", err)
 }
 
 // settleVoicemail moves one voicemail on: fetch the audio (and Vonage's transcript) when it
-// can be had, deliver the message when it is complete or has waited long enough.
-func (c *Channel) settleVoicemail(ctx context.Context, sink connectors.Sink, key string) error {
-	var v voicemail
-	if found, err := c.loadPending(ctx, key, &v); err != nil || !found {
+// can be had, deliver the message when it is complete or has waited long enough. Pieces of a
+// voicemail delivered already are merged with what it was delivered as, which tells what a
+// late piece means.
+func (c *Channel) settleVoicemail(ctx context.Context, sink connectors.Sink, p *pendingVoicemail) error {
+	var done voicemail
+	found, err := c.load(ctx, doneKey(p.rec), &done)
+	if err != nil {
 		return err
 	}
+	if found {
+		p.v.merge(done)
+	}
+	v := &p.v
 	now := c.now()
-	if v.URL != "" && v.Audio == nil && v.Problem == "" && !now.Before(v.NextTry) {
-		if err := c.fetchAudio(ctx, sink, key, &v); err != nil {
+	if !v.Delivered && v.URL != "" && v.Audio == nil && v.Problem == "" && !now.Before(v.NextTry) {
+		if err := c.fetchAudio(ctx, sink, p); err != nil {
 			return err
 		}
 	}
 	if v.TranscriptURL != "" && !v.TranscriptDone && !now.Before(v.NextTry) {
-		if err := c.fetchTranscript(ctx, key, &v); err != nil {
+		if err := c.fetchTranscript(ctx, p); err != nil {
 			return err
 		}
 	}
-	return c.deliverIfReady(ctx, sink, key)
+	return c.deliverIfReady(ctx, sink, p)
+}
+
+// saveState records what the settle loop made of p (the audio, the attempts), as the piece
+// only it writes.
+func (c *Channel) saveState(ctx context.Context, p *pendingVoicemail) error {
+	key := pieceKey(p.rec, pieceState)
+	if !slices.Contains(p.keys, key) {
+		p.keys = append(p.keys, key)
+	}
+	return c.save(ctx, key, p.v)
 }
 
 // fetchAudio downloads the recording into the blob store and records the outcome: the
 // attachment, a later try, or (after maxAttempts, or at once for what no retry fixes) the
 // problem, with which the voicemail goes to the agents without its audio.
-func (c *Channel) fetchAudio(ctx context.Context, sink connectors.Sink, key string, v *voicemail) error {
+func (c *Channel) fetchAudio(ctx context.Context, sink connectors.Sink, p *pendingVoicemail) error {
+	v := &p.v
 	att, err := c.download(ctx, v.URL, v.Recording)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	c.reportDownload(sink, err)
-	return c.changeVoicemail(ctx, key, func(stored *voicemail) {
-		switch {
-		case err == nil:
-			stored.Audio = &att
-		case connectors.IsPermanent(err) || stored.Attempts+1 >= c.maxAttempts:
-			stored.Attempts++
-			stored.Problem = err.Error()
-			c.log.Error("voice: recording could not be fetched; the voicemail goes without its audio",
-				"recording", stored.Recording, "attempts", stored.Attempts, "err", err)
-		default:
-			stored.Attempts++
-			stored.NextTry = c.now().Add(c.backoff(stored.Attempts)).UTC()
-			c.log.Warn("voice: recording download failed, will retry", "recording", stored.Recording,
-				"attempts", stored.Attempts, "next_try", stored.NextTry, "err", err)
-		}
-		*v = *stored
-	})
+	switch {
+	case err == nil:
+		v.Audio = &att
+	case connectors.IsPermanent(err) || v.Attempts+1 >= c.maxAttempts:
+		v.Attempts++
+		v.Problem = err.Error()
+		c.log.Error("voice: recording could not be fetched; the voicemail goes without its audio",
+			"recording", v.Recording, "attempts", v.Attempts, "err", err)
+	default:
+		v.Attempts++
+		v.NextTry = c.now().Add(c.backoff(v.Attempts)).UTC()
+		c.log.Warn("voice: recording download failed, will retry", "recording", v.Recording,
+			"attempts", v.Attempts, "next_try", v.NextTry, "err", err)
+	}
+	return c.saveState(ctx, p)
 }
 
 // reportDownload tells the health details whether the provider accepts the line's
@@ -141,66 +217,55 @@ func (c *Channel) reportDownload(sink connectors.Sink, err error) {
 	}
 }
 
-// changeVoicemail applies change to the stored voicemail under key, durably.
-func (c *Channel) changeVoicemail(ctx context.Context, key string, change func(v *voicemail)) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var v voicemail
-	found, err := c.load(ctx, key, &v)
-	if err != nil || !found {
-		return err
-	}
-	change(&v)
-	return c.save(ctx, key, v)
-}
-
 // backoff doubles from retryBase up to five minutes.
 func (c *Channel) backoff(attempts int) time.Duration {
 	d := c.retryBase << min(attempts-1, 20)
 	return min(d, 5*time.Minute)
 }
 
-// deliverIfReady delivers the voicemail under key once it is complete: audio fetched (or
-// given up), transcript come (or not asked for, or waited for transcript_wait). A transcript
-// that comes after the voicemail was delivered goes as a message of its own. The record is
-// read and the message stored under c.mu, so no piece slips in between.
-func (c *Channel) deliverIfReady(ctx context.Context, sink connectors.Sink, key string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var v voicemail
-	found, err := c.load(ctx, key, &v)
-	if err != nil || !found {
-		return err
-	}
+// deliverIfReady delivers the voicemail p once it is complete: audio fetched (or given up),
+// transcript come (or not asked for, or waited for transcript_wait). A transcript that comes
+// after the voicemail was delivered goes as a message of its own.
+func (c *Channel) deliverIfReady(ctx context.Context, sink connectors.Sink, p *pendingVoicemail) error {
+	v := &p.v
 	if v.Delivered {
-		if v.TranscriptDone && v.Transcript != "" && !v.Late && !v.DeliveredTranscript {
-			if err := sink.Deliver(ctx, c.lateTranscriptMessage(v)); err != nil {
+		switch {
+		case v.TranscriptDone && v.Transcript != "" && !v.Late && !v.DeliveredTranscript:
+			if err := sink.Deliver(ctx, c.lateTranscriptMessage(*v)); err != nil {
 				return err
 			}
 			v.Late = true
-			if err := c.save(ctx, key, v); err != nil {
-				return err
-			}
+		case v.TranscriptURL != "" && !v.TranscriptDone:
+			return nil // a late transcript still being fetched
 		}
-		return c.dropPending(ctx, key)
+		return c.finish(ctx, p)
 	}
-	if !c.ready(v) {
+	if !c.ready(*v) {
 		return nil
 	}
-	if err := sink.Deliver(ctx, c.voicemailMessage(v)); err != nil {
+	if err := sink.Deliver(ctx, c.voicemailMessage(*v)); err != nil {
 		return err
 	}
 	v.Delivered = true
 	v.DeliveredTranscript = v.TranscriptDone
-	if err := c.save(ctx, key, v); err != nil {
-		return err
-	}
 	c.log.Info("voice: voicemail delivered", "recording", v.Recording, "conv", address(v.From, v.Call),
 		"audio", v.Audio != nil, "transcript", v.Transcript != "")
-	if v.DeliveredTranscript || !v.ExpectTranscript {
-		return c.dropPending(ctx, key)
+	return c.finish(ctx, p)
+}
+
+// finish records p as delivered, then deletes the pieces read: a crash in between leaves
+// pieces that the next sweep finds delivered and deletes. A transcript that comes later
+// finds the record and goes as a message of its own.
+func (c *Channel) finish(ctx context.Context, p *pendingVoicemail) error {
+	if err := c.save(ctx, doneKey(p.rec), p.v); err != nil {
+		return err
 	}
-	return nil // kept pending a while, for a late transcript
+	for _, key := range p.keys {
+		if err := c.records.DeleteRecord(ctx, c.name, key); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ready says whether v has all it will get.
@@ -221,27 +286,26 @@ func (c *Channel) ready(v voicemail) bool {
 
 // settleEnd tells the agents of a call that ended without leaving anything, once its
 // voicemail has had time to arrive.
-func (c *Channel) settleEnd(ctx context.Context, sink connectors.Sink, key string) error {
+func (c *Channel) settleEnd(ctx context.Context, sink connectors.Sink, r connectors.Record) error {
 	var e callEnd
-	if found, err := c.loadPending(ctx, key, &e); err != nil || !found || c.now().Before(e.Due) {
-		return err
+	if err := json.Unmarshal([]byte(r.Value), &e); err != nil {
+		c.log.Error("voice: a call's end cannot be read; it is dropped", "key", r.Key, "err", err)
+		return c.records.DeleteRecord(ctx, c.name, r.Key)
 	}
-	handled, err := c.cursors.Cursor(ctx, c.name, handledKey(e.Call))
+	if c.now().Before(e.Due) {
+		return nil
+	}
+	_, handled, err := c.records.Record(ctx, c.name, handledKey(e.Call))
 	if err != nil {
 		return err
 	}
-	if handled == "" {
+	if !handled {
 		text := fmt.Sprintf("Call from %s to %s ended after %d s without a message (abandoned).", e.From, e.To, e.Duration)
 		if err := sink.Deliver(ctx, c.systemMessage(e.Call, e.From, e.Lang, "abandoned:"+e.Call, text)); err != nil {
 			return err
 		}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.cursors.SetCursor(ctx, c.name, key, ""); err != nil {
-		return err
-	}
-	return c.dropPending(ctx, key)
+	return c.records.DeleteRecord(ctx, c.name, r.Key)
 }
 
 // maxAudio bounds a download before the blob store's own limit applies: two hours of

@@ -283,24 +283,23 @@ type vonageTranscript struct {
 }
 
 // fetchTranscript fetches a Vonage transcript and records it, or a later try.
-func (c *Channel) fetchTranscript(ctx context.Context, key string, v *voicemail) error {
+func (c *Channel) fetchTranscript(ctx context.Context, p *pendingVoicemail) error {
+	v := &p.v
 	text, err := c.getTranscript(ctx, v.TranscriptURL)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	return c.changeVoicemail(ctx, key, func(stored *voicemail) {
-		switch {
-		case err == nil:
-			stored.Transcript, stored.TranscriptDone = text, true
-		case connectors.IsPermanent(err) || stored.Attempts+1 >= c.maxAttempts:
-			stored.TranscriptDone, stored.TranscriptFailed = true, true
-			c.log.Error("voice: transcript could not be fetched", "recording", stored.Recording, "err", err)
-		default:
-			stored.Attempts++
-			stored.NextTry = c.now().Add(c.backoff(stored.Attempts)).UTC()
-		}
-		*v = *stored
-	})
+	switch {
+	case err == nil:
+		v.Transcript, v.TranscriptDone = text, true
+	case connectors.IsPermanent(err) || v.Attempts+1 >= c.maxAttempts:
+		v.TranscriptDone, v.TranscriptFailed = true, true
+		c.log.Error("voice: transcript could not be fetched", "recording", v.Recording, "err", err)
+	default:
+		v.Attempts++
+		v.NextTry = c.now().Add(c.backoff(v.Attempts)).UTC()
+	}
+	return c.saveState(ctx, p)
 }
 
 func (c *Channel) getTranscript(ctx context.Context, raw string) (string, error) {
