@@ -22,6 +22,9 @@ type Catalog struct {
 	Helpdesks map[string]NewSettings
 	// StoreDrivers are the store.driver values the build can open; none means sqlite only.
 	StoreDrivers []string
+	// CheckLanguages is the build's language detector's check of language.detect, so that
+	// check-config refuses a code serve could not detect; nil checks only the form.
+	CheckLanguages func(codes []string) error
 }
 
 // CheckDriver reports whether the build can open the store driver, so that check-config

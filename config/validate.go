@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/casino-support/gateway/connectors/settings"
-	"github.com/casino-support/gateway/router/language"
 )
 
 // Immutable tables of the values Validate accepts.
@@ -62,21 +61,38 @@ func (c *Config) validate(p *problems) {
 		p.add("shutdown_delay", fmt.Sprintf("must not be negative (0 stops at once), got %s", c.ShutdownDelay))
 	}
 
-	c.Language.validate(p)
+	c.Language.validate(p, c.catalog.CheckLanguages)
 	c.PlayerDirectory.validate(p)
 
 	names := c.validateEntries(p)
 	c.validateRoutes(p, names)
 }
 
-func (l *Language) validate(p *problems) {
-	if len(l.Detect) > 0 {
-		if err := language.Check(l.Detect); err != nil {
-			p.add("language.detect", strings.TrimPrefix(err.Error(), "language: "))
+// languageAccuracies are the detector's modes (router/language).
+var languageAccuracies = []string{"low", "high"}
+
+func (l *Language) validate(p *problems, check func([]string) error) {
+	switch {
+	case len(l.Detect) == 1:
+		p.add("language.detect", "want at least two languages to tell apart, or none, got 1")
+	case len(l.Detect) > 1:
+		seen := map[string]bool{}
+		for i, code := range l.Detect {
+			if len(code) != 2 || strings.Trim(code, "abcdefghijklmnopqrstuvwxyz") != "" {
+				p.add(fmt.Sprintf("language.detect[%d]", i), fmt.Sprintf("want a lower-case ISO 639-1 code such as ro, got %s", quote(code)))
+			} else if seen[code] {
+				p.add(fmt.Sprintf("language.detect[%d]", i), fmt.Sprintf("%s is listed twice", quote(code)))
+			}
+			seen[code] = true
+		}
+		if check != nil && !p.touches("language.detect") {
+			if err := check(l.Detect); err != nil {
+				p.add("language.detect", err.Error())
+			}
 		}
 	}
 	checkPositive(p, "language.min_letters", l.MinLetters)
-	checkOneOf(p, "language.accuracy", "accuracy", l.Accuracy, []string{language.AccuracyLow, language.AccuracyHigh})
+	checkOneOf(p, "language.accuracy", "accuracy", l.Accuracy, languageAccuracies)
 }
 
 func (d *PlayerDirectory) validate(p *problems) {

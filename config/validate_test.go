@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -51,11 +52,17 @@ func TestValidate(t *testing.T) {
 		{"quota below one attachment", func(c *Config) { c.Attachments.QuotaBytes = c.Attachments.MaxBytes - 1 }, []string{
 			"attachments.quota_bytes: must be at least attachments.max_bytes (26214400), or 0 for no quota, got 26214399",
 		}},
-		{"language codes", func(c *Config) { c.Language.Detect = []string{"en", "xx"} }, []string{
-			`language.detect: "xx" is not an ISO 639-1 code of a language the detector knows`,
+		{"language codes", func(c *Config) { c.Language.Detect = []string{"en", "English", "en", "pt-BR"} }, []string{
+			`language.detect[1]: want a lower-case ISO 639-1 code such as ro, got "English"`,
+			`language.detect[2]: "en" is listed twice`,
+			`language.detect[3]: want a lower-case ISO 639-1 code such as ro, got "pt-BR"`,
 		}},
+		{"a code the detector does not know", func(c *Config) {
+			c.Language.Detect = []string{"en", "xx"}
+			c.catalog.CheckLanguages = func(codes []string) error { return fmt.Errorf("%q is unknown", codes[1]) }
+		}, []string{`language.detect: "xx" is unknown`}},
 		{"one language", func(c *Config) { c.Language.Detect = []string{"ro"} }, []string{
-			"language.detect: want at least two languages to tell apart, got 1",
+			"language.detect: want at least two languages to tell apart, or none, got 1",
 		}},
 		{"language tuning", func(c *Config) { c.Language.MinLetters, c.Language.Accuracy = 0, "best" }, []string{
 			"language.min_letters: must be positive, got 0",

@@ -28,6 +28,7 @@ import (
 	"github.com/casino-support/gateway/connectors/settings"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router"
+	"github.com/casino-support/gateway/router/language"
 	"github.com/casino-support/gateway/router/store"
 )
 
@@ -164,7 +165,7 @@ var storeDrivers = store.Drivers
 // catalog is what the configuration loader learns from the table.
 func catalog(types []connectorType) config.Catalog {
 	cat := config.Catalog{Channels: map[string]config.NewSettings{}, Helpdesks: map[string]config.NewSettings{},
-		StoreDrivers: storeDrivers}
+		StoreDrivers: storeDrivers, CheckLanguages: language.Check}
 	for _, t := range types {
 		if t.kind.IsChannel() {
 			cat.Channels[t.name] = t.newConfig

@@ -46,7 +46,7 @@ type Detector struct {
 // models, at once, so the first message is not the one that waits for them.
 func New(languages []string, opts Options) (*Detector, error) {
 	if err := Check(languages); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("language: %w", err)
 	}
 	if opts.Accuracy != "" && opts.Accuracy != AccuracyLow && opts.Accuracy != AccuracyHigh {
 		return nil, fmt.Errorf("language: accuracy %q is neither %s nor %s", opts.Accuracy, AccuracyLow, AccuracyHigh)
@@ -75,16 +75,16 @@ func New(languages []string, opts Options) (*Detector, error) {
 // (with one there is nothing to detect).
 func Check(languages []string) error {
 	if len(languages) < 2 {
-		return fmt.Errorf("language: want at least two languages to tell apart, got %d", len(languages))
+		return fmt.Errorf("want at least two languages to tell apart, got %d", len(languages))
 	}
 	seen := map[string]bool{}
 	for _, code := range languages {
 		code = strings.ToLower(code)
 		if lingua.GetIsoCode639_1FromValue(code) == lingua.UnknownIsoCode639_1 || lingua.GetLanguageFromIsoCode639_1(lingua.GetIsoCode639_1FromValue(code)) == lingua.Unknown {
-			return fmt.Errorf("language: %q is not an ISO 639-1 code of a language the detector knows", code)
+			return fmt.Errorf("%q is not an ISO 639-1 code of a language the detector knows", code)
 		}
 		if seen[code] {
-			return fmt.Errorf("language: %q is listed twice", code)
+			return fmt.Errorf("%q is listed twice", code)
 		}
 		seen[code] = true
 	}
