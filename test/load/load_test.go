@@ -47,9 +47,36 @@ func TestMeasure(t *testing.T) {
 		{0, "a", at(5)}, {1, "b", at(20)}, {0, "a", at(30)}, // 0 again under its ID: a re-send
 		{2, "c", at(40)}, {2, "c2", at(50)}, // 2 again under a new ID: a duplicate
 	}
-	d := measure(sends, arrivals, 1)
+	d := measure(sends, arrivals, 1, nil)
 	require.Equal(t, Direction{Sent: 5, Delivered: 3, PerSecond: 3 / 0.040, P50ms: 20, P95ms: 30, P99ms: 30,
 		Lost: 2, Duplicated: 1, Resent: 1}, d, "3 never arrived or never left; latencies 5, 20 and 30 ms over 40 ms")
+
+	d = measure(sends, arrivals, 1, []time.Time{at(45)})
+	require.Equal(t, 1, d.AtKill, "a kill between 2's first copy and its second explains the duplicate")
+	require.Zero(t, d.Duplicated)
+	require.Equal(t, 1, measure(sends, arrivals, 1, []time.Time{at(60)}).Duplicated, "a kill after both copies explains nothing")
+}
+
+func TestDuplicatesAtKill(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	tests := []struct {
+		name   string
+		copies []arrival
+		kills  []time.Time
+		want   int
+	}{
+		{"sent just before the kill, again after it", []arrival{{1, "a", at(9.5)}, {1, "b", at(11)}}, []time.Time{at(10)}, 1},
+		{"first copy long before the kill: recorded, so no excuse", []arrival{{1, "a", at(5)}, {1, "b", at(11)}}, []time.Time{at(10)}, 0},
+		{"both copies before the kill", []arrival{{1, "a", at(9.5)}, {1, "b", at(9.8)}}, []time.Time{at(10)}, 0},
+		{"no kill", []arrival{{1, "a", at(9.5)}, {1, "b", at(11)}}, nil, 0},
+		{"one kill explains one extra copy", []arrival{{1, "a", at(9.5)}, {1, "b", at(11)}, {1, "c", at(12)}}, []time.Time{at(10)}, 1},
+		{"two kills, two copies", []arrival{{1, "a", at(9.5)}, {1, "b", at(19.9)}, {1, "c", at(21)}}, []time.Time{at(10), at(20)}, 2},
+		{"a repeat under the same ID is no duplicate", []arrival{{1, "a", at(9.5)}, {1, "a", at(11)}}, []time.Time{at(10)}, 0},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, duplicatesAtKill(tt.copies, tt.kills), tt.name)
+	}
 }
 
 func TestPercentile(t *testing.T) {
@@ -140,7 +167,11 @@ func TestShortLoadRun(t *testing.T) {
 	for _, r := range got.Results {
 		require.Equal(t, 2000, r.Inbound.Delivered, r.Scenario)
 		require.Zero(t, r.Inbound.Lost+r.Inbound.Duplicated, r.Scenario)
+		require.Zero(t, r.Inbound.AtKill, "%s: the helpdesk deduplicates, so a kill may never double a player's message", r.Scenario)
 		require.Equal(t, 100, r.Replies.Delivered, r.Scenario)
+		// A reply may be sent twice when a kill falls between Telegram taking it and the
+		// gateway recording it (Telegram's sendMessage takes no idempotency key): AtKill, not
+		// Duplicated; at most one per reply send in flight at each kill.
 		require.Zero(t, r.Replies.Lost+r.Replies.Duplicated, r.Scenario)
 	}
 	require.Equal(t, 3, got.Results[1].Starts, "the kill run started the gateway again after each SIGKILL")

@@ -123,7 +123,12 @@ func runScenario(ctx context.Context, spec runSpec) (res Result, err error) {
 	updateOf := make([]int, spec.messages)
 	wg.Go(func() { feed(ctx, tg, spec, updateOf) })
 	killErr := make(chan error, 1)
-	wg.Go(func() { killErr <- killAtRandom(ctx, gw, col, spec) })
+	var kills []time.Time
+	wg.Go(func() {
+		var err error
+		kills, err = killAtRandom(ctx, gw, col, spec)
+		killErr <- err
+	})
 	if err := <-killErr; err != nil {
 		return res, fmt.Errorf("%w (log: %s)", err, logFile.Name())
 	}
@@ -139,8 +144,8 @@ func runScenario(ctx context.Context, spec runSpec) (res Result, err error) {
 	for i, id := range updateOf {
 		sends[i] = sent{n: i, at: handed[id]} // zero when never handed out: lost
 	}
-	res.Inbound = measure(sends, col.arrivals(), rc.Repeats())
-	res.Replies = measure(agents.sends(), replyArrivals(tg, spec.chats), agents.retries())
+	res.Inbound = measure(sends, col.arrivals(), rc.Repeats(), nil)
+	res.Replies = measure(agents.sends(), replyArrivals(tg, spec.chats), agents.retries(), kills)
 	res.Starts = u.starts
 	res.PeakRSSMB = float64(u.peakRSSk) / 1024
 	res.CPUSeconds = u.cpu.Seconds()
@@ -181,28 +186,30 @@ func feed(ctx context.Context, tg *telegramfake.Server, spec runSpec, updateOf [
 }
 
 // killAtRandom SIGKILLs the gateway spec.Kills times, each once a random share (5-95 %) of
-// the messages reached the helpdesk, and restarts it at once.
-func killAtRandom(ctx context.Context, gw *gateway, col *collector, spec runSpec) error {
+// the messages reached the helpdesk, and restarts it at once. It returns the moments of the kills.
+func killAtRandom(ctx context.Context, gw *gateway, col *collector, spec runSpec) ([]time.Time, error) {
 	rng := rand.New(rand.NewPCG(spec.seed, uint64(spec.run)))
 	at := make([]int, spec.Kills)
 	for i := range at {
 		at[i] = int(float64(spec.messages) * (0.05 + 0.9*rng.Float64()))
 	}
 	slices.Sort(at)
+	var kills []time.Time
 	for _, n := range at {
 		for col.received() < n {
 			select {
 			case <-ctx.Done():
-				return nil
+				return kills, nil
 			case <-time.After(2 * time.Millisecond):
 			}
 		}
 		gw.kill()
+		kills = append(kills, time.Now())
 		if err := gw.start(ctx); err != nil {
-			return fmt.Errorf("restart after SIGKILL: %w", err)
+			return kills, fmt.Errorf("restart after SIGKILL: %w", err)
 		}
 	}
-	return nil
+	return kills, nil
 }
 
 // waitDone waits until every message reached the helpdesk, every reply was accepted and sent
