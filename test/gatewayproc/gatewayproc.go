@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,6 +47,14 @@ type Setup struct {
 	APIToken    string
 	// PostgresDSN selects store.driver postgres; empty keeps the embedded SQLite.
 	PostgresDSN string
+	// WebChatSecret, when set, adds the web chat "web" at /chat signing visitor tokens with
+	// it, as several replicas serving one chat must (each would otherwise generate its own),
+	// with limits high enough for a test's many players, all from 127.0.0.1.
+	WebChatSecret string
+	// Lease and BackoffMax, when set, shorten delivery.lease and delivery.backoff_max, so a
+	// test that SIGKILLs replicas waits seconds, not the default 2 minutes, for a dead
+	// worker's conversations, and a helpdesk's failures are retried soon.
+	Lease, BackoffMax time.Duration
 }
 
 // Config is the gateway's YAML: one polling Telegram channel, one signed-webhook helpdesk
@@ -54,6 +63,26 @@ func (s Setup) Config() string {
 	store := "store: {driver: sqlite}\n"
 	if s.PostgresDSN != "" {
 		store = fmt.Sprintf("store: {driver: postgres, dsn: %q}\n", s.PostgresDSN)
+	}
+	var delivery []string
+	if s.Lease > 0 {
+		delivery = append(delivery, "lease: "+s.Lease.String())
+	}
+	if s.BackoffMax > 0 {
+		delivery = append(delivery, "backoff_base: 200ms", "backoff_max: "+s.BackoffMax.String())
+	}
+	if len(delivery) > 0 {
+		store += "delivery: {" + strings.Join(delivery, ", ") + "}\n"
+	}
+	webchat := ""
+	if s.WebChatSecret != "" {
+		webchat = fmt.Sprintf(`  - name: web
+    type: webchat
+    path: /chat
+    token_secret: %q
+    messages_per_minute: 600
+    per_address: {new_visitors_per_minute: 600, messages_per_minute: 6000}
+`, s.WebChatSecret)
 	}
 	return fmt.Sprintf(`listen: 127.0.0.1:%[1]d
 public_url: http://127.0.0.1:%[1]d
@@ -66,14 +95,14 @@ shutdown_timeout: 5s
     token: %[4]q
     api_url: %[5]s
     poll_timeout: 10s
-helpdesks:
+%[9]shelpdesks:
   - name: desk
     type: webhook
     url: %[6]s
     secret: %[7]q
     api_token: %[8]q
 default_helpdesk: desk
-`, s.Port, s.DataDir, store, s.Token, s.TelegramURL, s.ReceiverURL, s.Secret, s.APIToken)
+`, s.Port, s.DataDir, store, s.Token, s.TelegramURL, s.ReceiverURL, s.Secret, s.APIToken, webchat)
 }
 
 // WriteConfig writes s's configuration to path.

@@ -2,6 +2,7 @@ package gatewayproc
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -17,4 +18,15 @@ func TestFreePortIsFree(t *testing.T) {
 	p, err := FreePort()
 	require.NoError(t, err)
 	require.Positive(t, p)
+}
+
+func TestConfigAddsTheWebChatAndShortLeases(t *testing.T) {
+	s := Setup{Port: 1234, DataDir: "/tmp/d", TelegramURL: "http://tg", Token: "t", ReceiverURL: "http://rc", Secret: "s", APIToken: "a"}
+	require.NotContains(t, s.Config(), "webchat")
+	require.NotContains(t, s.Config(), "delivery:")
+	s.WebChatSecret, s.Lease, s.BackoffMax = "chat-secret-0123456789abcdef", 10*time.Second, 2*time.Second
+	cfg := s.Config()
+	require.Contains(t, cfg, "    type: webchat\n")
+	require.Contains(t, cfg, `token_secret: "chat-secret-0123456789abcdef"`)
+	require.Contains(t, cfg, "delivery: {lease: 10s, backoff_base: 200ms, backoff_max: 2s}\n")
 }

@@ -15,10 +15,14 @@ import (
 // Fault is one injected failure: the next request gets Status (with RetryAfter, if set)
 // after waiting Delay. A zero Status with a Delay only slows the request down, so a client
 // timeout fires; the request is then processed as usual, as a real slow server would.
+// LoseAnswer processes the request as usual (the event is stored) and then drops the
+// connection without an answer, as when the answer is lost on its way back: the sender must
+// send the event again and the repeat is deduplicated by its idempotency key.
 type Fault struct {
 	Status     int
 	RetryAfter string
 	Delay      time.Duration
+	LoseAnswer bool
 }
 
 // Received is one request the receiver accepted.
@@ -128,6 +132,9 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rc.answers[key] = a
 	}
 	rc.mu.Unlock()
+	if fault.LoseAnswer {
+		panic(http.ErrAbortHandler) // net/http closes the connection without a response
+	}
 	x.Status, x.Header, x.Response = a.status, http.Header{"Content-Type": {"application/json"}}, a.body
 	if rc.contract != nil {
 		if err := rc.contract.ValidateResponse(r.Context(), x); err != nil {

@@ -163,6 +163,30 @@ func TestReceiverFaults(t *testing.T) {
 	require.Empty(t, rc.Errors())
 }
 
+// A lost answer leaves the event stored: the client sees the connection drop, and its retry
+// is a repeat answered as the first request would have been.
+func TestReceiverLosesAnAnswerAfterStoring(t *testing.T) {
+	rc, srv := newReceiver(t)
+	rc.Inject(webhookreceiver.Fault{LoseAnswer: true})
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL, strings.NewReader(opened))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(webhook.HeaderEvent, "conversation.opened")
+	req.Header.Set(webhook.HeaderIdempotencyKey, "open-c1")
+	now := time.Now()
+	req.Header.Set(webhook.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set(webhook.HeaderSignature, webhook.Sign([]byte(secret), now, []byte(opened)))
+	_, err = http.DefaultClient.Do(req)
+	require.Error(t, err, "the answer is lost")
+	require.Len(t, rc.Events(), 1, "the event was stored before the answer was lost")
+	status, body := send(t, srv.URL, "conversation.opened", "open-c1", opened, true)
+	require.Equal(t, http.StatusOK, status, body)
+	require.JSONEq(t, `{"ticket":"T-1"}`, body)
+	require.Len(t, rc.Events(), 1)
+	require.Equal(t, 1, rc.Repeats())
+	require.Empty(t, rc.Errors())
+}
+
 // TestContractIsValid loads docs/webhook-openapi.yaml; the loader also checks every example
 // in it against its schema, so the published examples cannot drift from the schemas.
 func TestContractIsValid(t *testing.T) {
