@@ -54,7 +54,7 @@ func connectorTypes() []connectorType {
 			}).withMaxText(telegram.MaxInboundText),
 		channelType("email", connectors.KindEmail, email.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *email.Config) (*email.Channel, error) {
-				return email.New(name, *c, email.Deps{Blobs: d.blobs, Cursors: d.store, Threads: d.store, Log: d.log,
+				return email.New(name, *c, email.Deps{Blobs: d.blobs, Cursors: d.store, Records: d.store, Threads: d.store, Log: d.log,
 					Metrics: d.metrics, MaxAttachmentBytes: d.cfg.Attachments.MaxBytes})
 			}),
 		channelType("whatsapp", connectors.KindChat, whatsapp.DefaultConfig,

@@ -37,6 +37,9 @@ type Deps struct {
 	Blobs connectors.Blobs
 	// Cursors keeps the mailbox's UIDVALIDITY and last UID across restarts. Required.
 	Cursors connectors.Cursors
+	// Records keeps which players were told that their mail was cut, a record per mail that
+	// expires after 30 days. Required.
+	Records connectors.Records
 	// Threads finds the conversation a mail's headers name, and the thread a reply answers.
 	// Nil threads by subject and plus-address tokens only, and answers conv.Player.Email
 	// without In-Reply-To (tests of the channel alone).
@@ -57,6 +60,7 @@ type Channel struct {
 	cfg     Config
 	blobs   connectors.Blobs
 	cursors connectors.Cursors
+	records connectors.Records
 	threads Threads
 	log     *slog.Logger
 
@@ -81,8 +85,8 @@ var _ connectors.Channel = (*Channel)(nil)
 // New returns the mailbox instance name. cfg must have had config's defaults applied. It does
 // not connect, so a mail server outage does not stop the gateway from starting.
 func New(name normalize.InstanceName, cfg Config, deps Deps) (*Channel, error) {
-	if deps.Blobs == nil || deps.Cursors == nil {
-		return nil, fmt.Errorf("email %s: Blobs and Cursors are required", name)
+	if deps.Blobs == nil || deps.Cursors == nil || deps.Records == nil {
+		return nil, fmt.Errorf("email %s: Blobs, Cursors and Records are required", name)
 	}
 	p := newProblems()
 	cfg.Validate(p.Problems)
@@ -106,7 +110,7 @@ func New(name normalize.InstanceName, cfg Config, deps Deps) (*Channel, error) {
 		return nil, fmt.Errorf("email %s: %w", name, err)
 	}
 	return &Channel{
-		name: name, cfg: cfg, blobs: deps.Blobs, cursors: deps.Cursors, threads: deps.Threads, log: log,
+		name: name, cfg: cfg, blobs: deps.Blobs, cursors: deps.Cursors, records: deps.Records, threads: deps.Threads, log: log,
 		from: cfg.fromAddress(), domain: cfg.ownDomain(), tokens: newTokenFormat(cfg.SubjectToken),
 		imapTLS: imapTLS, smtpTLS: smtpTLS, now: time.Now, backoff: time.Second,
 		metrics: m, maxFileBytes: deps.MaxAttachmentBytes,

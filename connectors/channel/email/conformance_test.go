@@ -104,7 +104,7 @@ func newConformanceEnv(t *testing.T, peers *mailpeer.Env, withSent bool) *confor
 	}
 	cfg.SMTP.Address, cfg.SMTP.CAFile = peers.SubmissionsAddr, peers.CAFile
 	cfg.From = peers.Support.Addr
-	ch, err := email.New("mail", *cfg, email.Deps{Blobs: store, Cursors: &memCursors{}})
+	ch, err := email.New("mail", *cfg, email.Deps{Blobs: store, Cursors: &memCursors{}, Records: &memCursors{}})
 	require.NoError(t, err)
 	email.SetBackoff(ch, 20*time.Millisecond)
 	return &conformanceEnv{peers: peers, ch: ch, folder: folder}

@@ -52,7 +52,7 @@ func TestRefusedLoginIsReportedUnauthorized(t *testing.T) {
 		cfg.IMAP.Address, cfg.IMAP.CAFile = peers.IMAPSAddr, peers.CAFile
 		cfg.IMAP.User, cfg.IMAP.Password = peers.Agent.Addr, settings.Secret(password)
 		cfg.SMTP.Address, cfg.From = peers.SubmissionsAddr, peers.Agent.Addr
-		ch, err := email.New("mail", *cfg, email.Deps{Blobs: store, Cursors: &memCursors{}})
+		ch, err := email.New("mail", *cfg, email.Deps{Blobs: store, Cursors: &memCursors{}, Records: &memCursors{}})
 		require.NoError(t, err)
 		sink := &healthSink{}
 		ctx, cancel := context.WithCancel(context.Background())

@@ -93,7 +93,7 @@ func startGateway(t *testing.T, peers *mailpeer.Env, change func(*email.Config))
 		change(cfg)
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	ch, err := email.New("mail", *cfg, email.Deps{Blobs: bl, Cursors: st, Threads: st, Log: log})
+	ch, err := email.New("mail", *cfg, email.Deps{Blobs: bl, Cursors: st, Records: st, Threads: st, Log: log})
 	require.NoError(t, err)
 	email.SetBackoff(ch, 50*time.Millisecond)
 	desk := &ticketDesk{posts: map[normalize.ConversationID][]normalize.Message{}, convs: map[normalize.ConversationID]normalize.Conversation{}}

@@ -39,7 +39,7 @@ func intakeChannel(t *testing.T, protocol string, sink *conformance.RecordingSin
 	cfg.From = "support@casino.test"
 	cfg.MaxMailBytes = 64 << 10
 	cfg.Intake.Protocol, cfg.Intake.Address = protocol, freeAddr(t)
-	ch, err := email.New("mail", *cfg, email.Deps{Blobs: store, Cursors: &memCursors{}})
+	ch, err := email.New("mail", *cfg, email.Deps{Blobs: store, Cursors: &memCursors{}, Records: &memCursors{}})
 	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() { done <- ch.Run(t.Context(), sink) }() // t.Context ends before the cleanups run

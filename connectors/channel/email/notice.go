@@ -27,31 +27,36 @@ type notice struct {
 	limit    int64 // of a mail when size is set, else of one file
 }
 
-// noticeKeyPrefix begins the cursor key that records a notice as sent: one key per mail.
+// noticeKeyPrefix begins the key of the record (connectors.Records) that a notice was sent:
+// one record per mail.
 const noticeKeyPrefix = "notice:"
+
+// noticeTTL is how long the record of a notice is kept. A mail read again later than that
+// (a mailbox rebuilt long after) still finds its notice in the Sent folder, when one is set.
+const noticeTTL = 30 * 24 * time.Hour
 
 // noticeID is the Message-ID of the notice about the mail mailID: derived from it, so that
 // reading the mail again (a restart, a changed UIDVALIDITY) finds the notice already sent,
-// in the cursor and in the Sent folder.
+// in the store's record and in the Sent folder.
 func noticeID(mailID, domain string) string {
 	sum := sha256.Sum256([]byte(mailID))
 	return "notice-" + hex.EncodeToString(sum[:16]) + "@" + domain
 }
 
-// tellPlayer sends the player the notice of a stored mail at most once: a notice the cursor
-// or the Sent folder holds is not sent again, and the cursor records it before it is
+// tellPlayer sends the player the notice of a stored mail at most once: a notice the store's
+// records or the Sent folder hold is not sent again, and a record is written before it is
 // submitted, so a crash after that loses the notice rather than doubles it. A notice that
 // could not go out is logged and not tried again: the agents' message says what happened.
 func (c *Channel) tellPlayer(ctx context.Context, n *notice) {
 	mid := noticeID(n.mailID, c.domain)
 	key := noticeKeyPrefix + mid
 	log := c.log.With("external_id", n.mailID, "notice", mid, "to", n.to)
-	done, err := c.cursors.Cursor(ctx, c.name, key)
+	_, done, err := c.records.Record(ctx, c.name, key)
 	switch {
 	case err != nil:
 		log.Warn("email: the player is not told of the mail's size: the store cannot say whether they were", "err", err)
 		return
-	case done != "":
+	case done:
 		return
 	}
 	raw, err := c.compose(ctx, normalize.Conversation{Address: n.address}, normalize.Message{Text: n.text()},
@@ -69,13 +74,13 @@ func (c *Channel) tellPlayer(ctx context.Context, n *notice) {
 			log.Warn("email: the Sent folder cannot be searched; the notice goes by the store's record alone", "err", err)
 		case found:
 			sent.close()
-			_ = c.cursors.SetCursor(ctx, c.name, key, "found in "+c.cfg.IMAP.SentFolder)
+			_ = c.records.PutRecord(ctx, c.name, key, "found in "+c.cfg.IMAP.SentFolder, c.now().Add(noticeTTL))
 			return
 		default:
 			defer sent.close()
 		}
 	}
-	if err := c.cursors.SetCursor(ctx, c.name, key, c.now().UTC().Format(time.RFC3339)); err != nil {
+	if err := c.records.PutRecord(ctx, c.name, key, c.now().UTC().Format(time.RFC3339), c.now().Add(noticeTTL)); err != nil {
 		log.Warn("email: the player is not told of the mail's size: the store cannot record it", "err", err)
 		return
 	}

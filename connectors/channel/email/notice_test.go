@@ -103,6 +103,14 @@ func TestOversizedMailTellsThePlayerOnce(t *testing.T) {
 	require.Equal(t, map[string]float64{"auto_reply": 1, "bulk": 0, "own_mail": 0, "bounce": 0},
 		counters(t, reg, "gateway_email_dropped_total"), "every reason shows, at 0 until counted")
 
+	for _, id := range []string{big.MessageID, files.MessageID} {
+		recs, err := e.cursors.ListRecords(t.Context(), "mail", "notice:"+email.NoticeID(id, e.peers.Domain), "", 2)
+		require.NoError(t, err)
+		require.Len(t, recs, 1, "the notice of %s is recorded", id)
+		require.WithinDuration(t, time.Now().Add(30*24*time.Hour), recs[0].Expires, time.Hour,
+			"the record of a notice expires after 30 days, for retention to delete")
+	}
+
 	again := func(name string) {
 		sink, stop = run()
 		waitIDs(t, sink, big.MessageID, files.MessageID, small)

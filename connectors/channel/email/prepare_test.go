@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -55,6 +56,18 @@ func (noCursors) SetCursor(context.Context, normalize.InstanceName, string, stri
 	return nil
 }
 
+// noCursors keeps no records either.
+func (noCursors) PutRecord(context.Context, normalize.InstanceName, string, string, time.Time) error {
+	return nil
+}
+func (noCursors) Record(context.Context, normalize.InstanceName, string) (string, bool, error) {
+	return "", false, nil
+}
+func (noCursors) DeleteRecord(context.Context, normalize.InstanceName, string) error { return nil }
+func (noCursors) ListRecords(context.Context, normalize.InstanceName, string, string, int) ([]connectors.Record, error) {
+	return nil, nil
+}
+
 // testChannel is the support mailbox of the parse package's corpus: support@casino.example.
 func testChannel(t *testing.T, threads Threads) *Channel {
 	t.Helper()
@@ -63,7 +76,7 @@ func testChannel(t *testing.T, threads Threads) *Channel {
 	cfg := DefaultConfig()
 	cfg.IMAP.Address, cfg.IMAP.User, cfg.IMAP.Password = "imap.casino.example:993", "support", "pw"
 	cfg.SMTP.Address, cfg.From = "smtp.casino.example:465", "support@casino.example"
-	ch, err := New("mail", *cfg, Deps{Blobs: bl, Cursors: noCursors{}, Threads: threads})
+	ch, err := New("mail", *cfg, Deps{Blobs: bl, Cursors: noCursors{}, Records: noCursors{}, Threads: threads})
 	require.NoError(t, err)
 	return ch
 }

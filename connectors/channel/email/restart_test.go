@@ -76,7 +76,7 @@ func (e *folderEnv) runWith(t *testing.T, change func(*email.Config, *email.Deps
 	cfg.IMAP.PollInterval = time.Second
 	cfg.SMTP.Address = e.peers.SubmissionsAddr
 	cfg.From = e.peers.Support.Addr
-	deps := email.Deps{Blobs: store, Cursors: e.cursors}
+	deps := email.Deps{Blobs: store, Cursors: e.cursors, Records: e.cursors}
 	if change != nil {
 		change(cfg, &deps)
 	}

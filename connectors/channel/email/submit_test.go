@@ -127,7 +127,7 @@ func plainChannel(t *testing.T, smtpAddr string) *email.Channel {
 	cfg.IMAP.Address, cfg.IMAP.TLS, cfg.IMAP.User, cfg.IMAP.Password = "127.0.0.1:1", email.TLSPlain, "support@casino.test", "pw"
 	cfg.SMTP.Address, cfg.SMTP.TLS, cfg.SMTP.Timeout = smtpAddr, email.TLSPlain, 5*time.Second
 	cfg.From = "support@casino.test"
-	ch, err := email.New("mail", *cfg, email.Deps{Blobs: store, Cursors: &memCursors{}})
+	ch, err := email.New("mail", *cfg, email.Deps{Blobs: store, Cursors: &memCursors{}, Records: &memCursors{}})
 	require.NoError(t, err)
 	return ch
 }

@@ -198,7 +198,7 @@ func sentFolderChannel(t *testing.T, peers *mailpeer.Env, sent, smtpAddr string)
 	cfg.IMAP.User, cfg.IMAP.Password = peers.Support.Addr, settings.Secret(peers.Support.Pass)
 	cfg.SMTP.Address, cfg.SMTP.TLS, cfg.SMTP.Timeout = smtpAddr, email.TLSPlain, 30*time.Second
 	cfg.From = peers.Support.Addr
-	ch, err := email.New("mail", *cfg, email.Deps{Blobs: store, Cursors: &memCursors{}})
+	ch, err := email.New("mail", *cfg, email.Deps{Blobs: store, Cursors: &memCursors{}, Records: &memCursors{}})
 	require.NoError(t, err)
 	return ch
 }
