@@ -161,9 +161,28 @@ func TestOldPendingListIsMoved(t *testing.T) {
 		require.Empty(t, v, "cursor %s is emptied once moved", key)
 	}
 	require.Eventually(t, func() bool { return len(e.pendingRecords()) == 0 }, waitFor, tick)
-	ends, err := e.store.ListRecords(ctx, "voice", "end:", "", 10)
+
+	// During a rolling upgrade a replica of the older version, running on, adds to the old
+	// list and notes in the cursors that a call left a message: both are taken up.
+	handledCall, abandonedCall := newCallSid(), newCallSid()
+	require.NoError(t, e.store.SetCursor(ctx, "voice", "handled:"+handledCall, "1"))
+	later := []string{}
+	for caller, c := range map[string]string{"+4915100000004": handledCall, "+4915100000005": abandonedCall} {
+		raw, err := json.Marshal(map[string]any{"call": c, "from": caller, "to": lineNumber, "duration": 4, "due": first})
+		require.NoError(t, err)
+		require.NoError(t, e.store.SetCursor(ctx, "voice", "end:"+c, string(raw)))
+		later = append(later, "end:"+c)
+	}
+	list, err = json.Marshal(later)
 	require.NoError(t, err)
-	require.Empty(t, ends)
+	require.NoError(t, e.store.SetCursor(ctx, "voice", "pending", string(list)))
+	require.Contains(t, e.waitMessages("+4915100000005", 1)[0].Text, "abandoned")
+	require.Eventually(t, func() bool {
+		ends, err := e.store.ListRecords(ctx, "voice", "end:", "", 10)
+		require.NoError(t, err)
+		return len(ends) == 0
+	}, waitFor, tick, "every call's end settled")
+	require.Empty(t, e.messages("+4915100000004"), "the older replica noted that the call left a message")
 }
 
 // TestRecordsExpire: what the line keeps of a settled call (the voicemail delivered, that

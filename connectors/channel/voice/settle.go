@@ -19,18 +19,15 @@ import (
 // settleLoop settles the pending records when woken by a callback and every sweep interval
 // (downloads waiting for their next try, transcripts waited for, calls' ends due, pieces
 // another replica's webhooks stored), from the start: records a crash left are taken up again
-// at once. It first moves a pending list an older version left in the cursors (legacy.go).
+// at once. Each sweep first moves what an older version left on its pending list in the
+// cursors (legacy.go): at the first start after an upgrade, and during a rolling upgrade,
+// whatever callbacks the replicas not yet upgraded took.
 func (c *Channel) settleLoop(ctx context.Context, sink connectors.Sink) {
 	t := time.NewTicker(c.sweep)
 	defer t.Stop()
-	migrated := false
 	for {
-		if !migrated {
-			migrated = c.migrateLegacy(ctx)
-		}
-		if migrated {
-			c.settleAll(ctx, sink)
-		}
+		c.migrateLegacy(ctx)
+		c.settleAll(ctx, sink)
 		select {
 		case <-ctx.Done():
 			return
@@ -296,6 +293,12 @@ func (c *Channel) settleEnd(ctx context.Context, sink connectors.Sink, r connect
 		return nil
 	}
 	_, handled, err := c.records.Record(ctx, c.name, handledKey(e.Call))
+	if err == nil && !handled {
+		// A replica of an older version, during a rolling upgrade, notes it in the cursors.
+		var legacy string
+		legacy, err = c.cursors.Cursor(ctx, c.name, handledKey(e.Call))
+		handled = legacy != ""
+	}
 	if err != nil {
 		return err
 	}
