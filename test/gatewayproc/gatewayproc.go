@@ -5,6 +5,7 @@
 package gatewayproc
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -182,6 +183,32 @@ func WaitReady(ctx context.Context, base string) error {
 		}
 	}
 	return errors.New("gateway did not become ready within a minute")
+}
+
+// QueuesEmpty reads gateway_queue_depth from /metrics: true when both directions are 0.
+func QueuesEmpty(ctx context.Context, base string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	seen := 0
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "gateway_queue_depth{") {
+			continue
+		}
+		if !strings.HasSuffix(line, " 0") {
+			return false
+		}
+		seen++
+	}
+	return seen > 0
 }
 
 // Process is one gateway replica: the binary with one configuration, started again on demand.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -13,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -223,7 +221,7 @@ func waitDone(ctx context.Context, base string, col *collector, agents *agents, 
 	}
 	for {
 		if col.received() >= spec.messages && agents.accepted() >= replies &&
-			len(replyArrivals(tg, spec.chats)) >= replies && queuesEmpty(ctx, base) {
+			len(replyArrivals(tg, spec.chats)) >= replies && gatewayproc.QueuesEmpty(ctx, base) {
 			return
 		}
 		select {
@@ -232,32 +230,6 @@ func waitDone(ctx context.Context, base string, col *collector, agents *agents, 
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-// queuesEmpty reads gateway_queue_depth from /metrics: true when both directions are 0.
-func queuesEmpty(ctx context.Context, base string) bool {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
-	if err != nil {
-		return false
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return false
-	}
-	defer resp.Body.Close()
-	seen := 0
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "gateway_queue_depth{") {
-			continue
-		}
-		if !strings.HasSuffix(line, " 0") {
-			return false
-		}
-		seen++
-	}
-	return seen > 0
 }
 
 // replyArrivals are the agents' replies Telegram received, by the reply's number.
