@@ -85,7 +85,7 @@ default_helpdesk: inbox
 	tg.Revoke(false)
 	require.Eventually(t, func() bool { return e.health().connector("tg").Ready }, 30*time.Second, 10*time.Millisecond)
 	_, body = e.get("/readyz")
-	require.Regexp(t, `(?m)^channel tg \(telegram\): ready$`, body)
+	require.Regexp(t, `(?m)^channel tg \(telegram\): ready(; singleton .* runs on this replica .*)?$`, body)
 	tg.AddUpdate(tgbotapi.Update{Message: &tgbotapi.Message{MessageID: 1, Date: int(time.Now().Unix()),
 		From: &tgbotapi.User{ID: 7000000042, FirstName: "Tele"}, Chat: &tgbotapi.Chat{ID: 7000000042, Type: "private"},
 		Text: "hello from Telegram"}})
