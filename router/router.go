@@ -84,6 +84,11 @@ type Options struct {
 	// Directory completes each player's message with the player directory's knowledge
 	// (enrich.go); nil asks no directory.
 	Directory Directory
+	// DutyOfCare flags players' messages that signal gambling harm (care.go); nil flags none.
+	DutyOfCare DutyOfCare
+	// Escalations queues the escalation webhook's calls for duty of care and SLA breaches;
+	// nil calls none.
+	Escalations Escalations
 }
 
 func (o *Options) defaults() {
@@ -137,7 +142,7 @@ func New(st Store, channels map[normalize.InstanceName]connectors.Channel, helpd
 	rules Rules, opts Options, reg prometheus.Registerer, log *slog.Logger) *Router {
 	opts.defaults()
 	return &Router{
-		store: st, channels: channels, helpdesks: helpdesks, rules: rules, opts: opts, log: log,
+		store: withCare(st, opts, log), channels: channels, helpdesks: helpdesks, rules: rules, opts: opts, log: log,
 		m:       newMetrics(reg, st.Stats, log),
 		owner:   "router-" + string(normalize.NewMessageID()),
 		wake:    make(chan struct{}, 1),

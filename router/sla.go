@@ -40,6 +40,7 @@ func (r *Router) markSLABreaches(ctx context.Context) int {
 		r.m.slaBreaches.WithLabelValues(string(c.Channel)).Inc()
 		r.log.Warn("sla: first-response target missed", "conv", c.ID, "channel", c.Channel, "helpdesk", c.Helpdesk,
 			"awaiting_since", c.SLA.AwaitingSince, "due_at", c.SLA.DueAt)
+		r.escalateBreach(ctx, c)
 	}
 	if len(breached) > 0 {
 		r.poke()
