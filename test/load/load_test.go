@@ -47,35 +47,41 @@ func TestMeasure(t *testing.T) {
 		{0, "a", at(5)}, {1, "b", at(20)}, {0, "a", at(30)}, // 0 again under its ID: a re-send
 		{2, "c", at(40)}, {2, "c2", at(50)}, // 2 again under a new ID: a duplicate
 	}
-	d := measure(sends, arrivals, 1, nil)
+	d := measure(sends, arrivals, 1, nil, nil)
 	require.Equal(t, Direction{Sent: 5, Delivered: 3, PerSecond: 3 / 0.040, P50ms: 20, P95ms: 30, P99ms: 30,
 		Lost: 2, Duplicated: 1, Resent: 1}, d, "3 never arrived or never left; latencies 5, 20 and 30 ms over 40 ms")
 
-	d = measure(sends, arrivals, 1, []time.Time{at(45)})
-	require.Equal(t, 1, d.AtKill, "a kill between 2's first copy and its second explains the duplicate")
+	d = measure(sends, arrivals, 1, []time.Time{at(45)}, map[string]bool{"a": true, "b": true, "c2": true})
+	require.Equal(t, 1, d.AtKill, "a kill after 2's unrecorded first copy explains the duplicate")
 	require.Zero(t, d.Duplicated)
-	require.Equal(t, 1, measure(sends, arrivals, 1, []time.Time{at(60)}).Duplicated, "a kill after both copies explains nothing")
+	d = measure(sends, arrivals, 1, []time.Time{at(45)}, map[string]bool{"a": true, "b": true, "c": true, "c2": true})
+	require.Equal(t, 1, d.Duplicated, "a copy the gateway recorded and sent again is a real duplicate")
 }
 
 func TestDuplicatesAtKill(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
 	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
 	tests := []struct {
-		name   string
-		copies []arrival
-		kills  []time.Time
-		want   int
+		name     string
+		copies   []arrival
+		kills    []time.Time
+		recorded []string
+		want     int
 	}{
-		{"sent just before the kill, again after it", []arrival{{1, "a", at(9.5)}, {1, "b", at(11)}}, []time.Time{at(10)}, 1},
-		{"first copy long before the kill: recorded, so no excuse", []arrival{{1, "a", at(5)}, {1, "b", at(11)}}, []time.Time{at(10)}, 0},
-		{"both copies before the kill", []arrival{{1, "a", at(9.5)}, {1, "b", at(9.8)}}, []time.Time{at(10)}, 0},
-		{"no kill", []arrival{{1, "a", at(9.5)}, {1, "b", at(11)}}, nil, 0},
-		{"one kill explains one extra copy", []arrival{{1, "a", at(9.5)}, {1, "b", at(11)}, {1, "c", at(12)}}, []time.Time{at(10)}, 1},
-		{"two kills, two copies", []arrival{{1, "a", at(9.5)}, {1, "b", at(19.9)}, {1, "c", at(21)}}, []time.Time{at(10), at(20)}, 2},
-		{"a repeat under the same ID is no duplicate", []arrival{{1, "a", at(9.5)}, {1, "a", at(11)}}, []time.Time{at(10)}, 0},
+		{"unrecorded before the kill, again after it", []arrival{{1, "a", at(9.5)}, {1, "b", at(11)}}, []time.Time{at(10)}, []string{"b"}, 1},
+		{"the first copy was recorded: a real duplicate", []arrival{{1, "a", at(9.5)}, {1, "b", at(11)}}, []time.Time{at(10)}, []string{"a", "b"}, 0},
+		{"no kill after the unrecorded copy", []arrival{{1, "a", at(10.5)}, {1, "b", at(11)}}, []time.Time{at(10)}, []string{"b"}, 0},
+		{"no kill", []arrival{{1, "a", at(9.5)}, {1, "b", at(11)}}, nil, []string{"b"}, 0},
+		{"one copy only", []arrival{{1, "a", at(9.5)}}, []time.Time{at(10)}, nil, 0},
+		{"two kills, two unrecorded copies", []arrival{{1, "a", at(9.5)}, {1, "b", at(19.9)}, {1, "c", at(21)}}, []time.Time{at(10), at(20)}, []string{"c"}, 2},
+		{"a repeat under the same ID is no duplicate", []arrival{{1, "a", at(9.5)}, {1, "a", at(11)}}, []time.Time{at(10)}, nil, 0},
 	}
 	for _, tt := range tests {
-		require.Equal(t, tt.want, duplicatesAtKill(tt.copies, tt.kills), tt.name)
+		recorded := map[string]bool{}
+		for _, id := range tt.recorded {
+			recorded[id] = true
+		}
+		require.Equal(t, tt.want, duplicatesAtKill(tt.copies, tt.kills, recorded), tt.name)
 	}
 }
 

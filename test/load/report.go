@@ -58,7 +58,8 @@ type Direction struct {
 	// from those counted in AtKill.
 	Duplicated int `json:"duplicated"`
 	// AtKill arrived again under a different ID after a SIGKILL that fell between the far end
-	// taking the first copy (within killWindow before the kill) and the gateway recording it.
+	// taking a copy and the gateway recording it (the gateway's store, read after the run,
+	// has no record of that copy).
 	// Only replies can be: Telegram's sendMessage takes no idempotency key, so a reply whose
 	// acceptance the gateway did not live to record is sent again. Inbound messages carry
 	// their ID to the helpdesk, which deduplicates, so none may ever count here.
@@ -67,17 +68,12 @@ type Direction struct {
 	Resent int `json:"resent"`
 }
 
-// killWindow bounds how long before a SIGKILL the far end may have taken a message whose
-// sending the gateway had not recorded yet: a send's answer and its durable record are
-// milliseconds apart, a loaded machine may stretch that to a second.
-const killWindow = 2 * time.Second
-
 // measure compares what was sent with what arrived. Latency runs from each item's send to its
 // first arrival; the rate from the first send to the last first arrival. resent is counted by
-// the far end, which alone sees repeated IDs. kills are the moments of the run's SIGKILLs,
-// which explain a duplicate whose first copy arrived just before one (see AtKill); pass none
-// for a direction whose far end deduplicates.
-func measure(sends []sent, arrivals []arrival, resent int, kills []time.Time) Direction {
+// the far end, which alone sees repeated IDs. kills are the moments of the run's SIGKILLs and
+// recorded the arrivals' IDs the gateway recorded as sent; together they explain a copy sent
+// again after a kill (see AtKill). Pass none for a direction whose far end deduplicates.
+func measure(sends []sent, arrivals []arrival, resent int, kills []time.Time, recorded map[string]bool) Direction {
 	d := Direction{Sent: len(sends), Resent: resent}
 	first := map[int]time.Time{}
 	ids := map[int]map[string]bool{}
@@ -108,7 +104,7 @@ func measure(sends []sent, arrivals []arrival, resent int, kills []time.Time) Di
 			continue
 		}
 		d.Delivered++
-		atKill := duplicatesAtKill(byN[s.n], kills)
+		atKill := duplicatesAtKill(byN[s.n], kills, recorded)
 		d.AtKill += atKill
 		d.Duplicated += len(ids[s.n]) - 1 - atKill
 		lat = append(lat, max(at.Sub(s.at), 0))
@@ -124,30 +120,29 @@ func measure(sends []sent, arrivals []arrival, resent int, kills []time.Time) Di
 	return d
 }
 
-// duplicatesAtKill counts the copies of one message, beyond the first of each ID, that a
-// SIGKILL explains: each kill explains at most one extra copy, arriving after the kill, of a
-// copy that arrived within killWindow before it.
-func duplicatesAtKill(copies []arrival, kills []time.Time) int {
+// duplicatesAtKill counts the copies of one message that a SIGKILL explains: a copy the
+// gateway never recorded as sent, which arrived before a kill, while another copy of it
+// arrived. The gateway records each send at once; only a kill between the far end taking a
+// copy and that record leaves one unrecorded, and the restarted gateway sends it again.
+func duplicatesAtKill(copies []arrival, kills []time.Time, recorded map[string]bool) int {
 	seen := map[string]bool{}
-	var distinct []arrival
-	for _, c := range copies {
-		if !seen[c.id] {
-			seen[c.id] = true
-			distinct = append(distinct, c)
-		}
-	}
-	slices.SortFunc(distinct, func(a, b arrival) int { return a.at.Compare(b.at) })
 	n := 0
-	for i := 1; i < len(distinct); i++ {
-		prev, next := distinct[i-1].at, distinct[i].at
+	for _, c := range copies {
+		if seen[c.id] {
+			continue
+		}
+		seen[c.id] = true
+		if recorded[c.id] {
+			continue
+		}
 		for _, k := range kills {
-			if !prev.After(k) && k.Sub(prev) <= killWindow && next.After(k) {
+			if !c.at.After(k) {
 				n++
 				break
 			}
 		}
 	}
-	return n
+	return min(n, len(seen)-1)
 }
 
 // percentile is the nearest-rank percentile of sorted values, 0 for none.

@@ -142,8 +142,13 @@ func runScenario(ctx context.Context, spec runSpec) (res Result, err error) {
 	for i, id := range updateOf {
 		sends[i] = sent{n: i, at: handed[id]} // zero when never handed out: lost
 	}
-	res.Inbound = measure(sends, col.arrivals(), rc.Repeats(), nil)
-	res.Replies = measure(agents.sends(), replyArrivals(tg, spec.chats), agents.retries(), kills)
+	// The run's context is cancelled by now; the store is read once the gateway stopped.
+	recorded, err := recordedSends(context.WithoutCancel(ctx), setup.DataDir, setup.PostgresDSN)
+	if err != nil {
+		return res, err
+	}
+	res.Inbound = measure(sends, col.arrivals(), rc.Repeats(), nil, nil)
+	res.Replies = measure(agents.sends(), replyArrivals(tg, spec.chats), agents.retries(), kills, recorded)
 	res.Starts = u.starts
 	res.PeakRSSMB = float64(u.peakRSSk) / 1024
 	res.CPUSeconds = u.cpu.Seconds()
@@ -239,7 +244,8 @@ func replyArrivals(tg *telegramfake.Server, chats int) []arrival {
 		for _, m := range tg.Sent(int64(firstChat + c)) {
 			if n, ok := numberIn(m.Text, replyPrefix); ok && m.Method == "sendMessage" {
 				// Telegram has no idempotency key: every send is a new message to the player.
-				out = append(out, arrival{n: n, id: fmt.Sprint(m.ChatID, "/", m.MessageID), at: m.At})
+				// The ID as the channel records it (chat:message), so the store's record of it is found.
+				out = append(out, arrival{n: n, id: fmt.Sprint(m.ChatID, ":", m.MessageID), at: m.At})
 			}
 		}
 	}
