@@ -46,6 +46,10 @@ type Config struct {
 	Language Language `yaml:"language"`
 	// PlayerDirectory looks players up in the operator's CRM (docs/policy.md).
 	PlayerDirectory PlayerDirectory `yaml:"player_directory"`
+	// DutyOfCare flags players' messages that signal gambling harm (docs/policy.md).
+	DutyOfCare DutyOfCare `yaml:"duty_of_care"`
+	// Escalation is the webhook called on duty-of-care flags and SLA breaches (docs/policy.md).
+	Escalation Escalation `yaml:"escalation"`
 
 	// catalog is what Parse knew the types by, for Validate's messages.
 	catalog Catalog

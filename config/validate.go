@@ -63,6 +63,7 @@ func (c *Config) validate(p *problems) {
 
 	c.Language.validate(p, c.catalog.CheckLanguages)
 	c.PlayerDirectory.validate(p)
+	c.Escalation.validate(p)
 
 	names := c.validateEntries(p)
 	c.validateRoutes(p, names)

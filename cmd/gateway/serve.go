@@ -83,6 +83,8 @@ type gateway struct {
 	started       atomic.Bool
 	// pacing is how fast request bodies must arrive; the zero value means defaultPacing.
 	pacing pacing
+	// escalate sends the escalation webhook's queued calls; nil when none is configured.
+	escalate func(context.Context) error
 }
 
 // streamGrace is how long requests in flight at shutdown keep their context.
@@ -151,6 +153,16 @@ func serve(ctx context.Context, cfg *config.Config, configFile string, out io.Wr
 	go func() {
 		retentionDone <- g.singletons.RunSingleton(routerCtx, "retention", "retention", g.retention.Run)
 	}()
+	escalationDone := make(chan error, 1)
+	go func() {
+		if g.escalate == nil {
+			escalationDone <- nil
+			return
+		}
+		// Two replicas sending the same call would be dropped by its idempotency key, but
+		// one sender keeps the receiver's log clean.
+		escalationDone <- g.singletons.RunSingleton(routerCtx, "escalation", "escalation", g.escalate)
+	}()
 	g.started.Store(true)
 	log.Info("gateway started", "listen", ln.Addr().String(), "public_url", cfg.PublicURL,
 		"channels", len(g.channels), "helpdesks", len(g.helpdesks), "store", cfg.Store.Driver)
@@ -185,6 +197,7 @@ func serve(ctx context.Context, cfg *config.Config, configFile string, out io.Wr
 	wg.Wait()
 	<-routerDone
 	<-retentionDone
+	<-escalationDone
 	log.Info("gateway stopped")
 	return runErr
 }
@@ -272,11 +285,19 @@ func assemble(ctx context.Context, cfg *config.Config, configFile string, out io
 			g.singletonRuns[normalize.InstanceName(h.Name)] = h.Type + "/" + h.Name
 		}
 	}
+	care, escalations, escalate, err := carePolicy(cfg, st, log)
+	if err != nil {
+		g.closeShared()
+		st.Close()
+		return nil, err
+	}
+	g.escalate = escalate
 	g.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	g.router = router.New(st, g.channels, g.helpdesks, routingRules(cfg, sla), router.Options{
 		Workers: cfg.Delivery.Workers, OutboundWorkers: cfg.Delivery.OutboundWorkers, MaxAttempts: cfg.Delivery.MaxAttempts, BackoffBase: cfg.Delivery.BackoffBase,
 		BackoffMax: cfg.Delivery.BackoffMax, BatchSize: cfg.Delivery.BatchSize, Lease: cfg.Delivery.Lease,
 		DrainTimeout: cfg.ShutdownTimeout, Health: g.health, MaxText: textLimits(types), Languages: langs, Directory: directory,
+		DutyOfCare: care, Escalations: escalations,
 	}, g.registry, log)
 	g.retention = router.NewRetention(st, blobStore, g.helpdesks, router.RetentionOptions{
 		ClosedConversations: cfg.Retention.ClosedConversations, Attachments: cfg.Retention.Attachments}, g.registry, log)
