@@ -72,8 +72,11 @@ func (s *Store) Intake(ctx context.Context, msgs []normalize.Message, assess Ass
 	err := s.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
 		out = make([]Accepted, 0, len(msgs))
 		now := s.now()
+		// Per call, not per transaction: another caller's share of the group commit may be
+		// rolled back to its savepoint, taking its lane updates with it.
+		due := dueSet{}
 		for _, m := range msgs {
-			a, err := s.intakeOne(ctx, tx, m, assess, now.UnixMilli())
+			a, err := s.intakeOne(ctx, tx, due, m, assess, now.UnixMilli())
 			if err != nil {
 				return err
 			}
@@ -117,7 +120,7 @@ func validate(m *normalize.Message) error {
 	return nil
 }
 
-func (s *Store) intakeOne(ctx context.Context, tx *wtx, m normalize.Message, assess Assess, now int64) (Accepted, error) {
+func (s *Store) intakeOne(ctx context.Context, tx *wtx, due dueSet, m normalize.Message, assess Assess, now int64) (Accepted, error) {
 	res, err := tx.ExecContext(ctx, `INSERT INTO external_ids (instance, external_id, message_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
 		m.Source, m.ExternalID, m.ID)
 	if err != nil {
@@ -137,7 +140,7 @@ func (s *Store) intakeOne(ctx context.Context, tx *wtx, m normalize.Message, ass
 		var upd *normalize.Message
 		a.Conversation, a.Opened, upd, err = s.inboundConversation(ctx, tx, m, assess, now)
 		if err == nil && upd != nil {
-			err = enqueue(ctx, tx, *upd, now)
+			err = due.enqueue(ctx, tx, *upd, now)
 		}
 	} else {
 		a.Conversation, err = outboundConversation(ctx, tx, m, now)
@@ -154,11 +157,40 @@ func (s *Store) intakeOne(ctx context.Context, tx *wtx, m normalize.Message, ass
 			return Accepted{}, err
 		}
 	}
-	return a, enqueue(ctx, tx, m, now)
+	return a, due.enqueue(ctx, tx, m, now)
+}
+
+// laneKey names one conversation's outbox in one direction.
+type laneKey struct {
+	conv normalize.ConversationID
+	dir  normalize.Direction
+}
+
+// dueSet holds the lanes one Intake call has made due so far. A batch of a chat's messages
+// (a getUpdates answer, a burst of webhooks) updates each lane once rather than once per
+// message: nothing in intake idles a lane, so a lane made due stays due, and its row lock
+// (which orders the enqueues on it, see enqueue) is held until the commit.
+type dueSet map[laneKey]struct{}
+
+// enqueue is the package's enqueue, skipping the lane update when this call made the lane
+// due already.
+func (due dueSet) enqueue(ctx context.Context, tx *wtx, m normalize.Message, now int64) error {
+	k := laneKey{m.Conversation, m.Direction}
+	_, made := due[k]
+	if err := enqueueLane(ctx, tx, m, now, !made); err != nil {
+		return err
+	}
+	due[k] = struct{}{}
+	return nil
 }
 
 // enqueue stores m, which knows its conversation, as queued and makes its lane due.
 func enqueue(ctx context.Context, tx *wtx, m normalize.Message, now int64) error {
+	return enqueueLane(ctx, tx, m, now, true)
+}
+
+// enqueueLane is enqueue, with the lane update left out unless makeDue.
+func enqueueLane(ctx context.Context, tx *wtx, m normalize.Message, now int64, makeDue bool) error {
 	m.ReceivedAt = fromMillis(now)
 	m.State = normalize.StateQueued
 	body, err := json.Marshal(m)
@@ -170,20 +202,31 @@ func enqueue(ctx context.Context, tx *wtx, m normalize.Message, now int64) error
 	// enqueue at once, a later seq committed before an earlier one would let a claim hand out
 	// the later message before the earlier is visible. A lane waiting out a back-off keeps its
 	// due time; an idle lane becomes due now.
-	if _, err := tx.ExecContext(ctx, `INSERT INTO lanes (conversation_id, direction, due_at) VALUES (?, ?, ?)
-		ON CONFLICT (conversation_id, direction) DO UPDATE SET due_at = COALESCE(lanes.due_at, excluded.due_at)`,
-		m.Conversation, m.Direction, now); err != nil {
-		return fmt.Errorf("store: enqueue: %w", err)
+	if makeDue {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO lanes (conversation_id, direction, due_at) VALUES (?, ?, ?)
+			ON CONFLICT (conversation_id, direction) DO UPDATE SET due_at = COALESCE(lanes.due_at, excluded.due_at)`,
+			m.Conversation, m.Direction, now); err != nil {
+			return fmt.Errorf("store: enqueue: %w", err)
+		}
+	}
+	const insert = `INSERT INTO messages (id, conversation_id, direction, state, body, created_at) VALUES (?, ?, ?, ?, ?, ?)`
+	if !hasBlobs(m) {
+		// The seq is only needed to record attachments; an Exec costs less than a row to read.
+		if _, err := tx.ExecContext(ctx, insert, m.ID, m.Conversation, m.Direction, normalize.StateQueued, body, now); err != nil {
+			return fmt.Errorf("store: insert message: %w", err)
+		}
+		return nil
 	}
 	var seq int64
-	if err := tx.QueryRowContext(ctx, `INSERT INTO messages (id, conversation_id, direction, state, body, created_at) VALUES (?, ?, ?, ?, ?, ?)
-		RETURNING seq`, m.ID, m.Conversation, m.Direction, normalize.StateQueued, body, now).Scan(&seq); err != nil {
+	if err := tx.QueryRowContext(ctx, insert+` RETURNING seq`, m.ID, m.Conversation, m.Direction, normalize.StateQueued, body, now).Scan(&seq); err != nil {
 		return fmt.Errorf("store: insert message: %w", err)
 	}
-	if err := recordBlobs(ctx, tx, seq, m, now); err != nil {
-		return err
-	}
-	return nil
+	return recordBlobs(ctx, tx, seq, m, now)
+}
+
+// hasBlobs reports whether m has attachments stored in the blob store (see recordBlobs).
+func hasBlobs(m normalize.Message) bool {
+	return slices.ContainsFunc(m.Attachments, func(a normalize.Attachment) bool { return a.BlobRef != "" })
 }
 
 // applyOutbound applies what an agent's message does to its conversation: a status change,
@@ -226,10 +269,13 @@ func (s *Store) inboundConversation(ctx context.Context, tx *wtx, m normalize.Me
 	var cur convMeta
 	var tags, player string
 	var awaiting, due, breached sql.NullInt64
+	// A player writing again reopens the conversation; the ticket stays the same. Finding the
+	// conversation and reopening it is one statement: most messages change nothing else, and
+	// intake runs this for every message (it also takes the row's lock at once).
 	find := func() error {
-		return tx.QueryRowContext(ctx, `SELECT id, language, priority, tags, player, awaiting_since, sla_due_at, sla_breached_at
-		FROM conversations WHERE channel = ? AND address = ?`,
-			m.Channel, m.Address).Scan(&id, &cur.language, &cur.priority, &tags, &player, &awaiting, &due, &breached)
+		return tx.QueryRowContext(ctx, `UPDATE conversations SET updated_at = ?, status = ? WHERE channel = ? AND address = ?
+		RETURNING id, language, priority, tags, player, awaiting_since, sla_due_at, sla_breached_at`,
+			now, normalize.StatusOpen, m.Channel, m.Address).Scan(&id, &cur.language, &cur.priority, &tags, &player, &awaiting, &due, &breached)
 	}
 	err = find()
 	if errors.Is(err, sql.ErrNoRows) {
@@ -251,18 +297,13 @@ func (s *Store) inboundConversation(ctx context.Context, tx *wtx, m normalize.Me
 	}
 	a := assess(m)
 	next, changed := cur.merge(m, a)
-	// A player writing again reopens the conversation; the ticket stays the same. Most
-	// messages change nothing else, and the short statement keeps intake fast.
-	if next.equal(cur) {
-		_, err = tx.ExecContext(ctx, `UPDATE conversations SET updated_at = ?, status = ? WHERE id = ?`, now, normalize.StatusOpen, id)
-	} else {
+	if !next.equal(cur) {
 		tagsJSON, _ := json.Marshal(next.tags)
 		playerJSON, _ := json.Marshal(next.player)
-		_, err = tx.ExecContext(ctx, `UPDATE conversations SET updated_at = ?, status = ?, language = ?, priority = ?, tags = ?, player = ? WHERE id = ?`,
-			now, normalize.StatusOpen, next.language, next.priority, tagsJSON, playerJSON, id)
-	}
-	if err != nil {
-		return "", false, nil, fmt.Errorf("store: update conversation: %w", err)
+		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET language = ?, priority = ?, tags = ?, player = ? WHERE id = ?`,
+			next.language, next.priority, tagsJSON, playerJSON, id); err != nil {
+			return "", false, nil, fmt.Errorf("store: update conversation: %w", err)
+		}
 	}
 	if startsClock(m) && !awaiting.Valid {
 		awaiting, due, breached = sql.NullInt64{Int64: now, Valid: true}, dueAt(now, a.target(next.player.VIPTier)), sql.NullInt64{}
