@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,7 +40,6 @@ const (
 	webPlayers  = 4
 	perChat     = 6 // messages of each Telegram chat and each web chat player
 	replyEvery  = 2 // agents answer every second message of each conversation
-	killWindow  = 2 * time.Second
 	quietPeriod = 3 * time.Second
 )
 
@@ -148,7 +146,9 @@ func TestChaos(t *testing.T) {
 
 	require.Empty(t, rc.Errors(), "the fake helpdesk found the gateway's requests wrong")
 	checkHelpdesk(t, rc)
-	checkTelegram(t, tg, killedAt)
+	recorded, err := gatewayproc.RecordedSends(ctx, "", dsn, "tg")
+	require.NoError(t, err)
+	checkTelegram(t, tg, killedAt, recorded)
 	for _, p := range players {
 		shown := p.shownTexts()
 		for seq := range perChat {
@@ -212,55 +212,62 @@ func checkHelpdesk(t *testing.T, rc *webhookreceiver.Receiver) {
 }
 
 // checkTelegram asserts every agent reply reached its Telegram chat once; a further copy is
-// allowed only where a SIGKILL explains it: Telegram took the reply within killWindow before
-// the kill, and the replica died before it stored that it was sent (Telegram's API has no
-// idempotency key, so nothing can tell that send from a lost one).
-func checkTelegram(t *testing.T, tg *telegramfake.Server, kills []time.Time) {
+// allowed only where a SIGKILL explains it: Telegram took a copy the store never recorded as
+// sent (recorded holds the "chat:message" IDs the store has), and a kill came after it: the
+// replica died between Telegram's answer and its record, and Telegram's API has no
+// idempotency key, so nothing can tell that send from a lost one.
+func checkTelegram(t *testing.T, tg *telegramfake.Server, kills []time.Time, recorded map[string]bool) {
 	t.Helper()
 	copies := telegramReplies(tg)
 	atKill := 0
 	for chat := range tgChats {
 		for seq := range perChat {
 			text := replyText(messageText("tg", chat, seq))
-			at := copies[text]
+			sent := copies[text]
 			if !answered(text) {
-				require.Empty(t, at, "%q was never written", text)
+				require.Empty(t, sent, "%q was never written", text)
 				continue
 			}
-			require.NotEmpty(t, at, "%q reached chat %d", text, chat)
-			explained := duplicatesAtKill(at, kills)
+			require.NotEmpty(t, sent, "%q reached chat %d", text, chat)
+			explained := duplicatesAtKill(sent, kills, recorded)
 			atKill += explained
-			require.Equal(t, 1, len(at)-explained, "%q: sent %d times at %v, %d of them explained by a kill (kills at %v)", text, len(at), at, explained, kills)
+			require.Equal(t, 1, len(sent)-explained, "%q: sent %d times %v, %d of them explained by a kill (kills at %v)", text, len(sent), sent, explained, kills)
 		}
 	}
 	t.Logf("chaos: %d Telegram replies doubled by a kill right after Telegram took them (dup at kill)", atKill)
 }
 
-// duplicatesAtKill counts the copies, after the first, that arrived after a kill which came
-// within killWindow after the copy before them; each kill explains one copy at most.
-func duplicatesAtKill(at []time.Time, kills []time.Time) int {
-	at = slices.SortedFunc(slices.Values(at), func(a, b time.Time) int { return a.Compare(b) })
-	used := map[int]bool{}
+// sentCopy is one copy of a reply the fake Telegram took.
+type sentCopy struct {
+	id string // "chat:message", as the channel records it
+	at time.Time
+}
+
+// duplicatesAtKill counts the copies the store never recorded that arrived before a kill; at
+// most all but one copy.
+func duplicatesAtKill(sent []sentCopy, kills []time.Time, recorded map[string]bool) int {
 	n := 0
-	for i := 1; i < len(at); i++ {
-		for k, kill := range kills {
-			if !used[k] && !at[i-1].After(kill) && kill.Sub(at[i-1]) <= killWindow && at[i].After(kill) {
-				used[k] = true
+	for _, c := range sent {
+		if recorded[c.id] {
+			continue
+		}
+		for _, k := range kills {
+			if !c.at.After(k) {
 				n++
 				break
 			}
 		}
 	}
-	return n
+	return min(n, len(sent)-1)
 }
 
-// telegramReplies are the moments the fake Telegram took each reply text, one per copy.
-func telegramReplies(tg *telegramfake.Server) map[string][]time.Time {
-	out := map[string][]time.Time{}
+// telegramReplies are the copies the fake Telegram took of each reply text.
+func telegramReplies(tg *telegramfake.Server) map[string][]sentCopy {
+	out := map[string][]sentCopy{}
 	for chat := range tgChats {
 		for _, m := range tg.Sent(int64(firstChat + chat)) {
 			if m.Method == "sendMessage" && strings.HasPrefix(m.Text, "re: ") {
-				out[m.Text] = append(out[m.Text], m.At)
+				out[m.Text] = append(out[m.Text], sentCopy{id: fmt.Sprint(m.ChatID, ":", m.MessageID), at: m.At})
 			}
 		}
 	}

@@ -143,7 +143,7 @@ func runScenario(ctx context.Context, spec runSpec) (res Result, err error) {
 		sends[i] = sent{n: i, at: handed[id]} // zero when never handed out: lost
 	}
 	// The run's context is cancelled by now; the store is read once the gateway stopped.
-	recorded, err := recordedSends(context.WithoutCancel(ctx), setup.DataDir, setup.PostgresDSN)
+	recorded, err := gatewayproc.RecordedSends(context.WithoutCancel(ctx), setup.DataDir, setup.PostgresDSN, "tg")
 	if err != nil {
 		return res, err
 	}
