@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/casino-support/gateway/normalize"
@@ -110,15 +111,28 @@ func (e *env) waitPosted(t *testing.T, ticket string, n int) []loopback.Posted {
 // conversationOf reads the conversation of ticket from the admin API.
 func (e *env) conversationOf(t *testing.T, ticket string) normalize.Conversation {
 	t.Helper()
-	var list struct {
-		Conversations []normalize.Conversation `json:"conversations"`
-	}
-	require.Equal(t, http.StatusOK, e.api("GET", "/api/v1/conversations", nil, &list))
-	for _, c := range list.Conversations {
-		if string(c.Ticket) == ticket {
-			return c
+	// The helpdesk has the ticket as soon as its Post returned; the gateway records the
+	// ticket's reference on the conversation a moment later.
+	var found normalize.Conversation
+	var seen int
+	ok := assert.Eventually(t, func() bool {
+		var list struct {
+			Conversations []normalize.Conversation `json:"conversations"`
 		}
+		if e.api("GET", "/api/v1/conversations", nil, &list) != http.StatusOK {
+			return false
+		}
+		seen = len(list.Conversations)
+		for _, c := range list.Conversations {
+			if string(c.Ticket) == ticket {
+				found = c
+				return true
+			}
+		}
+		return false
+	}, 30*time.Second, 20*time.Millisecond)
+	if !ok {
+		t.Fatalf("no conversation with ticket %s among %d", ticket, seen)
 	}
-	t.Fatalf("no conversation with ticket %s among %d", ticket, len(list.Conversations))
-	return normalize.Conversation{}
+	return found
 }
