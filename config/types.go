@@ -142,19 +142,41 @@ type Helpdesk struct {
 	Settings settings.Settings `yaml:"-"`
 }
 
-// Route picks a helpdesk for new conversations that match every condition given.
+// Route matches messages on every condition given; the first route that matches decides
+// the helpdesk of a new conversation and the group, priority, tags and assignee it gets.
 type Route struct {
-	Match    Match  `yaml:"match"`
-	Helpdesk string `yaml:"helpdesk"`
+	Name     string   `yaml:"name"` // shown by gateway route --explain
+	Match    Match    `yaml:"match"`
+	Helpdesk string   `yaml:"helpdesk"`
+	Group    string   `yaml:"group"`    // helpdesk group or queue, sent as the tag "group:<name>"
+	Priority string   `yaml:"priority"` // low, normal, high, urgent: the conversation gets at least it
+	Tags     []string `yaml:"tags"`
+	// Assignee "personal_manager" assigns the conversation to the player's personal manager
+	// from the player directory.
+	Assignee string `yaml:"assignee"`
 }
 
 // Match lists conditions; an empty list matches anything.
 type Match struct {
-	Channels  []string `yaml:"channels"`  // channel instance names
-	Kinds     []string `yaml:"kinds"`     // channel types
-	Languages []string `yaml:"languages"` // language tags; "de" also matches "de-AT"
-	MinVIP    int      `yaml:"min_vip"`   // VIP tier at least
-	Keywords  []string `yaml:"keywords"`  // any of them in the first message, case-insensitive
+	Channels        []string `yaml:"channels"`         // channel instance names
+	Kinds           []string `yaml:"kinds"`            // channel types
+	Languages       []string `yaml:"languages"`        // language tags; "de" also matches "de-AT"
+	MinVIP          int      `yaml:"min_vip"`          // VIP tier at least
+	Keywords        []string `yaml:"keywords"`         // any of them in the text, case-insensitive
+	Patterns        []string `yaml:"patterns"`         // Go regular expressions, any matching the text
+	Countries       []string `yaml:"countries"`        // ISO 3166-1 alpha-2, from the player directory
+	AccountStatuses []string `yaml:"account_statuses"` // the directory's account_status
+	KYCStatuses     []string `yaml:"kyc_statuses"`     // the directory's kyc_status
+	Player          string   `yaml:"player"`           // "new" or "returning" on the channel address
+	Hours           *Hours   `yaml:"hours"`            // in these business hours
+	OutOfHours      bool     `yaml:"out_of_hours"`     // with hours: outside them instead
+}
+
+// Hours is a business-hours calendar: weekly hours in a time zone, less holidays.
+type Hours struct {
+	Timezone string   `yaml:"timezone"` // IANA zone, "Europe/Bucharest"
+	Weekly   []string `yaml:"weekly"`   // "mon-fri 09:00-18:00"
+	Holidays []string `yaml:"holidays"` // "2026-12-25"
 }
 
 // Language configures the detection of each player's message's language.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ var (
 	logLevels    = []string{"debug", "info", "warn", "error"}
 	logFormats   = []string{"json", "text"}
 	storeDrivers = []string{"sqlite", "postgres"}
+	priorities   = []string{"low", "normal", "high", "urgent"}
 )
 
 // Validate checks the configuration as a whole and returns every problem at once as a
@@ -293,6 +295,25 @@ func (c *Config) validateRoutes(p *problems, names entryNames) {
 		}
 		if m.MinVIP < 0 {
 			p.add(joinKey(path, "match.min_vip"), fmt.Sprintf("must not be negative, got %d", m.MinVIP))
+		}
+		for j, pat := range m.Patterns {
+			if _, err := regexp.Compile(pat); err != nil {
+				p.add(fmt.Sprintf("%s.match.patterns[%d]", path, j), fmt.Sprintf("not a regular expression: %v", err))
+			}
+		}
+		if m.Player != "" && m.Player != "new" && m.Player != "returning" {
+			p.add(joinKey(path, "match.player"), fmt.Sprintf("want new or returning, got %s", quote(m.Player)))
+		}
+		// The calendar itself is parsed where it is used (router/calendar, which config/ may
+		// not import): check-config and serve report its errors under match.hours.
+		if m.Hours == nil && m.OutOfHours {
+			p.add(joinKey(path, "match.out_of_hours"), "needs match.hours")
+		}
+		if r.Priority != "" && !slices.Contains(priorities, r.Priority) {
+			p.add(joinKey(path, "priority"), fmt.Sprintf("want low, normal, high or urgent, got %s", quote(r.Priority)))
+		}
+		if r.Assignee != "" && r.Assignee != "personal_manager" {
+			p.add(joinKey(path, "assignee"), fmt.Sprintf("want personal_manager, got %s", quote(r.Assignee)))
 		}
 	}
 	switch {

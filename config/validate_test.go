@@ -124,6 +124,11 @@ func TestValidate(t *testing.T) {
 		{"route language", func(c *Config) { c.Routes[0].Match.Languages = []string{"german"} }, []string{`routes[0].match.languages[0]: want a language tag such as "de" or "pt-BR", got "german"`}},
 		{"route empty keyword", func(c *Config) { c.Routes[0].Match.Keywords = []string{"kyc", " "} }, []string{"routes[0].match.keywords[1]: must not be empty"}},
 		{"route negative vip", func(c *Config) { c.Routes[0].Match.MinVIP = -1 }, []string{"routes[0].match.min_vip: must not be negative, got -1"}},
+		{"route bad pattern", func(c *Config) { c.Routes[0].Match.Patterns = []string{"ok", "with(drawal"} }, []string{"routes[0].match.patterns[1]: not a regular expression: error parsing regexp: missing closing ): `with(drawal`"}},
+		{"route player", func(c *Config) { c.Routes[0].Match.Player = "old" }, []string{`routes[0].match.player: want new or returning, got "old"`}},
+		{"route out of hours alone", func(c *Config) { c.Routes[0].Match.OutOfHours = true }, []string{"routes[0].match.out_of_hours: needs match.hours"}},
+		{"route priority", func(c *Config) { c.Routes[0].Priority = "asap" }, []string{`routes[0].priority: want low, normal, high or urgent, got "asap"`}},
+		{"route assignee", func(c *Config) { c.Routes[0].Assignee = "anna" }, []string{`routes[0].assignee: want personal_manager, got "anna"`}},
 		{"default helpdesk required", func(c *Config) { c.DefaultHelpdesk = "" }, []string{"default_helpdesk: required when helpdesks are configured"}},
 		{"default helpdesk without helpdesks", func(c *Config) { c.Helpdesks = nil; c.Routes = nil }, []string{`default_helpdesk: unknown helpdesk "desk"`}},
 		{"duplicate across channel and helpdesk", func(c *Config) {

@@ -100,6 +100,16 @@ type Author struct {
 	// knows one (the e-mail channel: the mail's Reply-To, else its From). Helpdesks show it
 	// as the requester's address.
 	Email string `json:"email,omitempty"`
+	// Country (ISO 3166-1 alpha-2), AccountStatus, KYCStatus and PersonalManager (the
+	// helpdesk's agent ID) come from the player directory, for the routing rules.
+	Country         string `json:"country,omitempty"`
+	AccountStatus   string `json:"account_status,omitempty"`
+	KYCStatus       string `json:"kyc_status,omitempty"`
+	PersonalManager string `json:"personal_manager,omitempty"`
+	// Returning is true when the gateway had a conversation at the player's channel address
+	// before this message; the router sets it, for the routing rules, only when a rule asks,
+	// and it is never stored.
+	Returning bool `json:"-"`
 }
 
 // MessageKind is what a message carries.

@@ -86,6 +86,7 @@ func (r *Router) lookUpPlayers(ctx context.Context, msgs []normalize.Message, pl
 		}
 		au := &msgs[i].Author
 		au.PlayerID, au.VIPTier = a.player.PlayerID, a.player.VIPTier
+		au.Country, au.AccountStatus, au.KYCStatus, au.PersonalManager = a.player.Country, a.player.AccountStatus, a.player.KYCStatus, a.player.PersonalManager
 		if a.player.Name != "" {
 			au.DisplayName = a.player.Name
 		}

@@ -37,6 +37,7 @@ type Store interface {
 	MarkState(ctx context.Context, id normalize.MessageID, state normalize.DeliveryState) error
 	MarkFailed(ctx context.Context, channel normalize.InstanceName, id normalize.MessageID, reason string) (bool, error)
 	SentReply(ctx context.Context, channel normalize.InstanceName, externalID normalize.ExternalID) (normalize.MessageID, error)
+	ConversationAt(ctx context.Context, channel normalize.InstanceName, address normalize.Address) (normalize.Conversation, error)
 }
 
 // Health hears what the router learns of the connectors' health: what they report through
@@ -161,6 +162,9 @@ func (r *Router) Deliver(ctx context.Context, msgs ...normalize.Message) error {
 	// or shows them.
 	msgs = r.cleaner.clean(msgs)
 	r.enrich(ctx, msgs)
+	if err := r.markReturning(ctx, msgs); err != nil {
+		return fmt.Errorf("router: %w", err)
+	}
 	accepted, err := r.store.Intake(ctx, msgs, r.assess)
 	if err != nil {
 		reason := "error"
@@ -190,8 +194,8 @@ func (r *Router) Deliver(ctx context.Context, msgs ...normalize.Message) error {
 }
 
 func (r *Router) assess(m normalize.Message) store.Assessment {
-	p, tags := r.rules.priorityFor(m)
-	return store.Assessment{Helpdesk: r.rules.Pick(m), Priority: p, Tags: tags,
+	d := r.rules.Decide(Facts{Message: m, Now: r.clock.Now()})
+	return store.Assessment{Helpdesk: d.Helpdesk, Priority: d.Priority, Tags: d.Tags,
 		FirstResponse: r.rules.SLA.Target(m.ChannelKind, 0), VIPFirstResponse: r.rules.SLA.Target(m.ChannelKind, 1)}
 }
 

@@ -1,23 +1,66 @@
 package router
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
 	"strings"
+	"time"
 
 	"github.com/casino-support/gateway/normalize"
+	"github.com/casino-support/gateway/router/calendar"
+	"github.com/casino-support/gateway/router/store"
 )
 
-// Rule sends new conversations that match every non-empty condition to Helpdesk.
+// Rule matches messages on every non-empty condition and says what becomes of their
+// conversation: the helpdesk that takes it (on the message that opens it), and the group,
+// priority, tags and assignee it gets (on every message, the store only adding to them).
 type Rule struct {
+	// Name identifies the rule in --explain and logs; the config's index when empty.
+	Name      string
 	Channels  []normalize.InstanceName
 	Kinds     []normalize.ChannelKind
 	Languages []string // "de" matches "de" and "de-AT"
 	MinVIP    int
-	Keywords  []string // any of them in the first message, case-insensitive
-	Helpdesk  normalize.InstanceName
+	Keywords  []string // any of them in the text, case-insensitive
+	// Patterns match when any of them finds the text; compiled when the config loads.
+	Patterns []*regexp.Regexp
+	// Countries are ISO 3166-1 alpha-2 codes, from the player directory; case-insensitive.
+	Countries []string
+	// AccountStatuses and KYCStatuses are the player directory's account_status and
+	// kyc_status values that match.
+	AccountStatuses []string
+	KYCStatuses     []string
+	// Player is PlayerNew or PlayerReturning; empty matches both.
+	Player PlayerHistory
+	// Hours matches a message written in its business hours, or outside them with
+	// OutOfHours.
+	Hours      *calendar.Calendar
+	OutOfHours bool
+
+	Helpdesk normalize.InstanceName
+	// Group is the helpdesk group or queue that takes the conversation; it travels as the
+	// tag "group:<name>", which the helpdesk's own rules map to a group.
+	Group string
+	// Priority, when set, raises the conversation to at least it.
+	Priority normalize.Priority
+	Tags     []string
+	// AssignManager assigns the conversation to the player's personal manager, when the
+	// directory names one.
+	AssignManager bool
 }
 
-// Rules are the operator's routing policy: List picks the helpdesk of a new conversation
-// (the first matching rule, else Default), SLA sets the first-response targets.
+// PlayerHistory tells a player the store has never seen on a channel address from one it has.
+type PlayerHistory string
+
+const (
+	PlayerNew       PlayerHistory = "new"
+	PlayerReturning PlayerHistory = "returning"
+)
+
+// Rules are the operator's routing policy: List is tried in order and the first rule that
+// matches decides (else Default takes the conversation), SLA sets the first-response targets.
 type Rules struct {
 	List    []Rule
 	Default normalize.InstanceName
@@ -28,43 +71,146 @@ type Rules struct {
 	UrgentCallbackVIP int
 }
 
-// Pick returns the helpdesk for a conversation that first opens with m.
-func (rs Rules) Pick(m normalize.Message) normalize.InstanceName {
-	for _, r := range rs.List {
-		if r.matches(m) {
-			return r.Helpdesk
-		}
-	}
-	return rs.Default
+// Facts are what the rules look at: the message (its author completed with what the player
+// directory and the store know) and when it is written.
+type Facts struct {
+	Message normalize.Message
+	Now     time.Time
 }
 
-func (r Rule) matches(m normalize.Message) bool {
-	if len(r.Channels) > 0 && !contains(r.Channels, m.Channel) {
-		return false
-	}
-	if len(r.Kinds) > 0 && !contains(r.Kinds, m.ChannelKind) {
-		return false
-	}
-	if len(r.Languages) > 0 && !languageIn(m.Author.Language, r.Languages) {
-		return false
-	}
-	if m.Author.VIPTier < r.MinVIP {
-		return false
-	}
-	if len(r.Keywords) > 0 {
-		text := strings.ToLower(m.Text)
-		found := false
-		for _, k := range r.Keywords {
-			if strings.Contains(text, strings.ToLower(k)) {
-				found = true
-				break
-			}
+// Decision is what the policy says about one message.
+type Decision struct {
+	Rule     int // index of the rule that matched, -1 for the default
+	Helpdesk normalize.InstanceName
+	Priority normalize.Priority
+	Tags     []string
+	Assignee *normalize.Agent
+}
+
+// Trial is one rule tried on a message: whether it matched, and if not the condition that
+// failed.
+type Trial struct {
+	Rule    int
+	Name    string
+	Matched bool
+	Failed  string
+}
+
+// Pick returns the helpdesk for a conversation that first opens with m.
+func (rs Rules) Pick(m normalize.Message) normalize.InstanceName {
+	return rs.Decide(Facts{Message: m, Now: time.Now()}).Helpdesk
+}
+
+// Decide applies the first rule that matches f, on top of the VIP and call-back priority.
+func (rs Rules) Decide(f Facts) Decision {
+	_, d := rs.Explain(f)
+	return d
+}
+
+// Explain tries the rules on f in order up to the first that matches, and returns each trial
+// with the decision.
+func (rs Rules) Explain(f Facts) ([]Trial, Decision) {
+	p, tags := rs.priorityFor(f.Message)
+	d := Decision{Rule: -1, Helpdesk: rs.Default, Priority: p, Tags: tags}
+	var trials []Trial
+	for i, r := range rs.List {
+		failed := r.mismatch(f)
+		trials = append(trials, Trial{Rule: i, Name: r.Name, Matched: failed == "", Failed: failed})
+		if failed != "" {
+			continue
 		}
-		if !found {
-			return false
+		d.Rule = i
+		if r.Helpdesk != "" {
+			d.Helpdesk = r.Helpdesk
+		}
+		if r.Priority.Rank() > d.Priority.Rank() {
+			d.Priority = r.Priority
+		}
+		d.Tags = append(d.Tags, r.Tags...)
+		if r.Group != "" {
+			d.Tags = append(d.Tags, "group:"+r.Group)
+		}
+		if manager := f.Message.Author.PersonalManager; r.AssignManager && manager != "" {
+			d.Assignee = &normalize.Agent{ID: manager}
+		}
+		break
+	}
+	return trials, d
+}
+
+// mismatch names the first condition of r that f fails, "" when r matches.
+func (r Rule) mismatch(f Facts) string {
+	m, au := f.Message, f.Message.Author
+	switch {
+	case len(r.Channels) > 0 && !contains(r.Channels, m.Channel):
+		return fmt.Sprintf("channel %q not in %v", m.Channel, r.Channels)
+	case len(r.Kinds) > 0 && !contains(r.Kinds, m.ChannelKind):
+		return fmt.Sprintf("channel type %q not in %v", m.ChannelKind, r.Kinds)
+	case len(r.Languages) > 0 && !languageIn(au.Language, r.Languages):
+		return fmt.Sprintf("language %q not in %v", au.Language, r.Languages)
+	case au.VIPTier < r.MinVIP:
+		return fmt.Sprintf("VIP tier %d below %d", au.VIPTier, r.MinVIP)
+	case len(r.Keywords) > 0 && !containsAny(m.Text, r.Keywords):
+		return fmt.Sprintf("no keyword of %q in the text", r.Keywords)
+	case len(r.Patterns) > 0 && !matchesAny(m.Text, r.Patterns):
+		return fmt.Sprintf("no pattern of %v matches the text", r.Patterns)
+	case len(r.Countries) > 0 && !foldedIn(au.Country, r.Countries):
+		return fmt.Sprintf("country %q not in %v", au.Country, r.Countries)
+	case len(r.AccountStatuses) > 0 && !foldedIn(au.AccountStatus, r.AccountStatuses):
+		return fmt.Sprintf("account status %q not in %v", au.AccountStatus, r.AccountStatuses)
+	case len(r.KYCStatuses) > 0 && !foldedIn(au.KYCStatus, r.KYCStatuses):
+		return fmt.Sprintf("KYC status %q not in %v", au.KYCStatus, r.KYCStatuses)
+	case r.Player == PlayerNew && au.Returning:
+		return "a returning player, the rule wants a new one"
+	case r.Player == PlayerReturning && !au.Returning:
+		return "a new player, the rule wants a returning one"
+	case r.Hours != nil && r.Hours.Open(f.Now) == r.OutOfHours:
+		when := "outside"
+		if r.OutOfHours {
+			when = "inside"
+		}
+		return fmt.Sprintf("%s is %s business hours (%s)", f.Now.In(r.Hours.Location()).Format("Mon 2006-01-02 15:04 MST"), when, r.Hours.Location())
+	}
+	return ""
+}
+
+// needsHistory reports whether any rule asks whether the player is new, which costs a
+// look-up in the store per message.
+func (rs Rules) needsHistory() bool {
+	for _, r := range rs.List {
+		if r.Player != "" {
+			return true
 		}
 	}
-	return true
+	return false
+}
+
+func containsAny(text string, keywords []string) bool {
+	text = strings.ToLower(text)
+	for _, k := range keywords {
+		if strings.Contains(text, strings.ToLower(k)) {
+			return true
+		}
+	}
+	return false
+}
+
+func matchesAny(text string, patterns []*regexp.Regexp) bool {
+	for _, p := range patterns {
+		if p.MatchString(text) {
+			return true
+		}
+	}
+	return false
+}
+
+func foldedIn(v string, list []string) bool {
+	for _, x := range list {
+		if strings.EqualFold(v, x) {
+			return true
+		}
+	}
+	return false
 }
 
 func contains[T comparable](list []T, v T) bool {
@@ -109,4 +255,37 @@ func (rs Rules) priorityFor(m normalize.Message) (normalize.Priority, []string) 
 		}
 	}
 	return p, tags
+}
+
+type channelAddress struct {
+	channel normalize.InstanceName
+	address normalize.Address
+}
+
+// markReturning sets Author.Returning on each player's message in msgs whose address the
+// store had a conversation at before this delivery; it asks only when a rule wants to know,
+// and before intake, so that no question waits while the store's writer is held.
+func (r *Router) markReturning(ctx context.Context, msgs []normalize.Message) error {
+	if !r.rules.needsHistory() {
+		return nil
+	}
+	seen := map[channelAddress]bool{}
+	for i := range msgs {
+		m := &msgs[i]
+		if m.Direction != normalize.Inbound || m.Author.Role != normalize.RolePlayer {
+			continue
+		}
+		k := channelAddress{m.Channel, m.Address}
+		returning, asked := seen[k]
+		if !asked {
+			_, err := r.store.ConversationAt(ctx, m.Channel, m.Address)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("is the player at %s on %s returning: %w", m.Address, m.Channel, err)
+			}
+			returning = err == nil
+			seen[k] = returning
+		}
+		m.Author.Returning = returning
+	}
+	return nil
 }

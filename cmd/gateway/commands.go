@@ -8,6 +8,7 @@ import (
 
 	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/normalize"
+	"github.com/casino-support/gateway/router"
 	"github.com/casino-support/gateway/router/store"
 )
 
@@ -45,6 +46,10 @@ func checkConfigCmd(args []string, env lookupEnv, stdout, stderr io.Writer) int 
 	}
 	cfg, err := config.Load(*path, env, catalog(connectorTypes()))
 	if err != nil {
+		fmt.Fprintf(stderr, "%s: invalid configuration:\n%v\n", *path, err)
+		return 1
+	}
+	if _, err := routingRules(cfg, router.SLA{}); err != nil {
 		fmt.Fprintf(stderr, "%s: invalid configuration:\n%v\n", *path, err)
 		return 1
 	}

@@ -22,6 +22,8 @@ Usage:
   gateway inbox-password --user NAME [--password-stdin] [--config FILE]
                                          set an inbox agent's password (generated unless
                                          given); --hash prints a bcrypt hash for the config
+  gateway route --explain --config FILE (--text TEXT [--channel NAME ...] | --json FILE)
+                                         show which routing rule takes a sample message, and why
   gateway healthcheck [--config FILE] [--timeout 5s]
                                          exit 0 when the running gateway's /readyz
                                          answers 200 (for container healthchecks)
@@ -57,6 +59,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return healthcheckCmd(ctx, args[1:], env, stdout, stderr)
 	case "whatsapp":
 		return whatsappCmd(ctx, args[1:], env, stdout, stderr)
+	case "route":
+		return routeCmd(args[1:], env, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version())
 		return 0

@@ -293,7 +293,13 @@ func assemble(ctx context.Context, cfg *config.Config, configFile string, out io
 	}
 	g.escalate = escalate
 	g.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	g.router = router.New(st, g.channels, g.helpdesks, routingRules(cfg, sla), router.Options{
+	rules, err := routingRules(cfg, sla)
+	if err != nil {
+		g.closeShared()
+		st.Close()
+		return nil, err
+	}
+	g.router = router.New(st, g.channels, g.helpdesks, rules, router.Options{
 		Workers: cfg.Delivery.Workers, OutboundWorkers: cfg.Delivery.OutboundWorkers, MaxAttempts: cfg.Delivery.MaxAttempts, BackoffBase: cfg.Delivery.BackoffBase,
 		BackoffMax: cfg.Delivery.BackoffMax, BatchSize: cfg.Delivery.BatchSize, Lease: cfg.Delivery.Lease,
 		DrainTimeout: cfg.ShutdownTimeout, Health: g.health, MaxText: textLimits(types), Languages: langs, Directory: directory,

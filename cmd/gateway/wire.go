@@ -266,22 +266,6 @@ func closeConnector(family string, name normalize.InstanceName, c any, log *slog
 	}
 }
 
-func routingRules(cfg *config.Config, sla router.SLA) router.Rules {
-	rules := router.Rules{Default: normalize.InstanceName(cfg.DefaultHelpdesk), SLA: sla, UrgentCallbackVIP: cfg.SLA.UrgentCallbackVIP}
-	for _, r := range cfg.Routes {
-		rule := router.Rule{Languages: r.Match.Languages, MinVIP: r.Match.MinVIP, Keywords: r.Match.Keywords,
-			Helpdesk: normalize.InstanceName(r.Helpdesk)}
-		for _, c := range r.Match.Channels {
-			rule.Channels = append(rule.Channels, normalize.InstanceName(c))
-		}
-		for _, k := range r.Match.Kinds {
-			rule.Kinds = append(rule.Kinds, normalize.ChannelKind(k))
-		}
-		rules.List = append(rules.List, rule)
-	}
-	return rules
-}
-
 // textLimits are the channel types' limits on a player's text, for the router. A channel
 // type's messages carry its type name as their ChannelKind.
 func textLimits(types []connectorType) map[normalize.ChannelKind]int {
