@@ -195,7 +195,7 @@ func (r *Router) Deliver(ctx context.Context, msgs ...normalize.Message) error {
 
 func (r *Router) assess(m normalize.Message) store.Assessment {
 	d := r.rules.Decide(Facts{Message: m, Now: r.clock.Now()})
-	return store.Assessment{Helpdesk: d.Helpdesk, Priority: d.Priority, Tags: d.Tags,
+	return store.Assessment{Helpdesk: d.Helpdesk, Priority: d.Priority, Tags: d.Tags, Assignee: d.Assignee,
 		FirstResponse: r.rules.SLA.Target(m.ChannelKind, 0), VIPFirstResponse: r.rules.SLA.Target(m.ChannelKind, 1)}
 }
 

@@ -28,6 +28,9 @@ type Assessment struct {
 	// VIPFirstResponse, when set, replaces FirstResponse for a player with a VIP tier, as
 	// the conversation knows them: a later message need not show the tier again.
 	VIPFirstResponse time.Duration
+	// Assignee a new conversation opens with (a VIP's personal manager); nil for none. It never
+	// changes an open conversation: from then on its assignee is the helpdesk's to set.
+	Assignee *normalize.Agent
 }
 
 // target is the first-response target for a player of vipTier.
@@ -334,6 +337,11 @@ func (s *Store) openConversation(ctx context.Context, tx *wtx, m normalize.Messa
 	}
 	tagsJSON, _ := json.Marshal(a.Tags)
 	player, _ := json.Marshal(m.Author)
+	assignee := ""
+	if a.Assignee != nil && *a.Assignee != (normalize.Agent{}) {
+		b, _ := json.Marshal(a.Assignee)
+		assignee = string(b)
+	}
 	var awaiting any
 	var due sql.NullInt64
 	if startsClock(m) {
@@ -343,10 +351,10 @@ func (s *Store) openConversation(ctx context.Context, tx *wtx, m normalize.Messa
 	// On PostgreSQL another replica may be opening the same conversation: the insert waits for
 	// it and then does nothing.
 	res, err := tx.ExecContext(ctx, `INSERT INTO conversations (id, channel, channel_kind, address, helpdesk, status, priority, language, tags, player,
-		created_at, updated_at, awaiting_since, sla_due_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, address) DO NOTHING`,
+		created_at, updated_at, awaiting_since, sla_due_at, assignee)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, address) DO NOTHING`,
 		id, m.Channel, m.ChannelKind, m.Address, a.Helpdesk, normalize.StatusOpen, a.Priority, m.Author.Language, tagsJSON, player,
-		now, now, awaiting, due)
+		now, now, awaiting, due, assignee)
 	if err != nil {
 		return "", false, fmt.Errorf("store: insert conversation: %w", err)
 	}

@@ -102,6 +102,7 @@ func RunStore(t *testing.T, open func(t *testing.T, now func() time.Time) Store)
 		{"SLAClock", storeSLAClock},
 		{"SLAClockVIP", storeSLAClockVIP},
 		{"Assignee", storeAssignee},
+		{"RoutedAssignee", storeRoutedAssignee},
 		{"Cursors", storeCursors},
 		{"RecordsPutGetDelete", storeRecords},
 		{"RecordsListByPrefixInPages", storeRecordsList},

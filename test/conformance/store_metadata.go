@@ -213,6 +213,36 @@ func storeAssignee(t *testing.T, f *storeFixture) {
 	}
 }
 
+// storeRoutedAssignee: a conversation opens with the assignee the policy names (a rule's
+// personal manager); later messages' assessments leave the assignee alone, whether the
+// helpdesk changed it or not, and a conversation opened without one stays unassigned.
+func storeRoutedAssignee(t *testing.T, f *storeFixture) {
+	manager := "mgr-1"
+	f.policy = func(normalize.Message) store.Assessment {
+		a := store.Assessment{Helpdesk: deskA}
+		if manager != "" {
+			a.Assignee = &normalize.Agent{ID: manager}
+		}
+		return a
+	}
+	conv := f.withTicket("p1")
+	require.Equal(t, &normalize.Agent{ID: "mgr-1"}, f.conversation(conv).Assignee, "opens assigned")
+
+	manager = "mgr-2"
+	f.intake(inbound(chanA, "p1", "ra-2", "again"))
+	require.Equal(t, &normalize.Agent{ID: "mgr-1"}, f.conversation(conv).Assignee, "an open conversation keeps its assignee")
+
+	m := outbound(deskA, "", "T-p1", "ra-3", "")
+	m.Kind, m.Assignee = normalize.KindSystem, &normalize.Agent{ID: "anna", Name: "Anna"}
+	f.intake(m)
+	f.intake(inbound(chanA, "p1", "ra-4", "and again"))
+	require.Equal(t, &normalize.Agent{ID: "anna", Name: "Anna"}, f.conversation(conv).Assignee, "the helpdesk's assignment stands")
+
+	manager = ""
+	other := f.intake(inbound(chanA, "p2", "ra-5", "hello"))[0].Conversation
+	require.Nil(t, f.conversation(other).Assignee, "no assignee named, none recorded")
+}
+
 // storeCursors: connectors' cursors are kept per instance and key, and overwritten.
 func storeCursors(t *testing.T, f *storeFixture) {
 	get := func(inst normalize.InstanceName, key string) string {
