@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
+	"time"
 )
 
 // errClosed is returned for writes submitted after Close.
@@ -116,13 +118,19 @@ func (w *writer) loop() {
 }
 
 // maxRetries bounds how often a batch the database aborted to resolve a conflict with another
-// replica (a deadlock) is run again before its callers are told.
-const maxRetries = 5
+// committer or replica (a deadlock) is run again before its callers are told.
+const maxRetries = 12
+
+// retryPause is the longest pause before a batch's first retry; it doubles with each retry
+// and a random share of it is taken. Batches that deadlocked with each other would otherwise
+// start again at the same instant and take their locks in the same clashing order.
+const retryPause = 2 * time.Millisecond
 
 func (w *writer) commit(batch []*writeOp) {
 	results := make([]error, len(batch))
 	err := w.run(batch, results)
 	for try := 1; err != nil && try <= maxRetries && w.d.retryable(err); try++ {
+		time.Sleep(rand.N(retryPause << min(try, 8)))
 		// Nothing of the batch took effect; each operation starts over from its beginning.
 		clear(results)
 		err = w.run(batch, results)
