@@ -1,11 +1,9 @@
 package chaos
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -336,19 +334,7 @@ func (a *agents) post(ctx context.Context, in webhook.InEvent) {
 		a.mu.Lock()
 		a.sent++
 		a.mu.Unlock()
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.c.pick()+"/api/v1/helpdesks/desk/events", bytes.NewReader(body))
-		if err != nil {
-			return
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+apiToken)
-		resp, err := a.client.Do(req)
-		if err != nil {
-			continue
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode/100 == 2 {
+		if gatewayproc.PostEvent(ctx, a.client, a.c.pick()+"/api/v1/helpdesks/desk/events", apiToken, body) {
 			a.mu.Lock()
 			a.ok++
 			a.mu.Unlock()

@@ -6,6 +6,7 @@ package gatewayproc
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -264,4 +265,23 @@ func (p *Process) Running() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.cmd != nil
+}
+
+// PostEvent posts one helpdesk event (an agent's reply) to the webhook helpdesk's events API
+// at url with token, as the operator's system does, and reports whether the gateway took it
+// (2xx). The callers retry until it does.
+func PostEvent(ctx context.Context, client *http.Client, url, token string, body []byte) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return false
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := client.Do(req)
+	if err != nil {
+		return false
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode/100 == 2
 }

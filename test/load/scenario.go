@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -374,19 +372,7 @@ func (a *agents) post(ctx context.Context, r reply) {
 			case <-time.After(20 * time.Millisecond):
 			}
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.url, bytes.NewReader(body))
-		if err != nil {
-			return
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+apiToken)
-		resp, err := a.client.Do(req)
-		if err != nil {
-			continue
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode/100 == 2 {
+		if gatewayproc.PostEvent(ctx, a.client, a.url, apiToken, body) {
 			a.mu.Lock()
 			a.nOK++
 			a.mu.Unlock()
