@@ -240,6 +240,9 @@ type Message struct {
 	// conversation to; an empty Agent unassigns it. The store applies it; the player is sent
 	// nothing.
 	Assignee *Agent `json:"assignee,omitempty"`
+	// Complex, on an outbound KindSystem message, is an agent flagging the conversation as a
+	// complex case: it starts the escalation clock to the senior group (docs/policy.md).
+	Complex bool `json:"complex,omitempty"`
 
 	State DeliveryState `json:"state,omitempty"`
 	// FailReason says why State is StateFailed.
@@ -294,6 +297,9 @@ const (
 	FieldVIPTier  Field = "vip_tier"
 	FieldPriority Field = "priority"
 	FieldSLA      Field = "sla"
+	// FieldTags: the conversation's tags changed (an SLA stage tagged it, a complex case went
+	// to the senior group's "group:" tag); Conversation.Tags holds them.
+	FieldTags Field = "tags"
 )
 
 // Update is a change of a conversation's metadata: Changed names what changed, and the other
@@ -325,6 +331,8 @@ const (
 	SLANone     SLAState = "none"     // no player message waits for an answer
 	SLAWaiting  SLAState = "waiting"  // a player waits, the answer is not late yet
 	SLABreached SLAState = "breached" // a player has waited longer than the target
+	// SLANearBreach: the answer is not late yet, but the near-breach point has passed.
+	SLANearBreach SLAState = "near_breach"
 )
 
 // SLA is the clock of a conversation's first response: it starts at the oldest player
@@ -337,6 +345,13 @@ type SLA struct {
 	DueAt time.Time `json:"due_at,omitzero"`
 	// BreachedAt is when the router saw DueAt pass without an answer; zero before.
 	BreachedAt time.Time `json:"breached_at,omitzero"`
+	// NearBreachAt is when the answer is near its breach (a share of the target has passed);
+	// zero when the policy sets no near-breach point. WarnedAt is when the router saw it pass.
+	NearBreachAt time.Time `json:"near_breach_at,omitzero"`
+	WarnedAt     time.Time `json:"warned_at,omitzero"`
+	// Next is true for a next-response clock: an agent answered the conversation before,
+	// and the player wrote again.
+	Next bool `json:"next,omitempty"`
 }
 
 // State summarizes the clock.
@@ -346,6 +361,8 @@ func (s SLA) State() SLAState {
 		return SLANone
 	case !s.BreachedAt.IsZero():
 		return SLABreached
+	case !s.WarnedAt.IsZero():
+		return SLANearBreach
 	}
 	return SLAWaiting
 }

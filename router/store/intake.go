@@ -31,6 +31,14 @@ type Assessment struct {
 	// Assignee a new conversation opens with (a VIP's personal manager); nil for none. It never
 	// changes an open conversation: from then on its assignee is the helpdesk's to set.
 	Assignee *normalize.Agent
+	// Clock, when set, times the response clocks in place of FirstResponse and
+	// VIPFirstResponse (router/sla.go): when a clock started at since for a player of vipTier
+	// is near its breach and due, a zero time for none; next is false for the first answer,
+	// true for the answers after it.
+	Clock func(since time.Time, next bool, vipTier int) (nearBreach, due time.Time)
+	// Complex flags the conversation a complex case: its escalation clock starts unless one
+	// runs (slastages.go).
+	Complex bool
 }
 
 // target is the first-response target for a player of vipTier.
@@ -53,6 +61,8 @@ type Accepted struct {
 	Duplicate bool
 	// Opened is true when the message opened a new conversation.
 	Opened bool
+	// Answered is the response clock an agent's answer stopped; nil when none ran.
+	Answered *Answered
 }
 
 // Intake stores msgs and enqueues their delivery in one transaction, deduplicated on
@@ -109,6 +119,8 @@ func validate(m *normalize.Message) error {
 		return errors.New("only an outbound system message changes a conversation's status")
 	case m.Status != "" && m.Status != normalize.StatusOpen && m.Status != normalize.StatusPending && m.Status != normalize.StatusClosed:
 		return fmt.Errorf("status %q is not open, pending or closed", m.Status)
+	case m.Complex && (m.Direction != normalize.Outbound || m.Kind != normalize.KindSystem):
+		return errors.New("only an outbound system message flags a conversation complex")
 	case m.Assignee != nil && (m.Direction != normalize.Outbound || m.Kind != normalize.KindSystem):
 		return errors.New("only an outbound system message assigns a conversation")
 	case m.Update != nil:
@@ -148,7 +160,7 @@ func (s *Store) intakeOne(ctx context.Context, tx *wtx, due dueSet, m normalize.
 	} else {
 		a.Conversation, err = outboundConversation(ctx, tx, m, now)
 		if err == nil {
-			err = applyOutbound(ctx, tx, a.Conversation, m, now)
+			a.Answered, err = applyOutbound(ctx, tx, a.Conversation, m, now)
 		}
 	}
 	if err != nil {
@@ -233,11 +245,17 @@ func hasBlobs(m normalize.Message) bool {
 }
 
 // applyOutbound applies what an agent's message does to its conversation: a status change,
-// an assignment, and stopping the first-response clock when an agent answers or closes.
-func applyOutbound(ctx context.Context, tx *wtx, conv normalize.ConversationID, m normalize.Message, now int64) error {
+// an assignment, a complex flag, and stopping the response clock when an agent answers or
+// closes; it returns the clock an answer stopped.
+func applyOutbound(ctx context.Context, tx *wtx, conv normalize.ConversationID, m normalize.Message, now int64) (*Answered, error) {
 	if m.Status != "" {
 		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET status = ?, updated_at = ? WHERE id = ?`, m.Status, now, conv); err != nil {
-			return fmt.Errorf("store: apply status of %s: %w", conv, err)
+			return nil, fmt.Errorf("store: apply status of %s: %w", conv, err)
+		}
+	}
+	if m.Complex {
+		if err := flagComplexByAgent(ctx, tx, conv, now); err != nil {
+			return nil, err
 		}
 	}
 	if m.Assignee != nil {
@@ -247,23 +265,19 @@ func applyOutbound(ctx context.Context, tx *wtx, conv normalize.ConversationID, 
 			assignee = string(b)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET assignee = ?, updated_at = ? WHERE id = ?`, assignee, now, conv); err != nil {
-			return fmt.Errorf("store: apply assignee of %s: %w", conv, err)
+			return nil, fmt.Errorf("store: apply assignee of %s: %w", conv, err)
 		}
 	}
 	answered := m.Author.Role == normalize.RoleAgent && m.Kind != normalize.KindNote && m.Kind != normalize.KindSystem
+	if m.Status == normalize.StatusClosed {
+		if err := closeComplex(ctx, tx, conv); err != nil {
+			return nil, err
+		}
+	}
 	if answered || m.Status == normalize.StatusClosed {
-		return stopClock(ctx, tx, conv)
+		return stopClock(ctx, tx, conv, answered, now)
 	}
-	return nil
-}
-
-// stopClock stops conv's first-response clock: an agent answered or closed it.
-func stopClock(ctx context.Context, tx *wtx, conv normalize.ConversationID) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE conversations SET awaiting_since = NULL, sla_due_at = NULL, sla_breached_at = NULL
-		WHERE id = ? AND awaiting_since IS NOT NULL`, conv); err != nil {
-		return fmt.Errorf("store: stop the SLA clock of %s: %w", conv, err)
-	}
-	return nil
+	return nil, nil
 }
 
 // inboundConversation finds or opens the conversation of m and keeps its metadata; upd is
@@ -309,17 +323,24 @@ func (s *Store) inboundConversation(ctx context.Context, tx *wtx, m normalize.Me
 		}
 	}
 	if startsClock(m) && !awaiting.Valid {
-		awaiting, due, breached = sql.NullInt64{Int64: now, Valid: true}, dueAt(now, a.target(next.player.VIPTier)), sql.NullInt64{}
-		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET awaiting_since = ?, sla_due_at = ?, sla_breached_at = NULL WHERE id = ?`,
-			now, due, id); err != nil {
-			return "", false, nil, fmt.Errorf("store: start the SLA clock of %s: %w", id, err)
+		if awaiting, due, breached, err = startClock(ctx, tx, id, a, next.player.VIPTier, now); err != nil {
+			return "", false, nil, err
+		}
+	}
+	if a.Complex {
+		if err := flagComplex(ctx, tx, id, now); err != nil {
+			return "", false, nil, err
 		}
 	}
 	if len(changed) == 0 {
 		return id, false, nil, nil
 	}
+	clock, err := currentSLA(ctx, tx, id)
+	if err != nil {
+		return "", false, nil, err
+	}
 	u := &normalize.Update{Changed: changed, Language: next.language, PlayerID: next.player.PlayerID, VIPTier: next.player.VIPTier,
-		Priority: next.priority, SLA: slaOf(awaiting, due, breached)}
+		Priority: next.priority, SLA: clock}
 	msg := updateMessage(id, m, u, now)
 	return id, false, &msg, nil
 }
@@ -343,9 +364,10 @@ func (s *Store) openConversation(ctx context.Context, tx *wtx, m normalize.Messa
 		assignee = string(b)
 	}
 	var awaiting any
-	var due sql.NullInt64
+	var warn, due sql.NullInt64
 	if startsClock(m) {
-		awaiting, due = now, dueAt(now, a.target(m.Author.VIPTier))
+		awaiting = now
+		warn, due = a.clockTimes(now, false, m.Author.VIPTier)
 	}
 	id = normalize.NewConversationID()
 	// On PostgreSQL another replica may be opening the same conversation: the insert waits for
@@ -362,7 +384,10 @@ func (s *Store) openConversation(ctx context.Context, tx *wtx, m normalize.Messa
 	if err != nil {
 		return "", false, fmt.Errorf("store: insert conversation: %w", err)
 	}
-	return id, n == 1, nil
+	if n == 1 {
+		err = afterOpen(ctx, tx, id, a, warn, now)
+	}
+	return id, n == 1, err
 }
 
 // startsClock reports whether m is a player's words that an agent should answer: not an

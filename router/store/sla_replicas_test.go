@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -36,26 +35,9 @@ func TestSLABreachesMarkedOnceByReplicas(t *testing.T) {
 	}
 	now = now.Add(2 * time.Minute) // every clock ran out; no store runs meanwhile
 
-	var mu sync.Mutex
-	seen := map[normalize.ConversationID]int{}
-	var wg sync.WaitGroup
-	for _, st := range stores {
-		wg.Go(func() {
-			for {
-				// Small batches, so that the replicas' transactions overlap.
-				breached, err := st.MarkSLABreaches(t.Context(), 3)
-				if !assertNoError(t, err) || len(breached) == 0 {
-					return
-				}
-				mu.Lock()
-				for _, c := range breached {
-					seen[c.ID]++
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
+	seen := markConcurrently(t, stores, func(st *store.Store) ([]normalize.Conversation, error) {
+		return st.MarkSLABreaches(t.Context(), 3)
+	})
 	require.Len(t, seen, convs, "every breach is reported")
 	for id, n := range seen {
 		require.Equal(t, 1, n, "conversation %s reported breached %d times", id, n)
@@ -71,12 +53,4 @@ func TestSLABreachesMarkedOnceByReplicas(t *testing.T) {
 		}
 		require.Equal(t, 1, updates, "conversation %s: one breach Update for its helpdesk", id)
 	}
-}
-
-// assertNoError fails t (from any goroutine) when err is not nil, and reports whether it was nil.
-func assertNoError(t *testing.T, err error) bool {
-	if err != nil {
-		t.Errorf("MarkSLABreaches(): %v", err)
-	}
-	return err == nil
 }
