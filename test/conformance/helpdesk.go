@@ -65,6 +65,42 @@ type HelpdeskHarness struct {
 	// Overrides are the classes the helpdesk's protocol gives statuses where it departs from
 	// connectors.ClassifyStatus, the one policy (see ChannelHarness.Overrides).
 	Overrides map[int]ErrorClass
+
+	// The fields below serve the cases of issue 18 (helpdesk_sync.go). Each is optional: nil
+	// skips the cases that need it, saying why.
+
+	// Blobs returns the blob store the helpdesk New built reads attachments from; the suite
+	// puts the files of a player's message there first, as a channel does before Deliver.
+	// Blobs or Files nil skips Attachments.
+	Blobs func(t *testing.T) connectors.Blobs
+	// Files returns the files the remote holds on the message Post posted as msg (ext is the
+	// external ID Post returned for it) on ticket, in order, with their content as the remote
+	// keeps it: the bytes an agent downloads.
+	Files func(t *testing.T, ticket normalize.Ref, msg normalize.MessageID, ext normalize.ExternalID) []File
+	// AgentNote makes an agent write an internal note (a private comment) with text on
+	// ticket the way the helpdesk receives them, like AgentReply: retrying until the hook
+	// acknowledged it, or leaving it for the poller. Nil skips InternalNoteIgnored, for a
+	// remote without internal notes.
+	AgentNote func(t *testing.T, ticket normalize.Ref, noteID, text string)
+	// EchoOf makes the remote report the message the gateway posted, posted (Post returned
+	// ext for it), the way it reports agents' comments: the webhook a remote fires for every
+	// comment added, whoever wrote it, or the history a poller reads, where it is already (a
+	// no-op then). Nil skips EchoIgnored, for a protocol whose remote reports agents' replies
+	// only (the webhook helpdesk's contract).
+	EchoOf func(t *testing.T, ticket normalize.Ref, posted connectors.Delivery, ext normalize.ExternalID)
+	// SetStatus makes an agent set ticket's status in the remote the way the helpdesk
+	// receives such changes, like AgentReply: StatusClosed is the remote's solved, resolved
+	// or closed, StatusOpen reopens it. Each call is a change of its own (a new event ID, a
+	// new transaction), even when it repeats an earlier status. Nil skips StatusSync, for a
+	// helpdesk that does not report status changes (status lives in the gateway: the inbox).
+	SetStatus func(t *testing.T, ticket normalize.Ref, status normalize.Status)
+}
+
+// File is an attachment as a remote holds it.
+type File struct {
+	Name      string
+	MediaType string
+	Content   []byte
 }
 
 // RunHelpdesk checks the promises the router relies on from every connectors.Helpdesk.
@@ -81,6 +117,13 @@ func RunHelpdesk(t *testing.T, h HelpdeskHarness) {
 	t.Run("PostClassifiesErrors", func(t *testing.T) { helpdeskPostErrors(t, h) })
 	t.Run("RunReturnsAfterCancel", func(t *testing.T) { checkRunStops(t, h.New(t).Run) })
 	t.Run("ForgetIsIdempotent", func(t *testing.T) { helpdeskForget(t, h) })
+	t.Run("Attachments", func(t *testing.T) { helpdeskAttachments(t, h) })
+	t.Run("ConcurrentPostsOneTicket", func(t *testing.T) { helpdeskConcurrentPosts(t, h) })
+	t.Run("AgentReplyDeliveredOnce", func(t *testing.T) { helpdeskReplyOnce(t, h) })
+	t.Run("EchoIgnored", func(t *testing.T) { helpdeskEcho(t, h) })
+	t.Run("InternalNoteIgnored", func(t *testing.T) { helpdeskNote(t, h) })
+	t.Run("StatusSync", func(t *testing.T) { helpdeskStatusSync(t, h) })
+	t.Run("RetryAfterRespected", func(t *testing.T) { helpdeskRetryAfter(t, h) })
 }
 
 // post calls Post and requires it to deliver everything: ticket set, one distinct ID each.

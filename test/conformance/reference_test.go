@@ -3,6 +3,7 @@ package conformance_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,6 +43,13 @@ const (
 	noIDsOnFailure        = "no-ids-on-failure"       // a failed batch reports none posted
 	dropsTicketOnError    = "drops-ticket-on-error"   // a failed batch forgets the ticket it created
 	noIdempotency         = "no-idempotency"          // messages are posted without an idempotency key
+	dropsAttachments      = "drops-attachments"       // messages are posted without their files
+	racyOpen              = "racy-open"               // a ticket is opened after a look-up that found none, without a key
+	replyIDByText         = "reply-id-by-text"        // an agent's reply is keyed by its text
+	echoForeignID         = "echo-foreign-id"         // comments are keyed apart from the IDs Post returns
+	notesAsReplies        = "notes-as-replies"        // internal notes are delivered as replies
+	statusIDByStatus      = "status-id-by-status"     // a status change is keyed by ticket and status
+	retryAfterSecondsOnly = "retry-after-seconds"     // a Retry-After HTTP date is not read
 	hookMode, pollMode    = "hook", "poll"            // how the reference channel receives
 )
 
@@ -65,6 +74,12 @@ func classify(breaks string, resp *http.Response, err error) error {
 		return connectors.Permanent(plain)
 	case breaks == ignoresRetryAfter && (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable):
 		return plain
+	case breaks == retryAfterSecondsOnly && status == http.StatusTooManyRequests:
+		secs, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+		if err != nil {
+			secs = 1
+		}
+		return connectors.RetryAfter(time.Duration(secs)*time.Second, plain)
 	}
 	return connectors.HTTPStatusError(resp, time.Now())
 }
@@ -378,25 +393,45 @@ func refChannelHarness(mode, breaks string) conformance.ChannelHarness {
 // --- the helpdesk ---
 
 // ticketSystem is the remote of the reference helpdesk: POST /tickets opens a conversation's
-// ticket, POST /tickets/{ticket}/messages appends a message; both deduplicate by
-// Idempotency-Key when one is sent.
+// ticket, POST /tickets/{ticket}/messages appends a message with its files; both deduplicate
+// by Idempotency-Key when one is sent. GET /tickets?conversation=ID finds a conversation's
+// ticket, slowly, as a search index does.
 type ticketSystem struct {
 	mu      sync.Mutex
 	tickets map[string]string   // ticket → conversation
-	held    map[string][]string // conversation → message IDs in order
-	keys    map[string]string   // Idempotency-Key → answered ID
+	byConv  map[string][]string // conversation → its tickets, in order of creation
+	held    map[string][]string // ticket → message IDs in order
+	files   map[string][]conformance.File
+	keys    map[string]string // Idempotency-Key → answered ID
 	n       int
 }
 
 func newTicketSystem() *ticketSystem {
-	return &ticketSystem{tickets: map[string]string{}, held: map[string][]string{}, keys: map[string]string{}}
+	return &ticketSystem{tickets: map[string]string{}, byConv: map[string][]string{}, held: map[string][]string{},
+		files: map[string][]conformance.File{}, keys: map[string]string{}}
+}
+
+// refFile is a file as the reference helpdesk posts it.
+type refFile struct {
+	Name      string `json:"name"`
+	MediaType string `json:"media_type"`
+	Content   []byte `json:"content"` // base64 in JSON
 }
 
 func (s *ticketSystem) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && r.URL.Path == "/tickets" {
+		s.mu.Lock()
+		found := append([]string(nil), s.byConv[r.URL.Query().Get("conversation")]...)
+		s.mu.Unlock()
+		time.Sleep(50 * time.Millisecond) // the index lags: what was created meanwhile is not found
+		_ = json.NewEncoder(w).Encode(found)
+		return
+	}
 	key := r.Header.Get("Idempotency-Key")
 	var in struct {
-		ConversationID string `json:"conversation_id"`
-		MessageID      string `json:"message_id"`
+		ConversationID string    `json:"conversation_id"`
+		MessageID      string    `json:"message_id"`
+		Files          []refFile `json:"files"`
 	}
 	if r.Method != http.MethodPost || json.NewDecoder(r.Body).Decode(&in) != nil {
 		http.Error(w, "malformed request", http.StatusBadRequest)
@@ -414,11 +449,14 @@ func (s *ticketSystem) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/tickets" && in.ConversationID != "":
 		id = fmt.Sprintf("T-%d", s.n)
 		s.tickets[id] = in.ConversationID
-		s.held[in.ConversationID] = []string{}
+		s.byConv[in.ConversationID] = append(s.byConv[in.ConversationID], id)
+		s.held[id] = []string{}
 	case ok && s.tickets[ticket] != "" && in.MessageID != "":
 		id = fmt.Sprintf("c-%d", s.n)
-		conv := s.tickets[ticket]
-		s.held[conv] = append(s.held[conv], in.MessageID)
+		s.held[ticket] = append(s.held[ticket], in.MessageID)
+		for _, f := range in.Files {
+			s.files[id] = append(s.files[id], conformance.File{Name: f.Name, MediaType: f.MediaType, Content: f.Content})
+		}
 	default:
 		http.Error(w, "no such ticket, or a malformed request", http.StatusBadRequest)
 		return
@@ -427,13 +465,18 @@ func (s *ticketSystem) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"id": id})
 }
 
-func (s *ticketSystem) heldByConversation() map[normalize.ConversationID][]normalize.MessageID {
+// heldByConversation returns what the remote holds per conversation; it fails t for a
+// conversation on more than one ticket.
+func (s *ticketSystem) heldByConversation(t *testing.T) map[normalize.ConversationID][]normalize.MessageID {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[normalize.ConversationID][]normalize.MessageID{}
-	for conv, ids := range s.held {
+	for conv, tickets := range s.byConv {
+		if len(tickets) > 1 {
+			t.Errorf("the remote holds conversation %s on %d tickets: %v", conv, len(tickets), tickets)
+		}
 		held := []normalize.MessageID{}
-		for _, id := range ids {
+		for _, id := range s.held[tickets[0]] {
 			held = append(held, normalize.MessageID(id))
 		}
 		out[normalize.ConversationID(conv)] = held
@@ -441,11 +484,18 @@ func (s *ticketSystem) heldByConversation() map[normalize.ConversationID][]norma
 	return out
 }
 
-// refHelpdesk posts to the ticket system and takes agents' replies at its hook.
+func (s *ticketSystem) filesOf(comment string) []conformance.File {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.files[comment])
+}
+
+// refHelpdesk posts to the ticket system and takes its events at its hook.
 type refHelpdesk struct {
 	breaks string
 	base   string
 	client *http.Client
+	blobs  connectors.Blobs
 	slot   connectors.SinkSlot
 }
 
@@ -458,12 +508,10 @@ func (h *refHelpdesk) Run(ctx context.Context, sink connectors.Sink) error {
 func (h *refHelpdesk) Post(ctx context.Context, conv normalize.Conversation, msgs []connectors.Delivery) (normalize.Ref, []normalize.ExternalID, error) {
 	ticket := conv.Ticket
 	if ticket == "" {
-		var ans struct{ ID string }
-		in := map[string]string{"conversation_id": string(conv.ID)}
-		if err := postJSON(ctx, h.client, h.breaks, h.base+"/tickets", "open-"+string(conv.ID), in, &ans); err != nil {
+		var err error
+		if ticket, err = h.open(ctx, conv); err != nil {
 			return "", nil, fmt.Errorf("ref helpdesk: open %s: %w", conv.ID, err)
 		}
-		ticket = normalize.Ref(ans.ID)
 	}
 	ids := make([]normalize.ExternalID, 0, len(msgs))
 	for _, d := range msgs {
@@ -472,8 +520,13 @@ func (h *refHelpdesk) Post(ctx context.Context, conv normalize.Conversation, msg
 			key = ""
 		}
 		var ans struct{ ID string }
-		in := map[string]string{"message_id": string(d.ID), "text": d.Text}
-		if err := postJSON(ctx, h.client, h.breaks, h.base+"/tickets/"+string(ticket)+"/messages", key, in, &ans); err != nil {
+		in := map[string]any{"message_id": string(d.ID), "text": d.Text}
+		files, err := h.files(ctx, d.Message)
+		if err == nil {
+			in["files"] = files
+			err = postJSON(ctx, h.client, h.breaks, h.base+"/tickets/"+string(ticket)+"/messages", key, in, &ans)
+		}
+		if err != nil {
 			err = fmt.Errorf("ref helpdesk: post %s: %w", d.ID, err)
 			switch h.breaks {
 			case wholeBatchIDs:
@@ -492,26 +545,119 @@ func (h *refHelpdesk) Post(ctx context.Context, conv normalize.Conversation, msg
 	return ticket, ids, nil
 }
 
-// ServeHTTP is the hook: one agent reply, answered 2xx once stored.
-func (h *refHelpdesk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		ReplyID string `json:"reply_id"`
-		Ticket  string `json:"ticket"`
-		Text    string `json:"text"`
+// open creates conv's ticket under an idempotency key, or (racyOpen) looks for it first and
+// creates one when the look-up finds none, which overlapping attempts both do.
+func (h *refHelpdesk) open(ctx context.Context, conv normalize.Conversation) (normalize.Ref, error) {
+	key := "open-" + string(conv.ID)
+	if h.breaks == racyOpen {
+		key = ""
+		var found []string
+		if err := getJSON(ctx, h.client, h.base+"/tickets?conversation="+string(conv.ID), &found); err != nil {
+			return "", err
+		}
+		if len(found) > 0 {
+			return normalize.Ref(found[0]), nil
+		}
 	}
+	var ans struct{ ID string }
+	if err := postJSON(ctx, h.client, h.breaks, h.base+"/tickets", key, map[string]string{"conversation_id": string(conv.ID)}, &ans); err != nil {
+		return "", err
+	}
+	return normalize.Ref(ans.ID), nil
+}
+
+// files reads m's attachments from the blob store, to post them inline.
+func (h *refHelpdesk) files(ctx context.Context, m normalize.Message) ([]refFile, error) {
+	if h.breaks == dropsAttachments {
+		return nil, nil
+	}
+	var out []refFile
+	for _, a := range m.Attachments {
+		rc, err := h.blobs.Open(ctx, a.BlobRef)
+		if err != nil {
+			return nil, connectors.Permanent(fmt.Errorf("open %s: %w", a.BlobRef, err))
+		}
+		content, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", a.BlobRef, err)
+		}
+		out = append(out, refFile{Name: a.Name, MediaType: a.MediaType, Content: content})
+	}
+	return out, nil
+}
+
+// getJSON GETs url and decodes a 200 answer into out.
+func getJSON(ctx context.Context, client *http.Client, url string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return connectors.Permanent(err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return connectors.HTTPStatusError(resp, time.Now())
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// refEvent is what the ticket system sends the hook: a comment added to a ticket (an agent's
+// reply, an internal note with Public false, or a message the gateway posted itself, by the
+// author "gateway"), or a status change.
+type refEvent struct {
+	Type   string `json:"type"` // "comment" or "status"
+	ID     string `json:"id"`   // the comment's ID, or the status change's event ID
+	Ticket string `json:"ticket"`
+	Text   string `json:"text"`
+	Public bool   `json:"public"`
+	Author string `json:"author"`
+	Status string `json:"status"`
+}
+
+// ServeHTTP is the hook: one event, answered 2xx once stored.
+func (h *refHelpdesk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		http.Error(w, "POST only", http.StatusMethodNotAllowed)
 		return
 	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.ReplyID == "" || in.Ticket == "" || in.Text == "" {
-		http.Error(w, "malformed reply", http.StatusBadRequest)
+	var in refEvent
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.ID == "" || in.Ticket == "" {
+		http.Error(w, "malformed event", http.StatusBadRequest)
 		return
 	}
-	err := h.slot.Deliver(r.Context(), normalize.Message{
-		Direction: normalize.Outbound, Source: "ref-helpdesk", ExternalID: normalize.ExternalID(in.ReplyID),
+	msg := normalize.Message{
+		Direction: normalize.Outbound, Source: "ref-helpdesk", ExternalID: normalize.ExternalID(in.ID),
 		Ticket: normalize.Ref(in.Ticket), Author: normalize.Author{Role: normalize.RoleAgent, DisplayName: "Agent"},
 		Kind: normalize.KindText, Text: in.Text, SentAt: time.Now().UTC(),
-	})
+	}
+	switch {
+	case in.Type == "comment" && in.Text != "":
+		// A comment's external ID is its ID in the ticket system, the same Post returned when
+		// the gateway posted it: the store drops the gateway's own comments as duplicates.
+		switch {
+		case h.breaks == echoForeignID:
+			msg.ExternalID = "comment-" + msg.ExternalID
+		case h.breaks == replyIDByText && in.Author != "gateway":
+			msg.ExternalID = normalize.ExternalID(fmt.Sprintf("text-%x", sha256.Sum256([]byte(in.Text))))
+		}
+		if !in.Public && h.breaks != notesAsReplies {
+			msg.Kind = normalize.KindNote
+		}
+	case in.Type == "status" && slices.Contains([]string{"open", "pending", "closed"}, in.Status):
+		msg.Kind, msg.Status = normalize.KindSystem, normalize.Status(in.Status)
+		msg.Text = "Status set to " + in.Status
+		msg.ExternalID = normalize.ExternalID("status-" + in.ID)
+		if h.breaks == statusIDByStatus {
+			msg.ExternalID = normalize.ExternalID("status-" + in.Ticket + "-" + in.Status)
+		}
+	default:
+		http.Error(w, "malformed event", http.StatusBadRequest)
+		return
+	}
+	err := h.slot.Deliver(r.Context(), msg)
 	if h.breaks == ackDespiteFailure && !errors.Is(err, connectors.ErrNotRunning) {
 		err = nil
 	}
@@ -527,16 +673,29 @@ type refHelpdeskEnv struct {
 	remote *ticketSystem
 	hook   string
 	faults *httpfault.Transport
+	blobs  *conformance.MemBlobs
 	acks   conformance.Acks
 }
 
 // refHelpdeskHarness connects the suite to a reference helpdesk that breaks breaks.
 func refHelpdeskHarness(breaks string) conformance.HelpdeskHarness {
 	var envs conformance.PerTest[*refHelpdeskEnv]
-	reply := func(t *testing.T, ticket normalize.Ref, replyID, text string) error {
+	send := func(t *testing.T, ev refEvent) error {
 		env := envs.Get(t)
-		in := map[string]string{"reply_id": replyID, "ticket": string(ticket), "text": text}
-		return env.acks.Record(replyID, hookPost(t.Context(), env.hook, in))
+		return env.acks.Record(ev.ID, hookPost(t.Context(), env.hook, ev))
+	}
+	// deliver sends ev until the hook acknowledges it, as the ticket system does.
+	deliver := func(t *testing.T, ev refEvent) {
+		var err error
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if err = send(t, ev); err == nil {
+				return
+			}
+		}
+		t.Fatalf("the hook never acknowledged event %s: %v", ev.ID, err)
+	}
+	comment := func(ticket normalize.Ref, id, text string) refEvent {
+		return refEvent{Type: "comment", ID: id, Ticket: string(ticket), Text: text, Public: true, Author: "agent"}
 	}
 	return conformance.HelpdeskHarness{
 		New: func(t *testing.T) connectors.Helpdesk {
@@ -544,31 +703,45 @@ func refHelpdeskHarness(breaks string) conformance.HelpdeskHarness {
 			srv := httptest.NewServer(remote)
 			t.Cleanup(srv.Close)
 			client, faults := httpfault.Wrap(srv.Client())
-			hd := &refHelpdesk{breaks: breaks, base: srv.URL, client: client}
+			blobs := &conformance.MemBlobs{}
+			hd := &refHelpdesk{breaks: breaks, base: srv.URL, client: client, blobs: blobs}
 			hook := httptest.NewServer(hd)
 			t.Cleanup(hook.Close)
-			envs.Put(t, &refHelpdeskEnv{remote: remote, hook: hook.URL, faults: faults})
+			envs.Put(t, &refHelpdeskEnv{remote: remote, hook: hook.URL, faults: faults, blobs: blobs})
 			return hd
 		},
 		Tickets: func(t *testing.T) map[normalize.ConversationID][]normalize.MessageID {
-			return envs.Get(t).remote.heldByConversation()
+			return envs.Get(t).remote.heldByConversation(t)
 		},
 		AgentReply: func(t *testing.T, ticket normalize.Ref, replyID, text string) {
-			var err error
-			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-				if err = reply(t, ticket, replyID, text); err == nil {
-					return
-				}
-			}
-			t.Fatalf("the hook never acknowledged reply %s: %v", replyID, err)
+			deliver(t, comment(ticket, replyID, text))
 		},
-		Hook:       func(hd connectors.Helpdesk) http.Handler { return hd.(http.Handler) },
-		AgentSends: reply,
+		Hook: func(hd connectors.Helpdesk) http.Handler { return hd.(http.Handler) },
+		AgentSends: func(t *testing.T, ticket normalize.Ref, replyID, text string) error {
+			return send(t, comment(ticket, replyID, text))
+		},
 		ReplyAcknowledged: func(t *testing.T, _ normalize.Ref, replyID string) bool {
 			return envs.Get(t).acks.Acknowledged(replyID)
 		},
 		FailAfter: func(t *testing.T, k int, f httpfault.Fault) {
 			envs.Get(t).faults.After(k, pathIs("/messages"), f)
+		},
+		Blobs: func(t *testing.T) connectors.Blobs { return envs.Get(t).blobs },
+		Files: func(t *testing.T, _ normalize.Ref, _ normalize.MessageID, ext normalize.ExternalID) []conformance.File {
+			return envs.Get(t).remote.filesOf(string(ext))
+		},
+		AgentNote: func(t *testing.T, ticket normalize.Ref, noteID, text string) {
+			ev := comment(ticket, noteID, text)
+			ev.Public = false
+			deliver(t, ev)
+		},
+		EchoOf: func(t *testing.T, ticket normalize.Ref, posted connectors.Delivery, ext normalize.ExternalID) {
+			ev := comment(ticket, string(ext), posted.Text)
+			ev.Author = "gateway"
+			deliver(t, ev)
+		},
+		SetStatus: func(t *testing.T, ticket normalize.Ref, status normalize.Status) {
+			deliver(t, refEvent{Type: "status", ID: "event-" + string(normalize.NewMessageID()), Ticket: string(ticket), Status: string(status)})
 		},
 	}
 }

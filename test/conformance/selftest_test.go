@@ -64,6 +64,7 @@ func TestSuitesCatchBrokenConnectors(t *testing.T) {
 		postErrors = "PostClassifiesErrors"
 		partial    = "PartialBatchReportsPrefix"
 		lost       = "LostAnswerIsNotDoubled"
+		retryAfter = "RetryAfterRespected"
 	)
 	tests := []struct {
 		variant string
@@ -84,17 +85,20 @@ func TestSuitesCatchBrokenConnectors(t *testing.T) {
 		{"helpdesk/" + wholeBatchIDs, slices.Concat(
 			under(partial, "first_fails_503", "second_fails_reset", "third_fails_500"),
 			under(lost, "first_answer_lost_502", "second_answer_lost_reset"),
-			under(postErrors, faultNames...)), // the one message failed, yet an ID came back
+			under(postErrors, faultNames...), // the one message failed, yet an ID came back
+			under(retryAfter, "http_date", "mid_batch")),
 			"Post must return exactly their external IDs"},
 		{"helpdesk/" + noIDsOnFailure, slices.Concat(
 			under(partial, "second_fails_reset", "third_fails_500"),
-			under(lost, "second_answer_lost_reset")),
+			under(lost, "second_answer_lost_reset"),
+			under(retryAfter, "mid_batch")),
 			"Post must return exactly their external IDs"},
 		{"helpdesk/" + dropsTicketOnError, slices.Concat(
 			under(partial, "second_fails_reset", "third_fails_500"),
-			under(lost, "second_answer_lost_reset")),
+			under(lost, "second_answer_lost_reset"),
+			under(retryAfter, "mid_batch")),
 			"Post must return it with the error"},
-		{"helpdesk/" + noIdempotency, slices.Concat([]string{"RetryDoesNotDuplicate"},
+		{"helpdesk/" + noIdempotency, slices.Concat([]string{"RetryDoesNotDuplicate", "ConcurrentPostsOneTicket"},
 			under(lost, "first_answer_lost_502", "second_answer_lost_reset")),
 			"a retry after a lost answer must not post the message again"},
 
@@ -117,8 +121,19 @@ func TestSuitesCatchBrokenConnectors(t *testing.T) {
 			"the error must wrap connectors.ErrPermanent"},
 		{"helpdesk/" + unauthorizedPermanent, under(postErrors, "401", "403"),
 			"the error must wrap connectors.ErrUnauthorized"},
-		{"helpdesk/" + ignoresRetryAfter, under(postErrors, "429+Retry-After", "503+Retry-After"),
+		{"helpdesk/" + ignoresRetryAfter, slices.Concat(under(postErrors, "429+Retry-After", "503+Retry-After"),
+			under(retryAfter, "http_date", "mid_batch")),
 			"the error must carry its wait"},
+		{"helpdesk/" + retryAfterSecondsOnly, under(retryAfter, "http_date"),
+			"asks for about 2m"},
+
+		// (4) what every backend must do as well as RT (issue 18)
+		{"helpdesk/" + dropsAttachments, []string{"Attachments"}, "message 1 carried one file"},
+		{"helpdesk/" + racyOpen, []string{"ConcurrentPostsOneTicket"}, "must find one ticket"},
+		{"helpdesk/" + replyIDByText, []string{"AgentReplyDeliveredOnce"}, "the dedup key must be the remote's reply ID, not the content"},
+		{"helpdesk/" + echoForeignID, []string{"EchoIgnored"}, "the player would get their own words back"},
+		{"helpdesk/" + notesAsReplies, []string{"InternalNoteIgnored"}, "the router sends that to the player"},
+		{"helpdesk/" + statusIDByStatus, []string{"StatusSync"}, "under a dedup key of its own"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.ReplaceAll(tt.variant, "/", "_"), func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -60,7 +61,68 @@ func TestConformance(t *testing.T) {
 			return envs.Get(t).acks.Acknowledged(replyID)
 		},
 		// No Hook: agents reply through the inbox's own pages, which its tests probe.
+		AgentNote: func(t *testing.T, ticket normalize.Ref, noteID, text string) {
+			envs.Get(t).note(ticket, noteID, text)
+		},
+		SetStatus: func(t *testing.T, ticket normalize.Ref, status normalize.Status) {
+			envs.Get(t).setStatus(ticket, status)
+		},
+		// No Blobs/Files: the inbox copies no content; agents download a player's files from
+		// the gateway's blob store, which its own tests (thread_test.go) cover. No EchoOf: the
+		// inbox shows the gateway store's thread and reports only what agents do on its pages.
 	})
+}
+
+// note adds text on ticket as an internal note, as an agent does with "Add internal note".
+func (env *conformanceEnv) note(ticket normalize.Ref, noteID, text string) {
+	form := replyFormOf(env.t, env.thread(ticket).body)
+	form.fields.Set("text", text)
+	form.fields.Set("action", "note")
+	var file []byte
+	if form.file {
+		file = []byte{}
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		resp := env.browser().postMultipart(form.action, form.fields, "", file)
+		if resp.status == http.StatusSeeOther {
+			return
+		}
+		require.Equal(env.t, http.StatusServiceUnavailable, resp.status, resp.body)
+		require.True(env.t, time.Now().Before(deadline), "the inbox never took note %s: %s", noteID, resp.body)
+	}
+}
+
+// statusForm finds the thread's Close or Reopen form.
+var statusForm = regexp.MustCompile(`(?s)<form method="post" action="([^"]+/(?:close|reopen))" class="inline">(.*?)</form>`)
+
+// setStatus closes or reopens ticket's conversation as an agent does, with the form the
+// thread shows (Close on an open one, Reopen on a closed one).
+func (env *conformanceEnv) setStatus(ticket normalize.Ref, status normalize.Status) {
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		page := env.thread(ticket).body
+		m := statusForm.FindStringSubmatch(page)
+		require.NotNil(env.t, m, "no Close or Reopen form in:\n%s", page)
+		action := html.UnescapeString(m[1])
+		want := "/close"
+		if status != normalize.StatusClosed {
+			want = "/reopen"
+		}
+		if !strings.HasSuffix(action, want) {
+			// The thread shows the other button: the status on the page is not the one the
+			// suite assumes; post to the one it asks for all the same, as a stale tab does.
+			action = action[:strings.LastIndex(action, "/")] + want
+		}
+		fields := url.Values{}
+		for _, in := range hiddenInput.FindAllStringSubmatch(m[2], -1) {
+			fields.Add(html.UnescapeString(in[1]), html.UnescapeString(in[2]))
+		}
+		resp := env.browser().postForm(action, fields)
+		if resp.status == http.StatusSeeOther {
+			return
+		}
+		require.Equal(env.t, http.StatusServiceUnavailable, resp.status, resp.body)
+		require.True(env.t, time.Now().Before(deadline), "the inbox never took the status change: %s", resp.body)
+	}
 }
 
 // conformanceEnv is one subtest's inbox with what the harness remembers about it.
@@ -68,6 +130,7 @@ type conformanceEnv struct {
 	t *testing.T
 	f *fixture
 
+	formMu  sync.Mutex // held while a reply's form is made, see submit
 	mu      sync.Mutex
 	tickets map[normalize.Ref]normalize.ConversationID // as Post returned them
 	forms   map[string]postedForm                      // reply ID → the form first sent with it
@@ -191,6 +254,9 @@ func (env *conformanceEnv) reply(ticket normalize.Ref, replyID, text string) {
 // press "Send reply". A repeated replyID sends the very form again, as a browser resubmitting
 // it does.
 func (env *conformanceEnv) submit(ticket normalize.Ref, replyID, text string) response {
+	// One form per reply, also when the suite sends a reply twice at once (the same form
+	// resubmitted); two forms would be two replies, as from two tabs.
+	env.formMu.Lock()
 	env.mu.Lock()
 	form, again := env.forms[replyID]
 	env.mu.Unlock()
@@ -202,6 +268,7 @@ func (env *conformanceEnv) submit(ticket normalize.Ref, replyID, text string) re
 		env.forms[replyID] = form
 		env.mu.Unlock()
 	}
+	env.formMu.Unlock()
 	var file []byte
 	if form.file {
 		file = []byte{}

@@ -89,6 +89,14 @@ func TestHelpdeskConformance(t *testing.T) {
 		FailAfter: func(t *testing.T, k int, f httpfault.Fault) {
 			envs.Get(t).faults.After(k, postsMessage, f)
 		},
+		AgentNote: func(t *testing.T, ticket normalize.Ref, noteID, text string) {
+			e := envs.Get(t)
+			note := loopback.Reply{ReplyID: noteID, Ticket: string(ticket), Text: text, Agent: "Bob", Note: true}
+			retry(t, func(ctx context.Context) error { return loopback.AgentReply(ctx, e.hook.URL, secret, note) })
+		},
+		// No Blobs/Files: the loopback protocol passes files by the gateway's blob reference and
+		// never their bytes, so there is nothing of them at the remote to compare. No EchoOf
+		// and no SetStatus: its remote reports agents' replies and notes only.
 	})
 }
 

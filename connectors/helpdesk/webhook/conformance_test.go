@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -59,12 +60,7 @@ func TestConformance(t *testing.T) {
 			return out
 		},
 		AgentReply: func(t *testing.T, ticket normalize.Ref, replyID, text string) {
-			e := envOf(t)
-			body := replyBody(ticket, replyID, text)
-			require.Eventually(t, func() bool {
-				status, _ := e.hook(t, testSecret, time.Now(), body)
-				return status == http.StatusOK
-			}, 5*time.Second, 10*time.Millisecond, "the hook never acknowledged the reply")
+			envOf(t).deliver(t, replyBody(ticket, replyID, text))
 		},
 		Hook: func(h connectors.Helpdesk) http.Handler { return h.(http.Handler) },
 		AgentSends: func(t *testing.T, ticket normalize.Ref, replyID, text string) error {
@@ -81,7 +77,53 @@ func TestConformance(t *testing.T) {
 		FailAfter: func(t *testing.T, k int, f httpfault.Fault) {
 			envOf(t).faults.After(k, carriesMessage, f)
 		},
+		Blobs: func(t *testing.T) connectors.Blobs { return envOf(t).blobs },
+		// Files downloads the files of message msg the way the operator does: from the links
+		// its message.created event carries.
+		Files: func(t *testing.T, _ normalize.Ref, msg normalize.MessageID, _ normalize.ExternalID) []conformance.File {
+			return envOf(t).files(t, msg)
+		},
+		AgentNote: func(t *testing.T, ticket normalize.Ref, noteID, text string) {
+			envOf(t).deliver(t, `{"event":"reply.created","reply_id":"`+noteID+`","ticket":"`+string(ticket)+`","text":"`+text+`","note":true,"agent":{"name":"Alice"}}`)
+		},
+		// No EchoOf: the contract has the operator send agents' replies only, never the
+		// messages the gateway posted.
+		SetStatus: func(t *testing.T, ticket normalize.Ref, status normalize.Status) {
+			envOf(t).deliver(t, `{"event":"conversation.status_changed","event_id":"`+string(normalize.NewMessageID())+`","ticket":"`+string(ticket)+`","status":"`+string(status)+`"}`)
+		},
 	})
+}
+
+// deliver sends a signed event to the hook until it is acknowledged, as the operator does.
+func (e *conformanceEnv) deliver(t *testing.T, body string) {
+	require.Eventually(t, func() bool {
+		status, _ := e.hook(t, testSecret, time.Now(), body)
+		return status == http.StatusOK
+	}, 5*time.Second, 10*time.Millisecond, "the hook never acknowledged %s", body)
+}
+
+// files downloads the attachments of message msg from the links of its message.created event.
+func (e *conformanceEnv) files(t *testing.T, msg normalize.MessageID) []conformance.File {
+	var out []conformance.File
+	for _, ev := range e.recv.Events() {
+		if ev.Event.Event != webhook.EventMessageCreated || ev.Event.Message == nil || ev.Event.Message.ID != string(msg) {
+			continue
+		}
+		for _, a := range ev.Event.Message.Attachments {
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, a.URL, nil)
+			require.NoError(t, err)
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err, "download %s", a.URL)
+			content, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, resp.StatusCode, "download %s: %s", a.URL, content)
+			out = append(out, conformance.File{Name: a.Name, MediaType: a.MediaType, Content: content})
+		}
+		return out
+	}
+	t.Fatalf("the operator got no message.created for %s", msg)
+	return nil
 }
 
 // replyBody is a reply.created event as the operator's system sends it.
