@@ -3,7 +3,7 @@ GO       ?= go
 PKGS     ?= ./...
 TESTFLAGS ?= -race -count=1 -timeout 40m
 
-.PHONY: run build test test-short bench fuzz vet fmt peers docker
+.PHONY: run build test test-short bench bench-smoke fuzz vet fmt peers docker
 
 run:
 	$(GO) run ./cmd/gateway serve
@@ -16,6 +16,7 @@ build:
 test: vet
 	./test/peers/setup.sh
 	$(GO) test $(TESTFLAGS) $(PKGS)
+	$(MAKE) bench-smoke
 
 test-short:
 	$(GO) test -short $(PKGS)
@@ -30,6 +31,11 @@ BENCH_PKGS = ./router/ ./router/store/ ./test/loopback/ ./connectors/channel/tel
 	./connectors/channel/email/parse/ ./connectors/channel/whatsapp/wamsg/ ./connectors/channel/voice/ ./connectors/helpdesk/webhook/
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3s -count 5 $(BENCH_PKGS)
+
+# Each benchmark once, so `make test` (CI) notices one that no longer compiles or fails; it
+# measures nothing (issue 16).
+bench-smoke:
+	$(GO) test -run '^$$' -bench . -benchtime 1x $(BENCH_PKGS)
 
 # Every parser of outside input, FUZZTIME each (the seeds also run in `make test`).
 FUZZTIME ?= 30s
