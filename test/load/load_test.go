@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/casino-support/gateway/router/store/pgtest"
 	"github.com/casino-support/gateway/test/gatewayproc"
 )
 
@@ -136,7 +137,7 @@ func TestParseFlags(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []Scenario{{Name: "paced", Rate: 50}, {Name: "kill", Kills: 2}}, o.scenarios)
 	require.Empty(t, o.postgresDSN, "sqlite needs no DSN")
-	for _, bad := range [][]string{{"-store", "mysql"}, {"-scenarios", "storm"}, {"-messages", "0"}, {"extra"}} {
+	for _, bad := range [][]string{{"-store", "mysql"}, {"-scenarios", "storm"}, {"-messages", "0"}, {"-lease", "-1s"}, {"extra"}} {
 		_, err := parseFlags(bad, &bytes.Buffer{})
 		require.Error(t, err, "%v", bad)
 	}
@@ -149,36 +150,59 @@ func TestLoopbackReference(t *testing.T) {
 }
 
 // TestShortLoadRun is the load command in miniature, so it cannot rot: a backlog and a
-// SIGKILL run against the real binary, with agents' replies. It asserts nothing lost and
-// nothing duplicated in either direction, never a speed.
+// SIGKILL run against the real binary, with agents' replies, on SQLite and on PostgreSQL. It
+// asserts nothing lost and nothing duplicated in either direction, never a speed.
 func TestShortLoadRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the gateway binary")
 	}
 	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Minute)
 	defer cancel()
 	bin, err := gatewayproc.Build(ctx, dir)
 	require.NoError(t, err)
-	var stdout, stderr bytes.Buffer
-	code := run(ctx, []string{"-gateway", bin, "-workdir", dir, "-messages", "2000", "-chats", "50", "-reply-every", "20",
-		"-scenarios", "backlog,kill", "-kills", "2", "-seed", "1", "-timeout", "5m", "-json", filepath.Join(dir, "load.json")}, &stdout, &stderr)
-	require.Equal(t, 0, code, "load run failed:\n%s\n%s", stdout.String(), stderr.String())
-	rep, err := os.ReadFile(filepath.Join(dir, "load.json"))
-	require.NoError(t, err)
-	t.Logf("%s", stdout.String())
-	var got Report
-	require.NoError(t, json.Unmarshal(rep, &got))
-	require.Len(t, got.Results, 2)
-	for _, r := range got.Results {
-		require.Equal(t, 2000, r.Inbound.Delivered, r.Scenario)
-		require.Zero(t, r.Inbound.Lost+r.Inbound.Duplicated, r.Scenario)
-		require.Zero(t, r.Inbound.AtKill, "%s: the helpdesk deduplicates, so a kill may never double a player's message", r.Scenario)
-		require.Equal(t, 100, r.Replies.Delivered, r.Scenario)
-		// A reply may be sent twice when a kill falls between Telegram taking it and the
-		// gateway recording it (Telegram's sendMessage takes no idempotency key): AtKill, not
-		// Duplicated; at most one per reply send in flight at each kill.
-		require.Zero(t, r.Replies.Lost+r.Replies.Duplicated, r.Scenario)
+	tests := []struct {
+		store string
+		// dsn returns the -postgres-dsn of the run; pgtest skips the test when PostgreSQL is
+		// unreachable, or fails it when CI is set.
+		dsn func(t *testing.T) string
+	}{
+		{"sqlite", func(*testing.T) string { return "" }},
+		{"postgres", func(t *testing.T) string { return pgtest.DSN(t) }},
 	}
-	require.Equal(t, 3, got.Results[1].Starts, "the kill run started the gateway again after each SIGKILL")
+	for _, tt := range tests {
+		t.Run(tt.store, func(t *testing.T) {
+			work := filepath.Join(dir, tt.store)
+			require.NoError(t, os.MkdirAll(work, 0o700))
+			args := []string{"-gateway", bin, "-workdir", work, "-store", tt.store, "-messages", "2000", "-chats", "50",
+				"-reply-every", "20", "-scenarios", "backlog,kill", "-kills", "2", "-seed", "1", "-timeout", "5m",
+				"-json", filepath.Join(work, "load.json")}
+			if dsn := tt.dsn(t); dsn != "" {
+				// A killed process's lanes wait for their lease on PostgreSQL, which replicas
+				// share: a short one keeps the kill run to seconds.
+				args = append(args, "-postgres-dsn", dsn, "-lease", "5s")
+			}
+			var stdout, stderr bytes.Buffer
+			code := run(ctx, args, &stdout, &stderr)
+			require.Equal(t, 0, code, "load run failed:\n%s\n%s", stdout.String(), stderr.String())
+			rep, err := os.ReadFile(filepath.Join(work, "load.json"))
+			require.NoError(t, err)
+			t.Logf("%s", stdout.String())
+			var got Report
+			require.NoError(t, json.Unmarshal(rep, &got))
+			require.Len(t, got.Results, 2)
+			for _, r := range got.Results {
+				require.Equal(t, tt.store, r.Store)
+				require.Equal(t, 2000, r.Inbound.Delivered, r.Scenario)
+				require.Zero(t, r.Inbound.Lost+r.Inbound.Duplicated, r.Scenario)
+				require.Zero(t, r.Inbound.AtKill, "%s: the helpdesk deduplicates, so a kill may never double a player's message", r.Scenario)
+				require.Equal(t, 100, r.Replies.Delivered, r.Scenario)
+				// A reply may be sent twice when a kill falls between Telegram taking it and the
+				// gateway recording it (Telegram's sendMessage takes no idempotency key): AtKill, not
+				// Duplicated; at most one per reply send in flight at each kill.
+				require.Zero(t, r.Replies.Lost+r.Replies.Duplicated, r.Scenario)
+			}
+			require.Equal(t, 3, got.Results[1].Starts, "the kill run started the gateway again after each SIGKILL")
+		})
+	}
 }

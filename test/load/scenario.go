@@ -55,6 +55,8 @@ type runSpec struct {
 	workDir    string
 	// postgresDSN selects PostgreSQL; the run gets a schema of its own.
 	postgresDSN string
+	// lease, when above 0, is the gateway's delivery.lease.
+	lease time.Duration
 }
 
 // runScenario runs the gateway against the fakes once and measures it.
@@ -77,7 +79,7 @@ func runScenario(ctx context.Context, spec runSpec) (res Result, err error) {
 	defer rcSrv.Close()
 
 	setup := gatewayproc.Setup{DataDir: filepath.Join(dir, "data"), TelegramURL: tgSrv.URL, Token: botToken,
-		ReceiverURL: rcSrv.URL, Secret: secret, APIToken: apiToken}
+		ReceiverURL: rcSrv.URL, Secret: secret, APIToken: apiToken, Lease: spec.lease}
 	if spec.postgresDSN != "" {
 		dsn, drop, err := gatewayproc.FreshSchema(ctx, spec.postgresDSN)
 		if err != nil {
