@@ -92,6 +92,9 @@ type Author struct {
 	Language string `json:"language,omitempty"`
 	// PlayerID is the casino's own player ID, when the channel identified the player.
 	PlayerID string `json:"player_id,omitempty"`
+	// PlayerIDBy says what proved PlayerID (LinkedByDirectory, LinkedByWebchatToken,
+	// LinkedByTelegramLink): the store records it with the player's link to the conversation.
+	PlayerIDBy string `json:"player_id_by,omitempty"`
 	// VIPTier is the player's VIP tier (0 = none), when known.
 	VIPTier int `json:"vip_tier,omitempty"`
 	// ExternalID is the author's ID on the remote system (Telegram user ID, agent ID).
@@ -388,4 +391,30 @@ type Conversation struct {
 	Assignee  *Agent    `json:"assignee,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+
+	// Linked are the player's other conversations (the same Player.PlayerID, on any channel),
+	// filled in when the store hands the conversation's messages to its helpdesk; nil when
+	// the player is not identified or has no other.
+	Linked []LinkedConversation `json:"linked,omitempty"`
+}
+
+// What proved a player's identity (Author.PlayerIDBy, LinkedConversation.LinkedBy).
+const (
+	LinkedByDirectory    = "directory"     // the player directory knew the channel address
+	LinkedByWebchatToken = "webchat_token" // a player token signed by the casino's site
+	LinkedByTelegramLink = "telegram_link" // a signed Telegram /start deep link
+)
+
+// LinkedConversation is another conversation of the same player, as a helpdesk needs it to
+// show the two together.
+type LinkedConversation struct {
+	ID          ConversationID `json:"id"`
+	Channel     InstanceName   `json:"channel"`
+	ChannelKind ChannelKind    `json:"channel_kind"`
+	Helpdesk    InstanceName   `json:"helpdesk"`
+	// Ticket is the conversation's ticket in Helpdesk; empty until it has one.
+	Ticket   Ref       `json:"ticket,omitempty"`
+	Status   Status    `json:"status"`
+	LinkedBy string    `json:"linked_by,omitempty"`
+	LinkedAt time.Time `json:"linked_at"`
 }

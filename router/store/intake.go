@@ -297,6 +297,9 @@ func (s *Store) inboundConversation(ctx context.Context, tx *wtx, m normalize.Me
 	err = find()
 	if errors.Is(err, sql.ErrNoRows) {
 		id, opened, err = s.openConversation(ctx, tx, m, assess(m), now)
+		if err == nil && opened {
+			err = linkPlayer(ctx, tx, id, m.Author.PlayerID, m.Author.PlayerIDBy, now)
+		}
 		if err != nil || opened {
 			return id, opened, nil, err
 		}
@@ -334,6 +337,11 @@ func (s *Store) inboundConversation(ctx context.Context, tx *wtx, m normalize.Me
 	}
 	if len(changed) == 0 {
 		return id, false, nil, nil
+	}
+	if slices.Contains(changed, normalize.FieldPlayerID) {
+		if err := linkPlayer(ctx, tx, id, next.player.PlayerID, next.player.PlayerIDBy, now); err != nil {
+			return "", false, nil, err
+		}
 	}
 	clock, err := currentSLA(ctx, tx, id)
 	if err != nil {
@@ -440,7 +448,7 @@ func (c convMeta) merge(m normalize.Message, a Assessment) (convMeta, []normaliz
 			next.player.DisplayName = au.DisplayName
 		}
 		if au.PlayerID != "" && au.PlayerID != c.player.PlayerID {
-			next.player.PlayerID = au.PlayerID
+			next.player.PlayerID, next.player.PlayerIDBy = au.PlayerID, au.PlayerIDBy
 			changed = append(changed, normalize.FieldPlayerID)
 		}
 		if au.VIPTier != c.player.VIPTier && (au.PlayerID != "" || au.VIPTier > c.player.VIPTier) {

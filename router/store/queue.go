@@ -71,6 +71,12 @@ func (s *Store) Claim(ctx context.Context, owner string, max Budget, batch int, 
 			if err != nil {
 				return err
 			}
+			if l.Direction == normalize.Inbound && conv.Player.PlayerID != "" {
+				// The helpdesk shows the player's other conversations with this one (issue 17).
+				if conv.Linked, err = linkedConversations(ctx, tx, conv.Player.PlayerID, conv.ID, maxLinked); err != nil {
+					return err
+				}
+			}
 			l.Conversation = conv
 			n := batch
 			if l.Direction == normalize.Inbound && conv.Ticket == "" {

@@ -157,6 +157,9 @@ func purgeConversation(ctx context.Context, tx *wtx, id normalize.ConversationID
 	if _, err := tx.ExecContext(ctx, `DELETE FROM lanes WHERE conversation_id = ?`, id); err != nil {
 		return fmt.Errorf("store: purge %s: delete lanes: %w", id, err)
 	}
+	if err := unlinkPlayer(ctx, tx, id); err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM conversations WHERE id = ?`, id); err != nil {
 		return fmt.Errorf("store: purge %s: %w", id, err)
 	}
