@@ -1,0 +1,480 @@
+package zendesk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net/http"
+	"net/mail"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/normalize"
+)
+
+// subjectRunes caps a ticket subject taken from the first message.
+const subjectRunes = 80
+
+// Post creates the conversation's ticket when it has none (or the one it had is closed) and
+// adds each message as a public comment of the player, in order; an Update instead sets the
+// ticket's priority, fields and tags with an internal note. The external ID of a message is
+// the Zendesk comment ID, which the hook recognises as the gateway's own.
+//
+// A message with Attempt > 1 may be in Zendesk already: Post then finds the ticket by its
+// external_id and the comment by its marker instead of writing it a second time.
+func (h *Helpdesk) Post(ctx context.Context, conv normalize.Conversation, msgs []connectors.Delivery) (normalize.Ref, []normalize.ExternalID, error) {
+	if len(msgs) == 0 {
+		return conv.Ticket, nil, nil
+	}
+	var id int64
+	if conv.Ticket != "" {
+		n, err := strconv.ParseInt(string(conv.Ticket), 10, 64)
+		if err != nil || n <= 0 {
+			return conv.Ticket, nil, connectors.Permanent(fmt.Errorf("zendesk: ticket reference %q is not a Zendesk ticket id", conv.Ticket))
+		}
+		id = n
+	}
+	// Attempts of one conversation's post may overlap (a replica stalled past its lease while
+	// another took the lane over); in this process they take turns, and the look-ups below
+	// find what the one before wrote.
+	unlock := h.lockConversation(conv.ID)
+	defer unlock()
+	requester, err := h.requester(ctx, conv)
+	if err != nil {
+		return conv.Ticket, nil, err
+	}
+	p := &poster{h: h, conv: conv, requester: requester, ticket: id}
+	if id == 0 || conv.Status == normalize.StatusClosed {
+		// No ticket yet, or the router saw the ticket solved or closed: the ticket to write to is
+		// the conversation's newest that takes comments, if any (a retry's, a follow-up made
+		// before), else a new one.
+		if err := p.resolve(ctx); err != nil {
+			return p.ref(), nil, err
+		}
+	}
+	ids := make([]normalize.ExternalID, 0, len(msgs))
+	for i, d := range msgs {
+		cid, err := p.post(ctx, d, i == 0)
+		if err != nil {
+			return p.ref(), ids, err
+		}
+		ids = append(ids, normalize.ExternalID(itoa(cid)))
+	}
+	return p.ref(), ids, nil
+}
+
+// poster is one Post call's state: the ticket written to and what is known of its comments.
+type poster struct {
+	h         *Helpdesk
+	conv      normalize.Conversation
+	requester int64
+	ticket    int64 // 0 until a ticket exists
+	// candidates are the conversation's tickets found by external_id, newest first.
+	candidates []ticket
+	// followUp is the ticket a new one follows up (closed, or solved under follow_up).
+	followUp ticket
+	// found says the conversation had a ticket the router did not know of: an earlier
+	// attempt's, so every message is looked for before it is written, whatever its Attempt.
+	found bool
+	// posted maps the gateway message IDs found on the ticket's comments to their comment
+	// IDs; loaded once per Post, when a retried message needs it.
+	posted map[normalize.MessageID]int64
+}
+
+func (p *poster) ref() normalize.Ref {
+	if p.ticket == 0 {
+		return ""
+	}
+	return normalize.Ref(itoa(p.ticket))
+}
+
+// resolve looks the conversation's tickets up by external_id and picks the one to write to.
+func (p *poster) resolve(ctx context.Context) error {
+	h := p.h
+	var out struct {
+		Tickets []ticket `json:"tickets"`
+	}
+	q := "/api/v2/tickets?external_id=" + urlQuery(h.externalID(p.conv.ID))
+	if err := h.api.do(ctx, http.MethodGet, q, nil, &out, nil); err != nil {
+		return fmt.Errorf("zendesk: find the tickets of %s: %w", p.conv.ID, err)
+	}
+	slices.SortFunc(out.Tickets, func(a, b ticket) int { return int(b.ID - a.ID) })
+	p.candidates = out.Tickets
+	p.ticket = 0
+	for _, t := range out.Tickets {
+		if h.takesComments(t.Status) {
+			p.ticket, p.found, p.posted = t.ID, p.conv.Ticket != normalize.Ref(itoa(t.ID)), nil
+			return nil
+		}
+	}
+	if len(out.Tickets) > 0 {
+		p.followUp = out.Tickets[0]
+	}
+	return nil
+}
+
+// takesComments reports whether a player's message goes onto a ticket of status: never onto
+// a closed one (Zendesk refuses it), onto a solved one only under closed_ticket: reopen.
+func (h *Helpdesk) takesComments(status string) bool {
+	switch status {
+	case "closed", "deleted":
+		return false
+	case "solved":
+		return h.cfg.ClosedTicket == ClosedReopen
+	}
+	return true
+}
+
+// post writes one message: the ticket with it when none exists, else a comment (or an
+// Update) on the ticket; first says it is the batch's first, whose look-up of the ticket was
+// done already.
+func (p *poster) post(ctx context.Context, d connectors.Delivery, first bool) (int64, error) {
+	h := p.h
+	if p.ticket != 0 && (d.Attempt > 1 || p.found) {
+		if cid, ok, err := p.find(ctx, d.ID); err != nil || ok {
+			if ok {
+				h.log.InfoContext(ctx, "zendesk: message already on the ticket", "helpdesk", h.name, "conv", p.conv.ID, "msg_id", d.ID, "ticket", p.ticket)
+			}
+			return cid, err
+		}
+	}
+	if p.ticket == 0 {
+		return p.create(ctx, d.Message)
+	}
+	cid, err := p.append(ctx, d.Message)
+	if isClosedRefusal(err) {
+		// Closed in Zendesk since the router last heard (or the router never heard): the
+		// message opens the follow-up instead of being refused for good.
+		h.log.InfoContext(ctx, "zendesk: ticket closed, opening a follow-up", "helpdesk", h.name, "conv", p.conv.ID, "ticket", p.ticket)
+		if err := p.resolve(ctx); err != nil {
+			return 0, err
+		}
+		if p.ticket == 0 {
+			return p.create(ctx, d.Message)
+		}
+		return p.append(ctx, d.Message)
+	}
+	return cid, err
+}
+
+// find returns the comment carrying message id on the ticket, if any.
+func (p *poster) find(ctx context.Context, id normalize.MessageID) (int64, bool, error) {
+	if p.posted == nil {
+		posted, err := p.h.postedMessages(ctx, p.ticket)
+		if err != nil {
+			return 0, false, err
+		}
+		p.posted = posted
+	}
+	cid, ok := p.posted[id]
+	return cid, ok, nil
+}
+
+// create opens the ticket with m as its first comment.
+func (p *poster) create(ctx context.Context, m normalize.Message) (int64, error) {
+	h := p.h
+	c, err := h.comment(ctx, m, p.requester)
+	if err != nil {
+		return 0, fmt.Errorf("zendesk: create the ticket of %s: %w", p.conv.ID, err)
+	}
+	t := ticket{
+		ExternalID:   h.externalID(p.conv.ID),
+		Subject:      subject(p.conv, m),
+		Priority:     zendeskPriority(p.conv, m),
+		RequesterID:  p.requester,
+		GroupID:      h.cfg.GroupID,
+		BrandID:      h.cfg.BrandID,
+		Tags:         h.tags(p.conv, m),
+		CustomFields: h.fields(p.conv, m.Update),
+		Comment:      c,
+	}
+	if f := p.followUp; f.ID != 0 {
+		if f.Status == "closed" {
+			t.ViaFollowupSourceID = f.ID
+		}
+		// A solved ticket cannot be a follow-up source in Zendesk; the subject names it.
+		t.Subject = fmt.Sprintf("%s (follow-up to #%d)", t.Subject, f.ID)
+	}
+	// The Idempotency-Key makes Zendesk answer a repeated create with the first one's ticket
+	// for a while (two hours); the external_id look-up covers longer outages.
+	hdr := http.Header{"Idempotency-Key": {string(p.conv.ID) + "/" + string(m.ID)}}
+	var out struct {
+		Ticket ticket `json:"ticket"`
+		Audit  audit  `json:"audit"`
+	}
+	if err := h.api.do(ctx, http.MethodPost, "/api/v2/tickets", map[string]any{"ticket": t}, &out, hdr); err != nil {
+		return 0, fmt.Errorf("zendesk: create the ticket of %s: %w", p.conv.ID, err)
+	}
+	if out.Ticket.ID == 0 {
+		return 0, fmt.Errorf("zendesk: create the ticket of %s: the answer has no ticket id", p.conv.ID)
+	}
+	p.ticket = out.Ticket.ID
+	cid, err := h.commentOf(out.Audit, p.ticket)
+	if err != nil {
+		return 0, err
+	}
+	h.log.InfoContext(ctx, "zendesk: ticket created", "helpdesk", h.name, "conv", p.conv.ID, "msg_id", m.ID, "ticket", p.ticket,
+		"follow_up_of", p.followUp.ID)
+	return cid, nil
+}
+
+// append adds m to the ticket: a player's public comment, or an Update's changes with an
+// internal note.
+func (p *poster) append(ctx context.Context, m normalize.Message) (int64, error) {
+	h := p.h
+	var t ticket
+	if m.Update != nil {
+		t = ticket{Priority: updatePriority(m.Update), CustomFields: h.fields(p.conv, m.Update),
+			Comment: &comment{Body: withMarker(m.Text, m.ID), Public: false}}
+	} else {
+		c, err := h.comment(ctx, m, p.requester)
+		if err != nil {
+			return 0, fmt.Errorf("zendesk: comment on ticket %d: %w", p.ticket, err)
+		}
+		t = ticket{Comment: c}
+	}
+	var out struct {
+		Audit audit `json:"audit"`
+	}
+	path := "/api/v2/tickets/" + itoa(p.ticket)
+	if err := h.api.do(ctx, http.MethodPut, path, map[string]any{"ticket": t}, &out, nil); err != nil {
+		return 0, fmt.Errorf("zendesk: comment on ticket %d: %w", p.ticket, err)
+	}
+	return h.commentOf(out.Audit, p.ticket)
+}
+
+// commentOf returns the comment an audit of the gateway's write created, and notes it as the
+// gateway's own.
+func (h *Helpdesk) commentOf(a audit, ticket int64) (int64, error) {
+	for _, e := range a.Events {
+		if e.Type == "Comment" && e.ID != 0 {
+			h.own.note(e.ID)
+			return e.ID, nil
+		}
+	}
+	// The write went through (2xx) but its answer does not say the comment: the retry finds
+	// it by its marker.
+	return 0, fmt.Errorf("zendesk: the answer of the write on ticket %d names no comment", ticket)
+}
+
+// isClosedRefusal reports whether err is Zendesk's 422 for a write on a closed ticket.
+func isClosedRefusal(err error) bool {
+	return err != nil && connectors.IsPermanent(err) && strings.Contains(err.Error(), "HTTP 422") &&
+		strings.Contains(strings.ToLower(err.Error()), "closed")
+}
+
+// comment is a player's message as a public comment by the requester, with its files
+// uploaded.
+func (h *Helpdesk) comment(ctx context.Context, m normalize.Message, requester int64) (*comment, error) {
+	text := m.Text
+	if m.Location != nil {
+		text = strings.TrimSpace(text + fmt.Sprintf("\nLocation: %.6f,%.6f", m.Location.Latitude, m.Location.Longitude))
+	}
+	if text == "" && len(m.Attachments) > 0 {
+		text = fmt.Sprintf("(%d attachment(s))", len(m.Attachments))
+	}
+	c := &comment{Body: withMarker(text, m.ID), Public: true, AuthorID: requester}
+	if m.Kind == normalize.KindSystem {
+		// The gateway speaking (a notice), not the player: an internal note by the API user.
+		c.Public, c.AuthorID = false, 0
+	}
+	for _, a := range m.Attachments {
+		token, err := h.uploadFile(ctx, a)
+		if err != nil {
+			return nil, fmt.Errorf("attachment %q of %s: %w", a.Name, m.ID, err)
+		}
+		c.Uploads = append(c.Uploads, token)
+	}
+	return c, nil
+}
+
+// uploadFile sends one stored attachment to Zendesk's uploads and returns its token. Tokens
+// live an hour, so files go up right before the comment that carries them, on every attempt.
+func (h *Helpdesk) uploadFile(ctx context.Context, a normalize.Attachment) (string, error) {
+	if h.blobs == nil {
+		return "", connectors.Permanent(errors.New("the message has files but the gateway has no blob store configured"))
+	}
+	rc, err := h.blobs.Open(ctx, a.BlobRef)
+	if err != nil {
+		return "", fmt.Errorf("open the stored file: %w", err)
+	}
+	defer rc.Close()
+	typ := a.MediaType
+	if typ == "" {
+		typ = "application/octet-stream"
+	}
+	name := strings.TrimSpace(strings.NewReplacer("/", "_", "\\", "_").Replace(a.Name))
+	if name == "" {
+		name = "attachment"
+	}
+	return h.api.upload(ctx, name, typ, rc, a.Size)
+}
+
+// requester returns the Zendesk user of the player, created or updated once per identity:
+// by e-mail when the player has one, else by the external ID "<channel>:<address>".
+func (h *Helpdesk) requester(ctx context.Context, conv normalize.Conversation) (int64, error) {
+	u := user{Name: playerName(conv)}
+	key := ""
+	if email := playerEmail(conv); email != "" {
+		u.Email, u.SkipVerifyEmail = email, true
+		key = "email:" + email
+	} else {
+		u.ExternalID = string(conv.Channel) + ":" + string(conv.Address)
+		key = "ext:" + u.ExternalID
+	}
+	if id, ok := h.requesters.get(key); ok {
+		return id, nil
+	}
+	var out struct {
+		User user `json:"user"`
+	}
+	if err := h.api.do(ctx, http.MethodPost, "/api/v2/users/create_or_update", map[string]any{"user": u}, &out, nil); err != nil {
+		return 0, fmt.Errorf("zendesk: find or create the requester of %s: %w", conv.ID, err)
+	}
+	if out.User.ID == 0 {
+		return 0, fmt.Errorf("zendesk: find or create the requester of %s: the answer has no user id", conv.ID)
+	}
+	h.requesters.put(key, out.User.ID)
+	h.users.put(out.User.ID, out.User)
+	return out.User.ID, nil
+}
+
+// playerEmail is the player's e-mail address when the channel knows it (Player.Email, or
+// the address of an e-mail conversation), lower-cased; "" otherwise.
+func playerEmail(conv normalize.Conversation) string {
+	if a, err := mail.ParseAddress(conv.Player.Email); err == nil {
+		return strings.ToLower(a.Address)
+	}
+	if conv.ChannelKind == normalize.KindEmail {
+		if a, err := mail.ParseAddress(string(conv.Address)); err == nil {
+			return strings.ToLower(a.Address)
+		}
+	}
+	return ""
+}
+
+func playerName(conv normalize.Conversation) string {
+	if n := strings.TrimSpace(conv.Player.DisplayName); n != "" {
+		return n
+	}
+	return "Player on " + string(conv.Channel)
+}
+
+// externalID is the external_id of the conversation's tickets.
+func (h *Helpdesk) externalID(conv normalize.ConversationID) string {
+	return h.cfg.ExternalIDPrefix + string(conv)
+}
+
+// conversationOf is the conversation a ticket's external_id names, if the gateway made it.
+func (h *Helpdesk) conversationOf(externalID string) (normalize.ConversationID, bool) {
+	c, ok := strings.CutPrefix(externalID, h.cfg.ExternalIDPrefix)
+	return normalize.ConversationID(c), ok && c != ""
+}
+
+// tags are the configured tags and the conversation's, with its channel kind, language and
+// VIP tier as tags Zendesk views and triggers can use.
+func (h *Helpdesk) tags(conv normalize.Conversation, first normalize.Message) []string {
+	tags := slices.Clone(h.cfg.Tags)
+	tags = append(tags, "channel_"+tagPart(string(conv.ChannelKind)))
+	if conv.Language != "" {
+		tags = append(tags, "lang_"+tagPart(conv.Language))
+	}
+	if tier := max(conv.Player.VIPTier, first.Author.VIPTier); tier > 0 {
+		tags = append(tags, "vip_"+strconv.Itoa(tier))
+	}
+	for _, t := range conv.Tags {
+		if t = tagPart(t); t != "" {
+			tags = append(tags, t)
+		}
+	}
+	slices.Sort(tags)
+	return slices.Compact(tags)
+}
+
+// tagPart makes s a Zendesk tag: lower case, no spaces or commas.
+func tagPart(s string) string {
+	return strings.ToLower(strings.NewReplacer(" ", "_", ",", "_", ":", "_", "\t", "_", "\n", "_").Replace(strings.TrimSpace(s)))
+}
+
+// fields are the configured custom fields' values from the conversation, or from u when the
+// message is an Update (it holds the newest values).
+func (h *Helpdesk) fields(conv normalize.Conversation, u *normalize.Update) []customField {
+	lang, tier, player, sla := conv.Language, conv.Player.VIPTier, conv.Player.PlayerID, conv.SLA.State()
+	if u != nil {
+		lang, tier, player, sla = u.Language, u.VIPTier, u.PlayerID, u.SLA.State()
+	}
+	f := h.cfg.Fields
+	var out []customField
+	add := func(id int64, v any) {
+		if id != 0 {
+			out = append(out, customField{ID: id, Value: v})
+		}
+	}
+	add(f.Language, lang)
+	add(f.VIPTier, strconv.Itoa(tier))
+	if u == nil {
+		add(f.Channel, string(conv.Channel)+":"+string(conv.Address))
+	}
+	add(f.SLA, string(sla))
+	add(f.PlayerID, player)
+	return out
+}
+
+// zendeskPriority is a new ticket's priority: the conversation's (or an Update's), one step
+// up when its first-response target is missed.
+func zendeskPriority(conv normalize.Conversation, first normalize.Message) string {
+	if first.Update != nil {
+		return updatePriority(first.Update)
+	}
+	return priorityName(conv.Priority, conv.SLA.State() == normalize.SLABreached)
+}
+
+func updatePriority(u *normalize.Update) string {
+	return priorityName(u.Priority, u.SLA.State() == normalize.SLABreached)
+}
+
+var priorities = []string{"low", "normal", "high", "urgent"}
+
+func priorityName(p normalize.Priority, breached bool) string {
+	r := p.Rank()
+	if breached {
+		r++
+	}
+	return priorities[min(r, len(priorities)-1)]
+}
+
+// subject is the first message's e-mail subject, else its first line, capped, or a generic
+// one for a message without text or from the gateway itself.
+func subject(conv normalize.Conversation, first normalize.Message) string {
+	generic := "Message from " + string(conv.Channel)
+	if first.Kind == normalize.KindSystem {
+		return generic
+	}
+	text := first.Text
+	if s := strings.TrimSpace(first.Subject); s != "" {
+		text = s
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(text), "\n")
+	if line = strings.TrimSpace(line); line == "" {
+		return generic
+	}
+	if utf8.RuneCountInString(line) > subjectRunes {
+		line = string([]rune(line)[:subjectRunes-1]) + "…"
+	}
+	return line
+}
+
+// lockConversation makes the posts of one conversation in this process take turns. The
+// locks are striped, so their number stays fixed; two conversations sharing a stripe only
+// wait for each other.
+func (h *Helpdesk) lockConversation(id normalize.ConversationID) (unlock func()) {
+	f := fnv.New32a()
+	_, _ = f.Write([]byte(id))
+	mu := &h.convLocks[f.Sum32()%uint32(len(h.convLocks))]
+	mu.Lock()
+	return mu.Unlock
+}
