@@ -1,0 +1,193 @@
+package chatwoot
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/settings"
+	"github.com/casino-support/gateway/normalize"
+	"github.com/casino-support/gateway/test/chatwootfake"
+	"github.com/casino-support/gateway/test/conformance"
+	"github.com/casino-support/gateway/test/httpfault"
+)
+
+const testSecret = "inbox-webhook-secret-0123456789"
+
+// env is one test's Chatwoot, the helpdesk talking to it, its hook served where the fake
+// sends webhooks, and the fault injector between the helpdesk and the fake.
+type env struct {
+	fake   *chatwootfake.Server
+	hd     *Helpdesk
+	hook   *httptest.Server
+	faults *httpfault.Transport
+	blobs  *conformance.MemBlobs
+	acks   conformance.Acks
+
+	sending    sync.Mutex // one agent action at a time, so two sends of one reply make one
+	mu         sync.Mutex
+	deliveries map[string]string // harness reply ID → the fake's delivery key
+}
+
+// newEnv starts a fake Chatwoot and a helpdesk on it whose hook the fake's webhook reaches,
+// signed with testSecret (secret "" sends unsigned webhooks to a hook that takes a token).
+func newEnv(t *testing.T, signed bool) *env {
+	fake := chatwootfake.New(t, chatwootfake.Options{})
+	cfg := DefaultConfig()
+	cfg.URL, cfg.AccountID, cfg.InboxID, cfg.APIToken = fake.URL, fake.AccountID(), fake.InboxID(), settings.Secret(fake.Token())
+	if signed {
+		cfg.WebhookSecret = testSecret
+	} else {
+		cfg.HookToken = "shared-hook-token-0123456789"
+	}
+	client, faults := httpfault.Wrap(&http.Client{Timeout: 10 * time.Second})
+	blobs := &conformance.MemBlobs{}
+	hd, err := New("chatwoot-test", *cfg, Deps{Blobs: blobs, Client: client})
+	require.NoError(t, err)
+	hook := httptest.NewServer(hd)
+	t.Cleanup(hook.Close)
+	wh := chatwootfake.Webhook{URL: hook.URL, Secret: testSecret}
+	if !signed {
+		wh = chatwootfake.Webhook{URL: hook.URL + "?token=" + cfg.HookToken.Value()}
+	}
+	fake.SetWebhook(wh)
+	return &env{fake: fake, hd: hd, hook: hook, faults: faults, blobs: blobs, deliveries: map[string]string{}}
+}
+
+// tickets returns the fake's conversations by the gateway conversation they carry, with the
+// gateway message IDs of the messages the gateway posted, in order.
+func (e *env) tickets(t *testing.T) map[normalize.ConversationID][]normalize.MessageID {
+	out := map[normalize.ConversationID][]normalize.MessageID{}
+	convs := e.fake.Conversations()
+	ids := make([]int, 0, len(convs))
+	for id := range convs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		c := convs[id]
+		key, _ := c.CustomAttributes[attrConversation].(string)
+		require.NotEmpty(t, key, "conversation %d carries no %s", id, attrConversation)
+		_, twice := out[normalize.ConversationID(key)]
+		require.False(t, twice, "Chatwoot holds conversation %s twice", key)
+		msgs := []normalize.MessageID{}
+		for _, m := range c.Messages {
+			if m.Type == chatwootfake.Incoming && strings.HasPrefix(m.SourceID, sourcePrefix) {
+				msgs = append(msgs, normalize.MessageID(strings.TrimPrefix(m.SourceID, sourcePrefix)))
+			}
+		}
+		out[normalize.ConversationID(key)] = msgs
+	}
+	return out
+}
+
+func ticketID(t *testing.T, ticket normalize.Ref) int {
+	n, err := strconv.Atoi(string(ticket))
+	require.NoError(t, err, "ticket %q", ticket)
+	return n
+}
+
+// agentSends has an agent write on ticket the first time and redelivers the webhook after.
+func (e *env) agentSends(t *testing.T, ticket normalize.Ref, replyID, text string, private bool) error {
+	e.sending.Lock()
+	defer e.sending.Unlock()
+	e.mu.Lock()
+	key, repeat := e.deliveries[replyID]
+	e.mu.Unlock()
+	if repeat {
+		return e.acks.Record(replyID, e.fake.Redeliver(t.Context(), key))
+	}
+	_, key, err := e.fake.AgentReply(t.Context(), ticketID(t, ticket), chatwootfake.Agent{ID: 7, Name: "Alice Agent"}, text, private)
+	e.mu.Lock()
+	e.deliveries[replyID] = key
+	e.mu.Unlock()
+	return e.acks.Record(replyID, err)
+}
+
+// until repeats send, as Chatwoot retries a webhook, until the hook acknowledged it.
+func until(t *testing.T, send func() error) {
+	var err error
+	require.Eventually(t, func() bool { err = send(); return err == nil }, 10*time.Second, 20*time.Millisecond, "the hook never acknowledged: %v", &err)
+}
+
+// carriesMessage picks the requests that carry a message Post was given.
+var carriesMessage = regexp.MustCompile(`/conversations/[0-9]+/messages$`)
+
+func TestConformance(t *testing.T) {
+	for _, signed := range []bool{true, false} {
+		name := "signed"
+		if !signed {
+			name = "unsigned_with_token"
+		}
+		t.Run(name, func(t *testing.T) { runConformance(t, signed) })
+	}
+}
+
+func runConformance(t *testing.T, signed bool) {
+	var envs conformance.PerTest[*env]
+	conformance.RunHelpdesk(t, conformance.HelpdeskHarness{
+		New: func(t *testing.T) connectors.Helpdesk {
+			e := newEnv(t, signed)
+			envs.Put(t, e)
+			return e.hd
+		},
+		Tickets: func(t *testing.T) map[normalize.ConversationID][]normalize.MessageID { return envs.Get(t).tickets(t) },
+		AgentReply: func(t *testing.T, ticket normalize.Ref, replyID, text string) {
+			e := envs.Get(t)
+			until(t, func() error { return e.agentSends(t, ticket, replyID, text, false) })
+		},
+		Hook: func(h connectors.Helpdesk) http.Handler { return h.(*Helpdesk) },
+		AgentSends: func(t *testing.T, ticket normalize.Ref, replyID, text string) error {
+			return envs.Get(t).agentSends(t, ticket, replyID, text, false)
+		},
+		ReplyAcknowledged: func(t *testing.T, _ normalize.Ref, replyID string) bool {
+			return envs.Get(t).acks.Acknowledged(replyID)
+		},
+		FailAfter: func(t *testing.T, k int, f httpfault.Fault) {
+			envs.Get(t).faults.After(k, func(r *http.Request) bool {
+				return r.Method == http.MethodPost && carriesMessage.MatchString(r.URL.Path)
+			}, f)
+		},
+		Blobs: func(t *testing.T) connectors.Blobs { return envs.Get(t).blobs },
+		Files: func(t *testing.T, ticket normalize.Ref, _ normalize.MessageID, ext normalize.ExternalID) []conformance.File {
+			c, ok := envs.Get(t).fake.Conversation(ticketID(t, ticket))
+			require.True(t, ok, "no conversation %s", ticket)
+			var out []conformance.File
+			for _, m := range c.Messages {
+				if strconv.Itoa(m.ID) == string(ext) {
+					for _, a := range m.Attachments {
+						out = append(out, conformance.File{Name: a.Name, MediaType: a.Type, Content: a.Content})
+					}
+				}
+			}
+			return out
+		},
+		AgentNote: func(t *testing.T, ticket normalize.Ref, noteID, text string) {
+			e := envs.Get(t)
+			until(t, func() error { return e.agentSends(t, ticket, noteID, text, true) })
+		},
+		EchoOf: func(t *testing.T, ticket normalize.Ref, _ connectors.Delivery, ext normalize.ExternalID) {
+			e := envs.Get(t)
+			msg, err := strconv.Atoi(string(ext))
+			require.NoError(t, err)
+			until(t, func() error { _, err := e.fake.Echo(t.Context(), ticketID(t, ticket), msg); return err })
+		},
+		SetStatus: func(t *testing.T, ticket normalize.Ref, status normalize.Status) {
+			e := envs.Get(t)
+			cw := map[normalize.Status]string{normalize.StatusClosed: "resolved", normalize.StatusOpen: "open", normalize.StatusPending: "pending"}[status]
+			key, err := e.fake.SetStatus(t.Context(), ticketID(t, ticket), cw)
+			if err != nil {
+				until(t, func() error { return e.fake.Redeliver(t.Context(), key) })
+			}
+		},
+	})
+}
