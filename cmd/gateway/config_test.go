@@ -46,6 +46,8 @@ func TestConnectorTypes(t *testing.T) {
 		"helpdesk inbox":    nil,
 		"helpdesk rt":       {"url: required", "token: required", "gateway_user: required: the RT user name of the token"},
 		"helpdesk webhook":  {"url: required", "secret: required", "api_token: required"},
+		"helpdesk zendesk": {"url: required", "token: required (or oauth_token)",
+			"webhook_secret: required in mode webhook: the webhook's signing secret from Zendesk (at least 16 bytes), got 0 bytes"},
 	}
 	types := connectorTypes()
 	keys := config.Keys(catalog(types))

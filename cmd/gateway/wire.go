@@ -25,6 +25,7 @@ import (
 	deskloop "github.com/casino-support/gateway/connectors/helpdesk/loopback"
 	"github.com/casino-support/gateway/connectors/helpdesk/rt"
 	"github.com/casino-support/gateway/connectors/helpdesk/webhook"
+	"github.com/casino-support/gateway/connectors/helpdesk/zendesk"
 	"github.com/casino-support/gateway/connectors/settings"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router"
@@ -90,6 +91,10 @@ func connectorTypes() []connectorType {
 			func(d deps, name normalize.InstanceName, c *webhook.Config) (*webhook.Helpdesk, error) {
 				return webhook.New(name, *c, webhook.Deps{Blobs: d.blobs, MaxAttachmentBytes: d.cfg.Attachments.MaxBytes,
 					Client: d.client, PublicURL: d.cfg.PublicURL, Log: d.log})
+			}),
+		helpdeskType("zendesk", zendesk.DefaultConfig,
+			func(d deps, name normalize.InstanceName, c *zendesk.Config) (*zendesk.Helpdesk, error) {
+				return zendesk.New(name, *c, zendesk.Deps{Blobs: d.blobs, Cursors: d.store, Client: d.client, Log: d.log})
 			}),
 	}
 }
