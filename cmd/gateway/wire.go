@@ -21,6 +21,7 @@ import (
 	"github.com/casino-support/gateway/connectors/channel/webchat"
 	"github.com/casino-support/gateway/connectors/channel/whatsapp"
 	wacloud "github.com/casino-support/gateway/connectors/channel/whatsapp/cloud"
+	"github.com/casino-support/gateway/connectors/helpdesk/chatwoot"
 	"github.com/casino-support/gateway/connectors/helpdesk/inbox"
 	deskloop "github.com/casino-support/gateway/connectors/helpdesk/loopback"
 	"github.com/casino-support/gateway/connectors/helpdesk/rt"
@@ -95,6 +96,11 @@ func connectorTypes() []connectorType {
 		helpdeskType("zendesk", zendesk.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *zendesk.Config) (*zendesk.Helpdesk, error) {
 				return zendesk.New(name, *c, zendesk.Deps{Blobs: d.blobs, Cursors: d.store, Client: d.client, Log: d.log})
+			}),
+		helpdeskType("chatwoot", chatwoot.DefaultConfig,
+			func(d deps, name normalize.InstanceName, c *chatwoot.Config) (*chatwoot.Helpdesk, error) {
+				return chatwoot.New(name, *c, chatwoot.Deps{Blobs: d.blobs, MaxAttachmentBytes: d.cfg.Attachments.MaxBytes,
+					Client: d.client, Metrics: d.metrics, Log: d.log})
 			}),
 	}
 }
