@@ -379,11 +379,16 @@ type Conversation struct {
 	// Helpdesk is chosen by the routing rules on the first message and never changes.
 	Helpdesk InstanceName `json:"helpdesk"`
 	// Ticket is empty until the helpdesk created the ticket.
-	Ticket   Ref      `json:"ticket,omitempty"`
-	Status   Status   `json:"status"`
-	Priority Priority `json:"priority"`
-	Language string   `json:"language,omitempty"`
-	Tags     []string `json:"tags,omitempty"`
+	Ticket Ref `json:"ticket,omitempty"`
+	// FollowUpOf is the conversation's previous ticket, which the helpdesk closed before the
+	// player wrote again (issue 18, closed_ticket: follow_up): the store moved it here and
+	// emptied Ticket, so the next Post opens a new ticket, which a helpdesk that can links to
+	// this one. Empty when the conversation never had a ticket closed.
+	FollowUpOf Ref      `json:"follow_up_of,omitempty"`
+	Status     Status   `json:"status"`
+	Priority   Priority `json:"priority"`
+	Language   string   `json:"language,omitempty"`
+	Tags       []string `json:"tags,omitempty"`
 	// Player is the author of the first inbound message, updated as more becomes known.
 	Player Author `json:"player"`
 	SLA    SLA    `json:"sla"`

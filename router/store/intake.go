@@ -286,13 +286,22 @@ func (s *Store) inboundConversation(ctx context.Context, tx *wtx, m normalize.Me
 	var cur convMeta
 	var tags, player string
 	var awaiting, due, breached sql.NullInt64
-	// A player writing again reopens the conversation; the ticket stays the same. Finding the
-	// conversation and reopening it is one statement: most messages change nothing else, and
-	// intake runs this for every message (it also takes the row's lock at once).
+	// A player writing again reopens the conversation. Finding the conversation and reopening
+	// it is one statement: most messages change nothing else, and intake runs this for every
+	// message (it also takes the row's lock at once). When the helpdesk had closed the ticket,
+	// the ticket moves to follow_up_of and the next post opens a new one that follows it up,
+	// unless the helpdesk reopens closed tickets (Options.ReopenClosed, a ",a,b," list that
+	// replace() reads alike on both dialects). SET reads the row as it was, so both CASEs
+	// see the old status and ticket.
+	const moves = `status = 'closed' AND ticket <> '' AND replace(?, ',' || helpdesk || ',', '') = ?`
 	find := func() error {
-		return tx.QueryRowContext(ctx, `UPDATE conversations SET updated_at = ?, status = ? WHERE channel = ? AND address = ?
+		return tx.QueryRowContext(ctx, `UPDATE conversations SET updated_at = ?, status = ?,
+			follow_up_of = CASE WHEN `+moves+` THEN ticket ELSE follow_up_of END,
+			ticket = CASE WHEN `+moves+` THEN '' ELSE ticket END
+			WHERE channel = ? AND address = ?
 		RETURNING id, language, priority, tags, player, awaiting_since, sla_due_at, sla_breached_at`,
-			now, normalize.StatusOpen, m.Channel, m.Address).Scan(&id, &cur.language, &cur.priority, &tags, &player, &awaiting, &due, &breached)
+			now, normalize.StatusOpen, s.reopeners, s.reopeners, s.reopeners, s.reopeners,
+			m.Channel, m.Address).Scan(&id, &cur.language, &cur.priority, &tags, &player, &awaiting, &due, &breached)
 	}
 	err = find()
 	if errors.Is(err, sql.ErrNoRows) {
@@ -522,6 +531,11 @@ func outboundConversation(ctx context.Context, tx *wtx, m normalize.Message, now
 		err = tx.QueryRowContext(ctx, `SELECT id FROM conversations WHERE id = ? AND helpdesk = ?`, m.Conversation, m.Source).Scan(&id)
 	} else {
 		err = tx.QueryRowContext(ctx, `SELECT id FROM conversations WHERE helpdesk = ? AND ticket = ?`, m.Source, m.Ticket).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			// A late event on the ticket closed before the player's follow-up: an agent's last
+			// word or a status change belongs to the same conversation still.
+			err = tx.QueryRowContext(ctx, `SELECT id FROM conversations WHERE helpdesk = ? AND follow_up_of = ?`, m.Source, m.Ticket).Scan(&id)
+		}
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		notFound := fmt.Errorf("store: %w: conversation %q / ticket %q of %s", ErrNotFound, m.Conversation, m.Ticket, m.Source)

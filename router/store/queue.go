@@ -347,10 +347,10 @@ func getConversation(ctx context.Context, q interface {
 	var tags, player, assignee string
 	var created, updated int64
 	var awaiting, due, breached, warn, warned, answered sql.NullInt64
-	err := q.QueryRowContext(ctx, `SELECT id, channel, channel_kind, address, helpdesk, ticket, status, priority, language, tags, player,
+	err := q.QueryRowContext(ctx, `SELECT id, channel, channel_kind, address, helpdesk, ticket, follow_up_of, status, priority, language, tags, player,
 		created_at, updated_at, awaiting_since, sla_due_at, sla_breached_at, assignee, sla_warn_at, sla_warned_at, first_answered_at
 		FROM conversations WHERE id = ?`, id).Scan(&c.ID, &c.Channel, &c.ChannelKind, &c.Address, &c.Helpdesk, &c.Ticket,
-		&c.Status, &c.Priority, &c.Language, &tags, &player, &created, &updated, &awaiting, &due, &breached, &assignee, &warn, &warned, &answered)
+		&c.FollowUpOf, &c.Status, &c.Priority, &c.Language, &tags, &player, &created, &updated, &awaiting, &due, &breached, &assignee, &warn, &warned, &answered)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, fmt.Errorf("store: conversation %s: %w", id, ErrNotFound)
 	}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/normalize"
 )
 
 // Drivers are the store.driver values Open knows.
@@ -37,6 +38,10 @@ type Options struct {
 	MaxBatch int
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// ReopenClosed names the helpdesks configured with closed_ticket: reopen, whose closed
+	// tickets a player's new message reopens. For every other helpdesk it moves the closed
+	// ticket to the conversation's FollowUpOf and opens a new one (issue 18).
+	ReopenClosed []normalize.InstanceName
 }
 
 func (o *Options) defaults() {
@@ -56,6 +61,9 @@ type Store struct {
 	writer *writer
 	lock   *os.File
 	now    func() time.Time
+	// reopeners lists Options.ReopenClosed as ",a,b,", the form the intake's one statement
+	// reads it in on both dialects (see inboundConversation).
+	reopeners string
 }
 
 // Open opens the store of driver ("sqlite" or "postgres") at dsn: a file path for SQLite, a
@@ -72,7 +80,7 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*Store, error)
 
 // newStore assembles a store on open databases and applies the dialect's migrations.
 func newStore(ctx context.Context, d *dialect, read, write *sql.DB, lock *os.File, opts Options) (*Store, error) {
-	s := &Store{d: d, read: reader{read, d}, write: write, lock: lock, now: opts.Now}
+	s := &Store{d: d, read: reader{read, d}, write: write, lock: lock, now: opts.Now, reopeners: commaList(opts.ReopenClosed)}
 	if err := s.migrate(ctx); err != nil {
 		s.closeDBs()
 		return nil, err
@@ -172,4 +180,15 @@ func fromMillis(ms int64) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMilli(ms).UTC()
+}
+
+// commaList is names as ",a,b,": a name is in it when ",name," is.
+func commaList(names []normalize.InstanceName) string {
+	var b strings.Builder
+	b.WriteString(",")
+	for _, n := range names {
+		b.WriteString(string(n))
+		b.WriteString(",")
+	}
+	return b.String()
 }

@@ -63,7 +63,8 @@ type Store interface {
 }
 
 // RunStore checks the promises the router relies on from every Store. open must return an
-// empty store (Claim sees every lane, so subtests cannot share one) and close it on cleanup.
+// empty store (Claim sees every lane, so subtests cannot share one) and close it on cleanup,
+// with ReopenDesk configured to reopen closed tickets (store.Options.ReopenClosed).
 // The store must take every time it records or compares from now, as the router and the store
 // share one clock: the suite moves it to let leases lapse and retry and SLA times come due.
 func RunStore(t *testing.T, open func(t *testing.T, now func() time.Time) Store) {
@@ -90,6 +91,7 @@ func RunStore(t *testing.T, open func(t *testing.T, now func() time.Time) Store)
 		{"EchoIsDuplicate", storeEcho},
 		{"ReplyToInChannelTerms", storeReplyTo},
 		{"StatusChangeFromHelpdesk", storeStatusChange},
+		{"ClosedTicketFollowUp", storeClosedTicketFollowUp},
 		{"AttemptCountsClaims", storeAttempts},
 		{"OpeningMessageGoesAlone", storeOpeningAlone},
 		{"ConversationAtChannelAddress", storeConversationAt},
