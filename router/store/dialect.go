@@ -21,6 +21,13 @@ type dialect struct {
 	numbered bool
 	// writers is how many group committers run at once (see newWriter).
 	writers int
+	// opAlone runs each write operation in a transaction of its own instead of sharing one
+	// among the callers waiting at the time. PostgreSQL shares a WAL flush among the
+	// transactions that commit at once by itself, and a shared transaction there takes the
+	// lane locks of unrelated callers in no particular order: an intake and a batch of
+	// completions then deadlock, and each deadlock costs deadlock_timeout (1 s) before
+	// the server breaks it (issue 16: 49-90 messages/s on the load command's backlog).
+	opAlone bool
 	// prepare makes the writer prepare the queries it runs. SQLite spends a third of intake's
 	// CPU time parsing SQL; pgx prepares and caches statements per connection on its own.
 	prepare bool

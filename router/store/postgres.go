@@ -15,8 +15,10 @@ import (
 //go:embed migrations/postgres/*.sql
 var postgresFiles embed.FS
 
-// pgWriters is how many group committers a replica runs on PostgreSQL.
-const pgWriters = 4
+// pgWriters is how many committers a replica runs on PostgreSQL, each on its own connection
+// with one operation per transaction (dialect.opAlone): as many as the router's workers
+// complete lanes at once, about, so completions rarely wait for a connection.
+const pgWriters = 8
 
 // migrationLockKey names the advisory lock that replicas migrating at once take in turn.
 const migrationLockKey = 0x6761746577617901 // "gateway" and a 1
@@ -28,7 +30,7 @@ func postgresDialect() *dialect {
 	if err != nil {
 		panic(err) // the embedded directory is there, or the package does not compile
 	}
-	return &dialect{name: "postgres", migrations: migrations, numbered: true, writers: pgWriters,
+	return &dialect{name: "postgres", migrations: migrations, numbered: true, writers: pgWriters, opAlone: true,
 		skipLocked:     " FOR UPDATE SKIP LOCKED",
 		lockMigrations: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLockKey),
 		retryable:      pgRetryable}

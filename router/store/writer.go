@@ -38,8 +38,9 @@ type writer struct {
 }
 
 // newWriter starts the dialect's committers on one queue. SQLite has one: a single
-// connection writes. PostgreSQL has several, each gathering its own batches, so that the
-// network round trips of one batch's statements do not hold back the next.
+// connection writes. PostgreSQL has several, each running one operation per transaction
+// (dialect.opAlone), so that the network round trips of one operation's statements do not
+// hold back the next, and the server shares the WAL flushes of those that commit at once.
 func newWriter(db *sql.DB, d *dialect, maxBatch int) *writer {
 	w := &writer{db: db, d: d, ops: make(chan *writeOp, maxBatch), maxBatch: maxBatch,
 		stopped: make(chan struct{}), quit: make(chan struct{}),
@@ -105,7 +106,7 @@ func (w *writer) loop() {
 			}
 		}
 	gather:
-		for len(batch) < w.maxBatch {
+		for len(batch) < w.maxBatch && !w.d.opAlone {
 			select {
 			case op := <-w.ops:
 				batch = append(batch, op)
