@@ -20,6 +20,9 @@ func supportPolicy(cfg *config.Config, log *slog.Logger) (router.Languages, rout
 		if err != nil {
 			return nil, nil, fmt.Errorf("language.detect: %w", err)
 		}
+		// The models load in the background, not before the gateway serves (issue 16:
+		// start-up under 1 s); a message before they are in loads what it needs itself.
+		go d.Warm()
 		langs = d
 	}
 	pd := cfg.PlayerDirectory

@@ -139,6 +139,23 @@ func BenchmarkDetect(b *testing.B) {
 	}
 }
 
+func TestWarmKeepsTheAnswers(t *testing.T) {
+	for _, n := range []int{2, 3, len(ten)} { // an odd count pairs the last language with the first
+		d, err := language.New(ten[:n], language.Options{})
+		require.NoError(t, err)
+		d.Warm()
+		require.Equal(t, "en", d.Detect("When will my withdrawal arrive? It has been three days."), "%d languages", n)
+		require.Equal(t, "ro", d.Detect("Când ajung banii retrași? Au trecut trei zile."), "%d languages", n)
+	}
+}
+
+// BenchmarkWarm is the models' load that New no longer does.
+func BenchmarkWarm(b *testing.B) {
+	for b.Loop() {
+		newDetector(b, language.Options{}).Warm()
+	}
+}
+
 func BenchmarkNew(b *testing.B) {
 	for b.Loop() {
 		newDetector(b, language.Options{})
