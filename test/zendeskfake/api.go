@@ -79,7 +79,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.listAudits(w, r, parts[3])
 	case r.Method == http.MethodGet && p == "/api/v2/incremental/tickets/cursor":
 		s.export(w, r)
-	case r.Method == http.MethodGet && len(parts) == 4 && parts[0] == "attachments" && parts[1] == "token":
+	case r.Method == http.MethodGet && len(parts) == 3 && parts[0] == "attachments" && parts[1] == "token":
 		s.download(w, parts[2])
 	default:
 		notFound(w)
