@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -59,6 +60,7 @@ func (s *Server) api(h apiHandler) http.HandlerFunc {
 			return
 		}
 		if !s.allow(w) {
+			s.throttled++
 			s.mu.Unlock()
 			w.Header().Set("Content-Type", "text/plain")
 			w.WriteHeader(http.StatusTooManyRequests)
@@ -83,7 +85,9 @@ func (s *Server) allow(w http.ResponseWriter) bool {
 	reset := s.window.Add(s.opts.RateWindow)
 	h := w.Header()
 	h.Set("X-RateLimit-Limit", strconv.Itoa(s.opts.RateLimit))
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
+	// Seconds to the window's end, rounded up (the RateLimit-Reset draft's form): Unix seconds
+	// would round a short test window's end down into the past.
+	h.Set("X-RateLimit-Reset", strconv.Itoa(max(1, int(math.Ceil(time.Until(reset).Seconds())))))
 	if s.used >= s.opts.RateLimit {
 		h.Set("X-RateLimit-Remaining", "0")
 		h.Set("Retry-After", strconv.Itoa(max(1, int(time.Until(reset).Seconds()+0.999))))

@@ -126,6 +126,7 @@ type Server struct {
 	requests      []string // "METHOD path" of every API request
 	window        time.Time
 	used          int
+	throttled     int                 // requests answered 429
 	deliveries    map[string]delivery // by X-Chatwoot-Delivery, for Redeliver
 }
 
@@ -170,6 +171,13 @@ func (s *Server) Requests() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.requests)
+}
+
+// Throttled returns how many requests were answered 429 for the rate limit.
+func (s *Server) Throttled() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.throttled
 }
 
 // Conversations returns a copy of every conversation, by ID.

@@ -131,7 +131,7 @@ func (h *Helpdesk) openConversation(ctx context.Context, conv normalize.Conversa
 			"inbox_id":              h.cfg.InboxID,
 			"contact_id":            contact.id,
 			"status":                "open",
-			"additional_attributes": map[string]any{"mail_subject": subject(conv, first.Message)},
+			"additional_attributes": map[string]any{"mail_subject": followUpSubject(conv, subject(conv, first.Message))},
 			"custom_attributes":     conversationAttributes(conv, first.Message),
 		}
 		if err := h.api.do(ctx, http.MethodPost, "/conversations", nil, body, &c); err != nil {
@@ -176,8 +176,16 @@ func (h *Helpdesk) findConversation(ctx context.Context, contact int, conv norma
 	return found, nil
 }
 
-// followUpOf is the ticket conv follows up: none until the router passes one.
-func followUpOf(normalize.Conversation) normalize.Ref { return "" }
+// followUpOf is the closed conversation conv's new one follows up, if any: the router
+// moved the old ticket there when the player wrote after an agent resolved it (closed_ticket:
+// follow_up). Chatwoot has no links between conversations, so the new one carries the old
+// one's number in its follow_up_of attribute and the label follow-up, and its subject says so.
+func followUpOf(conv normalize.Conversation) normalize.Ref {
+	if conv.Ticket != "" {
+		return ""
+	}
+	return conv.FollowUpOf
+}
 
 // postedMessages returns the messages of conversation id the gateway created, by source_id.
 // Chatwoot lists a conversation's messages newest last, a page at a time, and older pages
@@ -354,6 +362,9 @@ func labelsOf(conv normalize.Conversation) []string {
 	if conv.Player.VIPTier > 0 {
 		add("vip")
 	}
+	if followUpOf(conv) != "" {
+		add("follow-up")
+	}
 	return out
 }
 
@@ -386,6 +397,15 @@ func subject(conv normalize.Conversation, first normalize.Message) string {
 		line = string([]rune(line)[:subjectRunes-1]) + "…"
 	}
 	return line
+}
+
+// followUpSubject names the conversation a follow-up continues in its subject, where agents
+// see it first.
+func followUpSubject(conv normalize.Conversation, subject string) string {
+	if old := followUpOf(conv); old != "" {
+		return fmt.Sprintf("%s (follow-up of #%s)", subject, old)
+	}
+	return subject
 }
 
 // fileName is a file's name without path separators or quotes, which a multipart header
