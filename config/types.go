@@ -50,6 +50,8 @@ type Config struct {
 	DutyOfCare DutyOfCare `yaml:"duty_of_care"`
 	// Escalation is the webhook called on duty-of-care flags and SLA breaches (docs/policy.md).
 	Escalation Escalation `yaml:"escalation"`
+	// AutoReplies acknowledge conversations and answer outside business hours (docs/policy.md).
+	AutoReplies AutoReplies `yaml:"auto_replies"`
 
 	// catalog is what Parse knew the types by, for Validate's messages.
 	catalog Catalog

@@ -66,6 +66,7 @@ func (c *Config) validate(p *problems) {
 	c.Language.validate(p, c.catalog.CheckLanguages)
 	c.PlayerDirectory.validate(p)
 	c.Escalation.validate(p)
+	c.AutoReplies.validate(p, c.catalog)
 
 	names := c.validateEntries(p)
 	c.validateRoutes(p, names)

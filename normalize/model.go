@@ -247,6 +247,11 @@ type Message struct {
 	// complex case: it starts the escalation clock to the senior group (docs/policy.md).
 	Complex bool `json:"complex,omitempty"`
 
+	// AutoReply marks an outbound message the gateway wrote and sent on its own (an
+	// acknowledgement, an out-of-hours notice; router/autoreply): the e-mail channel sends it
+	// with Auto-Submitted: auto-replied (RFC 3834), so that no vacation notice answers it.
+	AutoReply bool `json:"auto_reply,omitempty"`
+
 	State DeliveryState `json:"state,omitempty"`
 	// FailReason says why State is StateFailed.
 	FailReason string `json:"fail_reason,omitempty"`

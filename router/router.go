@@ -17,6 +17,7 @@ import (
 
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
+	"github.com/casino-support/gateway/router/autoreply"
 	"github.com/casino-support/gateway/router/clock"
 	"github.com/casino-support/gateway/router/health"
 	"github.com/casino-support/gateway/router/store"
@@ -90,6 +91,9 @@ type Options struct {
 	// Escalations queues the escalation webhook's calls for duty of care and SLA breaches;
 	// nil calls none.
 	Escalations Escalations
+	// AutoReplies acknowledges conversations and tells players writing outside business
+	// hours when support opens (autoreplies.go); nil sends none.
+	AutoReplies *autoreply.Replies
 }
 
 func (o *Options) defaults() {
@@ -174,6 +178,9 @@ func (r *Router) Deliver(ctx context.Context, msgs ...normalize.Message) error {
 		r.m.rejected.WithLabelValues(source, reason).Inc()
 		return fmt.Errorf("router: intake from %s: %w", source, err)
 	}
+	if err := r.outOfHours(ctx, msgs, accepted); err != nil {
+		return fmt.Errorf("router: intake from %s: %w", source, err)
+	}
 	fresh := 0
 	for i, a := range accepted {
 		if a.Duplicate {
@@ -219,6 +226,9 @@ func (r *Router) Run(ctx context.Context) error {
 	slaDone := make(chan struct{})
 	go func() { defer close(slaDone); r.watchSLA(ctx) }()
 	defer func() { <-slaDone }()
+	acksDone := make(chan struct{})
+	go func() { defer close(acksDone); r.watchAcknowledgements(ctx) }()
+	defer func() { <-acksDone }()
 	var (
 		mu sync.Mutex
 		// busy holds the lanes a worker is on, with the lease it presents.
@@ -408,6 +418,7 @@ func (r *Router) deliverLane(ctx context.Context, lane store.Lane, held *lease) 
 		return o
 	}
 	r.observe(lane, o)
+	r.ticketed(ctx, lane, o)
 	return o
 }
 
@@ -422,6 +433,7 @@ func (r *Router) postInbound(ctx context.Context, lane store.Lane) store.Outcome
 	for i, p := range lane.Pending {
 		batch[i] = connectors.Delivery{Message: p.Message, Attempt: p.Attempt}
 	}
+	r.awaitTicket(ctx, conv)
 	ticket, ids, err := hd.Post(ctx, conv, batch)
 	if len(ids) > len(batch) {
 		ids, err = ids[:len(batch)], errors.Join(err, fmt.Errorf("helpdesk %s returned more IDs than messages", conv.Helpdesk))

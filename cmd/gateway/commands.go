@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 
 	"github.com/casino-support/gateway/config"
 	"github.com/casino-support/gateway/normalize"
@@ -50,6 +51,10 @@ func checkConfigCmd(args []string, env lookupEnv, stdout, stderr io.Writer) int 
 		return 1
 	}
 	if _, err := routingRules(cfg, router.SLA{}); err != nil {
+		fmt.Fprintf(stderr, "%s: invalid configuration:\n%v\n", *path, err)
+		return 1
+	}
+	if _, err := autoReplies(cfg, nil, nil, slog.New(slog.DiscardHandler)); err != nil {
 		fmt.Fprintf(stderr, "%s: invalid configuration:\n%v\n", *path, err)
 		return 1
 	}

@@ -299,11 +299,17 @@ func assemble(ctx context.Context, cfg *config.Config, configFile string, out io
 		st.Close()
 		return nil, err
 	}
+	replies, err := autoReplies(cfg, st, g.registry, log)
+	if err != nil {
+		g.closeShared()
+		st.Close()
+		return nil, err
+	}
 	g.router = router.New(st, g.channels, g.helpdesks, rules, router.Options{
 		Workers: cfg.Delivery.Workers, OutboundWorkers: cfg.Delivery.OutboundWorkers, MaxAttempts: cfg.Delivery.MaxAttempts, BackoffBase: cfg.Delivery.BackoffBase,
 		BackoffMax: cfg.Delivery.BackoffMax, BatchSize: cfg.Delivery.BatchSize, Lease: cfg.Delivery.Lease,
 		DrainTimeout: cfg.ShutdownTimeout, Health: g.health, MaxText: textLimits(types), Languages: langs, Directory: directory,
-		DutyOfCare: care, Escalations: escalations,
+		DutyOfCare: care, Escalations: escalations, AutoReplies: replies,
 	}, g.registry, log)
 	g.retention = router.NewRetention(st, blobStore, g.helpdesks, router.RetentionOptions{
 		ClosedConversations: cfg.Retention.ClosedConversations, Attachments: cfg.Retention.Attachments}, g.registry, log)

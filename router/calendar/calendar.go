@@ -62,6 +62,40 @@ func (c *Calendar) Open(t time.Time) bool {
 	return false
 }
 
+// NextOpen returns the first moment at or after t that falls in business hours: t itself
+// when open, else the next opening in the calendar's zone (holidays skipped). ok is false
+// when the calendar opens on none of the next 400 days (no weekly hours, or only holidays).
+// An opening in a DST gap is the moment of the jump.
+func (c *Calendar) NextOpen(t time.Time) (next time.Time, ok bool) {
+	if c.Open(t) {
+		return t, true
+	}
+	local := t.In(c.loc)
+	y, m, d := local.Date()
+	for i := range 400 {
+		day := time.Date(y, m, d+i, 12, 0, 0, 0, c.loc) // noon: never in a DST gap
+		if c.holidays[day.Format(time.DateOnly)] {
+			continue
+		}
+		for _, s := range c.weekly[day.Weekday()] {
+			opens := time.Date(day.Year(), day.Month(), day.Day(), s.from/60, s.from%60, 0, 0, c.loc)
+			// An opening in a DST gap (02:30 on the spring-forward night) does not exist:
+			// time.Date may put it before the jump, when the clocks still read 01:30. The desk
+			// opens at the jump, the first minute the clocks read past the opening.
+			for step := 0; step < 3*60 && !c.Open(opens); step++ {
+				opens = opens.Add(time.Minute)
+			}
+			if opens.After(t) && (!ok || opens.Before(next)) {
+				next, ok = opens, true
+			}
+		}
+		if ok {
+			return next, true
+		}
+	}
+	return time.Time{}, false
+}
+
 // Location is the calendar's time zone.
 func (c *Calendar) Location() *time.Location { return c.loc }
 

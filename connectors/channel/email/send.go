@@ -37,6 +37,10 @@ func (c *Channel) Send(ctx context.Context, conv normalize.Conversation, msg nor
 	if err != nil {
 		return "", fmt.Errorf("email %s: %w", c.name, err)
 	}
+	// The gateway's own acknowledgement or out-of-hours notice says so, as its size notices
+	// do: a vacation responder must not answer it. (The mail it follows was a person's: mail
+	// marked automatic or bulk never reaches the store, so nothing answers that.)
+	th.auto = msg.AutoReply
 	raw, err := c.compose(ctx, conv, msg, th, mid)
 	if err != nil {
 		return "", fmt.Errorf("email %s: compose reply: %w", c.name, err)
