@@ -68,7 +68,16 @@ func (s *Server) api(h apiHandler) http.HandlerFunc {
 			return
 		}
 		status, out := h(r, body)
+		held := s.held[r]
+		delete(s.held, r)
 		s.mu.Unlock()
+		if held {
+			select {
+			case <-s.release:
+			case <-r.Context().Done(): // the client is gone: it never hears the answer
+				return
+			}
+		}
 		writeJSON(w, status, out)
 	}
 }
@@ -442,6 +451,11 @@ func (s *Server) createMessage(r *http.Request, body []byte) (int, any) {
 		m.SenderType, m.SenderID, m.SenderName = "contact", c.ContactID, ""
 	}
 	c.Messages = append(c.Messages, m)
+	if s.holds > 0 {
+		s.holds--
+		s.held[r] = true
+		s.heldCh <- fmt.Sprintf("%s %s (message %d)", r.Method, r.URL.Path, m.ID)
+	}
 	s.sendAsync(s.messageEvent(c, m))
 	if typ == Incoming && c.Status == "resolved" {
 		s.sendAsync(s.setStatus(c, "open"))

@@ -126,7 +126,11 @@ type Server struct {
 	requests      []string // "METHOD path" of every API request
 	window        time.Time
 	used          int
-	throttled     int                 // requests answered 429
+	throttled     int                    // requests answered 429
+	holds         int                    // message creations whose answer is still to be held
+	held          map[*http.Request]bool // requests whose answer is held
+	heldCh        chan string
+	release       chan struct{}
 	deliveries    map[string]delivery // by X-Chatwoot-Delivery, for Redeliver
 }
 
@@ -148,10 +152,36 @@ func New(t interface{ Cleanup(func()) }, opts Options) *Server {
 	if opts.RateWindow == 0 {
 		opts.RateWindow = time.Minute
 	}
-	s := &Server{opts: opts, nextID: 100, conversations: map[int]*Conversation{}, deliveries: map[string]delivery{}}
+	s := &Server{opts: opts, nextID: 100, conversations: map[int]*Conversation{}, deliveries: map[string]delivery{},
+		held: map[*http.Request]bool{}, release: make(chan struct{})}
 	s.Server = httptest.NewServer(s.routes())
-	t.Cleanup(s.Close)
+	t.Cleanup(func() {
+		s.Release()
+		s.Close()
+	})
 	return s
+}
+
+// HoldMessages makes the next n message creations happen in Chatwoot but keeps their answers
+// back until Release (or Close): a client killed meanwhile never learns that they happened.
+// The channel names each held request as it is held.
+func (s *Server) HoldMessages(n int) <-chan string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.holds = n
+	s.heldCh = make(chan string, n)
+	return s.heldCh
+}
+
+// Release answers the held requests.
+func (s *Server) Release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.release:
+	default:
+		close(s.release)
+	}
 }
 
 // Token, AccountID and InboxID are what the connector is configured with.
