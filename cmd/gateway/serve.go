@@ -249,7 +249,7 @@ func assemble(ctx context.Context, cfg *config.Config, configFile string, out io
 	g := &gateway{cfg: cfg, log: log, store: st, shared: shared, registry: reg, health: health.New(reg, log, nil)}
 	types := connectorTypes()
 	sla := slaPolicy(cfg, types)
-	d := deps{ctx: ctx, cfg: cfg, configFile: configFile, client: &http.Client{Timeout: 60 * time.Second}, blobs: blobStore, store: st,
+	d := deps{ctx: ctx, cfg: cfg, configFile: configFile, client: connectorClient(), blobs: blobStore, store: st,
 		postgres: shared, sla: sla, out: out, log: log, metrics: reg}
 	if shared != nil {
 		// Replicas share the store, so a player's page on one must hear of a reply another
