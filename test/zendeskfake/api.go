@@ -320,8 +320,10 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
 	if t.BrandID != 0 {
 		nt.BrandID = &t.BrandID
 	}
+	nt.Via = map[string]any{"channel": "api", "source": map[string]any{"from": map[string]any{}, "to": map[string]any{}, "rel": nil}}
 	if t.FollowupOf != 0 {
 		nt.ViaFollowupSourceID = &t.FollowupOf
+		nt.Via["source"] = map[string]any{"from": map[string]any{"ticket_id": t.FollowupOf}, "to": map[string]any{}, "rel": "follow_up"}
 		src := s.tickets[t.FollowupOf]
 		src.FollowupIDs = append(src.FollowupIDs, nt.ID)
 	}

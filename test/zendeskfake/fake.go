@@ -78,18 +78,21 @@ type User struct {
 
 // Ticket is a ticket with its comments.
 type Ticket struct {
-	ID                  int64           `json:"id"`
-	ExternalID          string          `json:"external_id"`
-	Subject             string          `json:"subject"`
-	Status              string          `json:"status"`
-	Priority            string          `json:"priority"`
-	RequesterID         int64           `json:"requester_id"`
-	AssigneeID          *int64          `json:"assignee_id"`
-	GroupID             *int64          `json:"group_id"`
-	BrandID             *int64          `json:"brand_id"`
-	Tags                []string        `json:"tags"`
-	CustomFields        []CustomField   `json:"custom_fields"`
-	ViaFollowupSourceID *int64          `json:"via_followup_source_id,omitempty"`
+	ID           int64         `json:"id"`
+	ExternalID   string        `json:"external_id"`
+	Subject      string        `json:"subject"`
+	Status       string        `json:"status"`
+	Priority     string        `json:"priority"`
+	RequesterID  int64         `json:"requester_id"`
+	AssigneeID   *int64        `json:"assignee_id"`
+	GroupID      *int64        `json:"group_id"`
+	BrandID      *int64        `json:"brand_id"`
+	Tags         []string      `json:"tags"`
+	CustomFields []CustomField `json:"custom_fields"`
+	// ViaFollowupSourceID is the closed ticket this one follows up. Zendesk takes it on
+	// creation only (write-only); answers show the link in Via.
+	ViaFollowupSourceID *int64          `json:"-"`
+	Via                 map[string]any  `json:"via"`
 	FollowupIDs         []int64         `json:"followup_ids"`
 	CreatedAt           string          `json:"created_at"`
 	UpdatedAt           string          `json:"updated_at"`
