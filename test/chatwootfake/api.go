@@ -278,17 +278,14 @@ func (s *Server) sortedConversations() []int {
 }
 
 func (s *Server) conversationJSON(c *Conversation) map[string]any {
-	var last int64
-	if n := len(c.Messages); n > 0 {
-		last = c.Messages[n-1].CreatedAt.Unix()
-	}
+	// No timestamp: the description says a string, Chatwoot answers Unix seconds, and the
+	// connector reads neither (testdata/chatwoot-openapi.yaml notes the deviation).
 	return map[string]any{"id": c.ID, "account_id": s.opts.AccountID, "inbox_id": s.opts.InboxID, "status": c.Status,
 		"priority": nilIfEmpty(c.Priority), "labels": orEmptyStrings(c.Labels), "custom_attributes": c.CustomAttributes,
 		"additional_attributes": c.AdditionalAttributes, "can_reply": true, "channel": "Channel::Api",
 		"contact_inbox": map[string]any{"source_id": c.SourceID, "contact_id": c.ContactID, "inbox_id": s.opts.InboxID},
 		"meta":          map[string]any{"sender": map[string]any{"id": c.ContactID, "type": "contact"}, "assignee": nil},
-		"timestamp":     last, "last_activity_at": last, "unread_count": 0,
-		"updated_at": float64(c.UpdatedAt.UnixMicro()) / 1e6}
+		"unread_count":  0, "updated_at": float64(c.UpdatedAt.UnixMicro()) / 1e6}
 }
 
 func orEmptyStrings(v []string) []string {
