@@ -266,3 +266,81 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name, label string) fl
 	}
 	return 0
 }
+
+// flakyAutoReplies is a store that refuses to store the first auto-reply of each kind in
+// fail, as a store that fails at the wrong moment, or a replica that crashes before it
+// stores one, would.
+type flakyAutoReplies struct {
+	*store.Store
+	mu   sync.Mutex
+	fail map[string]bool
+}
+
+func (s *flakyAutoReplies) Intake(ctx context.Context, msgs []normalize.Message, assess store.Assess) ([]store.Accepted, error) {
+	s.mu.Lock()
+	refuse := len(msgs) > 0 && s.fail[autoreply.Kind(msgs[0])]
+	if refuse {
+		delete(s.fail, autoreply.Kind(msgs[0]))
+	}
+	s.mu.Unlock()
+	if refuse {
+		return nil, errors.New("store: connection reset")
+	}
+	return s.Store.Intake(ctx, msgs, assess)
+}
+
+// TestAutoRepliesSurviveAFailedStore: an acknowledgement that could not be stored when the
+// ticket came is stored by the watcher after the wait, still with the reference; an
+// out-of-hours notice that could not be stored fails the delivery, and the channel's
+// redelivery stores it, once.
+func TestAutoRepliesSurviveAFailedStore(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hours, err := calendar.New("UTC", []string{"mon-fri 09:00-17:00"}, nil)
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		clk := clock.NewFake(time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)) // a Saturday
+		st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "gw.db"), store.Options{Now: clk.Now})
+		require.NoError(t, err)
+		flaky := &flakyAutoReplies{Store: st, fail: map[string]bool{autoreply.KindAcknowledgement: true, autoreply.KindOutOfHours: true}}
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		replies, err := autoreply.New(st, autoreply.Options{Wait: 30 * time.Second,
+			Rules: []autoreply.Rule{{Acknowledgement: true, OutOfHours: true, Hours: hours}}}, nil, log)
+		require.NoError(t, err)
+		hd := &memHelpdesk{tickets: map[normalize.ConversationID][]normalize.MessageID{}}
+		ch := &memChannel{sent: map[normalize.Address][]string{}}
+		r := router.New(flaky, map[normalize.InstanceName]connectors.Channel{"chat": ch},
+			map[normalize.InstanceName]connectors.Helpdesk{"desk": hd}, router.Rules{Default: "desk"},
+			router.Options{Clock: clk, AutoReplies: replies}, prometheus.NewRegistry(), log)
+		done := make(chan struct{})
+		go func() { r.Run(ctx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done; st.Close() })
+		sent := func() []string {
+			ch.mu.Lock()
+			defer ch.mu.Unlock()
+			return append([]string(nil), ch.sent["eve"]...)
+		}
+
+		m := inbound("eve", 1)
+		m.SentAt = clk.Now()
+		require.Error(t, r.Deliver(ctx, m), "the notice could not be stored: the channel keeps the message")
+		require.NoError(t, r.Deliver(ctx, m), "the redelivery stores it")
+		synctest.Wait()
+		// The ticket came meanwhile; its acknowledgement was refused once.
+		conv, err := st.ConversationAt(ctx, "chat", "eve")
+		require.NoError(t, err)
+		require.NotEmpty(t, conv.Ticket)
+		require.Len(t, sent(), 1, "the notice only, so far")
+		require.Contains(t, sent()[0], "Monday 7 December, 09:00 (UTC)")
+
+		synctest.Wait()
+		clk.Advance(31 * time.Second)
+		synctest.Wait()
+		clk.Advance(time.Second) // the watcher's next look
+		synctest.Wait()
+		want := strings.ReplaceAll(autoreply.Builtin["en"].AcknowledgementTicket, "{ticket}", string(conv.Ticket))
+		require.Equal(t, want, sent()[1])
+		clk.Advance(time.Hour)
+		synctest.Wait()
+		require.Len(t, sent(), 2)
+	})
+}
