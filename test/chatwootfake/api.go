@@ -284,7 +284,7 @@ func (s *Server) conversationJSON(c *Conversation) map[string]any {
 		"priority": nilIfEmpty(c.Priority), "labels": orEmptyStrings(c.Labels), "custom_attributes": c.CustomAttributes,
 		"additional_attributes": c.AdditionalAttributes, "can_reply": true, "channel": "Channel::Api",
 		"contact_inbox": map[string]any{"source_id": c.SourceID, "contact_id": c.ContactID, "inbox_id": s.opts.InboxID},
-		"meta":          map[string]any{"sender": map[string]any{"id": c.ContactID, "type": "contact"}, "assignee": nil},
+		"meta":          map[string]any{"sender": map[string]any{"id": c.ContactID, "type": "contact"}, "assignee": assigneeJSON(c.Assignee)},
 		"unread_count":  0, "updated_at": float64(c.UpdatedAt.UnixMicro()) / 1e6}
 }
 
@@ -555,4 +555,11 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	http.NotFound(w, r)
+}
+
+func assigneeJSON(a *Agent) any {
+	if a == nil {
+		return nil
+	}
+	return map[string]any{"id": a.ID, "name": a.Name, "available_name": a.Name, "type": "user"}
 }

@@ -93,6 +93,7 @@ type Conversation struct {
 	CustomAttributes     map[string]any
 	AdditionalAttributes map[string]any
 	Messages             []Message
+	Assignee             *Agent
 	UpdatedAt            time.Time
 }
 
@@ -297,6 +298,32 @@ func (s *Server) SetStatus(ctx context.Context, id int, status string) (string, 
 	body := s.setStatus(c, status)
 	s.mu.Unlock()
 	return s.deliver(ctx, body)
+}
+
+// SetAssignee assigns conversation id to agent (nil unassigns) and sends the
+// conversation_updated webhook once; see AgentReply.
+func (s *Server) SetAssignee(ctx context.Context, id int, agent *Agent) (string, error) {
+	s.mu.Lock()
+	c, ok := s.conversations[id]
+	if !ok {
+		s.mu.Unlock()
+		return "", fmt.Errorf("chatwootfake: no conversation %d", id)
+	}
+	prev := c.Assignee
+	c.Assignee, c.UpdatedAt = agent, time.Now()
+	ev := s.conversationJSON(c)
+	ev["event"] = "conversation_updated"
+	ev["changed_attributes"] = []any{map[string]any{"assignee_id": map[string]any{"previous_value": agentID(prev), "current_value": agentID(agent)}}}
+	body, _ := json.Marshal(ev)
+	s.mu.Unlock()
+	return s.deliver(ctx, body)
+}
+
+func agentID(a *Agent) any {
+	if a == nil {
+		return nil
+	}
+	return a.ID
 }
 
 // Echo sends the message_created webhook of message msg of conversation id again, as

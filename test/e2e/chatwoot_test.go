@@ -22,8 +22,8 @@ const chatwootSecret = "e2e-chatwoot-inbox-webhook-secret"
 // Chatwoot conversation per gateway conversation, every message once and in order as the
 // contact's, even though it is SIGKILLed while Chatwoot has taken a message whose answer
 // never came back; an agent's public replies reach the players once through the inbox's
-// signed webhook, a private note never does, and resolving the conversation closes the
-// gateway's.
+// signed webhook, a private note never does, and assigning and resolving the conversation
+// reach the gateway's.
 func TestChatwootThroughTheBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test builds and runs the binary")
@@ -150,11 +150,13 @@ default_helpdesk: cw
 	require.Zero(t, web.agentTexts()["internal:"], "a private note reached the web chat")
 	require.False(t, e.logs.Contains(cw.Token()), "the API token must never reach the logs")
 
-	// Resolving in Chatwoot closes the gateway's conversation.
+	// Assigning and resolving in Chatwoot reach the gateway's conversations.
 	for id := range cw.Conversations() {
+		require.NoError(t, retry(ctx, func() error { _, err := cw.SetAssignee(ctx, id, &agent); return err }))
 		require.NoError(t, retry(ctx, func() error { _, err := cw.SetStatus(ctx, id, "resolved"); return err }))
 	}
-	e.waitMetrics(t, `gateway_chatwoot_webhooks_total{helpdesk="cw",outcome="status"} 3`)
+	e.waitMetrics(t, `gateway_chatwoot_webhooks_total{helpdesk="cw",outcome="assignment"} 3`,
+		`gateway_chatwoot_webhooks_total{helpdesk="cw",outcome="status"} 3`)
 }
 
 // chatwootThreads returns the player messages of each conversation, keyed by the contact's

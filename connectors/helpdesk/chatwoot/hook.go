@@ -2,6 +2,7 @@ package chatwoot
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -11,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -144,6 +146,8 @@ func (h *Helpdesk) convert(ctx context.Context, ev event, delivery string, body 
 		return h.reply(ctx, ev)
 	case "conversation_status_changed":
 		return h.statusChange(ev, delivery, body)
+	case "conversation_updated":
+		return h.assignment(ev, delivery, body)
 	}
 	return normalize.Message{}, hookIgnoredOther, false
 }
@@ -171,7 +175,10 @@ func (h *Helpdesk) reply(ctx context.Context, ev event) (normalize.Message, stri
 		return normalize.Message{}, hookIgnoredIncoming, false
 	}
 	text := strings.TrimSpace(ev.Content)
-	files := h.replyFiles(ctx, ev)
+	files, missing := h.replyFiles(ctx, ev)
+	if len(missing) > 0 {
+		text = strings.TrimSpace(text + "\n\n(Attachment not delivered: " + strings.Join(missing, ", ") + ")")
+	}
 	if text == "" && len(files) == 0 {
 		return normalize.Message{}, hookIgnoredOther, false // nothing a player could be sent
 	}
@@ -213,19 +220,13 @@ var statuses = map[string]normalize.Status{
 }
 
 // statusChange converts conversation_status_changed into a status message, which the store
-// applies to the conversation; the player is sent nothing. Its dedup key is the delivery's
-// ID, which Chatwoot keeps across retries, or, from releases without one, the body's digest:
-// a retry sends the same body, a later change of the same status a new timestamp.
+// applies to the conversation; the player is sent nothing. Its dedup key is eventKey's.
 func (h *Helpdesk) statusChange(ev event, delivery string, body []byte) (normalize.Message, string, bool) {
 	st, ok := statuses[ev.Status]
 	if !ok || ev.ID <= 0 || (ev.InboxID != 0 && ev.InboxID != h.cfg.InboxID) {
 		return normalize.Message{}, hookIgnoredOther, false
 	}
-	key := delivery
-	if key == "" {
-		sum := sha256.Sum256(body)
-		key = hex.EncodeToString(sum[:12])
-	}
+	key := eventKey(delivery, body)
 	return normalize.Message{
 		Direction:  normalize.Outbound,
 		Source:     h.name,
@@ -239,26 +240,84 @@ func (h *Helpdesk) statusChange(ev event, delivery string, body []byte) (normali
 	}, hookStatus, true
 }
 
-// replyFiles downloads the files of an agent's reply into the blob store. A file that cannot
-// be had is named in the reply's text rather than holding the reply back: the link is
-// Chatwoot's and a retry of the webhook would meet the same file.
-func (h *Helpdesk) replyFiles(ctx context.Context, ev event) []normalize.Attachment {
-	var out []normalize.Attachment
-	for _, a := range ev.Attachments {
-		if a.DataURL == "" || h.blobs == nil {
-			continue
+// assignment converts conversation_updated when it changed the assignee: a system message
+// with the agent (none unassigns), which the store applies; the player is sent nothing.
+// Other updates (labels, attributes, the gateway's own) are passed over.
+func (h *Helpdesk) assignment(ev event, delivery string, body []byte) (normalize.Message, string, bool) {
+	changed := false
+	for _, c := range ev.ChangedAttributes {
+		if _, ok := c["assignee_id"]; ok {
+			changed = true
 		}
-		att, err := h.download(ctx, a)
-		if err != nil {
-			h.log.WarnContext(ctx, "chatwoot: an agent's file was not stored", "helpdesk", h.name, "message", ev.ID, "attachment", a.ID, "err", err)
-			continue
-		}
-		out = append(out, att)
 	}
-	return out
+	if !changed || ev.ID <= 0 || (ev.InboxID != 0 && ev.InboxID != h.cfg.InboxID) {
+		return normalize.Message{}, hookIgnoredOther, false
+	}
+	agent := normalize.Agent{}
+	text := "Unassigned in Chatwoot."
+	if ev.Meta != nil && ev.Meta.Assignee != nil && ev.Meta.Assignee.ID > 0 {
+		agent = normalize.Agent{ID: strconv.Itoa(ev.Meta.Assignee.ID), Name: ev.Meta.Assignee.Name}
+		text = "Assigned to " + cmp.Or(agent.Name, agent.ID) + " in Chatwoot."
+	}
+	return normalize.Message{
+		Direction:  normalize.Outbound,
+		Source:     h.name,
+		ExternalID: normalize.ExternalID(fmt.Sprintf("assign-%d-%s", ev.ID, eventKey(delivery, body))),
+		Ticket:     normalize.Ref(strconv.Itoa(ev.ID)),
+		Author:     normalize.Author{Role: normalize.RoleAgent},
+		Kind:       normalize.KindSystem,
+		Assignee:   &agent,
+		Text:       text,
+		SentAt:     h.now().UTC(),
+	}, hookAssignment, true
 }
 
-func (h *Helpdesk) download(ctx context.Context, a attachment) (normalize.Attachment, error) {
+// eventKey is what tells one delivery of an event from another: the delivery's ID, which
+// Chatwoot keeps across retries, or, from releases without one, the body's digest (a retry
+// sends the same body, a later change a new updated_at).
+func eventKey(delivery string, body []byte) string {
+	if delivery != "" {
+		return delivery
+	}
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:12])
+}
+
+// replyFiles downloads the files of an agent's reply into the blob store, and names those it
+// could not have (too large, gone, no blob store) for the reply's text rather than holding
+// the reply back: releases that sign nothing do not retry a webhook, and a retry would
+// meet the same file.
+func (h *Helpdesk) replyFiles(ctx context.Context, ev event) (files []normalize.Attachment, missing []string) {
+	for _, a := range ev.Attachments {
+		name := fileNameOf(a)
+		if a.DataURL == "" || h.blobs == nil {
+			missing = append(missing, name)
+			continue
+		}
+		att, err := h.download(ctx, a, name)
+		if err != nil {
+			h.log.WarnContext(ctx, "chatwoot: an agent's file was not stored", "helpdesk", h.name, "message", ev.ID, "attachment", a.ID, "err", err)
+			missing = append(missing, name)
+			continue
+		}
+		files = append(files, att)
+	}
+	return files, missing
+}
+
+// fileNameOf is an attachment's name: Chatwoot's webhook carries none, but data_url ends
+// with it.
+func fileNameOf(a attachment) string {
+	if a.FileName != "" {
+		return a.FileName
+	}
+	if u, err := url.Parse(a.DataURL); err == nil && path.Base(u.Path) != "." && path.Base(u.Path) != "/" {
+		return path.Base(u.Path)
+	}
+	return "attachment " + strconv.Itoa(a.ID)
+}
+
+func (h *Helpdesk) download(ctx context.Context, a attachment, name string) (normalize.Attachment, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.DataURL, nil)
 	if err != nil {
 		return normalize.Attachment{}, connectors.RedactURLError(err)
@@ -270,10 +329,6 @@ func (h *Helpdesk) download(ctx context.Context, a attachment) (normalize.Attach
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return normalize.Attachment{}, connectors.HTTPStatusError(resp, h.now())
-	}
-	name := a.FileName
-	if name == "" {
-		name = path.Base(req.URL.Path)
 	}
 	typ := resp.Header.Get("Content-Type")
 	if typ == "" {

@@ -122,6 +122,22 @@ func TestHookEvents(t *testing.T) {
 			}},
 		{"snoozed", `{"event":"conversation_status_changed","id":42,"inbox_id":1,"status":"snoozed"}`, true, hookStatus,
 			func(t *testing.T, m normalize.Message) { require.Equal(t, normalize.StatusPending, m.Status) }},
+		{"assigned", `{"event":"conversation_updated","id":42,"inbox_id":1,"meta":{"assignee":{"id":7,"name":"Alice Agent"}},` +
+			`"changed_attributes":[{"assignee_id":{"previous_value":null,"current_value":7}}]}`, true, hookAssignment,
+			func(t *testing.T, m normalize.Message) {
+				require.Equal(t, &normalize.Agent{ID: "7", Name: "Alice Agent"}, m.Assignee)
+				require.Equal(t, normalize.KindSystem, m.Kind)
+			}},
+		{"unassigned", `{"event":"conversation_updated","id":42,"inbox_id":1,"meta":{"assignee":null},` +
+			`"changed_attributes":[{"assignee_id":{"previous_value":7,"current_value":null}}]}`, true, hookAssignment,
+			func(t *testing.T, m normalize.Message) { require.Equal(t, &normalize.Agent{}, m.Assignee) }},
+		{"labels changed", `{"event":"conversation_updated","id":42,"inbox_id":1,"changed_attributes":[{"label_list":{}}]}`, false, hookIgnoredOther, nil},
+		{"reply with a file that cannot be had", msg(`"message_type":"outgoing","attachments":[{"id":9,"file_type":"file",` +
+			`"data_url":"http://127.0.0.1:1/rails/active_storage/blobs/9/contract.pdf"}]`), true, hookReply,
+			func(t *testing.T, m normalize.Message) {
+				require.Empty(t, m.Attachments)
+				require.Equal(t, "hello\n\n(Attachment not delivered: contract.pdf)", m.Text, "the player learns of the file")
+			}},
 		{"contact_updated", `{"event":"contact_updated","id":5}`, false, hookIgnoredOther, nil},
 	}
 	for _, c := range cases {

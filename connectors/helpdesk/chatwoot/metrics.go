@@ -13,6 +13,7 @@ import (
 const (
 	hookReply           = "reply"             // an agent's public reply, stored
 	hookStatus          = "status"            // a status change, stored
+	hookAssignment      = "assignment"        // an assignee change, stored
 	hookIgnoredPrivate  = "ignored_private"   // a private note: never for the player
 	hookIgnoredEcho     = "ignored_echo"      // a message the gateway created itself
 	hookIgnoredIncoming = "ignored_incoming"  // the contact's message (posted by the gateway) or an activity
@@ -32,7 +33,7 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer, name string) (*metrics, error) {
 	hooks, err := helpdeskCounter(reg, name, prometheus.CounterOpts{Name: "gateway_chatwoot_webhooks_total",
 		Help: "Chatwoot webhook requests by helpdesk instance and outcome (stored, ignored and why, refused and why)."},
-		"outcome", hookReply, hookStatus, hookIgnoredPrivate, hookIgnoredEcho, hookIgnoredIncoming, hookIgnoredOther,
+		"outcome", hookReply, hookStatus, hookAssignment, hookIgnoredPrivate, hookIgnoredEcho, hookIgnoredIncoming, hookIgnoredOther,
 		hookUnauthorized, hookMalformed, hookNotStored)
 	if err != nil {
 		return nil, err
