@@ -96,18 +96,17 @@ func (e *env) held(t *testing.T) map[normalize.ConversationID][]normalize.Messag
 func (e *env) agentReply(t *testing.T, ticket normalize.Ref, replyID, text string) int64 {
 	t.Helper()
 	id := ticketID(t, ticket)
+	// Held throughout: the suite sends one reply from two goroutines at once, which is one
+	// comment delivered twice, not two comments.
 	e.mu.Lock()
-	cid, repeat := e.replies[replyID]
-	e.mu.Unlock()
-	if repeat {
+	defer e.mu.Unlock()
+	if cid, repeat := e.replies[replyID]; repeat {
 		e.hd.forgetSeen(id)
 		return cid
 	}
 	cid, err := e.zd.AgentComment(id, e.agent, text, true)
 	require.NoError(t, err)
-	e.mu.Lock()
 	e.replies[replyID] = cid
-	e.mu.Unlock()
 	return cid
 }
 

@@ -49,9 +49,9 @@ func (h *Helpdesk) Post(ctx context.Context, conv normalize.Conversation, msgs [
 	}
 	p := &poster{h: h, conv: conv, requester: requester, ticket: id}
 	if id == 0 || conv.Status == normalize.StatusClosed {
-		// No ticket yet, or the router saw the ticket solved or closed: the ticket to write to is
-		// the conversation's newest that takes comments, if any (a retry's, a follow-up made
-		// before), else a new one.
+		// No ticket yet (or the store moved a closed one to FollowUpOf), or the router saw the
+		// ticket solved or closed: the ticket to write to is the conversation's newest that
+		// takes comments, if any (a retry's, a follow-up made before), else a new one.
 		if err := p.resolve(ctx); err != nil {
 			return p.ref(), nil, err
 		}
@@ -106,6 +106,9 @@ func (p *poster) resolve(ctx context.Context) error {
 	p.candidates = out.Tickets
 	p.ticket = 0
 	for _, t := range out.Tickets {
+		if normalize.Ref(itoa(t.ID)) == p.conv.FollowUpOf {
+			continue // the gateway decided on a follow-up, even if an agent reopened it since
+		}
 		if h.takesComments(t.Status) {
 			p.ticket, p.found, p.posted = t.ID, p.conv.Ticket != normalize.Ref(itoa(t.ID)), nil
 			return nil
@@ -113,6 +116,16 @@ func (p *poster) resolve(ctx context.Context) error {
 	}
 	if len(out.Tickets) > 0 {
 		p.followUp = out.Tickets[0]
+	}
+	if p.conv.FollowUpOf != "" {
+		// The store names the ticket to follow up; it is among those found unless its
+		// external_id was changed in Zendesk, and then its status is unknown: linked by subject.
+		p.followUp = ticket{ID: parseID(string(p.conv.FollowUpOf))}
+		for _, t := range out.Tickets {
+			if t.ID == p.followUp.ID {
+				p.followUp = t
+			}
+		}
 	}
 	return nil
 }

@@ -187,6 +187,37 @@ func TestClosedTicketFollowUp(t *testing.T) {
 	}
 }
 
+// TestFollowUpOfTheStore: the store moved the closed ticket to FollowUpOf and emptied
+// Ticket; the next Post opens the follow-up linked to it, and a retry finds that follow-up.
+func TestFollowUpOfTheStore(t *testing.T) {
+	for _, status := range []string{"closed", "solved"} {
+		t.Run(status, func(t *testing.T) {
+			e := newEnv(t, func(cfg *Config) { cfg.ClosedTicket = ClosedFollowUp })
+			conv := conversation(normalize.KindWebchat, "v-9")
+			ref, _, err := e.hd.Post(t.Context(), conv, []connectors.Delivery{delivery(conv, "first")})
+			require.NoError(t, err)
+			require.NoError(t, e.zd.SetStatus(ticketID(t, ref), e.agent, status))
+
+			conv.FollowUpOf, conv.Ticket, conv.Status = ref, "", normalize.StatusOpen
+			msgs := []connectors.Delivery{delivery(conv, "new question")}
+			got, ids, err := e.hd.Post(t.Context(), conv, msgs)
+			require.NoError(t, err)
+			require.NotEqual(t, ref, got)
+			tk, _ := e.zd.Ticket(ticketID(t, got))
+			require.Contains(t, tk.Subject, "follow-up to #"+string(ref))
+			if status == "closed" {
+				require.NotNil(t, tk.ViaFollowupSourceID, "a closed ticket is linked as the follow-up's source")
+				require.Equal(t, ticketID(t, ref), *tk.ViaFollowupSourceID)
+			}
+			again, againIDs, err := e.hd.Post(t.Context(), conv, []connectors.Delivery{{Message: msgs[0].Message, Attempt: 2}})
+			require.NoError(t, err)
+			require.Equal(t, got, again, "a retry finds the follow-up")
+			require.Equal(t, ids, againIDs)
+			require.Len(t, e.zd.Tickets(), 2)
+		})
+	}
+}
+
 // TestEventsMapped: replies with files, assignments and status changes become outbound
 // messages naming the conversation; notes, the player's own comments and the gateway's are
 // passed over.
