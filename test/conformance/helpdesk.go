@@ -77,6 +77,10 @@ type HelpdeskHarness struct {
 	// external ID Post returned for it) on ticket, in order, with their content as the remote
 	// keeps it: the bytes an agent downloads.
 	Files func(t *testing.T, ticket normalize.Ref, msg normalize.MessageID, ext normalize.ExternalID) []File
+	// FileName is how a documented limit of the remote changes a file's name on the way
+	// (RT 5.0.3's REST2 answers 500 to a non-ASCII name, so the RT helpdesk makes names
+	// ASCII); nil means names arrive exactly as posted.
+	FileName func(posted string) string
 	// AgentNote makes an agent write an internal note (a private comment) with text on
 	// ticket the way the helpdesk receives them, like AgentReply: retrying until the hook
 	// acknowledged it, or leaving it for the poller. Nil skips InternalNoteIgnored, for a
@@ -94,6 +98,12 @@ type HelpdeskHarness struct {
 	// new transaction), even when it repeats an earlier status. Nil skips StatusSync, for a
 	// helpdesk that does not report status changes (status lives in the gateway: the inbox).
 	SetStatus func(t *testing.T, ticket normalize.Ref, status normalize.Status)
+	// FollowUpOf returns the ticket the remote shows ticket as a follow-up of (RT's RefersTo
+	// link, Zendesk's via followup_source_id, the webhook's conversation.opened follow_up_of),
+	// "" for none. Nil skips ClosedTicketFollowUp, for a helpdesk whose tickets are the
+	// gateway's conversations, where a player writing after a close reopens the one ticket
+	// (closed_ticket: reopen by nature: the inbox, the loopback remote).
+	FollowUpOf func(t *testing.T, ticket normalize.Ref) normalize.Ref
 }
 
 // File is an attachment as a remote holds it.
@@ -124,6 +134,7 @@ func RunHelpdesk(t *testing.T, h HelpdeskHarness) {
 	t.Run("InternalNoteIgnored", func(t *testing.T) { helpdeskNote(t, h) })
 	t.Run("StatusSync", func(t *testing.T) { helpdeskStatusSync(t, h) })
 	t.Run("RetryAfterRespected", func(t *testing.T) { helpdeskRetryAfter(t, h) })
+	t.Run("ClosedTicketFollowUp", func(t *testing.T) { helpdeskFollowUp(t, h) })
 }
 
 // post calls Post and requires it to deliver everything: ticket set, one distinct ID each.

@@ -50,7 +50,11 @@ func helpdeskAttachments(t *testing.T, h HelpdeskHarness) {
 	for i, d := range msgs {
 		got := h.Files(t, ticket, d.ID, ids[i])
 		require.Len(t, got, 1, "message %d carried one file (%s); the remote holds %d on it", i+1, want[i].Name, len(got))
-		require.Equal(t, want[i].Name, got[0].Name, "the file must keep its name")
+		name := want[i].Name
+		if h.FileName != nil {
+			name = h.FileName(name)
+		}
+		require.Equal(t, name, got[0].Name, "the file must keep its name")
 		require.Equal(t, want[i].MediaType, baseMediaType(got[0].MediaType), "the file must keep its media type")
 		require.True(t, bytes.Equal(want[i].Content, got[0].Content),
 			"the remote holds %d bytes of %s, which differ from the %d posted: agents download a damaged file", len(got[0].Content), want[i].Name, len(want[i].Content))
@@ -316,4 +320,33 @@ func helpdeskRetryAfter(t *testing.T, h HelpdeskHarness) {
 		require.Len(t, held, before+1)
 		requireHolds(t, h, held, conv.ID, ticket, msgs, "after the wait the rest must complete the ticket, each message once, in order")
 	})
+}
+
+// helpdeskFollowUp: the helpdesk closed the conversation's ticket and the player wrote again.
+// The store then hands the conversation over without a ticket and with the closed one in
+// FollowUpOf (closed_ticket: follow_up): Post must open a new ticket, linked to the closed
+// one so agents find the history, and a retry of that first post must find the new ticket
+// rather than the closed one or a third.
+func helpdeskFollowUp(t *testing.T, h HelpdeskHarness) {
+	if h.FollowUpOf == nil {
+		t.Skip("the helpdesk's tickets are the gateway's conversations: a player writing after a close reopens the one ticket (FollowUpOf is nil)")
+	}
+	hd := h.New(t)
+	conv := newConversation("conformance")
+	closed, _ := post(t, hd, conv, inboundDeliveries(conv, "my deposit is missing"))
+	if h.SetStatus != nil {
+		// Some remotes link a follow-up only to a closed ticket (Zendesk).
+		start(t, hd.Run)
+		h.SetStatus(t, closed, normalize.StatusClosed)
+	}
+
+	conv.Ticket, conv.FollowUpOf = "", closed
+	more := inboundDeliveries(conv, "now my withdrawal is stuck too", "since yesterday")
+	ticket, ids := post(t, hd, conv, more)
+	require.NotEqual(t, closed, ticket, "after the helpdesk closed ticket %s, the player's new message must open a new ticket (closed_ticket: follow_up)", closed)
+	require.Equal(t, closed, h.FollowUpOf(t, ticket), "the new ticket %s must be linked to the closed one, %s, which it follows up", ticket, closed)
+
+	again, againIDs := post(t, hd, conv, retried(more, 2))
+	require.Equal(t, ticket, again, "a retried first post of the follow-up must find the follow-up ticket, not the closed one or another")
+	require.Equal(t, ids, againIDs, "a retried post must report the IDs of the messages already posted")
 }

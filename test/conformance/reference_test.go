@@ -50,6 +50,7 @@ const (
 	notesAsReplies        = "notes-as-replies"        // internal notes are delivered as replies
 	statusIDByStatus      = "status-id-by-status"     // a status change is keyed by ticket and status
 	retryAfterSecondsOnly = "retry-after-seconds"     // a Retry-After HTTP date is not read
+	noFollowUp            = "no-follow-up"            // a closed ticket's follow-up is opened like the first ticket
 	hookMode, pollMode    = "hook", "poll"            // how the reference channel receives
 )
 
@@ -402,13 +403,14 @@ type ticketSystem struct {
 	byConv  map[string][]string // conversation → its tickets, in order of creation
 	held    map[string][]string // ticket → message IDs in order
 	files   map[string][]conformance.File
+	follows map[string]string // follow-up ticket → the closed ticket it follows up
 	keys    map[string]string // Idempotency-Key → answered ID
 	n       int
 }
 
 func newTicketSystem() *ticketSystem {
 	return &ticketSystem{tickets: map[string]string{}, byConv: map[string][]string{}, held: map[string][]string{},
-		files: map[string][]conformance.File{}, keys: map[string]string{}}
+		files: map[string][]conformance.File{}, follows: map[string]string{}, keys: map[string]string{}}
 }
 
 // refFile is a file as the reference helpdesk posts it.
@@ -430,6 +432,7 @@ func (s *ticketSystem) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	key := r.Header.Get("Idempotency-Key")
 	var in struct {
 		ConversationID string    `json:"conversation_id"`
+		FollowUpOf     string    `json:"follow_up_of"`
 		MessageID      string    `json:"message_id"`
 		Files          []refFile `json:"files"`
 	}
@@ -450,6 +453,9 @@ func (s *ticketSystem) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id = fmt.Sprintf("T-%d", s.n)
 		s.tickets[id] = in.ConversationID
 		s.byConv[in.ConversationID] = append(s.byConv[in.ConversationID], id)
+		if in.FollowUpOf != "" {
+			s.follows[id] = in.FollowUpOf
+		}
 		s.held[id] = []string{}
 	case ok && s.tickets[ticket] != "" && in.MessageID != "":
 		id = fmt.Sprintf("c-%d", s.n)
@@ -472,16 +478,24 @@ func (s *ticketSystem) heldByConversation(t *testing.T) map[normalize.Conversati
 	defer s.mu.Unlock()
 	out := map[normalize.ConversationID][]normalize.MessageID{}
 	for conv, tickets := range s.byConv {
-		if len(tickets) > 1 {
-			t.Errorf("the remote holds conversation %s on %d tickets: %v", conv, len(tickets), tickets)
+		for i, ticket := range tickets[1:] {
+			if s.follows[ticket] != tickets[i] {
+				t.Errorf("the remote holds conversation %s on %d tickets: %v", conv, len(tickets), tickets)
+			}
 		}
 		held := []normalize.MessageID{}
-		for _, id := range s.held[tickets[0]] {
+		for _, id := range s.held[tickets[len(tickets)-1]] {
 			held = append(held, normalize.MessageID(id))
 		}
 		out[normalize.ConversationID(conv)] = held
 	}
 	return out
+}
+
+func (s *ticketSystem) followUpOf(ticket string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.follows[ticket]
 }
 
 func (s *ticketSystem) filesOf(comment string) []conformance.File {
@@ -549,18 +563,23 @@ func (h *refHelpdesk) Post(ctx context.Context, conv normalize.Conversation, msg
 // creates one when the look-up finds none, which overlapping attempts both do.
 func (h *refHelpdesk) open(ctx context.Context, conv normalize.Conversation) (normalize.Ref, error) {
 	key := "open-" + string(conv.ID)
+	in := map[string]string{"conversation_id": string(conv.ID)}
+	if conv.FollowUpOf != "" && h.breaks != noFollowUp {
+		key += "-after-" + string(conv.FollowUpOf)
+		in["follow_up_of"] = string(conv.FollowUpOf)
+	}
 	if h.breaks == racyOpen {
 		key = ""
 		var found []string
 		if err := getJSON(ctx, h.client, h.base+"/tickets?conversation="+string(conv.ID), &found); err != nil {
 			return "", err
 		}
-		if len(found) > 0 {
-			return normalize.Ref(found[0]), nil
+		if n := len(found); n > 0 && normalize.Ref(found[n-1]) != conv.FollowUpOf {
+			return normalize.Ref(found[n-1]), nil
 		}
 	}
 	var ans struct{ ID string }
-	if err := postJSON(ctx, h.client, h.breaks, h.base+"/tickets", key, map[string]string{"conversation_id": string(conv.ID)}, &ans); err != nil {
+	if err := postJSON(ctx, h.client, h.breaks, h.base+"/tickets", key, in, &ans); err != nil {
 		return "", err
 	}
 	return normalize.Ref(ans.ID), nil
@@ -739,6 +758,9 @@ func refHelpdeskHarness(breaks string) conformance.HelpdeskHarness {
 			ev := comment(ticket, string(ext), posted.Text)
 			ev.Author = "gateway"
 			deliver(t, ev)
+		},
+		FollowUpOf: func(t *testing.T, ticket normalize.Ref) normalize.Ref {
+			return normalize.Ref(envs.Get(t).remote.followUpOf(string(ticket)))
 		},
 		SetStatus: func(t *testing.T, ticket normalize.Ref, status normalize.Status) {
 			deliver(t, refEvent{Type: "status", ID: "event-" + string(normalize.NewMessageID()), Ticket: string(ticket), Status: string(status)})

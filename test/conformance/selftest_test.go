@@ -98,7 +98,7 @@ func TestSuitesCatchBrokenConnectors(t *testing.T) {
 			under(lost, "second_answer_lost_reset"),
 			under(retryAfter, "mid_batch")),
 			"Post must return it with the error"},
-		{"helpdesk/" + noIdempotency, slices.Concat([]string{"RetryDoesNotDuplicate", "ConcurrentPostsOneTicket"},
+		{"helpdesk/" + noIdempotency, slices.Concat([]string{"RetryDoesNotDuplicate", "ConcurrentPostsOneTicket", "ClosedTicketFollowUp"},
 			under(lost, "first_answer_lost_502", "second_answer_lost_reset")),
 			"a retry after a lost answer must not post the message again"},
 
@@ -134,6 +134,7 @@ func TestSuitesCatchBrokenConnectors(t *testing.T) {
 		{"helpdesk/" + echoForeignID, []string{"EchoIgnored"}, "the player would get their own words back"},
 		{"helpdesk/" + notesAsReplies, []string{"InternalNoteIgnored"}, "the router sends that to the player"},
 		{"helpdesk/" + statusIDByStatus, []string{"StatusSync"}, "under a dedup key of its own"},
+		{"helpdesk/" + noFollowUp, []string{"ClosedTicketFollowUp"}, "must open a new ticket (closed_ticket: follow_up)"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.ReplaceAll(tt.variant, "/", "_"), func(t *testing.T) {

@@ -52,10 +52,13 @@ type Receiver struct {
 	events   []Received
 	requests int
 	repeats  int
-	tickets  map[string]string   // conversation ID → ticket
-	messages map[string][]string // conversation ID → message IDs in order
-	updates  map[string][]string // conversation ID → update IDs in order
-	errs     []error
+	tickets  map[string]string // conversation ID → ticket
+	opened   int               // tickets opened, follow-ups included
+	// followUps maps a follow-up ticket to the closed one it follows up (issue 18).
+	followUps map[string]string
+	messages  map[string][]string // conversation ID → message IDs in order
+	updates   map[string][]string // conversation ID → update IDs in order
+	errs      []error
 }
 
 // New returns a receiver checking signatures with secret and bodies against contract. A nil
@@ -63,7 +66,7 @@ type Receiver struct {
 // validator's CPU as the gateway's.
 func New(contract *Contract, secret string, maxSkew time.Duration) *Receiver {
 	return &Receiver{contract: contract, secret: []byte(secret), maxSkew: maxSkew, now: time.Now,
-		answers: map[string]answer{}, tickets: map[string]string{}, messages: map[string][]string{}, updates: map[string][]string{}}
+		answers: map[string]answer{}, tickets: map[string]string{}, followUps: map[string]string{}, messages: map[string][]string{}, updates: map[string][]string{}}
 }
 
 // Inject queues faults for the next requests, in order.
@@ -152,10 +155,15 @@ func (rc *Receiver) apply(key string, ev webhook.OutEvent, at time.Time) answer 
 	conv := ev.Conversation.ID
 	switch ev.Event {
 	case webhook.EventConversationOpened:
-		if _, ok := rc.tickets[conv]; ok {
-			rc.errs = append(rc.errs, fmt.Errorf("conversation %s opened twice", conv))
+		prev, ok := rc.tickets[conv]
+		if ok && (ev.Conversation.FollowUpOf == "" || ev.Conversation.FollowUpOf != prev) {
+			rc.errs = append(rc.errs, fmt.Errorf("conversation %s opened twice, not as a follow-up of its ticket %s", conv, prev))
 		}
-		ticket := fmt.Sprintf("T-%d", len(rc.tickets)+1)
+		rc.opened++
+		ticket := fmt.Sprintf("T-%d", rc.opened)
+		if ev.Conversation.FollowUpOf != "" {
+			rc.followUps[ticket] = ev.Conversation.FollowUpOf
+		}
 		rc.tickets[conv] = ticket
 		rc.messages[conv] = []string{}
 		return jsonAnswer(http.StatusOK, webhook.OpenedAnswer{Ticket: ticket})
@@ -256,6 +264,13 @@ func (rc *Receiver) ConversationOf(ticket string) string {
 		}
 	}
 	return ""
+}
+
+// FollowUpOf returns the ticket that ticket was opened to follow up, "" for none.
+func (rc *Receiver) FollowUpOf(ticket string) string {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.followUps[ticket]
 }
 
 // Updates returns the IDs of conversation.updated events per conversation, in order.

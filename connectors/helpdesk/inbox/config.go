@@ -48,6 +48,11 @@ func (c *Config) Derive(env settings.Env) {
 	}
 }
 
+// ClosedTicketPolicy implements settings.ClosedTicketPolicy: the inbox's tickets are the
+// gateway's conversations, so a player writing after an agent closed one reopens it, in the
+// list and the thread, with its whole history (issue 18).
+func (c *Config) ClosedTicketPolicy() settings.ClosedTicket { return settings.ClosedReopen }
+
 // PagePath implements settings.PageOwner.
 func (c *Config) PagePath() string { return c.Path }
 

@@ -19,3 +19,7 @@ func DefaultConfig() *Config { return &Config{} }
 func (c *Config) Validate(p *settings.Problems) {
 	settings.CheckHTTPURL(p, "url", c.URL, true)
 }
+
+// ClosedTicketPolicy implements settings.ClosedTicketPolicy: the loopback remote keys tickets
+// by conversation, so a player writing after a close reopens the ticket by nature.
+func (c *Config) ClosedTicketPolicy() settings.ClosedTicket { return settings.ClosedReopen }

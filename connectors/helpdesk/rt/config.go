@@ -33,7 +33,14 @@ type Config struct {
 	// CustomField, when set, names a ticket custom field that receives the player's channel
 	// address ("<channel>:<address>"); it must exist and apply to Queue.
 	CustomField string `yaml:"custom_field"`
+	// ClosedTicket is what a player's message does after an agent resolved the ticket:
+	// follow_up (the default) creates a new ticket that RefersTo the resolved one, reopen
+	// corresponds on the resolved ticket, which RT reopens.
+	ClosedTicket settings.ClosedTicket `yaml:"closed_ticket"`
 }
+
+// ClosedTicketPolicy implements settings.ClosedTicketPolicy.
+func (c *Config) ClosedTicketPolicy() settings.ClosedTicket { return c.ClosedTicket }
 
 // domainPattern is a plain DNS name, as the part after @ of a requestor address.
 var domainPattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
@@ -45,6 +52,7 @@ func DefaultConfig() *Config {
 		RequestorDomain: "players.invalid",
 		PollInterval:    15 * time.Second,
 		SettleDelay:     5 * time.Second,
+		ClosedTicket:    settings.ClosedFollowUp,
 	}
 }
 
@@ -69,4 +77,5 @@ func (c *Config) Validate(p *settings.Problems) {
 	if c.SettleDelay < 0 {
 		p.Add("settle_delay", "must not be negative")
 	}
+	c.ClosedTicket.Check(p, "closed_ticket")
 }

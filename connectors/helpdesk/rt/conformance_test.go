@@ -2,11 +2,16 @@ package rt
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -37,6 +42,7 @@ func (r recorded) Post(ctx context.Context, conv normalize.Conversation, msgs []
 type rtEnv struct {
 	hd     *Helpdesk
 	faults *httpfault.Transport
+	blobs  *memBlobs
 
 	mu      sync.Mutex
 	convs   map[normalize.ConversationID]normalize.Conversation
@@ -52,10 +58,16 @@ func TestConformance(t *testing.T) {
 	var envs conformance.PerTest[*rtEnv]
 	conformance.RunHelpdesk(t, conformance.HelpdeskHarness{
 		New: func(t *testing.T) connectors.Helpdesk {
-			hd := newPeerHelpdesk(t, nil)
+			blobs := &memBlobs{}
+			hd := newPeerHelpdesk(t, blobs)
+			// RT has no idempotency key: a retry finds an earlier attempt's ticket by looking it
+			// up after SettleDelay, so overlapping attempts (ConcurrentPostsOneTicket) make one
+			// ticket when the first commits within it. 300 ms is too short for a loaded test
+			// machine; production waits 5 s, and a retry comes a lease (30 s) later anyway.
+			hd.cfg.SettleDelay = 2 * time.Second
 			client, faults := httpfault.Wrap(hd.rt.http)
 			hd.rt.http = client
-			env := &rtEnv{hd: hd, faults: faults, convs: map[normalize.ConversationID]normalize.Conversation{}, replies: map[string]int{}}
+			env := &rtEnv{hd: hd, faults: faults, blobs: blobs, convs: map[normalize.ConversationID]normalize.Conversation{}, replies: map[string]int{}}
 			envs.Put(t, env)
 			return recorded{Helpdesk: hd, env: env}
 		},
@@ -108,7 +120,71 @@ func TestConformance(t *testing.T) {
 				return r.Method == http.MethodPost && carriesMessage.MatchString(r.URL.Path)
 			}, f)
 		},
+		Blobs: func(t *testing.T) connectors.Blobs { return envs.Get(t).blobs },
+		// Files reads the files of the gateway's transaction that carries msg's marker.
+		Files: func(t *testing.T, ticket normalize.Ref, msg normalize.MessageID, _ normalize.ExternalID) []conformance.File {
+			return filesOf(t, envs.Get(t).hd, ticket, msg)
+		},
+		// REST2 5.0.3 answers 500 to a non-ASCII file name (post.go).
+		FileName: asciiName,
+		// AgentNote comments as the agent: RT's internal note, mailed to no requestor.
+		AgentNote: func(t *testing.T, ticket normalize.Ref, _, text string) {
+			require.NoError(t, agentClient(t).comment(t.Context(), mustInt(t, ticket), map[string]any{"Content": text, "ContentType": "text/plain"}))
+		},
+		// EchoOf does nothing: the gateway's correspondence is in the ticket's history already,
+		// where the poller reads it with the agents' replies.
+		EchoOf: func(*testing.T, normalize.Ref, connectors.Delivery, normalize.ExternalID) {},
+		// FollowUpOf reads the ticket's RefersTo link from REST2's hyperlinks.
+		FollowUpOf: func(t *testing.T, ticket normalize.Ref) normalize.Ref {
+			var got struct {
+				Links []struct {
+					Ref string          `json:"ref"`
+					ID  json.RawMessage `json:"id"`
+				} `json:"_hyperlinks"`
+			}
+			require.NoError(t, envs.Get(t).hd.rt.do(t.Context(), http.MethodGet, "/ticket/"+string(ticket), nil, nil, &got))
+			for _, l := range got.Links {
+				if l.Ref == "refers-to" {
+					return normalize.Ref(strings.Trim(string(l.ID), `"`))
+				}
+			}
+			return ""
+		},
+		// SetStatus sets the ticket's status as the agent: resolved, or open again.
+		SetStatus: func(t *testing.T, ticket normalize.Ref, status normalize.Status) {
+			rtStatus := map[normalize.Status]string{normalize.StatusClosed: "resolved", normalize.StatusOpen: "open", normalize.StatusPending: "stalled"}[status]
+			require.NotEmpty(t, rtStatus, "harness: no RT status for %q", status)
+			require.NoError(t, agentClient(t).updateTicket(t.Context(), mustInt(t, ticket), map[string]any{"Status": rtStatus}))
+		},
 	})
+}
+
+// filesOf returns the files of the gateway's transaction on ticket that carries msg's marker.
+func filesOf(t *testing.T, hd *Helpdesk, ticket normalize.Ref, msg normalize.MessageID) []conformance.File {
+	txns, err := hd.rt.transactions(t.Context(), mustInt(t, ticket), 0, "")
+	require.NoError(t, err)
+	for _, x := range txns {
+		if x.Type != "Create" && x.Type != "Correspond" || !hd.isGateway(x.Creator) {
+			continue
+		}
+		text, files, err := hd.rt.txnContent(t.Context(), x.ID.int())
+		require.NoError(t, err)
+		if !slices.Contains(markers(text), msg) {
+			continue
+		}
+		out := []conformance.File{}
+		for _, f := range files {
+			rc, err := hd.rt.attachmentContent(t.Context(), f.ID.int())
+			require.NoError(t, err)
+			content, err := io.ReadAll(rc)
+			rc.Close()
+			require.NoError(t, err)
+			out = append(out, conformance.File{Name: f.Filename, MediaType: f.ContentType, Content: content})
+		}
+		return out
+	}
+	t.Fatalf("ticket %s has no transaction of the gateway marked %s", ticket, msg)
+	return nil
 }
 
 // agentSends corresponds on ticket as the agent the first time and notes the transaction; a

@@ -141,6 +141,11 @@ func (h *Helpdesk) createTicket(ctx context.Context, conv normalize.Conversation
 	if h.cfg.CustomField != "" {
 		fields["CustomFields"] = map[string]any{h.cfg.CustomField: string(conv.Channel) + ":" + string(conv.Address)}
 	}
+	if conv.FollowUpOf != "" {
+		// The player wrote after an agent resolved the last ticket (closed_ticket: follow_up):
+		// the new one refers to it, so its history is a click away (issue 18).
+		fields["RefersTo"] = string(conv.FollowUpOf)
+	}
 	id, err := h.rt.createTicket(ctx, fields)
 	if err != nil {
 		return 0, fmt.Errorf("rt: create ticket for %s: %w", conv.ID, err)

@@ -26,14 +26,21 @@ type Config struct {
 	MaxSkew time.Duration `yaml:"max_skew"`
 	// AttachmentURLTTL is how long the signed attachment download links stay valid. Default 24h.
 	AttachmentURLTTL time.Duration `yaml:"attachment_url_ttl"`
+	// ClosedTicket is what a player's message does after the operator's system closed the
+	// conversation: follow_up (the default) opens it again with a new conversation.opened
+	// naming the closed ticket in follow_up_of, reopen sends the message on the closed ticket.
+	ClosedTicket settings.ClosedTicket `yaml:"closed_ticket"`
 }
+
+// ClosedTicketPolicy implements settings.ClosedTicketPolicy.
+func (c *Config) ClosedTicketPolicy() settings.ClosedTicket { return c.ClosedTicket }
 
 // minSecret is the shortest accepted signing secret: 128 bits.
 const minSecret = 16
 
 // DefaultConfig returns the settings with their defaults.
 func DefaultConfig() *Config {
-	return &Config{Timeout: 15 * time.Second, MaxSkew: 5 * time.Minute, AttachmentURLTTL: 24 * time.Hour}
+	return &Config{Timeout: 15 * time.Second, MaxSkew: 5 * time.Minute, AttachmentURLTTL: 24 * time.Hour, ClosedTicket: settings.ClosedFollowUp}
 }
 
 // Validate implements settings.Settings.
@@ -57,4 +64,5 @@ func (c *Config) Validate(p *settings.Problems) {
 	if c.AttachmentURLTTL < time.Minute {
 		p.Add("attachment_url_ttl", "must be at least 1m")
 	}
+	c.ClosedTicket.Check(p, "closed_ticket")
 }

@@ -86,6 +86,10 @@ func TestConformance(t *testing.T) {
 		AgentNote: func(t *testing.T, ticket normalize.Ref, noteID, text string) {
 			envOf(t).deliver(t, `{"event":"reply.created","reply_id":"`+noteID+`","ticket":"`+string(ticket)+`","text":"`+text+`","note":true,"agent":{"name":"Alice"}}`)
 		},
+		// FollowUpOf is what the operator learned from conversation.opened's follow_up_of.
+		FollowUpOf: func(t *testing.T, ticket normalize.Ref) normalize.Ref {
+			return normalize.Ref(envOf(t).recv.FollowUpOf(string(ticket)))
+		},
 		// No EchoOf: the contract has the operator send agents' replies only, never the
 		// messages the gateway posted.
 		SetStatus: func(t *testing.T, ticket normalize.Ref, status normalize.Status) {

@@ -32,6 +32,7 @@ type OutEvent struct {
 type Conversation struct {
 	ID          string   `json:"id"`
 	Ticket      string   `json:"ticket,omitempty"`
+	FollowUpOf  string   `json:"follow_up_of,omitempty"` // the closed ticket a new one follows up (issue 18)
 	Channel     string   `json:"channel"`
 	ChannelKind string   `json:"channel_kind"`
 	Status      string   `json:"status"`

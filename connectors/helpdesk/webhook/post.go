@@ -40,8 +40,15 @@ func (h *Helpdesk) Post(ctx context.Context, conv normalize.Conversation, msgs [
 
 // open sends conversation.opened; the operator answers with its ticket reference.
 func (h *Helpdesk) open(ctx context.Context, conv normalize.Conversation, first normalize.Message) (normalize.Ref, error) {
-	ev := OutEvent{Event: EventConversationOpened, ID: "open-" + string(conv.ID), CreatedAt: h.now().UTC(),
-		Conversation: conversationOf(conv, "", first)}
+	id := "open-" + string(conv.ID)
+	if conv.FollowUpOf != "" {
+		// A new idempotency key: under the first one the operator answers the closed ticket.
+		id += "-after-" + string(conv.FollowUpOf)
+	}
+	c := conversationOf(conv, "", first)
+	// Only the opening names the closed ticket: once the new one exists, events are about it.
+	c.FollowUpOf = string(conv.FollowUpOf)
+	ev := OutEvent{Event: EventConversationOpened, ID: id, CreatedAt: h.now().UTC(), Conversation: c}
 	var ans OpenedAnswer
 	if err := h.send(ctx, ev, &ans); err != nil {
 		return "", fmt.Errorf("webhook %s: open conversation %s: %w", h.name, conv.ID, err)
