@@ -63,7 +63,7 @@ func baseDefaults() *Config {
 			Chat:  5 * time.Minute,
 			Email: 2 * time.Hour,
 			Voice: time.Hour,
-		}, UrgentCallbackVIP: 1},
+		}, UrgentCallbackVIP: 1, Complex: Complex{After: time.Hour, Group: "senior", Priority: "urgent"}},
 		// A year of closed conversations covers the complaints, disputes and chargebacks that
 		// come back to a conversation; 90 days of files covers checking a KYC document and an
 		// appeal, after which it lives in the operator's back office, not in the gateway.

@@ -20,7 +20,8 @@ func TestDefault(t *testing.T) {
 			Workers: 16, OutboundWorkers: 8, MaxAttempts: 12, BackoffBase: time.Second, BackoffMax: 10 * time.Minute,
 			BatchSize: 50, Lease: 2 * time.Minute,
 		},
-		SLA:             SLA{FirstResponse: FirstResponse{Chat: 5 * time.Minute, Email: 2 * time.Hour, Voice: time.Hour}, UrgentCallbackVIP: 1},
+		SLA: SLA{FirstResponse: FirstResponse{Chat: 5 * time.Minute, Email: 2 * time.Hour, Voice: time.Hour}, UrgentCallbackVIP: 1,
+			Complex: Complex{After: time.Hour, Group: "senior", Priority: "urgent"}},
 		Retention:       Retention{ClosedConversations: 365 * 24 * time.Hour, Attachments: 90 * 24 * time.Hour},
 		ShutdownTimeout: 30 * time.Second,
 		// No detection and no directory until configured; their tuning is ready.

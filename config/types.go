@@ -111,6 +111,24 @@ type Delivery struct {
 // SLA sets the support policy's response targets.
 type SLA struct {
 	FirstResponse FirstResponse `yaml:"first_response"`
+	// NextResponse is the same for each answer after an agent's first: the clock restarts at
+	// the player's next message. 0 sets no target.
+	NextResponse FirstResponse `yaml:"next_response"`
+	// Tiers set the targets from a VIP tier on, in place of the vip keys (config/sla.go).
+	Tiers []SLATier `yaml:"tiers"`
+	// BusinessHours, when set, counts the targets only in these hours; a route's sla_hours
+	// replaces it for the conversations the route takes.
+	BusinessHours *Hours `yaml:"business_hours"`
+	// NearBreach is the near-breach point: "80%" of the target, or a duration before it runs
+	// out ("10m"). "" (the default) marks none.
+	NearBreach string `yaml:"near_breach"`
+	// NearBreachPriority and BreachPriority raise the conversation to at least them when the
+	// point passes; "" (the default) leaves the priority. Either also tags the conversation
+	// sla-near-breach or sla-breached.
+	NearBreachPriority string `yaml:"near_breach_priority"`
+	BreachPriority     string `yaml:"breach_priority"`
+	// Complex is the escalation of cases flagged complex.
+	Complex Complex `yaml:"complex"`
 	// UrgentCallbackVIP is the VIP tier from which a player's call-back request (from the
 	// phone menu, the web chat, Telegram) makes the conversation urgent; below it a call-back
 	// request makes it high. 0 makes none urgent. Default 1: every VIP's.
@@ -156,6 +174,11 @@ type Route struct {
 	// Assignee "personal_manager" assigns the conversation to the player's personal manager
 	// from the player directory.
 	Assignee string `yaml:"assignee"`
+	// SLAHours counts the response targets of the conversations this route takes in these
+	// business hours, in place of sla.business_hours.
+	SLAHours *Hours `yaml:"sla_hours"`
+	// Complex flags the conversations this route matches as complex cases (sla.complex).
+	Complex bool `yaml:"complex"`
 }
 
 // Match lists conditions; an empty list matches anything.

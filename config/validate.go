@@ -55,6 +55,7 @@ func (c *Config) validate(p *problems) {
 	c.validateStorage(p)
 	c.Delivery.validate(p)
 	c.SLA.FirstResponse.validate(p)
+	c.SLA.validateStages(p)
 	if c.SLA.UrgentCallbackVIP < 0 {
 		p.add("sla.urgent_callback_vip", fmt.Sprintf("must not be negative (0 makes no call-back request urgent), got %d", c.SLA.UrgentCallbackVIP))
 	}

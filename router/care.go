@@ -104,15 +104,7 @@ func (s careStore) Intake(ctx context.Context, msgs []normalize.Message, assess 
 	return accepted, nil
 }
 
-// escalateBreach queues the escalation of c's missed first-response target.
+// escalateBreach queues the escalation of c's missed response target.
 func (r *Router) escalateBreach(ctx context.Context, c normalize.Conversation) {
-	if r.opts.Escalations == nil {
-		return
-	}
-	e := escalation.Escalation{Key: fmt.Sprintf("sla_breach-%s-%d", c.ID, c.SLA.AwaitingSince.UnixMilli()), Reason: escalation.ReasonSLABreach,
-		Conversation: c.ID, Channel: c.Channel, Helpdesk: c.Helpdesk, Ticket: string(c.Ticket), Player: escalation.PlayerOf(c),
-		Priority: c.Priority, Language: c.Language, DueAt: c.SLA.DueAt}
-	if err := r.opts.Escalations.Enqueue(ctx, e); err != nil {
-		r.log.Error("sla: queue the escalation", "conv", c.ID, "err", err)
-	}
+	r.escalate(ctx, c, escalation.ReasonSLABreach, fmt.Sprintf("sla_breach-%s-%d", c.ID, c.SLA.AwaitingSince.UnixMilli()))
 }

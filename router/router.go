@@ -35,6 +35,9 @@ type Store interface {
 	Conversation(ctx context.Context, id normalize.ConversationID) (normalize.Conversation, error)
 	MarkSLABreaches(ctx context.Context, limit int) ([]normalize.Conversation, error)
 	NextSLADue(ctx context.Context) (time.Time, error)
+	MarkSLA(ctx context.Context, stage store.SLAStage, mark store.SLAMark, limit int) ([]normalize.Conversation, error)
+	MarkComplexEscalations(ctx context.Context, flaggedBefore time.Time, mark store.ComplexMark, limit int) ([]normalize.Conversation, error)
+	NextComplexFlag(ctx context.Context) (time.Time, error)
 	MarkState(ctx context.Context, id normalize.MessageID, state normalize.DeliveryState) error
 	MarkFailed(ctx context.Context, channel normalize.InstanceName, id normalize.MessageID, reason string) (bool, error)
 	SentReply(ctx context.Context, channel normalize.InstanceName, externalID normalize.ExternalID) (normalize.MessageID, error)
@@ -134,6 +137,7 @@ type Router struct {
 	opts      Options
 	log       *slog.Logger
 	m         *metrics
+	sla       *slaMetrics
 	owner     string
 	wake      chan struct{}
 	clock     clock.Clock
@@ -149,6 +153,7 @@ func New(st Store, channels map[normalize.InstanceName]connectors.Channel, helpd
 	return &Router{
 		store: withCare(st, opts, log), channels: channels, helpdesks: helpdesks, rules: rules, opts: opts, log: log,
 		m:       newMetrics(reg, st.Stats, log),
+		sla:     newSLAMetrics(reg),
 		owner:   "router-" + string(normalize.NewMessageID()),
 		wake:    make(chan struct{}, 1),
 		clock:   opts.Clock,
@@ -178,6 +183,7 @@ func (r *Router) Deliver(ctx context.Context, msgs ...normalize.Message) error {
 		r.m.rejected.WithLabelValues(source, reason).Inc()
 		return fmt.Errorf("router: intake from %s: %w", source, err)
 	}
+	r.observeAnswers(accepted)
 	if err := r.outOfHours(ctx, msgs, accepted); err != nil {
 		return fmt.Errorf("router: intake from %s: %w", source, err)
 	}
@@ -202,8 +208,8 @@ func (r *Router) Deliver(ctx context.Context, msgs ...normalize.Message) error {
 
 func (r *Router) assess(m normalize.Message) store.Assessment {
 	d := r.rules.Decide(Facts{Message: m, Now: r.clock.Now()})
-	return store.Assessment{Helpdesk: d.Helpdesk, Priority: d.Priority, Tags: d.Tags, Assignee: d.Assignee,
-		FirstResponse: r.rules.SLA.Target(m.ChannelKind, 0), VIPFirstResponse: r.rules.SLA.Target(m.ChannelKind, 1)}
+	return r.assessSLA(store.Assessment{Helpdesk: d.Helpdesk, Priority: d.Priority, Tags: d.Tags, Assignee: d.Assignee,
+		FirstResponse: r.rules.SLA.Target(m.ChannelKind, 0), VIPFirstResponse: r.rules.SLA.Target(m.ChannelKind, 1)}, m, d)
 }
 
 func (r *Router) poke() {

@@ -49,6 +49,11 @@ type Rule struct {
 	// AssignManager assigns the conversation to the player's personal manager, when the
 	// directory names one.
 	AssignManager bool
+	// SLAHours, when set, counts the response targets of the conversations this rule decides
+	// in its business hours, in place of the SLA's own calendar.
+	SLAHours *calendar.Calendar
+	// Complex flags the conversation a complex case (router/sla.go).
+	Complex bool
 }
 
 // PlayerHistory tells a player the store has never seen on a channel address from one it has.
@@ -85,6 +90,10 @@ type Decision struct {
 	Priority normalize.Priority
 	Tags     []string
 	Assignee *normalize.Agent
+
+	// SLAHours and Complex are the rule's, see Rule.
+	SLAHours *calendar.Calendar
+	Complex  bool
 }
 
 // Trial is one rule tried on a message: whether it matched, and if not the condition that
@@ -133,6 +142,7 @@ func (rs Rules) Explain(f Facts) ([]Trial, Decision) {
 		if manager := f.Message.Author.PersonalManager; r.AssignManager && manager != "" {
 			d.Assignee = &normalize.Agent{ID: manager}
 		}
+		d.SLAHours, d.Complex = r.SLAHours, r.Complex
 		break
 	}
 	return trials, d

@@ -114,7 +114,7 @@ func (s *failingSLAStore) NextSLADue(context.Context) (time.Time, error) {
 	return s.clk.Now().Add(-time.Minute), nil
 }
 
-func (s *failingSLAStore) MarkSLABreaches(context.Context, int) ([]normalize.Conversation, error) {
+func (s *failingSLAStore) MarkSLA(context.Context, store.SLAStage, store.SLAMark, int) ([]normalize.Conversation, error) {
 	s.marks.Add(1)
 	return nil, errors.New("disk full")
 }

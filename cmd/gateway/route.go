@@ -20,6 +20,11 @@ import (
 // routingRules turns the validated routes into the router's rules.
 func routingRules(cfg *config.Config, sla router.SLA) (router.Rules, error) {
 	rules := router.Rules{Default: normalize.InstanceName(cfg.DefaultHelpdesk), SLA: sla, UrgentCallbackVIP: cfg.SLA.UrgentCallbackVIP}
+	hours, err := slaCalendar(cfg)
+	if err != nil {
+		return router.Rules{}, err
+	}
+	rules.SLA.Hours = hours
 	for i, r := range cfg.Routes {
 		rule, err := routingRule(r)
 		if err != nil {
@@ -39,7 +44,7 @@ func routingRule(r config.Route) (router.Rule, error) {
 		Countries: m.Countries, AccountStatuses: m.AccountStatuses, KYCStatuses: m.KYCStatuses,
 		Player: router.PlayerHistory(m.Player), OutOfHours: m.OutOfHours,
 		Helpdesk: normalize.InstanceName(r.Helpdesk), Group: r.Group, Priority: normalize.Priority(r.Priority), Tags: r.Tags,
-		AssignManager: r.Assignee == "personal_manager"}
+		AssignManager: r.Assignee == "personal_manager", Complex: r.Complex}
 	for _, c := range m.Channels {
 		rule.Channels = append(rule.Channels, normalize.InstanceName(c))
 	}
@@ -59,6 +64,13 @@ func routingRule(r config.Route) (router.Rule, error) {
 			return router.Rule{}, fmt.Errorf("match.hours: %w", err)
 		}
 		rule.Hours = cal
+	}
+	if h := r.SLAHours; h != nil {
+		cal, err := calendar.New(h.Timezone, h.Weekly, h.Holidays)
+		if err != nil {
+			return router.Rule{}, fmt.Errorf("sla_hours: %w", err)
+		}
+		rule.SLAHours = cal
 	}
 	return rule, nil
 }

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -292,16 +291,15 @@ func textLimits(types []connectorType) map[normalize.ChannelKind]int {
 // slaPolicy gives every channel type the first-response target of its kind. A channel type's
 // messages carry its type name as their ChannelKind.
 func slaPolicy(cfg *config.Config, types []connectorType) router.SLA {
-	fr := cfg.SLA.FirstResponse
-	sla := router.SLA{VIP: fr.VIP, FirstResponse: map[normalize.ChannelKind]time.Duration{}}
+	sla := slaStages(cfg)
 	for _, t := range types {
 		switch t.kind {
 		case connectors.KindChat:
-			sla.FirstResponse[normalize.ChannelKind(t.name)] = fr.Chat
+			slaTargets(cfg, &sla, normalize.ChannelKind(t.name), "chat")
 		case connectors.KindEmail:
-			sla.FirstResponse[normalize.ChannelKind(t.name)] = fr.Email
+			slaTargets(cfg, &sla, normalize.ChannelKind(t.name), "email")
 		case connectors.KindVoice:
-			sla.FirstResponse[normalize.ChannelKind(t.name)] = fr.Voice
+			slaTargets(cfg, &sla, normalize.ChannelKind(t.name), "voice")
 		case connectors.KindHelpdesk:
 		default:
 			panic(fmt.Sprintf("connector type %s: kind %q has no first-response target", t.name, t.kind))

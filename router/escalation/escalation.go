@@ -27,7 +27,9 @@ import (
 const (
 	ReasonDutyOfCare = "duty_of_care"
 	ReasonSLABreach  = "sla_breach"
-	ReasonComplex    = "complex"
+	// ReasonSLANearBreach: a response clock passed its near-breach point (docs/policy.md).
+	ReasonSLANearBreach = "sla_near_breach"
+	ReasonComplex       = "complex"
 )
 
 // Event is the X-Gateway-Event of an escalation request.

@@ -14,6 +14,9 @@ const (
 	EventReplyCreated        = "reply.created"
 	EventStatusChanged       = "conversation.status_changed"
 	EventAssigned            = "conversation.assigned"
+	// EventFlagged: an agent flagged the conversation; flag "complex" starts its escalation
+	// clock to the senior group (docs/policy.md, "SLA").
+	EventFlagged = "conversation.flagged"
 )
 
 // OutEvent is the body of every event the gateway sends. Message is set for message.created,
@@ -47,10 +50,14 @@ type Conversation struct {
 
 // SLA is the first-response clock: State is always set, the times only once they happened.
 type SLA struct {
-	State         string    `json:"state"` // none, waiting or breached
+	State         string    `json:"state"` // none, waiting, near_breach or breached
 	AwaitingSince time.Time `json:"awaiting_since,omitzero"`
 	DueAt         time.Time `json:"due_at,omitzero"`
 	BreachedAt    time.Time `json:"breached_at,omitzero"`
+	// NearBreachAt is the near-breach point, when the policy sets one; Next is true when the
+	// clock times a next response (an agent answered before).
+	NearBreachAt time.Time `json:"near_breach_at,omitzero"`
+	Next         bool      `json:"next,omitempty"`
 }
 
 // Update is what conversation.updated reports: Changed names the fields that changed, the
@@ -146,6 +153,8 @@ type InEvent struct {
 	Status      string         `json:"status,omitempty"`
 	// Assignee is who now owns the conversation; nil (null or absent) or empty unassigns.
 	Assignee *Agent `json:"assignee,omitempty"`
+	// Flag is what conversation.flagged flags: "complex".
+	Flag string `json:"flag,omitempty"`
 }
 
 // InAttachment is a file of an agent's reply, inline: the reply stays one request, stored with
@@ -196,10 +205,25 @@ func conversationOf(conv normalize.Conversation, ticket normalize.Ref, first nor
 	return Conversation{
 		ID: string(conv.ID), Ticket: string(ticket), Channel: string(conv.Channel), ChannelKind: string(conv.ChannelKind),
 		Status: string(status), Language: conv.Language, Priority: string(conv.Priority), Tags: tags,
-		Player:   Player{DisplayName: p.DisplayName, Language: p.Language, PlayerID: p.PlayerID, VIPTier: p.VIPTier, Email: p.Email},
-		SLA:      slaOf(conv.SLA),
-		Assignee: assigneeOf(conv.Assignee),
+		Player: Player{DisplayName: p.DisplayName, Language: p.Language, PlayerID: p.PlayerID, VIPTier: p.VIPTier, Email: p.Email,
+			LinkedBy: p.PlayerIDBy},
+		SLA:                 slaOf(conv.SLA),
+		Assignee:            assigneeOf(conv.Assignee),
+		LinkedConversations: linkedOf(conv.Linked),
 	}
+}
+
+// linkedOf converts the player's other conversations; nil stays nil, so the field is absent.
+func linkedOf(ls []normalize.LinkedConversation) []LinkedConversation {
+	if len(ls) == 0 {
+		return nil
+	}
+	out := make([]LinkedConversation, len(ls))
+	for i, l := range ls {
+		out[i] = LinkedConversation{ID: string(l.ID), Channel: string(l.Channel), ChannelKind: string(l.ChannelKind),
+			Helpdesk: string(l.Helpdesk), Ticket: string(l.Ticket), Status: string(l.Status), LinkedBy: l.LinkedBy, LinkedAt: l.LinkedAt.UTC()}
+	}
+	return out
 }
 
 // assigneeOf is nil for no assignee, which the store may also record as an empty Agent.
@@ -212,7 +236,8 @@ func assigneeOf(a *normalize.Agent) *Agent {
 
 // slaOf converts the clock; a zero time stays zero in UTC, so omitzero still omits it.
 func slaOf(s normalize.SLA) SLA {
-	return SLA{State: string(s.State()), AwaitingSince: s.AwaitingSince.UTC(), DueAt: s.DueAt.UTC(), BreachedAt: s.BreachedAt.UTC()}
+	return SLA{State: string(s.State()), AwaitingSince: s.AwaitingSince.UTC(), DueAt: s.DueAt.UTC(), BreachedAt: s.BreachedAt.UTC(),
+		NearBreachAt: s.NearBreachAt.UTC(), Next: s.Next}
 }
 
 func updateOf(u *normalize.Update) *Update {

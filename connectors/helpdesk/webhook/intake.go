@@ -129,8 +129,11 @@ func (h *Helpdesk) dispatch(w http.ResponseWriter, r *http.Request, ev InEvent) 
 		handle = h.acceptStatus
 	case EventAssigned:
 		handle = h.acceptAssignment
+	case EventFlagged:
+		handle = h.acceptFlag
 	default:
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown event %q (want %s, %s or %s)", ev.Event, EventReplyCreated, EventStatusChanged, EventAssigned))
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown event %q (want %s, %s, %s or %s)", ev.Event, EventReplyCreated, EventStatusChanged,
+			EventAssigned, EventFlagged))
 		return
 	}
 	if foreign := foreignFields(ev); len(foreign) > 0 {
@@ -152,6 +155,8 @@ func foreignFields(ev InEvent) []string {
 		takes = []string{"event_id", "status"}
 	case EventAssigned:
 		takes = []string{"event_id", "assignee"}
+	case EventFlagged:
+		takes = []string{"event_id", "flag"}
 	}
 	present := []struct {
 		name string
@@ -159,7 +164,7 @@ func foreignFields(ev InEvent) []string {
 	}{
 		{"event_id", ev.EventID != ""}, {"reply_id", ev.ReplyID != ""}, {"text", ev.Text != ""}, {"note", ev.Note},
 		{"reply_to", ev.ReplyTo != ""}, {"attachments", ev.Attachments != nil}, {"status", ev.Status != ""},
-		{"assignee", ev.Assignee != nil},
+		{"assignee", ev.Assignee != nil}, {"flag", ev.Flag != ""},
 	}
 	var out []string
 	for _, f := range present {
