@@ -111,6 +111,14 @@ func (g *gateway) end(sig os.Signal) {
 	g.cmd, g.current = nil, usage{}
 }
 
+// forgetEnded drops the figures of the processes that ended, so that the running one and
+// those after it (a run after seeding) are measured alone.
+func (g *gateway) forgetEnded() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.done = usage{starts: 1}
+}
+
 // pid is the running process's ID, 0 when none runs.
 func (g *gateway) pid() int {
 	g.mu.Lock()

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,6 +59,8 @@ type runSpec struct {
 	postgresDSN string
 	// lease, when above 0, is the gateway's delivery.lease.
 	lease time.Duration
+	// stored conversations are made before the measured messages (seed).
+	stored int
 }
 
 // runScenario runs the gateway against the fakes once and measures it.
@@ -102,8 +106,15 @@ func runScenario(ctx context.Context, spec runSpec) (res Result, err error) {
 	defer logFile.Close()
 	gw := newGateway(spec.bin, configPath, setup.Port, logFile)
 	defer gw.kill()
+	started := time.Now()
 	if err := gw.start(ctx); err != nil {
 		return res, fmt.Errorf("%w (log: %s)", err, logFile.Name())
+	}
+	res.StartSeconds = time.Since(started).Seconds()
+	if spec.stored > 0 {
+		if res.StartSeconds, err = seed(ctx, gw, tg, rc, spec); err != nil {
+			return res, fmt.Errorf("%w (log: %s)", err, logFile.Name())
+		}
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, spec.timeout)
@@ -152,6 +163,7 @@ func runScenario(ctx context.Context, spec runSpec) (res Result, err error) {
 	res.Starts = u.starts
 	res.PeakRSSMB = float64(u.peakRSSk) / 1024
 	res.CPUSeconds = u.cpu.Seconds()
+	res.Stored = spec.stored
 	if n := res.Inbound.Delivered + res.Replies.Delivered; n > 0 {
 		res.CPUSecondsPer1k = res.CPUSeconds / float64(n) * 1000
 	}
@@ -186,6 +198,53 @@ func feed(ctx context.Context, tg *telegramfake.Server, spec runSpec, updateOf [
 			Chat: &tgbotapi.Chat{ID: chat, Type: "private"},
 			Text: messageText(i)}})
 	}
+}
+
+// seedPrefix begins the text of the messages that make the stored conversations.
+const seedPrefix = "load seed "
+
+// seed makes spec.stored conversations before the measured run: one message from each of as
+// many chats after the measured ones, handed to the fake Telegram 100 at a time as the
+// gateway takes them, until all reached the helpdesk and the queues are empty. It then
+// restarts the gateway, so the run starts from a process that has them on disk and nothing of
+// their delivery in memory, and returns how long that start took.
+func seed(ctx context.Context, gw *gateway, tg *telegramfake.Server, rc *webhookreceiver.Receiver, spec runSpec) (float64, error) {
+	arrived, next := 0, 0
+	for i := 0; arrived < spec.stored; {
+		for ; i < spec.stored && i-arrived < 1000; i++ {
+			chat := int64(firstChat + spec.chats + i)
+			tg.AddUpdate(tgbotapi.Update{Message: &tgbotapi.Message{Date: int(time.Now().Unix()),
+				From: &tgbotapi.User{ID: chat, FirstName: "Player", LanguageCode: "en"},
+				Chat: &tgbotapi.Chat{ID: chat, Type: "private"}, Text: seedPrefix + strconv.Itoa(i)}})
+		}
+		evs := rc.EventsSince(next)
+		next += len(evs)
+		for _, ev := range evs {
+			if ev.Event.Event == webhook.EventMessageCreated && ev.Event.Message != nil && strings.HasPrefix(ev.Event.Message.Text, seedPrefix) {
+				arrived++ // the gateway posts each once here: nothing kills it
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("seeding %d conversations: %w (%d arrived)", spec.stored, ctx.Err(), arrived)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	for !gatewayproc.QueuesEmpty(ctx, gw.base) {
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("seeding: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	gw.terminate()
+	started := time.Now()
+	if err := gw.start(ctx); err != nil {
+		return 0, fmt.Errorf("start with %d stored conversations: %w", spec.stored, err)
+	}
+	// The figures of the run start with the restarted process.
+	gw.forgetEnded()
+	return time.Since(started).Seconds(), nil
 }
 
 // killAtRandom SIGKILLs the gateway spec.Kills times, each once a random share (5-95 %) of
