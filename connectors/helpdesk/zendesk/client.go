@@ -33,14 +33,15 @@ type client struct {
 	now   func() time.Time
 }
 
-func newClient(cfg Config, hc *http.Client, now func() time.Time) *client {
+func newClient(cfg Config, hc *http.Client, now func() time.Time, m *metrics) *client {
 	auth := "Bearer " + cfg.OAuthToken.Value()
 	if cfg.OAuthToken.Value() == "" {
 		auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.Email+"/token:"+cfg.Token.Value()))
 	}
 	// Zendesk announces the minute's quota in X-Rate-Limit and X-Rate-Limit-Remaining and
 	// answers 429 with Retry-After past it; the shared pacer reads both.
-	p := ratelimit.New(ratelimit.Config{SlowBelow: cfg.SlowBelow, Now: now})
+	p := ratelimit.New(ratelimit.Config{SlowBelow: cfg.SlowBelow, Now: now,
+		Count: func(reason string) { m.paced.WithLabelValues(reason).Inc() }})
 	return &client{base: strings.TrimSuffix(cfg.URL, "/"), auth: auth, http: hc, pacer: p, now: now}
 }
 

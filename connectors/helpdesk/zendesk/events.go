@@ -80,6 +80,14 @@ func (h *Helpdesk) syncTicket(ctx context.Context, sink connectors.Sink, id int6
 	for _, m := range msgs {
 		h.log.InfoContext(ctx, "zendesk: event delivered", "helpdesk", h.name, "conv", conv, "ticket", id,
 			"external_id", m.ExternalID, "kind", m.Kind, "status", m.Status)
+		switch {
+		case m.Status != "":
+			h.metrics.events.WithLabelValues(eventStatus).Inc()
+		case m.Assignee != nil:
+			h.metrics.events.WithLabelValues(eventAssignment).Inc()
+		default:
+			h.metrics.events.WithLabelValues(eventReply).Inc()
+		}
 	}
 	h.markSeen(id, last)
 	return nil
@@ -150,8 +158,10 @@ func (h *Helpdesk) reply(ctx context.Context, m normalize.Message, a audit, e ev
 	switch {
 	case !e.Public:
 		h.log.DebugContext(ctx, "zendesk: passing over an internal note", "helpdesk", h.name, "ticket", a.TicketID, "comment", e.ID)
+		h.metrics.events.WithLabelValues(eventIgnoredNote).Inc()
 		return m, false, nil
 	case h.own.has(e.ID) || marked:
+		h.metrics.events.WithLabelValues(eventIgnoredEcho).Inc()
 		return m, false, nil // the gateway's own comment: a player's message it posted
 	}
 	u, err := h.user(ctx, authorID)
@@ -159,6 +169,7 @@ func (h *Helpdesk) reply(ctx context.Context, m normalize.Message, a audit, e ev
 		return m, false, err
 	}
 	if u.Role != "agent" && u.Role != "admin" {
+		h.metrics.events.WithLabelValues(eventIgnoredOther).Inc()
 		return m, false, nil // the player (or another end user) writing in Zendesk directly
 	}
 	text := e.PlainBody

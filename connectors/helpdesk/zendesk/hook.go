@@ -55,6 +55,7 @@ func (h *Helpdesk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxHookBody))
 	if err != nil {
+		h.metrics.hooks.WithLabelValues(hookMalformed).Inc()
 		http.Error(w, "body too large or unreadable", http.StatusRequestEntityTooLarge)
 		return
 	}
@@ -62,16 +63,19 @@ func (h *Helpdesk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	scheme.MaxSkew = h.cfg.MaxSkew
 	if err := scheme.Verify([]byte(h.cfg.WebhookSecret.Value()), r.Header.Get(HeaderSignature), r.Header.Get(HeaderTimestamp), body, h.now()); err != nil {
 		h.log.WarnContext(r.Context(), "zendesk: webhook refused", "helpdesk", h.name, "err", err, "remote", r.RemoteAddr)
+		h.metrics.hooks.WithLabelValues(hookUnauthorized).Inc()
 		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return
 	}
 	var n notification
 	if err := json.Unmarshal(body, &n); err != nil {
+		h.metrics.hooks.WithLabelValues(hookMalformed).Inc()
 		http.Error(w, "body is not JSON: "+err.Error(), http.StatusBadRequest)
 		return
 	}
 	id, err := n.ticket()
 	if err != nil {
+		h.metrics.hooks.WithLabelValues(hookMalformed).Inc()
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
@@ -84,10 +88,12 @@ func (h *Helpdesk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := mergeCancel(r.Context(), runCtx)
 	defer cancel()
 	if err := h.syncTicket(ctx, sink, id); err != nil {
+		h.metrics.hooks.WithLabelValues(hookNotStored).Inc()
 		status, reason := connectors.HookAnswer(w, err, h.log)
 		http.Error(w, reason, status)
 		return
 	}
+	h.metrics.hooks.WithLabelValues(hookStored).Inc()
 	w.WriteHeader(http.StatusOK)
 }
 

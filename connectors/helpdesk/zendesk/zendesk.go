@@ -25,6 +25,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 )
@@ -43,6 +45,8 @@ type Deps struct {
 	Log    *slog.Logger
 	// Now is the clock, for the webhook's replay window and the pacer; nil means time.Now.
 	Now func() time.Time
+	// Metrics registers the connector's counters (metrics.go); nil keeps them unregistered.
+	Metrics prometheus.Registerer
 }
 
 // Helpdesk is one Zendesk account.
@@ -55,6 +59,7 @@ type Helpdesk struct {
 	log     *slog.Logger
 	now     func() time.Time
 	sink    connectors.SinkSlot // filled while Run runs, for the hook
+	metrics *metrics
 
 	requesters  memo[string, int64] // identity key → Zendesk user id
 	users       memo[int64, user]   // user id → the user (role, name)
@@ -94,8 +99,12 @@ func New(name normalize.InstanceName, cfg Config, d Deps) (*Helpdesk, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Helpdesk{name: name, cfg: cfg, api: newClient(cfg, d.Client, d.Now), blobs: d.Blobs, cursors: d.Cursors,
-		log: d.Log, now: d.Now, seen: map[int64]int64{}}, nil
+	m, err := newMetrics(d.Metrics, string(name))
+	if err != nil {
+		return nil, fmt.Errorf("zendesk %s: %w", name, err)
+	}
+	return &Helpdesk{name: name, cfg: cfg, api: newClient(cfg, d.Client, d.Now, m), blobs: d.Blobs, cursors: d.Cursors,
+		log: d.Log, now: d.Now, metrics: m, seen: map[int64]int64{}}, nil
 }
 
 // Run makes the hook deliver to sink and, in mode poll (or as mode webhook's safety net),

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/casino-support/gateway/connectors"
@@ -261,6 +263,18 @@ func TestEventsMapped(t *testing.T) {
 	// A repeated notification delivers nothing new.
 	require.NoError(t, e.zd.Notify(id))
 	require.Len(t, sink.Messages(), 3)
+	for kind, want := range map[string]float64{eventReply: 1, eventStatus: 1, eventAssignment: 1, eventIgnoredNote: 1, eventIgnoredEcho: 1} {
+		require.InDelta(t, want, counterValue(t, e.hd.metrics.events, kind), 0, "gateway_zendesk_events_total{kind=%q}", kind)
+	}
+	require.InDelta(t, 2, counterValue(t, e.hd.metrics.hooks, hookStored), 0)
+}
+
+// counterValue reads one value of a curried counter.
+func counterValue(t *testing.T, vec *prometheus.CounterVec, value string) float64 {
+	t.Helper()
+	var m dto.Metric
+	require.NoError(t, vec.WithLabelValues(value).Write(&m))
+	return m.GetCounter().GetValue()
 }
 
 // TestHookRefuses: what a forger or a replayer sends is refused before Zendesk is asked.
@@ -294,6 +308,8 @@ func TestHookRefuses(t *testing.T) {
 		})
 	}
 	require.Zero(t, e.zd.Calls("GET /api/v2/tickets/{id}/audits"), "refused notifications must not reach Zendesk")
+	require.InDelta(t, 2, counterValue(t, e.hd.metrics.hooks, hookUnauthorized), 0)
+	require.InDelta(t, 1, counterValue(t, e.hd.metrics.hooks, hookMalformed), 0)
 }
 
 // TestPollMode: without a webhook, the incremental export brings agents' replies, from a
