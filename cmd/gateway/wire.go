@@ -94,7 +94,7 @@ func connectorTypes() []connectorType {
 			}),
 		helpdeskType("zendesk", zendesk.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *zendesk.Config) (*zendesk.Helpdesk, error) {
-				return zendesk.New(name, *c, zendesk.Deps{Blobs: d.blobs, Cursors: d.store, Client: d.client, Log: d.log})
+				return zendesk.New(name, *c, zendesk.Deps{Blobs: d.blobs, Cursors: d.store, Client: d.client, Metrics: d.metrics, Log: d.log})
 			}),
 		helpdeskType("chatwoot", chatwoot.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *chatwoot.Config) (*chatwoot.Helpdesk, error) {
