@@ -49,6 +49,9 @@ type Budget struct {
 // inbound lane whose conversation has no ticket yet). A lane whose lease lapsed (its worker
 // died) can be claimed again.
 func (s *Store) Claim(ctx context.Context, owner string, max Budget, batch int, lease time.Duration) ([]Lane, error) {
+	if s.nothingDue(ctx, max, millis(s.now())) {
+		return nil, nil
+	}
 	var lanes []Lane
 	err := s.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
 		lanes = nil
