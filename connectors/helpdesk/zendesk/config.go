@@ -52,10 +52,10 @@ type Config struct {
 	// fields) that receive the conversation's metadata; 0 leaves a field out.
 	Fields Fields `yaml:"fields"`
 	// ClosedTicket is what a player's message does to a ticket an agent solved: "reopen"
-	// appends it (Zendesk reopens the ticket) or "follow_up" opens a new ticket linked to the
-	// solved one. A closed ticket cannot be reopened in Zendesk and always gets a follow-up.
-	// Default follow_up.
-	ClosedTicket string `yaml:"closed_ticket"`
+	// appends it (Zendesk reopens the ticket) or "follow_up" (the default, also "") opens a new
+	// ticket linked to the solved one. A closed ticket cannot be reopened in Zendesk and always
+	// gets a follow-up.
+	ClosedTicket settings.ClosedTicket `yaml:"closed_ticket"`
 	// SlowBelow is the remaining request quota (X-Rate-Limit-Remaining) below which requests
 	// are spread over the rest of the minute instead of running into 429s. Default 50.
 	SlowBelow int `yaml:"slow_below"`
@@ -76,10 +76,14 @@ type Fields struct {
 const (
 	ModeWebhook      = "webhook"
 	ModePoll         = "poll"
-	ClosedFollowUp   = "follow_up"
-	ClosedReopen     = "reopen"
+	ClosedFollowUp   = settings.ClosedFollowUp
+	ClosedReopen     = settings.ClosedReopen
 	minWebhookSecret = 16
 )
+
+// ClosedTicketPolicy implements settings.ClosedTicketPolicy: under follow_up the store moves
+// a solved or closed ticket aside (Conversation.FollowUpOf) for the next post to follow up.
+func (c *Config) ClosedTicketPolicy() settings.ClosedTicket { return c.ClosedTicket }
 
 // DefaultConfig returns the settings with their defaults.
 func DefaultConfig() *Config {
@@ -136,9 +140,7 @@ func (c *Config) Validate(p *settings.Problems) {
 	if c.GroupID < 0 || c.BrandID < 0 {
 		p.Add("group_id", "group_id and brand_id must not be negative")
 	}
-	if c.ClosedTicket != ClosedFollowUp && c.ClosedTicket != ClosedReopen {
-		p.Addf("closed_ticket", "want follow_up or reopen, got %s", settings.Quote(c.ClosedTicket))
-	}
+	c.ClosedTicket.Check(p, "closed_ticket")
 	if c.SlowBelow < 0 {
 		p.Add("slow_below", "must not be negative")
 	}

@@ -3,6 +3,7 @@ package zendesk
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -83,6 +84,21 @@ func TestConformance(t *testing.T) {
 			e := envs.Get(t)
 			e.hd.forgetSeen(ticketID(t, ticket))
 			require.Eventually(t, func() bool { return e.zd.Notify(ticketID(t, ticket)) == nil }, waitFor, tick)
+		},
+		// A follow-up of a closed ticket is linked by via_followup_source_id (shown in via.source),
+		// of a solved one by the follow_up_of_<id> tag.
+		FollowUpOf: func(t *testing.T, ticket normalize.Ref) normalize.Ref {
+			tk, ok := envs.Get(t).zd.Ticket(ticketID(t, ticket))
+			require.True(t, ok, "no ticket %s", ticket)
+			if tk.ViaFollowupSourceID != nil {
+				return normalize.Ref(itoa(*tk.ViaFollowupSourceID))
+			}
+			for _, tag := range tk.Tags {
+				if id, ok := strings.CutPrefix(tag, followUpTag); ok {
+					return normalize.Ref(id)
+				}
+			}
+			return ""
 		},
 		// StatusClosed is Zendesk's solved: a closed ticket can never be reopened there.
 		SetStatus: func(t *testing.T, ticket normalize.Ref, status normalize.Status) {

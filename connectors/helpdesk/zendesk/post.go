@@ -19,6 +19,9 @@ import (
 // subjectRunes caps a ticket subject taken from the first message.
 const subjectRunes = 80
 
+// followUpTag, with the ticket's id, tags a follow-up with the ticket it follows up.
+const followUpTag = "follow_up_of_"
+
 // Post creates the conversation's ticket when it has none (or the one it had is closed) and
 // adds each message as a public comment of the player, in order; an Update instead sets the
 // ticket's priority, fields and tags with an internal note. The external ID of a message is
@@ -137,7 +140,7 @@ func (h *Helpdesk) takesComments(status string) bool {
 	case "closed", "deleted":
 		return false
 	case "solved":
-		return h.cfg.ClosedTicket == ClosedReopen
+		return h.cfg.ClosedTicket.Reopens()
 	}
 	return true
 }
@@ -209,8 +212,10 @@ func (p *poster) create(ctx context.Context, m normalize.Message) (int64, error)
 		if f.Status == "closed" {
 			t.ViaFollowupSourceID = f.ID
 		}
-		// A solved ticket cannot be a follow-up source in Zendesk; the subject names it.
+		// A solved ticket cannot be a follow-up source in Zendesk: the subject and a tag, which
+		// views and searches find, name it in any case.
 		t.Subject = fmt.Sprintf("%s (follow-up to #%d)", t.Subject, f.ID)
+		t.Tags = append(t.Tags, followUpTag+itoa(f.ID))
 	}
 	// The Idempotency-Key makes Zendesk answer a repeated create with the first one's ticket
 	// for a while (two hours); the external_id look-up covers longer outages.

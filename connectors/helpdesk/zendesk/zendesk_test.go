@@ -140,9 +140,10 @@ func TestUpdateSetsFieldsWithInternalNote(t *testing.T) {
 // via_followup_source_id; after a solved one it follows closed_ticket.
 func TestClosedTicketFollowUp(t *testing.T) {
 	cases := []struct {
-		name, status, policy string
-		wantNew              bool
-		wantLinked           bool
+		name, status string
+		policy       settings.ClosedTicket
+		wantNew      bool
+		wantLinked   bool
 	}{
 		{"closed, follow_up", "closed", ClosedFollowUp, true, true},
 		{"closed, reopen: Zendesk cannot reopen", "closed", ClosedReopen, true, true},
