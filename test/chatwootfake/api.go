@@ -26,6 +26,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST "+base+"/contacts/{id}/contact_inboxes", s.api(s.createContactInbox))
 	mux.HandleFunc("GET "+base+"/contacts/{id}/conversations", s.api(s.contactConversations))
 	mux.HandleFunc("POST "+base+"/conversations", s.api(s.createConversation))
+	mux.HandleFunc("GET "+base+"/conversations", s.api(s.listConversations))
 	mux.HandleFunc("GET "+base+"/conversations/{id}", s.api(s.showConversation))
 	mux.HandleFunc("GET "+base+"/conversations/{id}/messages", s.api(s.listMessages))
 	mux.HandleFunc("POST "+base+"/conversations/{id}/messages", s.api(s.createMessage))
@@ -285,7 +286,49 @@ func (s *Server) conversationJSON(c *Conversation) map[string]any {
 		"additional_attributes": c.AdditionalAttributes, "can_reply": true, "channel": "Channel::Api",
 		"contact_inbox": map[string]any{"source_id": c.SourceID, "contact_id": c.ContactID, "inbox_id": s.opts.InboxID},
 		"meta":          map[string]any{"sender": map[string]any{"id": c.ContactID, "type": "contact"}, "assignee": assigneeJSON(c.Assignee)},
-		"unread_count":  0, "updated_at": float64(c.UpdatedAt.UnixMicro()) / 1e6}
+		"unread_count":  0, "updated_at": float64(c.UpdatedAt.UnixMicro()) / 1e6, "last_activity_at": c.lastActivity().Unix()}
+}
+
+// lastActivity is when the conversation last had a message or a change.
+func (c *Conversation) lastActivity() time.Time {
+	at := c.UpdatedAt
+	if n := len(c.Messages); n > 0 && c.Messages[n-1].CreatedAt.After(at) {
+		at = c.Messages[n-1].CreatedAt
+	}
+	return at
+}
+
+// listConversations lists the conversations of ?inbox_id= (every one without it) with
+// ?status= (open by default, all for every status), 25 a page, the most recently active
+// first, inside {"data": {"meta": ..., "payload": [...]}} as Chatwoot answers.
+func (s *Server) listConversations(r *http.Request, _ []byte) (int, any) {
+	q := r.URL.Query()
+	status := q.Get("status")
+	if status == "" {
+		status = "open"
+	}
+	inbox, _ := strconv.Atoi(q.Get("inbox_id"))
+	page, _ := strconv.Atoi(q.Get("page"))
+	page = max(page, 1)
+	var convs []*Conversation
+	for _, c := range s.conversations {
+		if (inbox == 0 || inbox == s.opts.InboxID) && (status == "all" || status == c.Status) {
+			convs = append(convs, c)
+		}
+	}
+	slices.SortFunc(convs, func(a, b *Conversation) int {
+		if d := b.lastActivity().Compare(a.lastActivity()); d != 0 {
+			return d
+		}
+		return b.ID - a.ID
+	})
+	const per = 25
+	from, to := min((page-1)*per, len(convs)), min(page*per, len(convs))
+	out := []any{}
+	for _, c := range convs[from:to] {
+		out = append(out, s.conversationJSON(c))
+	}
+	return http.StatusOK, map[string]any{"data": map[string]any{"meta": map[string]any{"all_count": len(convs)}, "payload": out}}
 }
 
 func orEmptyStrings(v []string) []string {

@@ -37,6 +37,9 @@ type Deps struct {
 	// Blobs holds attachments: players' files posted to Chatwoot and agents' files
 	// downloaded for the player. Required for messages with attachments.
 	Blobs connectors.Blobs
+	// Cursors keeps the poller's position across restarts and replicas; nil keeps it in
+	// memory (a start then reads the last 10 minutes again, which the store deduplicates).
+	Cursors connectors.Cursors
 	// MaxAttachmentBytes caps one agent's file downloaded from Chatwoot; 0 means 25 MiB.
 	MaxAttachmentBytes int64
 	// Client makes the API requests and downloads; nil gets one with cfg.Timeout.
@@ -58,6 +61,7 @@ type Helpdesk struct {
 	api       *client
 	files     *http.Client // downloads of agents' files, which are not API requests
 	blobs     connectors.Blobs
+	cursors   connectors.Cursors
 	maxAttach int64
 	log       *slog.Logger
 	now       func() time.Time
@@ -71,6 +75,12 @@ type Helpdesk struct {
 	// player's key, which saves two requests on every new conversation of a known player.
 	mu      sync.Mutex
 	sources map[string]contactRef
+	// memCursor is the poller's position without Deps.Cursors.
+	memCursor time.Time
+	// polledSeen holds what the poller handed over lately, by external ID, with when.
+	polledSeen map[normalize.ExternalID]time.Time
+	// polledStatus is each conversation's status as the poller saw it last (mode poll).
+	polledStatus map[int]string
 }
 
 var (
@@ -86,7 +96,7 @@ func New(name normalize.InstanceName, cfg Config, d Deps) (*Helpdesk, error) {
 		return nil, fmt.Errorf("chatwoot %s: url, account_id and inbox_id are required", name)
 	case cfg.APIToken.Value() == "":
 		return nil, fmt.Errorf("chatwoot %s: api_token is required", name)
-	case cfg.WebhookSecret.Value() == "" && len(cfg.HookToken.Value()) < minHookToken:
+	case cfg.Mode != ModePoll && cfg.WebhookSecret.Value() == "" && len(cfg.HookToken.Value()) < minHookToken:
 		return nil, fmt.Errorf("chatwoot %s: webhook_secret, or a hook_token of at least %d bytes, is required", name, minHookToken)
 	}
 	if cfg.MaxSkew <= 0 {
@@ -118,6 +128,7 @@ func New(name normalize.InstanceName, cfg Config, d Deps) (*Helpdesk, error) {
 		api:       &client{base: base, token: cfg.APIToken.Value(), http: d.Client, now: d.Now, pace: pace},
 		files:     d.Client,
 		blobs:     d.Blobs,
+		cursors:   d.Cursors,
 		maxAttach: d.MaxAttachmentBytes,
 		log:       d.Log,
 		now:       d.Now,
@@ -133,13 +144,25 @@ func cmpOr(d, def time.Duration) time.Duration {
 	return def
 }
 
-// Run makes the hook accept Chatwoot's webhooks for sink until ctx ends, then returns nil.
-// Until Run started, and after it returned, the hook answers 503, which Chatwoot retries.
+// Run makes the hook accept Chatwoot's webhooks for sink until ctx ends, then returns nil;
+// until Run started, and after it returned, the hook answers 503, which Chatwoot retries.
+// Meanwhile one replica polls the inbox: every poll_interval in mode poll, every
+// reconcile_interval in mode webhook (see poll.go).
 func (h *Helpdesk) Run(ctx context.Context, sink connectors.Sink) error {
-	if err := h.sink.Hold(ctx, sink); err != nil {
+	release, err := h.sink.Fill(ctx, sink)
+	if err != nil {
 		return fmt.Errorf("chatwoot %s: %w", h.name, err)
 	}
-	return nil
+	defer release()
+	every := h.cfg.ReconcileInterval
+	if h.cfg.Mode == ModePoll {
+		every = h.cfg.PollInterval
+	}
+	if every <= 0 {
+		<-ctx.Done()
+		return nil
+	}
+	return h.poll(ctx, sink, every)
 }
 
 // keyedMutex is a mutex per key whose entries go when nobody holds or waits for them.

@@ -22,9 +22,18 @@ type Config struct {
 	// APIToken is the access token sent as the api_access_token header: an agent's (Profile
 	// settings → Access token) with access to the inbox. Required.
 	APIToken settings.Secret `yaml:"api_token"`
+	// Mode is how agents' replies arrive: webhook (the inbox's webhook to /hooks/{name}, with
+	// a reconciling poll every ReconcileInterval) or poll (the inbox's conversations read
+	// every PollInterval, where Chatwoot cannot reach the gateway). Default webhook.
+	Mode string `yaml:"mode"`
+	// PollInterval is how often mode poll reads the inbox. Default 30s.
+	PollInterval time.Duration `yaml:"poll_interval"`
+	// ReconcileInterval is how often mode webhook reads the inbox anyway, for webhooks
+	// Chatwoot gave up on or sent while no replica ran; 0 turns it off. Default 5m.
+	ReconcileInterval time.Duration `yaml:"reconcile_interval"`
 	// WebhookSecret is the inbox's webhook secret, with which Chatwoot releases that sign
 	// their webhooks send X-Chatwoot-Signature (HMAC-SHA256 over "{timestamp}.{body}").
-	// Either it or HookToken is required.
+	// In mode webhook either it or HookToken is required.
 	WebhookSecret settings.Secret `yaml:"webhook_secret"`
 	// HookToken is a shared secret for Chatwoot releases that sign nothing: the webhook URL
 	// configured in Chatwoot carries it as ?token=..., or a proxy adds it as the
@@ -47,7 +56,8 @@ const minHookToken = 16
 
 // DefaultConfig returns the settings with their defaults.
 func DefaultConfig() *Config {
-	return &Config{MaxSkew: 5 * time.Minute, Timeout: 30 * time.Second}
+	return &Config{Mode: ModeWebhook, PollInterval: 30 * time.Second, ReconcileInterval: 5 * time.Minute,
+		MaxSkew: 5 * time.Minute, Timeout: 30 * time.Second}
 }
 
 // Validate implements settings.Settings.
@@ -62,8 +72,19 @@ func (c *Config) Validate(p *settings.Problems) {
 	if c.APIToken.Value() == "" {
 		p.Add("api_token", "required")
 	}
+	switch c.Mode {
+	case ModeWebhook, ModePoll:
+	default:
+		p.Addf("mode", "want webhook or poll, got %s", settings.Quote(c.Mode))
+	}
+	if c.PollInterval < time.Second {
+		p.Add("poll_interval", "must be at least 1s")
+	}
+	if c.ReconcileInterval < 0 {
+		p.Add("reconcile_interval", "must not be negative (0 turns it off)")
+	}
 	switch n := len(c.HookToken.Value()); {
-	case c.WebhookSecret.Value() == "" && n == 0:
+	case c.Mode != ModePoll && c.WebhookSecret.Value() == "" && n == 0:
 		p.Add("webhook_secret", "required, or hook_token for a Chatwoot release that does not sign its webhooks")
 	case n > 0 && n < minHookToken:
 		p.Addf("hook_token", "want at least %d bytes, got %d", minHookToken, n)

@@ -35,15 +35,38 @@ type env struct {
 
 	sending    sync.Mutex // one agent action at a time, so two sends of one reply make one
 	mu         sync.Mutex
-	deliveries map[string]string // harness reply ID → the fake's delivery key
+	deliveries map[string]string    // harness reply ID → the fake's delivery key
+	written    map[string]time.Time // harness reply ID → when the agent wrote it (mode poll)
 }
+
+// The ways agents' actions reach the helpdesk in the tests.
+type hookMode int
+
+const (
+	signedHook   hookMode = iota // the inbox's webhook, signed
+	unsignedHook                 // the webhook of a release that signs nothing, with the token
+	polled                       // no webhook: mode poll
+)
 
 // newEnv starts a fake Chatwoot and a helpdesk on it whose hook the fake's webhook reaches,
 // signed with testSecret (secret "" sends unsigned webhooks to a hook that takes a token).
 func newEnv(t *testing.T, signed bool) *env {
+	mode := unsignedHook
+	if signed {
+		mode = signedHook
+	}
+	return newEnvMode(t, mode)
+}
+
+func newEnvMode(t *testing.T, mode hookMode) *env {
+	signed := mode == signedHook
 	fake := chatwootfake.New(t, chatwootfake.Options{})
 	cfg := DefaultConfig()
 	cfg.URL, cfg.AccountID, cfg.InboxID, cfg.APIToken = fake.URL, fake.AccountID(), fake.InboxID(), settings.Secret(fake.Token())
+	cfg.ReconcileInterval = 0 // the conformance cases watch the webhook alone
+	if mode == polled {
+		cfg.Mode, cfg.PollInterval = ModePoll, 20*time.Millisecond
+	}
 	if signed {
 		cfg.WebhookSecret = testSecret
 	} else {
@@ -55,12 +78,13 @@ func newEnv(t *testing.T, signed bool) *env {
 	require.NoError(t, err)
 	hook := httptest.NewServer(hd)
 	t.Cleanup(hook.Close)
-	wh := chatwootfake.Webhook{URL: hook.URL, Secret: testSecret}
-	if !signed {
-		wh = chatwootfake.Webhook{URL: hook.URL + "?token=" + cfg.HookToken.Value()}
+	switch mode {
+	case signedHook:
+		fake.SetWebhook(chatwootfake.Webhook{URL: hook.URL, Secret: testSecret})
+	case unsignedHook:
+		fake.SetWebhook(chatwootfake.Webhook{URL: hook.URL + "?token=" + cfg.HookToken.Value()})
 	}
-	fake.SetWebhook(wh)
-	return &env{fake: fake, hd: hd, hook: hook, faults: faults, blobs: blobs, deliveries: map[string]string{}}
+	return &env{fake: fake, hd: hd, hook: hook, faults: faults, blobs: blobs, deliveries: map[string]string{}, written: map[string]time.Time{}}
 }
 
 // tickets returns the fake's conversations by the gateway conversation they carry, with the
@@ -123,20 +147,16 @@ func until(t *testing.T, send func() error) {
 var carriesMessage = regexp.MustCompile(`/conversations/[0-9]+/messages$`)
 
 func TestConformance(t *testing.T) {
-	for _, signed := range []bool{true, false} {
-		name := "signed"
-		if !signed {
-			name = "unsigned_with_token"
-		}
-		t.Run(name, func(t *testing.T) { runConformance(t, signed) })
+	for name, mode := range map[string]hookMode{"signed": signedHook, "unsigned_with_token": unsignedHook, "polled": polled} {
+		t.Run(name, func(t *testing.T) { runConformance(t, mode) })
 	}
 }
 
-func runConformance(t *testing.T, signed bool) {
+func runConformance(t *testing.T, mode hookMode) {
 	var envs conformance.PerTest[*env]
-	conformance.RunHelpdesk(t, conformance.HelpdeskHarness{
+	h := conformance.HelpdeskHarness{
 		New: func(t *testing.T) connectors.Helpdesk {
-			e := newEnv(t, signed)
+			e := newEnvMode(t, mode)
 			envs.Put(t, e)
 			return e.hd
 		},
@@ -189,5 +209,53 @@ func runConformance(t *testing.T, signed bool) {
 				until(t, func() error { return e.fake.Redeliver(t.Context(), key) })
 			}
 		},
-	})
+	}
+	if mode == polled {
+		// Chatwoot keeps what agents did for the poller: nothing is refused, only not yet read.
+		// A repeat is the poller reading it again, which it does within pollSettle anyway.
+		h.Hook = nil
+		h.AgentSends = func(t *testing.T, ticket normalize.Ref, replyID, text string) error {
+			return envs.Get(t).agentPolled(t, ticket, replyID, text, false)
+		}
+		h.AgentReply = func(t *testing.T, ticket normalize.Ref, replyID, text string) {
+			require.NoError(t, envs.Get(t).agentPolled(t, ticket, replyID, text, false))
+		}
+		h.AgentNote = func(t *testing.T, ticket normalize.Ref, noteID, text string) {
+			require.NoError(t, envs.Get(t).agentPolled(t, ticket, noteID, text, true))
+		}
+		h.ReplyAcknowledged = func(t *testing.T, _ normalize.Ref, replyID string) bool {
+			e := envs.Get(t)
+			e.mu.Lock()
+			at := e.written[replyID]
+			e.mu.Unlock()
+			e.hd.mu.Lock()
+			defer e.hd.mu.Unlock()
+			return !at.IsZero() && e.hd.memCursor.Unix() >= at.Unix()
+		}
+		h.EchoOf = func(*testing.T, normalize.Ref, connectors.Delivery, normalize.ExternalID) {} // the poller reads it anyway
+	}
+	conformance.RunHelpdesk(t, h)
+}
+
+// agentPolled has an agent write on ticket the first time (no webhook: the poller finds it);
+// a repeat makes the poller forget what it handed over, as a restart does, so its next read
+// hands the reply over again.
+func (e *env) agentPolled(t *testing.T, ticket normalize.Ref, replyID, text string, private bool) error {
+	e.sending.Lock()
+	defer e.sending.Unlock()
+	e.mu.Lock()
+	_, repeat := e.written[replyID]
+	e.mu.Unlock()
+	if repeat {
+		// As a restart does: the poller forgets what it handed over and reads it again.
+		e.hd.mu.Lock()
+		e.hd.polledSeen = nil
+		e.hd.mu.Unlock()
+		return nil
+	}
+	m, _, err := e.fake.AgentReply(t.Context(), ticketID(t, ticket), chatwootfake.Agent{ID: 7, Name: "Alice Agent"}, text, private)
+	e.mu.Lock()
+	e.written[replyID] = m.CreatedAt
+	e.mu.Unlock()
+	return err
 }
