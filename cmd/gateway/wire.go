@@ -98,7 +98,7 @@ func connectorTypes() []connectorType {
 			}),
 		helpdeskType("chatwoot", chatwoot.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *chatwoot.Config) (*chatwoot.Helpdesk, error) {
-				return chatwoot.New(name, *c, chatwoot.Deps{Blobs: d.blobs, MaxAttachmentBytes: d.cfg.Attachments.MaxBytes,
+				return chatwoot.New(name, *c, chatwoot.Deps{Blobs: d.blobs, Cursors: d.store, MaxAttachmentBytes: d.cfg.Attachments.MaxBytes,
 					Client: d.client, Metrics: d.metrics, Log: d.log})
 			}),
 	}
