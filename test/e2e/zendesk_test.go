@@ -15,6 +15,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/test/telegramfake"
 	"github.com/casino-support/gateway/test/zendeskfake"
 )
@@ -155,6 +156,37 @@ default_helpdesk: zd
 	}, 30*time.Second, 10*time.Millisecond, "the web chat player never saw the reply")
 	require.Equal(t, 1, web.agentTexts()["kümmern"], "the web chat shows the reply once")
 	require.Zero(t, web.agentTexts()["internal:"], "an internal note reached the web chat")
+
+	// The agent solves the first chat's ticket: the conversation closes, and the player's next
+	// message opens a follow-up ticket tagged with the solved one (closed_ticket: follow_up).
+	var solved zendeskfake.Ticket
+	for _, tk := range zd.Tickets() {
+		if u, _ := zd.User(tk.RequesterID); u.ExternalID == fmt.Sprintf("tg:%d", chats[0]) {
+			solved = tk
+		}
+	}
+	require.NoError(t, zd.SetStatus(solved.ID, agent, "solved"))
+	conv, _ := strings.CutPrefix(solved.ExternalID, "gateway:")
+	require.Eventually(t, func() bool {
+		var c normalize.Conversation
+		return e.api(http.MethodGet, "/api/v1/conversations/"+conv, nil, &c) == http.StatusOK && c.Status == normalize.StatusClosed
+	}, 30*time.Second, 20*time.Millisecond, "solving the ticket never closed conversation %s", conv)
+	send(chats[0], perChat)
+	var followUp zendeskfake.Ticket
+	require.Eventually(t, func() bool {
+		for _, tk := range zd.Tickets() {
+			if tk.ExternalID == solved.ExternalID && tk.ID != solved.ID {
+				followUp = tk
+				return true
+			}
+		}
+		return false
+	}, 30*time.Second, 20*time.Millisecond, "the message after the solve opened no follow-up ticket")
+	require.Contains(t, followUp.Tags, fmt.Sprintf("follow_up_of_%d", solved.ID))
+	require.Len(t, followUp.Comments, 1)
+	require.Contains(t, followUp.Comments[0].Body, fmt.Sprintf("chat %d message %02d", chats[0], perChat))
+	after, _ := zd.Ticket(solved.ID)
+	require.Equal(t, "solved", after.Status, "the solved ticket stays solved")
 	require.False(t, e.logs.Contains(zendeskfake.Token), "the API token must never reach the logs")
 }
 
