@@ -95,3 +95,18 @@ func TestBetween(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkAdd is the cost of a due time in business hours, which intake computes in its
+// transaction when a response clock starts: a two-hour target from Friday evening, over a
+// weekend.
+func BenchmarkAdd(b *testing.B) {
+	c, err := calendar.New("Europe/Bucharest", []string{"mon-fri 09:00-18:00"}, []string{"2026-12-25"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Date(2026, 1, 9, 15, 30, 0, 0, time.UTC)
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Add(start, 2*time.Hour)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -176,9 +177,15 @@ func stopClock(ctx context.Context, tx *wtx, conv normalize.ConversationID, answ
 	var awaiting, breached, first sql.NullInt64
 	var kind normalize.ChannelKind
 	var player string
-	// A no-op update first: it takes the row's lock, so the clock read is the one stopped.
-	err := tx.QueryRowContext(ctx, `UPDATE conversations SET awaiting_since = awaiting_since WHERE id = ?
+	// A no-op update first: it takes the row's lock, so the clock read is the one stopped. Its
+	// condition leaves the row alone (no write) when there is nothing to stop or remember,
+	// which is most agents' messages.
+	err := tx.QueryRowContext(ctx, `UPDATE conversations SET awaiting_since = awaiting_since
+		WHERE id = ? AND (awaiting_since IS NOT NULL OR first_answered_at IS NULL)
 		RETURNING awaiting_since, sla_breached_at, first_answered_at, channel_kind, player`, conv).Scan(&awaiting, &breached, &first, &kind, &player)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: stop the SLA clock of %s: %w", conv, err)
 	}

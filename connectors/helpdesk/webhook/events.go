@@ -46,6 +46,23 @@ type Conversation struct {
 	SLA         SLA      `json:"sla"`
 	// Assignee is absent while no agent is assigned.
 	Assignee *Agent `json:"assignee,omitempty"`
+	// LinkedConversations are the player's other conversations (the same player.player_id,
+	// on any channel), as the gateway knows them when it sends the event; absent when the
+	// player is not identified or has no other (issue 17).
+	LinkedConversations []LinkedConversation `json:"linked_conversations,omitempty"`
+}
+
+// LinkedConversation is another conversation of the same player.
+type LinkedConversation struct {
+	ID          string `json:"id"`
+	Channel     string `json:"channel"`
+	ChannelKind string `json:"channel_kind"`
+	Helpdesk    string `json:"helpdesk"`
+	// Ticket is absent until that conversation's helpdesk made one.
+	Ticket   string    `json:"ticket,omitempty"`
+	Status   string    `json:"status"`
+	LinkedBy string    `json:"linked_by,omitempty"`
+	LinkedAt time.Time `json:"linked_at"`
 }
 
 // SLA is the first-response clock: State is always set, the times only once they happened.
@@ -80,6 +97,8 @@ type Player struct {
 	VIPTier     int    `json:"vip_tier"`
 	// Email is where replies reach the player, for channels that know it (e-mail).
 	Email string `json:"email,omitempty"`
+	// LinkedBy says what proved player_id: directory, webchat_token or telegram_link.
+	LinkedBy string `json:"linked_by,omitempty"`
 }
 
 // Message is one player message.
