@@ -41,6 +41,11 @@ func newClient(cfg Config, hc *http.Client, now func() time.Time, m *metrics) *c
 	// Zendesk announces the minute's quota in X-Rate-Limit and X-Rate-Limit-Remaining and
 	// answers 429 with Retry-After past it; the shared pacer reads both.
 	p := ratelimit.New(ratelimit.Config{SlowBelow: cfg.SlowBelow, Now: now,
+		Headers: ratelimit.Headers{
+			Remaining: []string{"X-Rate-Limit-Remaining", "ratelimit-remaining"},
+			Limit:     []string{"X-Rate-Limit", "ratelimit-limit"},
+			Reset:     []string{"ratelimit-reset"}, // seconds to the window's end, where Zendesk sends it
+		},
 		Count: func(reason string) { m.paced.WithLabelValues(reason).Inc() }})
 	return &client{base: strings.TrimSuffix(cfg.URL, "/"), auth: auth, http: hc, pacer: p, now: now}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/ratelimit"
 	"github.com/casino-support/gateway/connectors/settings"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/test/conformance"
@@ -354,10 +355,36 @@ func TestRateLimitSlowsDown(t *testing.T) {
 	_, ids, err := e.hd.Post(t.Context(), conv, []connectors.Delivery{delivery(conv, "a"), delivery(conv, "b"), delivery(conv, "c")})
 	require.Error(t, err)
 	wait, ok := connectors.RetryDelay(err)
-	require.True(t, ok, "Post() = %v: the quota is gone; the router must wait for the window", err)
+	require.True(t, ok, "Post() = %v: the quota is nearly gone; the router must wait for the window", err)
 	require.Positive(t, wait)
+	require.ErrorIs(t, err, ratelimit.ErrPaced, "the connector slowed down before Zendesk had to refuse a request")
+	require.Positive(t, counterValue(t, e.hd.metrics.paced, ratelimit.ReasonDeferred))
 	require.False(t, connectors.IsPermanent(err))
 	require.Less(t, len(ids), 3)
+}
+
+// TestQuotaUsedElsewhere: another client used the minute's quota up, Zendesk answers 429
+// with Retry-After, and Post hands that wait to the router without posting anything.
+func TestQuotaUsedElsewhere(t *testing.T) {
+	e := newEnv(t, nil)
+	e.zd.SetRateLimit(1)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, e.zd.URL+"/api/v2/users/1", nil)
+	require.NoError(t, err)
+	req.SetBasicAuth(zendeskfake.Email+"/token", zendeskfake.Token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+
+	conv := conversation(normalize.KindTelegram, "10")
+	ref, ids, err := e.hd.Post(t.Context(), conv, []connectors.Delivery{delivery(conv, "hello")})
+	wait, ok := connectors.RetryDelay(err)
+	require.True(t, ok, "Post() = %v: Zendesk answered 429 with Retry-After", err)
+	require.Greater(t, wait, 50*time.Second, "the wait Zendesk asked for, up to the minute's end")
+	require.NotErrorIs(t, err, ratelimit.ErrPaced, "this one is Zendesk's own refusal")
+	require.False(t, connectors.IsPermanent(err))
+	require.Empty(t, ref)
+	require.Empty(t, ids)
+	require.Empty(t, e.zd.Tickets())
 }
 
 type memCursors struct{ m map[string]string }
