@@ -44,6 +44,10 @@ type Config struct {
 	MaxSkew time.Duration `yaml:"max_skew"`
 	// Timeout caps one API request. Default 30s.
 	Timeout time.Duration `yaml:"timeout"`
+	// ClosedTicket is what a player's message does after an agent resolved the conversation:
+	// follow_up (the default) opens a new conversation that names the resolved one
+	// (follow_up_of), reopen adds the message to the resolved one, which Chatwoot reopens.
+	ClosedTicket settings.ClosedTicket `yaml:"closed_ticket"`
 	// SlowBelow is the remaining request quota (X-RateLimit-Remaining or RateLimit-Remaining,
 	// where a proxy in front of Chatwoot, or Chatwoot Cloud, announces it) below which requests
 	// are spread over the rest of the window instead of running into 429s. Default 0: a tenth
@@ -51,13 +55,16 @@ type Config struct {
 	SlowBelow int `yaml:"slow_below"`
 }
 
+// ClosedTicketPolicy implements settings.ClosedTicketPolicy.
+func (c *Config) ClosedTicketPolicy() settings.ClosedTicket { return c.ClosedTicket }
+
 // minHookToken is the shortest accepted shared secret: 128 bits.
 const minHookToken = 16
 
 // DefaultConfig returns the settings with their defaults.
 func DefaultConfig() *Config {
 	return &Config{Mode: ModeWebhook, PollInterval: 30 * time.Second, ReconcileInterval: 5 * time.Minute,
-		MaxSkew: 5 * time.Minute, Timeout: 30 * time.Second}
+		MaxSkew: 5 * time.Minute, Timeout: 30 * time.Second, ClosedTicket: settings.ClosedFollowUp}
 }
 
 // Validate implements settings.Settings.
@@ -95,6 +102,7 @@ func (c *Config) Validate(p *settings.Problems) {
 	if c.Timeout < time.Second {
 		p.Add("timeout", "must be at least 1s")
 	}
+	c.ClosedTicket.Check(p, "closed_ticket")
 	if c.SlowBelow < 0 {
 		p.Add("slow_below", "must not be negative")
 	}

@@ -201,6 +201,12 @@ func runConformance(t *testing.T, mode hookMode) {
 			require.NoError(t, err)
 			until(t, func() error { _, err := e.fake.Echo(t.Context(), ticketID(t, ticket), msg); return err })
 		},
+		FollowUpOf: func(t *testing.T, ticket normalize.Ref) normalize.Ref {
+			c, ok := envs.Get(t).fake.Conversation(ticketID(t, ticket))
+			require.True(t, ok, "no conversation %s", ticket)
+			old, _ := c.CustomAttributes[attrFollowUpOf].(string)
+			return normalize.Ref(old)
+		},
 		SetStatus: func(t *testing.T, ticket normalize.Ref, status normalize.Status) {
 			e := envs.Get(t)
 			cw := map[normalize.Status]string{normalize.StatusClosed: "resolved", normalize.StatusOpen: "open", normalize.StatusPending: "pending"}[status]
