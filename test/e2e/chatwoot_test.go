@@ -22,8 +22,8 @@ const chatwootSecret = "e2e-chatwoot-inbox-webhook-secret"
 // Chatwoot conversation per gateway conversation, every message once and in order as the
 // contact's, even though it is SIGKILLed while Chatwoot has taken a message whose answer
 // never came back; an agent's public replies reach the players once through the inbox's
-// signed webhook, a private note never does, and assigning and resolving the conversation
-// reach the gateway's.
+// signed webhook, a private note never does, assigning and resolving the conversation reach
+// the gateway's, and the player's next message opens a follow-up naming the resolved one.
 func TestChatwootThroughTheBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test builds and runs the binary")
@@ -157,6 +157,25 @@ default_helpdesk: cw
 	}
 	e.waitMetrics(t, `gateway_chatwoot_webhooks_total{helpdesk="cw",outcome="assignment"} 3`,
 		`gateway_chatwoot_webhooks_total{helpdesk="cw",outcome="status"} 3`)
+
+	// The player writes again after the close: a new conversation that names the resolved one.
+	before := cw.Conversations()
+	send(chats[0], perChat)
+	var followUp chatwootfake.Conversation
+	require.Eventually(t, func() bool {
+		for id, c := range cw.Conversations() {
+			if _, old := before[id]; !old && len(c.Messages) > 0 {
+				followUp = c
+				return true
+			}
+		}
+		return false
+	}, 30*time.Second, 20*time.Millisecond, "the player's message after the close opened no follow-up")
+	old, err := strconv.Atoi(fmt.Sprint(followUp.CustomAttributes["follow_up_of"]))
+	require.NoError(t, err, "the follow-up names the resolved conversation: %v", followUp.CustomAttributes)
+	require.Equal(t, "resolved", before[old].Status)
+	require.Equal(t, fmt.Sprintf("chat %d message %02d", chats[0], perChat), followUp.Messages[0].Content)
+	require.Len(t, cw.Conversations(), len(before)+1, "one follow-up")
 }
 
 // chatwootThreads returns the player messages of each conversation, keyed by the contact's
