@@ -143,16 +143,36 @@ func keysOf(msgs []normalize.Message) []dedupKey {
 	return out
 }
 
+// running is a helpdesk whose Run hands to sink, with one conversation posted: the start of
+// the cases that watch what the remote reports back.
+type running struct {
+	hd     connectors.Helpdesk
+	sink   *RecordingSink
+	conv   normalize.Conversation
+	msgs   []connectors.Delivery
+	ticket normalize.Ref
+	ids    []normalize.ExternalID
+}
+
+// startPosted starts a helpdesk and posts text as a new conversation's first message.
+func startPosted(t *testing.T, h HelpdeskHarness, text string) running {
+	t.Helper()
+	r := running{hd: h.New(t)}
+	r.sink = start(t, r.hd.Run)
+	r.conv = newConversation("conformance")
+	r.msgs = inboundDeliveries(r.conv, text)
+	r.ticket, r.ids = post(t, r.hd, r.conv, r.msgs)
+	return r
+}
+
 // helpdeskReplyOnce has the remote deliver one agent reply several times, twice at once (a
 // webhook retried while the first delivery is still being handled), and then another reply
 // with the same words. The store keeps a message once per dedup key (Source, ExternalID), so
 // the repeats must share one key, and the second reply, which the agent did write again, must
 // have its own: a key made of the content would swallow it.
 func helpdeskReplyOnce(t *testing.T, h HelpdeskHarness) {
-	hd := h.New(t)
-	sink := start(t, hd.Run)
-	conv := newConversation("conformance")
-	ticket, _ := post(t, hd, conv, inboundDeliveries(conv, "is my withdrawal approved?"))
+	r := startPosted(t, h, "is my withdrawal approved?")
+	sink, ticket := r.sink, r.ticket
 
 	text := "Approved, it will arrive tomorrow. " + unique("ref")
 	isReply := func(m normalize.Message) bool { return strings.Contains(m.Text, text) }
@@ -204,11 +224,8 @@ func helpdeskEcho(t *testing.T, h HelpdeskHarness) {
 	if h.EchoOf == nil {
 		t.Skip("the remote reports agents' replies only, never the gateway's own messages (EchoOf is nil)")
 	}
-	hd := h.New(t)
-	sink := start(t, hd.Run)
-	conv := newConversation("conformance")
-	msgs := inboundDeliveries(conv, "Please close my account "+unique("echo"))
-	ticket, ids := post(t, hd, conv, msgs)
+	r := startPosted(t, h, "Please close my account "+unique("echo"))
+	sink, ticket, msgs, ids := r.sink, r.ticket, r.msgs, r.ids
 
 	h.EchoOf(t, ticket, msgs[0], ids[0])
 	barrier(t, h, sink, ticket)
@@ -227,10 +244,8 @@ func helpdeskNote(t *testing.T, h HelpdeskHarness) {
 	if h.AgentNote == nil {
 		t.Skip("the remote has no internal notes (AgentNote is nil)")
 	}
-	hd := h.New(t)
-	sink := start(t, hd.Run)
-	conv := newConversation("conformance")
-	ticket, _ := post(t, hd, conv, inboundDeliveries(conv, "why was my account limited?"))
+	r := startPosted(t, h, "why was my account limited?")
+	sink, ticket := r.sink, r.ticket
 
 	note := "Internal: player flagged by risk, do not tell them " + unique("note")
 	h.AgentNote(t, ticket, unique("note"), note)
@@ -249,10 +264,8 @@ func helpdeskStatusSync(t *testing.T, h HelpdeskHarness) {
 	if h.SetStatus == nil {
 		t.Skip("the helpdesk reports no status changes (SetStatus is nil)")
 	}
-	hd := h.New(t)
-	sink := start(t, hd.Run)
-	conv := newConversation("conformance")
-	ticket, _ := post(t, hd, conv, inboundDeliveries(conv, "thanks, that solved it"))
+	r := startPosted(t, h, "thanks, that solved it")
+	sink, ticket, conv := r.sink, r.ticket, r.conv
 	isStatus := func(m normalize.Message) bool {
 		return m.Status != "" && (m.Ticket == ticket || m.Conversation == conv.ID)
 	}
