@@ -54,11 +54,18 @@ func TestSpeaksChatwootsContract(t *testing.T) {
 	_, _, err = other.Post(ctx, conv, deliveries(conv, "one more question"))
 	require.NoError(t, err)
 
+	// An agent answers; the reconciling poll reads the inbox.
+	_, _, _ = fake.AgentReply(ctx, ticketID(t, ref), chatwootfake.Agent{ID: 7, Name: "Alice"}, "We found it", false)
+	sink := &conformance.RecordingSink{}
+	require.NoError(t, hd.pollOnce(ctx, sink))
+	require.NotEmpty(t, sink.Messages(), "the poll found the reply")
+
 	require.Empty(t, contract.Problems(), "exchanges that depart from Chatwoot's description")
 	for _, op := range []string{
 		"POST /api/v1/accounts/{account_id}/contacts", "GET /api/v1/accounts/{account_id}/contacts/search",
 		"POST /api/v1/accounts/{account_id}/contacts/{id}/contact_inboxes", "GET /api/v1/accounts/{account_id}/contacts/{id}/conversations",
-		"POST /api/v1/accounts/{account_id}/conversations", "GET /api/v1/accounts/{account_id}/conversations/{conversation_id}/messages",
+		"POST /api/v1/accounts/{account_id}/conversations", "GET /api/v1/accounts/{account_id}/conversations",
+		"GET /api/v1/accounts/{account_id}/conversations/{conversation_id}/messages",
 		"POST /api/v1/accounts/{account_id}/conversations/{conversation_id}/messages",
 		"POST /api/v1/accounts/{account_id}/conversations/{conversation_id}/labels",
 		"POST /api/v1/accounts/{account_id}/conversations/{conversation_id}/custom_attributes",

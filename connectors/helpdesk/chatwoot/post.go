@@ -1,6 +1,7 @@
 package chatwoot
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -368,11 +369,16 @@ func labelsOf(conv normalize.Conversation) []string {
 	return out
 }
 
-// messageText is what an agent reads of a player's message.
+// messageText is what an agent reads of a player's message. Chatwoot refuses a message
+// without content or files (422 "Content can't be blank"), which would dead-letter a sticker
+// or a reaction without words, so such a message says what it was.
 func messageText(m normalize.Message) string {
 	text := m.Text
 	if m.Location != nil {
 		text = strings.TrimSpace(text + fmt.Sprintf("\nLocation: %.6f,%.6f", m.Location.Latitude, m.Location.Longitude))
+	}
+	if strings.TrimSpace(text) == "" && len(m.Attachments) == 0 {
+		text = "(" + cmp.Or(string(m.Kind), "empty message") + ")"
 	}
 	return text
 }

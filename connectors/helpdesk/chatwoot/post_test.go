@@ -181,3 +181,20 @@ func counterValue(t *testing.T, c interface{ Write(*dto.Metric) error }) float64
 	require.NoError(t, c.Write(&m))
 	return m.GetCounter().GetValue()
 }
+
+func TestMessageText(t *testing.T) {
+	cases := []struct {
+		name string
+		m    normalize.Message
+		want string
+	}{
+		{"text", normalize.Message{Kind: normalize.KindText, Text: "hi"}, "hi"},
+		{"location", normalize.Message{Kind: normalize.KindLocation, Location: &normalize.Location{Latitude: 52.52, Longitude: 13.405}},
+			"Location: 52.520000,13.405000"},
+		{"a sticker without words", normalize.Message{Kind: normalize.KindSticker}, "(sticker)"},
+		{"a photo without a caption", normalize.Message{Kind: normalize.KindImage, Attachments: []normalize.Attachment{{Name: "a.jpg"}}}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { require.Equal(t, c.want, messageText(c.m)) })
+	}
+}
