@@ -155,6 +155,13 @@ func badRequest(w http.ResponseWriter, desc string) {
 	writeJSON(w, http.StatusBadRequest, map[string]any{"error": "InvalidEndpoint", "description": desc})
 }
 
+// badPage is the answer to cursor parameters Zendesk refuses: page[size] over 100, a cursor it
+// did not hand out.
+func badPage(w http.ResponseWriter) {
+	writeJSON(w, http.StatusBadRequest, map[string]any{"error": "InvalidPaginationParameter",
+		"description": "page[size] must be between 1 and 100, and page[after] a cursor of this list"})
+}
+
 func decode(r *http.Request, v any) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r.Body, 10<<20))
 	if err != nil {
@@ -510,7 +517,7 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request, raw string
 	}
 	items, meta, links, ok := page(s, r, t.Comments)
 	if !ok {
-		badRequest(w, "invalid page parameters")
+		badPage(w)
 		return
 	}
 	if items == nil {
@@ -526,7 +533,7 @@ func (s *Server) listAudits(w http.ResponseWriter, r *http.Request, raw string) 
 	}
 	items, meta, links, ok := page(s, r, s.audits[t.ID])
 	if !ok {
-		badRequest(w, "invalid page parameters")
+		badPage(w)
 		return
 	}
 	if items == nil {
