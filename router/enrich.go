@@ -85,6 +85,10 @@ func (r *Router) lookUpPlayers(ctx context.Context, msgs []normalize.Message, pl
 			continue
 		}
 		au := &msgs[i].Author
+		if au.PlayerID != a.player.PlayerID {
+			// The directory named the player (a channel's proof of the same ID stays the proof).
+			au.PlayerIDBy = normalize.LinkedByDirectory
+		}
 		au.PlayerID, au.VIPTier = a.player.PlayerID, a.player.VIPTier
 		au.Country, au.AccountStatus, au.KYCStatus, au.PersonalManager = a.player.Country, a.player.AccountStatus, a.player.KYCStatus, a.player.PersonalManager
 		if a.player.Name != "" {

@@ -24,6 +24,9 @@ Usage:
                                          given); --hash prints a bcrypt hash for the config
   gateway route --explain --config FILE (--text TEXT [--channel NAME ...] | --json FILE)
                                          show which routing rule takes a sample message, and why
+  gateway link-token --channel NAME --player ID [--bot USERNAME] [--vip N] [--ttl 10m]
+                                         sign a web chat player token or a Telegram deep
+                                         link that links the player's conversations
   gateway healthcheck [--config FILE] [--timeout 5s]
                                          exit 0 when the running gateway's /readyz
                                          answers 200 (for container healthchecks)
@@ -61,6 +64,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return whatsappCmd(ctx, args[1:], env, stdout, stderr)
 	case "route":
 		return routeCmd(args[1:], env, stdout, stderr)
+	case "link-token":
+		return linkTokenCmd(args[1:], env, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version())
 		return 0

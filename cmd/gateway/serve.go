@@ -233,6 +233,9 @@ func assemble(ctx context.Context, cfg *config.Config, configFile string, out io
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
+	if c, ok := directory.(prometheus.Collector); ok {
+		reg.MustRegister(c) // the player directory's look-ups, cache hits and latency (issue 17)
+	}
 	shared, err := openShared(ctx, cfg)
 	if err != nil {
 		st.Close()

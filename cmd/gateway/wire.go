@@ -51,7 +51,7 @@ func connectorTypes() []connectorType {
 			}).withMaxText(webchat.MaxTextRunes),
 		channelType("telegram", connectors.KindChat, telegram.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *telegram.Config) (*telegram.Channel, error) {
-				return telegram.New(name, *c, telegram.Deps{Blobs: d.blobs, Client: d.client, PublicURL: d.cfg.PublicURL, Log: d.log})
+				return telegram.New(name, *c, telegram.Deps{Blobs: d.blobs, Client: d.client, PublicURL: d.cfg.PublicURL, Log: d.log, Metrics: d.metrics})
 			}).withMaxText(telegram.MaxInboundText),
 		channelType("email", connectors.KindEmail, email.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *email.Config) (*email.Channel, error) {

@@ -2,10 +2,12 @@ package playerdir
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/casino-support/gateway/connectors/ratelog"
 )
 
 // CacheOptions tune a Cache; zero values take the defaults.
@@ -48,9 +50,11 @@ func (o *CacheOptions) defaults() {
 // Cache answers from memory what its source said recently, and asks the source at most once
 // at a time per player.
 type Cache struct {
-	src  Source
-	opts CacheOptions
-	log  *slog.Logger
+	src     Source
+	opts    CacheOptions
+	log     *slog.Logger
+	logs    *ratelog.Limiter
+	metrics *metrics
 
 	mu       sync.Mutex
 	entries  map[Query]entry
@@ -69,10 +73,12 @@ type call struct {
 	entry entry
 }
 
-// NewCache returns a cache in front of src.
+// NewCache returns a cache in front of src. The cache is a prometheus.Collector of its
+// look-up metrics (metrics.go): register it to export them.
 func NewCache(src Source, opts CacheOptions, log *slog.Logger) *Cache {
 	opts.defaults()
-	return &Cache{src: src, opts: opts, log: log, entries: map[Query]entry{}, inflight: map[Query]*call{}}
+	return &Cache{src: src, opts: opts, log: log, logs: ratelog.New(logEvery, opts.Now), metrics: newMetrics(),
+		entries: map[Query]entry{}, inflight: map[Query]*call{}}
 }
 
 // Lookup returns the player q names and whether the directory knows them. It returns within
@@ -83,6 +89,7 @@ func (c *Cache) Lookup(ctx context.Context, q Query) (Player, bool) {
 	c.mu.Lock()
 	if e, ok := c.entries[key]; ok && c.opts.Now().Before(e.expires) {
 		c.mu.Unlock()
+		c.metrics.lookups.WithLabelValues(OutcomeCache).Inc()
 		return e.player, e.found
 	}
 	cl, asking := c.inflight[key]
@@ -100,7 +107,8 @@ func (c *Cache) Lookup(ctx context.Context, q Query) (Player, bool) {
 	case <-cl.done:
 		return cl.entry.player, cl.entry.found
 	case <-budget.C:
-		c.log.Warn("player directory over its budget; the message goes on without the player's details",
+		c.metrics.overBudget.Inc()
+		c.warn("player directory over its budget; the message goes on without the player's details",
 			"channel", q.Channel, "budget", c.opts.Budget)
 	case <-ctx.Done():
 	}
@@ -110,12 +118,21 @@ func (c *Cache) Lookup(ctx context.Context, q Query) (Player, bool) {
 func (c *Cache) ask(ctx context.Context, key, q Query, cl *call) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
+	start := time.Now()
 	p, err := c.src.Lookup(ctx, q)
+	if err != nil && ctx.Err() != nil {
+		// The source's own error may be anything once its context ran out (a cancelled
+		// request, a closed body); it was the timeout.
+		err = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+	}
+	outcome := outcomeOf(err)
+	c.metrics.lookups.WithLabelValues(outcome).Inc()
+	c.metrics.latency.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
 	e := entry{player: p, found: err == nil, expires: c.opts.Now().Add(c.opts.TTL)}
 	if err != nil {
 		e = entry{expires: c.opts.Now().Add(c.opts.NegativeTTL)}
-		if !errors.Is(err, ErrNotFound) {
-			c.log.Warn("player directory failed", "channel", q.Channel, "err", err)
+		if outcome != OutcomeMiss {
+			c.warn("player directory failed; its players go on without their details", "outcome", outcome, "channel", q.Channel, "err", err)
 		}
 	}
 	c.mu.Lock()

@@ -11,9 +11,11 @@ import (
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/linktoken"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -29,6 +31,9 @@ type Deps struct {
 	PublicURL string
 	// Log receives the channel's log lines; nil discards them.
 	Log *slog.Logger
+	// Metrics registers the count of refused /start deep links
+	// (gateway_player_token_refused_total); nil counts without exporting.
+	Metrics prometheus.Registerer
 }
 
 // Channel is one Telegram bot instance.
@@ -47,6 +52,8 @@ type Channel struct {
 	// playerSecret verifies /start payloads; nil when player_secret is not set.
 	playerSecret []byte
 	identities   *identities
+	// startRefused counts and logs the deep links refused (forged, expired, malformed).
+	startRefused *linktoken.Refusals
 	now          func() time.Time
 
 	global   *rate.Limiter
@@ -91,8 +98,12 @@ func New(name normalize.InstanceName, cfg Config, deps Deps) (*Channel, error) {
 	if p := cfg.PlayerSecret.Value(); p != "" {
 		playerSecret = []byte(p)
 	}
+	startRefused, err := linktoken.NewRefusals(deps.Metrics, name)
+	if err != nil {
+		return nil, fmt.Errorf("telegram %s: %w", name, err)
+	}
 	return &Channel{
-		playerSecret: playerSecret, identities: newIdentities(), now: time.Now,
+		playerSecret: playerSecret, identities: newIdentities(), now: time.Now, startRefused: startRefused,
 		name: name, cfg: cfg, token: cfg.Token.Value(), apiURL: strings.TrimRight(cfg.APIURL, "/"),
 		blobs: deps.Blobs, client: client, publicURL: strings.TrimRight(deps.PublicURL, "/"), log: log,
 		global:   rate.NewLimiter(30, 30),

@@ -89,13 +89,16 @@ func (c *Channel) identify(in *inbound, pending map[int64]playerIdentity) {
 	if payload := startPayload(in.msg.Text); in.start && payload != "" && c.playerSecret != nil {
 		id, err := verifyStart(c.playerSecret, payload, c.now())
 		if err != nil {
-			c.log.Warn("telegram: /start payload not accepted, message delivered anonymously",
-				"conv", in.msg.Address, "external_id", in.msg.ExternalID, "err", err)
+			reason := startRefusalReason(err)
+			if n, ok := c.startRefused.Refuse(reason); ok {
+				c.log.Warn("telegram: /start payload not accepted, message delivered anonymously; the chat is not linked to a player",
+					"conv", in.msg.Address, "external_id", in.msg.ExternalID, "reason", reason, "refused", n, "err", err)
+			}
 			return
 		}
 		pending[in.chatID] = id
 		in.msg.Text, _, _ = strings.Cut(in.msg.Text, " ")
-		in.msg.Author.PlayerID, in.msg.Author.VIPTier = id.PlayerID, id.VIP
+		in.msg.Author.PlayerID, in.msg.Author.VIPTier, in.msg.Author.PlayerIDBy = id.PlayerID, id.VIP, normalize.LinkedByTelegramLink
 		c.log.Info("telegram: player identified by /start", "conv", in.msg.Address, "player_id", id.PlayerID)
 		return
 	}
@@ -104,7 +107,7 @@ func (c *Channel) identify(in *inbound, pending map[int64]playerIdentity) {
 		id, ok = c.identities.get(in.chatID)
 	}
 	if ok {
-		in.msg.Author.PlayerID, in.msg.Author.VIPTier = id.PlayerID, id.VIP
+		in.msg.Author.PlayerID, in.msg.Author.VIPTier, in.msg.Author.PlayerIDBy = id.PlayerID, id.VIP, normalize.LinkedByTelegramLink
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/linktoken"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -84,6 +85,8 @@ type Channel struct {
 	// refused counts refusals by reason; refusalLog keeps their log lines few.
 	refused    *prometheus.CounterVec
 	refusalLog *refusalLog
+	// playerRefused counts refused player tokens (gateway_player_token_refused_total).
+	playerRefused *linktoken.Refusals
 
 	// pollWait is how long a long-poll waits for a frame before answering empty; tests
 	// shorten it.
@@ -140,6 +143,10 @@ func New(name normalize.InstanceName, cfg Config, deps Deps) (*Channel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webchat %s: %w", name, err)
 	}
+	playerRefused, err := linktoken.NewRefusals(deps.Metrics, name)
+	if err != nil {
+		return nil, fmt.Errorf("webchat %s: %w", name, err)
+	}
 	if cfg.PerAddress.UploadBytesPerHour < maxUpload {
 		// Valid, but then no file of the largest size gets through at all.
 		log.Warn("per_address.upload_bytes_per_hour is below the largest attachment (attachments.max_bytes)",
@@ -150,7 +157,7 @@ func New(name normalize.InstanceName, cfg Config, deps Deps) (*Channel, error) {
 		tokenKey: tokenKey, playerKey: playerKey, origins: orig, uploadTypes: types, maxUpload: maxUpload,
 		assets: a, hub: newHub(time.Now), limits: newLimiters(cfg), replies: newRecentReplies(),
 		conns:   newOpenConns(max(cfg.MaxConnections, 1), max(cfg.PerAddress.Connections, 1)),
-		refused: refused, refusalLog: newRefusalLog(), notices: deps.Notices, replica: connectors.NewReplicaID(),
+		refused: refused, refusalLog: newRefusalLog(), notices: deps.Notices, replica: connectors.NewReplicaID(), playerRefused: playerRefused,
 		pollWait: 25 * time.Second, now: time.Now,
 	}, nil
 }

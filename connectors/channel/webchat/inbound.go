@@ -48,6 +48,7 @@ func (c *Channel) newMessage(s session, clientID string) normalize.Message {
 			DisplayName: s.id.displayName(),
 			Language:    s.id.Language,
 			PlayerID:    s.id.PlayerID,
+			PlayerIDBy:  s.id.proof(),
 			VIPTier:     s.id.VIP,
 			ExternalID:  string(s.addr),
 		},

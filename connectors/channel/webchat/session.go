@@ -47,6 +47,7 @@ func (c *Channel) verifyPlayer(token, client string) (claims, *frameError) {
 	}
 	if err != nil {
 		c.logTokenRefused("player token refused", client, err)
+		c.playerRefused.Inc(refusalReason(err))
 		return claims{}, &frameError{Code: codeInvalidPlayer,
 			Message: fmt.Sprintf("We could not confirm your casino sign-in (%v). Please reload the page.", err)}
 	}
