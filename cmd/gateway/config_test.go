@@ -48,6 +48,8 @@ func TestConnectorTypes(t *testing.T) {
 		"helpdesk webhook":  {"url: required", "secret: required", "api_token: required"},
 		"helpdesk zendesk": {"url: required", "token: required (or oauth_token)",
 			"webhook_secret: required in mode webhook: the webhook's signing secret from Zendesk (at least 16 bytes), got 0 bytes"},
+		"helpdesk zammad": {"url: required", "token: required: the access token of the gateway's Zammad user",
+			"webhook_token: required in mode webhook: the webhook's HMAC SHA1 signature token (at least 16 bytes), got 0 bytes"},
 	}
 	types := connectorTypes()
 	keys := config.Keys(catalog(types))

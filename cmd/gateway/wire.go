@@ -25,6 +25,7 @@ import (
 	deskloop "github.com/casino-support/gateway/connectors/helpdesk/loopback"
 	"github.com/casino-support/gateway/connectors/helpdesk/rt"
 	"github.com/casino-support/gateway/connectors/helpdesk/webhook"
+	"github.com/casino-support/gateway/connectors/helpdesk/zammad"
 	"github.com/casino-support/gateway/connectors/helpdesk/zendesk"
 	"github.com/casino-support/gateway/connectors/settings"
 	"github.com/casino-support/gateway/normalize"
@@ -100,6 +101,10 @@ func connectorTypes() []connectorType {
 			func(d deps, name normalize.InstanceName, c *chatwoot.Config) (*chatwoot.Helpdesk, error) {
 				return chatwoot.New(name, *c, chatwoot.Deps{Blobs: d.blobs, Cursors: d.store, MaxAttachmentBytes: d.cfg.Attachments.MaxBytes,
 					Client: d.client, Metrics: d.metrics, Log: d.log})
+			}),
+		helpdeskType("zammad", zammad.DefaultConfig,
+			func(d deps, name normalize.InstanceName, c *zammad.Config) (*zammad.Helpdesk, error) {
+				return zammad.New(name, *c, zammad.Deps{Blobs: d.blobs, Cursors: d.store, Client: d.client, Metrics: d.metrics, Log: d.log})
 			}),
 	}
 }
