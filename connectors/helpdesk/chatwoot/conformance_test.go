@@ -35,8 +35,8 @@ type env struct {
 
 	sending    sync.Mutex // one agent action at a time, so two sends of one reply make one
 	mu         sync.Mutex
-	deliveries map[string]string    // harness reply ID → the fake's delivery key
-	written    map[string]time.Time // harness reply ID → when the agent wrote it (mode poll)
+	deliveries map[string]string               // harness reply ID → the fake's delivery key
+	written    map[string]chatwootfake.Message // harness reply ID → the agent's message (mode poll)
 }
 
 // The ways agents' actions reach the helpdesk in the tests.
@@ -84,7 +84,7 @@ func newEnvMode(t *testing.T, mode hookMode) *env {
 	case unsignedHook:
 		fake.SetWebhook(chatwootfake.Webhook{URL: hook.URL + "?token=" + cfg.HookToken.Value()})
 	}
-	return &env{fake: fake, hd: hd, hook: hook, faults: faults, blobs: blobs, deliveries: map[string]string{}, written: map[string]time.Time{}}
+	return &env{fake: fake, hd: hd, hook: hook, faults: faults, blobs: blobs, deliveries: map[string]string{}, written: map[string]chatwootfake.Message{}}
 }
 
 // tickets returns the fake's conversations by the gateway conversation they carry, with the
@@ -229,14 +229,17 @@ func runConformance(t *testing.T, mode hookMode) {
 		h.AgentNote = func(t *testing.T, ticket normalize.Ref, noteID, text string) {
 			require.NoError(t, envs.Get(t).agentPolled(t, ticket, noteID, text, true))
 		}
+		// The poller reads pollSettle back of its cursor every time, so a reply is behind it
+		// only once handed over: then it is among what the poller will not hand over again.
 		h.ReplyAcknowledged = func(t *testing.T, _ normalize.Ref, replyID string) bool {
 			e := envs.Get(t)
 			e.mu.Lock()
-			at := e.written[replyID]
+			m, ok := e.written[replyID]
 			e.mu.Unlock()
 			e.hd.mu.Lock()
 			defer e.hd.mu.Unlock()
-			return !at.IsZero() && e.hd.memCursor.Unix() >= at.Unix()
+			_, seen := e.hd.polledSeen[normalize.ExternalID(strconv.Itoa(m.ID))]
+			return ok && seen
 		}
 		h.EchoOf = func(*testing.T, normalize.Ref, connectors.Delivery, normalize.ExternalID) {} // the poller reads it anyway
 	}
@@ -261,7 +264,7 @@ func (e *env) agentPolled(t *testing.T, ticket normalize.Ref, replyID, text stri
 	}
 	m, _, err := e.fake.AgentReply(t.Context(), ticketID(t, ticket), chatwootfake.Agent{ID: 7, Name: "Alice Agent"}, text, private)
 	e.mu.Lock()
-	e.written[replyID] = m.CreatedAt
+	e.written[replyID] = m
 	e.mu.Unlock()
 	return err
 }
