@@ -135,13 +135,14 @@ func routeCmd(args []string, env lookupEnv, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: invalid configuration:\n%v\n", *path, err)
 		return 1
 	}
-	rules, err := routingRules(cfg, router.SLA{})
+	rules, err := routingRules(cfg, slaPolicy(cfg, connectorTypes()))
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", *path, err)
 		return 1
 	}
 	trials, d := rules.Explain(f)
 	writeExplanation(stdout, rules, trials, d)
+	writeSLAExplanation(stdout, rules, f, d)
 	return 0
 }
 

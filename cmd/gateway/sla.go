@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/casino-support/gateway/config"
@@ -58,6 +59,32 @@ func slaStages(cfg *config.Config) router.SLA {
 			FirstResponse: map[normalize.ChannelKind]time.Duration{}, NextResponse: map[normalize.ChannelKind]time.Duration{}})
 	}
 	return sla
+}
+
+// writeSLAExplanation says what the SLA makes of a sample message that opens a conversation:
+// when the first answer is due and near its breach, counted in the business hours that apply,
+// and whether the case is flagged complex. It says nothing for a channel type without a
+// target (a sample without --kind).
+func writeSLAExplanation(w io.Writer, rules router.Rules, f router.Facts, d router.Decision) {
+	hours := rules.SLA.Hours
+	if d.SLAHours != nil {
+		hours = d.SLAHours
+	}
+	near, due := rules.SLA.Deadlines(f.Message.ChannelKind, hours, f.Now, false, f.Message.Author.VIPTier)
+	loc, counted := f.Now.Location(), "every hour counts"
+	if hours != nil {
+		loc, counted = hours.Location(), "business hours in "+hours.Location().String()
+	}
+	const layout = "Mon 2006-01-02 15:04 MST"
+	if !due.IsZero() {
+		fmt.Fprintf(w, "first response due: %s (%s)\n", due.In(loc).Format(layout), counted)
+	}
+	if !near.IsZero() {
+		fmt.Fprintf(w, "near breach: %s\n", near.In(loc).Format(layout))
+	}
+	if c := rules.SLA.Complex; d.Complex && c.After > 0 {
+		fmt.Fprintf(w, "complex: to group %s after %s unless closed\n", c.Mark.Group, c.After)
+	}
 }
 
 // slaCalendar is sla.business_hours as a calendar; nil when not set.
