@@ -195,6 +195,13 @@ func (s *Server) AddAgent(name string) int64 {
 	return s.addUser(User{Name: name, Email: strings.ToLower(strings.ReplaceAll(name, " ", ".")) + "@casino.example", Role: "agent"})
 }
 
+// DeleteUser deletes a user, as an admin merging two users deletes one of them.
+func (s *Server) DeleteUser(id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.users, id)
+}
+
 // Tickets returns copies of every ticket with its comments, by ID.
 func (s *Server) Tickets() map[int64]Ticket {
 	s.mu.Lock()

@@ -63,7 +63,7 @@ func (h *Helpdesk) Post(ctx context.Context, conv normalize.Conversation, msgs [
 	for i, d := range msgs {
 		cid, err := p.post(ctx, d, i == 0)
 		if err != nil {
-			return p.ref(), ids, err
+			return p.ref(), ids, h.staleRequester(ctx, conv, requester, err)
 		}
 		ids = append(ids, normalize.ExternalID(itoa(cid)))
 	}
@@ -332,17 +332,38 @@ func (h *Helpdesk) uploadFile(ctx context.Context, a normalize.Attachment) (stri
 	return h.api.upload(ctx, name, typ, rc, a.Size)
 }
 
+// staleRequester turns Zendesk's refusal of a requester or comment author the gateway
+// remembered (an admin merged or deleted the user since) into a retryable error and forgets
+// the user, so the retry finds or creates the player's user afresh instead of the message
+// being dead-lettered for good.
+func (h *Helpdesk) staleRequester(ctx context.Context, conv normalize.Conversation, requester int64, err error) error {
+	msg := strings.ToLower(err.Error())
+	if !connectors.IsPermanent(err) || !strings.Contains(msg, "http 422") || !(strings.Contains(msg, "requester") || strings.Contains(msg, "author")) {
+		return err
+	}
+	h.requesters.forget(requesterKey(conv))
+	h.users.forget(requester)
+	h.log.WarnContext(ctx, "zendesk: the player's user is gone in Zendesk; looking it up again", "helpdesk", h.name, "conv", conv.ID, "user", requester)
+	return fmt.Errorf("zendesk: user %d of %s was refused (merged or deleted in Zendesk), found again on the retry: %v", requester, conv.ID, err)
+}
+
+// requesterKey is the identity a player's Zendesk user is remembered by.
+func requesterKey(conv normalize.Conversation) string {
+	if email := playerEmail(conv); email != "" {
+		return "email:" + email
+	}
+	return "ext:" + string(conv.Channel) + ":" + string(conv.Address)
+}
+
 // requester returns the Zendesk user of the player, created or updated once per identity:
 // by e-mail when the player has one, else by the external ID "<channel>:<address>".
 func (h *Helpdesk) requester(ctx context.Context, conv normalize.Conversation) (int64, error) {
 	u := user{Name: playerName(conv)}
-	key := ""
+	key := requesterKey(conv)
 	if email := playerEmail(conv); email != "" {
 		u.Email, u.SkipVerifyEmail = email, true
-		key = "email:" + email
 	} else {
 		u.ExternalID = string(conv.Channel) + ":" + string(conv.Address)
-		key = "ext:" + u.ExternalID
 	}
 	if id, ok := h.requesters.get(key); ok {
 		return id, nil

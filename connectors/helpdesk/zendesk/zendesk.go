@@ -159,6 +159,12 @@ func (m *memo[K, V]) put(k K, v V) {
 	m.m[k] = v
 }
 
+func (m *memo[K, V]) forget(k K) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.m, k)
+}
+
 // ownComments are the IDs of the comments Post created lately: an event for one of them is
 // the gateway's own echo. The marker line catches the older ones and those of other replicas.
 type ownComments struct{ memo[int64, bool] }

@@ -387,6 +387,29 @@ func TestQuotaUsedElsewhere(t *testing.T) {
 	require.Empty(t, e.zd.Tickets())
 }
 
+// TestRequesterGoneInZendesk: an admin deleted (merged) the player's user; the message is
+// retried, not dead-lettered, and the retry creates the user afresh.
+func TestRequesterGoneInZendesk(t *testing.T) {
+	e := newEnv(t, nil)
+	conv := conversation(normalize.KindTelegram, "77")
+	ref, _, err := e.hd.Post(t.Context(), conv, []connectors.Delivery{delivery(conv, "first")})
+	require.NoError(t, err)
+	tk, _ := e.zd.Ticket(ticketID(t, ref))
+	e.zd.DeleteUser(tk.RequesterID)
+
+	conv.Ticket = ref
+	msgs := []connectors.Delivery{delivery(conv, "second")}
+	_, ids, err := e.hd.Post(t.Context(), conv, msgs)
+	require.Error(t, err)
+	require.False(t, connectors.IsPermanent(err), "Post() = %v: the player's user is found again on the retry; the message must not be dead-lettered", err)
+	require.Empty(t, ids)
+	_, ids, err = e.hd.Post(t.Context(), conv, msgs)
+	require.NoError(t, err)
+	require.Len(t, ids, 1)
+	tk, _ = e.zd.Ticket(ticketID(t, ref))
+	require.NotEqual(t, tk.RequesterID, tk.Comments[1].AuthorID, "the comment is by the player's new user")
+}
+
 type memCursors struct{ m map[string]string }
 
 func (c *memCursors) Cursor(_ context.Context, _ normalize.InstanceName, key string) (string, error) {
