@@ -29,6 +29,7 @@ channels:
     player_secret: ` + linkTGSecret + `
   - name: anon
     type: webchat
+    path: /anon-chat
 helpdesks:
   - name: inbox
     type: inbox
