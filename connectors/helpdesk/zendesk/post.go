@@ -225,6 +225,11 @@ func (p *poster) create(ctx context.Context, m normalize.Message) (int64, error)
 		Audit  audit  `json:"audit"`
 	}
 	if err := h.api.do(ctx, http.MethodPost, "/api/v2/tickets", map[string]any{"ticket": t}, &out, hdr); err != nil {
+		if strings.Contains(err.Error(), "HTTP 409") {
+			// Another attempt with the same Idempotency-Key is still in progress (a replica that
+			// lost its lease): the retry gets that attempt's ticket, so this is no refusal.
+			return 0, fmt.Errorf("zendesk: create the ticket of %s: an earlier attempt is in progress: %v", p.conv.ID, err)
+		}
 		return 0, fmt.Errorf("zendesk: create the ticket of %s: %w", p.conv.ID, err)
 	}
 	if out.Ticket.ID == 0 {

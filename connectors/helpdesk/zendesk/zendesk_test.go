@@ -16,6 +16,7 @@ import (
 	"github.com/casino-support/gateway/connectors/settings"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/test/conformance"
+	"github.com/casino-support/gateway/test/httpfault"
 	"github.com/casino-support/gateway/test/zendeskfake"
 )
 
@@ -408,6 +409,18 @@ func TestRequesterGoneInZendesk(t *testing.T) {
 	require.Len(t, ids, 1)
 	tk, _ = e.zd.Ticket(ticketID(t, ref))
 	require.NotEqual(t, tk.RequesterID, tk.Comments[1].AuthorID, "the comment is by the player's new user")
+}
+
+// TestConcurrentCreateIsRetried: Zendesk answers 409 while another request with the same
+// Idempotency-Key is in progress; that is retried, never dead-lettered.
+func TestConcurrentCreateIsRetried(t *testing.T) {
+	e := newEnv(t, nil)
+	e.faults.Next(func(r *http.Request) bool { return r.Method == http.MethodPost && r.URL.Path == "/api/v2/tickets" },
+		httpfault.Status(http.StatusConflict))
+	conv := conversation(normalize.KindTelegram, "88")
+	_, _, err := e.hd.Post(t.Context(), conv, []connectors.Delivery{delivery(conv, "hi")})
+	require.Error(t, err)
+	require.False(t, connectors.IsPermanent(err), "Post() = %v", err)
 }
 
 type memCursors struct{ m map[string]string }
