@@ -75,6 +75,7 @@ type Server struct {
 	now       func() time.Time
 	holds     int
 	held      chan string
+	noIndex   bool
 }
 
 // User is a Zammad user.
@@ -171,6 +172,14 @@ func (s *Server) SetWebhook(url, secret string, auto bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.hookURL, s.secret, s.autoHook = url, []byte(secret), auto
+}
+
+// SetSearchIndex turns the search index (Elasticsearch) on or off: without it, searches match
+// plain text only and the ticket search the poller uses is refused.
+func (s *Server) SetSearchIndex(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noIndex = !on
 }
 
 // SetRateLimit sets the requests allowed per minute (0: unlimited), as a proxy in front of

@@ -361,9 +361,14 @@ func (h *Helpdesk) customer(ctx context.Context, conv normalize.Conversation) (i
 	var out user
 	err = h.api.do(ctx, http.MethodPost, "/api/v1/users", u, &out, 0)
 	if err != nil && connectors.IsPermanent(err) && strings.Contains(err.Error(), "already used") {
-		// Created meanwhile (another replica, or the search index was behind): look again; if
-		// the index is still behind, the retry finds it.
-		if found, ferr := h.findUser(ctx, field, value); ferr != nil || found != 0 {
+		// Created meanwhile (another replica, or the search index was behind), or Zammad runs
+		// without its search index and searches by plain text: look again, both ways; if the
+		// index is still behind, the retry finds it.
+		found, ferr := h.findUser(ctx, field, value)
+		if ferr == nil && found == 0 {
+			found, ferr = h.findUser(ctx, "", value)
+		}
+		if ferr != nil || found != 0 {
 			if found != 0 {
 				h.customers.put(key, found)
 			}
@@ -382,16 +387,22 @@ func (h *Helpdesk) customer(ctx context.Context, conv normalize.Conversation) (i
 	return out.ID, nil
 }
 
-// findUser looks a user up by login or email through the search (field syntax), and keeps
-// only an exact match: the search is full-text.
+// findUser looks a user up by login or email through the search, with the search index's
+// field syntax (field:"value"), or by plain text when field is "" (what Zammad without its
+// index understands), and keeps only an exact match of login or email: the search is
+// full-text.
 func (h *Helpdesk) findUser(ctx context.Context, field, value string) (int64, error) {
 	var list []user
-	q := "/api/v1/users/search?expand=true&limit=10&query=" + query(field+`:"`+value+`"`)
+	term := value
+	if field != "" {
+		term = field + `:"` + value + `"`
+	}
+	q := "/api/v1/users/search?expand=true&limit=10&query=" + query(term)
 	if err := h.api.do(ctx, http.MethodGet, q, nil, &list, 0); err != nil {
 		return 0, fmt.Errorf("zammad: find the customer %s: %w", value, err)
 	}
 	for _, u := range list {
-		if (field == "login" && strings.EqualFold(u.Login, value)) || (field == "email" && strings.EqualFold(u.Email, value)) {
+		if strings.EqualFold(u.Login, value) || (u.Email != "" && strings.EqualFold(u.Email, value)) {
 			h.users.put(u.ID, u)
 			return u.ID, nil
 		}

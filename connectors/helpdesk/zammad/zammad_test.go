@@ -368,3 +368,26 @@ func TestRateLimit(t *testing.T) {
 		require.Zero(t, e.zm.Calls("POST /api/v1/tickets"))
 	})
 }
+
+// TestWithoutSearchIndex: a Zammad without Elasticsearch searches users by plain text only;
+// a player created before (by another replica, or before a restart) is still found, not
+// created twice.
+func TestWithoutSearchIndex(t *testing.T) {
+	e := newEnv(t, nil)
+	e.zm.SetSearchIndex(false)
+	conv := conversation(normalize.KindTelegram, "4242")
+	_, _, err := e.hd.Post(t.Context(), conv, []connectors.Delivery{delivery(conv, "one")})
+	require.NoError(t, err)
+	// A restart forgets the customer; the next conversation of the player finds them.
+	e.hd.customers = memo[string, int64]{}
+	other := conversation(normalize.KindTelegram, "4242")
+	_, _, err = e.hd.Post(t.Context(), other, []connectors.Delivery{delivery(other, "two")})
+	require.NoError(t, err)
+	customers := 0
+	for _, u := range e.zm.Users() {
+		if u.Login == "gateway:chan:4242" {
+			customers++
+		}
+	}
+	require.Equal(t, 1, customers)
+}
