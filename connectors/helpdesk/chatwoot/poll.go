@@ -215,33 +215,15 @@ func (h *Helpdesk) activeConversations(ctx context.Context, page int) ([]polledC
 // and, in mode poll, its status.
 func (h *Helpdesk) conversationReplies(ctx context.Context, c polledConversation, since time.Time) ([]normalize.Message, error) {
 	var found []message
-	before := 0
-	for {
-		q := url.Values{}
-		if before > 0 {
-			q.Set("before", strconv.Itoa(before))
+	err := h.walkMessages(ctx, c.ID, func(m message) bool {
+		if time.Time(m.CreatedAt).Before(since) {
+			return false // older pages hold nothing newer
 		}
-		var res struct {
-			Payload []message `json:"payload"`
-		}
-		if err := h.api.do(ctx, http.MethodGet, fmt.Sprintf("/conversations/%d/messages", c.ID), q, nil, &res); err != nil {
-			return nil, err
-		}
-		oldest, done := 0, len(res.Payload) == 0
-		for _, m := range res.Payload {
-			if oldest == 0 || m.ID < oldest {
-				oldest = m.ID
-			}
-			if time.Time(m.CreatedAt).Before(since) {
-				done = true
-				continue
-			}
-			found = append(found, m)
-		}
-		if done || (before > 0 && oldest >= before) {
-			break
-		}
-		before = oldest
+		found = append(found, m)
+		return true
+	})
+	if err != nil {
+		return nil, err
 	}
 	var out []normalize.Message
 	slices.SortFunc(found, func(a, b message) int { return a.ID - b.ID }) // pages were read newest first

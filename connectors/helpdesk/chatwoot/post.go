@@ -189,10 +189,21 @@ func followUpOf(conv normalize.Conversation) normalize.Ref {
 }
 
 // postedMessages returns the messages of conversation id the gateway created, by source_id.
-// Chatwoot lists a conversation's messages newest last, a page at a time, and older pages
-// with before=<the oldest id seen>.
 func (h *Helpdesk) postedMessages(ctx context.Context, id int) (map[string]int, error) {
 	out := map[string]int{}
+	err := h.walkMessages(ctx, id, func(m message) bool {
+		if strings.HasPrefix(m.SourceID, sourcePrefix) {
+			out[m.SourceID] = m.ID
+		}
+		return true
+	})
+	return out, err
+}
+
+// walkMessages hands conversation id's messages to visit, a page at a time, newest page
+// first: Chatwoot lists 20 a page, oldest first within it, and older pages with
+// before=<the oldest id seen>. It stops after the page on which visit returned false.
+func (h *Helpdesk) walkMessages(ctx context.Context, id int, visit func(message) bool) error {
 	before := 0
 	for {
 		q := url.Values{}
@@ -203,19 +214,19 @@ func (h *Helpdesk) postedMessages(ctx context.Context, id int) (map[string]int, 
 			Payload []message `json:"payload"`
 		}
 		if err := h.api.do(ctx, http.MethodGet, fmt.Sprintf("/conversations/%d/messages", id), q, nil, &res); err != nil {
-			return nil, err
+			return err
 		}
-		oldest := 0
+		oldest, more := 0, len(res.Payload) > 0
 		for _, m := range res.Payload {
-			if strings.HasPrefix(m.SourceID, sourcePrefix) {
-				out[m.SourceID] = m.ID
-			}
 			if oldest == 0 || m.ID < oldest {
 				oldest = m.ID
 			}
+			if !visit(m) {
+				more = false
+			}
 		}
-		if len(res.Payload) == 0 || (before > 0 && oldest >= before) {
-			return out, nil
+		if !more || (before > 0 && oldest >= before) {
+			return nil
 		}
 		before = oldest
 	}
