@@ -134,6 +134,9 @@ func (h *Helpdesk) createTicket(ctx context.Context, conv normalize.Conversation
 	if err != nil {
 		return 0, fmt.Errorf("rt: create ticket for %s: %w", conv.ID, err)
 	}
+	if note := playerNote(conv, h.name); note != "" {
+		fields["Content"] = note + "\n\n" + fields["Content"].(string)
+	}
 	fields["Queue"] = h.cfg.Queue
 	fields["Subject"] = subject(conv, first)
 	fields["Requestor"] = requestor
