@@ -60,8 +60,8 @@ func (h *Helpdesk) Post(ctx context.Context, conv normalize.Conversation, msgs [
 		}
 	}
 	ids := make([]normalize.ExternalID, 0, len(msgs))
-	for i, d := range msgs {
-		cid, err := p.post(ctx, d, i == 0)
+	for _, d := range msgs {
+		cid, err := p.post(ctx, d)
 		if err != nil {
 			return p.ref(), ids, h.staleRequester(ctx, conv, requester, err)
 		}
@@ -146,9 +146,9 @@ func (h *Helpdesk) takesComments(status string) bool {
 }
 
 // post writes one message: the ticket with it when none exists, else a comment (or an
-// Update) on the ticket; first says it is the batch's first, whose look-up of the ticket was
-// done already.
-func (p *poster) post(ctx context.Context, d connectors.Delivery, first bool) (int64, error) {
+// Update) on the ticket, after looking for it there when an earlier write may have got
+// through.
+func (p *poster) post(ctx context.Context, d connectors.Delivery) (int64, error) {
 	h := p.h
 	if p.ticket != 0 && (d.Attempt > 1 || p.found) {
 		if cid, ok, err := p.find(ctx, d.ID); err != nil || ok {
