@@ -85,8 +85,20 @@ type event struct {
 
 // eventConversation is the conversation a message event belongs to.
 type eventConversation struct {
-	ID      int `json:"id"`
-	InboxID int `json:"inbox_id"`
+	ID               int            `json:"id"`
+	InboxID          int            `json:"inbox_id"`
+	CustomAttributes map[string]any `json:"custom_attributes"`
+}
+
+// foreign reports whether c is a conversation of the inbox the gateway did not open (an agent
+// started it, or another integration): its attributes are there but carry no gateway
+// conversation, so no player of the gateway's is in it. Without attributes it may be ours.
+func (c *eventConversation) foreign() bool {
+	if c == nil || c.CustomAttributes == nil {
+		return false
+	}
+	_, ours := c.CustomAttributes[attrConversation].(string)
+	return !ours
 }
 
 // ServeHTTP is /hooks/{name}: Chatwoot's webhooks of the inbox. It answers 401 for a missing
@@ -167,6 +179,8 @@ func (h *Helpdesk) reply(ctx context.Context, ev event) (normalize.Message, stri
 	switch {
 	case inbox != 0 && inbox != h.cfg.InboxID, conv <= 0 || ev.ID <= 0:
 		return normalize.Message{}, hookIgnoredOther, false // another inbox's, through an account webhook
+	case ev.Conversation.foreign():
+		return normalize.Message{}, hookIgnoredOther, false // answered 200: no retries for a conversation that is none of ours
 	case strings.HasPrefix(ev.SourceID, sourcePrefix):
 		return normalize.Message{}, hookIgnoredEcho, false
 	case ev.Private:

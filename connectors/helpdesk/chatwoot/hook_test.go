@@ -138,6 +138,11 @@ func TestHookEvents(t *testing.T) {
 				require.Empty(t, m.Attachments)
 				require.Equal(t, "hello\n\n(Attachment not delivered: contract.pdf)", m.Text, "the player learns of the file")
 			}},
+		{"a conversation the gateway did not open", strings.Replace(msg(`"message_type":"outgoing"`), `"inbox_id":1}`,
+			`"inbox_id":1,"custom_attributes":{"order":"A-1"}}`, 1), false, hookIgnoredOther, nil},
+		{"one of the gateway's conversations", strings.Replace(msg(`"message_type":"outgoing"`), `"inbox_id":1}`,
+			`"inbox_id":1,"custom_attributes":{"gateway_conversation":"c1"}}`, 1), true, hookReply,
+			func(t *testing.T, m normalize.Message) { require.Equal(t, normalize.Ref("42"), m.Ticket) }},
 		{"contact_updated", `{"event":"contact_updated","id":5}`, false, hookIgnoredOther, nil},
 	}
 	for _, c := range cases {
