@@ -24,9 +24,10 @@ const zendeskSecret = "e2e-zendesk-webhook-signing-secret"
 
 // TestZendeskThroughTheBinary: Telegram and web chat players write, the gateway makes one
 // Zendesk ticket per conversation with every message once and in order, even though it is
-// SIGKILLed while Zendesk has taken a ticket write whose answer never came back; an agent's
-// public replies reach the players once (through Zendesk's signed webhook), an internal
-// note never does.
+// SIGKILLed twice while Zendesk has taken a write (the ticket's creation, then a comment)
+// whose answer never came back; an agent's public replies reach the players once (through
+// Zendesk's signed webhook), an internal note never does, and solving the ticket makes the
+// next message open a follow-up.
 func TestZendeskThroughTheBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test builds and runs the binary")
@@ -82,11 +83,23 @@ default_helpdesk: zd
 	}
 	e.kill()
 	e.start()
+	// Again for a comment on the ticket that exists by now.
+	held = zd.HoldWrites(1)
+	send(chats[0], 1)
+	select {
+	case w := <-held:
+		t.Logf("SIGKILL while Zendesk holds the answer of %s", w)
+		require.Contains(t, w, "PUT /api/v2/tickets/")
+	case <-time.After(30 * time.Second):
+		t.Fatal("the gateway never commented on the ticket")
+	}
+	e.kill()
+	e.start()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	web := newWebPlayer(e.base)
-	for i := 1; i < perChat; i++ {
+	for i := 2; i < perChat; i++ {
 		send(chats[0], i)
 	}
 	for i := range perChat {
