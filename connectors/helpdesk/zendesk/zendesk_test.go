@@ -423,6 +423,47 @@ func TestConcurrentCreateIsRetried(t *testing.T) {
 	require.False(t, connectors.IsPermanent(err), "Post() = %v", err)
 }
 
+// TestRequestBudget pins what the quota pays per message, as docs/zendesk.md states it: a new
+// conversation three requests (its player's user, the external_id look-up, the ticket), each
+// later message one, an agent's reply two (the ticket and its audits) once the agent is known.
+func TestRequestBudget(t *testing.T) {
+	e := newEnv(t, nil)
+	sink := &conformance.RecordingSink{}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- e.hd.Run(ctx, sink) }()
+	t.Cleanup(func() { cancel(); <-done })
+	total := func() int {
+		n := 0
+		for _, route := range []string{"POST /api/v2/users/create_or_update", "GET /api/v2/tickets", "POST /api/v2/tickets",
+			"PUT /api/v2/tickets/{id}", "GET /api/v2/tickets/{id}", "GET /api/v2/tickets/{id}/audits", "GET /api/v2/users/{id}",
+			"GET /api/v2/tickets/{id}/comments"} {
+			n += e.zd.Calls(route)
+		}
+		return n
+	}
+
+	conv := conversation(normalize.KindTelegram, "99")
+	ref, _, err := e.hd.Post(t.Context(), conv, []connectors.Delivery{delivery(conv, "first")})
+	require.NoError(t, err)
+	require.Equal(t, 3, total(), "a new conversation")
+	conv.Ticket = ref
+	_, _, err = e.hd.Post(t.Context(), conv, []connectors.Delivery{delivery(conv, "a"), delivery(conv, "b"), delivery(conv, "c")})
+	require.NoError(t, err)
+	require.Equal(t, 3+3, total(), "one request per later message")
+
+	id := ticketID(t, ref)
+	_, err = e.zd.AgentComment(id, e.agent, "first answer", true)
+	require.NoError(t, err)
+	require.NoError(t, e.zd.Notify(id))
+	require.Equal(t, 6+3, total(), "the first reply of an agent: the ticket, its audits, the agent")
+	_, err = e.zd.AgentComment(id, e.agent, "second answer", true)
+	require.NoError(t, err)
+	require.NoError(t, e.zd.Notify(id))
+	require.Equal(t, 9+2, total(), "a reply of a known agent: the ticket and its audits")
+	require.Len(t, sink.Messages(), 2)
+}
+
 type memCursors struct{ m map[string]string }
 
 func (c *memCursors) Cursor(_ context.Context, _ normalize.InstanceName, key string) (string, error) {
