@@ -64,10 +64,24 @@ func (c *Transport) Checked(operation string) int {
 }
 
 // findRoute matches a request to the operation of its path template ("{name}" matches one
-// segment); the description's server is the vendor's host, the fake's is another.
+// segment); the description's server is the vendor's host, the fake's is another. A
+// template with literal segments wins over one with parameters there (/tickets/search over
+// /tickets/{id}), as OpenAPI prescribes, so the templates are tried with the fewest
+// parameters first.
 func (c *Transport) findRoute(req *http.Request) (*routers.Route, map[string]string, error) {
 	segs := strings.Split(strings.Trim(req.URL.Path, "/"), "/")
-	for template, item := range c.doc.Paths.Map() {
+	templates := make([]string, 0, c.doc.Paths.Len())
+	for template := range c.doc.Paths.Map() {
+		templates = append(templates, template)
+	}
+	slices.SortFunc(templates, func(a, b string) int {
+		if d := strings.Count(a, "{") - strings.Count(b, "{"); d != 0 {
+			return d
+		}
+		return strings.Compare(a, b)
+	})
+	for _, template := range templates {
+		item := c.doc.Paths.Value(template)
 		tsegs := strings.Split(strings.Trim(template, "/"), "/")
 		if len(tsegs) != len(segs) {
 			continue

@@ -92,7 +92,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		}
 	case r.Method == http.MethodGet && len(parts) == 4 && parts[2] == "ticket_history":
 		if t := s.ticketOr404(w, parts[3], actor); t != nil {
-			writeJSON(w, http.StatusOK, map[string]any{"history": s.history[t.ID], "assets": map[string]any{}})
+			writeJSON(w, http.StatusOK, map[string]any{"history": append([]History{}, s.history[t.ID]...), "assets": map[string]any{}})
 		}
 	case r.Method == http.MethodGet && len(parts) == 6 && parts[2] == "ticket_attachment":
 		s.download(w, parts[3:], actor)

@@ -485,12 +485,30 @@ func (s *Server) ticketJSON(t *Ticket) map[string]any {
 	if u, ok := s.users[t.CustomerID]; ok {
 		customer = u.Login
 	}
-	for k, v := range map[string]any{"id": t.ID, "number": t.Number, "title": t.Title, "group": t.Group, "state": t.State,
+	for k, v := range map[string]any{"group_id": s.groupID(t.Group), "state_id": slices.Index(stateIDs, t.State) + 1,
+		"priority_id": slices.Index(priorities, t.Priority) + 1,
+		"id": t.ID, "number": t.Number, "title": t.Title, "group": t.Group, "state": t.State,
 		"priority": t.Priority, "customer_id": t.CustomerID, "customer": customer, "owner_id": t.OwnerID, "owner": owner,
 		"article_ids": ids, "article_count": len(ids), "created_at": t.CreatedAt, "updated_at": t.UpdatedAt} {
 		out[k] = v
 	}
 	return out
+}
+
+// stateIDs are Zammad's default states by id (1 new … 7 pending close); "removed" (6) is none
+// the fake uses.
+var stateIDs = []string{"new", "open", "pending reminder", "closed", "merged", "removed", "pending close"}
+
+// groupID numbers the groups by name, "Users" first as in a new Zammad.
+func (s *Server) groupID(name string) int {
+	names := make([]string, 0, len(s.groups))
+	for n := range s.groups {
+		if n != "Users" {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return slices.Index(append([]string{"Users"}, names...), name) + 1
 }
 
 func copyTicket(t *Ticket) Ticket {
