@@ -487,7 +487,7 @@ func (s *Server) ticketJSON(t *Ticket) map[string]any {
 	}
 	for k, v := range map[string]any{"group_id": s.groupID(t.Group), "state_id": slices.Index(stateIDs, t.State) + 1,
 		"priority_id": slices.Index(priorities, t.Priority) + 1,
-		"id": t.ID, "number": t.Number, "title": t.Title, "group": t.Group, "state": t.State,
+		"id":          t.ID, "number": t.Number, "title": t.Title, "group": t.Group, "state": t.State,
 		"priority": t.Priority, "customer_id": t.CustomerID, "customer": customer, "owner_id": t.OwnerID, "owner": owner,
 		"article_ids": ids, "article_count": len(ids), "created_at": t.CreatedAt, "updated_at": t.UpdatedAt} {
 		out[k] = v
