@@ -179,6 +179,26 @@ type Route struct {
 	SLAHours *Hours `yaml:"sla_hours"`
 	// Complex flags the conversations this route matches as complex cases (sla.complex).
 	Complex bool `yaml:"complex"`
+	// Bot, when set, has the FAQ bot answer the conversations this route opens before the
+	// helpdesk sees them (router/faqbot, docs/policy.md "The FAQ bot").
+	Bot *RouteBot `yaml:"bot"`
+}
+
+// RouteBot is a route's FAQ bot.
+type RouteBot struct {
+	// Knowledge is the knowledge file; a relative path is read from the config file's
+	// directory. Required.
+	Knowledge string `yaml:"knowledge"`
+	// Threshold is the lowest match score (0..1) the bot answers at; default 0.5.
+	Threshold float64 `yaml:"threshold"`
+	// Quiet is how long a player's silence after an answer resolves the conversation;
+	// default 10m.
+	Quiet time.Duration `yaml:"quiet"`
+	// MaxUnanswered turns in a row hand the conversation off; default 2.
+	MaxUnanswered int `yaml:"max_unanswered"`
+	// AfterResolved: "bot" (default) answers a player writing again after a resolution,
+	// "handoff" hands them to a person at once.
+	AfterResolved string `yaml:"after_resolved"`
 }
 
 // Match lists conditions; an empty list matches anything.

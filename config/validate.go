@@ -317,6 +317,23 @@ func (c *Config) validateRoutes(p *problems, names entryNames) {
 		if r.Assignee != "" && r.Assignee != "personal_manager" {
 			p.add(joinKey(path, "assignee"), fmt.Sprintf("want personal_manager, got %s", quote(r.Assignee)))
 		}
+		if b := r.Bot; b != nil {
+			if strings.TrimSpace(b.Knowledge) == "" {
+				p.add(joinKey(path, "bot.knowledge"), "required: the bot's knowledge file")
+			}
+			if b.Threshold < 0 || b.Threshold > 1 {
+				p.add(joinKey(path, "bot.threshold"), fmt.Sprintf("want a score between 0 and 1, got %v", b.Threshold))
+			}
+			if b.Quiet < 0 { // 0 takes the default
+				p.add(joinKey(path, "bot.quiet"), fmt.Sprintf("must not be negative, got %v", b.Quiet))
+			}
+			if b.MaxUnanswered < 0 {
+				p.add(joinKey(path, "bot.max_unanswered"), fmt.Sprintf("must not be negative, got %d", b.MaxUnanswered))
+			}
+			if b.AfterResolved != "" && b.AfterResolved != "bot" && b.AfterResolved != "handoff" {
+				p.add(joinKey(path, "bot.after_resolved"), fmt.Sprintf("want bot or handoff, got %s", quote(b.AfterResolved)))
+			}
+		}
 	}
 	switch {
 	case c.DefaultHelpdesk == "" && len(c.Helpdesks) > 0:

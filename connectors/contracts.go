@@ -119,6 +119,13 @@ type Typer interface {
 	Typing(ctx context.Context, conv normalize.Conversation) error
 }
 
+// QuickReplier is implemented by channels that show a message's QuickReplies as buttons the
+// player taps (a tap comes back as a message with the option's text). To the others the
+// router sends the options listed at the end of the text.
+type QuickReplier interface {
+	ShowsQuickReplies() bool
+}
+
 // The Sink handed to Run may offer more than Deliver. What a connector needs from the router
 // besides storing messages reaches it through these extensions, found by type assertion on
 // the sink (the router implements all of them), never through closures or a handle on the

@@ -205,6 +205,10 @@ type Message struct {
 	Author Author      `json:"author"`
 	Kind   MessageKind `json:"kind"`
 	Text   string      `json:"text,omitempty"`
+	// QuickReplies are answers the player can tap (the FAQ bot's "That helped", "Talk to an
+	// agent"); a tap comes back as an ordinary message with the option's text. Channels that
+	// cannot show buttons get them listed in the text (router: connectors.QuickReplier).
+	QuickReplies []string `json:"quick_replies,omitempty"`
 	// HTML is the original HTML body (e-mail); Text is always its plain-text rendering.
 	HTML string `json:"html,omitempty"`
 	// Subject is an e-mail's subject line, apart from Text: helpdesks title a ticket with it,

@@ -74,6 +74,7 @@ func (s careStore) Intake(ctx context.Context, msgs []normalize.Message, assess 
 		a := assess(m)
 		if _, ok := hits[dedupKey{m.Source, m.ExternalID}]; ok {
 			a.Priority, a.Tags = normalize.PriorityUrgent, append(a.Tags, TagResponsibleGambling)
+			a.Hold = "" // never the FAQ bot's: a person answers from the first message
 		}
 		return a
 	})

@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
@@ -66,4 +67,24 @@ func (r *Router) SentReply(ctx context.Context, channel normalize.InstanceName, 
 // ReportHealth passes a connector's word on its health to Options.Health.
 func (r *Router) ReportHealth(instance normalize.InstanceName, problem error) {
 	r.opts.Health.Report(instance, health.SourceRemote, problem)
+}
+
+// withOptions returns m for ch: its quick replies as they are where ch shows buttons
+// (connectors.QuickReplier), listed at the end of the text where it cannot, so the player
+// can type one.
+func withOptions(ch connectors.Channel, m normalize.Message) normalize.Message {
+	if len(m.QuickReplies) == 0 {
+		return m
+	}
+	if q, ok := ch.(connectors.QuickReplier); ok && q.ShowsQuickReplies() {
+		return m
+	}
+	var b strings.Builder
+	b.WriteString(m.Text)
+	for _, o := range m.QuickReplies {
+		b.WriteString("\n• ")
+		b.WriteString(o)
+	}
+	m.Text, m.QuickReplies = b.String(), nil
+	return m
 }

@@ -97,6 +97,16 @@ type Options struct {
 	// AutoReplies acknowledges conversations and tells players writing outside business
 	// hours when support opens (autoreplies.go); nil sends none.
 	AutoReplies *autoreply.Replies
+	// Bot answers the players of conversations a rule with a bot opened, before any helpdesk
+	// sees them (router/faqbot); nil answers none.
+	Bot Bot
+}
+
+// Bot is the FAQ bot as intake hands it the players' messages just stored (duplicates
+// included: a redelivery lets it finish what a crash cut short); faqbot.Engine implements
+// it. An error fails the delivery, so the channel delivers the messages again.
+type Bot interface {
+	Take(ctx context.Context, msgs []normalize.Message, accepted []store.Accepted) error
 }
 
 func (o *Options) defaults() {
@@ -187,6 +197,12 @@ func (r *Router) Deliver(ctx context.Context, msgs ...normalize.Message) error {
 	if err := r.outOfHours(ctx, msgs, accepted); err != nil {
 		return fmt.Errorf("router: intake from %s: %w", source, err)
 	}
+	if r.opts.Bot != nil {
+		if err := r.opts.Bot.Take(ctx, msgs, accepted); err != nil {
+			return fmt.Errorf("router: intake from %s: %w", source, err)
+		}
+		defer r.poke() // the bot's answers are queued for the channel
+	}
 	fresh := 0
 	for i, a := range accepted {
 		if a.Duplicate {
@@ -208,7 +224,7 @@ func (r *Router) Deliver(ctx context.Context, msgs ...normalize.Message) error {
 
 func (r *Router) assess(m normalize.Message) store.Assessment {
 	d := r.rules.Decide(Facts{Message: m, Now: r.clock.Now()})
-	return r.assessSLA(store.Assessment{Helpdesk: d.Helpdesk, Priority: d.Priority, Tags: d.Tags, Assignee: d.Assignee,
+	return r.assessSLA(store.Assessment{Helpdesk: d.Helpdesk, Priority: d.Priority, Tags: d.Tags, Assignee: d.Assignee, Hold: d.Bot,
 		FirstResponse: r.rules.SLA.Target(m.ChannelKind, 0), VIPFirstResponse: r.rules.SLA.Target(m.ChannelKind, 1)}, m, d)
 }
 
@@ -477,7 +493,7 @@ func (r *Router) sendOutbound(ctx context.Context, lane store.Lane, held *lease)
 		// Internal notes and status changes are recorded; they never reach the player.
 		if k := p.Message.Kind; k != normalize.KindNote && k != normalize.KindSystem {
 			var err error
-			if id, err = ch.Send(ctx, conv, p.Message); err != nil {
+			if id, err = ch.Send(ctx, conv, withOptions(ch, p.Message)); err != nil {
 				return r.fail(lane, o, i, fmt.Errorf("channel %s: %w", conv.Channel, err)), false
 			}
 			r.opts.Health.Report(conv.Channel, health.SourceDelivery, nil)

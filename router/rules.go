@@ -49,6 +49,9 @@ type Rule struct {
 	// AssignManager assigns the conversation to the player's personal manager, when the
 	// directory names one.
 	AssignManager bool
+	// Bot names the FAQ bot (router/faqbot) that answers a conversation this rule opens
+	// before the helpdesk sees it; "" for none.
+	Bot string
 	// SLAHours, when set, counts the response targets of the conversations this rule decides
 	// in its business hours, in place of the SLA's own calendar.
 	SLAHours *calendar.Calendar
@@ -90,6 +93,7 @@ type Decision struct {
 	Priority normalize.Priority
 	Tags     []string
 	Assignee *normalize.Agent
+	Bot      string // the FAQ bot of the rule, see Rule.Bot
 
 	// SLAHours and Complex are the rule's, see Rule.
 	SLAHours *calendar.Calendar
@@ -142,6 +146,7 @@ func (rs Rules) Explain(f Facts) ([]Trial, Decision) {
 		if manager := f.Message.Author.PersonalManager; r.AssignManager && manager != "" {
 			d.Assignee = &normalize.Agent{ID: manager}
 		}
+		d.Bot = r.Bot
 		d.SLAHours, d.Complex = r.SLAHours, r.Complex
 		break
 	}

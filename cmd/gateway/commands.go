@@ -54,6 +54,10 @@ func checkConfigCmd(args []string, env lookupEnv, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "%s: invalid configuration:\n%v\n", *path, err)
 		return 1
 	}
+	if _, err := loadBots(cfg, *path, slog.New(slog.DiscardHandler)); err != nil {
+		fmt.Fprintf(stderr, "%s: invalid configuration:\n%v\n", *path, err)
+		return 1
+	}
 	if _, err := autoReplies(cfg, nil, nil, slog.New(slog.DiscardHandler)); err != nil {
 		fmt.Fprintf(stderr, "%s: invalid configuration:\n%v\n", *path, err)
 		return 1

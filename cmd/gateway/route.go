@@ -33,6 +33,9 @@ func routingRules(cfg *config.Config, sla router.SLA) (router.Rules, error) {
 		if rule.Name == "" {
 			rule.Name = fmt.Sprintf("routes[%d]", i)
 		}
+		if r.Bot != nil {
+			rule.Bot = rule.Name // faqBots names the route's bot so
+		}
 		rules.List = append(rules.List, rule)
 	}
 	return rules, nil

@@ -24,6 +24,7 @@ import (
 	"github.com/casino-support/gateway/connectors/settings"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router"
+	"github.com/casino-support/gateway/router/faqbot"
 	"github.com/casino-support/gateway/router/health"
 	"github.com/casino-support/gateway/router/store"
 	"github.com/casino-support/gateway/router/store/wake"
@@ -85,6 +86,8 @@ type gateway struct {
 	pacing pacing
 	// escalate sends the escalation webhook's queued calls; nil when none is configured.
 	escalate func(context.Context) error
+	// faqbot runs the routes' FAQ bots; nil when no route has one.
+	faqbot *faqbot.Engine
 }
 
 // streamGrace is how long requests in flight at shutdown keep their context.
@@ -163,6 +166,15 @@ func serve(ctx context.Context, cfg *config.Config, configFile string, out io.Wr
 		// one sender keeps the receiver's log clean.
 		escalationDone <- g.singletons.RunSingleton(routerCtx, "escalation", "escalation", g.escalate)
 	}()
+	botDone := make(chan error, 1)
+	go func() {
+		if g.faqbot == nil {
+			botDone <- nil
+			return
+		}
+		// The quiet timers settle each conversation once: one replica at a time runs them.
+		botDone <- g.singletons.RunSingleton(routerCtx, "faqbot", "faqbot", g.faqbot.Run)
+	}()
 	g.started.Store(true)
 	log.Info("gateway started", "listen", ln.Addr().String(), "public_url", cfg.PublicURL,
 		"channels", len(g.channels), "helpdesks", len(g.helpdesks), "store", cfg.Store.Driver)
@@ -198,6 +210,7 @@ func serve(ctx context.Context, cfg *config.Config, configFile string, out io.Wr
 	<-routerDone
 	<-retentionDone
 	<-escalationDone
+	<-botDone
 	log.Info("gateway stopped")
 	return runErr
 }
@@ -308,11 +321,16 @@ func assemble(ctx context.Context, cfg *config.Config, configFile string, out io
 		st.Close()
 		return nil, err
 	}
+	if g.faqbot, err = faqBots(cfg, configFile, st, directory, g.registry, log); err != nil {
+		g.closeShared()
+		st.Close()
+		return nil, err
+	}
 	g.router = router.New(st, g.channels, g.helpdesks, rules, router.Options{
 		Workers: cfg.Delivery.Workers, OutboundWorkers: cfg.Delivery.OutboundWorkers, MaxAttempts: cfg.Delivery.MaxAttempts, BackoffBase: cfg.Delivery.BackoffBase,
 		BackoffMax: cfg.Delivery.BackoffMax, BatchSize: cfg.Delivery.BatchSize, Lease: cfg.Delivery.Lease,
 		DrainTimeout: cfg.ShutdownTimeout, Health: g.health, MaxText: textLimits(types), Languages: langs, Directory: directory,
-		DutyOfCare: care, Escalations: escalations, AutoReplies: replies,
+		DutyOfCare: care, Escalations: escalations, Bot: botHook(g.faqbot), AutoReplies: replies,
 	}, g.registry, log)
 	g.retention = router.NewRetention(st, blobStore, g.helpdesks, router.RetentionOptions{
 		ClosedConversations: cfg.Retention.ClosedConversations, Attachments: cfg.Retention.Attachments}, g.registry, log)

@@ -23,6 +23,11 @@ var folded = map[rune]rune{
 // English contractions ("can't") are matched both split and joined (see variants).
 func isApostrophe(r rune) bool { return r == '\'' || r == '’' || r == '`' || r == 'ʼ' }
 
+// Words returns the folded words of text as the matcher compares them: lower case,
+// diacritics folded, split at anything not a letter or digit. Other matchers of players'
+// words (the FAQ bot) fold alike, so a phrase matches the same way everywhere.
+func Words(text string) []string { return words(text) }
+
 // words returns the folded words of text: lower case, diacritics folded, split at anything
 // that is not a letter or digit. It allocates one slice and one string per call.
 func words(text string) []string {

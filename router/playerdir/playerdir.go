@@ -44,6 +44,17 @@ type Player struct {
 	AccountStatus   string `json:"account_status,omitempty" yaml:"account_status"`     // active, suspended, self_excluded, closed
 	KYCStatus       string `json:"kyc_status,omitempty" yaml:"kyc_status"`             // none, pending, verified, rejected
 	PersonalManager string `json:"personal_manager,omitempty" yaml:"personal_manager"` // the helpdesk's agent ID
+	// Withdrawals are the player's withdrawals not paid out yet, which the FAQ bot reads out
+	// when asked where the money is (router/faqbot); optional.
+	Withdrawals []Withdrawal `json:"withdrawals,omitempty" yaml:"withdrawals"`
+}
+
+// Withdrawal is one of Player.Withdrawals.
+type Withdrawal struct {
+	Amount      float64 `json:"amount" yaml:"amount"`
+	Currency    string  `json:"currency" yaml:"currency"`         // ISO 4217, or what the casino shows
+	Status      string  `json:"status" yaml:"status"`             // the CRM's words: pending, processing, approved...
+	RequestedAt string  `json:"requested_at" yaml:"requested_at"` // a date as the player knows it, 2026-12-05
 }
 
 // Source answers a query: the player, ErrNotFound, or another error when it cannot tell.

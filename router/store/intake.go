@@ -31,6 +31,10 @@ type Assessment struct {
 	// Assignee a new conversation opens with (a VIP's personal manager); nil for none. It never
 	// changes an open conversation: from then on its assignee is the helpdesk's to set.
 	Assignee *normalize.Agent
+	// Hold names the FAQ bot that answers a new conversation first: its inbound lane is held
+	// (stored, not posted to the helpdesk) until the bot hands it off (held.go). It never
+	// changes an open conversation.
+	Hold string
 	// Clock, when set, times the response clocks in place of FirstResponse and
 	// VIPFirstResponse (router/sla.go): when a clock started at since for a player of vipTier
 	// is near its breach and due, a zero time for none; next is false for the first answer,
@@ -268,7 +272,8 @@ func applyOutbound(ctx context.Context, tx *wtx, conv normalize.ConversationID, 
 			return nil, fmt.Errorf("store: apply assignee of %s: %w", conv, err)
 		}
 	}
-	answered := m.Author.Role == normalize.RoleAgent && m.Kind != normalize.KindNote && m.Kind != normalize.KindSystem
+	// The FAQ bot's answers count as answers: a conversation it holds is not waiting for an agent.
+	answered := (m.Author.Role == normalize.RoleAgent || m.Author.Role == normalize.RoleBot) && m.Kind != normalize.KindNote && m.Kind != normalize.KindSystem
 	if m.Status == normalize.StatusClosed {
 		if err := closeComplex(ctx, tx, conv); err != nil {
 			return nil, err
@@ -401,7 +406,10 @@ func (s *Store) openConversation(ctx context.Context, tx *wtx, m normalize.Messa
 	if err != nil {
 		return "", false, fmt.Errorf("store: insert conversation: %w", err)
 	}
-	if n == 1 {
+	if n == 1 && a.Hold != "" {
+		err = holdLane(ctx, tx, id, a.Hold)
+	}
+	if n == 1 && err == nil {
 		err = afterOpen(ctx, tx, id, a, warn, now)
 	}
 	return id, n == 1, err

@@ -117,7 +117,7 @@ func (s *Store) Claim(ctx context.Context, owner string, max Budget, batch int, 
 // dueLanes appends to lanes up to max lanes of direction dir that are due and not leased at now.
 func dueLanes(ctx context.Context, tx *wtx, skipLocked string, now int64, dir normalize.Direction, max int, lanes []Lane) ([]Lane, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT conversation_id, failures FROM lanes
-		WHERE due_at IS NOT NULL AND due_at <= ? AND lease_until <= ? AND direction = ? ORDER BY due_at LIMIT ?`+skipLocked, now, now, dir, max)
+		WHERE due_at IS NOT NULL AND due_at <= ? AND lease_until <= ? AND direction = ? AND held = '' ORDER BY due_at LIMIT ?`+skipLocked, now, now, dir, max)
 	if err != nil {
 		return nil, fmt.Errorf("store: find due %s lanes: %w", dir, err)
 	}
@@ -323,8 +323,10 @@ func fencedUpdate(ctx context.Context, tx *wtx, what, query string, conv normali
 // zero time if none is. Given directions, it looks at lanes of those only: a router whose
 // workers of one direction are all busy waits for the other direction's next lane.
 func (s *Store) NextDue(ctx context.Context, dirs ...normalize.Direction) (time.Time, error) {
+	// A lane the FAQ bot holds is due but not claimable (dueLanes): it must not make the
+	// router poll for it.
 	query := `SELECT MIN(CASE WHEN due_at > lease_until THEN due_at ELSE lease_until END)
-		FROM lanes WHERE due_at IS NOT NULL`
+		FROM lanes WHERE due_at IS NOT NULL AND held = ''`
 	args := make([]any, len(dirs))
 	if len(dirs) > 0 {
 		query += " AND direction IN (?" + strings.Repeat(", ?", len(dirs)-1) + ")"

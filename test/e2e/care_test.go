@@ -13,7 +13,6 @@ import (
 
 	"github.com/casino-support/gateway/test/escalationfake"
 	"github.com/casino-support/gateway/test/loopback"
-	"github.com/casino-support/gateway/test/telegramfake"
 )
 
 // TestDutyOfCareThroughTheBinary: a Russian self-exclusion request on Telegram makes the
@@ -24,19 +23,13 @@ func TestDutyOfCareThroughTheBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test builds and runs the binary")
 	}
-	const token, secret = "123456:e2e-care-token", "escalation-secret-of-16+"
-	tg := telegramfake.New(token)
-	tgSrv := httptest.NewServer(tg)
-	t.Cleanup(tgSrv.Close)
-	t.Cleanup(tg.Close)
+	const secret = "escalation-secret-of-16+"
+	e, tg := telegramEnv(t, "123456:e2e-care-token")
 	rc := escalationfake.New(secret)
 	rc.FailNext(503)
 	escSrv := httptest.NewServer(rc)
 	t.Cleanup(escSrv.Close)
 
-	e := newEnvWith(t, "  backoff_base: 50ms", func(string) string {
-		return fmt.Sprintf("  - name: tg\n    type: telegram\n    token: %q\n    api_url: %s\n    poll_timeout: 1s\n", token, tgSrv.URL)
-	})
 	e.addConfig(fmt.Sprintf("language:\n  detect: [en, ro, ru, sv, de, es, pt, it, fr, tr]\nescalation:\n  url: %s\n  secret: %q\n"+
 		"sla:\n  first_response: {chat: 3s}\n", escSrv.URL, secret))
 	e.start()

@@ -24,6 +24,16 @@ type Player struct {
 	AccountStatus   string `json:"account_status,omitempty"`
 	KYCStatus       string `json:"kyc_status,omitempty"`
 	PersonalManager string `json:"personal_manager,omitempty"`
+	// Withdrawals are the player's pending withdrawals, which the FAQ bot reads out.
+	Withdrawals []Withdrawal `json:"withdrawals,omitempty"`
+}
+
+// Withdrawal is one of Player.Withdrawals, as documented.
+type Withdrawal struct {
+	Amount      float64 `json:"amount"`
+	Currency    string  `json:"currency"`
+	Status      string  `json:"status"`
+	RequestedAt string  `json:"requested_at"`
 }
 
 // Request is a look-up the fake received, as the documented request body.

@@ -58,9 +58,12 @@ func (c *Channel) Send(ctx context.Context, conv normalize.Conversation, msg nor
 		if i == 0 {
 			reply = replyTo
 		}
-		if steps[i].att != nil {
+		switch {
+		case steps[i].att != nil:
 			id, err = c.sendFile(ctx, chatID, *steps[i].att, reply)
-		} else {
+		case i == len(splitText(msg.Text, maxText))-1 && len(msg.QuickReplies) > 0:
+			id, err = c.sendOptions(ctx, chatID, steps[i].text, reply, msg.QuickReplies)
+		default:
 			id, err = c.sendText(ctx, chatID, steps[i].text, reply)
 		}
 		if err != nil {
@@ -94,6 +97,25 @@ func replyTarget(chatID int64, ref normalize.ExternalID) int {
 func (c *Channel) sendText(ctx context.Context, chatID int64, text string, replyTo int) (normalize.ExternalID, error) {
 	cfg := tgbotapi.NewMessage(chatID, text)
 	cfg.ReplyToMessageID, cfg.AllowSendingWithoutReply = replyTo, true
+	return c.request(ctx, chatID, cfg)
+}
+
+// ShowsQuickReplies implements connectors.QuickReplier: the options become a one-time reply
+// keyboard under the text's last part, and a tap sends the option's text as the player's
+// message.
+func (c *Channel) ShowsQuickReplies() bool { return true }
+
+// sendOptions sends text with options as a one-time reply keyboard, one button a row.
+func (c *Channel) sendOptions(ctx context.Context, chatID int64, text string, replyTo int, options []string) (normalize.ExternalID, error) {
+	cfg := tgbotapi.NewMessage(chatID, text)
+	cfg.ReplyToMessageID, cfg.AllowSendingWithoutReply = replyTo, true
+	rows := make([][]tgbotapi.KeyboardButton, 0, len(options))
+	for _, o := range options {
+		rows = append(rows, tgbotapi.NewKeyboardButtonRow(tgbotapi.NewKeyboardButton(o)))
+	}
+	kb := tgbotapi.NewReplyKeyboard(rows...)
+	kb.OneTimeKeyboard, kb.ResizeKeyboard = true, true
+	cfg.ReplyMarkup = kb
 	return c.request(ctx, chatID, cfg)
 }
 
