@@ -50,6 +50,9 @@ func TestConnectorTypes(t *testing.T) {
 			"webhook_secret: required in mode webhook: the webhook's signing secret from Zendesk (at least 16 bytes), got 0 bytes"},
 		"helpdesk zammad": {"url: required", "token: required: the access token of the gateway's Zammad user",
 			"webhook_token: required in mode webhook: the webhook's HMAC SHA1 signature token (at least 16 bytes), got 0 bytes"},
+		"helpdesk chatwoot": {"url: required", "account_id: required: the account's numeric ID",
+			"inbox_id: required: the API-channel inbox's numeric ID", "api_token: required",
+			"webhook_secret: required, or hook_token for a Chatwoot release that does not sign its webhooks"},
 	}
 	types := connectorTypes()
 	keys := config.Keys(catalog(types))
