@@ -21,7 +21,7 @@ import (
 // happened. It returns nil once all of it is stored, or the ticket is none of the gateway's;
 // only then may the hook acknowledge the webhook or the poller move its cursor on.
 func (h *Helpdesk) syncTicket(ctx context.Context, sink connectors.Sink, id int64) error {
-	unlock := h.lockTicket(id)
+	unlock := h.ticketLocks.LockID(id)
 	defer unlock()
 	var t ticket
 	if err := h.api.do(ctx, http.MethodGet, "/api/v1/tickets/"+itoa(id)+"?expand=true", nil, &t, 0); err != nil {
@@ -121,7 +121,7 @@ func (h *Helpdesk) syncTicket(ctx context.Context, sink connectors.Sink, id int6
 // by marker).
 func (h *Helpdesk) reply(ctx context.Context, m normalize.Message, a article) (normalize.Message, bool, error) {
 	_, marked := markedID(a.Body)
-	own, _ := h.own.get(a.ID)
+	own, _ := h.own.Get(a.ID)
 	switch {
 	case a.Internal:
 		h.log.DebugContext(ctx, "zammad: passing over an internal note", "helpdesk", h.name, "ticket", a.TicketID, "article", a.ID)
@@ -229,7 +229,7 @@ func (h *Helpdesk) user(ctx context.Context, id int64) (user, error) {
 	if id <= 1 {
 		return user{}, nil // 1 is Zammad itself: triggers, schedulers
 	}
-	if u, ok := h.users.get(id); ok {
+	if u, ok := h.users.Get(id); ok {
 		return u, nil
 	}
 	var out user
@@ -239,7 +239,7 @@ func (h *Helpdesk) user(ctx context.Context, id int64) (user, error) {
 		}
 		return user{}, fmt.Errorf("zammad: user %d: %w", id, err)
 	}
-	h.users.put(id, out)
+	h.users.Put(id, out)
 	return out, nil
 }
 

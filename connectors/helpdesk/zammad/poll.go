@@ -33,38 +33,11 @@ const searchPage = 100
 // maxPages bounds one poll; the next one goes on from the cursor.
 const maxPages = 50
 
-const saveTimeout = 5 * time.Second
-
-// pollLoop polls every interval until ctx ends.
-func (h *Helpdesk) pollLoop(ctx context.Context, sink connectors.Sink, interval time.Duration) {
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		err := h.pollOnce(ctx, sink)
-		switch {
-		case ctx.Err() != nil:
-		case connectors.IsUnauthorized(err):
-			h.log.ErrorContext(ctx, "zammad: Zammad refuses the gateway's token; check it and its permissions", "helpdesk", h.name, "err", err)
-			connectors.ReportHealth(sink, h.name, err)
-		case err != nil:
-			h.log.WarnContext(ctx, "zammad: poll failed", "helpdesk", h.name, "err", err)
-			connectors.ReportHealth(sink, h.name, err)
-		default:
-			connectors.ReportHealth(sink, h.name, nil)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
-}
-
 // pollOnce reads the tickets updated since the cursor.
 func (h *Helpdesk) pollOnce(ctx context.Context, sink connectors.Sink) error {
-	cursor, err := h.loadCursor(ctx)
+	cursor, err := h.cursor.Load(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("zammad: %w", err)
 	}
 	since := h.now().Add(-firstLookBack)
 	if c, err := time.Parse(time.RFC3339Nano, cursor); err == nil {
@@ -89,43 +62,14 @@ func (h *Helpdesk) pollOnce(ctx context.Context, sink connectors.Sink) error {
 			}
 		}
 		if newest != cursor {
-			if err := h.saveCursor(ctx, newest); err != nil {
-				return err
+			if err := h.cursor.Save(ctx, newest); err != nil {
+				return fmt.Errorf("zammad: %w", err)
 			}
 			cursor = newest
 		}
 		if len(list) < searchPage {
 			return nil
 		}
-	}
-	return nil
-}
-
-func (h *Helpdesk) loadCursor(ctx context.Context) (string, error) {
-	h.cursorMu.Lock()
-	defer h.cursorMu.Unlock()
-	if h.cursor != "" || h.cursors == nil {
-		return h.cursor, nil
-	}
-	c, err := h.cursors.Cursor(ctx, h.name, cursorKey)
-	if err != nil {
-		return "", fmt.Errorf("zammad: load the poll cursor: %w", err)
-	}
-	h.cursor = c
-	return c, nil
-}
-
-func (h *Helpdesk) saveCursor(ctx context.Context, c string) error {
-	h.cursorMu.Lock()
-	defer h.cursorMu.Unlock()
-	h.cursor = c
-	if h.cursors == nil {
-		return nil
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
-	defer cancel()
-	if err := h.cursors.SetCursor(sctx, h.name, cursorKey, c); err != nil {
-		return fmt.Errorf("zammad: save the poll cursor: %w", err)
 	}
 	return nil
 }

@@ -47,7 +47,7 @@ func (h *Helpdesk) Post(ctx context.Context, conv normalize.Conversation, msgs [
 	// Attempts of one conversation's post may overlap (a replica stalled past its lease
 	// while another took the lane over); in this process they take turns, and the look-ups
 	// below find what the one before wrote.
-	unlock := h.lockConversation(conv.ID)
+	unlock := h.convLocks.Lock(string(conv.ID))
 	defer unlock()
 	customer, err := h.customer(ctx, conv)
 	if err != nil {
@@ -152,7 +152,7 @@ func (p *poster) post(ctx context.Context, d connectors.Delivery) (int64, error)
 		if aid, ok, err := p.find(ctx, d.ID); err != nil || ok {
 			if ok {
 				h.log.InfoContext(ctx, "zammad: message already on the ticket", "helpdesk", h.name, "conv", p.conv.ID, "msg_id", d.ID, "ticket", p.ticket)
-				h.own.put(aid, true)
+				h.own.Put(aid, true)
 			}
 			return aid, err
 		}
@@ -230,7 +230,7 @@ func (p *poster) create(ctx context.Context, m normalize.Message) (int64, error)
 	h.log.InfoContext(ctx, "zammad: ticket created", "helpdesk", h.name, "conv", p.conv.ID, "msg_id", m.ID, "ticket", p.ticket,
 		"follow_up_of", p.followUp)
 	if len(articleIDs) > 0 {
-		h.own.put(articleIDs[0], true)
+		h.own.Put(articleIDs[0], true)
 		return articleIDs[0], nil
 	}
 	// The answer names no article: read it back by its marker.
@@ -269,7 +269,7 @@ func (p *poster) append(ctx context.Context, m normalize.Message) (int64, error)
 	if out.ID == 0 {
 		return 0, fmt.Errorf("zammad: the answer of the article on ticket %d has no id", p.ticket)
 	}
-	h.own.put(out.ID, true)
+	h.own.Put(out.ID, true)
 	return out.ID, nil
 }
 
@@ -348,13 +348,13 @@ func (h *Helpdesk) customer(ctx context.Context, conv normalize.Conversation) (i
 		u.Login = value
 	}
 	key := field + ":" + value
-	if id, ok := h.customers.get(key); ok {
+	if id, ok := h.customers.Get(key); ok {
 		return id, nil
 	}
 	found, err := h.findUser(ctx, field, value)
 	if err != nil || found != 0 {
 		if found != 0 {
-			h.customers.put(key, found)
+			h.customers.Put(key, found)
 		}
 		return found, err
 	}
@@ -370,7 +370,7 @@ func (h *Helpdesk) customer(ctx context.Context, conv normalize.Conversation) (i
 		}
 		if ferr != nil || found != 0 {
 			if found != 0 {
-				h.customers.put(key, found)
+				h.customers.Put(key, found)
 			}
 			return found, ferr
 		}
@@ -382,8 +382,8 @@ func (h *Helpdesk) customer(ctx context.Context, conv normalize.Conversation) (i
 	if out.ID == 0 {
 		return 0, fmt.Errorf("zammad: create the customer of %s: the answer has no user id", conv.ID)
 	}
-	h.customers.put(key, out.ID)
-	h.users.put(out.ID, out)
+	h.customers.Put(key, out.ID)
+	h.users.Put(out.ID, out)
 	return out.ID, nil
 }
 
@@ -403,7 +403,7 @@ func (h *Helpdesk) findUser(ctx context.Context, field, value string) (int64, er
 	}
 	for _, u := range list {
 		if strings.EqualFold(u.Login, value) || (u.Email != "" && strings.EqualFold(u.Email, value)) {
-			h.users.put(u.ID, u)
+			h.users.Put(u.ID, u)
 			return u.ID, nil
 		}
 	}

@@ -21,7 +21,6 @@ package zammad
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -30,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/helpdesk/hdkit"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -56,19 +56,19 @@ type Helpdesk struct {
 	cfg     Config
 	api     *client
 	blobs   connectors.Blobs
-	cursors connectors.Cursors
 	log     *slog.Logger
 	now     func() time.Time
 	sink    connectors.SinkSlot // filled while Run runs, for the hook
 	metrics *metrics
 
-	customers   memo[string, int64] // identity key → Zammad user id
-	users       memo[int64, user]   // user id → the user (roles, name)
-	own         memo[int64, bool]   // articles the gateway wrote lately, for echo suppression
-	ticketLocks [64]sync.Mutex      // see lockTicket
-	convLocks   [256]sync.Mutex     // see lockConversation
-	cursorMu    sync.Mutex
-	cursor      string // the poller's cursor, see poll.go
+	customers hdkit.Memo[string, int64] // identity key → Zammad user id
+	users     hdkit.Memo[int64, user]   // user id → the user (roles, name)
+	own       hdkit.Memo[int64, bool]   // articles the gateway wrote lately, for echo suppression
+	// convLocks make one conversation's posts take turns in this process, ticketLocks one
+	// ticket's reads (a webhook's and the poller's), so neither is done twice at once.
+	convLocks   hdkit.Stripes
+	ticketLocks hdkit.Stripes
+	cursor      *hdkit.Cursor // the poller's, see poll.go
 	seenMu      sync.Mutex
 	seen        map[int64]seenMark // ticket → what was delivered (in memory: the store dedups after a restart)
 }
@@ -112,8 +112,9 @@ func New(name normalize.InstanceName, cfg Config, d Deps) (*Helpdesk, error) {
 	if err != nil {
 		return nil, fmt.Errorf("zammad %s: %w", name, err)
 	}
-	return &Helpdesk{name: name, cfg: cfg, api: newClient(cfg, d.Client, d.Now, m), blobs: d.Blobs, cursors: d.Cursors,
-		log: d.Log, now: d.Now, metrics: m, seen: map[int64]seenMark{}}, nil
+	return &Helpdesk{name: name, cfg: cfg, api: newClient(cfg, d.Client, d.Now, m), blobs: d.Blobs,
+		log: d.Log, now: d.Now, metrics: m, seen: map[int64]seenMark{},
+		cursor: &hdkit.Cursor{Store: d.Cursors, Instance: name, Key: cursorKey}}, nil
 }
 
 // Run makes the hook deliver to sink and, in mode poll (or as mode webhook's safety net),
@@ -133,57 +134,13 @@ func (h *Helpdesk) Run(ctx context.Context, sink connectors.Sink) error {
 		return nil
 	}
 	err = connectors.RunSingleton(ctx, sink, h.name, "zammad-poll", func(ctx context.Context) error {
-		h.pollLoop(ctx, sink, interval)
+		hdkit.PollLoop(ctx, sink, h.name, interval, h.log, "zammad", func(ctx context.Context) error { return h.pollOnce(ctx, sink) })
 		return nil
 	})
 	if ctx.Err() != nil {
 		return nil
 	}
 	return err
-}
-
-// memo remembers values looked up once (a stale user name only shows on a reply). It is
-// safe for concurrent use.
-type memo[K comparable, V any] struct {
-	mu sync.Mutex
-	m  map[K]V
-}
-
-// maxMemo bounds a memo; when full it starts over, which costs look-ups, never correctness.
-const maxMemo = 10000
-
-func (m *memo[K, V]) get(k K) (V, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, ok := m.m[k]
-	return v, ok
-}
-
-func (m *memo[K, V]) put(k K, v V) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.m == nil || len(m.m) >= maxMemo {
-		m.m = map[K]V{}
-	}
-	m.m[k] = v
-}
-
-// lockConversation makes the posts of one conversation in this process take turns (striped
-// locks: their number stays fixed).
-func (h *Helpdesk) lockConversation(id normalize.ConversationID) (unlock func()) {
-	f := fnv.New32a()
-	_, _ = f.Write([]byte(id))
-	mu := &h.convLocks[f.Sum32()%uint32(len(h.convLocks))]
-	mu.Lock()
-	return mu.Unlock
-}
-
-// lockTicket serialises the reading of one ticket, so a webhook and the poller never deliver
-// one ticket's events concurrently.
-func (h *Helpdesk) lockTicket(id int64) (unlock func()) {
-	mu := &h.ticketLocks[uint64(id)%uint64(len(h.ticketLocks))]
-	mu.Lock()
-	return mu.Unlock
 }
 
 func (h *Helpdesk) seenOf(ticket int64) seenMark {
@@ -197,7 +154,7 @@ func (h *Helpdesk) seenOf(ticket int64) seenMark {
 func (h *Helpdesk) markSeen(ticket int64, m seenMark) {
 	h.seenMu.Lock()
 	defer h.seenMu.Unlock()
-	if len(h.seen) >= maxMemo {
+	if len(h.seen) >= hdkit.MaxMemo {
 		h.seen = map[int64]seenMark{}
 	}
 	h.seen[ticket] = m

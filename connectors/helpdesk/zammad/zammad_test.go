@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/helpdesk/hdkit"
 	"github.com/casino-support/gateway/connectors/ratelimit"
 	"github.com/casino-support/gateway/connectors/settings"
 	"github.com/casino-support/gateway/normalize"
@@ -292,7 +293,7 @@ func TestHookRefuses(t *testing.T) {
 func TestPollMode(t *testing.T) {
 	e := newEnv(t, func(cfg *Config) { cfg.Mode, cfg.PollInterval = ModePoll, time.Second })
 	cursors := &memCursors{m: map[string]string{}}
-	e.hd.cursors = cursors
+	e.hd.cursor = &hdkit.Cursor{Store: cursors, Instance: e.hd.name, Key: cursorKey}
 	conv1, conv2 := conversation(normalize.KindTelegram, "1"), conversation(normalize.KindTelegram, "2")
 	r1, _, err := e.hd.Post(t.Context(), conv1, []connectors.Delivery{delivery(conv1, "one")})
 	require.NoError(t, err)
@@ -379,7 +380,7 @@ func TestWithoutSearchIndex(t *testing.T) {
 	_, _, err := e.hd.Post(t.Context(), conv, []connectors.Delivery{delivery(conv, "one")})
 	require.NoError(t, err)
 	// A restart forgets the customer; the next conversation of the player finds them.
-	e.hd.customers = memo[string, int64]{}
+	e.hd.customers = hdkit.Memo[string, int64]{}
 	other := conversation(normalize.KindTelegram, "4242")
 	_, _, err = e.hd.Post(t.Context(), other, []connectors.Delivery{delivery(other, "two")})
 	require.NoError(t, err)
