@@ -53,6 +53,8 @@ func TestConnectorTypes(t *testing.T) {
 		"helpdesk chatwoot": {"url: required", "account_id: required: the account's numeric ID",
 			"inbox_id: required: the API-channel inbox's numeric ID", "api_token: required",
 			"webhook_secret: required, or hook_token for a Chatwoot release that does not sign its webhooks"},
+		"helpdesk freshdesk": {"url: required", "api_key: required: the API key of the agent the gateway acts as",
+			"webhook_secret: required in mode webhook: the shared secret the automation rule sends (at least 24 bytes), got 0 bytes"},
 	}
 	types := connectorTypes()
 	keys := config.Keys(catalog(types))

@@ -21,6 +21,7 @@ import (
 	"github.com/casino-support/gateway/connectors/channel/whatsapp"
 	wacloud "github.com/casino-support/gateway/connectors/channel/whatsapp/cloud"
 	"github.com/casino-support/gateway/connectors/helpdesk/chatwoot"
+	"github.com/casino-support/gateway/connectors/helpdesk/freshdesk"
 	"github.com/casino-support/gateway/connectors/helpdesk/inbox"
 	deskloop "github.com/casino-support/gateway/connectors/helpdesk/loopback"
 	"github.com/casino-support/gateway/connectors/helpdesk/rt"
@@ -105,6 +106,10 @@ func connectorTypes() []connectorType {
 		helpdeskType("zammad", zammad.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *zammad.Config) (*zammad.Helpdesk, error) {
 				return zammad.New(name, *c, zammad.Deps{Blobs: d.blobs, Cursors: d.store, Client: d.client, Metrics: d.metrics, Log: d.log})
+			}),
+		helpdeskType("freshdesk", freshdesk.DefaultConfig,
+			func(d deps, name normalize.InstanceName, c *freshdesk.Config) (*freshdesk.Helpdesk, error) {
+				return freshdesk.New(name, *c, freshdesk.Deps{Blobs: d.blobs, Cursors: d.store, Client: d.client, Metrics: d.metrics, Log: d.log})
 			}),
 	}
 }
