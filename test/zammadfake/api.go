@@ -417,25 +417,26 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request, actor int64
 	writeJSON(w, http.StatusOK, out)
 }
 
-// searchTickets answers the one query the poller sends, updated_at:>=<RFC 3339>, sorted by
-// updated_at ascending, with expand=true: a list.
+// searchTickets answers the one query the poller sends, updated_at:>=now-<N>s (the search
+// index's date math), sorted by updated_at ascending, with expand=true: a list.
 func (s *Server) searchTickets(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	page, per := pagination(r, 50, 200)
 	since, ok := strings.CutPrefix(q.Get("query"), "updated_at:>=")
 	if !ok || q.Get("sort_by") != "updated_at" || q.Get("order_by") != "asc" {
-		writeError(w, http.StatusUnprocessableEntity, "the fake answers only query=updated_at:>=<time>&sort_by=updated_at&order_by=asc")
+		writeError(w, http.StatusUnprocessableEntity, "the fake answers only query=updated_at:>=now-<N>s&sort_by=updated_at&order_by=asc")
 		return
 	}
 	if s.noIndex {
 		writeJSON(w, http.StatusOK, []any{}) // Zammad without its index searches titles for the text
 		return
 	}
-	from, err := time.Parse(time.RFC3339, strings.Trim(since, `"`))
-	if err != nil {
-		writeError(w, http.StatusUnprocessableEntity, "bad time: "+err.Error())
+	secs, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(since, "now-"), "s"), 10, 64)
+	if err != nil || !strings.HasPrefix(since, "now-") || !strings.HasSuffix(since, "s") {
+		writeError(w, http.StatusUnprocessableEntity, "the fake answers only updated_at:>=now-<N>s")
 		return
 	}
+	from := s.now().Add(-time.Duration(secs) * time.Second)
 	var list []*Ticket
 	for _, t := range s.tickets {
 		if at, _ := time.Parse(time.RFC3339, t.UpdatedAt); !at.Before(from) {

@@ -45,8 +45,12 @@ func (h *Helpdesk) pollOnce(ctx context.Context, sink connectors.Sink) error {
 	}
 	newest := cursor
 	for page := 1; page <= maxPages && ctx.Err() == nil; page++ {
+		// Relative to the search index's clock (date math, "now-Ns"): no time of day in the
+		// query, whose colons the query syntax would take for fields, and no reliance on the
+		// two clocks agreeing beyond the overlap.
+		ago := int64(h.now().Sub(since)/time.Second) + 1
 		q := fmt.Sprintf("/api/v1/tickets/search?expand=true&sort_by=updated_at&order_by=asc&page=%d&per_page=%d&query=%s",
-			page, searchPage, query("updated_at:>="+since.UTC().Format(time.RFC3339)))
+			page, searchPage, query(fmt.Sprintf("updated_at:>=now-%ds", ago)))
 		var list []ticket
 		if err := h.api.do(ctx, http.MethodGet, q, nil, &list, 0); err != nil {
 			return fmt.Errorf("zammad: tickets updated since %s: %w", since.Format(time.RFC3339), err)

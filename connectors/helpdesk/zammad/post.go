@@ -76,8 +76,9 @@ type poster struct {
 	conv     normalize.Conversation
 	customer int64
 	ticket   int64 // 0 until a ticket exists
-	// followUp is the closed ticket a new one follows up, 0 for none.
-	followUp int64
+	// followUp is the closed ticket a new one follows up (ID 0: none); its Number, when
+	// known, is what agents see.
+	followUp ticket
 	// found says the conversation had a ticket the router did not know of: an earlier
 	// attempt's, so every message is looked for before it is written.
 	found bool
@@ -114,7 +115,7 @@ func (p *poster) resolve(ctx context.Context) error {
 		}
 	}
 	slices.SortFunc(mine, func(a, b ticket) int { return int(b.ID - a.ID) })
-	p.ticket, p.followUp = 0, 0
+	p.ticket, p.followUp = 0, ticket{}
 	for _, t := range mine {
 		if normalize.Ref(itoa(t.ID)) == p.conv.FollowUpOf {
 			continue // the gateway decided on a follow-up, even if an agent reopened it since
@@ -126,9 +127,14 @@ func (p *poster) resolve(ctx context.Context) error {
 	}
 	switch {
 	case p.conv.FollowUpOf != "":
-		p.followUp, _ = strconv.ParseInt(string(p.conv.FollowUpOf), 10, 64)
+		p.followUp.ID, _ = strconv.ParseInt(string(p.conv.FollowUpOf), 10, 64)
+		for _, t := range mine {
+			if t.ID == p.followUp.ID {
+				p.followUp = t
+			}
+		}
 	case len(mine) > 0:
-		p.followUp = mine[0].ID
+		p.followUp = mine[0]
 	}
 	return nil
 }
@@ -170,7 +176,10 @@ func (p *poster) post(ctx context.Context, d connectors.Delivery) (int64, error)
 			return 0, err
 		}
 		if p.ticket == 0 || p.ticket == closed {
-			p.ticket, p.followUp = 0, closed
+			p.ticket = 0
+			if p.followUp.ID != closed {
+				p.followUp = ticket{ID: closed}
+			}
 			return p.create(ctx, d.Message)
 		}
 		return p.append(ctx, d.Message)
@@ -211,9 +220,13 @@ func (p *poster) create(ctx context.Context, m normalize.Message) (int64, error)
 	body["tags"] = strings.Join(h.tags(p.conv, m), ",")
 	body["article"] = art
 	body[h.cfg.Attributes.Conversation] = string(p.conv.ID)
-	if p.followUp != 0 {
-		body["title"] = fmt.Sprintf("%s (follow-up to #%d)", art.Subject, p.followUp)
-		body["links"] = map[string]any{"Ticket": map[string][]int64{"normal": {p.followUp}}}
+	if f := p.followUp; f.ID != 0 {
+		number := f.Number
+		if number == "" {
+			number = itoa(f.ID) // its attribute was changed in Zammad: the link still names it
+		}
+		body["title"] = fmt.Sprintf("%s (follow-up to #%s)", art.Subject, number)
+		body["links"] = map[string]any{"Ticket": map[string][]int64{"normal": {f.ID}}}
 	}
 	var out ticket
 	if err := h.api.do(ctx, http.MethodPost, "/api/v1/tickets?expand=true", body, &out, 0); err != nil {
@@ -228,7 +241,7 @@ func (p *poster) create(ctx context.Context, m normalize.Message) (int64, error)
 		_ = json.Unmarshal(raw, &articleIDs)
 	}
 	h.log.InfoContext(ctx, "zammad: ticket created", "helpdesk", h.name, "conv", p.conv.ID, "msg_id", m.ID, "ticket", p.ticket,
-		"follow_up_of", p.followUp)
+		"follow_up_of", p.followUp.ID)
 	if len(articleIDs) > 0 {
 		h.own.Put(articleIDs[0], true)
 		return articleIDs[0], nil

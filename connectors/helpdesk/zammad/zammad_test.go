@@ -188,7 +188,8 @@ func TestClosedTicket(t *testing.T) {
 		require.NotEqual(t, ref, next)
 		require.Equal(t, []int64{ticketID(t, ref)}, e.zm.Links(ticketID(t, next)))
 		tk, _ := e.zm.Ticket(ticketID(t, next))
-		require.Contains(t, tk.Title, "follow-up to #"+string(ref))
+		old, _ := e.zm.Ticket(ticketID(t, ref))
+		require.Contains(t, tk.Title, "follow-up to #"+old.Number, "agents know tickets by number")
 	})
 	t.Run("reopen", func(t *testing.T) {
 		e := newEnv(t, func(cfg *Config) { cfg.ClosedTicket = ClosedReopen })
