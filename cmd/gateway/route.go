@@ -182,4 +182,8 @@ func writeExplanation(w io.Writer, rules router.Rules, trials []router.Trial, d 
 	if d.Assignee != nil {
 		fmt.Fprintf(w, "assignee: %s\n", d.Assignee.ID)
 	}
+	if d.Bot != "" {
+		// Only a conversation the rule opens is the bot's, and only unless duty of care flags it.
+		fmt.Fprintf(w, "bot: %s (answers first when this opens the conversation)\n", d.Bot)
+	}
 }
