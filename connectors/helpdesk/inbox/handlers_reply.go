@@ -187,43 +187,14 @@ func uploadName(fh *multipart.FileHeader) string {
 // change. Then the inbox's list follows.
 func (i *Inbox) handleStatus(status normalize.Status) sessionHandler {
 	return func(w http.ResponseWriter, r *http.Request, s session) {
-		ctx := r.Context()
-		conv, err := i.ownConversation(ctx, r.PathValue("id"))
-		if err != nil {
-			i.conversationError(w, s, err)
-			return
-		}
-		token := r.PostFormValue("token")
-		if !tokenPattern.MatchString(token) {
-			token = randomToken()
-		}
-		agent := firstNonEmpty(s.DisplayName, s.Agent)
-		msg := normalize.Message{
-			Direction:    normalize.Outbound,
-			Source:       i.name,
-			ExternalID:   normalize.ExternalID("status-" + token),
-			Conversation: conv.ID,
-			Author:       agentAuthor(s),
-			Kind:         normalize.KindSystem,
-			Status:       status,
-			Text:         statusText(status, agent),
-			SentAt:       i.now().UTC(),
-		}
-		sink, err := i.currentSink()
-		if err == nil {
-			err = sink.Deliver(ctx, msg)
-		}
-		if err != nil {
-			i.log.Error("set status", "conv", conv.ID, "status", status, "err", err)
-			i.renderError(w, s, http.StatusServiceUnavailable, "The status could not be changed; please try again.")
-			return
-		}
-		if err := i.setTicketStatus(ctx, conv.ID, status, i.now()); err != nil {
-			i.log.Error("set ticket status", "conv", conv.ID, "status", status, "err", err)
-		}
-		i.log.Info("conversation status changed", "conv", conv.ID, "status", status, "agent", s.Agent)
-		i.changed(ctx, conv.ID)
-		http.Redirect(w, r, i.threadURL(conv.ID), http.StatusSeeOther)
+		i.deliverChange(w, r, s, change{prefix: "status", failed: "The status could not be changed; please try again.",
+			fill: func(m *normalize.Message, agent string) { m.Status, m.Text = status, statusText(status, agent) },
+			done: func(ctx context.Context, conv normalize.ConversationID) {
+				if err := i.setTicketStatus(ctx, conv, status, i.now()); err != nil {
+					i.log.Error("set ticket status", "conv", conv, "status", status, "err", err)
+				}
+				i.log.Info("conversation status changed", "conv", conv, "status", status, "agent", s.Agent)
+			}})
 	}
 }
 

@@ -31,6 +31,7 @@ func (i *Inbox) Mount(mux *http.ServeMux) {
 	handle("POST "+p+"/conversations/{id}/reply", i.authed(asPage, i.handleReply))
 	handle("POST "+p+"/conversations/{id}/close", i.authed(asPage, i.handleStatus(normalize.StatusClosed)))
 	handle("POST "+p+"/conversations/{id}/reopen", i.authed(asPage, i.handleStatus(normalize.StatusOpen)))
+	handle("POST "+p+"/conversations/{id}/complex", i.authed(asPage, i.handleFlagComplex))
 	handle("POST "+p+"/conversations/{id}/typing", i.authed(asAPI, i.handleTyping))
 	handle("GET "+p+"/attachments/{conv}/{msg}/{index}", i.authed(asAPI, i.handleAttachment))
 	handle("GET "+p+"/events", i.authed(asAPI, i.handleEvents))
