@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"net/http"
 	"net/mail"
@@ -353,7 +354,7 @@ func (h *Helpdesk) file(ctx context.Context, a normalize.Attachment) (fileOut, e
 func (h *Helpdesk) customer(ctx context.Context, conv normalize.Conversation) (int64, error) {
 	u := user{Firstname: playerName(conv), Roles: []string{"Customer"},
 		Note: fmt.Sprintf("Player on %s (%s), created by the casino gateway.", conv.Channel, conv.Address)}
-	field, value := "login", strings.ToLower(h.cfg.LoginPrefix+string(conv.Channel)+":"+string(conv.Address))
+	field, value := "login", login(h.cfg.LoginPrefix, conv)
 	if email := playerEmail(conv); email != "" {
 		field, value = "email", email
 		u.Email, u.Login = email, email
@@ -398,6 +399,20 @@ func (h *Helpdesk) customer(ctx context.Context, conv normalize.Conversation) (i
 	h.customers.Put(key, out.ID)
 	h.users.Put(out.ID, out)
 	return out.ID, nil
+}
+
+// login is the login of a player without an e-mail address: prefix, channel and address.
+// Zammad lowercases logins, so an address with capitals (a web chat visitor's ID) gets a
+// short hash of its exact spelling, and two visitors differing in case stay two customers.
+func login(prefix string, conv normalize.Conversation) string {
+	raw := prefix + string(conv.Channel) + ":" + string(conv.Address)
+	l := strings.ToLower(raw)
+	if l == raw {
+		return l
+	}
+	f := fnv.New32a()
+	_, _ = f.Write([]byte(raw))
+	return fmt.Sprintf("%s~%08x", l, f.Sum32())
 }
 
 // findUser looks a user up by login or email through the search, with the search index's

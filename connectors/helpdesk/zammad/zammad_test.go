@@ -393,3 +393,11 @@ func TestWithoutSearchIndex(t *testing.T) {
 	}
 	require.Equal(t, 1, customers)
 }
+
+// TestLoginKeepsCase: Zammad lowercases logins; addresses differing only in case stay apart.
+func TestLoginKeepsCase(t *testing.T) {
+	lower, upper := conversation(normalize.KindWebchat, "visitor:abc"), conversation(normalize.KindWebchat, "visitor:ABC")
+	require.Equal(t, "gateway:chan:visitor:abc", login("gateway:", lower))
+	require.Regexp(t, `^gateway:chan:visitor:abc~[0-9a-f]{8}$`, login("gateway:", upper))
+	require.Equal(t, login("gateway:", upper), login("gateway:", upper))
+}
