@@ -26,7 +26,9 @@ func TestValidateSLAStages(t *testing.T) {
 			`sla.near_breach: want a share of the target between 0% and 100% such as "80%", got "120%"`}},
 		{"near breach words", func(c *Config) { c.SLA.NearBreach = "soon" }, []string{
 			`sla.near_breach: want a share of the target such as "80%" or a duration before it runs out such as "10m", got "soon"`}},
-		{"stage priorities", func(c *Config) { c.SLA.NearBreachPriority, c.SLA.BreachPriority, c.SLA.Complex.Priority = "hi", "top", "now" }, []string{
+		{"stage priorities", func(c *Config) {
+			c.SLA.NearBreachPriority, c.SLA.BreachPriority, c.SLA.Complex.Priority = "hi", "top", "now"
+		}, []string{
 			`sla.near_breach_priority: want low, normal, high or urgent, got "hi"`,
 			`sla.breach_priority: want low, normal, high or urgent, got "top"`,
 			`sla.complex.priority: want low, normal, high or urgent, got "now"`,
