@@ -193,6 +193,7 @@ default_helpdesk: zm
 	after, _ := zm.Ticket(closed.ID)
 	require.Equal(t, "closed", after.State, "the closed ticket stays closed")
 	require.False(t, e.logs.Contains(zammadfake.Token), "the API token must never reach the logs")
+	require.False(t, e.logs.Contains("zammad: poll failed"), "the reconciling poll at start must be a query Zammad answers")
 }
 
 // zammadThreads returns the customer's articles of each ticket without their markers, keyed
