@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -14,12 +15,27 @@ import (
 )
 
 // faqBots builds the FAQ bots of the routes that have one (issue 17), named like their
-// rules (routingRules), and the engine that runs them; nil when no route has a bot.
+// rules (routingRules), and the engine that runs them; nil when no route has a bot. It
+// hands off the conversations held by bots no longer configured.
 // Knowledge files are read now, so a broken one fails the start with its route's key.
-func faqBots(cfg *config.Config, configFile string, st *store.Store, directory router.Directory, reg prometheus.Registerer, log *slog.Logger) (*faqbot.Engine, error) {
+func faqBots(ctx context.Context, cfg *config.Config, configFile string, st *store.Store, directory router.Directory, reg prometheus.Registerer, log *slog.Logger) (*faqbot.Engine, error) {
 	bots, err := loadBots(cfg, configFile, log)
-	if err != nil || len(bots) == 0 {
+	if err != nil {
 		return nil, err
+	}
+	// A conversation held by a bot the configuration no longer has would wait for an answer
+	// no one gives: it goes to its helpdesk now.
+	names := make([]string, len(bots))
+	for i, b := range bots {
+		names[i] = b.Name()
+	}
+	if n, err := st.ReleaseOthers(ctx, names); err != nil {
+		return nil, err
+	} else if n > 0 {
+		log.Warn("faqbot: conversations of bots no longer configured handed to their helpdesks", "conversations", n)
+	}
+	if len(bots) == 0 {
+		return nil, nil
 	}
 	var dir faqbot.Directory
 	if directory != nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/casino-support/gateway/normalize"
 )
@@ -100,4 +101,33 @@ func (s *Store) Settle(ctx context.Context, conv normalize.ConversationID, throu
 		return nil
 	})
 	return settled, err
+}
+
+// ReleaseOthers hands off every conversation held by a bot not named in bots (a bot removed
+// from the configuration, or every bot when there are none), as Release does, and returns
+// how many it released. Run at start: no one would ever answer such a conversation.
+func (s *Store) ReleaseOthers(ctx context.Context, bots []string) (int, error) {
+	var n int64
+	err := s.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
+		query := `UPDATE lanes SET held = '', due_at = CASE WHEN EXISTS (SELECT 1 FROM messages m
+			WHERE m.conversation_id = lanes.conversation_id AND m.direction = lanes.direction AND m.state = 'queued')
+			THEN COALESCE(due_at, ?) END
+			WHERE direction = ? AND held <> ''`
+		args := []any{millis(s.now()), normalize.Inbound}
+		if len(bots) > 0 {
+			query += ` AND held NOT IN (?` + strings.Repeat(", ?", len(bots)-1) + `)`
+			for _, b := range bots {
+				args = append(args, b)
+			}
+		}
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return fmt.Errorf("store: release conversations of unknown bots: %w", err)
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return fmt.Errorf("store: release conversations of unknown bots: %w", err)
+		}
+		return nil
+	})
+	return int(n), err
 }

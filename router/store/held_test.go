@@ -91,6 +91,20 @@ func TestHeldLanes(t *testing.T) {
 			settled, err = st.Settle(ctx, conv, acc[1].ID)
 			require.NoError(t, err)
 			require.False(t, settled, "a handed-off conversation is not settled")
+
+			// A bot no longer configured leaves nothing held: the start releases it.
+			other := func(normalize.Message) store.Assessment { return store.Assessment{Helpdesk: "desk", Hold: "gone"} }
+			acc, err = st.Intake(ctx, []normalize.Message{inbound("p3", "g1")}, other)
+			require.NoError(t, err)
+			n, err := st.ReleaseOthers(ctx, []string{"faq", "other"})
+			require.NoError(t, err)
+			require.Equal(t, 1, n)
+			bot, err = st.HeldBy(ctx, acc[0].Conversation)
+			require.NoError(t, err)
+			require.Empty(t, bot)
+			n, err = st.ReleaseOthers(ctx, nil)
+			require.NoError(t, err)
+			require.Zero(t, n)
 		})
 	}
 }
