@@ -9,13 +9,12 @@ import (
 	"hash/fnv"
 	"io"
 	"net/http"
-	"net/mail"
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/helpdesk/hdkit"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -208,7 +207,7 @@ func (p *poster) create(ctx context.Context, m normalize.Message) (int64, error)
 	if err != nil {
 		return 0, fmt.Errorf("zammad: create the ticket of %s: %w", p.conv.ID, err)
 	}
-	art.Subject = title(p.conv, m)
+	art.Subject = hdkit.Subject(p.conv, m, subjectRunes)
 	if m.Kind != normalize.KindSystem {
 		// Written by the API user for the customer, as Zammad's phone tickets are.
 		art.OriginByID = p.customer
@@ -297,14 +296,7 @@ func isClosedRefusal(err error) bool {
 // article is m as an article: the customer's public web article with the files inline, or
 // an internal note for the gateway's notices and Updates.
 func (h *Helpdesk) article(ctx context.Context, m normalize.Message) (articleOut, error) {
-	text := m.Text
-	if m.Location != nil {
-		text = strings.TrimSpace(text + fmt.Sprintf("\nLocation: %.6f,%.6f", m.Location.Latitude, m.Location.Longitude))
-	}
-	if text == "" && len(m.Attachments) > 0 {
-		text = fmt.Sprintf("(%d attachment(s))", len(m.Attachments))
-	}
-	a := articleOut{Body: withMarker(text, m.ID), ContentType: "text/plain", Type: "web", Sender: "Customer"}
+	a := articleOut{Body: withMarker(hdkit.Body(m), m.ID), ContentType: "text/plain", Type: "web", Sender: "Customer"}
 	if m.Kind == normalize.KindSystem || m.Update != nil {
 		a.Type, a.Sender, a.Internal = "note", "Agent", true
 	}
@@ -352,10 +344,10 @@ func (h *Helpdesk) file(ctx context.Context, a normalize.Attachment) (fileOut, e
 // customer returns the Zammad user of the player, found or created once per identity: by
 // e-mail when the player has one, else by the login "<prefix><channel>:<address>".
 func (h *Helpdesk) customer(ctx context.Context, conv normalize.Conversation) (int64, error) {
-	u := user{Firstname: playerName(conv), Roles: []string{"Customer"},
+	u := user{Firstname: hdkit.PlayerName(conv), Roles: []string{"Customer"},
 		Note: fmt.Sprintf("Player on %s (%s), created by the casino gateway.", conv.Channel, conv.Address)}
 	field, value := "login", login(h.cfg.LoginPrefix, conv)
-	if email := playerEmail(conv); email != "" {
+	if email := hdkit.PlayerEmail(conv); email != "" {
 		field, value = "email", email
 		u.Email, u.Login = email, email
 	} else {
@@ -438,44 +430,10 @@ func (h *Helpdesk) findUser(ctx context.Context, field, value string) (int64, er
 	return 0, nil
 }
 
-// playerEmail is the player's e-mail address when the channel knows it, lower-cased.
-func playerEmail(conv normalize.Conversation) string {
-	if a, err := mail.ParseAddress(conv.Player.Email); err == nil {
-		return strings.ToLower(a.Address)
-	}
-	if conv.ChannelKind == normalize.KindEmail {
-		if a, err := mail.ParseAddress(string(conv.Address)); err == nil {
-			return strings.ToLower(a.Address)
-		}
-	}
-	return ""
-}
-
-func playerName(conv normalize.Conversation) string {
-	if n := strings.TrimSpace(conv.Player.DisplayName); n != "" {
-		return n
-	}
-	return "Player on " + string(conv.Channel)
-}
-
 // tags are the configured tags and the conversation's, with its channel kind, language and
 // VIP tier.
 func (h *Helpdesk) tags(conv normalize.Conversation, first normalize.Message) []string {
-	tags := slices.Clone(h.cfg.Tags)
-	tags = append(tags, "channel_"+tagPart(string(conv.ChannelKind)))
-	if conv.Language != "" {
-		tags = append(tags, "lang_"+tagPart(conv.Language))
-	}
-	if tier := max(conv.Player.VIPTier, first.Author.VIPTier); tier > 0 {
-		tags = append(tags, "vip_"+strconv.Itoa(tier))
-	}
-	for _, t := range conv.Tags {
-		if t = tagPart(t); t != "" {
-			tags = append(tags, t)
-		}
-	}
-	slices.Sort(tags)
-	return slices.Compact(tags)
+	return hdkit.Tags(h.cfg.Tags, conv, first, tagPart)
 }
 
 func tagPart(s string) string {
@@ -526,24 +484,4 @@ func (h *Helpdesk) priorityName(p normalize.Priority, breached bool) string {
 		r++
 	}
 	return names[max(0, min(r, len(names)-1))]
-}
-
-// title is the first message's e-mail subject, else its first line, capped, or a generic one.
-func title(conv normalize.Conversation, first normalize.Message) string {
-	generic := "Message from " + string(conv.Channel)
-	if first.Kind == normalize.KindSystem {
-		return generic
-	}
-	text := first.Text
-	if s := strings.TrimSpace(first.Subject); s != "" {
-		text = s
-	}
-	line, _, _ := strings.Cut(strings.TrimSpace(text), "\n")
-	if line = strings.TrimSpace(line); line == "" {
-		return generic
-	}
-	if utf8.RuneCountInString(line) > subjectRunes {
-		line = string([]rune(line)[:subjectRunes-1]) + "…"
-	}
-	return line
 }
