@@ -190,13 +190,12 @@ func (s *Server) AddAgent(name string) int64 {
 	return a.ID
 }
 
-// DeleteContact deletes a contact, as an admin merging two contacts deletes one.
+// DeleteContact deletes a contact for good, as merging two contacts does to the secondary
+// one (its identifiers free again).
 func (s *Server) DeleteContact(id int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c, ok := s.contacts[id]; ok {
-		c.Deleted = true
-	}
+	delete(s.contacts, id)
 }
 
 // Tickets returns a copy of every ticket by id.
