@@ -83,7 +83,7 @@ func TestConformance(t *testing.T) {
 		// echo is the notification of the ticket after the player's message was posted.
 		EchoOf: func(t *testing.T, ticket normalize.Ref, _ connectors.Delivery, _ normalize.ExternalID) {
 			e := envs.Get(t)
-			e.hd.seen.forget(ticketID(t, ticket))
+			e.hd.seen.Delete(ticketID(t, ticket))
 			notify(t, e, ticket)
 		},
 		// A follow-up is linked by the follow_up_of_<id> tag (and its subject).

@@ -27,7 +27,7 @@ type seenTicket struct {
 // stored, or the ticket is none of the gateway's; only then may the hook acknowledge the
 // notification or the poller move its cursor on.
 func (h *Helpdesk) syncTicket(ctx context.Context, sink connectors.Sink, id int64) error {
-	unlock := h.lockTicket(id)
+	unlock := h.ticketLocks.LockID(id)
 	defer unlock()
 	var t ticket
 	if _, err := h.api.do(ctx, http.MethodGet, "/api/v2/tickets/"+itoa(id), nil, &t); err != nil {
@@ -42,7 +42,7 @@ func (h *Helpdesk) syncTicket(ctx context.Context, sink connectors.Sink, id int6
 		h.log.DebugContext(ctx, "freshdesk: passing over a ticket the gateway did not create", "helpdesk", h.name, "ticket", id)
 		return nil
 	}
-	seen, known := h.seen.get(id)
+	seen, known := h.seen.Get(id)
 	if !known {
 		// A ticket starts open; one first seen in another status has that change delivered
 		// (again, after a restart: the store applies a status it has without sending anything).
@@ -99,7 +99,7 @@ func (h *Helpdesk) syncTicket(ctx context.Context, sink connectors.Sink, id int6
 			h.metrics.events.WithLabelValues(eventReply).Inc()
 		}
 	}
-	h.seen.put(id, seenTicket{LastConv: last, Status: t.Status})
+	h.seen.Put(id, seenTicket{LastConv: last, Status: t.Status})
 	return nil
 }
 
@@ -108,7 +108,7 @@ func (h *Helpdesk) syncTicket(ctx context.Context, sink connectors.Sink, id int6
 // the gateway's own notes (by the IDs it recorded and by marker).
 func (h *Helpdesk) reply(ctx context.Context, conv normalize.ConversationID, t ticket, c conversation) (normalize.Message, bool, error) {
 	_, marked := markedID(c.Body)
-	own, _ := h.own.get(c.ID)
+	own, _ := h.own.Get(c.ID)
 	switch {
 	case own || marked:
 		h.metrics.events.WithLabelValues(eventIgnoredEcho).Inc()
@@ -186,7 +186,7 @@ func (h *Helpdesk) fetchFile(ctx context.Context, a attachment) (normalize.Attac
 
 // agentName returns an agent's name, remembered; an agent deleted since is "Freshdesk agent".
 func (h *Helpdesk) agentName(ctx context.Context, id int64) (string, error) {
-	if name, ok := h.agents.get(id); ok {
+	if name, ok := h.agents.Get(id); ok {
 		return name, nil
 	}
 	var a agent
@@ -197,7 +197,7 @@ func (h *Helpdesk) agentName(ctx context.Context, id int64) (string, error) {
 		return "", fmt.Errorf("freshdesk: agent %d: %w", id, err)
 	}
 	name := nameOr(a.Contact.Name, "Freshdesk agent")
-	h.agents.put(id, name)
+	h.agents.Put(id, name)
 	return name, nil
 }
 
@@ -234,12 +234,4 @@ func nameOr(name, fallback string) string {
 		return name
 	}
 	return fallback
-}
-
-// lockTicket serialises the syncs of one ticket, so a webhook and the poller never deliver
-// one ticket's events concurrently (the locks are striped, so their number stays fixed).
-func (h *Helpdesk) lockTicket(id int64) (unlock func()) {
-	mu := &h.ticketLocks[uint64(id)%uint64(len(h.ticketLocks))]
-	mu.Lock()
-	return mu.Unlock
 }

@@ -22,12 +22,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/helpdesk/hdkit"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -54,20 +54,18 @@ type Helpdesk struct {
 	cfg     Config
 	api     *client
 	blobs   connectors.Blobs
-	cursors connectors.Cursors
 	log     *slog.Logger
 	now     func() time.Time
 	sink    connectors.SinkSlot // filled while Run runs, for the hook
 	metrics *metrics
 
-	contacts    memo[string, int64] // identity key → Freshdesk contact id
-	agents      memo[int64, string] // agent (user) id → name
-	own         memo[int64, bool]   // notes the gateway wrote, for echo suppression
-	ticketLocks [64]sync.Mutex      // see lockTicket
-	convLocks   [256]sync.Mutex     // see lockConversation
-	cursorMu    sync.Mutex
-	cursor      string                  // the poll cursor, see poll.go
-	seen        memo[int64, seenTicket] // ticket → what was delivered of it (in memory: the store dedups after a restart)
+	contacts    hdkit.Memo[string, int64]     // identity key → Freshdesk contact id
+	agents      hdkit.Memo[int64, string]     // agent (user) id → name
+	own         hdkit.Memo[int64, bool]       // notes the gateway wrote, for echo suppression
+	ticketLocks hdkit.Stripes                 // one ticket's syncs take turns (a webhook and the poller)
+	convLocks   hdkit.Stripes                 // one conversation's posts take turns
+	cursor      hdkit.Cursor                  // the poll cursor, see poll.go
+	seen        hdkit.Memo[int64, seenTicket] // ticket → what was delivered of it (in memory: the store dedups after a restart)
 }
 
 var (
@@ -107,8 +105,8 @@ func New(name normalize.InstanceName, cfg Config, d Deps) (*Helpdesk, error) {
 	if err != nil {
 		return nil, fmt.Errorf("freshdesk %s: %w", name, err)
 	}
-	return &Helpdesk{name: name, cfg: cfg, api: newClient(cfg, d.Client, d.Now, m), blobs: d.Blobs, cursors: d.Cursors,
-		log: d.Log, now: d.Now, metrics: m}, nil
+	return &Helpdesk{name: name, cfg: cfg, api: newClient(cfg, d.Client, d.Now, m), blobs: d.Blobs,
+		log: d.Log, now: d.Now, metrics: m, cursor: hdkit.Cursor{Store: d.Cursors, Instance: name, Key: cursorKey}}, nil
 }
 
 // Run makes the hook deliver to sink and, in mode poll (or as mode webhook's safety net),
@@ -128,43 +126,11 @@ func (h *Helpdesk) Run(ctx context.Context, sink connectors.Sink) error {
 		return nil
 	}
 	err = connectors.RunSingleton(ctx, sink, h.name, "freshdesk-poll", func(ctx context.Context) error {
-		h.pollLoop(ctx, sink, interval)
+		hdkit.PollLoop(ctx, sink, h.name, interval, h.log, "freshdesk", func(ctx context.Context) error { return h.pollOnce(ctx, sink) })
 		return nil
 	})
 	if ctx.Err() != nil {
 		return nil
 	}
 	return err
-}
-
-// memo remembers values looked up once (contacts and agents do not change often, and a stale
-// name only shows on a reply). It is safe for concurrent use.
-type memo[K comparable, V any] struct {
-	mu sync.Mutex
-	m  map[K]V
-}
-
-// maxMemo bounds a memo; when full it starts over, which costs look-ups, never correctness.
-const maxMemo = 10000
-
-func (m *memo[K, V]) get(k K) (V, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, ok := m.m[k]
-	return v, ok
-}
-
-func (m *memo[K, V]) put(k K, v V) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.m == nil || len(m.m) >= maxMemo {
-		m.m = map[K]V{}
-	}
-	m.m[k] = v
-}
-
-func (m *memo[K, V]) forget(k K) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.m, k)
 }

@@ -114,7 +114,7 @@ func (e *env) agentReply(t *testing.T, ticket normalize.Ref, replyID, text strin
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if cid, repeat := e.replies[replyID]; repeat {
-		e.hd.seen.forget(id)
+		e.hd.seen.Delete(id)
 		return cid
 	}
 	cid, err := e.fd.AgentReply(id, e.agent, text)

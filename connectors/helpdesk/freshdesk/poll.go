@@ -23,39 +23,11 @@ const cursorKey = "updated-since"
 // firstLookBack is how far back the very first poll starts.
 const firstLookBack = time.Hour
 
-// saveTimeout bounds storing the cursor after ctx ended.
-const saveTimeout = 5 * time.Second
-
-// pollLoop polls every interval until ctx ends.
-func (h *Helpdesk) pollLoop(ctx context.Context, sink connectors.Sink, interval time.Duration) {
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		err := h.pollOnce(ctx, sink)
-		switch {
-		case ctx.Err() != nil:
-		case connectors.IsUnauthorized(err):
-			h.log.ErrorContext(ctx, "freshdesk: Freshdesk refuses the gateway's API key; check api_key and the agent's role", "helpdesk", h.name, "err", err)
-			connectors.ReportHealth(sink, h.name, err)
-		case err != nil:
-			h.log.WarnContext(ctx, "freshdesk: poll failed", "helpdesk", h.name, "err", err)
-			connectors.ReportHealth(sink, h.name, err)
-		default:
-			connectors.ReportHealth(sink, h.name, nil)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
-}
-
 // pollOnce reads the pages of updated tickets until the last or an error.
 func (h *Helpdesk) pollOnce(ctx context.Context, sink connectors.Sink) error {
-	cursor, err := h.loadCursor(ctx)
+	cursor, err := h.cursor.Load(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("freshdesk: %w", err)
 	}
 	if cursor == "" {
 		cursor = h.now().Add(-firstLookBack).UTC().Format(time.RFC3339)
@@ -79,41 +51,12 @@ func (h *Helpdesk) pollOnce(ctx context.Context, sink connectors.Sink) error {
 			}
 		}
 		if latest != cursor {
-			if err := h.saveCursor(ctx, latest); err != nil {
-				return err
+			if err := h.cursor.Save(ctx, latest); err != nil {
+				return fmt.Errorf("freshdesk: %w", err)
 			}
 			cursor = latest
 		}
 		next = nextPage(hdr)
-	}
-	return nil
-}
-
-func (h *Helpdesk) loadCursor(ctx context.Context) (string, error) {
-	h.cursorMu.Lock()
-	defer h.cursorMu.Unlock()
-	if h.cursor != "" || h.cursors == nil {
-		return h.cursor, nil
-	}
-	c, err := h.cursors.Cursor(ctx, h.name, cursorKey)
-	if err != nil {
-		return "", fmt.Errorf("freshdesk: load the poll cursor: %w", err)
-	}
-	h.cursor = c
-	return c, nil
-}
-
-func (h *Helpdesk) saveCursor(ctx context.Context, c string) error {
-	h.cursorMu.Lock()
-	defer h.cursorMu.Unlock()
-	h.cursor = c
-	if h.cursors == nil {
-		return nil
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
-	defer cancel()
-	if err := h.cursors.SetCursor(sctx, h.name, cursorKey, c); err != nil {
-		return fmt.Errorf("freshdesk: save the poll cursor: %w", err)
 	}
 	return nil
 }

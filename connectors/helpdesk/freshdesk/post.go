@@ -5,11 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"mime/multipart"
 	"net/http"
-	"net/mail"
 	"net/textproto"
 	"net/url"
 	"slices"
@@ -18,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/helpdesk/hdkit"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -52,7 +51,7 @@ func (h *Helpdesk) Post(ctx context.Context, conv normalize.Conversation, msgs [
 	// Attempts of one conversation's post may overlap (a replica stalled past its lease while
 	// another took the lane over); in this process they take turns, and the look-ups below
 	// find what the one before wrote.
-	unlock := h.lockConversation(conv.ID)
+	unlock := h.convLocks.Lock(string(conv.ID))
 	defer unlock()
 	requester, err := h.requester(ctx, conv)
 	if err != nil {
@@ -200,8 +199,8 @@ func (p *poster) create(ctx context.Context, m normalize.Message) (normalize.Ext
 	h := p.h
 	f := form{
 		"requester_id": {itoa(p.requester)},
-		"subject":      {subject(p.conv, m)},
-		"description":  {htmlBody(messageText(m), conversationMarker(h.conversationKey(p.conv.ID)), marker(m.ID))},
+		"subject":      {hdkit.Subject(p.conv, m, subjectRunes)},
+		"description":  {htmlBody(hdkit.Body(m), conversationMarker(h.conversationKey(p.conv.ID)), marker(m.ID))},
 		"status":       {strconv.Itoa(statusOpen)},
 		"priority":     {strconv.Itoa(freshdeskPriority(p.conv, m))},
 		"source":       {strconv.Itoa(h.cfg.Source)},
@@ -209,7 +208,7 @@ func (p *poster) create(ctx context.Context, m normalize.Message) (normalize.Ext
 	if h.cfg.GroupID != 0 {
 		f["group_id"] = []string{itoa(h.cfg.GroupID)}
 	}
-	tags := h.tags(p.conv, m)
+	tags := hdkit.Tags(h.cfg.Tags, p.conv, m, tagPart)
 	if p.followUp != 0 {
 		// Freshdesk links tickets only as parent and child or to a tracker, both features of
 		// some plans: the subject and a tag, which views and searches find, name the old one.
@@ -234,7 +233,7 @@ func (p *poster) create(ctx context.Context, m normalize.Message) (normalize.Ext
 func (p *poster) append(ctx context.Context, m normalize.Message) (normalize.ExternalID, error) {
 	h := p.h
 	path := "/api/v2/tickets/" + itoa(p.ticket.ID)
-	f := form{"body": {htmlBody(messageText(m), marker(m.ID))}}
+	f := form{"body": {htmlBody(hdkit.Body(m), marker(m.ID))}}
 	switch {
 	case m.Update != nil:
 		// The fields first: a retry that finds the note finds the fields set as well.
@@ -261,7 +260,7 @@ func (p *poster) append(ctx context.Context, m normalize.Message) (normalize.Ext
 		// it by its marker.
 		return "", fmt.Errorf("freshdesk: the answer of the note on ticket %d has no id", p.ticket.ID)
 	}
-	h.own.put(out.ID, true)
+	h.own.Put(out.ID, true)
 	return normalize.ExternalID(itoa(out.ID)), nil
 }
 
@@ -386,18 +385,6 @@ func sortedKeys(m map[string]any) []string {
 	return keys
 }
 
-// messageText is what a player's message says in Freshdesk.
-func messageText(m normalize.Message) string {
-	text := m.Text
-	if m.Location != nil {
-		text = strings.TrimSpace(text + fmt.Sprintf("\nLocation: %.6f,%.6f", m.Location.Latitude, m.Location.Longitude))
-	}
-	if text == "" && len(m.Attachments) > 0 {
-		text = fmt.Sprintf("(%d attachment(s))", len(m.Attachments))
-	}
-	return text
-}
-
 // staleRequester turns Freshdesk's refusal of a contact the gateway remembered (an admin
 // merged or deleted it since) into a retryable error and forgets the contact, so the retry
 // finds or creates the player's contact afresh instead of the message being dead-lettered.
@@ -406,14 +393,14 @@ func (h *Helpdesk) staleRequester(ctx context.Context, conv normalize.Conversati
 	if !connectors.IsPermanent(err) || !strings.Contains(msg, "HTTP 400") || !(strings.Contains(msg, "requester_id") || strings.Contains(msg, "user_id")) {
 		return err
 	}
-	h.contacts.forget(requesterKey(conv))
+	h.contacts.Delete(requesterKey(conv))
 	h.log.WarnContext(ctx, "freshdesk: the player's contact is gone in Freshdesk; looking it up again", "helpdesk", h.name, "conv", conv.ID)
 	return fmt.Errorf("freshdesk: the contact of %s was refused (merged or deleted in Freshdesk), found again on the retry: %v", conv.ID, err)
 }
 
 // requesterKey is the identity a player's Freshdesk contact is remembered by.
 func requesterKey(conv normalize.Conversation) string {
-	if email := playerEmail(conv); email != "" {
+	if email := hdkit.PlayerEmail(conv); email != "" {
 		return "email:" + email
 	}
 	return "ext:" + externalContactID(conv)
@@ -429,12 +416,12 @@ func externalContactID(conv normalize.Conversation) string {
 // one, else by unique_external_id, and created when there is none.
 func (h *Helpdesk) requester(ctx context.Context, conv normalize.Conversation) (int64, error) {
 	key := requesterKey(conv)
-	if id, ok := h.contacts.get(key); ok {
+	if id, ok := h.contacts.Get(key); ok {
 		return id, nil
 	}
-	c := contact{Name: playerName(conv)}
+	c := contact{Name: hdkit.PlayerName(conv)}
 	q := "/api/v2/contacts?"
-	if email := playerEmail(conv); email != "" {
+	if email := hdkit.PlayerEmail(conv); email != "" {
 		c.Email = email
 		q += "email=" + url.QueryEscape(email)
 	} else {
@@ -477,29 +464,8 @@ func (h *Helpdesk) requester(ctx context.Context, conv normalize.Conversation) (
 	if id == 0 {
 		return 0, fmt.Errorf("freshdesk: the contact of %s has no id", conv.ID)
 	}
-	h.contacts.put(key, id)
+	h.contacts.Put(key, id)
 	return id, nil
-}
-
-// playerEmail is the player's e-mail address when the channel knows it (Player.Email, or
-// the address of an e-mail conversation), lower-cased; "" otherwise.
-func playerEmail(conv normalize.Conversation) string {
-	if a, err := mail.ParseAddress(conv.Player.Email); err == nil {
-		return strings.ToLower(a.Address)
-	}
-	if conv.ChannelKind == normalize.KindEmail {
-		if a, err := mail.ParseAddress(string(conv.Address)); err == nil {
-			return strings.ToLower(a.Address)
-		}
-	}
-	return ""
-}
-
-func playerName(conv normalize.Conversation) string {
-	if n := strings.TrimSpace(conv.Player.DisplayName); n != "" {
-		return n
-	}
-	return "Player on " + string(conv.Channel)
 }
 
 // conversationKey is what the conversation marker of the conversation's tickets names.
@@ -515,26 +481,6 @@ func (h *Helpdesk) conversationOf(description string) (normalize.ConversationID,
 	}
 	c, ok := strings.CutPrefix(key, h.cfg.MarkerPrefix)
 	return normalize.ConversationID(c), ok && c != ""
-}
-
-// tags are the configured tags and the conversation's, with its channel kind, language and
-// VIP tier as tags Freshdesk views and automations can use.
-func (h *Helpdesk) tags(conv normalize.Conversation, first normalize.Message) []string {
-	tags := slices.Clone(h.cfg.Tags)
-	tags = append(tags, "channel_"+tagPart(string(conv.ChannelKind)))
-	if conv.Language != "" {
-		tags = append(tags, "lang_"+tagPart(conv.Language))
-	}
-	if tier := max(conv.Player.VIPTier, first.Author.VIPTier); tier > 0 {
-		tags = append(tags, "vip_"+strconv.Itoa(tier))
-	}
-	for _, t := range conv.Tags {
-		if t = tagPart(t); t != "" {
-			tags = append(tags, t)
-		}
-	}
-	slices.Sort(tags)
-	return slices.Compact(tags)
 }
 
 // tagPart makes s a Freshdesk tag: lower case, no commas, at most 32 characters.
@@ -589,35 +535,4 @@ func priorityNumber(p normalize.Priority, breached bool) int {
 		r++
 	}
 	return min(r, 3) + 1
-}
-
-// subject is the first message's e-mail subject, else its first line, capped, or a generic
-// one for a message without text or from the gateway itself.
-func subject(conv normalize.Conversation, first normalize.Message) string {
-	generic := "Message from " + string(conv.Channel)
-	if first.Kind == normalize.KindSystem {
-		return generic
-	}
-	text := first.Text
-	if s := strings.TrimSpace(first.Subject); s != "" {
-		text = s
-	}
-	line, _, _ := strings.Cut(strings.TrimSpace(text), "\n")
-	if line = strings.TrimSpace(line); line == "" {
-		return generic
-	}
-	if utf8.RuneCountInString(line) > subjectRunes {
-		line = string([]rune(line)[:subjectRunes-1]) + "…"
-	}
-	return line
-}
-
-// lockConversation makes the posts of one conversation in this process take turns. The
-// locks are striped, so their number stays fixed.
-func (h *Helpdesk) lockConversation(id normalize.ConversationID) (unlock func()) {
-	f := fnv.New32a()
-	_, _ = f.Write([]byte(id))
-	mu := &h.convLocks[f.Sum32()%uint32(len(h.convLocks))]
-	mu.Lock()
-	return mu.Unlock
 }
