@@ -122,11 +122,14 @@ func (s *Store) migrateOne(ctx context.Context, f string, version int) error {
 	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("store: create schema_migrations: %w", err)
 	}
-	var current int
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+	// Each version is looked up on its own rather than compared with the highest applied:
+	// versions are handed out to pieces of work built side by side, so one may land after a
+	// higher one already reached a database, and it must still be applied there.
+	var applied int
+	if err := tx.QueryRowContext(ctx, s.d.sql(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), version).Scan(&applied); err != nil {
 		return fmt.Errorf("store: read schema version: %w", err)
 	}
-	if version <= current {
+	if applied > 0 {
 		return nil
 	}
 	body, err := fs.ReadFile(s.d.migrations, f)
