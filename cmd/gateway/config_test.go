@@ -194,7 +194,8 @@ func TestRTDefaults(t *testing.T) {
 	c, err := config.Parse([]byte(rtYAML), ".", fakeEnv(map[string]string{"RT_TOKEN": "1-2-abc"}), catalog(connectorTypes()))
 	require.NoError(t, err)
 	require.Equal(t, &rt.Config{URL: "https://rt.example/REST/2.0", Token: "1-2-abc", Queue: "Support", GatewayUser: "gateway",
-		RequestorDomain: "players.invalid", PollInterval: 15 * time.Second, SettleDelay: 5 * time.Second}, c.Helpdesks[0].Settings)
+		RequestorDomain: "players.invalid", PollInterval: 15 * time.Second, SettleDelay: 5 * time.Second,
+		ClosedTicket: settings.ClosedFollowUp}, c.Helpdesks[0].Settings)
 }
 
 func TestRTValidate(t *testing.T) {
