@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/helpdesk/hdkit"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -21,7 +22,7 @@ const auditsPage = 100
 // once all of it is stored, or the ticket is none of the gateway's; only then may the hook
 // acknowledge the notification or the poller move its cursor on.
 func (h *Helpdesk) syncTicket(ctx context.Context, sink connectors.Sink, id int64) error {
-	unlock := h.lockTicket(id)
+	unlock := h.ticketLocks.LockID(id)
 	defer unlock()
 	var t struct {
 		Ticket ticket `json:"ticket"`
@@ -154,13 +155,14 @@ func (h *Helpdesk) reply(ctx context.Context, m normalize.Message, a audit, e ev
 	if authorID == 0 {
 		authorID = a.AuthorID
 	}
-	_, marked := markedID(e.Body)
+	_, marked := hdkit.MarkedID(e.Body)
+	_, own := h.own.Get(e.ID)
 	switch {
 	case !e.Public:
 		h.log.DebugContext(ctx, "zendesk: passing over an internal note", "helpdesk", h.name, "ticket", a.TicketID, "comment", e.ID)
 		h.metrics.events.WithLabelValues(eventIgnoredNote).Inc()
 		return m, false, nil
-	case h.own.has(e.ID) || marked:
+	case own || marked:
 		h.metrics.events.WithLabelValues(eventIgnoredEcho).Inc()
 		return m, false, nil // the gateway's own comment: a player's message it posted
 	}
@@ -224,7 +226,7 @@ func (h *Helpdesk) user(ctx context.Context, id int64) (user, error) {
 	if id <= 0 {
 		return user{}, nil // Zendesk itself (-1): triggers and automations
 	}
-	if u, ok := h.users.get(id); ok {
+	if u, ok := h.users.Get(id); ok {
 		return u, nil
 	}
 	var out struct {
@@ -236,7 +238,7 @@ func (h *Helpdesk) user(ctx context.Context, id int64) (user, error) {
 		}
 		return user{}, fmt.Errorf("zendesk: user %d: %w", id, err)
 	}
-	h.users.put(id, out.User)
+	h.users.Put(id, out.User)
 	return out.User, nil
 }
 
@@ -282,15 +284,6 @@ func parseID(s string) int64 {
 	return n
 }
 
-// lockTicket serialises the reading of one ticket's audits, so a webhook and the poller never
-// deliver one ticket's events concurrently; most other tickets go on meanwhile (the locks
-// are striped, so their number stays fixed however many tickets there are).
-func (h *Helpdesk) lockTicket(id int64) (unlock func()) {
-	mu := &h.ticketLocks[uint64(id)%uint64(len(h.ticketLocks))]
-	mu.Lock()
-	return mu.Unlock
-}
-
 func (h *Helpdesk) seenAudit(ticket int64) int64 {
 	h.seenMu.Lock()
 	defer h.seenMu.Unlock()
@@ -302,7 +295,7 @@ func (h *Helpdesk) seenAudit(ticket int64) int64 {
 func (h *Helpdesk) markSeen(ticket, audit int64) {
 	h.seenMu.Lock()
 	defer h.seenMu.Unlock()
-	if len(h.seen) >= maxMemo {
+	if len(h.seen) >= hdkit.MaxMemo {
 		h.seen = map[int64]int64{}
 	}
 	h.seen[ticket] = audit

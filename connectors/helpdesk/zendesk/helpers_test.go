@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/casino-support/gateway/connectors"
-
+	"github.com/casino-support/gateway/connectors/helpdesk/hdkit"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/test/conformance"
 	"github.com/casino-support/gateway/test/httpfault"
@@ -81,7 +81,7 @@ func (e *env) held(t *testing.T) map[normalize.ConversationID][]normalize.Messag
 		seen[conv] = id
 		ids := []normalize.MessageID{}
 		for _, c := range tk.Comments {
-			if m, ok := markedID(c.Body); ok {
+			if m, ok := hdkit.MarkedID(c.Body); ok {
 				ids = append(ids, m)
 			}
 		}

@@ -1,7 +1,6 @@
 package zendesk
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/helpdesk/hdkit"
 	"github.com/casino-support/gateway/connectors/hmacsig"
 )
 
@@ -85,7 +85,7 @@ func (h *Helpdesk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, connectors.ErrNotRunning.Error(), http.StatusServiceUnavailable)
 		return
 	}
-	ctx, cancel := mergeCancel(r.Context(), runCtx)
+	ctx, cancel := hdkit.MergeCancel(r.Context(), runCtx)
 	defer cancel()
 	if err := h.syncTicket(ctx, sink, id); err != nil {
 		h.metrics.hooks.WithLabelValues(hookNotStored).Inc()
@@ -95,15 +95,4 @@ func (h *Helpdesk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.metrics.hooks.WithLabelValues(hookStored).Inc()
 	w.WriteHeader(http.StatusOK)
-}
-
-// mergeCancel returns a context of the request that also ends when Run's does, so a
-// shutdown does not wait for a hook's look-ups.
-func mergeCancel(req, run context.Context) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancelCause(req)
-	stop := context.AfterFunc(run, func() { cancel(context.Cause(run)) })
-	return ctx, func() {
-		stop()
-		cancel(nil)
-	}
 }

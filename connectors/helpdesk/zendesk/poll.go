@@ -24,34 +24,6 @@ const cursorKey = "incremental-tickets"
 // time, and tickets the gateway created before it had a cursor are at most that old.
 const firstLookBack = time.Hour
 
-// saveTimeout bounds storing the cursor after ctx ended.
-const saveTimeout = 5 * time.Second
-
-// pollLoop polls every interval until ctx ends.
-func (h *Helpdesk) pollLoop(ctx context.Context, sink connectors.Sink, interval time.Duration) {
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		err := h.pollOnce(ctx, sink)
-		switch {
-		case ctx.Err() != nil:
-		case connectors.IsUnauthorized(err):
-			h.log.ErrorContext(ctx, "zendesk: Zendesk refuses the gateway's credentials; check email, token and their role", "helpdesk", h.name, "err", err)
-			connectors.ReportHealth(sink, h.name, err)
-		case err != nil:
-			h.log.WarnContext(ctx, "zendesk: poll failed", "helpdesk", h.name, "err", err)
-			connectors.ReportHealth(sink, h.name, err)
-		default:
-			connectors.ReportHealth(sink, h.name, nil)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
-}
-
 // exportPage is one page of the incremental export.
 type exportPage struct {
 	Tickets     []ticket `json:"tickets"`
@@ -61,9 +33,9 @@ type exportPage struct {
 
 // pollOnce reads pages of the export until its end or an error.
 func (h *Helpdesk) pollOnce(ctx context.Context, sink connectors.Sink) error {
-	cursor, err := h.loadCursor(ctx)
+	cursor, err := h.cursor.Load(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("zendesk: %w", err)
 	}
 	for ctx.Err() == nil {
 		q := "/api/v2/incremental/tickets/cursor?cursor=" + urlQuery(cursor)
@@ -83,43 +55,14 @@ func (h *Helpdesk) pollOnce(ctx context.Context, sink connectors.Sink) error {
 			}
 		}
 		if page.AfterCursor != "" && page.AfterCursor != cursor {
-			if err := h.saveCursor(ctx, page.AfterCursor); err != nil {
-				return err
+			if err := h.cursor.Save(ctx, page.AfterCursor); err != nil {
+				return fmt.Errorf("zendesk: %w", err)
 			}
 			cursor = page.AfterCursor
 		}
 		if page.EndOfStream || page.AfterCursor == "" {
 			return nil
 		}
-	}
-	return nil
-}
-
-func (h *Helpdesk) loadCursor(ctx context.Context) (string, error) {
-	h.cursorMu.Lock()
-	defer h.cursorMu.Unlock()
-	if h.cursor != "" || h.cursors == nil {
-		return h.cursor, nil
-	}
-	c, err := h.cursors.Cursor(ctx, h.name, cursorKey)
-	if err != nil {
-		return "", fmt.Errorf("zendesk: load the export cursor: %w", err)
-	}
-	h.cursor = c
-	return c, nil
-}
-
-func (h *Helpdesk) saveCursor(ctx context.Context, c string) error {
-	h.cursorMu.Lock()
-	defer h.cursorMu.Unlock()
-	h.cursor = c
-	if h.cursors == nil {
-		return nil
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
-	defer cancel()
-	if err := h.cursors.SetCursor(sctx, h.name, cursorKey, c); err != nil {
-		return fmt.Errorf("zendesk: save the export cursor: %w", err)
 	}
 	return nil
 }

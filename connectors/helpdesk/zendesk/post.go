@@ -4,15 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"net/http"
-	"net/mail"
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/helpdesk/hdkit"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -44,7 +42,7 @@ func (h *Helpdesk) Post(ctx context.Context, conv normalize.Conversation, msgs [
 	// Attempts of one conversation's post may overlap (a replica stalled past its lease while
 	// another took the lane over); in this process they take turns, and the look-ups below
 	// find what the one before wrote.
-	unlock := h.lockConversation(conv.ID)
+	unlock := h.convLocks.Lock(string(conv.ID))
 	defer unlock()
 	requester, err := h.requester(ctx, conv)
 	if err != nil {
@@ -199,12 +197,12 @@ func (p *poster) create(ctx context.Context, m normalize.Message) (int64, error)
 	}
 	t := ticket{
 		ExternalID:   h.externalID(p.conv.ID),
-		Subject:      subject(p.conv, m),
+		Subject:      hdkit.Subject(p.conv, m, subjectRunes),
 		Priority:     zendeskPriority(p.conv, m),
 		RequesterID:  p.requester,
 		GroupID:      h.cfg.GroupID,
 		BrandID:      h.cfg.BrandID,
-		Tags:         h.tags(p.conv, m),
+		Tags:         hdkit.Tags(h.cfg.Tags, p.conv, m, tagPart),
 		CustomFields: h.fields(p.conv, m.Update),
 		Comment:      c,
 	}
@@ -252,7 +250,7 @@ func (p *poster) append(ctx context.Context, m normalize.Message) (int64, error)
 	var t ticket
 	if m.Update != nil {
 		t = ticket{Priority: updatePriority(m.Update), CustomFields: h.fields(p.conv, m.Update),
-			Comment: &comment{Body: withMarker(m.Text, m.ID), Public: false}}
+			Comment: &comment{Body: hdkit.WithMarker(m.Text, m.ID), Public: false}}
 	} else {
 		c, err := h.comment(ctx, m, p.requester)
 		if err != nil {
@@ -275,7 +273,7 @@ func (p *poster) append(ctx context.Context, m normalize.Message) (int64, error)
 func (h *Helpdesk) commentOf(a audit, ticket int64) (int64, error) {
 	for _, e := range a.Events {
 		if e.Type == "Comment" && e.ID != 0 {
-			h.own.note(e.ID)
+			h.own.Put(e.ID, true)
 			return e.ID, nil
 		}
 	}
@@ -293,14 +291,7 @@ func isClosedRefusal(err error) bool {
 // comment is a player's message as a public comment by the requester, with its files
 // uploaded.
 func (h *Helpdesk) comment(ctx context.Context, m normalize.Message, requester int64) (*comment, error) {
-	text := m.Text
-	if m.Location != nil {
-		text = strings.TrimSpace(text + fmt.Sprintf("\nLocation: %.6f,%.6f", m.Location.Latitude, m.Location.Longitude))
-	}
-	if text == "" && len(m.Attachments) > 0 {
-		text = fmt.Sprintf("(%d attachment(s))", len(m.Attachments))
-	}
-	c := &comment{Body: withMarker(text, m.ID), Public: true, AuthorID: requester}
+	c := &comment{Body: hdkit.WithMarker(hdkit.Body(m), m.ID), Public: true, AuthorID: requester}
 	if m.Kind == normalize.KindSystem {
 		// The gateway speaking (a notice), not the player: an internal note by the API user.
 		c.Public, c.AuthorID = false, 0
@@ -346,15 +337,15 @@ func (h *Helpdesk) staleRequester(ctx context.Context, conv normalize.Conversati
 	if !connectors.IsPermanent(err) || !strings.Contains(msg, "http 422") || !(strings.Contains(msg, "requester") || strings.Contains(msg, "author")) {
 		return err
 	}
-	h.requesters.forget(requesterKey(conv))
-	h.users.forget(requester)
+	h.requesters.Delete(requesterKey(conv))
+	h.users.Delete(requester)
 	h.log.WarnContext(ctx, "zendesk: the player's user is gone in Zendesk; looking it up again", "helpdesk", h.name, "conv", conv.ID, "user", requester)
 	return fmt.Errorf("zendesk: user %d of %s was refused (merged or deleted in Zendesk), found again on the retry: %v", requester, conv.ID, err)
 }
 
 // requesterKey is the identity a player's Zendesk user is remembered by.
 func requesterKey(conv normalize.Conversation) string {
-	if email := playerEmail(conv); email != "" {
+	if email := hdkit.PlayerEmail(conv); email != "" {
 		return "email:" + email
 	}
 	return "ext:" + string(conv.Channel) + ":" + string(conv.Address)
@@ -363,14 +354,14 @@ func requesterKey(conv normalize.Conversation) string {
 // requester returns the Zendesk user of the player, created or updated once per identity:
 // by e-mail when the player has one, else by the external ID "<channel>:<address>".
 func (h *Helpdesk) requester(ctx context.Context, conv normalize.Conversation) (int64, error) {
-	u := user{Name: playerName(conv)}
+	u := user{Name: hdkit.PlayerName(conv)}
 	key := requesterKey(conv)
-	if email := playerEmail(conv); email != "" {
+	if email := hdkit.PlayerEmail(conv); email != "" {
 		u.Email, u.SkipVerifyEmail = email, true
 	} else {
 		u.ExternalID = string(conv.Channel) + ":" + string(conv.Address)
 	}
-	if id, ok := h.requesters.get(key); ok {
+	if id, ok := h.requesters.Get(key); ok {
 		return id, nil
 	}
 	var out struct {
@@ -382,30 +373,9 @@ func (h *Helpdesk) requester(ctx context.Context, conv normalize.Conversation) (
 	if out.User.ID == 0 {
 		return 0, fmt.Errorf("zendesk: find or create the requester of %s: the answer has no user id", conv.ID)
 	}
-	h.requesters.put(key, out.User.ID)
-	h.users.put(out.User.ID, out.User)
+	h.requesters.Put(key, out.User.ID)
+	h.users.Put(out.User.ID, out.User)
 	return out.User.ID, nil
-}
-
-// playerEmail is the player's e-mail address when the channel knows it (Player.Email, or
-// the address of an e-mail conversation), lower-cased; "" otherwise.
-func playerEmail(conv normalize.Conversation) string {
-	if a, err := mail.ParseAddress(conv.Player.Email); err == nil {
-		return strings.ToLower(a.Address)
-	}
-	if conv.ChannelKind == normalize.KindEmail {
-		if a, err := mail.ParseAddress(string(conv.Address)); err == nil {
-			return strings.ToLower(a.Address)
-		}
-	}
-	return ""
-}
-
-func playerName(conv normalize.Conversation) string {
-	if n := strings.TrimSpace(conv.Player.DisplayName); n != "" {
-		return n
-	}
-	return "Player on " + string(conv.Channel)
 }
 
 // externalID is the external_id of the conversation's tickets.
@@ -417,26 +387,6 @@ func (h *Helpdesk) externalID(conv normalize.ConversationID) string {
 func (h *Helpdesk) conversationOf(externalID string) (normalize.ConversationID, bool) {
 	c, ok := strings.CutPrefix(externalID, h.cfg.ExternalIDPrefix)
 	return normalize.ConversationID(c), ok && c != ""
-}
-
-// tags are the configured tags and the conversation's, with its channel kind, language and
-// VIP tier as tags Zendesk views and triggers can use.
-func (h *Helpdesk) tags(conv normalize.Conversation, first normalize.Message) []string {
-	tags := slices.Clone(h.cfg.Tags)
-	tags = append(tags, "channel_"+tagPart(string(conv.ChannelKind)))
-	if conv.Language != "" {
-		tags = append(tags, "lang_"+tagPart(conv.Language))
-	}
-	if tier := max(conv.Player.VIPTier, first.Author.VIPTier); tier > 0 {
-		tags = append(tags, "vip_"+strconv.Itoa(tier))
-	}
-	for _, t := range conv.Tags {
-		if t = tagPart(t); t != "" {
-			tags = append(tags, t)
-		}
-	}
-	slices.Sort(tags)
-	return slices.Compact(tags)
 }
 
 // tagPart makes s a Zendesk tag: lower case, no spaces or commas.
@@ -489,36 +439,4 @@ func priorityName(p normalize.Priority, breached bool) string {
 		r++
 	}
 	return priorities[min(r, len(priorities)-1)]
-}
-
-// subject is the first message's e-mail subject, else its first line, capped, or a generic
-// one for a message without text or from the gateway itself.
-func subject(conv normalize.Conversation, first normalize.Message) string {
-	generic := "Message from " + string(conv.Channel)
-	if first.Kind == normalize.KindSystem {
-		return generic
-	}
-	text := first.Text
-	if s := strings.TrimSpace(first.Subject); s != "" {
-		text = s
-	}
-	line, _, _ := strings.Cut(strings.TrimSpace(text), "\n")
-	if line = strings.TrimSpace(line); line == "" {
-		return generic
-	}
-	if utf8.RuneCountInString(line) > subjectRunes {
-		line = string([]rune(line)[:subjectRunes-1]) + "…"
-	}
-	return line
-}
-
-// lockConversation makes the posts of one conversation in this process take turns. The
-// locks are striped, so their number stays fixed; two conversations sharing a stripe only
-// wait for each other.
-func (h *Helpdesk) lockConversation(id normalize.ConversationID) (unlock func()) {
-	f := fnv.New32a()
-	_, _ = f.Write([]byte(id))
-	mu := &h.convLocks[f.Sum32()%uint32(len(h.convLocks))]
-	mu.Lock()
-	return mu.Unlock
 }

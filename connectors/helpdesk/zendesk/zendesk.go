@@ -28,6 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/helpdesk/hdkit"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -55,19 +56,19 @@ type Helpdesk struct {
 	cfg     Config
 	api     *client
 	blobs   connectors.Blobs
-	cursors connectors.Cursors
 	log     *slog.Logger
 	now     func() time.Time
 	sink    connectors.SinkSlot // filled while Run runs, for the hook
 	metrics *metrics
 
-	requesters  memo[string, int64] // identity key → Zendesk user id
-	users       memo[int64, user]   // user id → the user (role, name)
-	own         ownComments         // comments the gateway wrote, for echo suppression
-	ticketLocks [64]sync.Mutex      // see lockTicket
-	convLocks   [256]sync.Mutex     // see lockConversation
-	cursorMu    sync.Mutex
-	cursor      string // the export cursor, see poll.go
+	requesters hdkit.Memo[string, int64] // identity key → Zendesk user id
+	users      hdkit.Memo[int64, user]   // user id → the user (role, name)
+	// own are the comments Post created lately: an event for one of them is the gateway's
+	// own echo. The marker line catches the older ones and those of other replicas.
+	own         hdkit.Memo[int64, bool]
+	ticketLocks hdkit.Stripes // a webhook and the poller never deliver one ticket's events concurrently
+	convLocks   hdkit.Stripes // the posts of one conversation in this process take turns
+	cursor      *hdkit.Cursor // the export cursor, see poll.go
 	seenMu      sync.Mutex
 	seen        map[int64]int64 // ticket → the last audit delivered (in memory: the store dedups after a restart)
 }
@@ -103,8 +104,9 @@ func New(name normalize.InstanceName, cfg Config, d Deps) (*Helpdesk, error) {
 	if err != nil {
 		return nil, fmt.Errorf("zendesk %s: %w", name, err)
 	}
-	return &Helpdesk{name: name, cfg: cfg, api: newClient(cfg, d.Client, d.Now, m), blobs: d.Blobs, cursors: d.Cursors,
-		log: d.Log, now: d.Now, metrics: m, seen: map[int64]int64{}}, nil
+	return &Helpdesk{name: name, cfg: cfg, api: newClient(cfg, d.Client, d.Now, m), blobs: d.Blobs,
+		cursor: &hdkit.Cursor{Store: d.Cursors, Instance: name, Key: cursorKey},
+		log:    d.Log, now: d.Now, metrics: m, seen: map[int64]int64{}}, nil
 }
 
 // Run makes the hook deliver to sink and, in mode poll (or as mode webhook's safety net),
@@ -124,53 +126,11 @@ func (h *Helpdesk) Run(ctx context.Context, sink connectors.Sink) error {
 		return nil
 	}
 	err = connectors.RunSingleton(ctx, sink, h.name, "zendesk-export", func(ctx context.Context) error {
-		h.pollLoop(ctx, sink, interval)
+		hdkit.PollLoop(ctx, sink, h.name, interval, h.log, "zendesk", func(ctx context.Context) error { return h.pollOnce(ctx, sink) })
 		return nil
 	})
 	if ctx.Err() != nil {
 		return nil
 	}
 	return err
-}
-
-// memo remembers values looked up once (users do not change role often, and a stale name
-// only shows on a reply). It is safe for concurrent use.
-type memo[K comparable, V any] struct {
-	mu sync.Mutex
-	m  map[K]V
-}
-
-// maxMemo bounds a memo; when full it starts over, which costs look-ups, never correctness.
-const maxMemo = 10000
-
-func (m *memo[K, V]) get(k K) (V, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, ok := m.m[k]
-	return v, ok
-}
-
-func (m *memo[K, V]) put(k K, v V) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.m == nil || len(m.m) >= maxMemo {
-		m.m = map[K]V{}
-	}
-	m.m[k] = v
-}
-
-func (m *memo[K, V]) forget(k K) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.m, k)
-}
-
-// ownComments are the IDs of the comments Post created lately: an event for one of them is
-// the gateway's own echo. The marker line catches the older ones and those of other replicas.
-type ownComments struct{ memo[int64, bool] }
-
-func (o *ownComments) note(id int64) { o.put(id, true) }
-func (o *ownComments) has(id int64) bool {
-	_, ok := o.get(id)
-	return ok
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/helpdesk/hdkit"
 	"github.com/casino-support/gateway/connectors/ratelimit"
 	"github.com/casino-support/gateway/connectors/settings"
 	"github.com/casino-support/gateway/normalize"
@@ -321,7 +322,7 @@ func TestPollMode(t *testing.T) {
 	e := newEnv(t, func(cfg *Config) { cfg.Mode, cfg.PollInterval = ModePoll, time.Second })
 	e.zd.ExportPage = 1 // every ticket on a page of its own: the cursor moves page by page
 	cursors := &memCursors{m: map[string]string{}}
-	e.hd.cursors = cursors
+	e.hd.cursor = &hdkit.Cursor{Store: cursors, Instance: e.hd.name, Key: cursorKey}
 	conv1, conv2 := conversation(normalize.KindTelegram, "1"), conversation(normalize.KindTelegram, "2")
 	r1, _, err := e.hd.Post(t.Context(), conv1, []connectors.Delivery{delivery(conv1, "one")})
 	require.NoError(t, err)
