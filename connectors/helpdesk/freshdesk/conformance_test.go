@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -15,16 +16,27 @@ import (
 )
 
 // TestConformance runs the shared Helpdesk suite against the connector and the fake
-// Freshdesk; the suite's faults meet the connector on its own wire.
+// Freshdesk, notified by the automation rule's webhook and in mode poll; the suite's faults
+// meet the connector on its own wire.
 func TestConformance(t *testing.T) {
+	t.Run("webhook", func(t *testing.T) { runConformance(t, false) })
+	t.Run("polled", func(t *testing.T) { runConformance(t, true) })
+}
+
+func runConformance(t *testing.T, polled bool) {
 	var envs conformance.PerTest[*env]
 	notify := func(t *testing.T, e *env, ticket normalize.Ref) {
 		require.Eventually(t, func() bool { return e.fd.Notify(ticketID(t, ticket)) == nil }, waitFor, tick,
 			"the hook never acknowledged the notification")
 	}
-	conformance.RunHelpdesk(t, conformance.HelpdeskHarness{
+	tweak := func(*Config) {}
+	if polled {
+		// New takes a poll interval below Validate's floor, so the suite does not wait.
+		tweak = func(c *Config) { c.Mode, c.PollInterval = ModePoll, 20*time.Millisecond }
+	}
+	h := conformance.HelpdeskHarness{
 		New: func(t *testing.T) connectors.Helpdesk {
-			e := newEnv(t, nil)
+			e := newEnv(t, tweak)
 			envs.Put(t, e)
 			return e.hd
 		},
@@ -105,5 +117,24 @@ func TestConformance(t *testing.T) {
 			require.NoError(t, e.fd.SetStatus(ticketID(t, ticket), fs))
 			notify(t, e, ticket)
 		},
-	})
+	}
+	if polled {
+		// Freshdesk keeps what agents did for the poller: nothing is refused, only not yet read;
+		// a reply is acknowledged once the poller handed its ticket over up to it.
+		h.Hook = nil
+		notify = func(*testing.T, *env, normalize.Ref) {}
+		h.AgentSends = func(t *testing.T, ticket normalize.Ref, replyID, text string) error {
+			envs.Get(t).agentReply(t, ticket, replyID, text)
+			return nil
+		}
+		h.ReplyAcknowledged = func(t *testing.T, ticket normalize.Ref, replyID string) bool {
+			e := envs.Get(t)
+			e.mu.Lock()
+			cid := e.replies[replyID]
+			e.mu.Unlock()
+			seen, ok := e.hd.seen.Get(ticketID(t, ticket))
+			return ok && cid != 0 && seen.LastConv >= cid
+		}
+	}
+	conformance.RunHelpdesk(t, h)
 }
