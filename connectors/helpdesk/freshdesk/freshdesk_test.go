@@ -3,6 +3,7 @@ package freshdesk
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -346,4 +347,22 @@ func (c *memCursors) Cursor(_ context.Context, _ normalize.InstanceName, key str
 func (c *memCursors) SetCursor(_ context.Context, _ normalize.InstanceName, key, value string) error {
 	c.m[key] = value
 	return nil
+}
+
+// TestPollPages: more tickets changed than fit one page are all read, the poller asking again
+// from its moved cursor after each full page.
+func TestPollPages(t *testing.T) {
+	e := newEnv(t, func(cfg *Config) { cfg.Mode = ModePoll })
+	const n = pollPerPage + 30
+	for i := range n {
+		conv := newConv(normalize.KindTelegram, fmt.Sprint(i))
+		ref, _, err := e.hd.Post(t.Context(), conv, []connectors.Delivery{delivery(conv, "hello")})
+		require.NoError(t, err)
+		_, err = e.fd.AgentReply(ticketID(t, ref), e.agent, fmt.Sprintf("reply %d", i))
+		require.NoError(t, err)
+	}
+	sink := &conformance.RecordingSink{}
+	require.NoError(t, e.hd.pollOnce(t.Context(), sink))
+	require.Len(t, sink.Where(func(m normalize.Message) bool { return strings.HasPrefix(m.Text, "reply ") }), n)
+	require.GreaterOrEqual(t, e.fd.Calls("GET /api/v2/tickets"), 2+n, "the ticket look-ups of the posts and at least two pages")
 }
