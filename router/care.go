@@ -104,8 +104,3 @@ func (s careStore) Intake(ctx context.Context, msgs []normalize.Message, assess 
 	}
 	return accepted, nil
 }
-
-// escalateBreach queues the escalation of c's missed response target.
-func (r *Router) escalateBreach(ctx context.Context, c normalize.Conversation) {
-	r.escalate(ctx, c, escalation.ReasonSLABreach, fmt.Sprintf("sla_breach-%s-%d", c.ID, c.SLA.AwaitingSince.UnixMilli()))
-}

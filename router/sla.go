@@ -214,7 +214,7 @@ func (r *Router) markSLAStages(ctx context.Context) (full bool, err error) {
 	sla := r.rules.SLA
 	marked := 0
 	if sla.NearBreach != (NearBreach{}) {
-		near, err := r.store.MarkSLA(ctx, store.StageNearBreach, sla.NearBreachMark, slaBatch)
+		near, err := r.store.MarkSLA(ctx, store.StageNearBreach, r.withEscalation(sla.NearBreachMark, escalation.ReasonSLANearBreach), slaBatch)
 		if err != nil {
 			return false, fmt.Errorf("mark near-breaches: %w", err)
 		}
@@ -222,11 +222,11 @@ func (r *Router) markSLAStages(ctx context.Context) (full bool, err error) {
 			r.sla.nearBreach.WithLabelValues(sla.class(c.ChannelKind)).Inc()
 			r.log.Warn("sla: response target near", "conv", c.ID, "channel", c.Channel, "helpdesk", c.Helpdesk,
 				"next", c.SLA.Next, "awaiting_since", c.SLA.AwaitingSince, "due_at", c.SLA.DueAt)
-			r.escalate(ctx, c, escalation.ReasonSLANearBreach, fmt.Sprintf("sla_near_breach-%s-%d", c.ID, c.SLA.AwaitingSince.UnixMilli()))
+			r.escalateUnstaged(ctx, c, escalation.ReasonSLANearBreach, r.clock.Now())
 		}
 		full, marked = len(near) == slaBatch, marked+len(near)
 	}
-	breached, err := r.store.MarkSLA(ctx, store.StageBreach, sla.BreachMark, slaBatch)
+	breached, err := r.store.MarkSLA(ctx, store.StageBreach, r.withEscalation(sla.BreachMark, escalation.ReasonSLABreach), slaBatch)
 	if err != nil {
 		return false, fmt.Errorf("mark breaches: %w", err)
 	}
@@ -234,23 +234,28 @@ func (r *Router) markSLAStages(ctx context.Context) (full bool, err error) {
 		r.m.slaBreaches.WithLabelValues(string(c.Channel)).Inc()
 		r.log.Warn("sla: response target missed", "conv", c.ID, "channel", c.Channel, "helpdesk", c.Helpdesk,
 			"next", c.SLA.Next, "awaiting_since", c.SLA.AwaitingSince, "due_at", c.SLA.DueAt)
-		r.escalateBreach(ctx, c)
+		r.escalateUnstaged(ctx, c, escalation.ReasonSLABreach, r.clock.Now())
 	}
 	full, marked = full || len(breached) == slaBatch, marked+len(breached)
 	if sla.Complex.After > 0 {
-		escalated, err := r.store.MarkComplexEscalations(ctx, r.clock.Now().Add(-sla.Complex.After), sla.Complex.Mark, slaBatch)
+		mark := sla.Complex.Mark
+		mark.Records = r.stagedEscalation(escalation.ReasonComplex)
+		escalated, err := r.store.MarkComplexEscalations(ctx, r.clock.Now().Add(-sla.Complex.After), mark, slaBatch)
 		if err != nil {
 			return false, fmt.Errorf("mark complex escalations: %w", err)
 		}
 		for _, c := range escalated {
 			r.sla.complex.Inc()
 			r.log.Warn("sla: complex case escalated", "conv", c.ID, "channel", c.Channel, "helpdesk", c.Helpdesk, "group", sla.Complex.Mark.Group)
-			r.escalate(ctx, c, escalation.ReasonComplex, fmt.Sprintf("complex-%s-%d", c.ID, r.clock.Now().UnixMilli()))
+			r.escalateUnstaged(ctx, c, escalation.ReasonComplex, r.clock.Now())
 		}
 		full, marked = full || len(escalated) == slaBatch, marked+len(escalated)
 	}
 	if marked > 0 {
 		r.poke()
+		if q, ok := r.opts.Escalations.(stagedEscalations); ok {
+			q.Wake()
+		}
 	}
 	return full, nil
 }
@@ -312,17 +317,60 @@ func (r *Router) watchSLA(ctx context.Context) {
 	}
 }
 
-// escalate queues the escalation webhook's call of reason about c under key.
-func (r *Router) escalate(ctx context.Context, c normalize.Conversation, reason, key string) {
-	if r.opts.Escalations == nil {
+// stagedEscalations is an Escalations whose calls the store can queue in the transaction
+// that marks a stage (escalation.Queue is one): a crash between marking and queueing would
+// otherwise lose the call, since the stage is marked once.
+type stagedEscalations interface {
+	Stage(e escalation.Escalation) (escalation.Staged, error)
+	Wake()
+}
+
+// withEscalation is mark with the escalation of reason queued in its transaction, when the
+// escalations can be.
+func (r *Router) withEscalation(mark store.SLAMark, reason string) store.SLAMark {
+	mark.Records = r.stagedEscalation(reason)
+	return mark
+}
+
+// stagedEscalation writes the escalation of reason with each stage marked; nil when there
+// are no escalations, or they cannot be staged (escalateUnstaged queues them after).
+func (r *Router) stagedEscalation(reason string) store.StageRecords {
+	q, ok := r.opts.Escalations.(stagedEscalations)
+	if !ok {
+		return nil
+	}
+	return func(c normalize.Conversation, at time.Time) ([]store.StageRecord, error) {
+		st, err := q.Stage(stageEscalation(c, reason, at))
+		if err != nil {
+			return nil, err
+		}
+		return []store.StageRecord{{Instance: st.Instance, Key: st.Key, Value: st.Value, Unless: st.Done, Expires: st.Expires}}, nil
+	}
+}
+
+// escalateUnstaged queues the escalation of reason about c, marked at at, after its mark,
+// for escalations the store cannot queue with the mark.
+func (r *Router) escalateUnstaged(ctx context.Context, c normalize.Conversation, reason string, at time.Time) {
+	if _, ok := r.opts.Escalations.(stagedEscalations); ok || r.opts.Escalations == nil {
 		return
 	}
-	e := escalation.Escalation{Key: key, Reason: reason, Conversation: c.ID, Channel: c.Channel, Helpdesk: c.Helpdesk,
-		Ticket: string(c.Ticket), Player: escalation.PlayerOf(c), Priority: c.Priority, Language: c.Language}
-	if reason != escalation.ReasonComplex {
-		e.DueAt = c.SLA.DueAt
-	}
+	e := stageEscalation(c, reason, at)
 	if err := r.opts.Escalations.Enqueue(ctx, e); err != nil {
 		r.log.Error("sla: queue the escalation", "conv", c.ID, "reason", reason, "err", err)
 	}
+}
+
+// stageEscalation is the escalation of a stage of reason about c, marked at at. Its key names
+// the clock run (the complex case's mark), so the same stage is the same call.
+func stageEscalation(c normalize.Conversation, reason string, at time.Time) escalation.Escalation {
+	key := fmt.Sprintf("%s-%s-%d", reason, c.ID, c.SLA.AwaitingSince.UnixMilli())
+	if reason == escalation.ReasonComplex {
+		key = fmt.Sprintf("%s-%s-%d", reason, c.ID, at.UnixMilli())
+	}
+	e := escalation.Escalation{Key: key, Reason: reason, Conversation: c.ID, Channel: c.Channel, Helpdesk: c.Helpdesk,
+		Ticket: string(c.Ticket), Player: escalation.PlayerOf(c), Priority: c.Priority, Language: c.Language, At: at}
+	if reason != escalation.ReasonComplex {
+		e.DueAt = c.SLA.DueAt
+	}
+	return e
 }

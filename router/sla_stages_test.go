@@ -1,6 +1,9 @@
 package router_test
 
 import (
+	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -216,5 +219,44 @@ func TestComplexCaseEscalates(t *testing.T) {
 		require.Equal(t, normalize.PriorityUrgent, p.Priority)
 		require.Equal(t, []string{store.TagComplex, "complex-escalated", "group:senior"}, p.Tags)
 		require.Equal(t, 1.0, metricValue(t, f.reg, "gateway_complex_escalations_total", nil))
+	})
+}
+
+// With the real escalation queue, the router has the store write each stage's escalation in
+// the marking's transaction (router/store's TestSLAStageEscalationSurvivesACrash shows what
+// that saves): the near-breach, breach and complex calls are queued by the time the stages
+// are marked, under the keys the stages always had.
+func TestSLAStageEscalationsQueuedWithTheMark(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const target, poll = 100 * time.Millisecond, 20 * time.Millisecond
+		// Stage needs no records: the store writes what it gives.
+		q := escalation.New(nil, "http://127.0.0.1:1", []byte("escalation-secret-0123456789"), escalation.Options{}, slog.New(slog.DiscardHandler))
+		rules := router.Rules{Default: "desk",
+			List: []router.Rule{{Name: "chargebacks", Keywords: []string{"chargeback"}, Helpdesk: "desk", Complex: true}},
+			SLA: router.SLA{
+				FirstResponse: map[normalize.ChannelKind]time.Duration{normalize.KindLoopback: target},
+				NearBreach:    router.NearBreach{Fraction: 0.5},
+				Complex:       router.ComplexPolicy{After: 3 * target, Mark: store.ComplexMark{Group: "senior"}},
+			}}
+		f := newFixtureRules(t, router.Options{PollInterval: poll, Escalations: q}, rules, true)
+		msg := inbound("p", 1)
+		msg.Text = "a chargeback"
+		require.NoError(t, f.r.Deliver(f.ctx, msg))
+		conv, err := f.st.ConversationAt(f.ctx, "chat", "p")
+		require.NoError(t, err)
+		for range 20 {
+			f.advance(poll)
+		}
+		recs, err := f.st.ListRecords(f.ctx, "escalation", "q/", "", 10)
+		require.NoError(t, err)
+		var keys []string
+		for _, r := range recs {
+			keys = append(keys, r.Key)
+		}
+		since := conv.SLA.AwaitingSince.UnixMilli()
+		require.Len(t, keys, 3)
+		require.Contains(t, keys, fmt.Sprintf("q/sla_near_breach-%s-%d", conv.ID, since))
+		require.Contains(t, keys, fmt.Sprintf("q/sla_breach-%s-%d", conv.ID, since))
+		require.Contains(t, strings.Join(keys, " "), "q/complex-"+string(conv.ID)+"-")
 	})
 }

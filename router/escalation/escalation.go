@@ -152,11 +152,39 @@ func (q *Queue) Enqueue(ctx context.Context, e Escalation) error {
 	if err := q.put(ctx, queued+e.Key, entry{Escalation: e, NextAt: e.At}, e.At.Add(forever)); err != nil {
 		return err
 	}
+	q.Wake()
+	return nil
+}
+
+// Staged is an escalation's queue record for a store to write in the transaction of the
+// change that raised it (the SLA's stages), so that no crash comes between the two: written
+// unless a record of Done is present (the same escalation sent in the past week).
+type Staged struct {
+	Instance   normalize.InstanceName
+	Key, Value string
+	Done       string
+	Expires    time.Time
+}
+
+// Stage is e's queue record, as Enqueue would write it, without writing it; Wake tells the
+// sender once the store wrote it.
+func (q *Queue) Stage(e Escalation) (Staged, error) {
+	if e.At.IsZero() {
+		e.At = q.now()
+	}
+	v, err := json.Marshal(entry{Escalation: e, NextAt: e.At})
+	if err != nil {
+		return Staged{}, fmt.Errorf("escalation %s: %w", e.Key, err)
+	}
+	return Staged{Instance: instance, Key: queued + e.Key, Value: string(v), Done: done + e.Key, Expires: e.At.Add(forever)}, nil
+}
+
+// Wake has the sender read the queue now rather than at its next poll.
+func (q *Queue) Wake() {
 	select {
 	case q.wake <- struct{}{}:
 	default:
 	}
-	return nil
 }
 
 func (q *Queue) put(ctx context.Context, key string, en entry, expires time.Time) error {

@@ -46,6 +46,24 @@ const (
 type SLAMark struct {
 	Priority normalize.Priority // at least this; "" leaves the priority
 	Tags     []string           // added
+	// Records, when set, gives the records to write with each conversation marked, in the
+	// marking's transaction: the escalation webhook's queued call, which a crash between a
+	// separate mark and queueing would lose (nothing lost, issue 17).
+	Records StageRecords
+}
+
+// StageRecords gives the connectors' records to write with the mark of c, made at at; an
+// error rolls the whole marking back, so the stage stays due and is marked again later.
+type StageRecords func(c normalize.Conversation, at time.Time) ([]StageRecord, error)
+
+// StageRecord is a connectors' record (connectors.Records) written with a stage's mark. It is
+// written only when neither Key nor Unless (when set) is present: a record queued or done
+// under the same idempotency key is not queued again.
+type StageRecord struct {
+	Instance   normalize.InstanceName
+	Key, Value string
+	Unless     string
+	Expires    time.Time
 }
 
 // ComplexMark is what the escalation of a complex case does: it goes to Group (its "group:"
@@ -55,6 +73,8 @@ type ComplexMark struct {
 	Group    string
 	Priority normalize.Priority
 	Tags     []string
+	// Records is as SLAMark's.
+	Records StageRecords
 }
 
 // clockTimes are a response clock's near-breach and due times as column values, started at
@@ -242,7 +262,7 @@ func (s *Store) MarkSLA(ctx context.Context, stage SLAStage, mark SLAMark, limit
 		changed := []normalize.Field{normalize.FieldSLA}
 		changed = append(changed, raise(c, mark.Priority, mark.Tags, "")...)
 		return stageMessage(*c, string(stage), changed, now)
-	})
+	}, mark.Records)
 }
 
 // MarkComplexEscalations finds up to limit conversations flagged complex at flaggedBefore or
@@ -257,7 +277,7 @@ func (s *Store) MarkComplexEscalations(ctx context.Context, flaggedBefore time.T
 		func(c *normalize.Conversation, now int64) normalize.Message {
 			changed := raise(c, mark.Priority, mark.Tags, mark.Group)
 			return stageMessage(*c, "complex", changed, now)
-		}, before)
+		}, mark.Records, before)
 }
 
 // NextComplexFlag returns when the earliest running escalation clock of a complex case
@@ -277,9 +297,9 @@ func (s *Store) NextComplexFlag(ctx context.Context) (time.Time, error) {
 // markStage is the fenced marking MarkSLA and MarkComplexEscalations share: find selects the
 // candidates; fence, given (now, id, fenceArg or now), marks one and affects no row when
 // another replica did first; apply changes the conversation read after the mark and returns
-// the Update to enqueue.
+// the Update to enqueue; records, when set, gives the records written with each mark.
 func (s *Store) markStage(ctx context.Context, find func(context.Context, *wtx, int64) (*sql.Rows, error), fence string,
-	apply func(c *normalize.Conversation, now int64) normalize.Message, fenceArg ...int64) ([]normalize.Conversation, error) {
+	apply func(c *normalize.Conversation, now int64) normalize.Message, records StageRecords, fenceArg ...int64) ([]normalize.Conversation, error) {
 	var out []normalize.Conversation
 	err := s.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
 		out = out[:0]
@@ -331,6 +351,9 @@ func (s *Store) markStage(ctx context.Context, find func(context.Context, *wtx, 
 			if err := enqueue(ctx, tx, msg, now); err != nil {
 				return err
 			}
+			if err := putStageRecords(ctx, tx, records, c, now); err != nil {
+				return err
+			}
 			out = append(out, c)
 		}
 		return nil
@@ -339,6 +362,31 @@ func (s *Store) markStage(ctx context.Context, find func(context.Context, *wtx, 
 		return nil, err
 	}
 	return out, nil
+}
+
+// putStageRecords writes the records of c's mark made at now, each unless it or its Unless
+// record is present.
+func putStageRecords(ctx context.Context, tx *wtx, records StageRecords, c normalize.Conversation, now int64) error {
+	if records == nil {
+		return nil
+	}
+	recs, err := records(c, fromMillis(now))
+	if err != nil {
+		return fmt.Errorf("store: records of the mark of %s: %w", c.ID, err)
+	}
+	for _, r := range recs {
+		unless := r.Unless
+		if unless == "" {
+			unless = r.Key
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO records (instance, key, value, expires_at, updated_at)
+			SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM records WHERE instance = ? AND key = ? AND expires_at > ?)
+			ON CONFLICT (instance, key) DO NOTHING`,
+			r.Instance, r.Key, r.Value, millis(r.Expires), now, r.Instance, unless, now); err != nil {
+			return fmt.Errorf("store: put record %s of %s with the mark of %s: %w", r.Key, r.Instance, c.ID, err)
+		}
+	}
+	return nil
 }
 
 // raise applies a stage to c: at least priority, the tags added, and when group is set its
