@@ -55,6 +55,9 @@ func TestConnectorTypes(t *testing.T) {
 			"webhook_secret: required, or hook_token for a Chatwoot release that does not sign its webhooks"},
 		"helpdesk freshdesk": {"url: required", "api_key: required: the API key of the agent the gateway acts as",
 			"webhook_secret: required in mode webhook: the shared secret the automation rule sends (at least 24 bytes), got 0 bytes"},
+		"helpdesk helpscout": {"client_id: required: the App ID of the Help Scout app", "client_secret: required: the App Secret of the Help Scout app",
+			"mailbox_id: required: the ID of the inbox new conversations go to",
+			"webhook_secret: required in mode webhook: the secret key of the Help Scout webhook (at least 16 bytes), got 0 bytes"},
 	}
 	types := connectorTypes()
 	keys := config.Keys(catalog(types))

@@ -22,6 +22,7 @@ import (
 	wacloud "github.com/casino-support/gateway/connectors/channel/whatsapp/cloud"
 	"github.com/casino-support/gateway/connectors/helpdesk/chatwoot"
 	"github.com/casino-support/gateway/connectors/helpdesk/freshdesk"
+	"github.com/casino-support/gateway/connectors/helpdesk/helpscout"
 	"github.com/casino-support/gateway/connectors/helpdesk/inbox"
 	deskloop "github.com/casino-support/gateway/connectors/helpdesk/loopback"
 	"github.com/casino-support/gateway/connectors/helpdesk/rt"
@@ -110,6 +111,10 @@ func connectorTypes() []connectorType {
 		helpdeskType("freshdesk", freshdesk.DefaultConfig,
 			func(d deps, name normalize.InstanceName, c *freshdesk.Config) (*freshdesk.Helpdesk, error) {
 				return freshdesk.New(name, *c, freshdesk.Deps{Blobs: d.blobs, Cursors: d.store, Client: d.client, Metrics: d.metrics, Log: d.log})
+			}),
+		helpdeskType("helpscout", helpscout.DefaultConfig,
+			func(d deps, name normalize.InstanceName, c *helpscout.Config) (*helpscout.Helpdesk, error) {
+				return helpscout.New(name, *c, helpscout.Deps{Blobs: d.blobs, Cursors: d.store, Client: d.client, Metrics: d.metrics, Log: d.log})
 			}),
 	}
 }

@@ -1,0 +1,101 @@
+package helpscout
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/normalize"
+	"github.com/casino-support/gateway/test/conformance"
+	"github.com/casino-support/gateway/test/httpfault"
+)
+
+// TestConformance runs the shared Helpdesk suite against the connector and the fake Help
+// Scout; the suite's faults meet the connector on its own wire.
+func TestConformance(t *testing.T) {
+	var envs conformance.PerTest[*env]
+	notify := func(t *testing.T, e *env, ticket normalize.Ref, event string) {
+		require.Eventually(t, func() bool { return e.hs.Notify(convID(t, ticket), event) == nil }, waitFor, tick,
+			"the hook never acknowledged the notification")
+	}
+	conformance.RunHelpdesk(t, conformance.HelpdeskHarness{
+		New: func(t *testing.T) connectors.Helpdesk {
+			e := newEnv(t, nil)
+			envs.Put(t, e)
+			return e.hd
+		},
+		Tickets: func(t *testing.T) map[normalize.ConversationID][]normalize.MessageID {
+			return envs.Get(t).held(t)
+		},
+		AgentReply: func(t *testing.T, ticket normalize.Ref, replyID, text string) {
+			e := envs.Get(t)
+			e.agentReply(t, ticket, replyID, text)
+			notify(t, e, ticket, "convo.agent.reply.created")
+		},
+		Hook: func(h connectors.Helpdesk) http.Handler { return h.(http.Handler) },
+		AgentSends: func(t *testing.T, ticket normalize.Ref, replyID, text string) error {
+			e := envs.Get(t)
+			e.agentReply(t, ticket, replyID, text)
+			return e.acks.Record(replyID, e.hs.Notify(convID(t, ticket), "convo.agent.reply.created"))
+		},
+		ReplyAcknowledged: func(t *testing.T, _ normalize.Ref, replyID string) bool {
+			return envs.Get(t).acks.Acknowledged(replyID)
+		},
+		FailAfter: func(t *testing.T, k int, f httpfault.Fault) {
+			envs.Get(t).faults.After(k, carries, f)
+		},
+		Blobs: func(t *testing.T) connectors.Blobs { return envs.Get(t).blobs },
+		// Files reads the attachments of the thread Post returned, with the bytes an agent
+		// downloads from Help Scout.
+		Files: func(t *testing.T, ticket normalize.Ref, _ normalize.MessageID, ext normalize.ExternalID) []conformance.File {
+			e := envs.Get(t)
+			c, ok := e.hs.Conversation(convID(t, ticket))
+			require.True(t, ok, "no conversation %s", ticket)
+			for _, th := range c.Threads {
+				if itoa(th.ID) != string(ext) {
+					continue
+				}
+				out := []conformance.File{}
+				for _, a := range th.Attachments {
+					out = append(out, conformance.File{Name: a.Filename, MediaType: a.MimeType, Content: e.hs.File(a.ID)})
+				}
+				return out
+			}
+			t.Fatalf("conversation %s has no thread %s", ticket, ext)
+			return nil
+		},
+		AgentNote: func(t *testing.T, ticket normalize.Ref, _, text string) {
+			e := envs.Get(t)
+			_, err := e.hs.AgentNote(convID(t, ticket), e.agent, text)
+			require.NoError(t, err)
+			notify(t, e, ticket, "convo.note.created")
+		},
+		// Help Scout's webhook fires for customer threads too (convo.customer.reply.created):
+		// the echo is that notification of the thread Post wrote.
+		EchoOf: func(t *testing.T, ticket normalize.Ref, _ connectors.Delivery, _ normalize.ExternalID) {
+			e := envs.Get(t)
+			e.hd.forgetSeen(convID(t, ticket))
+			notify(t, e, ticket, "convo.customer.reply.created")
+		},
+		// Help Scout links no conversations: a follow-up carries the follow-up-of-<id> tag.
+		FollowUpOf: func(t *testing.T, ticket normalize.Ref) normalize.Ref {
+			c, ok := envs.Get(t).hs.Conversation(convID(t, ticket))
+			require.True(t, ok, "no conversation %s", ticket)
+			for _, tg := range c.Tags {
+				if id, ok := strings.CutPrefix(tg, followUpTag); ok {
+					return normalize.Ref(id)
+				}
+			}
+			return ""
+		},
+		SetStatus: func(t *testing.T, ticket normalize.Ref, status normalize.Status) {
+			e := envs.Get(t)
+			hs := map[normalize.Status]string{normalize.StatusClosed: "closed", normalize.StatusOpen: "active", normalize.StatusPending: "pending"}[status]
+			require.NoError(t, e.hs.SetStatus(convID(t, ticket), e.agent, hs))
+			notify(t, e, ticket, "convo.status")
+		},
+	})
+}
