@@ -110,9 +110,11 @@ func (p *poster) resolve(ctx context.Context) error {
 	h := p.h
 	key := h.conversationKey(p.conv.ID)
 	var mine []ticket
-	// Freshdesk lists only the last 30 days' tickets unless updated_since says otherwise.
+	// Freshdesk lists only the last 30 days' tickets unless updated_since says otherwise;
+	// oldest first, so a ticket created meanwhile joins the last page instead of shifting the
+	// pages still to read.
 	next := "/api/v2/tickets?requester_id=" + itoa(p.requester) + "&include=description&per_page=100" +
-		"&order_by=created_at&order_type=desc&updated_since=" + url.QueryEscape("2000-01-01T00:00:00Z")
+		"&order_by=created_at&order_type=asc&updated_since=" + url.QueryEscape("2000-01-01T00:00:00Z")
 	for next != "" {
 		var page []ticket
 		hdr, err := h.api.do(ctx, http.MethodGet, next, nil, &page)
