@@ -26,6 +26,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/casino-support/gateway/test/fakehold"
 )
 
 // APIKey is the fake's API agent's key.
@@ -60,8 +62,7 @@ type Server struct {
 	secret     string
 	autoHook   bool
 	calls      map[string]int
-	holdWrites int
-	held       chan string
+	holds      fakehold.Writes
 	now        func() time.Time
 }
 
@@ -139,7 +140,7 @@ type File struct {
 // New starts the fake with its API agent.
 func New() *Server {
 	s := &Server{contacts: map[int64]*Contact{}, agents: map[int64]*Agent{}, tickets: map[int64]*Ticket{},
-		files: map[int64][]byte{}, calls: map[string]int{}, held: make(chan string, 16), next: 1000,
+		files: map[int64][]byte{}, calls: map[string]int{}, next: 1000,
 		clock: time.Now().UTC().Truncate(time.Second), now: time.Now}
 	s.apiAgent = s.AddAgent("Gateway API")
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -160,8 +161,7 @@ func (s *Server) SetWebhook(url, header, secret string, auto bool) {
 func (s *Server) HoldWrites(n int) <-chan string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.holdWrites = n
-	return s.held
+	return s.holds.Hold(n)
 }
 
 // SetRateLimit sets the requests allowed per minute (0: unlimited).
