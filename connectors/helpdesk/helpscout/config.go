@@ -72,6 +72,7 @@ const (
 	ModeWebhook      = "webhook"
 	ModePoll         = "poll"
 	minWebhookSecret = 16
+	maxWebhookSecret = 40 // Help Scout's limit on a webhook's secret key
 )
 
 // ClosedTicketPolicy implements settings.ClosedTicketPolicy: under follow_up the store moves
@@ -112,8 +113,11 @@ func (c *Config) Validate(p *settings.Problems) {
 	}
 	switch c.Mode {
 	case ModeWebhook:
-		if n := len(c.WebhookSecret.Value()); n < minWebhookSecret {
+		switch n := len(c.WebhookSecret.Value()); {
+		case n < minWebhookSecret:
 			p.Addf("webhook_secret", "required in mode webhook: the secret key of the Help Scout webhook (at least %d bytes), got %d bytes", minWebhookSecret, n)
+		case n > maxWebhookSecret:
+			p.Addf("webhook_secret", "Help Scout takes a secret key of at most %d characters, got %d", maxWebhookSecret, n)
 		}
 		if c.ReconcileInterval != 0 && c.ReconcileInterval < 10*time.Second {
 			p.Add("reconcile_interval", "must be 0 (off) or at least 10s")

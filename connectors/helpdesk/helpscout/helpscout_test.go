@@ -45,6 +45,7 @@ func TestConfigValidate(t *testing.T) {
 		{"no credentials", func(c *Config) { c.ClientID, c.ClientSecret = "", "" }, []string{"client_id", "client_secret"}},
 		{"no mailbox", func(c *Config) { c.MailboxID = 0 }, []string{"mailbox_id"}},
 		{"short webhook secret", func(c *Config) { c.WebhookSecret = "short" }, []string{"webhook_secret"}},
+		{"long webhook secret", func(c *Config) { c.WebhookSecret = settings.Secret(strings.Repeat("s", 41)) }, []string{"webhook_secret"}},
 		{"poll needs no secret", func(c *Config) { c.Mode, c.WebhookSecret = ModePoll, "" }, nil},
 		{"unknown mode", func(c *Config) { c.Mode = "push" }, []string{"mode"}},
 		{"bad tag", func(c *Config) { c.Tags = []string{"Two Words"} }, []string{"tags[0]"}},
