@@ -6,6 +6,8 @@
 // X-RateLimit-Limit-Minute / X-RateLimit-Remaining-Minute headers with 429 and
 // X-RateLimit-Retry-After past the quota, and webhooks signed as Help Scout signs them
 // (X-HelpScout-Signature: base64 HMAC-SHA1 of the body) with the conversation as the body.
+// Its exchanges with the connector are checked against the operations the reference
+// documents, transcribed in connectors/helpdesk/helpscout/testdata/helpscout-openapi.yaml.
 //
 // Agents act through methods (AgentReply, AgentNote, SetStatus); each action notifies the
 // configured webhook when auto is set.
