@@ -12,10 +12,11 @@ type listView struct {
 	common
 	Filter   string
 	Channel  string
+	Player   string
 	Search   string
 	Channels []channelOption
 	Statuses []statusLink
-	ClearURL string // the same status without channel and search; empty when neither is set
+	ClearURL string // the same status without channel, player and search; empty when none is set
 	Rows     []rowView
 }
 
@@ -34,6 +35,8 @@ type rowView struct {
 	Player      string
 	ChannelKind string
 	Channel     string
+	PlayerID    string
+	PlayerURL   string // the list of the player's conversations; empty without PlayerID
 	Language    string
 	VIPTier     int
 	Preview     string
@@ -47,11 +50,12 @@ type rowView struct {
 }
 
 // handleList shows the conversations with the newest activity first, filtered by status and
-// optionally by channel and a search. With ?partial=1 it answers only the list, for the page's
+// optionally by channel, player ID and a search. With ?partial=1 it answers only the list, for the page's
 // live refresh, which asks with the page's own query and so keeps its filters.
 func (i *Inbox) handleList(w http.ResponseWriter, r *http.Request, s session) {
 	query := r.URL.Query()
-	q := listQuery{Status: parseFilter(query.Get("status")), Channel: query.Get("channel"), Search: searchQuery(query.Get("q"))}
+	q := listQuery{Status: parseFilter(query.Get("status")), Channel: query.Get("channel"),
+		Player: playerQuery(query.Get("player")), Search: searchQuery(query.Get("q"))}
 	tickets, err := i.listTickets(r.Context(), q)
 	var channels []channelOption
 	if err == nil {
@@ -73,16 +77,16 @@ func (i *Inbox) handleList(w http.ResponseWriter, r *http.Request, s session) {
 	}
 	v := listView{
 		common: i.commonFor(s, "Conversations"),
-		Filter: string(q.Status), Channel: q.Channel, Search: q.Search, Channels: channels, Rows: rows,
+		Filter: string(q.Status), Channel: q.Channel, Player: q.Player, Search: q.Search, Channels: channels, Rows: rows,
 	}
 	for _, st := range []struct {
 		f     statusFilter
 		label string
 	}{{filterOpen, "Open"}, {filterClosed, "Closed"}, {filterAll, "All"}} {
 		v.Statuses = append(v.Statuses, statusLink{ID: "filter-" + string(st.f), Label: st.label,
-			URL: i.listURL(listQuery{Status: st.f, Channel: q.Channel, Search: q.Search}), Active: st.f == q.Status})
+			URL: i.listURL(listQuery{Status: st.f, Channel: q.Channel, Player: q.Player, Search: q.Search}), Active: st.f == q.Status})
 	}
-	if q.Channel != "" || q.Search != "" {
+	if q.Channel != "" || q.Player != "" || q.Search != "" {
 		v.ClearURL = i.listURL(listQuery{Status: q.Status})
 	}
 	i.render(w, "list", query.Get("partial") != "", http.StatusOK, v)
@@ -93,6 +97,9 @@ func (i *Inbox) listURL(q listQuery) string {
 	v := url.Values{"status": {string(q.Status)}}
 	if q.Channel != "" {
 		v.Set("channel", q.Channel)
+	}
+	if q.Player != "" {
+		v.Set("player", q.Player)
 	}
 	if q.Search != "" {
 		v.Set("q", q.Search)
@@ -107,6 +114,10 @@ func (i *Inbox) row(t ticket, now time.Time) rowView {
 		Player: firstNonEmpty(t.PlayerName, "Player"), ChannelKind: t.ChannelKind, Channel: t.Channel,
 		Language: t.Language, VIPTier: t.VIPTier, Preview: t.Preview, PreviewFrom: t.PreviewFrom, PreviewBy: t.PreviewBy,
 		SLA: string(state), SLAClass: state.class(), Status: string(t.Status), UpdatedAt: t.UpdatedAt,
+		PlayerID: t.PlayerID,
+	}
+	if t.PlayerID != "" {
+		v.PlayerURL = i.playerListURL(t.PlayerID)
 	}
 	if !t.FirstUnansweredAt.IsZero() {
 		v.Waiting = humanDuration(now.Sub(t.FirstUnansweredAt))

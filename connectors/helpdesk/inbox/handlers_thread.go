@@ -32,6 +32,14 @@ type threadView struct {
 	SLA         string
 	SLAClass    string
 	Messages    []msgView
+
+	// PlayerID is the casino's player ID, when the gateway identified the player, and
+	// LinkedBy what proved it; PlayerURL lists all their conversations in this inbox and
+	// Others are their other conversations, on any channel and helpdesk.
+	PlayerID  string
+	LinkedBy  string
+	PlayerURL string
+	Others    []otherView
 	// The reply form: its idempotency token, the text to keep after an error, the error.
 	Token     string
 	Text      string
@@ -135,15 +143,29 @@ func (i *Inbox) showThread(w http.ResponseWriter, r *http.Request, s session, co
 		t = ticket{Conv: conv.ID, Channel: string(conv.Channel), ChannelKind: string(conv.ChannelKind),
 			PlayerName: conv.Player.DisplayName, Language: conv.Language, VIPTier: conv.Player.VIPTier, Status: conv.Status}
 	}
+	if t.PlayerID == "" {
+		// A row posted before the inbox kept player IDs gets it with its next message.
+		t.PlayerID, t.LinkedBy = conv.Player.PlayerID, conv.Player.PlayerIDBy
+	}
+	others, err := i.otherConversations(ctx, t.PlayerID, conv.ID)
+	if err != nil {
+		i.log.Error("read player's conversations", "conv", conv.ID, "err", err)
+		i.renderError(w, s, http.StatusInternalServerError, "The player's other conversations cannot be read right now.")
+		return
+	}
 	state := computeSLA(i.now(), t.FirstUnansweredAt, i.firstResponse(t))
 	v := threadView{
 		common: i.commonFor(s, firstNonEmpty(t.PlayerName, "Player")),
 		ID:     string(conv.ID), URL: i.threadURL(conv.ID),
 		Player: firstNonEmpty(t.PlayerName, "Player"), ChannelKind: t.ChannelKind, Channel: t.Channel,
+		PlayerID: t.PlayerID, LinkedBy: t.LinkedBy, Others: others,
 		Language: t.Language, VIPTier: t.VIPTier, Closed: t.Status == normalize.StatusClosed,
 		SLA: string(state), SLAClass: state.class(),
 		Token: form.Token, Text: form.Text, Error: form.Error,
 		CanAttach: i.deps.Blobs != nil, MaxUpload: i.deps.MaxUploadBytes, MaxText: humanBytes(i.deps.MaxUploadBytes),
+	}
+	if t.PlayerID != "" {
+		v.PlayerURL = i.playerListURL(t.PlayerID)
 	}
 	for _, m := range msgs {
 		v.Messages = append(v.Messages, i.messageView(conv.ID, m))

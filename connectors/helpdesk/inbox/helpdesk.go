@@ -87,6 +87,9 @@ func applyPost(t *ticket, conv normalize.Conversation, msgs []connectors.Deliver
 		if player.VIPTier == 0 {
 			player.VIPTier = a.VIPTier
 		}
+		if player.PlayerID == "" && a.PlayerID != "" {
+			player.PlayerID, player.PlayerIDBy = a.PlayerID, a.PlayerIDBy
+		}
 	}
 	if player.DisplayName != "" {
 		t.PlayerName = player.DisplayName
@@ -96,6 +99,10 @@ func applyPost(t *ticket, conv normalize.Conversation, msgs []connectors.Deliver
 	}
 	if player.VIPTier != 0 {
 		t.VIPTier = player.VIPTier
+	}
+	if player.PlayerID != "" {
+		// The store links a conversation to one player for good; the ID only ever arrives.
+		t.PlayerID, t.LinkedBy = player.PlayerID, player.PlayerIDBy
 	}
 	for _, d := range msgs {
 		at := msgTime(d.Message, now)

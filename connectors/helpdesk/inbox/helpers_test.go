@@ -93,6 +93,25 @@ func (f *fakeConversations) Thread(ctx context.Context, conv normalize.Conversat
 	return append([]normalize.Message(nil), m...), nil
 }
 
+// PlayerConversations lists the conversations whose player is playerID, by ID (the store
+// orders them by when they were linked, which the fake does not keep).
+func (f *fakeConversations) PlayerConversations(ctx context.Context, playerID string, limit int) ([]normalize.LinkedConversation, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []normalize.LinkedConversation
+	for _, c := range f.convs {
+		if playerID != "" && c.Player.PlayerID == playerID {
+			out = append(out, normalize.LinkedConversation{ID: c.ID, Channel: c.Channel, ChannelKind: c.ChannelKind,
+				Helpdesk: c.Helpdesk, Ticket: c.Ticket, Status: c.Status, LinkedBy: c.Player.PlayerIDBy, LinkedAt: c.CreatedAt})
+		}
+	}
+	slices.SortFunc(out, func(a, b normalize.LinkedConversation) int { return strings.Compare(string(a.ID), string(b.ID)) })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
 // recordingSink records what the inbox delivers and, as the router's connectors.TypingSink,
 // the typing hints; gate, when set, holds each Deliver until the test receives from it.
 type recordingSink struct {

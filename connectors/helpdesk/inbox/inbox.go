@@ -35,6 +35,9 @@ type Conversations interface {
 	// Thread returns the last limit messages of conv in both directions, oldest first, each
 	// with its current delivery State.
 	Thread(ctx context.Context, conv normalize.ConversationID, limit int) ([]normalize.Message, error)
+	// PlayerConversations returns the conversations linked to a player ID on every helpdesk,
+	// most recently linked first, up to limit: the thread names those this inbox cannot link to.
+	PlayerConversations(ctx context.Context, playerID string, limit int) ([]normalize.LinkedConversation, error)
 }
 
 // Deps are what the inbox uses from the gateway.

@@ -114,6 +114,27 @@ func listed(page string) []string {
 	return out
 }
 
+// requireListed checks that the list asked with query shows want, in order, both as the page
+// and as the live refresh, which asks with the page's own query.
+func requireListed(t *testing.T, b *browser, query url.Values, want []string) {
+	t.Helper()
+	for _, partial := range []bool{false, true} {
+		q := url.Values{}
+		for k, v := range query {
+			q[k] = v
+		}
+		if partial {
+			q.Set("partial", "1")
+		}
+		page := b.get("/inbox/?" + q.Encode())
+		require.Equal(t, http.StatusOK, page.status, page.body)
+		require.Equal(t, want, listed(page.body), "partial=%v", partial)
+		if len(want) == 0 {
+			require.Contains(t, page.body, `class="empty"`)
+		}
+	}
+}
+
 // TestListSearchAndChannel: the list narrows to a channel and to conversations whose
 // player's name or last message contains the search, literally and in any case: SQL
 // wildcards and backslashes mean themselves, and HTML stays text.
@@ -169,23 +190,7 @@ func TestListSearchAndChannel(t *testing.T) {
 		{"too long", url.Values{"q": {strings.Repeat("a", 5000)}}, []string{}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			for _, partial := range []bool{false, true} {
-				q := url.Values{}
-				for k, v := range tt.query {
-					q[k] = v
-				}
-				if partial {
-					q.Set("partial", "1") // the live refresh asks with the page's own query
-				}
-				page := b.get("/inbox/?" + q.Encode())
-				require.Equal(t, http.StatusOK, page.status, page.body)
-				require.Equal(t, tt.want, listed(page.body), "partial=%v", partial)
-				if len(tt.want) == 0 {
-					require.Contains(t, page.body, `class="empty"`)
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { requireListed(t, b, tt.query, tt.want) })
 	}
 
 	page := b.get("/inbox/?" + url.Values{"q": {"<img"}, "channel": {"web"}}.Encode())

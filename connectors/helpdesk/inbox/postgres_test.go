@@ -48,6 +48,9 @@ func TestOnPostgres(t *testing.T) {
 		"SessionExpires":            TestSessionExpires,
 		"ForgetIsIdempotent":        TestForgetIsIdempotent,
 		"SLAFollowsThePolicy":       TestSLAFollowsThePolicyAndIgnoresEvents,
+		"PlayersOtherConversations": TestThreadListsThePlayersOtherConversations,
+		"ListFiltersByPlayer":       TestListFiltersByPlayer,
+		"PlayerIDArrivesLater":      TestPlayerIDArrivesLater,
 	} {
 		t.Run(name, func(t *testing.T) {
 			fixturePostgres = openPostgres

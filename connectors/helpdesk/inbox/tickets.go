@@ -31,6 +31,10 @@ type ticket struct {
 	PreviewFrom       string
 	PreviewBy         string
 	PreviewAt         time.Time // zero until someone wrote something
+	// PlayerID is the casino's ID of the player (issue 17), empty until the gateway
+	// identified them; LinkedBy is what proved it (normalize.LinkedBy*).
+	PlayerID string
+	LinkedBy string
 }
 
 // listLimit caps the conversation list: an inbox with more open conversations than this has
@@ -39,7 +43,7 @@ const listLimit = 500
 
 const ticketColumns = `conversation_id, channel, channel_kind, player_name, language, vip_tier, status, status_at,
 	created_at, last_player_at, first_unanswered_at, answered_at, last_agent_at, updated_at,
-	preview, preview_from, preview_by, preview_at`
+	preview, preview_from, preview_by, preview_at, player_id, linked_by`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -49,7 +53,7 @@ func scanTicket(r rowScanner) (ticket, error) {
 	var lastPlayer, firstUnanswered, answered, lastAgent, previewAt sql.NullInt64
 	err := r.Scan(&t.Conv, &t.Channel, &t.ChannelKind, &t.PlayerName, &t.Language, &t.VIPTier, &t.Status, &statusAt,
 		&created, &lastPlayer, &firstUnanswered, &answered, &lastAgent, &updated,
-		&t.Preview, &t.PreviewFrom, &t.PreviewBy, &previewAt)
+		&t.Preview, &t.PreviewFrom, &t.PreviewBy, &previewAt, &t.PlayerID, &t.LinkedBy)
 	if err != nil {
 		return t, err
 	}
@@ -78,18 +82,18 @@ func getTicket(ctx context.Context, q interface {
 // derived from it.
 func putTicket(ctx context.Context, tx *txn, t ticket) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO tickets (`+ticketColumns+`, player_key, preview_key)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (conversation_id) DO UPDATE SET channel = excluded.channel, channel_kind = excluded.channel_kind,
 		player_name = excluded.player_name, language = excluded.language, vip_tier = excluded.vip_tier,
 		status = excluded.status, status_at = excluded.status_at, last_player_at = excluded.last_player_at,
 		first_unanswered_at = excluded.first_unanswered_at, answered_at = excluded.answered_at,
 		last_agent_at = excluded.last_agent_at, updated_at = excluded.updated_at,
 		preview = excluded.preview, preview_from = excluded.preview_from, preview_by = excluded.preview_by,
-		preview_at = excluded.preview_at, player_key = excluded.player_key, preview_key = excluded.preview_key`,
+		preview_at = excluded.preview_at, player_id = excluded.player_id, linked_by = excluded.linked_by, player_key = excluded.player_key, preview_key = excluded.preview_key`,
 		t.Conv, t.Channel, t.ChannelKind, t.PlayerName, t.Language, t.VIPTier, t.Status, millis(t.StatusAt),
 		millis(t.CreatedAt), nullMillis(t.LastPlayerAt), nullMillis(t.FirstUnansweredAt), nullMillis(t.AnsweredAt),
 		nullMillis(t.LastAgentAt), millis(t.UpdatedAt), t.Preview, t.PreviewFrom, t.PreviewBy, nullMillis(t.PreviewAt),
-		foldCase(t.PlayerName), foldCase(t.Preview))
+		t.PlayerID, t.LinkedBy, foldCase(t.PlayerName), foldCase(t.Preview))
 	if err != nil {
 		return fmt.Errorf("write ticket %s: %w", t.Conv, err)
 	}
@@ -121,11 +125,13 @@ func parseFilter(s string) statusFilter {
 	return filterOpen
 }
 
-// listQuery is what the list shows: a status, optionally one channel instance, and
-// optionally only conversations whose player's name or last message contains Search.
+// listQuery is what the list shows: a status, optionally one channel instance, optionally
+// one player's conversations (by the casino's player ID, exactly), and optionally only
+// conversations whose player's name or last message contains Search.
 type listQuery struct {
 	Status  statusFilter
 	Channel string
+	Player  string // cleaned by playerQuery
 	Search  string // cleaned by searchQuery
 }
 
@@ -136,9 +142,10 @@ func (i *Inbox) listTickets(ctx context.Context, q listQuery) ([]ticket, error) 
 	pattern := likeContains(q.Search)
 	rows, err := i.db.QueryContext(ctx, `SELECT `+ticketColumns+` FROM tickets
 		WHERE preview_at IS NOT NULL AND (? = 'all' OR status = ?) AND (? = '' OR channel = ?)
+		AND (? = '' OR player_id = ?)
 		AND (? = '' OR player_key LIKE ? ESCAPE '\' OR preview_key LIKE ? ESCAPE '\')
 		ORDER BY updated_at DESC, conversation_id LIMIT ?`,
-		q.Status, q.Status, q.Channel, q.Channel, q.Search, pattern, pattern, listLimit)
+		q.Status, q.Status, q.Channel, q.Channel, q.Player, q.Player, q.Search, pattern, pattern, listLimit)
 	if err != nil {
 		return nil, fmt.Errorf("list tickets: %w", err)
 	}
