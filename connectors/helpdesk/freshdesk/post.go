@@ -53,7 +53,7 @@ func (h *Helpdesk) Post(ctx context.Context, conv normalize.Conversation, msgs [
 	// find what the one before wrote.
 	unlock := h.convLocks.Lock(string(conv.ID))
 	defer unlock()
-	requester, err := h.requester(ctx, conv)
+	requester, remembered, err := h.requester(ctx, conv)
 	if err != nil {
 		return conv.Ticket, nil, err
 	}
@@ -63,14 +63,14 @@ func (h *Helpdesk) Post(ctx context.Context, conv normalize.Conversation, msgs [
 		// ticket closed: the ticket to write to is the conversation's newest that takes notes,
 		// if any (a retry's, a follow-up made before), else a new one.
 		if err := p.resolve(ctx); err != nil {
-			return p.ref(), nil, h.staleRequester(ctx, conv, err)
+			return p.ref(), nil, h.staleRequester(ctx, conv, remembered, err)
 		}
 	}
 	ids := make([]normalize.ExternalID, 0, len(msgs))
 	for _, d := range msgs {
 		ext, err := p.post(ctx, d)
 		if err != nil {
-			return p.ref(), ids, h.staleRequester(ctx, conv, err)
+			return p.ref(), ids, h.staleRequester(ctx, conv, remembered, err)
 		}
 		ids = append(ids, ext)
 	}
@@ -390,9 +390,10 @@ func sortedKeys(m map[string]any) []string {
 // staleRequester turns Freshdesk's refusal of a contact the gateway remembered (an admin
 // merged or deleted it since) into a retryable error and forgets the contact, so the retry
 // finds or creates the player's contact afresh instead of the message being dead-lettered.
-func (h *Helpdesk) staleRequester(ctx context.Context, conv normalize.Conversation, err error) error {
+// A contact just looked up that is refused stays refused: retrying would change nothing.
+func (h *Helpdesk) staleRequester(ctx context.Context, conv normalize.Conversation, remembered bool, err error) error {
 	msg := err.Error()
-	if !connectors.IsPermanent(err) || !strings.Contains(msg, "HTTP 400") || !(strings.Contains(msg, "requester_id") || strings.Contains(msg, "user_id")) {
+	if !remembered || !connectors.IsPermanent(err) || !strings.Contains(msg, "HTTP 400") || !(strings.Contains(msg, "requester_id") || strings.Contains(msg, "user_id")) {
 		return err
 	}
 	h.contacts.Delete(requesterKey(conv))
@@ -415,12 +416,24 @@ func externalContactID(conv normalize.Conversation) string {
 }
 
 // requester returns the Freshdesk contact of the player, found by e-mail when the player has
-// one, else by unique_external_id, and created when there is none.
-func (h *Helpdesk) requester(ctx context.Context, conv normalize.Conversation) (int64, error) {
+// one, else by unique_external_id, and created when there is none; remembered says it came
+// from the memo of earlier posts, not from Freshdesk just now.
+func (h *Helpdesk) requester(ctx context.Context, conv normalize.Conversation) (id int64, remembered bool, err error) {
 	key := requesterKey(conv)
 	if id, ok := h.contacts.Get(key); ok {
-		return id, nil
+		return id, true, nil
 	}
+	id, err = h.findOrCreateContact(ctx, conv)
+	if err != nil {
+		return 0, false, err
+	}
+	h.contacts.Put(key, id)
+	return id, false, nil
+}
+
+// findOrCreateContact looks the player's contact up in Freshdesk and creates it when there is
+// none.
+func (h *Helpdesk) findOrCreateContact(ctx context.Context, conv normalize.Conversation) (int64, error) {
 	c := contact{Name: hdkit.PlayerName(conv)}
 	q := "/api/v2/contacts?"
 	if email := hdkit.PlayerEmail(conv); email != "" {
@@ -466,7 +479,6 @@ func (h *Helpdesk) requester(ctx context.Context, conv normalize.Conversation) (
 	if id == 0 {
 		return 0, fmt.Errorf("freshdesk: the contact of %s has no id", conv.ID)
 	}
-	h.contacts.Put(key, id)
 	return id, nil
 }
 
