@@ -13,7 +13,9 @@ import (
 // the gateway's CPU at 500 messages/s (issue 16). A lane made due after this read was stored
 // by a caller that then wakes the router, so the next claim finds it. Any error answers
 // false: the claim itself then finds out. The condition is dueLanes' or wider: a lane counted
-// here that dueLanes passes over costs the full claim, nothing more.
+// here that dueLanes passes over costs the full claim, nothing more. Lanes the FAQ bot holds
+// are left out as dueLanes leaves them out: otherwise every held lane would send each claim
+// on to the writer for nothing.
 func (s *Store) nothingDue(ctx context.Context, max Budget, now int64) bool {
 	var dirs []any
 	if max.Inbound > 0 {
@@ -33,7 +35,7 @@ func (s *Store) nothingDue(ctx context.Context, max Budget, now int64) bool {
 	}
 	var due bool
 	err := s.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM lanes
-		WHERE due_at IS NOT NULL AND due_at <= ? AND lease_until <= ? AND `+query+`)`, append([]any{now, now}, dirs...)...).Scan(&due)
+		WHERE due_at IS NOT NULL AND due_at <= ? AND lease_until <= ? AND held = '' AND `+query+`)`, append([]any{now, now}, dirs...)...).Scan(&due)
 	if err != nil {
 		return false
 	}
