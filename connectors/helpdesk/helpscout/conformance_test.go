@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -14,16 +15,28 @@ import (
 )
 
 // TestConformance runs the shared Helpdesk suite against the connector and the fake Help
-// Scout; the suite's faults meet the connector on its own wire.
+// Scout, notified by its signed webhook and in mode poll; the suite's faults meet the
+// connector on its own wire.
 func TestConformance(t *testing.T) {
+	t.Run("webhook", func(t *testing.T) { runConformance(t, false) })
+	t.Run("polled", func(t *testing.T) { runConformance(t, true) })
+}
+
+func runConformance(t *testing.T, polled bool) {
 	var envs conformance.PerTest[*env]
 	notify := func(t *testing.T, e *env, ticket normalize.Ref, event string) {
 		require.Eventually(t, func() bool { return e.hs.Notify(convID(t, ticket), event) == nil }, waitFor, tick,
 			"the hook never acknowledged the notification")
 	}
-	conformance.RunHelpdesk(t, conformance.HelpdeskHarness{
+	tweak := func(*Config) {}
+	if polled {
+		// New takes a poll interval below Validate's floor, so the suite does not wait.
+		tweak = func(c *Config) { c.Mode, c.WebhookSecret, c.PollInterval = ModePoll, "", 20*time.Millisecond }
+		notify = func(*testing.T, *env, normalize.Ref, string) {}
+	}
+	h := conformance.HelpdeskHarness{
 		New: func(t *testing.T) connectors.Helpdesk {
-			e := newEnv(t, nil)
+			e := newEnv(t, tweak)
 			envs.Put(t, e)
 			return e.hd
 		},
@@ -97,5 +110,22 @@ func TestConformance(t *testing.T) {
 			require.NoError(t, e.hs.SetStatus(convID(t, ticket), e.agent, hs))
 			notify(t, e, ticket, "convo.status")
 		},
-	})
+	}
+	if polled {
+		// Help Scout keeps what agents did for the poller: nothing is refused, only not yet
+		// read; a reply is acknowledged once the poller delivered its conversation up to it.
+		h.Hook = nil
+		h.AgentSends = func(t *testing.T, ticket normalize.Ref, replyID, text string) error {
+			envs.Get(t).agentReply(t, ticket, replyID, text)
+			return nil
+		}
+		h.ReplyAcknowledged = func(t *testing.T, ticket normalize.Ref, replyID string) bool {
+			e := envs.Get(t)
+			e.mu.Lock()
+			tid := e.replies[replyID]
+			e.mu.Unlock()
+			return tid != 0 && e.hd.seenOf(convID(t, ticket)).thread >= tid
+		}
+	}
+	conformance.RunHelpdesk(t, h)
 }

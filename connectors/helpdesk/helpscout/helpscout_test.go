@@ -344,3 +344,40 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// TestRequestCosts pins what each step costs of Help Scout's rate limit, as
+// docs/helpscout.md states it: writes count double there.
+func TestRequestCosts(t *testing.T) {
+	e := newEnv(t, nil)
+	sink := run(t, e)
+	total := func() map[string]int {
+		out := map[string]int{}
+		for _, r := range []string{"GET /v2/conversations", "POST /v2/customers", "POST /v2/conversations", "GET /v2/conversations/{id}/threads",
+			"POST /v2/conversations/{id}/customer", "GET /v2/conversations/{id}", "GET /v2/conversations/{id}/attachments/{id}/data"} {
+			if n := e.hs.Calls(r); n > 0 {
+				out[r] = n
+			}
+		}
+		return out
+	}
+	conv := newConv(normalize.KindTelegram, "555")
+	ref, _, err := e.hd.Post(t.Context(), conv, []connectors.Delivery{delivery(conv, "hi")})
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{"GET /v2/conversations": 1, "POST /v2/customers": 1, "POST /v2/conversations": 1,
+		"GET /v2/conversations/{id}/threads": 1}, total(), "a new conversation: 1 + 2 + 2 + 1, the customer once a process")
+
+	conv.Ticket = ref
+	_, _, err = e.hd.Post(t.Context(), conv, []connectors.Delivery{delivery(conv, "again")})
+	require.NoError(t, err)
+	require.Equal(t, 1, e.hs.Calls("POST /v2/conversations/{id}/customer"), "a later message: 2")
+
+	before := total()
+	_, err = e.hs.AgentReply(convID(t, ref), e.agent, "answer", helpscoutfake.File{Name: "a.pdf", Type: "application/pdf", Content: []byte("%PDF")})
+	require.NoError(t, err)
+	require.NoError(t, e.hs.Notify(convID(t, ref), "convo.agent.reply.created"))
+	require.Len(t, sink.Messages(), 1)
+	after := total()
+	require.Equal(t, 1, after["GET /v2/conversations/{id}"]-before["GET /v2/conversations/{id}"])
+	require.Equal(t, 1, after["GET /v2/conversations/{id}/threads"]-before["GET /v2/conversations/{id}/threads"])
+	require.Equal(t, 1, after["GET /v2/conversations/{id}/attachments/{id}/data"], "an agent's reply: 2, plus 1 a file")
+}
