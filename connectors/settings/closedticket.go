@@ -1,7 +1,7 @@
 package settings
 
 // ClosedTicket is the closed_ticket key every helpdesk's settings can hold (as a field
-// `ClosedTicket settings.ClosedTicket `yaml:"closed_ticket"``, with ClosedTicketPolicy): what
+// ClosedTicket of this type, tagged yaml:"closed_ticket", with ClosedTicketPolicy): what
 // a player's message does after the helpdesk closed (solved, resolved) the conversation's
 // ticket (issue 18). The gateway collects the helpdesks that reopen for the store, which moves
 // the closed ticket of every other one aside so that the next post opens a follow-up.

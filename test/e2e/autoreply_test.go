@@ -68,9 +68,9 @@ auto_replies:
 	say := func(chat int64, id int, text string) {
 		tg.AddUpdate(tgbotapi.Update{Message: &tgbotapi.Message{
 			MessageID: id, Date: int(time.Now().Unix()),
-			From:      &tgbotapi.User{ID: chat, FirstName: "Ana", LanguageCode: "en"},
-			Chat:      &tgbotapi.Chat{ID: chat, Type: "private"},
-			Text:      text}})
+			From: &tgbotapi.User{ID: chat, FirstName: "Ana", LanguageCode: "en"},
+			Chat: &tgbotapi.Chat{ID: chat, Type: "private"},
+			Text: text}})
 	}
 	ticketOf := func(chat int64, messages int) loopback.Ticket {
 		var tk loopback.Ticket
