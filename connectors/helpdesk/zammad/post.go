@@ -296,7 +296,7 @@ func isClosedRefusal(err error) bool {
 // article is m as an article: the customer's public web article with the files inline, or
 // an internal note for the gateway's notices and Updates.
 func (h *Helpdesk) article(ctx context.Context, m normalize.Message) (articleOut, error) {
-	a := articleOut{Body: withMarker(hdkit.Body(m), m.ID), ContentType: "text/plain", Type: "web", Sender: "Customer"}
+	a := articleOut{Body: hdkit.WithMarker(hdkit.Body(m), m.ID), ContentType: "text/plain", Type: "web", Sender: "Customer"}
 	if m.Kind == normalize.KindSystem || m.Update != nil {
 		a.Type, a.Sender, a.Internal = "note", "Agent", true
 	}
