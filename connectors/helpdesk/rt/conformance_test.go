@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/helpdesk/hdkit"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/test/conformance"
 	"github.com/casino-support/gateway/test/httpfault"
@@ -169,7 +170,7 @@ func filesOf(t *testing.T, hd *Helpdesk, ticket normalize.Ref, msg normalize.Mes
 		}
 		text, files, err := hd.rt.txnContent(t.Context(), x.ID.int())
 		require.NoError(t, err)
-		if !slices.Contains(markers(text), msg) {
+		if !slices.Contains(hdkit.Markers(text), msg) {
 			continue
 		}
 		out := []conformance.File{}

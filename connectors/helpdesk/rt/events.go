@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/helpdesk/hdkit"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -128,7 +129,7 @@ func (h *Helpdesk) reply(ctx context.Context, t txn) (normalize.Message, bool, e
 	if err != nil {
 		return normalize.Message{}, false, fmt.Errorf("rt: content of transaction %d on ticket %d: %w", id, ticket, err)
 	}
-	if postedByGateway(text) { // posted by the gateway under another user name
+	if _, own := hdkit.MarkedID(text); own { // posted by the gateway under another user name
 		// Logged so that a reply that never reached a player can be traced to this check.
 		h.log.InfoContext(ctx, "rt: correspondence passed over as the gateway's own: it ends with a marker line",
 			"helpdesk", h.name, "ticket", ticket, "txn", id, "by", t.Creator.Name)

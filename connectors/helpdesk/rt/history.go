@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/casino-support/gateway/connectors/helpdesk/hdkit"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -32,7 +33,7 @@ func (h *Helpdesk) postedMessages(ctx context.Context, ticket int) (map[normaliz
 		if err != nil {
 			return nil, fmt.Errorf("rt: history of ticket %d: transaction %s: %w", ticket, t.ID, err)
 		}
-		for _, id := range markers(text) {
+		for _, id := range hdkit.Markers(text) {
 			found[id] = t.ID.int()
 		}
 	}
@@ -59,7 +60,7 @@ func (h *Helpdesk) findTicket(ctx context.Context, requestor string, first norma
 			if err != nil {
 				return 0, fmt.Errorf("rt: history of ticket %d: transaction %s: %w", ticket, t.ID, err)
 			}
-			for _, id := range markers(text) {
+			for _, id := range hdkit.Markers(text) {
 				if id == first {
 					return ticket, nil
 				}

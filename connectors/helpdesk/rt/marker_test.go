@@ -7,32 +7,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/casino-support/gateway/connectors/callback"
+	"github.com/casino-support/gateway/connectors/helpdesk/hdkit"
 	"github.com/casino-support/gateway/normalize"
 )
-
-func TestMarkerRoundTrip(t *testing.T) {
-	id := normalize.NewMessageID()
-	require.Equal(t, []normalize.MessageID{id}, markers(withMarker("hello\n", id)))
-	require.Equal(t, "[gateway-message-id: m1]", withMarker("", "m1"))
-	require.Equal(t, "hi\n\n[gateway-message-id: m1]", withMarker("hi", "m1"))
-}
-
-func TestMarkersParsing(t *testing.T) {
-	for _, tc := range []struct {
-		name, text string
-		want       []normalize.MessageID
-	}{
-		{"none", "just text", nil},
-		{"quoted twice", "> [gateway-message-id: ma]\n[gateway-message-id: mb]", []normalize.MessageID{"ma", "mb"}},
-		{"inside a line", "see [gateway-message-id: m0a-1.b_c] above", []normalize.MessageID{"m0a-1.b_c"}},
-		{"no space", "[gateway-message-id:m1]", nil},
-		{"empty id", "[gateway-message-id: ]", nil},
-		{"foreign characters", "[gateway-message-id: m1 x]", nil},
-		{"other tag", "[gateway-conversation-id: c1]", nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) { require.Equal(t, tc.want, markers(tc.text)) })
-	}
-}
 
 func TestConversationStatus(t *testing.T) {
 	for rtStatus, want := range map[string]normalize.Status{
@@ -74,11 +51,11 @@ func TestPriorityAndSubject(t *testing.T) {
 	conv.Priority, conv.Player.VIPTier = "", 0
 	require.Equal(t, 50, priority(conv, normalize.Message{}))
 
-	require.Equal(t, "Message from web", subject(conv, normalize.Message{Text: "  \n"}))
-	require.Equal(t, "first line", subject(conv, normalize.Message{Text: " first line \nsecond"}))
-	require.Equal(t, "Withdrawal delayed", subject(conv, normalize.Message{Subject: " Withdrawal delayed ", Text: "Hello,\nmy withdrawal"}),
+	require.Equal(t, "Message from web", hdkit.Subject(conv, normalize.Message{Text: "  \n"}, subjectRunes))
+	require.Equal(t, "first line", hdkit.Subject(conv, normalize.Message{Text: " first line \nsecond"}, subjectRunes))
+	require.Equal(t, "Withdrawal delayed", hdkit.Subject(conv, normalize.Message{Subject: " Withdrawal delayed ", Text: "Hello,\nmy withdrawal"}, subjectRunes),
 		"an e-mail's subject titles the ticket")
-	long := subject(conv, normalize.Message{Text: string(make([]rune, 100))})
+	long := hdkit.Subject(conv, normalize.Message{Text: string(make([]rune, 100))}, subjectRunes)
 	require.Len(t, []rune(long), subjectRunes)
 }
 
@@ -88,40 +65,16 @@ func TestASCIIName(t *testing.T) {
 	require.Equal(t, "attachment", asciiName("  "))
 }
 
-// TestPostedByGateway: only a text ending with a marker line of its own is the gateway's;
-// an agent quoting the player's message (RT's Reply link) quotes the marker too.
-func TestPostedByGateway(t *testing.T) {
-	for _, tc := range []struct {
-		name, text string
-		want       bool
-	}{
-		{"the gateway's post", withMarker("where is my withdrawal?", "m1"), true},
-		{"marker only", withMarker("", "m1"), true},
-		{"trailing blank lines and spaces", "hi\n\n  [gateway-message-id: m1]  \n\n \n", true},
-		{"CRLF line ends", "hi\r\n\r\n[gateway-message-id: m1]\r\n", true},
-		{"no marker", "We credited your account.", false},
-		{"empty", "", false},
-		{"reply above the quote", "We credited it.\n\nOn Mon, player wrote:\n> where is my withdrawal?\n>\n> [gateway-message-id: m1]\n", false},
-		{"quote indented", "Done.\n  > [gateway-message-id: m1]", false},
-		{"nested quote", "Done.\n>> [gateway-message-id: m1]", false},
-		{"quote above the reply", "player wrote:\n> hi\n> [gateway-message-id: m1]\n\nWe credited it.", false},
-		{"marker inside a sentence", "Done.\nsee [gateway-message-id: m1] above", false},
-		{"marker mid-text", "hi\n[gateway-message-id: m1]\nthanks", false},
-	} {
-		t.Run(tc.name, func(t *testing.T) { require.Equal(t, tc.want, postedByGateway(tc.text)) })
-	}
-}
-
 // RT shows a call-back request by its words: the ticket's subject and the correspondence
 // start with the flag, and the number and the preferred time are lines an agent reads.
 func TestCallbackRequestInSubjectAndContent(t *testing.T) {
 	m := normalize.Message{ID: normalize.NewMessageID()}
 	callback.Mark(&m, normalize.Callback{Phone: "+491701234567", PreferredTime: "nach 18 Uhr"}, "Telegram")
 	conv := normalize.Conversation{Channel: "tg"}
-	require.True(t, strings.HasPrefix(subject(conv, m), callback.Prefix+" Please call +491701234567"), subject(conv, m))
+	require.True(t, strings.HasPrefix(hdkit.Subject(conv, m, subjectRunes), callback.Prefix+" Please call +491701234567"), hdkit.Subject(conv, m, subjectRunes))
 	fields, err := (&Helpdesk{}).content(t.Context(), m)
 	require.NoError(t, err)
 	content := fields["Content"].(string)
 	require.Contains(t, content, "Please call +491701234567 back (they asked for it in Telegram). Preferred time: nach 18 Uhr")
-	require.Equal(t, []normalize.MessageID{m.ID}, markers(content))
+	require.Equal(t, []normalize.MessageID{m.ID}, hdkit.Markers(content))
 }

@@ -7,13 +7,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net/mail"
 	"regexp"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/helpdesk/hdkit"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -138,7 +137,7 @@ func (h *Helpdesk) createTicket(ctx context.Context, conv normalize.Conversation
 		fields["Content"] = note + "\n\n" + fields["Content"].(string)
 	}
 	fields["Queue"] = h.cfg.Queue
-	fields["Subject"] = subject(conv, first)
+	fields["Subject"] = hdkit.Subject(conv, first, subjectRunes)
 	fields["Requestor"] = requestor
 	fields["Priority"] = priority(conv, first)
 	if h.cfg.CustomField != "" {
@@ -170,14 +169,7 @@ func (h *Helpdesk) createTicket(ctx context.Context, conv normalize.Conversation
 // REST2 upstream the same). Posting the HTML would show RT's agents broken images; the text
 // and the files lose nothing.
 func (h *Helpdesk) content(ctx context.Context, m normalize.Message) (map[string]any, error) {
-	text := m.Text
-	if m.Location != nil {
-		text = strings.TrimSpace(text + fmt.Sprintf("\nLocation: %.6f,%.6f", m.Location.Latitude, m.Location.Longitude))
-	}
-	if text == "" && len(m.Attachments) > 0 {
-		text = fmt.Sprintf("(%d attachment(s))", len(m.Attachments))
-	}
-	fields := map[string]any{"Content": withMarker(text, m.ID), "ContentType": "text/plain"}
+	fields := map[string]any{"Content": hdkit.WithMarker(hdkit.Body(m), m.ID), "ContentType": "text/plain"}
 	if len(m.Attachments) == 0 {
 		return fields, nil
 	}
@@ -228,27 +220,6 @@ func asciiName(name string) string {
 	return "attachment"
 }
 
-// subject is the first message's e-mail subject, else its first line, capped, or a generic one. A system
-// message (an Update) is the gateway speaking, not the player, so it gets the generic one.
-func subject(conv normalize.Conversation, first normalize.Message) string {
-	if first.Kind == normalize.KindSystem {
-		return "Message from " + string(conv.Channel)
-	}
-	text := first.Text
-	if strings.TrimSpace(first.Subject) != "" {
-		text = first.Subject // an e-mail's own title
-	}
-	line, _, _ := strings.Cut(strings.TrimSpace(text), "\n")
-	line = strings.TrimSpace(line)
-	if line == "" {
-		return "Message from " + string(conv.Channel)
-	}
-	if utf8.RuneCountInString(line) > subjectRunes {
-		line = string([]rune(line)[:subjectRunes-1]) + "…"
-	}
-	return line
-}
-
 // RT's 0-99 priority of a ticket: the conversation's priority sets the base, each VIP tier
 // adds vipStep, and a missed first-response target adds slaBreachBoost, which moves the
 // ticket up about one class (a late normal one ranks with a high one); capped at 99.
@@ -296,13 +267,8 @@ var addressPart = regexp.MustCompile(`^[a-z0-9_+-]{1,40}$`)
 // address <channel>.<address>@requestor_domain (the address hashed when it does not fit),
 // stable per channel address so one player's tickets share one RT user.
 func (h *Helpdesk) requestor(conv normalize.Conversation) string {
-	if a, err := mail.ParseAddress(conv.Player.Email); err == nil {
-		return strings.ToLower(a.Address)
-	}
-	if conv.ChannelKind == normalize.KindEmail {
-		if a, err := mail.ParseAddress(string(conv.Address)); err == nil {
-			return strings.ToLower(a.Address)
-		}
+	if email := hdkit.PlayerEmail(conv); email != "" {
+		return email
 	}
 	addr := string(conv.Address)
 	if !addressPart.MatchString(addr) {

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/helpdesk/hdkit"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/test/conformance"
 )
@@ -53,7 +54,7 @@ func onTicket(t *testing.T, h *Helpdesk, ticket normalize.Ref) []normalize.Messa
 		}
 		text, err := h.rt.txnText(t.Context(), x.ID.int())
 		require.NoError(t, err)
-		out = append(out, markers(text)...)
+		out = append(out, hdkit.Markers(text)...)
 	}
 	return out
 }
@@ -292,12 +293,12 @@ func TestPollDeliversReplyQuotingPlayer(t *testing.T) {
 	require.Len(t, txns, 1)
 	posted, err := h.rt.txnText(t.Context(), txns[0].ID.int())
 	require.NoError(t, err)
-	require.Len(t, markers(posted), 1, "the player's message carries its marker: %q", posted)
+	require.Len(t, hdkit.Markers(posted), 1, "the player's message carries its marker: %q", posted)
 
 	below := "We credited your account.\n\nOn Mon, the player wrote:\n" + quote(posted)
 	above := "On Mon, the player wrote:\n" + quote(posted) + "\n\nAnything else?"
 	agentReplies(t, ticket, below, false)
-	agentReplies(t, ticket, withMarker("posted by the gateway as someone else", "m-own"), false)
+	agentReplies(t, ticket, hdkit.WithMarker("posted by the gateway as someone else", "m-own"), false)
 	agentReplies(t, ticket, above, false)
 
 	sink := &conformance.RecordingSink{}

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/helpdesk/hdkit"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -97,7 +98,7 @@ func gatewayComments(t *testing.T, h *Helpdesk, ticket normalize.Ref) []normaliz
 		require.True(t, h.isGateway(x.Creator), "comment by %s", x.Creator.Name)
 		text, err := h.rt.txnText(t.Context(), x.ID.int())
 		require.NoError(t, err)
-		out = append(out, markers(text)...)
+		out = append(out, hdkit.Markers(text)...)
 	}
 	return out
 }
