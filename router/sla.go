@@ -132,6 +132,23 @@ func (s SLA) Deadlines(kind normalize.ChannelKind, hours *calendar.Calendar, sin
 	return near, due
 }
 
+// HandoffClock times the response clock that the hand-off of the FAQ bot named bot starts
+// (store.Release): the rule of that bot's SLA hours, else the policy's. A bot's answers stop
+// no clock, so the player's wait for a person counts from the hand-off (docs/policy.md).
+func (rs Rules) HandoffClock(bot string) store.HandoffClock {
+	hours := rs.SLA.Hours
+	for _, r := range rs.List {
+		if r.Bot == bot && bot != "" && r.SLAHours != nil {
+			hours = r.SLAHours
+			break
+		}
+	}
+	sla := rs.SLA
+	return func(kind normalize.ChannelKind, since time.Time, next bool, vipTier int) (time.Time, time.Time) {
+		return sla.Deadlines(kind, hours, since, next, vipTier)
+	}
+}
+
 // assessSLA completes a of message m with the SLA's clocks and the rule's complex flag.
 func (r *Router) assessSLA(a store.Assessment, m normalize.Message, d Decision) store.Assessment {
 	hours := r.rules.SLA.Hours

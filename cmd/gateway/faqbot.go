@@ -18,7 +18,8 @@ import (
 // rules (routingRules), and the engine that runs them; nil when no route has a bot. It
 // hands off the conversations held by bots no longer configured.
 // Knowledge files are read now, so a broken one fails the start with its route's key.
-func faqBots(ctx context.Context, cfg *config.Config, configFile string, st *store.Store, directory router.Directory, reg prometheus.Registerer, log *slog.Logger) (*faqbot.Engine, error) {
+// Hand-offs start response clocks timed by rules' SLA.
+func faqBots(ctx context.Context, cfg *config.Config, configFile string, st *store.Store, rules router.Rules, directory router.Directory, reg prometheus.Registerer, log *slog.Logger) (*faqbot.Engine, error) {
 	bots, err := loadBots(cfg, configFile, log)
 	if err != nil {
 		return nil, err
@@ -29,7 +30,7 @@ func faqBots(ctx context.Context, cfg *config.Config, configFile string, st *sto
 	for i, b := range bots {
 		names[i] = b.Name()
 	}
-	if n, err := st.ReleaseOthers(ctx, names); err != nil {
+	if n, err := st.ReleaseOthers(ctx, names, rules.HandoffClock("")); err != nil {
 		return nil, err
 	} else if n > 0 {
 		log.Warn("faqbot: conversations of bots no longer configured handed to their helpdesks", "conversations", n)
@@ -41,7 +42,7 @@ func faqBots(ctx context.Context, cfg *config.Config, configFile string, st *sto
 	if directory != nil {
 		dir = directory
 	}
-	return faqbot.NewEngine(st, bots, faqbot.Options{Directory: dir, FlagTag: router.TagResponsibleGambling}, reg,
+	return faqbot.NewEngine(st, bots, faqbot.Options{Directory: dir, FlagTag: router.TagResponsibleGambling, SLAClock: rules.HandoffClock}, reg,
 		log.With("component", "faqbot")), nil
 }
 

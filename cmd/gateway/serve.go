@@ -321,7 +321,7 @@ func assemble(ctx context.Context, cfg *config.Config, configFile string, out io
 		st.Close()
 		return nil, err
 	}
-	if g.faqbot, err = faqBots(ctx, cfg, configFile, st, directory, g.registry, log); err != nil {
+	if g.faqbot, err = faqBots(ctx, cfg, configFile, st, rules, directory, g.registry, log); err != nil {
 		g.closeShared()
 		st.Close()
 		return nil, err

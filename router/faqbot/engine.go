@@ -28,7 +28,7 @@ type Store interface {
 	Intake(ctx context.Context, msgs []normalize.Message, assess store.Assess) ([]store.Accepted, error)
 	Conversation(ctx context.Context, id normalize.ConversationID) (normalize.Conversation, error)
 	HeldBy(ctx context.Context, conv normalize.ConversationID) (string, error)
-	Release(ctx context.Context, conv normalize.ConversationID) (bool, error)
+	Release(ctx context.Context, conv normalize.ConversationID, clock store.HandoffClock) (bool, error)
 	Settle(ctx context.Context, conv normalize.ConversationID, through normalize.MessageID) (bool, error)
 }
 
@@ -103,6 +103,7 @@ type Engine struct {
 	flag  string
 	log   *slog.Logger
 	now   func() time.Time
+	clock func(bot string) store.HandoffClock
 	m     *metrics
 	locks [64]sync.Mutex
 	// free remembers conversations no bot holds: a lane once released is never held again,
@@ -120,6 +121,10 @@ type Options struct {
 	FlagTag string
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// SLAClock times the response clock a hand-off of the named bot starts (the bot's rule's
+	// SLA, router.Rules.HandoffClock): the player waits for a person from the hand-off on.
+	// Nil starts clocks that measure the wait but have no target.
+	SLAClock func(bot string) store.HandoffClock
 }
 
 // NewEngine returns an engine running bots; reg gets its metrics.
@@ -128,12 +133,20 @@ func NewEngine(st Store, bots []*Bot, opts Options, reg prometheus.Registerer, l
 		opts.Now = time.Now
 	}
 	e := &Engine{st: st, dir: opts.Directory, bots: map[string]*Bot{}, flag: opts.FlagTag, log: log, now: opts.Now,
-		m: newMetrics(reg), free: map[normalize.ConversationID]struct{}{}}
+		clock: opts.SLAClock, m: newMetrics(reg), free: map[normalize.ConversationID]struct{}{}}
 	for _, b := range bots {
 		e.bots[b.Name()] = b
 		e.m.init(b.Name())
 	}
 	return e
+}
+
+// slaClock times the response clock a hand-off of bot starts; nil for none.
+func (e *Engine) slaClock(bot string) store.HandoffClock {
+	if e.clock == nil {
+		return nil
+	}
+	return e.clock(bot)
 }
 
 // Bots names the engine's bots.
@@ -250,7 +263,7 @@ func sourceOf(act Action) string {
 func (e *Engine) finish(ctx context.Context, conv normalize.ConversationID, s State) error {
 	switch s.Status {
 	case StatusHandedOff:
-		_, err := e.st.Release(ctx, conv)
+		_, err := e.st.Release(ctx, conv, e.slaClock(s.Bot))
 		return err
 	case StatusResolved:
 		if s.Through != "" {
@@ -337,7 +350,7 @@ func (e *Engine) handOff(ctx context.Context, b *Bot, c normalize.Conversation, 
 	if err := e.save(ctx, c.ID, s); err != nil {
 		return err
 	}
-	if _, err := e.st.Release(ctx, c.ID); err != nil {
+	if _, err := e.st.Release(ctx, c.ID, e.slaClock(s.Bot)); err != nil {
 		return err
 	}
 	e.setFree(c.ID)

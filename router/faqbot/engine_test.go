@@ -150,3 +150,28 @@ func TestEngineTakesABurstWhateverTheIDsOrder(t *testing.T) {
 	require.Contains(t, got[0], "Forgot password?")
 	require.Contains(t, got[1], "Withdrawals are reviewed")
 }
+
+// The bot's answer stops no response clock and none runs while it holds the conversation;
+// its hand-off starts the first-response clock at the hand-off, timed by the bot's SLA.
+func TestHandOffStartsTheResponseClock(t *testing.T) {
+	f := newFixture(t)
+	var asked []string
+	f.e.clock = func(bot string) store.HandoffClock {
+		asked = append(asked, bot)
+		return func(_ normalize.ChannelKind, since time.Time, _ bool, _ int) (time.Time, time.Time) {
+			return time.Time{}, since.Add(5 * time.Minute)
+		}
+	}
+	f.deliver(t, "Jag har glömt mitt lösenord")
+	c, err := f.st.ConversationAt(context.Background(), "tg", "42")
+	require.NoError(t, err)
+	require.Zero(t, c.SLA, "answered by the bot, waiting for no agent")
+
+	f.now = f.now.Add(3 * time.Minute)
+	f.deliver(t, "Talk to an agent")
+	c, err = f.st.Conversation(context.Background(), c.ID)
+	require.NoError(t, err)
+	require.Equal(t, []string{"faq"}, asked)
+	require.Equal(t, f.now.UnixMilli(), c.SLA.AwaitingSince.UnixMilli(), "the clock starts at the hand-off")
+	require.Equal(t, f.now.Add(5*time.Minute).UnixMilli(), c.SLA.DueAt.UnixMilli())
+}

@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/casino-support/gateway/normalize"
 )
@@ -27,6 +29,51 @@ func holdLane(ctx context.Context, tx *wtx, conv normalize.ConversationID, bot s
 	return nil
 }
 
+// laneHeld reports whether a bot holds conv's inbound lane.
+func laneHeld(ctx context.Context, tx *wtx, conv normalize.ConversationID) (bool, error) {
+	var held bool
+	err := tx.QueryRowContext(ctx, `SELECT held <> '' FROM lanes WHERE conversation_id = ? AND direction = ?`, conv, normalize.Inbound).Scan(&held)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: is %s held: %w", conv, err)
+	}
+	return held, nil
+}
+
+// HandoffClock times the response clock a hand-off starts (router/sla.go): when a clock of a
+// conversation on a channel of kind, started at since for a player of vipTier, is near its
+// breach and due; zero times for none. next is true when an agent answered before.
+type HandoffClock func(kind normalize.ChannelKind, since time.Time, next bool, vipTier int) (nearBreach, due time.Time)
+
+// startHandoffClock starts conv's response clock at now, the hand-off: the player has waited
+// for the bot until then, and waits for a person from then on. A clock already running is
+// left as it is.
+func startHandoffClock(ctx context.Context, tx *wtx, conv normalize.ConversationID, clock HandoffClock, now int64) error {
+	var kind normalize.ChannelKind
+	var player string
+	var awaiting sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT channel_kind, player, awaiting_since FROM conversations WHERE id = ?`, conv).Scan(&kind, &player, &awaiting); err != nil {
+		return fmt.Errorf("store: start the clock of %s at its hand-off: %w", conv, err)
+	}
+	if awaiting.Valid {
+		return nil
+	}
+	var p normalize.Author
+	if err := json.Unmarshal([]byte(player), &p); err != nil {
+		return fmt.Errorf("store: decode player of %s: %w", conv, err)
+	}
+	var a Assessment
+	if clock != nil {
+		a.Clock = func(since time.Time, next bool, vipTier int) (time.Time, time.Time) {
+			return clock(kind, since, next, vipTier)
+		}
+	}
+	_, _, _, err := startClock(ctx, tx, conv, a, p.VIPTier, now)
+	return err
+}
+
 // HeldBy returns the name of the bot holding conv's inbound lane, "" when none does (the
 // conversation was never the bot's, or was handed off).
 func (s *Store) HeldBy(ctx context.Context, conv normalize.ConversationID) (string, error) {
@@ -42,9 +89,11 @@ func (s *Store) HeldBy(ctx context.Context, conv normalize.ConversationID) (stri
 }
 
 // Release hands conv off from the bot holding it: the lane is no longer held and is due now
-// when it has queued messages, which the router then posts to the helpdesk in order. It
-// reports whether the lane was held; releasing twice does nothing the second time.
-func (s *Store) Release(ctx context.Context, conv normalize.ConversationID) (bool, error) {
+// when it has queued messages, which the router then posts to the helpdesk in order, and the
+// response clock starts now, timed by clock (nil: a clock with no target, which measures the
+// wait but never breaches). It reports whether the lane was held; releasing twice does
+// nothing the second time.
+func (s *Store) Release(ctx context.Context, conv normalize.ConversationID, clock HandoffClock) (bool, error) {
 	var released bool
 	err := s.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE lanes SET held = '', due_at = CASE WHEN EXISTS (SELECT 1 FROM messages m
@@ -59,6 +108,9 @@ func (s *Store) Release(ctx context.Context, conv normalize.ConversationID) (boo
 			return fmt.Errorf("store: release %s: %w", conv, err)
 		}
 		released = n == 1
+		if released {
+			return startHandoffClock(ctx, tx, conv, clock, millis(s.now()))
+		}
 		return nil
 	})
 	return released, err
@@ -104,30 +156,39 @@ func (s *Store) Settle(ctx context.Context, conv normalize.ConversationID, throu
 }
 
 // ReleaseOthers hands off every conversation held by a bot not named in bots (a bot removed
-// from the configuration, or every bot when there are none), as Release does, and returns
-// how many it released. Run at start: no one would ever answer such a conversation.
-func (s *Store) ReleaseOthers(ctx context.Context, bots []string) (int, error) {
-	var n int64
+// from the configuration, or every bot when there are none), as Release does with clock, and
+// returns how many it released. Run at start: no one would ever answer such a conversation.
+func (s *Store) ReleaseOthers(ctx context.Context, bots []string, clock HandoffClock) (int, error) {
+	var n int
 	err := s.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
+		n = 0
+		now := millis(s.now())
 		query := `UPDATE lanes SET held = '', due_at = CASE WHEN EXISTS (SELECT 1 FROM messages m
 			WHERE m.conversation_id = lanes.conversation_id AND m.direction = lanes.direction AND m.state = 'queued')
 			THEN COALESCE(due_at, ?) END
 			WHERE direction = ? AND held <> ''`
-		args := []any{millis(s.now()), normalize.Inbound}
+		args := []any{now, normalize.Inbound}
 		if len(bots) > 0 {
 			query += ` AND held NOT IN (?` + strings.Repeat(", ?", len(bots)-1) + `)`
 			for _, b := range bots {
 				args = append(args, b)
 			}
 		}
-		res, err := tx.ExecContext(ctx, query, args...)
+		rows, err := tx.QueryContext(ctx, query+` RETURNING conversation_id`, args...)
 		if err != nil {
 			return fmt.Errorf("store: release conversations of unknown bots: %w", err)
 		}
-		if n, err = res.RowsAffected(); err != nil {
+		ids, err := scanIDs(rows)
+		if err != nil {
 			return fmt.Errorf("store: release conversations of unknown bots: %w", err)
 		}
+		for _, id := range ids {
+			if err := startHandoffClock(ctx, tx, id, clock, now); err != nil {
+				return err
+			}
+		}
+		n = len(ids)
 		return nil
 	})
-	return int(n), err
+	return n, err
 }

@@ -272,8 +272,9 @@ func applyOutbound(ctx context.Context, tx *wtx, conv normalize.ConversationID, 
 			return nil, fmt.Errorf("store: apply assignee of %s: %w", conv, err)
 		}
 	}
-	// The FAQ bot's answers count as answers: a conversation it holds is not waiting for an agent.
-	answered := (m.Author.Role == normalize.RoleAgent || m.Author.Role == normalize.RoleBot) && m.Kind != normalize.KindNote && m.Kind != normalize.KindSystem
+	// Only an agent's words answer: the FAQ bot's do not (no clock runs while it holds the
+	// conversation, and a hand-off starts one that only an agent stops; held.go).
+	answered := m.Author.Role == normalize.RoleAgent && m.Kind != normalize.KindNote && m.Kind != normalize.KindSystem
 	if m.Status == normalize.StatusClosed {
 		if err := closeComplex(ctx, tx, conv); err != nil {
 			return nil, err
@@ -340,8 +341,15 @@ func (s *Store) inboundConversation(ctx context.Context, tx *wtx, m normalize.Me
 		}
 	}
 	if startsClock(m) && !awaiting.Valid {
-		if awaiting, due, breached, err = startClock(ctx, tx, id, a, next.player.VIPTier, now); err != nil {
+		// A conversation the FAQ bot holds waits for no agent: its clock starts at the hand-off.
+		held, err := laneHeld(ctx, tx, id)
+		if err != nil {
 			return "", false, nil, err
+		}
+		if !held {
+			if awaiting, due, breached, err = startClock(ctx, tx, id, a, next.player.VIPTier, now); err != nil {
+				return "", false, nil, err
+			}
 		}
 	}
 	if a.Complex {
@@ -387,7 +395,7 @@ func (s *Store) openConversation(ctx context.Context, tx *wtx, m normalize.Messa
 	}
 	var awaiting any
 	var warn, due sql.NullInt64
-	if startsClock(m) {
+	if startsClock(m) && a.Hold == "" {
 		awaiting = now
 		warn, due = a.clockTimes(now, false, m.Author.VIPTier)
 	}
