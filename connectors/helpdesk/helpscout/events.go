@@ -22,6 +22,14 @@ const maxThreadPages = 100
 
 // threads returns every thread of a conversation, oldest first.
 func (h *Helpdesk) threads(ctx context.Context, conv int64) ([]thread, error) {
+	return h.threadsAfter(ctx, conv, 0)
+}
+
+// threadsAfter returns the threads of a conversation, oldest first: those after thread after
+// at least (after 0: all). Help Scout lists threads newest first, so the pages stop once one
+// reaches back to after; a page in any other order is read on, so nothing is missed should
+// the order change.
+func (h *Helpdesk) threadsAfter(ctx context.Context, conv, after int64) ([]thread, error) {
 	var out []thread
 	for n := 1; n <= maxThreadPages; n++ {
 		var pg struct {
@@ -33,8 +41,13 @@ func (h *Helpdesk) threads(ctx context.Context, conv int64) ([]thread, error) {
 		if _, err := h.api.do(ctx, http.MethodGet, fmt.Sprintf("/v2/conversations/%d/threads?page=%d", conv, n), nil, &pg); err != nil {
 			return nil, fmt.Errorf("helpscout: threads of conversation %d: %w", conv, err)
 		}
-		out = append(out, pg.Embedded.Threads...)
-		if pg.Page.Number >= pg.Page.TotalPages || len(pg.Embedded.Threads) == 0 {
+		ts := pg.Embedded.Threads
+		out = append(out, ts...)
+		if pg.Page.Number >= pg.Page.TotalPages || len(ts) == 0 {
+			break
+		}
+		newestFirst := slices.IsSortedFunc(ts, func(a, b thread) int { return int(b.ID - a.ID) })
+		if after > 0 && newestFirst && ts[len(ts)-1].ID <= after {
 			break
 		}
 	}
@@ -62,28 +75,30 @@ func (h *Helpdesk) syncConversation(ctx context.Context, sink connectors.Sink, i
 		h.log.DebugContext(ctx, "helpscout: passing over a conversation the gateway did not create", "helpdesk", h.name, "ticket", id)
 		return nil
 	}
-	threads, err := h.threads(ctx, id)
+	seen := h.seenOf(id)
+	threads, err := h.threadsAfter(ctx, id, seen.thread)
 	if err != nil {
 		return err
 	}
-	seen := h.seenOf(id)
 	status := "active" // a conversation the gateway creates starts active
+	if seen.thread > 0 && seen.status != "" {
+		status = seen.status // the threads up to seen.thread may not all have been read
+	}
 	var msgs []normalize.Message
 	last := seen
 	for _, t := range threads {
-		if t.ID > seen.thread {
-			m, err := h.threadMessages(ctx, conv, id, t, status)
-			if err != nil {
-				return err
-			}
-			msgs = append(msgs, m...)
+		if t.ID <= seen.thread {
+			continue
 		}
+		m, err := h.threadMessages(ctx, conv, id, t, status)
+		if err != nil {
+			return err
+		}
+		msgs = append(msgs, m...)
 		if t.Status != "" && t.Status != "nochange" {
 			status = t.Status
 		}
-		if t.ID > seen.thread {
-			last = seenState{thread: t.ID, status: status}
-		}
+		last = seenState{thread: t.ID, status: status}
 	}
 	settled, err := connectors.DeliverBatch(ctx, sink, msgs, func(i int, err error) error {
 		if connectors.IsPermanent(err) {

@@ -3,6 +3,7 @@ package helpscout
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -380,4 +381,36 @@ func TestRequestCosts(t *testing.T) {
 	require.Equal(t, 1, after["GET /v2/conversations/{id}"]-before["GET /v2/conversations/{id}"])
 	require.Equal(t, 1, after["GET /v2/conversations/{id}/threads"]-before["GET /v2/conversations/{id}/threads"])
 	require.Equal(t, 1, after["GET /v2/conversations/{id}/attachments/{id}/data"], "an agent's reply: 2, plus 1 a file")
+}
+
+// TestLongConversationReadsItsNewestPage: once a conversation was delivered, the next reply
+// costs the newest page of threads, not all of them, and a close among the new threads is
+// still told apart from the status before.
+func TestLongConversationReadsItsNewestPage(t *testing.T) {
+	e := newEnv(t, nil)
+	e.hs.ThreadPage = 3 // the two new threads and the one delivered before
+	sink := run(t, e)
+	conv := newConv(normalize.KindTelegram, "555")
+	var msgs []connectors.Delivery
+	for i := range 7 {
+		msgs = append(msgs, delivery(conv, fmt.Sprint("message ", i)))
+	}
+	ref, _, err := e.hd.Post(t.Context(), conv, msgs)
+	require.NoError(t, err)
+	id := convID(t, ref)
+	_, err = e.hs.AgentReply(id, e.agent, "first answer")
+	require.NoError(t, err)
+	require.NoError(t, e.hs.Notify(id, "convo.agent.reply.created"))
+	require.Len(t, sink.Messages(), 1)
+
+	before := e.hs.Calls("GET /v2/conversations/{id}/threads")
+	_, err = e.hs.AgentReply(id, e.agent, "second answer")
+	require.NoError(t, err)
+	require.NoError(t, e.hs.SetStatus(id, e.agent, "pending"))
+	require.NoError(t, e.hs.Notify(id, "convo.status"))
+	require.Equal(t, 1, e.hs.Calls("GET /v2/conversations/{id}/threads")-before, "one page: the newest")
+	got := sink.Messages()
+	require.Len(t, got, 3)
+	require.Equal(t, "second answer", got[1].Text)
+	require.Equal(t, normalize.StatusPending, got[2].Status)
 }
