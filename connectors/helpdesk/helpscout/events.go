@@ -120,7 +120,7 @@ func (h *Helpdesk) syncConversation(ctx context.Context, sink connectors.Sink, i
 			h.metrics.events.WithLabelValues(eventReply).Inc()
 		}
 	}
-	h.markSeen(id, last)
+	h.seen.Put(id, last)
 	return nil
 }
 

@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -65,8 +64,9 @@ type Helpdesk struct {
 	own       hdkit.Memo[int64, bool]   // threads the gateway wrote, for echo suppression
 	locks     hdkit.Stripes             // a conversation's posts take turns, and so do its syncs
 	cursor    hdkit.Cursor              // the poller's modifiedSince, see poll.go
-	seenMu    sync.Mutex
-	seen      map[int64]seenState // conversation → what was delivered (in memory: the store dedups after a restart)
+	// seen is how far each conversation was delivered; bounded and in memory: forgetting (or a
+	// restart) costs a re-delivery the store drops as a duplicate, never a lost event.
+	seen hdkit.Memo[int64, seenState]
 }
 
 // seenState is how far a conversation's threads were delivered.
@@ -109,56 +109,24 @@ func New(name normalize.InstanceName, cfg Config, d Deps) (*Helpdesk, error) {
 		return nil, fmt.Errorf("helpscout %s: %w", name, err)
 	}
 	return &Helpdesk{name: name, cfg: cfg, api: newClient(cfg, d.Client, d.Now, m), blobs: d.Blobs,
-		log: d.Log, now: d.Now, metrics: m, seen: map[int64]seenState{},
+		log: d.Log, now: d.Now, metrics: m,
 		cursor: hdkit.Cursor{Store: d.Cursors, Instance: name, Key: cursorKey}}, nil
 }
 
 // Run makes the hook deliver to sink and, in mode poll (or as mode webhook's safety net),
 // polls the inbox on one replica at a time, until ctx ends; then it returns nil.
 func (h *Helpdesk) Run(ctx context.Context, sink connectors.Sink) error {
-	release, err := h.sink.Fill(ctx, sink)
-	if err != nil {
-		return fmt.Errorf("helpscout %s: %w", h.name, err)
-	}
-	defer release()
 	interval := h.cfg.PollInterval
 	if h.cfg.Mode == ModeWebhook {
 		interval = h.cfg.ReconcileInterval
 	}
-	if interval <= 0 {
-		<-ctx.Done()
-		return nil
-	}
-	err = connectors.RunSingleton(ctx, sink, h.name, "helpscout-poll", func(ctx context.Context) error {
-		hdkit.PollLoop(ctx, sink, h.name, interval, h.log, "helpscout", func(ctx context.Context) error { return h.pollOnce(ctx, sink) })
-		return nil
-	})
-	if ctx.Err() != nil {
-		return nil
-	}
-	return err
+	return hdkit.Run(ctx, sink, &h.sink, h.name, interval, "helpscout-poll", h.log, "helpscout", h.pollOnce)
 }
 
 func (h *Helpdesk) seenOf(conv int64) seenState {
-	h.seenMu.Lock()
-	defer h.seenMu.Unlock()
-	return h.seen[conv]
-}
-
-// markSeen notes how far a conversation was delivered. The map is bounded: forgetting costs a
-// re-delivery the store drops as a duplicate, never a lost event.
-func (h *Helpdesk) markSeen(conv int64, s seenState) {
-	h.seenMu.Lock()
-	defer h.seenMu.Unlock()
-	if len(h.seen) >= hdkit.MaxMemo {
-		h.seen = map[int64]seenState{}
-	}
-	h.seen[conv] = s
+	s, _ := h.seen.Get(conv)
+	return s
 }
 
 // forgetSeen makes the next sync of conv read its threads from the start, as after a restart.
-func (h *Helpdesk) forgetSeen(conv int64) {
-	h.seenMu.Lock()
-	defer h.seenMu.Unlock()
-	delete(h.seen, conv)
-}
+func (h *Helpdesk) forgetSeen(conv int64) { h.seen.Delete(conv) }
