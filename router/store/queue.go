@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -221,19 +222,8 @@ func (s *Store) Complete(ctx context.Context, o Outcome) error {
 				return fmt.Errorf("store: record ticket: %w", err)
 			}
 		}
-		for _, d := range o.Delivered {
-			// A receipt may have arrived before this record (see MarkState): keep its state.
-			if _, err := tx.ExecContext(ctx, `UPDATE messages SET state = CASE WHEN state = 'queued' THEN ? ELSE state END,
-				target_id = ?, delivered_at = ?, last_error = '' WHERE seq = ? AND state IN ('queued', 'delivered', 'read')`,
-				normalize.StateSent, d.TargetID, now, d.Seq); err != nil {
-				return fmt.Errorf("store: mark delivered: %w", err)
-			}
-			if d.TargetID != "" {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO external_ids (instance, external_id, message_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
-					o.Target, d.TargetID, d.ID); err != nil {
-					return fmt.Errorf("store: record target ID: %w", err)
-				}
-			}
+		if err := markDelivered(ctx, tx, o.Target, o.Delivered, now); err != nil {
+			return err
 		}
 		if o.Keep {
 			return nil
@@ -265,24 +255,65 @@ func (s *Store) Complete(ctx context.Context, o Outcome) error {
 				due = sql.NullInt64{Int64: millis(f.RetryAt), Valid: true}
 			}
 		}
-		if !due.Valid {
-			var more bool
-			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM messages WHERE conversation_id = ? AND direction = ? AND state = 'queued')`,
-				o.Conversation, o.Direction).Scan(&more); err != nil {
-				return fmt.Errorf("store: check outbox: %w", err)
-			}
-			if more {
-				due = sql.NullInt64{Int64: now, Valid: true}
-			}
-		}
-		// The lease is ours (holdLease): release it.
-		if _, err := tx.ExecContext(ctx, `UPDATE lanes SET due_at = ?, failures = ?, last_error = ?, lease_owner = '', lease_until = 0
+		// The lease is ours (holdLease): release it. Without a retry time the lane is due now
+		// if messages are left and idle otherwise, decided in the same statement (issue 16:
+		// one statement fewer per completion).
+		if _, err := tx.ExecContext(ctx, `UPDATE lanes SET due_at = COALESCE(CAST(? AS BIGINT), CASE WHEN EXISTS (SELECT 1 FROM messages
+				WHERE conversation_id = ? AND direction = ? AND state = 'queued') THEN CAST(? AS BIGINT) END),
+			failures = ?, last_error = ?, lease_owner = '', lease_until = 0
 			WHERE conversation_id = ? AND direction = ?`,
-			due, failures, laneErr, o.Conversation, o.Direction); err != nil {
+			due, o.Conversation, o.Direction, now, failures, laneErr, o.Conversation, o.Direction); err != nil {
 			return fmt.Errorf("store: release lane: %w", err)
 		}
 		return nil
 	})
+}
+
+// markChunk bounds the messages one statement of markDelivered records: 4 parameters each
+// stays far below every driver's limit, and the distinct statements (one per count, each
+// prepared once) stay few.
+const markChunk = 64
+
+// markDelivered records the messages a target accepted and their target IDs, a chunk of
+// messages per statement rather than two statements per message: an inbound lane's batch
+// (up to delivery.batch_size messages) was twice as many statements in the writer, and on
+// PostgreSQL as many round trips while the lane's lock is held (issue 16).
+func markDelivered(ctx context.Context, tx *wtx, target normalize.InstanceName, delivered []Delivered, now int64) error {
+	for chunk := range slices.Chunk(delivered, markChunk) {
+		// A receipt may have arrived before this record (see MarkState): keep its state.
+		// VALUES names its columns column1, column2 in both databases; the casts give
+		// PostgreSQL their types.
+		args := make([]any, 0, 2+2*len(chunk))
+		args = append(args, normalize.StateSent, now)
+		for _, d := range chunk {
+			args = append(args, d.Seq, d.TargetID)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE messages SET state = CASE WHEN state = 'queued' THEN ? ELSE state END,
+			target_id = v.column2, delivered_at = ?, last_error = ''
+			FROM (VALUES `+rowsOf(len(chunk), `(CAST(? AS BIGINT), CAST(? AS TEXT))`)+`) AS v
+			WHERE messages.seq = v.column1 AND messages.state IN ('queued', 'delivered', 'read')`, args...); err != nil {
+			return fmt.Errorf("store: mark delivered: %w", err)
+		}
+		args = args[:0]
+		for _, d := range chunk {
+			if d.TargetID != "" {
+				args = append(args, target, d.TargetID, d.ID)
+			}
+		}
+		if len(args) == 0 {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO external_ids (instance, external_id, message_id) VALUES `+
+			rowsOf(len(args)/3, `(?, ?, ?)`)+` ON CONFLICT DO NOTHING`, args...); err != nil {
+			return fmt.Errorf("store: record target ID: %w", err)
+		}
+	}
+	return nil
+}
+
+// rowsOf is n copies of row, comma-separated: the rows of a multi-row VALUES.
+func rowsOf(n int, row string) string {
+	return strings.Repeat(row+", ", n-1) + row
 }
 
 // holdLease checks, in a write transaction, that the lane's lease is still token's, and

@@ -85,6 +85,7 @@ func RunStore(t *testing.T, open func(t *testing.T, now func() time.Time) Store)
 		{"RenewKeepsTheLease", storeRenew},
 		{"ClaimWhileEnqueuingKeepsOrder", storeClaimWhileEnqueuing},
 		{"CompleteMarksAndIdles", storeComplete},
+		{"CompleteRecordsALargeBatch", storeCompleteLargeBatch},
 		{"RetryAtDefersLane", storeRetryAt},
 		{"DeadLetterThenReplay", storeDeadLetter},
 		{"ReplayedAfterQueued", storeReplayOrder},

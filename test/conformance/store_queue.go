@@ -346,3 +346,40 @@ func storeClaimWhileEnqueuing(t *testing.T, f *storeFixture) {
 		require.Greater(t, handedOut[i], handedOut[i-1], "claim %d handed out a message enqueued before one already handed out", i)
 	}
 }
+
+// storeCompleteLargeBatch: one Complete records every message of a lane's batch, more than a
+// store may write in one statement, each with its own target ID (none for some, as for a
+// note a channel never sends); each target ID is then known as the gateway's own post.
+func storeCompleteLargeBatch(t *testing.T, f *storeFixture) {
+	f.withTicket("p1")
+	const n = 150
+	msgs := make([]normalize.Message, n)
+	for i := range msgs {
+		msgs[i] = inbound(chanA, "p1", fmt.Sprintf("big-%d", i), "text")
+	}
+	acc := f.intake(msgs...)
+	lane := f.claimOne(owner1, n)
+	require.Len(t, lane.Pending, n)
+	o := store.Outcome{Conversation: lane.Conversation.ID, Direction: lane.Direction, Owner: owner1, Token: lane.Token, Target: deskA}
+	for i, p := range lane.Pending {
+		d := store.Delivered{Seq: p.Seq, ID: p.Message.ID}
+		if i%7 != 3 {
+			d.TargetID = normalize.ExternalID(fmt.Sprintf("comment-%d", i))
+		}
+		o.Delivered = append(o.Delivered, d)
+	}
+	f.complete(o)
+	f.requireNothingDue(owner2)
+	require.True(t, f.nextDue().IsZero(), "a lane with nothing left is idle")
+	stored := f.messages(acc[0].Conversation)[1:] // after the opening message
+	require.Len(t, stored, n)
+	for i, m := range stored {
+		require.Equal(t, normalize.StateSent, m.Message.State, "message %d", i)
+		require.Equal(t, o.Delivered[i].TargetID, m.TargetID, "message %d keeps its own target ID", i)
+	}
+	for _, i := range []int{0, 64, n - 1} {
+		echo := f.intake(outbound(deskA, "", "T-p1", fmt.Sprintf("comment-%d", i), "our own post, reported back"))[0]
+		require.True(t, echo.Duplicate, "comment-%d is an echo", i)
+		require.Equal(t, o.Delivered[i].ID, echo.ID)
+	}
+}
