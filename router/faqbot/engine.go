@@ -2,6 +2,7 @@ package faqbot
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +32,10 @@ type Store interface {
 	HeldBy(ctx context.Context, conv normalize.ConversationID) (string, error)
 	Release(ctx context.Context, conv normalize.ConversationID, clock store.HandoffClock) (bool, error)
 	Settle(ctx context.Context, conv normalize.ConversationID, through normalize.MessageID) (bool, error)
+	// TakeRecord and DropRecord are the lease that keeps replicas' steps on one
+	// conversation apart (lock).
+	TakeRecord(ctx context.Context, instance normalize.InstanceName, key, value string, expires time.Time) (bool, error)
+	DropRecord(ctx context.Context, instance normalize.InstanceName, key, value string) error
 }
 
 // Directory is the player directory as the router asks it (router.Directory).
@@ -106,6 +112,9 @@ type Engine struct {
 	clock func(bot string) store.HandoffClock
 	m     *metrics
 	locks [64]sync.Mutex
+	// owner and seq name this process's leases (lock).
+	owner string
+	seq   atomic.Uint64
 	// free remembers conversations no bot holds: a lane once released is never held again,
 	// so the store is asked once per conversation and process, not once per message.
 	freeMu sync.Mutex
@@ -133,7 +142,7 @@ func NewEngine(st Store, bots []*Bot, opts Options, reg prometheus.Registerer, l
 		opts.Now = time.Now
 	}
 	e := &Engine{st: st, dir: opts.Directory, bots: map[string]*Bot{}, flag: opts.FlagTag, log: log, now: opts.Now,
-		clock: opts.SLAClock, m: newMetrics(reg), free: map[normalize.ConversationID]struct{}{}}
+		clock: opts.SLAClock, owner: rand.Text(), m: newMetrics(reg), free: map[normalize.ConversationID]struct{}{}}
 	for _, b := range bots {
 		e.bots[b.Name()] = b
 		e.m.init(b.Name())
@@ -182,7 +191,10 @@ func (e *Engine) take(ctx context.Context, m normalize.Message, a store.Accepted
 		e.setFree(a.Conversation)
 		return nil
 	}
-	unlock := e.lock(a.Conversation)
+	unlock, err := e.lock(ctx, a.Conversation)
+	if err != nil {
+		return err
+	}
 	defer unlock()
 	s, err := e.state(ctx, a.Conversation)
 	if err != nil {
@@ -433,7 +445,10 @@ func (e *Engine) sweep(ctx context.Context) error {
 }
 
 func (e *Engine) settle(ctx context.Context, conv normalize.ConversationID, key string) error {
-	unlock := e.lock(conv)
+	unlock, err := e.lock(ctx, conv)
+	if err != nil {
+		return err
+	}
 	defer unlock()
 	s, err := e.state(ctx, conv)
 	if err != nil || s.Status != StatusOpen || s.Wait != key {
@@ -483,14 +498,61 @@ func (e *Engine) save(ctx context.Context, conv normalize.ConversationID, s Stat
 	return e.st.PutRecord(ctx, RecordInstance, "c/"+string(conv), string(b), e.now().Add(stateTTL))
 }
 
-// lock serialises the bot's work on one conversation within this process (a Take and the
-// quiet timer, two deliveries of one chat).
-func (e *Engine) lock(conv normalize.ConversationID) func() {
+// The lease of a conversation's step across replicas: record "l/<conversation>", whose value
+// names the holder.
+const (
+	leasePrefix = "l/"
+	// leaseTTL bounds how long a replica that died during a step keeps the others off.
+	leaseTTL = 30 * time.Second
+	// leaseTries bound the wait for another replica's step (about 10 s with the back-off
+	// below): a step takes milliseconds, so a longer wait means its replica died; the
+	// delivery then fails and the channel delivers again.
+	leaseTries = 25
+)
+
+// lock serialises the bot's work on one conversation: within this process (a Take and the
+// quiet timer, two deliveries of one chat) by a mutex, and across replicas (a web chat whose
+// requests reach two) by a lease in the records, so that each step reads the state the
+// previous one saved. The returned func gives both up.
+func (e *Engine) lock(ctx context.Context, conv normalize.ConversationID) (func(), error) {
 	h := fnv.New32a()
 	h.Write([]byte(conv))
 	mu := &e.locks[h.Sum32()%uint32(len(e.locks))]
 	mu.Lock()
-	return mu.Unlock
+	key, token := leasePrefix+string(conv), e.owner+"/"+strconv.FormatUint(e.seq.Add(1), 10)
+	wait := 20 * time.Millisecond
+	for try := 1; ; try++ {
+		ok, err := e.st.TakeRecord(ctx, RecordInstance, key, token, e.now().Add(leaseTTL))
+		if err != nil {
+			mu.Unlock()
+			return nil, err
+		}
+		if ok {
+			break
+		}
+		if try == leaseTries {
+			mu.Unlock()
+			e.m.busy.Inc()
+			return nil, fmt.Errorf("another replica has been taking conversation %s for too long", conv)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			mu.Unlock()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		wait = min(2*wait, 500*time.Millisecond)
+	}
+	return func() {
+		// Not the step's context, which may have ended: a lease left behind would keep the
+		// other replicas off until it lapses.
+		if err := e.st.DropRecord(context.WithoutCancel(ctx), RecordInstance, key, token); err != nil {
+			e.log.Warn("faqbot: give up the conversation's lease; it lapses", "conv", conv, "err", err)
+		}
+		mu.Unlock()
+	}, nil
 }
 
 const maxFree = 100_000
@@ -515,6 +577,8 @@ type metrics struct {
 	conversations *prometheus.CounterVec
 	handoffs      *prometheus.CounterVec
 	answers       *prometheus.CounterVec
+	// busy counts steps given up because another replica held the conversation too long.
+	busy prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -525,9 +589,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Exchanges the FAQ bot handed to a person, by bot and reason."}, []string{"bot", "reason"}),
 		answers: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_bot_answers_total",
 			Help: "Replies of the FAQ bot, by bot and source (knowledge, directory, thanks, fallback)."}, []string{"bot", "source"}),
+		busy: prometheus.NewCounter(prometheus.CounterOpts{Name: "gateway_bot_lease_timeouts_total",
+			Help: "FAQ bot steps given up (the delivery fails and is retried) because another replica held the conversation's lease too long."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.conversations, m.handoffs, m.answers)
+		reg.MustRegister(m.conversations, m.handoffs, m.answers, m.busy)
 	}
 	return m
 }

@@ -104,3 +104,37 @@ func (s *Store) ExpireRecords(ctx context.Context, limit int) (int, error) {
 	}
 	return int(n), nil
 }
+
+// TakeRecord writes key's record when it is absent or expired, and reports whether it did:
+// a lease one replica at a time holds (the FAQ bot's step on a conversation). One statement,
+// so replicas taking the same key at once find one winner.
+func (s *Store) TakeRecord(ctx context.Context, instance normalize.InstanceName, key, value string, expires time.Time) (bool, error) {
+	var taken bool
+	err := s.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
+		now := millis(s.now())
+		res, err := tx.ExecContext(ctx, `INSERT INTO records (instance, key, value, expires_at, updated_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (instance, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at, updated_at = excluded.updated_at
+			WHERE records.expires_at <= ?`, instance, key, value, millis(expires), now, now)
+		if err != nil {
+			return fmt.Errorf("store: take record %s of %s: %w", key, instance, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("store: take record %s of %s: %w", key, instance, err)
+		}
+		taken = n == 1
+		return nil
+	})
+	return taken, err
+}
+
+// DropRecord deletes key's record when its value is still value: a lease given up by its
+// holder, never one another replica took after it lapsed.
+func (s *Store) DropRecord(ctx context.Context, instance normalize.InstanceName, key, value string) error {
+	return s.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM records WHERE instance = ? AND key = ? AND value = ?`, instance, key, value); err != nil {
+			return fmt.Errorf("store: drop record %s of %s: %w", key, instance, err)
+		}
+		return nil
+	})
+}
