@@ -28,6 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/helpdesk/hdkit"
 	"github.com/casino-support/gateway/connectors/ratelimit"
 	"github.com/casino-support/gateway/normalize"
 )
@@ -70,7 +71,7 @@ type Helpdesk struct {
 
 	// convLocks serialises Posts of one conversation, so a retry racing an earlier attempt
 	// in this process looks up what the other made instead of making it again.
-	convLocks keyedMutex
+	convLocks hdkit.Stripes
 	// sources remembers the contact-inbox source IDs of contacts already set up, by the
 	// player's key, which saves two requests on every new conversation of a known player.
 	mu      sync.Mutex
@@ -163,41 +164,6 @@ func (h *Helpdesk) Run(ctx context.Context, sink connectors.Sink) error {
 		return nil
 	}
 	return h.poll(ctx, sink, every)
-}
-
-// keyedMutex is a mutex per key whose entries go when nobody holds or waits for them.
-type keyedMutex struct {
-	mu    sync.Mutex
-	locks map[string]*keyedEntry
-}
-
-type keyedEntry struct {
-	mu   sync.Mutex
-	refs int
-}
-
-// lock locks key and returns its unlock.
-func (k *keyedMutex) lock(key string) func() {
-	k.mu.Lock()
-	if k.locks == nil {
-		k.locks = map[string]*keyedEntry{}
-	}
-	e := k.locks[key]
-	if e == nil {
-		e = &keyedEntry{}
-		k.locks[key] = e
-	}
-	e.refs++
-	k.mu.Unlock()
-	e.mu.Lock()
-	return func() {
-		e.mu.Unlock()
-		k.mu.Lock()
-		if e.refs--; e.refs == 0 {
-			delete(k.locks, key)
-		}
-		k.mu.Unlock()
-	}
 }
 
 // errNoBlobs is returned for a message with attachments when no blob store is configured.

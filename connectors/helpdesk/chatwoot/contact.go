@@ -7,12 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/mail"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/casino-support/gateway/connectors/helpdesk/hdkit"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -49,23 +49,13 @@ var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
 // playerOf returns the player of conv.
 func playerOf(conv normalize.Conversation) player {
-	p := player{name: strings.TrimSpace(conv.Player.DisplayName)}
-	if a, err := mail.ParseAddress(conv.Player.Email); err == nil {
-		p.email = strings.ToLower(a.Address)
-	} else if conv.ChannelKind == normalize.KindEmail {
-		if a, err := mail.ParseAddress(string(conv.Address)); err == nil {
-			p.email = strings.ToLower(a.Address)
-		}
-	}
+	p := player{name: hdkit.PlayerName(conv), email: hdkit.PlayerEmail(conv)}
 	if p.email == "" {
 		p.identifier = string(conv.Channel) + ":" + string(conv.Address)
 		// Messengers whose address is the phone number: Chatwoot shows it and agents can call.
 		if (conv.ChannelKind == normalize.KindWhatsApp || conv.ChannelKind == normalize.KindVoice) && e164.MatchString(string(conv.Address)) {
 			p.phone = string(conv.Address)
 		}
-	}
-	if p.name == "" {
-		p.name = "Player on " + string(conv.Channel)
 	}
 	return p
 }

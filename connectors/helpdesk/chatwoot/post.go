@@ -8,9 +8,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/helpdesk/hdkit"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -49,7 +49,7 @@ func (h *Helpdesk) Post(ctx context.Context, conv normalize.Conversation, msgs [
 		ticket = n
 	}
 	// A retry in this process may race the attempt whose outcome it does not know.
-	defer h.convLocks.lock(string(conv.ID))()
+	defer h.convLocks.Lock(string(conv.ID))()
 
 	// An earlier attempt's messages may be in Chatwoot when one is marked retried, or when the
 	// conversation of a first post turned out to exist (an overlapping attempt made it).
@@ -132,7 +132,7 @@ func (h *Helpdesk) openConversation(ctx context.Context, conv normalize.Conversa
 			"inbox_id":              h.cfg.InboxID,
 			"contact_id":            contact.id,
 			"status":                "open",
-			"additional_attributes": map[string]any{"mail_subject": followUpSubject(conv, subject(conv, first.Message))},
+			"additional_attributes": map[string]any{"mail_subject": followUpSubject(conv, hdkit.Subject(conv, first.Message, subjectRunes))},
 			"custom_attributes":     conversationAttributes(conv, first.Message),
 		}
 		if err := h.api.do(ctx, http.MethodPost, "/conversations", nil, body, &c); err != nil {
@@ -392,28 +392,6 @@ func messageText(m normalize.Message) string {
 		text = "(" + cmp.Or(string(m.Kind), "empty message") + ")"
 	}
 	return text
-}
-
-// subject is the first message's e-mail subject, else its first line, capped, or a generic
-// one; a system message (an Update) is the gateway speaking, not the player.
-func subject(conv normalize.Conversation, first normalize.Message) string {
-	generic := "Message from " + string(conv.Channel)
-	if first.Kind == normalize.KindSystem {
-		return generic
-	}
-	text := first.Text
-	if strings.TrimSpace(first.Subject) != "" {
-		text = first.Subject
-	}
-	line, _, _ := strings.Cut(strings.TrimSpace(text), "\n")
-	line = strings.TrimSpace(line)
-	if line == "" {
-		return generic
-	}
-	if utf8.RuneCountInString(line) > subjectRunes {
-		line = string([]rune(line)[:subjectRunes-1]) + "…"
-	}
-	return line
 }
 
 // followUpSubject names the conversation a follow-up continues in its subject, where agents
