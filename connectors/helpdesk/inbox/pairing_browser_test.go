@@ -22,12 +22,7 @@ import (
 func TestBrowserPairing(t *testing.T) {
 	exe := chromium.Chromium(t)
 	f, waiting, _ := pairingFixture(t)
-	ctx, stop := context.WithTimeout(chromium.Headless(t, exe, chromedp.WindowSize(1000, 1200)), 90*time.Second)
-	t.Cleanup(stop)
-	run := func(what string, actions ...chromedp.Action) {
-		t.Helper()
-		require.NoError(t, chromedp.Run(ctx, actions...), what)
-	}
+	ctx, run := headless(t, exe, 1000, 1200)
 
 	run("sign in on the way to the page",
 		chromedp.Navigate(f.srv.URL+"/inbox/admin/pairing"),
@@ -77,4 +72,16 @@ func screenQR(t *testing.T, ctx context.Context) string {
 	require.NoError(t, err)
 	text, _ := readQR(img) // not yet readable: the image is loading
 	return text
+}
+
+// headless starts Chromium with a window of width×height for one test of at most 90 seconds,
+// and returns its context and run, which runs actions in it and fails the test, saying what,
+// when one fails.
+func headless(t *testing.T, exe string, width, height int) (context.Context, func(what string, actions ...chromedp.Action)) {
+	ctx, stop := context.WithTimeout(chromium.Headless(t, exe, chromedp.WindowSize(width, height)), 90*time.Second)
+	t.Cleanup(stop)
+	return ctx, func(what string, actions ...chromedp.Action) {
+		t.Helper()
+		require.NoError(t, chromedp.Run(ctx, actions...), what)
+	}
 }
