@@ -1,6 +1,7 @@
 package zendesk
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -79,20 +80,9 @@ func (h *Helpdesk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	sink, runCtx, ok := h.sink.Held()
-	if !ok {
-		w.Header().Set("Retry-After", "1")
-		http.Error(w, connectors.ErrNotRunning.Error(), http.StatusServiceUnavailable)
-		return
-	}
-	ctx, cancel := hdkit.MergeCancel(r.Context(), runCtx)
-	defer cancel()
-	if err := h.syncTicket(ctx, sink, id); err != nil {
+	if !hdkit.Deliver(w, r, &h.sink, h.log, func(ctx context.Context, sink connectors.Sink) error { return h.syncTicket(ctx, sink, id) }) {
 		h.metrics.hooks.WithLabelValues(hookNotStored).Inc()
-		status, reason := connectors.HookAnswer(w, err, h.log)
-		http.Error(w, reason, status)
 		return
 	}
 	h.metrics.hooks.WithLabelValues(hookStored).Inc()
-	w.WriteHeader(http.StatusOK)
 }

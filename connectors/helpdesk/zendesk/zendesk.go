@@ -112,25 +112,9 @@ func New(name normalize.InstanceName, cfg Config, d Deps) (*Helpdesk, error) {
 // Run makes the hook deliver to sink and, in mode poll (or as mode webhook's safety net),
 // reads the incremental export on one replica at a time, until ctx ends; then it returns nil.
 func (h *Helpdesk) Run(ctx context.Context, sink connectors.Sink) error {
-	release, err := h.sink.Fill(ctx, sink)
-	if err != nil {
-		return fmt.Errorf("zendesk %s: %w", h.name, err)
-	}
-	defer release()
 	interval := h.cfg.PollInterval
 	if h.cfg.Mode == ModeWebhook {
 		interval = h.cfg.ReconcileInterval
 	}
-	if interval <= 0 {
-		<-ctx.Done()
-		return nil
-	}
-	err = connectors.RunSingleton(ctx, sink, h.name, "zendesk-export", func(ctx context.Context) error {
-		hdkit.PollLoop(ctx, sink, h.name, interval, h.log, "zendesk", func(ctx context.Context) error { return h.pollOnce(ctx, sink) })
-		return nil
-	})
-	if ctx.Err() != nil {
-		return nil
-	}
-	return err
+	return hdkit.Run(ctx, sink, &h.sink, h.name, interval, "zendesk-export", h.log, "zendesk", h.pollOnce)
 }
