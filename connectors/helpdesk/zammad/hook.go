@@ -1,6 +1,7 @@
 package zammad
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -86,22 +87,11 @@ func (h *Helpdesk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	sink, runCtx, ok := h.sink.Held()
-	if !ok {
-		w.Header().Set("Retry-After", "1")
-		http.Error(w, connectors.ErrNotRunning.Error(), http.StatusServiceUnavailable)
-		return
-	}
-	ctx, cancel := hdkit.MergeCancel(r.Context(), runCtx)
-	defer cancel()
-	if err := h.syncTicket(ctx, sink, id); err != nil {
+	if !hdkit.Deliver(w, r, &h.sink, h.log, func(ctx context.Context, sink connectors.Sink) error { return h.syncTicket(ctx, sink, id) }) {
 		h.metrics.hooks.WithLabelValues(hookNotStored).Inc()
-		status, reason := connectors.HookAnswer(w, err, h.log)
-		http.Error(w, reason, status)
 		return
 	}
-	h.log.DebugContext(ctx, "zammad: webhook stored", "helpdesk", h.name, "ticket", id,
+	h.log.DebugContext(r.Context(), "zammad: webhook stored", "helpdesk", h.name, "ticket", id,
 		"trigger", r.Header.Get(HeaderTrigger), "delivery", r.Header.Get(HeaderDelivery))
 	h.metrics.hooks.WithLabelValues(hookStored).Inc()
-	w.WriteHeader(http.StatusOK)
 }

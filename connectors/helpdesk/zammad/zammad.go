@@ -120,27 +120,11 @@ func New(name normalize.InstanceName, cfg Config, d Deps) (*Helpdesk, error) {
 // Run makes the hook deliver to sink and, in mode poll (or as mode webhook's safety net),
 // polls on one replica at a time, until ctx ends; then it returns nil.
 func (h *Helpdesk) Run(ctx context.Context, sink connectors.Sink) error {
-	release, err := h.sink.Fill(ctx, sink)
-	if err != nil {
-		return fmt.Errorf("zammad %s: %w", h.name, err)
-	}
-	defer release()
 	interval := h.cfg.PollInterval
 	if h.cfg.Mode == ModeWebhook {
 		interval = h.cfg.ReconcileInterval
 	}
-	if interval <= 0 {
-		<-ctx.Done()
-		return nil
-	}
-	err = connectors.RunSingleton(ctx, sink, h.name, "zammad-poll", func(ctx context.Context) error {
-		hdkit.PollLoop(ctx, sink, h.name, interval, h.log, "zammad", func(ctx context.Context) error { return h.pollOnce(ctx, sink) })
-		return nil
-	})
-	if ctx.Err() != nil {
-		return nil
-	}
-	return err
+	return hdkit.Run(ctx, sink, &h.sink, h.name, interval, "zammad-poll", h.log, "zammad", h.pollOnce)
 }
 
 func (h *Helpdesk) seenOf(ticket int64) seenMark {
