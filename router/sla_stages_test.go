@@ -260,3 +260,33 @@ func TestSLAStageEscalationsQueuedWithTheMark(t *testing.T) {
 		require.Contains(t, strings.Join(keys, " "), "q/complex-"+string(conv.ID)+"-")
 	})
 }
+
+// A hand-off's clock is timed by the bot's rule: its SLA hours when it has them, else the
+// policy's; a bot no rule names (removed from the configuration) takes the policy's.
+func TestHandoffClock(t *testing.T) {
+	office, err := calendar.New("Europe/Bucharest", []string{"mon-fri 09:00-18:00"}, nil)
+	require.NoError(t, err)
+	london, err := calendar.New("Europe/London", []string{"mon-sun 08:00-22:00"}, nil)
+	require.NoError(t, err)
+	chat := normalize.ChannelKind("telegram")
+	rules := router.Rules{Default: "desk",
+		List: []router.Rule{{Name: "faq", Helpdesk: "desk", Bot: "faq"}, {Name: "uk", Helpdesk: "desk", Bot: "uk", SLAHours: london}},
+		SLA:  router.SLA{FirstResponse: map[normalize.ChannelKind]time.Duration{chat: time.Hour}, Hours: office}}
+	// Saturday 2026-12-05 12:00 UTC: Bucharest is closed until Monday 09:00 (07:00 UTC);
+	// London is open.
+	since := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		bot string
+		due time.Time
+	}{
+		{"faq", time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)},
+		{"uk", time.Date(2026, 12, 5, 13, 0, 0, 0, time.UTC)},
+		{"", time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.bot, func(t *testing.T) {
+			_, due := rules.HandoffClock(tt.bot)(chat, since, false, 0)
+			require.True(t, tt.due.Equal(due), "due %s, want %s", due, tt.due)
+		})
+	}
+}
