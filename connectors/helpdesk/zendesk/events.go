@@ -67,28 +67,10 @@ func (h *Helpdesk) syncTicket(ctx context.Context, sink connectors.Sink, id int6
 			next = page.Links.Next
 		}
 	}
-	settled, err := connectors.DeliverBatch(ctx, sink, msgs, func(i int, err error) error {
-		if connectors.IsPermanent(err) {
-			h.log.WarnContext(ctx, "zendesk: the gateway refused an event for good; passing it over", "helpdesk", h.name,
-				"ticket", id, "external_id", msgs[i].ExternalID, "err", err)
-			return nil
-		}
+	if err := hdkit.DeliverEvents(ctx, sink, h.log, "zendesk", h.name, conv, id, msgs, func(m normalize.Message) {
+		h.metrics.events.WithLabelValues(hdkit.EventKind(m)).Inc()
+	}); err != nil {
 		return err
-	})
-	if err != nil {
-		return fmt.Errorf("zendesk: deliver the events of ticket %d (%d of %d stored): %w", id, settled, len(msgs), err)
-	}
-	for _, m := range msgs {
-		h.log.InfoContext(ctx, "zendesk: event delivered", "helpdesk", h.name, "conv", conv, "ticket", id,
-			"external_id", m.ExternalID, "kind", m.Kind, "status", m.Status)
-		switch {
-		case m.Status != "":
-			h.metrics.events.WithLabelValues(eventStatus).Inc()
-		case m.Assignee != nil:
-			h.metrics.events.WithLabelValues(eventAssignment).Inc()
-		default:
-			h.metrics.events.WithLabelValues(eventReply).Inc()
-		}
 	}
 	h.markSeen(id, last)
 	return nil

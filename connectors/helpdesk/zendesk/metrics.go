@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/casino-support/gateway/connectors/counters"
+	"github.com/casino-support/gateway/connectors/helpdesk/hdkit"
 	"github.com/casino-support/gateway/connectors/ratelimit"
 )
 
@@ -15,11 +16,9 @@ const (
 	hookNotStored    = "not_stored"        // Zendesk's API or the store failed: Zendesk retries
 )
 
-// Kinds of gateway_zendesk_events_total: what became of one audit event of a gateway ticket.
+// Kinds of gateway_zendesk_events_total: what became of one audit event of a gateway ticket
+// (a delivered one counts as hdkit.EventKind says).
 const (
-	eventReply        = "reply"          // an agent's public comment, delivered
-	eventStatus       = "status"         // a status change, delivered
-	eventAssignment   = "assignment"     // an assignee change, delivered
 	eventIgnoredNote  = "ignored_note"   // an internal note: never for the player
 	eventIgnoredEcho  = "ignored_echo"   // a comment the gateway wrote
 	eventIgnoredOther = "ignored_player" // a comment by an end user (the player in Zendesk)
@@ -42,7 +41,7 @@ func newMetrics(reg prometheus.Registerer, name string) (*metrics, error) {
 	}
 	events, err := counters.Instance(reg, "helpdesk", name, prometheus.CounterOpts{Name: "gateway_zendesk_events_total",
 		Help: "Events of the gateway's Zendesk tickets read from their audits, by helpdesk instance and what became of them."},
-		"kind", eventReply, eventStatus, eventAssignment, eventIgnoredNote, eventIgnoredEcho, eventIgnoredOther)
+		"kind", hdkit.EventReply, hdkit.EventStatus, hdkit.EventAssignment, eventIgnoredNote, eventIgnoredEcho, eventIgnoredOther)
 	if err != nil {
 		return nil, err
 	}
