@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/helpdesk/hdkit"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/normalize/htmltext"
 )
@@ -88,28 +89,10 @@ func (h *Helpdesk) syncTicket(ctx context.Context, sink connectors.Sink, id int6
 	for _, e := range events {
 		msgs = append(msgs, e.msg)
 	}
-	settled, err := connectors.DeliverBatch(ctx, sink, msgs, func(i int, err error) error {
-		if connectors.IsPermanent(err) {
-			h.log.WarnContext(ctx, "zammad: the gateway refused an event for good; passing it over", "helpdesk", h.name,
-				"ticket", id, "external_id", msgs[i].ExternalID, "err", err)
-			return nil
-		}
+	if err := hdkit.DeliverEvents(ctx, sink, h.log, "zammad", h.name, conv, id, msgs, func(m normalize.Message) {
+		h.metrics.events.WithLabelValues(hdkit.EventKind(m)).Inc()
+	}); err != nil {
 		return err
-	})
-	if err != nil {
-		return fmt.Errorf("zammad: deliver the events of ticket %d (%d of %d stored): %w", id, settled, len(msgs), err)
-	}
-	for _, m := range msgs {
-		h.log.InfoContext(ctx, "zammad: event delivered", "helpdesk", h.name, "conv", conv, "ticket", id,
-			"external_id", m.ExternalID, "kind", m.Kind, "status", m.Status)
-		switch {
-		case m.Status != "":
-			h.metrics.events.WithLabelValues(eventStatus).Inc()
-		case m.Assignee != nil:
-			h.metrics.events.WithLabelValues(eventAssignment).Inc()
-		default:
-			h.metrics.events.WithLabelValues(eventReply).Inc()
-		}
 	}
 	h.markSeen(id, last)
 	return nil

@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/casino-support/gateway/connectors/counters"
+	"github.com/casino-support/gateway/connectors/helpdesk/hdkit"
 	"github.com/casino-support/gateway/connectors/ratelimit"
 )
 
@@ -16,11 +17,8 @@ const (
 )
 
 // Kinds of gateway_zammad_events_total: what became of one article or history entry of a
-// gateway ticket.
+// gateway ticket (a delivered one counts as hdkit.EventKind says).
 const (
-	eventReply        = "reply"          // an agent's public article, delivered
-	eventStatus       = "status"         // a state change, delivered
-	eventAssignment   = "assignment"     // an owner change, delivered
 	eventIgnoredNote  = "ignored_note"   // an internal note: never for the player
 	eventIgnoredEcho  = "ignored_echo"   // an article the gateway wrote
 	eventIgnoredOther = "ignored_player" // an article by the customer in Zammad, or a system's
@@ -43,7 +41,7 @@ func newMetrics(reg prometheus.Registerer, name string) (*metrics, error) {
 	}
 	events, err := counters.Instance(reg, "helpdesk", name, prometheus.CounterOpts{Name: "gateway_zammad_events_total",
 		Help: "Articles and history entries of the gateway's Zammad tickets, by helpdesk instance and what became of them."},
-		"kind", eventReply, eventStatus, eventAssignment, eventIgnoredNote, eventIgnoredEcho, eventIgnoredOther)
+		"kind", hdkit.EventReply, hdkit.EventStatus, hdkit.EventAssignment, eventIgnoredNote, eventIgnoredEcho, eventIgnoredOther)
 	if err != nil {
 		return nil, err
 	}

@@ -243,7 +243,7 @@ func TestEventsMapped(t *testing.T) {
 	// A repeated webhook delivers nothing new.
 	require.NoError(t, e.zm.Notify(id))
 	require.Len(t, sink.Messages(), 3)
-	for kind, want := range map[string]float64{eventReply: 1, eventStatus: 1, eventAssignment: 1, eventIgnoredNote: 1, eventIgnoredEcho: 1} {
+	for kind, want := range map[string]float64{hdkit.EventReply: 1, hdkit.EventStatus: 1, hdkit.EventAssignment: 1, eventIgnoredNote: 1, eventIgnoredEcho: 1} {
 		require.InDelta(t, want, counterValue(t, e.hd.metrics.events, kind), 0, "gateway_zammad_events_total{kind=%q}", kind)
 	}
 	require.InDelta(t, 2, counterValue(t, e.hd.metrics.hooks, hookStored), 0)
