@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
+	"math/bits"
 	"strings"
 	"time"
 
@@ -269,9 +269,8 @@ func (s *Store) Complete(ctx context.Context, o Outcome) error {
 	})
 }
 
-// markChunk bounds the messages one statement of markDelivered records: 4 parameters each
-// stays far below every driver's limit, and the distinct statements (one per count, each
-// prepared once) stay few.
+// markChunk bounds the messages one statement of markDelivered records: 2 parameters each
+// stays far below every driver's limit.
 const markChunk = 64
 
 // markDelivered records the messages a target accepted and their target IDs, a chunk of
@@ -279,7 +278,13 @@ const markChunk = 64
 // (up to delivery.batch_size messages) was twice as many statements in the writer, and on
 // PostgreSQL as many round trips while the lane's lock is held (issue 16).
 func markDelivered(ctx context.Context, tx *wtx, target normalize.InstanceName, delivered []Delivered, now int64) error {
-	for chunk := range slices.Chunk(delivered, markChunk) {
+	for len(delivered) > 0 {
+		// Chunks of a power of two: each count is a statement of its own, prepared once and
+		// kept, and 7 of them (1 to 64) cost less memory than one for every batch size did
+		// (about 1.5 MB of peak RSS with delivery.batch_size 50).
+		n := 1 << (bits.Len(uint(min(len(delivered), markChunk))) - 1)
+		chunk := delivered[:n]
+		delivered = delivered[n:]
 		// A receipt may have arrived before this record (see MarkState): keep its state.
 		// VALUES names its columns column1, column2 in both databases; the casts give
 		// PostgreSQL their types.
