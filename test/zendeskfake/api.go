@@ -7,42 +7,20 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/casino-support/gateway/test/fakehold"
 )
 
 // serve answers a request, or holds the answer of a ticket write HoldWrites picked: it is
 // done in full, but its answer never comes (the caller dies waiting, or gives up).
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	rec := httptest.NewRecorder()
-	s.mu.Lock()
-	s.route(rec, r)
-	hold := s.holdWrites > 0 && (r.Method == http.MethodPost || r.Method == http.MethodPut) &&
-		strings.HasPrefix(r.URL.Path, "/api/v2/tickets") && rec.Code/100 == 2
-	if hold {
-		s.holdWrites--
-	}
-	held := s.held
-	s.mu.Unlock()
-	if hold {
-		select {
-		case held <- r.Method + " " + r.URL.Path:
-		default:
-		}
-		select {
-		case <-r.Context().Done():
-		case <-time.After(time.Minute):
-		}
-		return
-	}
-	for k, v := range rec.Header() {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(rec.Code)
-	_, _ = w.Write(rec.Body.Bytes())
+	fakehold.Serve(w, r, &s.mu, &s.holds, s.route, func(r *http.Request) bool {
+		return (r.Method == http.MethodPost || r.Method == http.MethodPut) && strings.HasPrefix(r.URL.Path, "/api/v2/tickets")
+	})
 }
 
 // route routes a request after authentication and the rate limit, as Zendesk does.

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/casino-support/gateway/connectors/hmacsig"
+	"github.com/casino-support/gateway/test/fakehold"
 )
 
 // Credentials of the fake's API agent.
@@ -52,17 +53,16 @@ type Server struct {
 	changed  map[int64]int64 // ticket → its last change's sequence
 	apiAgent int64
 
-	limit      int // requests per minute, 0 none
-	used       int
-	window     time.Time
-	hookURL    string
-	secret     []byte
-	autoHook   bool
-	hookTries  int
-	calls      map[string]int
-	now        func() time.Time
-	holdWrites int
-	held       chan string
+	limit     int // requests per minute, 0 none
+	used      int
+	window    time.Time
+	hookURL   string
+	secret    []byte
+	autoHook  bool
+	hookTries int
+	calls     map[string]int
+	now       func() time.Time
+	holds     fakehold.Writes
 	// ExportPage is the incremental export's page size (Zendesk's is 1000).
 	ExportPage int
 }
@@ -150,7 +150,7 @@ type idemAnswer struct {
 func New() *Server {
 	s := &Server{users: map[int64]*User{}, tickets: map[int64]*Ticket{}, audits: map[int64][]Audit{},
 		uploads: map[string][]Attachment{}, files: map[int64][]byte{}, idem: map[string]idemAnswer{},
-		changed: map[int64]int64{}, calls: map[string]int{}, held: make(chan string, 16), next: 1000, now: time.Now, ExportPage: 1000, hookTries: 3}
+		changed: map[int64]int64{}, calls: map[string]int{}, next: 1000, now: time.Now, ExportPage: 1000, hookTries: 3}
 	s.apiAgent = s.addUser(User{Name: "Gateway API", Email: Email, Role: "admin"})
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
@@ -170,8 +170,7 @@ func (s *Server) SetWebhook(url, secret string, auto bool) {
 func (s *Server) HoldWrites(n int) <-chan string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.holdWrites = n
-	return s.held
+	return s.holds.Hold(n)
 }
 
 // SetRateLimit sets the requests allowed per minute (0: unlimited).
