@@ -5,43 +5,21 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/casino-support/gateway/test/fakehold"
 )
 
 // maxBody bounds a request body (Zammad's own limit is in nginx: client_max_body_size 50M).
 const maxBody = 50 << 20
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	rec := httptest.NewRecorder()
-	s.mu.Lock()
-	s.route(rec, r)
-	hold := s.holds > 0 && r.Method == http.MethodPost && rec.Code/100 == 2 &&
-		(r.URL.Path == "/api/v1/tickets" || r.URL.Path == "/api/v1/ticket_articles")
-	if hold {
-		s.holds--
-	}
-	held := s.held
-	s.mu.Unlock()
-	if hold {
-		select {
-		case held <- r.Method + " " + r.URL.Path:
-		default:
-		}
-		select {
-		case <-r.Context().Done():
-		case <-time.After(time.Minute):
-		}
-		return
-	}
-	for k, v := range rec.Header() {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(rec.Code)
-	_, _ = w.Write(rec.Body.Bytes())
+	fakehold.Serve(w, r, &s.mu, &s.holds, s.route, func(r *http.Request) bool {
+		return r.Method == http.MethodPost && (r.URL.Path == "/api/v1/tickets" || r.URL.Path == "/api/v1/ticket_articles")
+	})
 }
 
 // route authenticates, counts the request against the proxy's quota and routes it.

@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/casino-support/gateway/connectors/hmacsig"
+	"github.com/casino-support/gateway/test/fakehold"
 )
 
 // Token is the API user's access token; its user has the permissions docs/zammad.md asks
@@ -73,8 +74,7 @@ type Server struct {
 	hookTries int
 	calls     map[string]int
 	now       func() time.Time
-	holds     int
-	held      chan string
+	holds     fakehold.Writes
 	noIndex   bool
 }
 
@@ -153,7 +153,7 @@ type History struct {
 func New() *Server {
 	s := &Server{users: map[int64]*User{}, tickets: map[int64]*Ticket{}, files: map[int64][]byte{},
 		history: map[int64][]History{}, links: map[int64][]int64{}, groups: map[string]string{"Users": FollowUpYes},
-		calls: map[string]int{}, held: make(chan string, 16), now: time.Now, next: 100, number: 31000, hookTries: 5}
+		calls: map[string]int{}, now: time.Now, next: 100, number: 31000, hookTries: 5}
 	s.apiUser = s.addUser(User{Login: "gateway-api", Firstname: "Gateway", Lastname: "API", Email: "gateway-api@casino.example", Roles: []string{"Admin", "Agent"}})
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
@@ -196,8 +196,7 @@ func (s *Server) SetRateLimit(perMinute int) {
 func (s *Server) HoldWrites(n int) <-chan string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.holds = n
-	return s.held
+	return s.holds.Hold(n)
 }
 
 // Calls returns how many requests reached route ("POST /api/v1/tickets").
