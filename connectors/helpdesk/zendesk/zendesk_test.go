@@ -321,7 +321,7 @@ func TestHookRefuses(t *testing.T) {
 func TestPollMode(t *testing.T) {
 	e := newEnv(t, func(cfg *Config) { cfg.Mode, cfg.PollInterval = ModePoll, time.Second })
 	e.zd.ExportPage = 1 // every ticket on a page of its own: the cursor moves page by page
-	cursors := &memCursors{m: map[string]string{}}
+	cursors := &conformance.MemCursors{}
 	e.hd.cursor = &hdkit.Cursor{Store: cursors, Instance: e.hd.name, Key: cursorKey}
 	conv1, conv2 := conversation(normalize.KindTelegram, "1"), conversation(normalize.KindTelegram, "2")
 	r1, _, err := e.hd.Post(t.Context(), conv1, []connectors.Delivery{delivery(conv1, "one")})
@@ -340,7 +340,8 @@ func TestPollMode(t *testing.T) {
 		texts = append(texts, m.Text)
 	}
 	require.ElementsMatch(t, []string{"answer one", "answer two"}, texts)
-	require.NotEmpty(t, cursors.m[cursorKey], "the cursor is stored")
+	stored, _ := cursors.Cursor(t.Context(), e.hd.name, cursorKey)
+	require.NotEmpty(t, stored, "the cursor is stored")
 	// Nothing new: the next poll delivers nothing.
 	require.NoError(t, e.hd.pollOnce(t.Context(), sink))
 	require.Len(t, sink.Messages(), 2)
@@ -463,15 +464,4 @@ func TestRequestBudget(t *testing.T) {
 	require.NoError(t, e.zd.Notify(id))
 	require.Equal(t, 9+2, total(), "a reply of a known agent: the ticket and its audits")
 	require.Len(t, sink.Messages(), 2)
-}
-
-type memCursors struct{ m map[string]string }
-
-func (c *memCursors) Cursor(_ context.Context, _ normalize.InstanceName, key string) (string, error) {
-	return c.m[key], nil
-}
-
-func (c *memCursors) SetCursor(_ context.Context, _ normalize.InstanceName, key, value string) error {
-	c.m[key] = value
-	return nil
 }
