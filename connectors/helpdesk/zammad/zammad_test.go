@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -293,7 +292,7 @@ func TestHookRefuses(t *testing.T) {
 // from a cursor kept in the gateway's store.
 func TestPollMode(t *testing.T) {
 	e := newEnv(t, func(cfg *Config) { cfg.Mode, cfg.PollInterval = ModePoll, time.Second })
-	cursors := &memCursors{m: map[string]string{}}
+	cursors := &conformance.MemCursors{}
 	e.hd.cursor = &hdkit.Cursor{Store: cursors, Instance: e.hd.name, Key: cursorKey}
 	conv1, conv2 := conversation(normalize.KindTelegram, "1"), conversation(normalize.KindTelegram, "2")
 	r1, _, err := e.hd.Post(t.Context(), conv1, []connectors.Delivery{delivery(conv1, "one")})
@@ -312,28 +311,11 @@ func TestPollMode(t *testing.T) {
 		texts = append(texts, m.Text)
 	}
 	require.ElementsMatch(t, []string{"answer one", "answer two"}, texts)
-	require.NotEmpty(t, cursors.m[cursorKey], "the cursor is stored")
+	stored, _ := cursors.Cursor(t.Context(), e.hd.name, cursorKey)
+	require.NotEmpty(t, stored, "the cursor is stored")
 	require.NoError(t, e.hd.pollOnce(t.Context(), sink))
 	require.Len(t, sink.Messages(), 2, "nothing new: the next poll delivers nothing")
 	require.Error(t, e.zm.Notify(ticketID(t, r1)), "the hook is off in mode poll")
-}
-
-type memCursors struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-func (c *memCursors) Cursor(_ context.Context, _ normalize.InstanceName, key string) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.m[key], nil
-}
-
-func (c *memCursors) SetCursor(_ context.Context, _ normalize.InstanceName, key, value string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.m[key] = value
-	return nil
 }
 
 // TestRateLimit: with the quota a proxy announces nearly used, requests are spaced rather
