@@ -3,7 +3,6 @@ package chatwoot
 import (
 	"context"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,35 +13,13 @@ import (
 	"github.com/casino-support/gateway/test/conformance"
 )
 
-// memCursors is the gateway store's cursors in memory.
-type memCursors struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-func (c *memCursors) Cursor(_ context.Context, instance normalize.InstanceName, key string) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.m[string(instance)+"/"+key], nil
-}
-
-func (c *memCursors) SetCursor(_ context.Context, instance normalize.InstanceName, key, value string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[string]string{}
-	}
-	c.m[string(instance)+"/"+key] = value
-	return nil
-}
-
 // TestReconcileFindsWhatTheWebhookLost: an agent replies while no replica runs, so Chatwoot's
 // webhook finds no hook and (an old release) never retries; the reconciling poll of the next
 // start hands the reply over once, leaves the note and the player's own message alone, and
 // keeps its position in the store.
 func TestReconcileFindsWhatTheWebhookLost(t *testing.T) {
 	e := newEnv(t, false)
-	cursors := &memCursors{}
+	cursors := &conformance.MemCursors{}
 	e.hd.cursors = cursors
 	conv := normalize.Conversation{ID: normalize.NewConversationID(), Channel: "tg", ChannelKind: normalize.KindTelegram, Address: "77"}
 	ticket, _, err := e.hd.Post(t.Context(), conv, deliveries(conv, "hello?"))
@@ -72,7 +49,7 @@ func TestReconcileFindsWhatTheWebhookLost(t *testing.T) {
 // the next poll reads the same again.
 func TestPollFailureKeepsTheCursor(t *testing.T) {
 	e := newEnvMode(t, polled)
-	cursors := &memCursors{}
+	cursors := &conformance.MemCursors{}
 	e.hd.cursors = cursors
 	conv := normalize.Conversation{ID: normalize.NewConversationID(), Channel: "tg", ChannelKind: normalize.KindTelegram, Address: "78"}
 	ticket, _, err := e.hd.Post(t.Context(), conv, deliveries(conv, "hello?"))
