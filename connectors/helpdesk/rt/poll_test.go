@@ -212,28 +212,6 @@ func TestTxnFailureBudget(t *testing.T) {
 	require.Equal(t, []int{9}, slices.Collect(maps.Keys(tr.txnFailures)), "the cursor moving past a transaction forgets its failures")
 }
 
-// memCursors is an in-memory connectors.Cursors.
-type memCursors struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-func (c *memCursors) Cursor(_ context.Context, instance normalize.InstanceName, key string) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.m[string(instance)+"/"+key], nil
-}
-
-func (c *memCursors) SetCursor(_ context.Context, instance normalize.InstanceName, key, value string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[string]string{}
-	}
-	c.m[string(instance)+"/"+key] = value
-	return nil
-}
-
 func TestStoredCursor(t *testing.T) {
 	for _, tc := range []struct {
 		name, stored string
@@ -245,7 +223,7 @@ func TestStoredCursor(t *testing.T) {
 		{"negative replays", "-5", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := &memCursors{}
+			c := &conformance.MemCursors{}
 			if tc.stored != "" {
 				require.NoError(t, c.SetCursor(t.Context(), "rt-x", cursorKey, tc.stored))
 			}
