@@ -187,3 +187,61 @@ func names(m normalize.Message) []string {
 	}
 	return out
 }
+
+// TestPageShowsQuickReplies: the FAQ bot answers with quick replies; the page shows them as
+// buttons under the answer, and a click sends the option's text as the player's message,
+// stored once like a typed one, after which the buttons are gone, also after a reload.
+func TestPageShowsQuickReplies(t *testing.T) {
+	exe := browser.Chromium(t)
+	for _, transport := range []string{"websocket", "poll"} {
+		t.Run(transport, func(t *testing.T) {
+			h := start(t, nil, false)
+			step, url := openChat(t, exe, h, h.store, transport, nil)
+			require.NoError(t, chromedp.Run(step,
+				chromedp.Navigate(url),
+				chromedp.WaitVisible(`#status.online`, chromedp.ByQuery),
+				chromedp.SendKeys("#text", "how do I withdraw?\r", chromedp.ByID),
+			))
+			require.Eventually(t, func() bool { return len(h.store.delivered()) == 1 }, 30*time.Second, 10*time.Millisecond)
+			addr := h.store.delivered()[0].Address
+
+			h.sendReply(t, botAnswer(addr, "That helped", "Talk to an agent"))
+
+			var options []string
+			require.NoError(t, chromedp.Run(step,
+				chromedp.WaitVisible(`.msg.agent .options button.option`, chromedp.ByQuery),
+				chromedp.Evaluate(`[...document.querySelectorAll(".msg.agent .options button")].map((b) => b.textContent)`, &options),
+			))
+			require.Equal(t, []string{"That helped", "Talk to an agent"}, options)
+
+			// A click on one transport; on the other the keyboard, as a player without a mouse:
+			// the button takes the focus and Enter presses it.
+			choose := chromedp.Tasks{chromedp.Click(`.options button.option:nth-child(2)`, chromedp.ByQuery)}
+			if transport == "poll" {
+				choose = chromedp.Tasks{chromedp.Focus(`.options button.option:nth-child(2)`, chromedp.ByQuery), chromedp.KeyEvent("\r")}
+			}
+			require.NoError(t, chromedp.Run(step,
+				choose,
+				chromedp.WaitNotPresent(`.options`, chromedp.ByQuery),
+				chromedp.WaitVisible(`.msg.player:last-child[data-state="queued"]`, chromedp.ByQuery),
+			))
+			require.Eventually(t, func() bool { return len(h.store.delivered()) == 2 }, 30*time.Second, 10*time.Millisecond)
+			require.Equal(t, "Talk to an agent", h.store.delivered()[1].Text)
+
+			// After a reload the answer is in the history with a newer message: no buttons.
+			var answers int
+			require.NoError(t, chromedp.Run(step,
+				chromedp.Reload(),
+				chromedp.WaitVisible(`#status.online`, chromedp.ByQuery),
+				chromedp.WaitVisible(`.msg.player:last-child[data-state="queued"]`, chromedp.ByQuery),
+				chromedp.Evaluate(`document.querySelectorAll(".msg.agent").length + 10 * document.querySelectorAll(".options").length`, &answers),
+			))
+			require.Equal(t, 1, answers, "the answer is shown, its buttons are not")
+			var texts []string
+			for _, m := range h.store.delivered() {
+				texts = append(texts, m.Text)
+			}
+			require.Equal(t, []string{"how do I withdraw?", "Talk to an agent"}, texts, "the option is stored once")
+		})
+	}
+}

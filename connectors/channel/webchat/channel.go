@@ -198,6 +198,10 @@ func (c *Channel) Send(ctx context.Context, conv normalize.Conversation, msg nor
 	return normalize.ExternalID(msg.ID), nil
 }
 
+// ShowsQuickReplies implements connectors.QuickReplier: the page shows a reply's options as
+// buttons, and a tap sends the option's text as the player's message, like typing it.
+func (c *Channel) ShowsQuickReplies() bool { return true }
+
 // Typing shows "Support is typing…" on the player's open pages for a few seconds. Like every
 // hint it is not stored: a page opened later does not see it.
 func (c *Channel) Typing(ctx context.Context, conv normalize.Conversation) error {

@@ -2,6 +2,7 @@ package webchat
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -114,6 +115,30 @@ func (s *fakeStore) reply(addr normalize.Address, kind normalize.MessageKind, te
 		SentAt: time.Now().UTC(), State: normalize.StateSent}
 	s.add(m)
 	return s.msgs[s.convs[addr]][len(s.msgs[s.convs[addr]])-1]
+}
+
+// sendReply stores reply as the router stores an outbound message, then hands it to Send as
+// the router does; fields a test leaves empty get a reply's usual values.
+func (h *harness) sendReply(t *testing.T, reply normalize.Message) {
+	t.Helper()
+	reply.ID = cmp.Or(reply.ID, normalize.NewMessageID())
+	reply.ExternalID = cmp.Or(reply.ExternalID, normalize.ExternalID("reply-"+string(reply.ID)))
+	reply.Direction, reply.Kind = normalize.Outbound, cmp.Or(reply.Kind, normalize.KindText)
+	reply.State = cmp.Or(reply.State, normalize.StateSent)
+	if reply.SentAt.IsZero() {
+		reply.SentAt = time.Now().UTC()
+	}
+	h.store.mu.Lock()
+	h.store.add(reply)
+	h.store.mu.Unlock()
+	_, err := h.ch.Send(context.Background(), normalize.Conversation{Address: reply.Address}, reply)
+	require.NoError(t, err)
+}
+
+// botAnswer is an FAQ bot's answer to addr with options as its quick replies.
+func botAnswer(addr normalize.Address, options ...string) normalize.Message {
+	return normalize.Message{Source: "faqbot", Address: addr, Author: normalize.Author{Role: normalize.RoleBot, DisplayName: "Assistant"},
+		Text: "Withdrawals take up to 24 hours.", QuickReplies: options}
 }
 
 func (s *fakeStore) ConversationAt(ctx context.Context, channel normalize.InstanceName, address normalize.Address) (normalize.Conversation, error) {

@@ -26,6 +26,9 @@ type wireMessage struct {
 	// Callback is a call-back request of the player's: the page says it in the player's
 	// language, so Text (the request in words for agents) is left out.
 	Callback *wireCallback `json:"callback,omitempty"`
+	// QuickReplies are a reply's answers the player can tap (the FAQ bot's); the page shows
+	// them as buttons under the newest reply only, since an older one's were answered.
+	QuickReplies []string `json:"quick_replies,omitempty"`
 }
 
 type wireCallback struct {
@@ -71,6 +74,7 @@ func (c *Channel) view(m normalize.Message) (wireMessage, bool) {
 		// Helpdesks set DisplayName only to a name meant for players; without one the reply
 		// comes from the chat itself, never from an agent's sign-in name.
 		w.Author = cmp.Or(m.Author.DisplayName, c.cfg.Title)
+		w.QuickReplies = m.QuickReplies
 	}
 	for i, a := range m.Attachments {
 		w.Attachments = append(w.Attachments, wireAttachment{Name: a.Name, MediaType: a.MediaType, Size: a.Size,

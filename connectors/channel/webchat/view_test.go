@@ -32,14 +32,7 @@ func TestReplyAuthorIsTheDisplayNameOrTheChatTitle(t *testing.T) {
 			c := h.connect(t)
 			c.hello(clientFrame{Token: token})
 			// Stored as the router stores it, then pushed live as Send pushes it.
-			reply := normalize.Message{ID: normalize.NewMessageID(), Direction: normalize.Outbound, Source: "inbox",
-				ExternalID: "reply-1", Address: addr, Author: tt.author, Kind: normalize.KindText, Text: "We are on it.",
-				SentAt: time.Now().UTC(), State: normalize.StateSent}
-			h.store.mu.Lock()
-			h.store.add(reply)
-			h.store.mu.Unlock()
-			_, err := h.ch.Send(context.Background(), normalize.Conversation{Address: addr}, reply)
-			require.NoError(t, err)
+			h.sendReply(t, normalize.Message{Source: "inbox", Address: addr, Author: tt.author, Text: "We are on it."})
 			f := c.next()
 			require.Equal(t, typeMessage, f.Type)
 			require.Equal(t, tt.want, f.Author)
@@ -79,4 +72,40 @@ func TestHistoryHidesSystemMessages(t *testing.T) {
 	_, err := h.ch.Send(context.Background(), normalize.Conversation{Address: addr}, closed)
 	require.NoError(t, err)
 	c.none(100 * time.Millisecond)
+}
+
+// The FAQ bot's answers carry quick replies. The page shows them as buttons, so they reach it
+// as a list of their own, live and in the history; never on the player's messages, and the
+// channel tells the router it shows them (else it would list them in the text instead).
+func TestRepliesCarryQuickReplies(t *testing.T) {
+	tests := []struct {
+		name    string
+		options []string
+		want    []string
+	}{
+		{"options", []string{"That helped", "Talk to an agent"}, []string{"That helped", "Talk to an agent"}},
+		{"none", nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := start(t, nil, true)
+			require.True(t, h.ch.ShowsQuickReplies())
+			addr := normalize.Address("visitor:v1")
+			token := visitorToken("v1", time.Now().Add(time.Hour))
+			c := h.connect(t)
+			c.hello(clientFrame{Token: token})
+			c.send(msg("c-1", "how do I withdraw?"))
+			require.Equal(t, typeAck, c.next().Type)
+			h.sendReply(t, botAnswer(addr, tt.options...))
+			f := c.next()
+			require.Equal(t, typeMessage, f.Type)
+			require.Equal(t, tt.want, f.QuickReplies)
+			require.Equal(t, "Withdrawals take up to 24 hours.", f.Text, "the options are not in the text")
+
+			again := h.connect(t).hello(clientFrame{Token: token})
+			require.Len(t, again.History, 2)
+			require.Nil(t, again.History[0].QuickReplies, "the player's message")
+			require.Equal(t, tt.want, again.History[1].QuickReplies)
+		})
+	}
 }

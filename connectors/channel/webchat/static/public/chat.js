@@ -462,11 +462,17 @@
       showNotice(t("too_long", { limit: number(state.limits.text_chars) }));
       return;
     }
+    queueText(text);
+    els.text.value = "";
+  }
+
+  // queueText sends text as the player's message: through the outbox, so it is stored,
+  // acknowledged and resent after a reconnect like anything typed.
+  function queueText(text) {
     const o = { client_id: newID(), text, at: new Date().toISOString() };
     state.outbox.push(o);
     saveOutbox();
     renderPending(o);
-    els.text.value = "";
     flush();
   }
 
@@ -659,7 +665,42 @@
     const time = span("time", new Date(Number(el.dataset.at)).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }), "time");
     meta.append(time);
     el.append(meta);
+    // Kept on the element; showOptions draws them while it is the newest message.
+    if (m.from !== "player" && Array.isArray(m.quick_replies)) el.quickReplies = m.quick_replies.filter((o) => typeof o === "string" && o);
     return el;
+  }
+
+  // showOptions puts the quick replies (the FAQ bot's "That helped", "Talk to an agent") of
+  // the newest message under it as buttons. Any message after it answers them, so an older
+  // one's are taken away, also when the history is shown again after a reload.
+  function showOptions() {
+    const items = els.messages.querySelectorAll(".msg");
+    const last = items[items.length - 1];
+    for (const box of els.messages.querySelectorAll(".options")) {
+      if (box.parentElement !== last) box.remove();
+    }
+    if (!last || !last.quickReplies || !last.quickReplies.length || last.querySelector(".options")) return;
+    const box = document.createElement("div");
+    box.className = "options";
+    box.setAttribute("role", "group");
+    for (const text of last.quickReplies) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "option";
+      button.textContent = text;
+      button.addEventListener("click", () => {
+        // Answered once: taken away now, not only when the player's message lands after the
+        // reply (a page clock behind the server's would put it before). Focus goes back to
+        // the text box rather than to the page.
+        last.quickReplies = null;
+        box.remove();
+        queueText(text);
+        els.text.focus();
+      });
+      box.append(button);
+    }
+    last.append(box);
+    scrollDown();
   }
 
   function files(m) {
@@ -701,12 +742,14 @@
     for (let i = items.length - 1; i >= 0; i--) {
       if (Number(items[i].dataset.at) <= at) {
         items[i].after(el);
+        showOptions();
         return scrollDown();
       }
     }
     const greeting = els.messages.querySelector(".greeting");
     if (greeting) greeting.after(el);
     else els.messages.prepend(el);
+    showOptions();
     scrollDown();
   }
 
