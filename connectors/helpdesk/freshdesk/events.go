@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/casino-support/gateway/connectors"
+	"github.com/casino-support/gateway/connectors/helpdesk/hdkit"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -79,25 +80,10 @@ func (h *Helpdesk) syncTicket(ctx context.Context, sink connectors.Sink, id int6
 				Text:       fmt.Sprintf("Ticket %s in Freshdesk.", statusName(t.Status))})
 		}
 	}
-	settled, err := connectors.DeliverBatch(ctx, sink, msgs, func(i int, err error) error {
-		if connectors.IsPermanent(err) {
-			h.log.WarnContext(ctx, "freshdesk: the gateway refused an event for good; passing it over", "helpdesk", h.name,
-				"ticket", id, "external_id", msgs[i].ExternalID, "err", err)
-			return nil
-		}
+	if err := hdkit.DeliverEvents(ctx, sink, h.log, "freshdesk", h.name, conv, id, msgs, func(m normalize.Message) {
+		h.metrics.events.WithLabelValues(hdkit.EventKind(m)).Inc()
+	}); err != nil {
 		return err
-	})
-	if err != nil {
-		return fmt.Errorf("freshdesk: deliver the events of ticket %d (%d of %d stored): %w", id, settled, len(msgs), err)
-	}
-	for _, m := range msgs {
-		h.log.InfoContext(ctx, "freshdesk: event delivered", "helpdesk", h.name, "conv", conv, "ticket", id,
-			"external_id", m.ExternalID, "kind", m.Kind, "status", m.Status)
-		if m.Status != "" {
-			h.metrics.events.WithLabelValues(eventStatus).Inc()
-		} else {
-			h.metrics.events.WithLabelValues(eventReply).Inc()
-		}
 	}
 	h.seen.Put(id, seenTicket{LastConv: last, Status: t.Status})
 	return nil

@@ -100,25 +100,10 @@ func (h *Helpdesk) syncConversation(ctx context.Context, sink connectors.Sink, i
 		}
 		last = seenState{thread: t.ID, status: status}
 	}
-	settled, err := connectors.DeliverBatch(ctx, sink, msgs, func(i int, err error) error {
-		if connectors.IsPermanent(err) {
-			h.log.WarnContext(ctx, "helpscout: the gateway refused an event for good; passing it over", "helpdesk", h.name,
-				"ticket", id, "external_id", msgs[i].ExternalID, "err", err)
-			return nil
-		}
+	if err := hdkit.DeliverEvents(ctx, sink, h.log, "helpscout", h.name, conv, id, msgs, func(m normalize.Message) {
+		h.metrics.events.WithLabelValues(hdkit.EventKind(m)).Inc()
+	}); err != nil {
 		return err
-	})
-	if err != nil {
-		return fmt.Errorf("helpscout: deliver the events of conversation %d (%d of %d stored): %w", id, settled, len(msgs), err)
-	}
-	for _, m := range msgs {
-		h.log.InfoContext(ctx, "helpscout: event delivered", "helpdesk", h.name, "conv", conv, "ticket", id,
-			"external_id", m.ExternalID, "kind", m.Kind, "status", m.Status)
-		if m.Status != "" {
-			h.metrics.events.WithLabelValues(eventStatus).Inc()
-		} else {
-			h.metrics.events.WithLabelValues(eventReply).Inc()
-		}
 	}
 	h.seen.Put(id, last)
 	return nil
