@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -90,4 +91,18 @@ func Tags(configured []string, conv normalize.Conversation, first normalize.Mess
 	}
 	slices.Sort(tags)
 	return slices.Compact(tags)
+}
+
+// TicketID is the remote's numeric ID in a conversation's ticket reference, 0 when there is
+// none yet. A reference that is not a positive number was never written by this backend, so
+// the error is permanent; it reads "<what>: ticket reference "x" is not a <kind> id".
+func TicketID(ref normalize.Ref, what, kind string) (int64, error) {
+	if ref == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(string(ref), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, connectors.Permanent(fmt.Errorf("%s: ticket reference %q is not a %s id", what, ref, kind))
+	}
+	return n, nil
 }

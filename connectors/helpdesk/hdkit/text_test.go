@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 )
 
@@ -39,4 +40,31 @@ func TestTags(t *testing.T) {
 		Player: normalize.Author{VIPTier: 2}}
 	got := Tags([]string{"casino"}, conv, normalize.Message{}, func(s string) string { return strings.ToLower(strings.ReplaceAll(s, " ", "_")) })
 	require.Equal(t, []string{"casino", "channel_telegram", "lang_de", "pay_outs", "vip_2"}, got)
+}
+
+func TestTicketID(t *testing.T) {
+	cases := []struct {
+		ref       normalize.Ref
+		want      int64
+		permanent bool
+	}{
+		{"", 0, false},
+		{"4711", 4711, false},
+		{"0", 0, true},
+		{"-3", 0, true},
+		{"RT-12", 0, true},
+		{"99999999999999999999", 0, true},
+	}
+	for _, tc := range cases {
+		t.Run(string(tc.ref), func(t *testing.T) {
+			id, err := TicketID(tc.ref, "zendesk", "Zendesk ticket")
+			require.Equal(t, tc.want, id)
+			if !tc.permanent {
+				require.NoError(t, err)
+				return
+			}
+			require.True(t, connectors.IsPermanent(err), "a reference this backend never wrote is refused for good: %v", err)
+			require.ErrorContains(t, err, `zendesk: ticket reference "`+string(tc.ref)+`" is not a Zendesk ticket id`)
+		})
+	}
 }

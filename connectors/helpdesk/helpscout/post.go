@@ -40,13 +40,9 @@ func (h *Helpdesk) Post(ctx context.Context, conv normalize.Conversation, msgs [
 	if len(msgs) == 0 {
 		return conv.Ticket, nil, nil
 	}
-	var id int64
-	if conv.Ticket != "" {
-		n, err := strconv.ParseInt(string(conv.Ticket), 10, 64)
-		if err != nil || n <= 0 {
-			return conv.Ticket, nil, connectors.Permanent(fmt.Errorf("helpscout: ticket reference %q is not a Help Scout conversation id", conv.Ticket))
-		}
-		id = n
+	id, err := hdkit.TicketID(conv.Ticket, "helpscout", "Help Scout conversation")
+	if err != nil {
+		return conv.Ticket, nil, err
 	}
 	if !tagPattern.MatchString(h.convTag(conv.ID)) {
 		return conv.Ticket, nil, connectors.Permanent(fmt.Errorf("helpscout: conversation id %q cannot be a Help Scout tag", conv.ID))

@@ -36,13 +36,9 @@ func (h *Helpdesk) Post(ctx context.Context, conv normalize.Conversation, msgs [
 	if len(msgs) == 0 {
 		return conv.Ticket, nil, nil
 	}
-	var id int64
-	if conv.Ticket != "" {
-		n, err := strconv.ParseInt(string(conv.Ticket), 10, 64)
-		if err != nil || n <= 0 {
-			return conv.Ticket, nil, connectors.Permanent(fmt.Errorf("zammad: ticket reference %q is not a Zammad ticket id", conv.Ticket))
-		}
-		id = n
+	id, err := hdkit.TicketID(conv.Ticket, "zammad", "Zammad ticket")
+	if err != nil {
+		return conv.Ticket, nil, err
 	}
 	// Attempts of one conversation's post may overlap (a replica stalled past its lease
 	// while another took the lane over); in this process they take turns, and the look-ups
