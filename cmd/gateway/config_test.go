@@ -255,12 +255,13 @@ func TestWebhookValidate(t *testing.T) {
 			"helpdesks[0].secret: required",
 			"helpdesks[0].api_token: required",
 		}},
-		{"bad values", "    url: ftp://tickets.example\n    secret: short\n    api_token: tok\n    timeout: 10ms\n    max_skew: 1s\n    attachment_url_ttl: 1s\n", []string{
+		{"bad values", "    url: ftp://tickets.example\n    secret: short\n    api_token: tok\n    timeout: 10ms\n    max_skew: 1s\n    attachment_url_ttl: 1s\n    batch_events: 101\n", []string{
 			"helpdesks[0].url: ",
 			"helpdesks[0].secret: want at least 16 bytes, got 5",
 			"helpdesks[0].timeout: must be at least 1s",
 			"helpdesks[0].max_skew: must be at least 10s",
 			"helpdesks[0].attachment_url_ttl: must be at least 1m",
+			"helpdesks[0].batch_events: want 0 (off) to 100, got 101",
 		}},
 	}
 	for _, tt := range tests {

@@ -25,9 +25,11 @@ type Fault struct {
 	LoseAnswer bool
 }
 
-// Received is one request the receiver accepted.
+// Received is one event the receiver accepted, alone or in an events.batch.
 type Received struct {
-	Key   string
+	Key string // the event's ID: its Idempotency-Key when it came alone
+	// Batch is the ID of the events.batch that brought the event, empty when it came alone.
+	Batch string
 	Event webhook.OutEvent
 	// At is when the first request with Key arrived.
 	At time.Time
@@ -48,6 +50,7 @@ type Receiver struct {
 
 	mu       sync.Mutex
 	faults   []Fault
+	shorten  []int // see ShortenBatches
 	answers  map[string]answer
 	events   []Received
 	requests int
@@ -76,7 +79,17 @@ func (rc *Receiver) Inject(f ...Fault) {
 	rc.faults = append(rc.faults, f...)
 }
 
-// ServeHTTP verifies, validates, deduplicates and records one event.
+// ShortenBatches makes the next events.batch requests store only the first n[i] events each
+// and answer their results, as an operator may that stores a batch event by event and stops
+// half-way. The batches are counted apart from Inject's requests.
+func (rc *Receiver) ShortenBatches(n ...int) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.shorten = append(rc.shorten, n...)
+}
+
+// ServeHTTP verifies, validates, deduplicates and records one event, or each event of an
+// events.batch.
 func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	arrived := time.Now()
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
@@ -115,26 +128,17 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var ev webhook.OutEvent
-	if err := json.Unmarshal(body, &ev); err != nil {
-		rc.fail(w, http.StatusBadRequest, fmt.Errorf("decode: %w", err))
-		return
-	}
-	key := r.Header.Get(webhook.HeaderIdempotencyKey)
-	if ev.ID != key || ev.Event != r.Header.Get(webhook.HeaderEvent) {
-		rc.fail(w, http.StatusBadRequest, fmt.Errorf("event %s id %q disagrees with headers %q, %q", ev.Event, ev.ID, r.Header.Get(webhook.HeaderEvent), key))
-		return
-	}
-
-	rc.mu.Lock()
-	a, seen := rc.answers[key]
-	if seen {
-		rc.repeats++
+	event, key := r.Header.Get(webhook.HeaderEvent), r.Header.Get(webhook.HeaderIdempotencyKey)
+	var a answer
+	if event == webhook.EventBatch {
+		a, err = rc.serveBatch(key, body, arrived)
 	} else {
-		a = rc.apply(key, ev, arrived)
-		rc.answers[key] = a
+		a, err = rc.serveOne(event, key, body, arrived)
 	}
-	rc.mu.Unlock()
+	if err != nil {
+		rc.fail(w, http.StatusBadRequest, err)
+		return
+	}
 	if fault.LoseAnswer {
 		panic(http.ErrAbortHandler) // net/http closes the connection without a response
 	}
@@ -149,9 +153,70 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(a.body)
 }
 
+// serveOne deduplicates and records one event and returns its answer, the first one again
+// for a repeat.
+func (rc *Receiver) serveOne(event, key string, body []byte, at time.Time) (answer, error) {
+	var ev webhook.OutEvent
+	if err := json.Unmarshal(body, &ev); err != nil {
+		return answer{}, fmt.Errorf("decode: %w", err)
+	}
+	if ev.ID != key || ev.Event != event {
+		return answer{}, fmt.Errorf("event %s id %q disagrees with headers %q, %q", ev.Event, ev.ID, event, key)
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.once(ev, "", at), nil
+}
+
+// serveBatch deduplicates and records each event of an events.batch exactly as serveOne
+// does, and answers their results: those of the first ShortenBatches asked for, if any.
+func (rc *Receiver) serveBatch(key string, body []byte, at time.Time) (answer, error) {
+	var b webhook.OutBatch
+	if err := json.Unmarshal(body, &b); err != nil {
+		return answer{}, fmt.Errorf("decode batch: %w", err)
+	}
+	if b.ID != key || b.Event != webhook.EventBatch {
+		return answer{}, fmt.Errorf("batch %s id %q disagrees with headers %q, %q", b.Event, b.ID, webhook.EventBatch, key)
+	}
+	evs := make([]webhook.OutEvent, len(b.Events))
+	for i, raw := range b.Events {
+		if err := json.Unmarshal(raw, &evs[i]); err != nil {
+			return answer{}, fmt.Errorf("decode event %d of batch %s: %w", i, b.ID, err)
+		}
+		if e := evs[i].Event; e != webhook.EventMessageCreated && e != webhook.EventConversationUpdated {
+			return answer{}, fmt.Errorf("batch %s carries %s, which must go alone", b.ID, e)
+		}
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if len(rc.shorten) > 0 {
+		evs = evs[:min(len(evs), rc.shorten[0])]
+		rc.shorten = rc.shorten[1:]
+	}
+	results := make([]json.RawMessage, len(evs))
+	for i, ev := range evs {
+		results[i] = rc.once(ev, b.ID, at).body
+	}
+	return jsonAnswer(http.StatusOK, struct {
+		Results []json.RawMessage `json:"results"`
+	}{results}), nil
+}
+
+// once records ev unless its ID was seen, and returns its answer; rc.mu is held.
+func (rc *Receiver) once(ev webhook.OutEvent, batch string, at time.Time) answer {
+	a, seen := rc.answers[ev.ID]
+	if seen {
+		rc.repeats++
+		return a
+	}
+	rc.events = append(rc.events, Received{Key: ev.ID, Batch: batch, Event: ev, At: at})
+	a = rc.apply(ev)
+	rc.answers[ev.ID] = a
+	return a
+}
+
 // apply records a first-seen event and returns the answer; rc.mu is held.
-func (rc *Receiver) apply(key string, ev webhook.OutEvent, at time.Time) answer {
-	rc.events = append(rc.events, Received{Key: key, Event: ev, At: at})
+func (rc *Receiver) apply(ev webhook.OutEvent) answer {
 	conv := ev.Conversation.ID
 	switch ev.Event {
 	case webhook.EventConversationOpened:
@@ -214,7 +279,8 @@ func (rc *Receiver) Errors() []error {
 	return append([]error(nil), rc.errs...)
 }
 
-// Events returns the events recorded, once per idempotency key, in arrival order.
+// Events returns the events recorded, once per event ID, in arrival order; a batch's events
+// each on their own.
 func (rc *Receiver) Events() []Received {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
@@ -239,7 +305,7 @@ func (rc *Receiver) Requests() int {
 	return rc.requests
 }
 
-// Repeats counts the verified requests whose idempotency key had been answered before: the
+// Repeats counts the events, alone or in a batch, whose ID had been answered before: the
 // gateway sent the same event again, as it may after a crash or a lost answer.
 func (rc *Receiver) Repeats() int {
 	rc.mu.Lock()

@@ -197,3 +197,73 @@ func TestContractIsValid(t *testing.T) {
 		require.NotNil(t, c.Doc().Paths.Value(p), "contract lacks %s", p)
 	}
 }
+
+// message is a message.created of c1 on T-1 with id.
+func message(id string) string {
+	return `{"event":"message.created","id":"` + id + `","created_at":"2026-11-22T10:06:00Z",` +
+		`"conversation":{"id":"c1","ticket":"T-1","channel":"tg","channel_kind":"telegram","status":"open","tags":[],"player":{"vip_tier":0},"sla":{"state":"none"}},` +
+		`"message":{"id":"` + id + `","kind":"text","text":"hi","author":{"role":"player"},"sent_at":"2026-11-22T10:06:00Z","received_at":"2026-11-22T10:06:00Z","attachments":[]}}`
+}
+
+func batch(id string, events ...string) string {
+	return `{"event":"events.batch","id":"` + id + `","created_at":"2026-11-22T10:06:00Z","events":[` + strings.Join(events, ",") + `]}`
+}
+
+// A batch's events are deduplicated and recorded each on its own, exactly like single events,
+// and answered in order; a repeat of the batch repeats each event.
+func TestReceiverAcceptsBatches(t *testing.T) {
+	rc, srv := newReceiver(t)
+	status, body := send(t, srv.URL, "conversation.opened", "open-c1", opened, true)
+	require.Equal(t, http.StatusOK, status, body)
+	status, body = send(t, srv.URL, "message.created", "m-1", message("m-1"), true)
+	require.Equal(t, http.StatusOK, status, body)
+
+	b := batch("batch-1", message("m-1"), updated, message("m-2"))
+	for range 2 {
+		status, body = send(t, srv.URL, "events.batch", "batch-1", b, true)
+		require.Equal(t, http.StatusOK, status, body)
+		require.JSONEq(t, `{"results":[{"id":"ext-m-1"},{"id":"ext-m-upd-1"},{"id":"ext-m-2"}]}`, body)
+	}
+	require.Equal(t, map[string][]string{"c1": {"m-1", "m-2"}}, rc.Messages())
+	require.Equal(t, map[string][]string{"c1": {"m-upd-1"}}, rc.Updates())
+	require.Equal(t, 1+3, rc.Repeats(), "m-1 once in the first batch, all three in the second")
+	evs := rc.Events()
+	require.Len(t, evs, 4)
+	require.Equal(t, []string{"", "", "batch-1", "batch-1"}, []string{evs[0].Batch, evs[1].Batch, evs[2].Batch, evs[3].Batch})
+	require.Equal(t, "m-upd-1", evs[2].Key)
+	require.Empty(t, rc.Errors())
+}
+
+// An operator that stops half-way answers the results of the prefix it stored.
+func TestReceiverShortensBatches(t *testing.T) {
+	rc, srv := newReceiver(t)
+	status, body := send(t, srv.URL, "conversation.opened", "open-c1", opened, true)
+	require.Equal(t, http.StatusOK, status, body)
+	rc.ShortenBatches(1)
+	status, body = send(t, srv.URL, "events.batch", "batch-1", batch("batch-1", message("m-1"), message("m-2")), true)
+	require.Equal(t, http.StatusOK, status, body)
+	require.JSONEq(t, `{"results":[{"id":"ext-m-1"}]}`, body)
+	status, body = send(t, srv.URL, "events.batch", "batch-2", batch("batch-2", message("m-1"), message("m-2")), true)
+	require.Equal(t, http.StatusOK, status, body)
+	require.JSONEq(t, `{"results":[{"id":"ext-m-1"},{"id":"ext-m-2"}]}`, body)
+	require.Equal(t, map[string][]string{"c1": {"m-1", "m-2"}}, rc.Messages())
+	require.Empty(t, rc.Errors())
+}
+
+func TestReceiverRefusesBadBatches(t *testing.T) {
+	tests := []struct{ name, key, body string }{
+		{"opened inside", "batch-1", batch("batch-1", opened, message("m-1"))},
+		{"one event", "batch-1", batch("batch-1", message("m-1"))},
+		{"key differs from id", "batch-2", batch("batch-1", message("m-1"), message("m-2"))},
+		{"inner event breaks the contract", "batch-1", batch("batch-1", message("m-1"), strings.Replace(message("m-2"), `"kind":"text",`, ``, 1))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rc, srv := newReceiver(t)
+			status, _ := send(t, srv.URL, "events.batch", tt.key, tt.body, true)
+			require.Equal(t, http.StatusBadRequest, status)
+			require.NotEmpty(t, rc.Errors())
+			require.Empty(t, rc.Events())
+		})
+	}
+}

@@ -30,10 +30,18 @@ type Config struct {
 	// conversation: follow_up (the default) opens it again with a new conversation.opened
 	// naming the closed ticket in follow_up_of, reopen sends the message on the closed ticket.
 	ClosedTicket settings.ClosedTicket `yaml:"closed_ticket"`
+	// BatchEvents, above 1, sends up to that many consecutive message.created and
+	// conversation.updated events of a ticket as one events.batch request (contract 1.5.0),
+	// which the operator's endpoint must understand. 0 or 1 sends one event per request.
+	BatchEvents int `yaml:"batch_events"`
 }
 
 // ClosedTicketPolicy implements settings.ClosedTicketPolicy.
 func (c *Config) ClosedTicketPolicy() settings.ClosedTicket { return c.ClosedTicket }
+
+// maxBatchEvents caps batch_events, so one request asks the operator's endpoint to store a
+// bounded amount; the router hands over delivery.batch_size (default 50) messages at most.
+const maxBatchEvents = 100
 
 // minSecret is the shortest accepted signing secret: 128 bits.
 const minSecret = 16
@@ -65,4 +73,7 @@ func (c *Config) Validate(p *settings.Problems) {
 		p.Add("attachment_url_ttl", "must be at least 1m")
 	}
 	c.ClosedTicket.Check(p, "closed_ticket")
+	if c.BatchEvents < 0 || c.BatchEvents > maxBatchEvents {
+		p.Addf("batch_events", "want 0 (off) to %d, got %d", maxBatchEvents, c.BatchEvents)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,7 +29,7 @@ type conformanceEnv struct {
 // the conversation carries none.
 func carriesMessage(r *http.Request) bool {
 	switch r.Header.Get(webhook.HeaderEvent) {
-	case webhook.EventMessageCreated, webhook.EventConversationUpdated:
+	case webhook.EventMessageCreated, webhook.EventConversationUpdated, webhook.EventBatch:
 		return true
 	}
 	return false
@@ -37,13 +38,32 @@ func carriesMessage(r *http.Request) bool {
 // TestConformance runs the shared Helpdesk suite against the webhook helpdesk and the test
 // receiver, which stands in for the operator's ticket system. The helpdesk's client passes
 // through a fault injector, so the suite's faults meet it on its own wire.
-func TestConformance(t *testing.T) {
+func TestConformance(t *testing.T) { runConformance(t, 0) }
+
+// TestConformanceBatched runs the suite with batch_events on: the lane's messages after the
+// opening go as events.batch.
+func TestConformanceBatched(t *testing.T) { runConformance(t, 10) }
+
+func runConformance(t *testing.T, batch int) {
 	var envs conformance.PerTest[*conformanceEnv]
 	envOf := envs.Get
+	var batched atomic.Int64 // events that came in a batch, so the batched run proves it batched
+	t.Cleanup(func() {
+		if batch > 1 && batched.Load() == 0 {
+			t.Error("batch_events was on, but no event came in an events.batch")
+		}
+	})
 	conformance.RunHelpdesk(t, conformance.HelpdeskHarness{
 		New: func(t *testing.T) connectors.Helpdesk {
 			faults := &httpfault.Transport{}
-			e := newEnvDeps(t, nil, func(d *webhook.Deps) { d.Client = &http.Client{Transport: faults} })
+			e := newEnvDeps(t, batching(batch), func(d *webhook.Deps) { d.Client = &http.Client{Transport: faults} })
+			t.Cleanup(func() {
+				for _, ev := range e.recv.Events() {
+					if ev.Batch != "" {
+						batched.Add(1)
+					}
+				}
+			})
 			envs.Put(t, &conformanceEnv{env: e, faults: faults})
 			return e.hd
 		},
@@ -75,7 +95,21 @@ func TestConformance(t *testing.T) {
 			return envOf(t).acks.Acknowledged(replyID)
 		},
 		FailAfter: func(t *testing.T, k int, f httpfault.Fault) {
-			envOf(t).faults.After(k, carriesMessage, f)
+			e := envOf(t)
+			if batch > 1 {
+				// One batch carries all the messages: the operator stores k of them and
+				// answers their results, and the next request carrying a message meets f;
+				// one that f lets through, the operator stores only its first event of.
+				var shorten []int
+				if k > 0 {
+					shorten, k = append(shorten, k), 1
+				}
+				if f.LoseAnswer {
+					shorten = append(shorten, 1)
+				}
+				e.recv.ShortenBatches(shorten...)
+			}
+			e.faults.After(k, carriesMessage, f)
 		},
 		Blobs: func(t *testing.T) connectors.Blobs { return envOf(t).blobs },
 		// Files downloads the files of message msg the way the operator does: from the links

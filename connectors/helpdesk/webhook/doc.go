@@ -3,7 +3,8 @@
 //
 // Outgoing, the gateway POSTs signed JSON events (conversation.opened, message.created,
 // conversation.updated for metadata the gateway noticed) to the operator's URL with an
-// idempotency key, retried by the router until a 2xx. Incoming, the operator's system sends
+// idempotency key, retried by the router until a 2xx; with batch_events, several events of a
+// ticket go as one events.batch, each keeping its own ID. Incoming, the operator's system sends
 // agents' replies, notes, status changes and assignments either as signed events to
 // /hooks/{instance} or with a bearer token to /api/v1/helpdesks/{instance}/events (bare
 // replies also to .../replies); all are idempotent on the operator's reply or event ID.

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/casino-support/gateway/normalize"
@@ -17,6 +18,9 @@ const (
 	// EventFlagged: an agent flagged the conversation; flag "complex" starts its escalation
 	// clock to the senior group (docs/policy.md, "SLA").
 	EventFlagged = "conversation.flagged"
+	// EventBatch carries several message.created and conversation.updated events of one
+	// ticket in one request, when the helpdesk's batch_events allows it (contract 1.5.0).
+	EventBatch = "events.batch"
 )
 
 // OutEvent is the body of every event the gateway sends. Message is set for message.created,
@@ -28,6 +32,17 @@ type OutEvent struct {
 	Conversation Conversation `json:"conversation"`
 	Message      *Message     `json:"message,omitempty"`
 	Update       *Update      `json:"update,omitempty"`
+}
+
+// OutBatch is the body of events.batch: Events are message.created and conversation.updated
+// events of one conversation in order, each exactly as it would be sent alone, so a receiver
+// decodes each into an OutEvent and deduplicates it on its own ID. ID is derived from the inner
+// IDs, so a retry of the same events carries the same one.
+type OutBatch struct {
+	Event     string            `json:"event"`
+	ID        string            `json:"id"` // equals the Idempotency-Key header
+	CreatedAt time.Time         `json:"created_at"`
+	Events    []json.RawMessage `json:"events"`
 }
 
 // Conversation is what the operator learns about a conversation; Ticket is empty in
@@ -151,6 +166,13 @@ type OpenedAnswer struct {
 // conversation.updated.
 type CreatedAnswer struct {
 	ID string `json:"id"`
+}
+
+// BatchAnswer is the operator's 2xx answer to events.batch: one result per event stored, in
+// order, each answered like message.created. Fewer results than events means only that prefix
+// was stored.
+type BatchAnswer struct {
+	Results []CreatedAnswer `json:"results"`
 }
 
 // InEvent is the body of what the operator sends to the hook or the events API, or a bare

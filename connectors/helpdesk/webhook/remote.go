@@ -27,16 +27,21 @@ func (h *Helpdesk) send(ctx context.Context, ev OutEvent, out any) error {
 	if err != nil {
 		return connectors.Permanent(fmt.Errorf("encode %s: %w", ev.Event, err))
 	}
+	return h.sendBody(ctx, ev.Event, ev.ID, body, out)
+}
+
+// sendBody is send of an encoded body, event and key its event name and ID.
+func (h *Helpdesk) sendBody(ctx context.Context, event, key string, body []byte, out any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.cfg.URL, bytes.NewReader(body))
 	if err != nil {
 		return connectors.Permanent(fmt.Errorf("build request: %w", connectors.RedactURLError(err)))
 	}
 	now := h.now()
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(HeaderEvent, ev.Event)
+	req.Header.Set(HeaderEvent, event)
 	req.Header.Set(HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
 	req.Header.Set(HeaderSignature, Sign(h.secret, now, body))
-	req.Header.Set(HeaderIdempotencyKey, ev.ID)
+	req.Header.Set(HeaderIdempotencyKey, key)
 	if h.cfg.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, h.cfg.Timeout)
