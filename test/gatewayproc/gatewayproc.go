@@ -57,6 +57,9 @@ type Setup struct {
 	// test that SIGKILLs replicas waits seconds, not the default 2 minutes, for a dead
 	// worker's conversations, and a helpdesk's failures are retried soon.
 	Lease, BackoffMax time.Duration
+	// WebhookBatch, above 0, sets the helpdesk's batch_events; 0 writes no key, so the
+	// configuration still suits a gateway built before the key existed.
+	WebhookBatch int
 }
 
 // Config is the gateway's YAML: one polling Telegram channel, one signed-webhook helpdesk
@@ -86,6 +89,10 @@ func (s Setup) Config() string {
     per_address: {new_visitors_per_minute: 600, messages_per_minute: 6000}
 `, s.WebChatSecret)
 	}
+	batch := ""
+	if s.WebhookBatch > 0 {
+		batch = fmt.Sprintf("    batch_events: %d\n", s.WebhookBatch)
+	}
 	return fmt.Sprintf(`listen: 127.0.0.1:%[1]d
 public_url: http://127.0.0.1:%[1]d
 data_dir: %[2]q
@@ -103,8 +110,8 @@ shutdown_timeout: 5s
     url: %[6]s
     secret: %[7]q
     api_token: %[8]q
-default_helpdesk: desk
-`, s.Port, s.DataDir, store, s.Token, s.TelegramURL, s.ReceiverURL, s.Secret, s.APIToken, webchat)
+%[10]sdefault_helpdesk: desk
+`, s.Port, s.DataDir, store, s.Token, s.TelegramURL, s.ReceiverURL, s.Secret, s.APIToken, webchat, batch)
 }
 
 // WriteConfig writes s's configuration to path.

@@ -30,3 +30,11 @@ func TestConfigAddsTheWebChatAndShortLeases(t *testing.T) {
 	require.Contains(t, cfg, `token_secret: "chat-secret-0123456789abcdef"`)
 	require.Contains(t, cfg, "delivery: {lease: 10s, backoff_base: 200ms, backoff_max: 2s}\n")
 }
+
+// batch_events is written only when asked for: an older gateway binary refuses unknown keys.
+func TestConfigSetsWebhookBatchOnlyWhenAsked(t *testing.T) {
+	s := Setup{Port: 1234, DataDir: "/tmp/d", TelegramURL: "http://tg", Token: "t", ReceiverURL: "http://rc", Secret: "s", APIToken: "a"}
+	require.NotContains(t, s.Config(), "batch_events")
+	s.WebhookBatch = 50
+	require.Contains(t, s.Config(), "    api_token: \"a\"\n    batch_events: 50\ndefault_helpdesk: desk\n")
+}

@@ -137,7 +137,11 @@ func TestParseFlags(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []Scenario{{Name: "paced", Rate: 50}, {Name: "kill", Kills: 2}}, o.scenarios)
 	require.Empty(t, o.postgresDSN, "sqlite needs no DSN")
-	for _, bad := range [][]string{{"-store", "mysql"}, {"-scenarios", "storm"}, {"-messages", "0"}, {"-lease", "-1s"}, {"-conversations", "-1"}, {"extra"}} {
+	o, err = parseFlags([]string{"-webhook-batch", "50"}, &bytes.Buffer{})
+	require.NoError(t, err)
+	require.Equal(t, 50, o.batch)
+	for _, bad := range [][]string{{"-store", "mysql"}, {"-scenarios", "storm"}, {"-messages", "0"}, {"-lease", "-1s"}, {"-conversations", "-1"},
+		{"-webhook-batch", "-1"}, {"extra"}} {
 		_, err := parseFlags(bad, &bytes.Buffer{})
 		require.Error(t, err, "%v", bad)
 	}

@@ -48,6 +48,7 @@ type options struct {
 	workDir     string
 	lease       time.Duration
 	stored      int
+	batch       int
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -70,6 +71,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.reference, "reference", false, "also measure Go loopback HTTP requests/s on this machine")
 	fs.StringVar(&o.workDir, "workdir", "", "where runs keep their data and logs (default: a temporary directory)")
 	fs.IntVar(&o.stored, "conversations", 0, "conversations the gateway stores before each run: one message from each of as many other chats, delivered and not measured, then a restart")
+	fs.IntVar(&o.batch, "webhook-batch", 0, "the webhook helpdesk's batch_events: up to N events per request (default 0: one event per request)")
 	fs.DurationVar(&o.lease, "lease", 0, "delivery.lease of the gateway (default: the gateway's, 2m); on PostgreSQL a SIGKILLed process's lanes wait this long")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -83,8 +85,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.store == "sqlite" {
 		o.postgresDSN = ""
 	}
-	if o.runs < 1 || o.messages < 1 || o.chats < 1 || o.replyEvery < 0 || *rate <= 0 || *kills < 1 || o.lease < 0 || o.stored < 0 {
-		return o, errors.New("-runs, -messages, -chats, -rate and -kills must be positive, -reply-every, -lease and -conversations at least 0")
+	if o.runs < 1 || o.messages < 1 || o.chats < 1 || o.replyEvery < 0 || *rate <= 0 || *kills < 1 || o.lease < 0 || o.stored < 0 || o.batch < 0 {
+		return o, errors.New("-runs, -messages, -chats, -rate and -kills must be positive, -reply-every, -lease, -conversations and -webhook-batch at least 0")
 	}
 	for name := range strings.SplitSeq(*names, ",") {
 		switch strings.TrimSpace(name) {
@@ -164,7 +166,7 @@ func measureAll(ctx context.Context, o options, progress io.Writer) (Report, err
 			fmt.Fprintf(progress, "load: %s run %d (%s)...\n", sc.Name, i+1, o.store)
 			res, err := runScenario(ctx, runSpec{Scenario: sc, run: i + 1, messages: o.messages, chats: o.chats,
 				replyEvery: o.replyEvery, seed: o.seed, timeout: o.timeout, bin: bin, workDir: o.workDir, postgresDSN: o.postgresDSN,
-				lease: o.lease, stored: o.stored})
+				lease: o.lease, stored: o.stored, batch: o.batch})
 			if err != nil {
 				return rep, fmt.Errorf("%s run %d: %w", sc.Name, i+1, err)
 			}

@@ -180,6 +180,8 @@ type Result struct {
 	// are on disk.
 	StartSeconds float64 `json:"start_seconds"`
 	Stored       int     `json:"stored_conversations,omitempty"`
+	// WebhookBatch is the helpdesk's batch_events (-webhook-batch), 0 for one event per request.
+	WebhookBatch int `json:"webhook_batch,omitempty"`
 }
 
 // failed reports whether the run lost or doubled anything, in either direction. A reply

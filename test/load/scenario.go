@@ -61,6 +61,8 @@ type runSpec struct {
 	lease time.Duration
 	// stored conversations are made before the measured messages (seed).
 	stored int
+	// batch, above 0, is the webhook helpdesk's batch_events.
+	batch int
 }
 
 // runScenario runs the gateway against the fakes once and measures it.
@@ -83,7 +85,7 @@ func runScenario(ctx context.Context, spec runSpec) (res Result, err error) {
 	defer rcSrv.Close()
 
 	setup := gatewayproc.Setup{DataDir: filepath.Join(dir, "data"), TelegramURL: tgSrv.URL, Token: botToken,
-		ReceiverURL: rcSrv.URL, Secret: secret, APIToken: apiToken, Lease: spec.lease}
+		ReceiverURL: rcSrv.URL, Secret: secret, APIToken: apiToken, Lease: spec.lease, WebhookBatch: spec.batch}
 	if spec.postgresDSN != "" {
 		dsn, drop, err := gatewayproc.FreshSchema(ctx, spec.postgresDSN)
 		if err != nil {
@@ -163,7 +165,7 @@ func runScenario(ctx context.Context, spec runSpec) (res Result, err error) {
 	res.Starts = u.starts
 	res.PeakRSSMB = float64(u.peakRSSk) / 1024
 	res.CPUSeconds = u.cpu.Seconds()
-	res.Stored = spec.stored
+	res.Stored, res.WebhookBatch = spec.stored, spec.batch
 	if n := res.Inbound.Delivered + res.Replies.Delivered; n > 0 {
 		res.CPUSecondsPer1k = res.CPUSeconds / float64(n) * 1000
 	}
