@@ -58,6 +58,12 @@ func withCare(st Store, opts Options, log *slog.Logger) Store {
 // channel keeps the messages unacknowledged and delivers them again, intake finds them
 // stored, and the queueing is tried again, so the escalation is at least once.
 func (s careStore) Intake(ctx context.Context, msgs []normalize.Message, assess store.Assess) ([]store.Accepted, error) {
+	accepted, _, err := s.IntakeHandoff(ctx, msgs, assess, store.Handoff{})
+	return accepted, err
+}
+
+// IntakeHandoff is Intake handing the claimable lanes over (store.Store.IntakeHandoff).
+func (s careStore) IntakeHandoff(ctx context.Context, msgs []normalize.Message, assess store.Assess, h store.Handoff) ([]store.Accepted, []store.Lane, error) {
 	hits := map[dedupKey]dutyofcare.Hit{}
 	for _, m := range msgs {
 		if m.Direction != normalize.Inbound || m.Author.Role != normalize.RolePlayer {
@@ -68,18 +74,18 @@ func (s careStore) Intake(ctx context.Context, msgs []normalize.Message, assess 
 		}
 	}
 	if len(hits) == 0 {
-		return s.Store.Intake(ctx, msgs, assess)
+		return s.Store.IntakeHandoff(ctx, msgs, assess, h)
 	}
-	accepted, err := s.Store.Intake(ctx, msgs, func(m normalize.Message) store.Assessment {
+	accepted, lanes, err := s.Store.IntakeHandoff(ctx, msgs, func(m normalize.Message) store.Assessment {
 		a := assess(m)
 		if _, ok := hits[dedupKey{m.Source, m.ExternalID}]; ok {
 			a.Priority, a.Tags = normalize.PriorityUrgent, append(a.Tags, TagResponsibleGambling)
 			a.Hold = "" // never the FAQ bot's: a person answers from the first message
 		}
 		return a
-	})
+	}, h)
 	if err != nil {
-		return accepted, err
+		return accepted, lanes, err
 	}
 	for i, m := range msgs {
 		hit, ok := hits[dedupKey{m.Source, m.ExternalID}]
@@ -93,14 +99,14 @@ func (s careStore) Intake(ctx context.Context, msgs []normalize.Message, assess 
 		}
 		c, err := s.Store.Conversation(ctx, a.Conversation)
 		if err != nil {
-			return accepted, fmt.Errorf("duty-of-care escalation of %s: %w", a.Conversation, err)
+			return accepted, lanes, fmt.Errorf("duty-of-care escalation of %s: %w", a.Conversation, err)
 		}
 		e := escalation.Escalation{Key: "duty_of_care-" + string(a.ID), Reason: escalation.ReasonDutyOfCare, Conversation: c.ID,
 			Channel: c.Channel, Helpdesk: c.Helpdesk, Ticket: string(c.Ticket), Player: escalation.PlayerOf(c), Priority: c.Priority,
 			Language: c.Language, MessageID: a.ID, PhraseID: hit.PhraseID, ListVersion: hit.Version}
 		if err := s.esc.Enqueue(ctx, e); err != nil {
-			return accepted, fmt.Errorf("duty-of-care escalation of %s: %w", a.Conversation, err)
+			return accepted, lanes, fmt.Errorf("duty-of-care escalation of %s: %w", a.Conversation, err)
 		}
 	}
-	return accepted, nil
+	return accepted, lanes, nil
 }

@@ -37,6 +37,9 @@ type dialect struct {
 	// lockMigrations, when set, runs in the migration's transaction before anything else:
 	// replicas starting together must not apply the same migration twice.
 	lockMigrations string
+	// asyncCommit, run in a transaction before its commit, lets the commit return before the
+	// database flushed it when nothing in it must survive a power loss (writer.doLazy).
+	asyncCommit string
 	// retryable reports whether a failed transaction may be run again as a whole: the
 	// database aborted it to break a deadlock or a serialization conflict with another replica.
 	retryable func(error) bool

@@ -80,14 +80,37 @@ type Accepted struct {
 // and enqueues an Update for its helpdesk just before the message. A player's message starts
 // the first-response clock when it is not running; an agent's answer or closing stops it.
 func (s *Store) Intake(ctx context.Context, msgs []normalize.Message, assess Assess) ([]Accepted, error) {
+	out, _, err := s.IntakeHandoff(ctx, msgs, assess, Handoff{})
+	return out, err
+}
+
+// Handoff asks IntakeHandoff to lease the lanes it makes claimable to Owner, as Claim would
+// (until now+Lease, up to Batch messages each), at most Max of each direction: the caller's
+// free workers.
+type Handoff struct {
+	Owner string
+	Max   Budget
+	Batch int
+	Lease time.Duration
+}
+
+// IntakeHandoff is Intake that also hands the caller the lanes of msgs that are claimable
+// once stored (due, unleased and not held: typically a lane that was idle), leased in the same
+// transaction, so the caller's workers deliver them at once. Without it every message took a
+// claim of its own after intake: one more transaction and commit, and the router asking the
+// store what is due, which at a steady rate was about a third of the gateway's CPU (issue 16).
+// A lane leased elsewhere, waiting out a retry or held by the FAQ bot is not handed over; a
+// later claim finds it as before.
+func (s *Store) IntakeHandoff(ctx context.Context, msgs []normalize.Message, assess Assess, h Handoff) ([]Accepted, []Lane, error) {
 	for i := range msgs {
 		if err := validate(&msgs[i]); err != nil {
-			return nil, connectors.Permanent(fmt.Errorf("store: message %d: %w", i, err))
+			return nil, nil, connectors.Permanent(fmt.Errorf("store: message %d: %w", i, err))
 		}
 	}
 	var out []Accepted
+	var lanes []Lane
 	err := s.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
-		out = make([]Accepted, 0, len(msgs))
+		out, lanes = make([]Accepted, 0, len(msgs)), nil
 		now := s.now()
 		// Per call, not per transaction: another caller's share of the group commit may be
 		// rolled back to its savepoint, taking its lane updates with it.
@@ -99,12 +122,57 @@ func (s *Store) Intake(ctx context.Context, msgs []normalize.Message, assess Ass
 			}
 			out = append(out, a)
 		}
-		return nil
+		var err error
+		lanes, err = handOff(ctx, tx, msgs, out, h, now.UnixMilli())
+		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return out, nil
+	return out, lanes, nil
+}
+
+// handOff leases to h.Owner the claimable lanes of the messages just accepted, in the order
+// of their first message, within h.Max.
+func handOff(ctx context.Context, tx *wtx, msgs []normalize.Message, accepted []Accepted, h Handoff, now int64) ([]Lane, error) {
+	if h.Max.Inbound <= 0 && h.Max.Outbound <= 0 {
+		return nil, nil
+	}
+	left := map[normalize.Direction]int{normalize.Inbound: h.Max.Inbound, normalize.Outbound: h.Max.Outbound}
+	seen := map[laneKey]bool{}
+	var lanes []Lane
+	for i, a := range accepted {
+		k := laneKey{a.Conversation, msgs[i].Direction}
+		if a.Duplicate || seen[k] || left[k.dir] <= 0 {
+			continue
+		}
+		seen[k] = true
+		l := Lane{Conversation: normalize.Conversation{ID: k.conv}, Direction: k.dir}
+		err := tx.QueryRowContext(ctx, `UPDATE lanes SET lease_owner = ?, lease_until = ?, lease_token = lease_token + 1
+			WHERE conversation_id = ? AND direction = ? AND due_at IS NOT NULL AND due_at <= ? AND lease_until <= ? AND held = ''
+			RETURNING lease_token, failures`, h.Owner, now+h.Lease.Milliseconds(), k.conv, k.dir, now, now).Scan(&l.Token, &l.Failures)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store: hand off lane: %w", err)
+		}
+		found, err := fillLane(ctx, tx, &l, h.Batch)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			// Nothing queued after all (not for a message just enqueued; kept as Claim keeps it).
+			if _, err := tx.ExecContext(ctx, `UPDATE lanes SET lease_owner = '', lease_until = 0, due_at = NULL, failures = 0
+				WHERE conversation_id = ? AND direction = ?`, k.conv, k.dir); err != nil {
+				return nil, fmt.Errorf("store: idle lane: %w", err)
+			}
+			continue
+		}
+		left[k.dir]--
+		lanes = append(lanes, l)
+	}
+	return lanes, nil
 }
 
 func validate(m *normalize.Message) error {

@@ -11,7 +11,13 @@ import (
 type wtx struct {
 	*sql.Tx
 	w *writer
+	// sync is set when the transaction holds a write that must survive a power loss.
+	sync bool
 }
+
+// mustSync makes the transaction's commit durable: a lazy write (writer.doLazy) wrote
+// something after all that must survive a power loss.
+func (t *wtx) mustSync() { t.sync = true }
 
 func (t *wtx) stmt(ctx context.Context, query string) *sql.Stmt {
 	if !t.w.d.prepare {

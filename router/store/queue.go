@@ -71,36 +71,20 @@ func (s *Store) Claim(ctx context.Context, owner string, max Budget, batch int, 
 		}
 		kept := lanes[:0]
 		for _, l := range lanes {
-			conv, err := getConversation(ctx, tx, l.Conversation.ID)
+			ok, err := fillLane(ctx, tx, &l, batch)
 			if err != nil {
 				return err
 			}
-			if l.Direction == normalize.Inbound && conv.Player.PlayerID != "" {
-				// The helpdesk shows the player's other conversations with this one (issue 17).
-				if conv.Linked, err = linkedConversations(ctx, tx, conv.Player.PlayerID, conv.ID, maxLinked); err != nil {
-					return err
-				}
-			}
-			l.Conversation = conv
-			n := batch
-			if l.Direction == normalize.Inbound && conv.Ticket == "" {
-				// The opening message goes alone, so the new ticket is recorded before anything
-				// else is posted: an agent reply (or auto-reply) naming it is then recognised.
-				n = 1
-			}
-			if l.Pending, err = claimPending(ctx, tx, conv.ID, l.Direction, n); err != nil {
-				return err
-			}
-			if len(l.Pending) == 0 {
+			if !ok {
 				// Nothing left (a replay emptied it, or a crash after delivery): idle the lane.
-				if _, err := tx.ExecContext(ctx, `UPDATE lanes SET due_at = NULL, failures = 0 WHERE conversation_id = ? AND direction = ?`, conv.ID, l.Direction); err != nil {
+				if _, err := tx.ExecContext(ctx, `UPDATE lanes SET due_at = NULL, failures = 0 WHERE conversation_id = ? AND direction = ?`, l.Conversation.ID, l.Direction); err != nil {
 					return fmt.Errorf("store: idle lane: %w", err)
 				}
 				continue
 			}
 			if err := tx.QueryRowContext(ctx, `UPDATE lanes SET lease_owner = ?, lease_until = ?, lease_token = lease_token + 1
 				WHERE conversation_id = ? AND direction = ? RETURNING lease_token`,
-				owner, now+lease.Milliseconds(), conv.ID, l.Direction).Scan(&l.Token); err != nil {
+				owner, now+lease.Milliseconds(), l.Conversation.ID, l.Direction).Scan(&l.Token); err != nil {
 				return fmt.Errorf("store: lease lane: %w", err)
 			}
 			kept = append(kept, l)
@@ -115,10 +99,46 @@ func (s *Store) Claim(ctx context.Context, owner string, max Budget, batch int, 
 	return lanes, nil
 }
 
+// fillLane reads up to batch of the oldest queued messages of l (whose conversation
+// l.Conversation.ID names) and its conversation into l, counting the hand-out as an attempt;
+// it reports false, having read no more, when nothing is queued. Every way a lane is handed
+// out (Claim, IntakeHandoff, CompleteNext) reads it so.
+func fillLane(ctx context.Context, tx *wtx, l *Lane, batch int) (bool, error) {
+	pending, err := queuedMessages(ctx, tx, l.Conversation.ID, l.Direction, batch)
+	if err != nil || len(pending) == 0 {
+		// Most completions at a steady rate leave nothing queued: the conversation is not read.
+		return false, err
+	}
+	conv, err := getConversation(ctx, tx, l.Conversation.ID)
+	if err != nil {
+		return false, err
+	}
+	if l.Direction == normalize.Inbound && conv.Player.PlayerID != "" {
+		// The helpdesk shows the player's other conversations with this one (issue 17).
+		if conv.Linked, err = linkedConversations(ctx, tx, conv.Player.PlayerID, conv.ID, maxLinked); err != nil {
+			return false, err
+		}
+	}
+	l.Conversation = conv
+	if l.Direction == normalize.Inbound && conv.Ticket == "" {
+		// The opening message goes alone, so the new ticket is recorded before anything
+		// else is posted: an agent reply (or auto-reply) naming it is then recognised.
+		pending = pending[:1]
+	}
+	// Counting hand-outs before the attempt lets a connector know, after a crash, that an
+	// earlier attempt may have reached the remote side.
+	if _, err := tx.ExecContext(ctx, `UPDATE messages SET attempts = attempts + 1
+		WHERE conversation_id = ? AND direction = ? AND state = 'queued' AND seq <= ?`, conv.ID, l.Direction, pending[len(pending)-1].Seq); err != nil {
+		return false, fmt.Errorf("store: count attempt: %w", err)
+	}
+	l.Pending = pending
+	return true, nil
+}
+
 // dueLanes appends to lanes up to max lanes of direction dir that are due and not leased at now.
 func dueLanes(ctx context.Context, tx *wtx, skipLocked string, now int64, dir normalize.Direction, max int, lanes []Lane) ([]Lane, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT conversation_id, failures FROM lanes
-		WHERE due_at IS NOT NULL AND due_at <= ? AND lease_until <= ? AND direction = ? AND held = '' ORDER BY due_at LIMIT ?`+skipLocked, now, now, dir, max)
+		WHERE due_at IS NOT NULL AND due_at <= ? AND lease_until <= ? AND direction = ? AND held = '' ORDER BY due_at LIMIT CAST(? AS INTEGER)`+skipLocked, now, now, dir, max)
 	if err != nil {
 		return nil, fmt.Errorf("store: find due %s lanes: %w", dir, err)
 	}
@@ -136,9 +156,11 @@ func dueLanes(ctx context.Context, tx *wtx, skipLocked string, now int64, dir no
 	return lanes, nil
 }
 
-func claimPending(ctx context.Context, tx *wtx, conv normalize.ConversationID, dir normalize.Direction, batch int) ([]Pending, error) {
+// queuedMessages reads up to batch of the lane's oldest queued messages, each Attempt
+// counting the hand-out it is read for.
+func queuedMessages(ctx context.Context, tx *wtx, conv normalize.ConversationID, dir normalize.Direction, batch int) ([]Pending, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT seq, body, attempts FROM messages
-		WHERE conversation_id = ? AND direction = ? AND state = 'queued' ORDER BY seq LIMIT ?`, conv, dir, batch)
+		WHERE conversation_id = ? AND direction = ? AND state = 'queued' ORDER BY seq LIMIT CAST(? AS INTEGER)`, conv, dir, batch)
 	if err != nil {
 		return nil, fmt.Errorf("store: read outbox: %w", err)
 	}
@@ -158,14 +180,6 @@ func claimPending(ctx context.Context, tx *wtx, conv normalize.ConversationID, d
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: read outbox: %w", err)
-	}
-	if len(out) > 0 {
-		// Counting hand-outs before the attempt lets a connector know, after a crash, that an
-		// earlier attempt may have reached the remote side.
-		if _, err := tx.ExecContext(ctx, `UPDATE messages SET attempts = attempts + 1
-			WHERE conversation_id = ? AND direction = ? AND state = 'queued' AND seq <= ?`, conv, dir, out[len(out)-1].Seq); err != nil {
-			return nil, fmt.Errorf("store: count attempt: %w", err)
-		}
 	}
 	return out, nil
 }
@@ -212,7 +226,29 @@ type Outcome struct {
 // left, at the failure's RetryAt after a failure, idle otherwise. It records nothing and
 // returns ErrLeaseLost when the lane was claimed again since o's claim.
 func (s *Store) Complete(ctx context.Context, o Outcome) error {
-	return s.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
+	_, _, err := s.CompleteNext(ctx, o, 0, 0)
+	return err
+}
+
+// CompleteNext is Complete for a worker that goes on with the lane: when batch > 0, o
+// delivered everything it was handed (no Failure, not Keep) and messages are left, the lane
+// stays leased to o's claim, its token unchanged, until now+lease, and up to batch of the
+// messages left are returned as Claim would hand them out (ok true). A lane with nothing left
+// is released as Complete releases it. Going on in the transaction that records the outcome
+// saves a claim (a transaction, and a commit) per batch of a busy lane (issue 16).
+//
+// A completion of inbound messages that records no new ticket need not survive a power loss:
+// the helpdesk recognises the messages posted again by their idempotency keys. It commits
+// without waiting for the sync unless it hands out a next batch, whose attempts must be on
+// disk before they are made. Agents' replies go to channels, which mostly take no such keys:
+// their records are durable.
+func (s *Store) CompleteNext(ctx context.Context, o Outcome, batch int, lease time.Duration) (next Lane, ok bool, err error) {
+	do := s.writer.do
+	if o.Direction == normalize.Inbound && o.Ticket == "" {
+		do = s.writer.doLazy
+	}
+	err = do(ctx, func(ctx context.Context, tx *wtx) error {
+		next, ok = Lane{}, false
 		if err := holdLease(ctx, tx, o.Conversation, o.Direction, o.Token); err != nil {
 			return err
 		}
@@ -227,6 +263,22 @@ func (s *Store) Complete(ctx context.Context, o Outcome) error {
 		}
 		if o.Keep {
 			return nil
+		}
+		if batch > 0 && o.Failure == nil {
+			l := Lane{Conversation: normalize.Conversation{ID: o.Conversation}, Direction: o.Direction, Token: o.Token}
+			found, err := fillLane(ctx, tx, &l, batch)
+			if err != nil {
+				return err
+			}
+			if found {
+				if _, err := tx.ExecContext(ctx, `UPDATE lanes SET failures = 0, last_error = '', lease_until = ?
+					WHERE conversation_id = ? AND direction = ?`, now+lease.Milliseconds(), o.Conversation, o.Direction); err != nil {
+					return fmt.Errorf("store: keep lane: %w", err)
+				}
+				tx.mustSync()
+				next, ok = l, true
+				return nil
+			}
 		}
 		failures, laneErr, due := 0, "", sql.NullInt64{}
 		if f := o.Failure; f != nil {
@@ -267,6 +319,10 @@ func (s *Store) Complete(ctx context.Context, o Outcome) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return Lane{}, false, err
+	}
+	return next, ok, nil
 }
 
 // markChunk bounds the messages one statement of markDelivered records: 2 parameters each

@@ -60,7 +60,9 @@ type Store struct {
 	write  *sql.DB
 	writer *writer
 	lock   *os.File
-	now    func() time.Time
+	// wal syncs SQLite's write-ahead log (sqlite.go); nil on PostgreSQL.
+	wal *walSyncer
+	now func() time.Time
 	// reopeners lists Options.ReopenClosed as ",a,b,", the form the intake's one statement
 	// reads it in on both dialects (see inboundConversation).
 	reopeners string
@@ -169,6 +171,9 @@ func (s *Store) closeDBs() error {
 	err := s.write.Close()
 	if s.read.db != s.write {
 		err = errors.Join(err, s.read.db.Close())
+	}
+	if s.wal != nil {
+		err = errors.Join(err, s.wal.close())
 	}
 	if s.lock != nil {
 		err = errors.Join(err, s.lock.Close())
