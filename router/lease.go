@@ -28,16 +28,17 @@ func (l *lease) current() int64 {
 // getting through: past it, another worker may take the lane.
 var errLeaseLapsing = errors.New("router: the lease is about to lapse and cannot be renewed")
 
-// complete records o with the worker's lease. When the store refuses it because the lane
-// was claimed again, and that claim was this router's own (handed to held meanwhile), it is
-// recorded with the new token; otherwise the refusal is counted and returned.
-func (r *Router) complete(ctx context.Context, o store.Outcome, held *lease) error {
+// complete records o with the worker's lease and, with batch > 0, takes up to batch of the
+// lane's next messages under it (store.CompleteNext). When the store refuses it because the
+// lane was claimed again, and that claim was this router's own (handed to held meanwhile), it
+// is recorded with the new token; otherwise the refusal is counted and returned.
+func (r *Router) complete(ctx context.Context, o store.Outcome, held *lease, batch int) (next store.Lane, more bool, err error) {
 	o.Token = held.current()
-	err := r.store.Complete(ctx, o)
+	next, more, err = r.store.CompleteNext(ctx, o, batch, r.opts.Lease)
 	if errors.Is(err, store.ErrLeaseLost) {
 		if now := held.current(); now != o.Token {
 			o.Token = now
-			err = r.store.Complete(ctx, o)
+			next, more, err = r.store.CompleteNext(ctx, o, batch, r.opts.Lease)
 		}
 	}
 	if errors.Is(err, store.ErrLeaseLost) {
@@ -45,7 +46,7 @@ func (r *Router) complete(ctx context.Context, o store.Outcome, held *lease) err
 		r.log.Warn("delivery not recorded: another worker claimed the lane after this one's lease lapsed",
 			"conv", o.Conversation, "direction", o.Direction, "err", err)
 	}
-	return err
+	return next, more, err
 }
 
 // renewWhileDelivering keeps lane's lease while it is delivered: every third of the lease it

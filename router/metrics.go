@@ -24,6 +24,8 @@ type metrics struct {
 	// leaseLost counts records the store refused because the lane's lease had passed to
 	// another claim, by what was refused (complete, renew).
 	leaseLost *prometheus.CounterVec
+	// lanesTaken counts lanes handed to workers, by how (dispatch.go).
+	lanesTaken *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, stats func(context.Context) (store.Stats, error), log *slog.Logger) *metrics {
@@ -49,7 +51,10 @@ func newMetrics(reg prometheus.Registerer, stats func(context.Context) (store.St
 	m.leaseLost = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_lease_lost_total",
 		Help: "Delivery records refused because the lane's lease had lapsed and passed to another worker, by what was refused (complete, renew)."},
 		[]string{"op"})
-	reg.MustRegister(m.received, m.duplicates, m.rejected, m.delivered, m.failures, m.dead, m.latency, m.slaBreaches, m.leaseLost,
+	m.lanesTaken = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_lanes_taken_total",
+		Help: "Conversations' outboxes handed to a delivery worker, by how: claim (found due), intake (leased as its messages were stored), continue (the next batch, taken as the last was recorded)."},
+		[]string{"how"})
+	reg.MustRegister(m.received, m.duplicates, m.rejected, m.delivered, m.failures, m.dead, m.latency, m.slaBreaches, m.leaseLost, m.lanesTaken,
 		&storeCollector{stats: stats, log: log,
 			queued: prometheus.NewDesc("gateway_queue_depth", "Messages waiting for delivery, by direction.", []string{"direction"}, nil),
 			dead:   prometheus.NewDesc("gateway_dead_letters", "Messages currently in the dead letters.", nil, nil)})

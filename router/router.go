@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,8 +27,10 @@ import (
 // test/conformance checks every implementation.
 type Store interface {
 	Intake(ctx context.Context, msgs []normalize.Message, assess store.Assess) ([]store.Accepted, error)
+	IntakeHandoff(ctx context.Context, msgs []normalize.Message, assess store.Assess, h store.Handoff) ([]store.Accepted, []store.Lane, error)
 	Claim(ctx context.Context, owner string, max store.Budget, batch int, lease time.Duration) ([]store.Lane, error)
 	Complete(ctx context.Context, o store.Outcome) error
+	CompleteNext(ctx context.Context, o store.Outcome, batch int, lease time.Duration) (store.Lane, bool, error)
 	Renew(ctx context.Context, conv normalize.ConversationID, dir normalize.Direction, token int64, lease time.Duration) error
 	NextDue(ctx context.Context, dirs ...normalize.Direction) (time.Time, error)
 	Stats(ctx context.Context) (store.Stats, error)
@@ -152,6 +154,8 @@ type Router struct {
 	wake      chan struct{}
 	clock     clock.Clock
 	cleaner   *cleaner
+	// disp runs the workers while Run runs; nil otherwise.
+	disp atomic.Pointer[dispatcher]
 }
 
 var _ connectors.Sink = (*Router)(nil)
@@ -184,7 +188,17 @@ func (r *Router) Deliver(ctx context.Context, msgs ...normalize.Message) error {
 	if err := r.markReturning(ctx, msgs); err != nil {
 		return fmt.Errorf("router: %w", err)
 	}
-	accepted, err := r.store.Intake(ctx, msgs, r.assess)
+	// The lanes this intake makes claimable go straight to workers, leased in its transaction:
+	// no claim, and no poke, for them (dispatch.go).
+	var h store.Handoff
+	disp := r.disp.Load()
+	if disp != nil {
+		h = disp.handoff(msgs)
+	}
+	accepted, lanes, err := r.store.IntakeHandoff(ctx, msgs, r.assess, h)
+	if disp != nil {
+		disp.handed(h, lanes)
+	}
 	if err != nil {
 		reason := "error"
 		if connectors.IsPermanent(err) {
@@ -203,21 +217,25 @@ func (r *Router) Deliver(ctx context.Context, msgs ...normalize.Message) error {
 		}
 		defer r.poke() // the bot's answers are queued for the channel
 	}
-	fresh := 0
+	handed := make(map[laneKey]bool, len(lanes))
+	for _, l := range lanes {
+		handed[laneKey{l.Conversation.ID, l.Direction}] = true
+	}
+	unhanded := false
 	for i, a := range accepted {
 		if a.Duplicate {
 			r.m.duplicates.WithLabelValues(string(msgs[i].Source)).Inc()
 			r.log.Debug("duplicate dropped", "source", msgs[i].Source, "external_id", msgs[i].ExternalID, "msg_id", a.ID)
 			continue
 		}
-		fresh++
+		unhanded = unhanded || !handed[laneKey{a.Conversation, msgs[i].Direction}]
 		r.m.received.WithLabelValues(string(msgs[i].Source), string(msgs[i].Direction)).Inc()
 		if a.Opened {
 			r.log.Info("conversation opened", "conv", a.Conversation, "channel", msgs[i].Channel)
 		}
 	}
-	if fresh > 0 {
-		r.poke()
+	if unhanded {
+		r.poke() // a lane no worker took yet: the claim loop looks for it
 	}
 	return nil
 }
@@ -251,26 +269,17 @@ func (r *Router) Run(ctx context.Context) error {
 	acksDone := make(chan struct{})
 	go func() { defer close(acksDone); r.watchAcknowledgements(ctx) }()
 	defer func() { <-acksDone }()
-	var (
-		mu sync.Mutex
-		// busy holds the lanes a worker is on, with the lease it presents.
-		busy = map[laneKey]*lease{}
-		// again holds the latest claim of a lane whose worker was still running; that worker
-		// tells, once it recorded its outcome, whether the claim is stale or still to deliver.
-		again = map[laneKey]store.Lane{}
-		wg    sync.WaitGroup
-		done  = make(chan struct{}, 1)
-	)
+	d := newDispatcher(r, deliverCtx)
+	r.disp.Store(d)
+	defer r.disp.Store(nil)
 	for ctx.Err() == nil {
-		mu.Lock()
-		free := r.free(busy)
-		mu.Unlock()
+		// mu is held from the claim until its lanes are handed out: a worker whose lease this
+		// claim took over learns the new token before it can read the old one again.
+		d.mu.Lock()
+		free := d.free()
 		var claimed store.Budget
 		failed := false
 		if free.Inbound > 0 || free.Outbound > 0 {
-			// mu is held from the claim until its lanes are handed out: a worker whose lease
-			// this claim took over learns the new token before it can read the old one again.
-			mu.Lock()
 			lanes, err := r.store.Claim(ctx, r.owner, free, r.opts.BatchSize, r.opts.Lease)
 			if err != nil && ctx.Err() == nil {
 				r.log.Error("claim due conversations", "err", err)
@@ -282,62 +291,34 @@ func (r *Router) Run(ctx context.Context) error {
 				} else {
 					claimed.Outbound++
 				}
-				k := laneKey{lane.Conversation.ID, lane.Direction}
-				if held, ok := busy[k]; ok {
-					// Either our own lease lapsed during a slow delivery, or the worker recorded
-					// its outcome just before this claim and has not returned yet. The worker
-					// is this router's, so the new lease is its to present.
-					held.token = lane.Token
-					again[k] = lane
-					continue
-				}
-				held := &lease{mu: &mu, token: lane.Token}
-				busy[k] = held
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for lane := lane; ; {
-						o := r.deliverLane(deliverCtx, lane, held)
-						mu.Lock()
-						next, ok := again[k]
-						delete(again, k)
-						if !ok || claimedBefore(next, o) {
-							delete(busy, k)
-							mu.Unlock()
-							break
-						}
-						mu.Unlock()
-						lane = next
-					}
-					select {
-					case done <- struct{}{}:
-					default:
-					}
-				}()
 			}
-			mu.Unlock()
+			d.start(lanes, takenByClaim)
 		}
+		d.mu.Unlock()
 		inFull := free.Inbound > 0 && claimed.Inbound == free.Inbound
 		outFull := free.Outbound > 0 && claimed.Outbound == free.Outbound
 		if inFull || outFull {
 			continue // there may be more due right now; claim again when a worker frees up
 		}
 		// A direction whose workers are all busy has due lanes the next claim cannot take: the
-		// wait looks at the other direction's next due time only. After a failed claim the due
+		// wait looks at the other direction's next due time only, and a worker finishing ends
+		// it. With workers free in both directions, the claim took every lane due, so only
+		// new work (a poke) or the next due time ends the wait. After a failed claim the due
 		// time is still past: wait a round instead of spinning.
 		switch {
-		case failed || (free.Inbound == 0 && free.Outbound == 0):
-			r.wait(ctx, done, false)
-		case free.Inbound == 0:
-			r.wait(ctx, done, true, normalize.Outbound)
-		case free.Outbound == 0:
-			r.wait(ctx, done, true, normalize.Inbound)
+		case failed || (free.Inbound <= 0 && free.Outbound <= 0):
+			r.wait(ctx, d.done, false)
+		case free.Inbound <= 0:
+			r.wait(ctx, d.done, true, normalize.Outbound)
+		case free.Outbound <= 0:
+			r.wait(ctx, d.done, true, normalize.Inbound)
 		default:
-			r.wait(ctx, done, true)
+			r.wait(ctx, nil, true)
 		}
 	}
+	d.stop()
 	finished := make(chan struct{})
-	go func() { wg.Wait(); close(finished) }()
+	go func() { d.wg.Wait(); close(finished) }()
 	drain := r.clock.NewTimer(r.opts.DrainTimeout)
 	defer drain.Stop()
 	select {
@@ -350,21 +331,8 @@ func (r *Router) Run(ctx context.Context) error {
 	return nil
 }
 
-// free returns how many more lanes of each direction the workers can take, given the busy ones.
-func (r *Router) free(busy map[laneKey]*lease) store.Budget {
-	free := store.Budget{Inbound: r.opts.Workers, Outbound: r.opts.OutboundWorkers}
-	for k := range busy {
-		if k.dir == normalize.Inbound {
-			free.Inbound--
-		} else {
-			free.Outbound--
-		}
-	}
-	return free
-}
-
-// wait blocks until there may be work: new intake, a worker finishing, or, with lookAhead,
-// the next due time of a lane (of the directions dirs, when given).
+// wait blocks until there may be work: new intake, a worker finishing (when done is not nil),
+// or, with lookAhead, the next due time of a lane (of the directions dirs, when given).
 func (r *Router) wait(ctx context.Context, done <-chan struct{}, lookAhead bool, dirs ...normalize.Direction) {
 	d := r.opts.PollInterval
 	if lookAhead {
@@ -404,14 +372,14 @@ func claimedBefore(claim store.Lane, o store.Outcome) bool {
 	return false
 }
 
-// deliverLane hands one claimed lane to its target, records the outcome and returns it. The
-// lane stays busy until the record is done: a claim that found its lease lapsed must not start
-// a second worker posting the same messages while this one records them.
-func (r *Router) deliverLane(ctx context.Context, lane store.Lane, held *lease) store.Outcome {
+// deliverLane hands one claimed lane to its target, records the outcome and returns it, and,
+// when goOn and the record handed out the lane's next messages under the same lease, those
+// (more). The lane stays busy until the record is done: a claim that found its lease lapsed
+// must not start a second worker posting the same messages while this one records them.
+func (r *Router) deliverLane(ctx context.Context, lane store.Lane, held *lease, goOn bool) (o store.Outcome, next store.Lane, more bool) {
 	deliverCtx, giveUp := context.WithCancelCause(ctx)
 	defer giveUp(nil)
 	stopRenewing := r.renewWhileDelivering(ctx, lane, held, giveUp)
-	var o store.Outcome
 	lost := false
 	if lane.Direction == normalize.Inbound {
 		o = r.postInbound(deliverCtx, lane)
@@ -421,9 +389,14 @@ func (r *Router) deliverLane(ctx context.Context, lane store.Lane, held *lease) 
 	stopRenewing()
 	o.Conversation, o.Direction, o.Owner = lane.Conversation.ID, lane.Direction, r.owner
 	if lost || errors.Is(context.Cause(deliverCtx), store.ErrLeaseLost) {
-		return o // another worker holds the lane and delivers it; nothing of this is recorded
+		return o, next, false // another worker holds the lane and delivers it; nothing of this is recorded
+	}
+	batch := 0
+	if goOn {
+		batch = r.opts.BatchSize
 	}
 	if deliverCtx.Err() != nil {
+		batch = 0
 		// The drain ran out, or the lease was about to lapse, and cut this attempt short. What
 		// the target took must be recorded all the same, or it goes out again; the cut is no
 		// failure of the target.
@@ -432,16 +405,17 @@ func (r *Router) deliverLane(ctx context.Context, lane store.Lane, held *lease) 
 			f.Dead, f.CountsAsFailure, f.RetryAt = false, false, r.clock.Now()
 		}
 	}
-	if err := r.complete(ctx, o, held); err != nil {
+	next, more, err := r.complete(ctx, o, held, batch)
+	if err != nil {
 		if !errors.Is(err, store.ErrLeaseLost) {
 			// The lease lapses and the lane is retried; the target's idempotency absorbs the repeat.
 			r.log.Error("record delivery outcome", "conv", lane.Conversation.ID, "err", err)
 		}
-		return o
+		return o, next, false
 	}
 	r.observe(lane, o)
 	r.ticketed(ctx, lane, o)
-	return o
+	return o, next, more
 }
 
 func (r *Router) postInbound(ctx context.Context, lane store.Lane) store.Outcome {
@@ -505,7 +479,7 @@ func (r *Router) sendOutbound(ctx context.Context, lane store.Lane, held *lease)
 		if i < len(lane.Pending)-1 {
 			step := store.Outcome{Conversation: conv.ID, Direction: lane.Direction, Owner: r.owner, Target: conv.Channel,
 				Delivered: []store.Delivered{d}, Keep: true}
-			if err := r.complete(ctx, step, held); errors.Is(err, store.ErrLeaseLost) {
+			if _, _, err := r.complete(ctx, step, held, 0); errors.Is(err, store.ErrLeaseLost) {
 				return o, true
 			} else if err != nil {
 				r.log.Error("record delivery", "conv", conv.ID, "msg_id", p.Message.ID, "err", err)

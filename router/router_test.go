@@ -29,12 +29,19 @@ type memHelpdesk struct {
 	created int
 	fail    func(n int) error // called with the count of Post calls so far
 	calls   int
+	// gate, when set, holds every Post until it is closed.
+	gate chan struct{}
 }
 
 func (h *memHelpdesk) Run(ctx context.Context, _ connectors.Sink) error { <-ctx.Done(); return nil }
 
 func (h *memHelpdesk) Post(_ context.Context, conv normalize.Conversation, msgs []connectors.Delivery) (normalize.Ref, []normalize.ExternalID, error) {
 	h.mu.Lock()
+	if gate := h.gate; gate != nil {
+		h.mu.Unlock()
+		<-gate
+		h.mu.Lock()
+	}
 	defer h.mu.Unlock()
 	h.calls++
 	if h.fail != nil {

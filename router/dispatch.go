@@ -1,0 +1,183 @@
+package router
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"github.com/casino-support/gateway/normalize"
+	"github.com/casino-support/gateway/router/store"
+)
+
+// How a worker came by its lane, the label of gateway_lanes_taken_total.
+const (
+	takenByClaim    = "claim"    // the claim loop found it due
+	takenByIntake   = "intake"   // intake leased it as it stored the lane's messages
+	takenByContinue = "continue" // the worker's own record of its last batch handed out the next
+)
+
+// dispatcher runs one worker per lane, within each direction's budget. Lanes reach it three
+// ways: the claim loop, intake handing over the lanes it makes claimable (Deliver), and a
+// worker's completion handing out the lane's next batch. At a steady rate the last two carry
+// nearly every message, and the claim loop only picks up what they could not: retries, lanes
+// of other replicas' intake, lanes that waited for a free worker (issue 16).
+type dispatcher struct {
+	r *Router
+	// ctx is the deliveries': it outlives Run's context until the drain ends.
+	ctx context.Context
+	// running is set while Run claims; only then do lanes get workers. It changes under mu.
+	running atomic.Bool
+
+	mu sync.Mutex
+	// busy holds the lanes a worker is on, with the lease it presents.
+	busy map[laneKey]*lease
+	// again holds the latest claim of a lane whose worker was still running; that worker
+	// tells, once it recorded its outcome, whether the claim is stale or still to deliver.
+	again map[laneKey]store.Lane
+	// reserved counts the workers Deliver calls set aside for the lanes their intake may hand
+	// over, so the claim loop does not promise them too.
+	reserved store.Budget
+	wg       sync.WaitGroup
+	// done hears of workers that finished, for a claim loop waiting for a free worker.
+	done chan struct{}
+}
+
+func newDispatcher(r *Router, ctx context.Context) *dispatcher {
+	d := &dispatcher{r: r, ctx: ctx, busy: map[laneKey]*lease{}, again: map[laneKey]store.Lane{}, done: make(chan struct{}, 1)}
+	d.running.Store(true)
+	return d
+}
+
+// free returns how many more lanes of each direction the workers can take. The caller holds mu.
+func (d *dispatcher) free() store.Budget {
+	free := store.Budget{Inbound: d.r.opts.Workers - d.reserved.Inbound, Outbound: d.r.opts.OutboundWorkers - d.reserved.Outbound}
+	for k := range d.busy {
+		if k.dir == normalize.Inbound {
+			free.Inbound--
+		} else {
+			free.Outbound--
+		}
+	}
+	return free
+}
+
+// handoff sets workers aside for the lanes storing msgs may make claimable, at most one per
+// message of each direction, and returns what intake may lease to this router.
+func (d *dispatcher) handoff(msgs []normalize.Message) store.Handoff {
+	var want store.Budget
+	for _, m := range msgs {
+		if m.Direction == normalize.Inbound {
+			want.Inbound++
+		} else {
+			want.Outbound++
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.running.Load() {
+		return store.Handoff{}
+	}
+	free := d.free()
+	got := store.Budget{Inbound: max(min(want.Inbound, free.Inbound), 0), Outbound: max(min(want.Outbound, free.Outbound), 0)}
+	d.reserved.Inbound += got.Inbound
+	d.reserved.Outbound += got.Outbound
+	return store.Handoff{Owner: d.r.owner, Max: got, Batch: d.r.opts.BatchSize, Lease: d.r.opts.Lease}
+}
+
+// handed gives the lanes intake leased under h to workers and returns h's reservation. Once
+// Run stopped claiming they get none: their leases are let go, so the lanes are due again.
+func (d *dispatcher) handed(h store.Handoff, lanes []store.Lane) {
+	d.mu.Lock()
+	d.reserved.Inbound -= h.Max.Inbound
+	d.reserved.Outbound -= h.Max.Outbound
+	running := d.running.Load()
+	if running {
+		d.start(lanes, takenByIntake)
+	}
+	d.mu.Unlock()
+	if !running {
+		for _, l := range lanes {
+			d.r.letGo(l)
+		}
+	}
+}
+
+// start gives each lane a worker, or, when one is on it already, the new claim to that
+// worker. The caller holds mu.
+func (d *dispatcher) start(lanes []store.Lane, how string) {
+	for _, lane := range lanes {
+		d.r.m.lanesTaken.WithLabelValues(how).Inc()
+		k := laneKey{lane.Conversation.ID, lane.Direction}
+		if held, ok := d.busy[k]; ok {
+			// Either our own lease lapsed during a slow delivery, or the worker recorded its
+			// outcome just before this claim and has not returned yet. The worker is this
+			// router's, so the new lease is its to present.
+			held.token = lane.Token
+			d.again[k] = lane
+			continue
+		}
+		held := &lease{mu: &d.mu, token: lane.Token}
+		d.busy[k] = held
+		d.wg.Add(1)
+		go d.work(k, lane, held)
+	}
+}
+
+// work delivers lane, then whatever its completion or a later claim hands out of it, until
+// the lane has nothing this worker should deliver.
+func (d *dispatcher) work(k laneKey, lane store.Lane, held *lease) {
+	defer d.wg.Done()
+	for {
+		o, next, more := d.r.deliverLane(d.ctx, lane, held, d.running.Load())
+		d.mu.Lock()
+		if more {
+			// A claim made during the delivery handed out what o delivered or what next holds:
+			// next was read after o was recorded, under the same lease.
+			delete(d.again, k)
+			if d.running.Load() {
+				d.mu.Unlock()
+				d.r.m.lanesTaken.WithLabelValues(takenByContinue).Inc()
+				lane = next
+				continue
+			}
+			delete(d.busy, k)
+			d.mu.Unlock()
+			d.r.letGo(next)
+			break
+		}
+		again, ok := d.again[k]
+		delete(d.again, k)
+		if !ok || claimedBefore(again, o) {
+			delete(d.busy, k)
+			d.mu.Unlock()
+			if o.Failure != nil {
+				// The lane is due again at a time the claim loop has not seen.
+				d.r.poke()
+			}
+			break
+		}
+		d.mu.Unlock()
+		lane = again
+	}
+	select {
+	case d.done <- struct{}{}:
+	default:
+	}
+}
+
+// stop ends the hand-outs: from now on no lane gets a worker, and workers finish the batch
+// they have.
+func (d *dispatcher) stop() {
+	d.mu.Lock()
+	d.running.Store(false)
+	d.mu.Unlock()
+}
+
+// letGo releases a lane leased to this router that no worker will deliver (Run stopped): it
+// is due again at once, for this process after a restart or another replica.
+func (r *Router) letGo(l store.Lane) {
+	o := store.Outcome{Conversation: l.Conversation.ID, Direction: l.Direction, Owner: r.owner, Token: l.Token}
+	if err := r.store.Complete(context.Background(), o); err != nil {
+		r.log.Warn("release a lane at shutdown; it is claimed again once its lease lapses", "conv", l.Conversation.ID, "err", err)
+	}
+}
