@@ -299,11 +299,21 @@ func TestConnectionFloodFillingTheChatIsCutOff(t *testing.T) {
 		token := visitorToken(fmt.Sprintf("v-poll-%d", i), time.Now().Add(time.Hour))
 		cursor := h.postFrom(t, addr, "", clientFrame{Type: typeHello, Token: token}).Cursor
 		polls.Go(func() {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/chat/api/poll?after=%d", h.srv.URL, cursor), nil)
-			req.Header.Set("Authorization", "Bearer "+token)
-			req.Header.Set(testClientHeader, addr)
-			if resp, err := http.DefaultClient.Do(req); err == nil {
+			// The probes below take a place for an instant each: a poll that comes in just then
+			// is refused, and tries again as a browser would, until it holds its place.
+			for ctx.Err() == nil {
+				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/chat/api/poll?after=%d", h.srv.URL, cursor), nil)
+				req.Header.Set("Authorization", "Bearer "+token)
+				req.Header.Set(testClientHeader, addr)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					return
+				}
 				resp.Body.Close()
+				if resp.StatusCode != http.StatusServiceUnavailable {
+					return
+				}
+				time.Sleep(10 * time.Millisecond)
 			}
 		})
 	}
