@@ -31,6 +31,9 @@ type dialect struct {
 	// prepare makes the writer prepare the queries it runs. SQLite spends a third of intake's
 	// CPU time parsing SQL; pgx prepares and caches statements per connection on its own.
 	prepare bool
+	// lockRow ends a read of a row the transaction goes on to change, so that it locks the
+	// row at once (as an update would) on a database with row locks.
+	lockRow string
 	// skipLocked ends Claim's query of due lanes, so that replicas claiming at once skip the
 	// lanes another one is claiming instead of waiting for them (or claiming them twice).
 	skipLocked string

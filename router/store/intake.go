@@ -296,22 +296,33 @@ func (s *Store) inboundConversation(ctx context.Context, tx *wtx, m normalize.Me
 	var cur convMeta
 	var tags, player string
 	var awaiting, due, breached sql.NullInt64
-	// A player writing again reopens the conversation. Finding the conversation and reopening
-	// it is one statement: most messages change nothing else, and intake runs this for every
-	// message (it also takes the row's lock at once). When the helpdesk had closed the ticket,
-	// the ticket moves to follow_up_of and the next post opens a new one that follows it up,
-	// unless the helpdesk reopens closed tickets (Options.ReopenClosed, a ",a,b," list that
-	// replace() reads alike on both dialects). SET reads the row as it was, so both CASEs
+	// A player writing again reopens the conversation. When the helpdesk had closed the
+	// ticket, the ticket moves to follow_up_of and the next post opens a new one that follows
+	// it up, unless the helpdesk reopens closed tickets (Options.ReopenClosed, a ",a,b," list
+	// that replace() reads alike on both dialects). SET reads the row as it was, so both CASEs
 	// see the old status and ticket.
+	//
+	// Most messages come to an open conversation and change nothing: a read finds it (and
+	// takes the row's lock at once on PostgreSQL), and the update runs only to reopen it or
+	// when its last activity is older than touchEvery. Updating the row for every message
+	// rewrote five of its indexes each time, and was the costliest statement of intake (a
+	// tenth of the gateway's CPU in a backlog, issue 16).
 	const moves = `status = 'closed' AND ticket <> '' AND replace(?, ',' || helpdesk || ',', '') = ?`
 	find := func() error {
-		return tx.QueryRowContext(ctx, `UPDATE conversations SET updated_at = ?, status = ?,
+		var status normalize.Status
+		var updated int64
+		err := tx.QueryRowContext(ctx, `SELECT id, status, updated_at, language, priority, tags, player, awaiting_since, sla_due_at, sla_breached_at
+			FROM conversations WHERE channel = ? AND address = ?`+s.d.lockRow, m.Channel, m.Address).Scan(
+			&id, &status, &updated, &cur.language, &cur.priority, &tags, &player, &awaiting, &due, &breached)
+		if err != nil || (status == normalize.StatusOpen && updated > now-touchEvery.Milliseconds()) {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE conversations SET updated_at = ?, status = ?,
 			follow_up_of = CASE WHEN `+moves+` THEN ticket ELSE follow_up_of END,
 			ticket = CASE WHEN `+moves+` THEN '' ELSE ticket END
-			WHERE channel = ? AND address = ?
-		RETURNING id, language, priority, tags, player, awaiting_since, sla_due_at, sla_breached_at`,
-			now, normalize.StatusOpen, s.reopeners, s.reopeners, s.reopeners, s.reopeners,
-			m.Channel, m.Address).Scan(&id, &cur.language, &cur.priority, &tags, &player, &awaiting, &due, &breached)
+			WHERE id = ?`,
+			now, normalize.StatusOpen, s.reopeners, s.reopeners, s.reopeners, s.reopeners, id)
+		return err
 	}
 	err = find()
 	if errors.Is(err, sql.ErrNoRows) {
@@ -426,6 +437,11 @@ func (s *Store) openConversation(ctx context.Context, tx *wtx, m normalize.Messa
 	}
 	return id, n == 1, err
 }
+
+// touchEvery is how stale a conversation's updated_at (its last activity, which orders the
+// admin API's list and dates a closed conversation for retention) may get while players
+// write to it: intake updates it no more often.
+const touchEvery = time.Minute
 
 // startsClock reports whether m is a player's words that an agent should answer: not an
 // event, and not a reaction to, edit or deletion of something already said.

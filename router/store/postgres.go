@@ -32,6 +32,7 @@ func postgresDialect() *dialect {
 	}
 	return &dialect{name: "postgres", migrations: migrations, numbered: true, writers: pgWriters, opAlone: true,
 		skipLocked:     " FOR UPDATE SKIP LOCKED",
+		lockRow:        " FOR UPDATE",
 		asyncCommit:    "SET LOCAL synchronous_commit TO OFF",
 		lockMigrations: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLockKey),
 		retryable:      pgRetryable}
