@@ -249,14 +249,18 @@ func (s *Store) CompleteNext(ctx context.Context, o Outcome, batch int, lease ti
 	}
 	err = do(ctx, func(ctx context.Context, tx *wtx) error {
 		next, ok = Lane{}, false
-		if err := holdLease(ctx, tx, o.Conversation, o.Direction, o.Token); err != nil {
-			return err
-		}
 		now := millis(s.now())
+		// The conversation's row before the lane's, in the order intake locks them: the other
+		// order deadlocked with an intake on the same conversation, and on PostgreSQL each
+		// deadlock costs a second (deadlock_timeout) before the server breaks it. A stale
+		// worker's ticket is rolled back with the rest when holdLease refuses it.
 		if o.Ticket != "" {
 			if _, err := tx.ExecContext(ctx, `UPDATE conversations SET ticket = ?, updated_at = ? WHERE id = ? AND ticket = ''`, o.Ticket, now, o.Conversation); err != nil {
 				return fmt.Errorf("store: record ticket: %w", err)
 			}
+		}
+		if err := holdLease(ctx, tx, o.Conversation, o.Direction, o.Token); err != nil {
+			return err
 		}
 		if err := markDelivered(ctx, tx, o.Target, o.Delivered, now); err != nil {
 			return err
