@@ -298,7 +298,11 @@ func (r *Router) Run(ctx context.Context) error {
 		inFull := free.Inbound > 0 && claimed.Inbound == free.Inbound
 		outFull := free.Outbound > 0 && claimed.Outbound == free.Outbound
 		if inFull || outFull {
+			d.starved.Store(true)
 			continue // there may be more due right now; claim again when a worker frees up
+		}
+		if !failed && free.Inbound > 0 && free.Outbound > 0 {
+			d.starved.Store(false) // the claim took every lane due
 		}
 		// A direction whose workers are all busy has due lanes the next claim cannot take: the
 		// wait looks at the other direction's next due time only, and a worker finishing ends
