@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 	"time"
@@ -115,14 +116,17 @@ func (s *Store) IntakeHandoff(ctx context.Context, msgs []normalize.Message, ass
 		// Per call, not per transaction: another caller's share of the group commit may be
 		// rolled back to its savepoint, taking its lane updates with it.
 		due := dueSet{}
-		for _, m := range msgs {
-			a, err := s.intakeOne(ctx, tx, due, m, assess, now.UnixMilli())
+		fresh, err := recordExternalIDs(ctx, tx, msgs)
+		if err != nil {
+			return err
+		}
+		for i, m := range msgs {
+			a, err := s.intakeOne(ctx, tx, due, m, fresh[i], assess, now.UnixMilli())
 			if err != nil {
 				return err
 			}
 			out = append(out, a)
 		}
-		var err error
 		lanes, err = handOff(ctx, tx, msgs, out, h, now.UnixMilli())
 		return err
 	})
@@ -207,13 +211,70 @@ func validate(m *normalize.Message) error {
 	return nil
 }
 
-func (s *Store) intakeOne(ctx context.Context, tx *wtx, due dueSet, m normalize.Message, assess Assess, now int64) (Accepted, error) {
-	res, err := tx.ExecContext(ctx, `INSERT INTO external_ids (instance, external_id, message_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
-		m.Source, m.ExternalID, m.ID)
-	if err != nil {
-		return Accepted{}, fmt.Errorf("store: record external ID: %w", err)
+// recordExternalIDs records the dedup keys (Source, ExternalID) of msgs and reports which
+// messages are new: those whose own key it recorded. A key already stored, or taken by an
+// earlier message of msgs, is a duplicate. A batch (a getUpdates answer: up to 100 messages)
+// records its keys a chunk at a time rather than one statement per message: on PostgreSQL each
+// statement is a round trip and the server's CPU (issue 16).
+func recordExternalIDs(ctx context.Context, tx *wtx, msgs []normalize.Message) ([]bool, error) {
+	fresh := make([]bool, len(msgs))
+	if len(msgs) == 1 {
+		// One message, as at a steady rate: an Exec costs less than a row to read.
+		m := msgs[0]
+		res, err := tx.ExecContext(ctx, `INSERT INTO external_ids (instance, external_id, message_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+			m.Source, m.ExternalID, m.ID)
+		if err != nil {
+			return nil, fmt.Errorf("store: record external ID: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return nil, fmt.Errorf("store: record external ID: %w", err)
+		}
+		fresh[0] = n == 1
+		return fresh, nil
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	type key struct {
+		instance normalize.InstanceName
+		ext      normalize.ExternalID
+	}
+	recorded := make(map[key]normalize.MessageID, len(msgs))
+	for rest := msgs; len(rest) > 0; {
+		// Chunks of a power of two, as markDelivered's: a few prepared statements serve them all.
+		n := 1 << (bits.Len(uint(min(len(rest), markChunk))) - 1)
+		args := make([]any, 0, 3*n)
+		for _, m := range rest[:n] {
+			args = append(args, m.Source, m.ExternalID, m.ID)
+		}
+		rest = rest[n:]
+		rows, err := tx.QueryContext(ctx, `INSERT INTO external_ids (instance, external_id, message_id) VALUES `+rowsOf(n, `(?, ?, ?)`)+`
+			ON CONFLICT DO NOTHING RETURNING instance, external_id, message_id`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: record external IDs: %w", err)
+		}
+		for rows.Next() {
+			var k key
+			var id normalize.MessageID
+			if err := rows.Scan(&k.instance, &k.ext, &id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: record external IDs: %w", err)
+			}
+			recorded[k] = id
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("store: record external IDs: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("store: record external IDs: %w", err)
+		}
+	}
+	for i, m := range msgs {
+		fresh[i] = recorded[key{m.Source, m.ExternalID}] == m.ID
+	}
+	return fresh, nil
+}
+
+func (s *Store) intakeOne(ctx context.Context, tx *wtx, due dueSet, m normalize.Message, fresh bool, assess Assess, now int64) (Accepted, error) {
+	if !fresh {
 		a := Accepted{Duplicate: true}
 		err := tx.QueryRowContext(ctx, `SELECT e.message_id, COALESCE(m.conversation_id, '') FROM external_ids e LEFT JOIN messages m ON m.id = e.message_id
 			WHERE e.instance = ? AND e.external_id = ?`, m.Source, m.ExternalID).Scan(&a.ID, &a.Conversation)
@@ -223,6 +284,7 @@ func (s *Store) intakeOne(ctx context.Context, tx *wtx, due dueSet, m normalize.
 		return a, nil
 	}
 	a := Accepted{ID: m.ID}
+	var err error
 	if m.Direction == normalize.Inbound {
 		var upd *normalize.Message
 		a.Conversation, a.Opened, upd, err = s.inboundConversation(ctx, tx, m, assess, now)
