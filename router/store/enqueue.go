@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 
 	"github.com/casino-support/gateway/normalize"
 )
@@ -14,21 +15,68 @@ type laneKey struct {
 	dir  normalize.Direction
 }
 
-// dueSet holds the lanes one Intake call has made due so far. A batch of a chat's messages
-// (a getUpdates answer, a burst of webhooks) updates each lane once rather than once per
+// intakeBatch is what one Intake call has enqueued so far. A batch of a chat's messages (a
+// getUpdates answer, a burst of webhooks) makes each lane due once rather than once per
 // message: nothing in intake idles a lane, so a lane made due stays due, and its row lock
-// (which orders the enqueues on it, see enqueue) is held until the commit.
-type dueSet map[laneKey]struct{}
+// (which orders the enqueues on it, see makeLaneDue) is held until the commit. The messages'
+// rows are inserted together, a chunk per statement, when the call needs them stored (flush):
+// before reading messages, before a message with attachments (whose seq must follow theirs),
+// and at its end; one statement per message was a round trip each on PostgreSQL (issue 16).
+// Per call, not per transaction: another caller's share of a group commit may be rolled back
+// to its savepoint, taking its lane updates with it.
+type intakeBatch struct {
+	due  map[laneKey]struct{}
+	rows []any // the message rows not inserted yet, messageColumns values each
+}
+
+// messageColumns are the values of a queued message's row, as intakeBatch keeps them.
+const messageColumns = 6
+
+// messageChunk bounds the rows of one insert; SQLite keeps a prepared statement for each
+// chunk size (1, 2, 4, 8, 16).
+const messageChunk = 16
+
+func newIntakeBatch() *intakeBatch { return &intakeBatch{due: map[laneKey]struct{}{}} }
 
 // enqueue is the package's enqueue, skipping the lane update when this call made the lane
-// due already.
-func (due dueSet) enqueue(ctx context.Context, tx *wtx, m normalize.Message, now int64) error {
+// due already, and keeping the row to insert with the others.
+func (b *intakeBatch) enqueue(ctx context.Context, tx *wtx, m normalize.Message, now int64) error {
 	k := laneKey{m.Conversation, m.Direction}
-	_, made := due[k]
-	if err := enqueueLane(ctx, tx, m, now, !made); err != nil {
-		return err
+	_, made := b.due[k]
+	if hasBlobs(m) {
+		if err := b.flush(ctx, tx); err != nil {
+			return err
+		}
+		if err := enqueueLane(ctx, tx, m, now, !made); err != nil {
+			return err
+		}
+	} else {
+		if !made {
+			if err := makeLaneDue(ctx, tx, m.Conversation, m.Direction, now); err != nil {
+				return err
+			}
+		}
+		body, err := queuedBody(m, now)
+		if err != nil {
+			return err
+		}
+		b.rows = append(b.rows, m.ID, m.Conversation, m.Direction, normalize.StateQueued, body, now)
 	}
-	due[k] = struct{}{}
+	b.due[k] = struct{}{}
+	return nil
+}
+
+// flush inserts the rows kept so far, in their order (which is their seqs' order).
+func (b *intakeBatch) flush(ctx context.Context, tx *wtx) error {
+	for len(b.rows) > 0 {
+		// Chunks of a power of two, as markDelivered's: a few prepared statements serve them all.
+		n := 1 << (bits.Len(uint(min(len(b.rows)/messageColumns, messageChunk))) - 1)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, conversation_id, direction, state, body, created_at) VALUES `+
+			rowsOf(n, `(?, ?, ?, ?, ?, ?)`), b.rows[:n*messageColumns]...); err != nil {
+			return fmt.Errorf("store: insert messages: %w", err)
+		}
+		b.rows = b.rows[n*messageColumns:]
+	}
 	return nil
 }
 
@@ -39,22 +87,13 @@ func enqueue(ctx context.Context, tx *wtx, m normalize.Message, now int64) error
 
 // enqueueLane is enqueue, with the lane update left out unless makeDue.
 func enqueueLane(ctx context.Context, tx *wtx, m normalize.Message, now int64, makeDue bool) error {
-	m.ReceivedAt = fromMillis(now)
-	m.State = normalize.StateQueued
-	body, err := json.Marshal(m)
+	body, err := queuedBody(m, now)
 	if err != nil {
-		return fmt.Errorf("store: encode message: %w", err)
+		return err
 	}
-	// The lane first: its row lock orders the transactions that enqueue on one lane, so the
-	// one that takes a seq first commits first. On PostgreSQL, where several transactions
-	// enqueue at once, a later seq committed before an earlier one would let a claim hand out
-	// the later message before the earlier is visible. A lane waiting out a back-off keeps its
-	// due time; an idle lane becomes due now.
 	if makeDue {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO lanes (conversation_id, direction, due_at) VALUES (?, ?, ?)
-			ON CONFLICT (conversation_id, direction) DO UPDATE SET due_at = COALESCE(lanes.due_at, excluded.due_at)`,
-			m.Conversation, m.Direction, now); err != nil {
-			return fmt.Errorf("store: enqueue: %w", err)
+		if err := makeLaneDue(ctx, tx, m.Conversation, m.Direction, now); err != nil {
+			return err
 		}
 	}
 	const insert = `INSERT INTO messages (id, conversation_id, direction, state, body, created_at) VALUES (?, ?, ?, ?, ?, ?)`
@@ -70,4 +109,29 @@ func enqueueLane(ctx context.Context, tx *wtx, m normalize.Message, now int64, m
 		return fmt.Errorf("store: insert message: %w", err)
 	}
 	return recordBlobs(ctx, tx, seq, m, now)
+}
+
+// queuedBody is m's stored form as a queued message received at now.
+func queuedBody(m normalize.Message, now int64) ([]byte, error) {
+	m.ReceivedAt = fromMillis(now)
+	m.State = normalize.StateQueued
+	body, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("store: encode message: %w", err)
+	}
+	return body, nil
+}
+
+// makeLaneDue makes the lane due now unless it waits out a back-off. It runs before the
+// message's row is inserted: the lane's row lock orders the transactions that enqueue on one
+// lane, so the one that takes a seq first commits first. On PostgreSQL, where several
+// transactions enqueue at once, a later seq committed before an earlier one would let a claim
+// hand out the later message before the earlier is visible.
+func makeLaneDue(ctx context.Context, tx *wtx, conv normalize.ConversationID, dir normalize.Direction, now int64) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO lanes (conversation_id, direction, due_at) VALUES (?, ?, ?)
+		ON CONFLICT (conversation_id, direction) DO UPDATE SET due_at = COALESCE(lanes.due_at, excluded.due_at)`,
+		conv, dir, now); err != nil {
+		return fmt.Errorf("store: enqueue: %w", err)
+	}
+	return nil
 }

@@ -115,7 +115,7 @@ func (s *Store) IntakeHandoff(ctx context.Context, msgs []normalize.Message, ass
 		now := s.now()
 		// Per call, not per transaction: another caller's share of the group commit may be
 		// rolled back to its savepoint, taking its lane updates with it.
-		due := dueSet{}
+		due := newIntakeBatch()
 		fresh, err := recordExternalIDs(ctx, tx, msgs)
 		if err != nil {
 			return err
@@ -126,6 +126,9 @@ func (s *Store) IntakeHandoff(ctx context.Context, msgs []normalize.Message, ass
 				return err
 			}
 			out = append(out, a)
+		}
+		if err := due.flush(ctx, tx); err != nil {
+			return err
 		}
 		lanes, err = handOff(ctx, tx, msgs, out, h, now.UnixMilli())
 		return err
@@ -273,8 +276,12 @@ func recordExternalIDs(ctx context.Context, tx *wtx, msgs []normalize.Message) (
 	return fresh, nil
 }
 
-func (s *Store) intakeOne(ctx context.Context, tx *wtx, due dueSet, m normalize.Message, fresh bool, assess Assess, now int64) (Accepted, error) {
+func (s *Store) intakeOne(ctx context.Context, tx *wtx, due *intakeBatch, m normalize.Message, fresh bool, assess Assess, now int64) (Accepted, error) {
 	if !fresh {
+		// The stored message may be one of this call's, not inserted yet.
+		if err := due.flush(ctx, tx); err != nil {
+			return Accepted{}, err
+		}
 		a := Accepted{Duplicate: true}
 		err := tx.QueryRowContext(ctx, `SELECT e.message_id, COALESCE(m.conversation_id, '') FROM external_ids e LEFT JOIN messages m ON m.id = e.message_id
 			WHERE e.instance = ? AND e.external_id = ?`, m.Source, m.ExternalID).Scan(&a.ID, &a.Conversation)
@@ -292,6 +299,11 @@ func (s *Store) intakeOne(ctx context.Context, tx *wtx, due dueSet, m normalize.
 			err = due.enqueue(ctx, tx, *upd, now)
 		}
 	} else {
+		// An agent's message reads the conversation's messages (a ticket being created, the
+		// message it answers): those of this call must be stored first.
+		if err := due.flush(ctx, tx); err != nil {
+			return Accepted{}, err
+		}
 		a.Conversation, err = outboundConversation(ctx, tx, m, now)
 		if err == nil {
 			a.Answered, err = applyOutbound(ctx, tx, a.Conversation, m, now)

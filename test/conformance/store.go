@@ -86,6 +86,7 @@ func RunStore(t *testing.T, open func(t *testing.T, now func() time.Time) Store)
 		{"ClaimWhileEnqueuingKeepsOrder", storeClaimWhileEnqueuing},
 		{"CompleteMarksAndIdles", storeComplete},
 		{"CompleteRecordsALargeBatch", storeCompleteLargeBatch},
+		{"IntakeKeepsABatchInOrder", storeIntakeBatchOrder},
 		{"IntakeHandsOverClaimableLanes", storeIntakeHandoff},
 		{"IntakeHandoffWithinBudget", storeIntakeHandoffBudget},
 		{"CompleteNextGoesOnWithTheLease", storeCompleteNext},

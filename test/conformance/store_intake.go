@@ -318,3 +318,26 @@ func storeStatusChange(t *testing.T, f *storeFixture) {
 		require.ErrorIs(t, err, connectors.ErrPermanent, name)
 	}
 }
+
+// storeIntakeBatchOrder: a call of many messages stores them in the order given, across
+// messages with stored attachments (whose rows a store may not batch with the others), and the
+// lane hands them out in that order (issue 16: intake inserts a batch's rows together).
+func storeIntakeBatchOrder(t *testing.T, f *storeFixture) {
+	f.withTicket("p1")
+	var msgs []normalize.Message
+	for i := range 40 {
+		m := inbound(chanA, "p1", fmt.Sprintf("batch-%d", i), fmt.Sprintf("message %d", i))
+		if i == 9 || i == 25 {
+			m.Attachments = []normalize.Attachment{{Name: "passport.pdf", MediaType: "application/pdf", Size: 10,
+				BlobRef: fmt.Sprintf("sha256:%064d", i)}}
+		}
+		msgs = append(msgs, m)
+	}
+	acc := f.intake(msgs...)
+	lane := f.claimOne(owner1, 100)
+	require.Equal(t, acceptedIDs(acc), pendingIDs(lane), "the call's order, attachments or not")
+	for i, p := range lane.Pending {
+		require.Equal(t, fmt.Sprintf("message %d", i), p.Message.Text)
+		require.Equal(t, len(msgs[i].Attachments), len(p.Message.Attachments), "message %d keeps its attachments", i)
+	}
+}
