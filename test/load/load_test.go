@@ -26,11 +26,15 @@ func TestParseStatCPU(t *testing.T) {
 	require.Error(t, err, "too few fields")
 }
 
-func TestParseVmHWM(t *testing.T) {
-	got, err := parseVmHWM("Name:\tgateway\nVmPeak:\t  900000 kB\nVmHWM:\t   51234 kB\nVmRSS:\t   40000 kB\n")
+func TestStatusKB(t *testing.T) {
+	status := "Name:\tgateway\nVmPeak:\t  900000 kB\nVmHWM:\t   51234 kB\nVmRSS:\t   40000 kB\nRssAnon:\t   12345 kB\n"
+	got, err := statusKB(status, "VmHWM")
 	require.NoError(t, err)
 	require.Equal(t, int64(51234), got)
-	_, err = parseVmHWM("Name:\tgateway\n")
+	got, err = statusKB(status, "RssAnon")
+	require.NoError(t, err)
+	require.Equal(t, int64(12345), got)
+	_, err = statusKB("Name:\tgateway\n", "VmHWM")
 	require.Error(t, err)
 }
 

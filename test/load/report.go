@@ -169,8 +169,11 @@ type Result struct {
 	// agents' replies from the helpdesk's API call to Telegram's sendMessage.
 	Inbound Direction `json:"inbound"`
 	Replies Direction `json:"replies"`
-	// PeakRSSMB is the largest VmHWM of the gateway's processes; CPU is all of them together.
+	// PeakRSSMB is the largest VmHWM of the gateway's processes, PeakAnonMB the largest
+	// anonymous memory sampled (without the executable's resident pages); CPU is all of them
+	// together.
 	PeakRSSMB       float64 `json:"peak_rss_mb"`
+	PeakAnonMB      float64 `json:"peak_anon_mb"`
 	CPUSeconds      float64 `json:"cpu_seconds"`
 	CPUSecondsPer1k float64 `json:"cpu_seconds_per_1000_messages"`
 	Starts          int     `json:"starts"`
@@ -209,15 +212,15 @@ type Machine struct {
 // printTable writes one line per run and direction.
 func printTable(w io.Writer, rep Report) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\trun\tstore\tdirection\tsent\tmsg/s\tp50 ms\tp95 ms\tp99 ms\tlost\tdup\tdup at kill\tresent\tpeak RSS MB\tCPU s/1k\tstarts\tstart s\t")
+	fmt.Fprintln(tw, "scenario\trun\tstore\tdirection\tsent\tmsg/s\tp50 ms\tp95 ms\tp99 ms\tlost\tdup\tdup at kill\tresent\tpeak RSS MB\tanon MB\tCPU s/1k\tstarts\tstart s\t")
 	for _, r := range rep.Results {
 		for _, d := range []struct {
 			name string
 			d    Direction
 		}{{"inbound", r.Inbound}, {"replies", r.Replies}} {
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%d\t%d\t%d\t%d\t%.1f\t%.3f\t%d\t%.2f\t\n",
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%d\t%d\t%d\t%d\t%.1f\t%.1f\t%.3f\t%d\t%.2f\t\n",
 				r.Scenario, r.Run, r.Store, d.name, d.d.Sent, d.d.PerSecond, d.d.P50ms, d.d.P95ms, d.d.P99ms,
-				d.d.Lost, d.d.Duplicated, d.d.AtKill, d.d.Resent, r.PeakRSSMB, r.CPUSecondsPer1k, r.Starts, r.StartSeconds)
+				d.d.Lost, d.d.Duplicated, d.d.AtKill, d.d.Resent, r.PeakRSSMB, r.PeakAnonMB, r.CPUSecondsPer1k, r.Starts, r.StartSeconds)
 		}
 	}
 	if err := tw.Flush(); err != nil {

@@ -164,6 +164,7 @@ func runScenario(ctx context.Context, spec runSpec) (res Result, err error) {
 	res.Replies = measure(agents.sends(), replyArrivals(tg, spec.chats), agents.retries(), kills, recorded)
 	res.Starts = u.starts
 	res.PeakRSSMB = float64(u.peakRSSk) / 1024
+	res.PeakAnonMB = float64(u.peakAnonk) / 1024
 	res.CPUSeconds = u.cpu.Seconds()
 	res.Stored, res.WebhookBatch = spec.stored, spec.batch
 	if n := res.Inbound.Delivered + res.Replies.Delivered; n > 0 {
