@@ -1,0 +1,45 @@
+package router
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/casino-support/gateway/normalize"
+	"github.com/casino-support/gateway/router/store"
+)
+
+// Lanes intake leased for this router after Run stopped get no worker: their leases are let
+// go at once, so the lanes are due for whoever claims next (this process after a restart,
+// or another replica) instead of waiting out the lease.
+func TestLanesHandedOverAfterStopAreLetGo(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "gw.db"), store.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	r := New(st, nil, nil, Rules{Default: "desk"}, Options{}, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	d := newDispatcher(r, ctx)
+	msg := normalize.Message{Direction: normalize.Inbound, Source: "chat", Channel: "chat", ChannelKind: normalize.KindLoopback,
+		Address: "p1", ExternalID: "m1", Author: normalize.Author{Role: normalize.RolePlayer}, Text: "hello"}
+
+	h := d.handoff([]normalize.Message{msg})
+	require.Equal(t, store.Budget{Inbound: 1}, h.Max, "a free worker is set aside")
+	_, lanes, err := st.IntakeHandoff(ctx, []normalize.Message{msg}, r.assess, h)
+	require.NoError(t, err)
+	require.Len(t, lanes, 1)
+	d.stop() // Run ends between the intake and the hand-over
+	d.handed(h, lanes)
+
+	require.Empty(t, d.busy, "no worker starts after Run stopped")
+	require.Equal(t, store.Budget{}, d.reserved, "the reservation is returned")
+	claimed, err := st.Claim(ctx, "next", store.Budget{Inbound: 1}, 10, r.opts.Lease)
+	require.NoError(t, err)
+	require.Len(t, claimed, 1, "the lane is due again at once")
+	require.Equal(t, lanes[0].Pending[0].Message.ID, claimed[0].Pending[0].Message.ID)
+	require.Zero(t, d.handoff([]normalize.Message{msg}).Max, "nothing is set aside once stopped")
+}
