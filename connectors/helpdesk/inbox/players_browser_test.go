@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/require"
 
 	chromium "github.com/casino-support/gateway/test/browser"
@@ -52,9 +53,12 @@ func TestBrowserPlayerConversations(t *testing.T) {
 		chromedp.WaitNotPresent(`tr.conversation[data-id="c-anon"]`, chromedp.ByQuery))
 	require.Equal(t, []string{"c-bob"}, rows())
 
+	// Enter goes as a key event of its own: typed with the ID, it submitted the form while
+	// SendKeys still held the field, and the page it left had no such node any more (seen once).
 	run("type a player ID",
 		chromedp.Clear("#player", chromedp.ByID),
-		chromedp.SendKeys("#player", "P-1\n", chromedp.ByID),
+		chromedp.SendKeys("#player", "P-1", chromedp.ByID),
+		chromedp.KeyEvent(kb.Enter),
 		chromedp.WaitVisible(`tr.conversation[data-id="c-web"]`, chromedp.ByQuery))
 	require.Equal(t, []string{"c-tg", "c-web"}, rows())
 }
