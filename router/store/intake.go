@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math/bits"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/casino-support/gateway/connectors"
@@ -85,16 +84,6 @@ func (s *Store) Intake(ctx context.Context, msgs []normalize.Message, assess Ass
 	return out, err
 }
 
-// Handoff asks IntakeHandoff to lease the lanes it makes claimable to Owner, as Claim would
-// (until now+Lease, up to Batch messages each), at most Max of each direction: the caller's
-// free workers.
-type Handoff struct {
-	Owner string
-	Max   Budget
-	Batch int
-	Lease time.Duration
-}
-
 // IntakeHandoff is Intake that also hands the caller the lanes of msgs that are claimable
 // once stored (due, unleased and not held: typically a lane that was idle), leased in the same
 // transaction, so the caller's workers deliver them at once. Without it every message took a
@@ -137,49 +126,6 @@ func (s *Store) IntakeHandoff(ctx context.Context, msgs []normalize.Message, ass
 		return nil, nil, err
 	}
 	return out, lanes, nil
-}
-
-// handOff leases to h.Owner the claimable lanes of the messages just accepted, in the order
-// of their first message, within h.Max.
-func handOff(ctx context.Context, tx *wtx, msgs []normalize.Message, accepted []Accepted, h Handoff, now int64) ([]Lane, error) {
-	if h.Max.Inbound <= 0 && h.Max.Outbound <= 0 {
-		return nil, nil
-	}
-	left := map[normalize.Direction]int{normalize.Inbound: h.Max.Inbound, normalize.Outbound: h.Max.Outbound}
-	seen := map[laneKey]bool{}
-	var lanes []Lane
-	for i, a := range accepted {
-		k := laneKey{a.Conversation, msgs[i].Direction}
-		if a.Duplicate || seen[k] || left[k.dir] <= 0 {
-			continue
-		}
-		seen[k] = true
-		l := Lane{Conversation: normalize.Conversation{ID: k.conv}, Direction: k.dir}
-		err := tx.QueryRowContext(ctx, `UPDATE lanes SET lease_owner = ?, lease_until = ?, lease_token = lease_token + 1
-			WHERE conversation_id = ? AND direction = ? AND due_at IS NOT NULL AND due_at <= ? AND lease_until <= ? AND held = ''
-			RETURNING lease_token, failures`, h.Owner, now+h.Lease.Milliseconds(), k.conv, k.dir, now, now).Scan(&l.Token, &l.Failures)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("store: hand off lane: %w", err)
-		}
-		found, err := fillLane(ctx, tx, &l, h.Batch)
-		if err != nil {
-			return nil, err
-		}
-		if !found {
-			// Nothing queued after all (not for a message just enqueued; kept as Claim keeps it).
-			if _, err := tx.ExecContext(ctx, `UPDATE lanes SET lease_owner = '', lease_until = 0, due_at = NULL, failures = 0
-				WHERE conversation_id = ? AND direction = ?`, k.conv, k.dir); err != nil {
-				return nil, fmt.Errorf("store: idle lane: %w", err)
-			}
-			continue
-		}
-		left[k.dir]--
-		lanes = append(lanes, l)
-	}
-	return lanes, nil
 }
 
 func validate(m *normalize.Message) error {
@@ -533,105 +479,6 @@ func dueAt(now int64, target time.Duration) sql.NullInt64 {
 		return sql.NullInt64{}
 	}
 	return sql.NullInt64{Int64: now + target.Milliseconds(), Valid: true}
-}
-
-// convMeta is the metadata of a conversation that inbound messages can change.
-type convMeta struct {
-	language string
-	priority normalize.Priority
-	tags     []string
-	player   normalize.Author
-}
-
-func (c convMeta) equal(o convMeta) bool {
-	return c.language == o.language && c.priority == o.priority && c.player == o.player && slices.Equal(c.tags, o.tags)
-}
-
-// merge returns the metadata after m and what changed that the helpdesk should know. An
-// identified author (with a player ID) is taken as the truth about the player; otherwise only
-// gaps are filled and a VIP tier only rises, so an anonymous message cannot undo an identity.
-func (c convMeta) merge(m normalize.Message, a Assessment) (convMeta, []normalize.Field) {
-	next := c
-	next.tags = slices.Clone(c.tags)
-	var changed []normalize.Field
-	if m.Author.Role == normalize.RolePlayer {
-		au := m.Author
-		if au.Language != "" && !strings.EqualFold(au.Language, c.language) {
-			next.language = au.Language
-			changed = append(changed, normalize.FieldLanguage)
-		}
-		if au.Language != "" {
-			next.player.Language = au.Language
-		}
-		if au.DisplayName != "" && (au.PlayerID != "" || c.player.DisplayName == "") {
-			next.player.DisplayName = au.DisplayName
-		}
-		if au.PlayerID != "" && au.PlayerID != c.player.PlayerID {
-			next.player.PlayerID, next.player.PlayerIDBy = au.PlayerID, au.PlayerIDBy
-			changed = append(changed, normalize.FieldPlayerID)
-		}
-		if au.VIPTier != c.player.VIPTier && (au.PlayerID != "" || au.VIPTier > c.player.VIPTier) {
-			next.player.VIPTier = au.VIPTier
-			changed = append(changed, normalize.FieldVIPTier)
-		}
-		if au.ExternalID != "" && c.player.ExternalID == "" {
-			next.player.ExternalID = au.ExternalID
-		}
-		// The first address stays the requester's: a helpdesk's ticket keeps the one it was
-		// opened with, and a channel that answers elsewhere (the address of the latest mail)
-		// reads it from the message, not from here.
-		if au.Email != "" && c.player.Email == "" {
-			next.player.Email = au.Email
-		}
-		if next.player.Role == "" {
-			next.player.Role = normalize.RolePlayer
-		}
-	}
-	if a.Priority != "" && a.Priority.Rank() > c.priority.Rank() {
-		next.priority = a.Priority
-		changed = append(changed, normalize.FieldPriority)
-	}
-	for _, t := range a.Tags {
-		if !slices.Contains(next.tags, t) {
-			next.tags = append(next.tags, t)
-		}
-	}
-	return next, changed
-}
-
-// updateMessage is the Update a player's message m caused, as an inbound system message of
-// the same conversation; its dedup key derives from m's, which is unique.
-func updateMessage(conv normalize.ConversationID, m normalize.Message, u *normalize.Update, now int64) normalize.Message {
-	return normalize.Message{
-		ID: normalize.NewMessageID(), Direction: normalize.Inbound,
-		Source: m.Source, ExternalID: "update-" + m.ExternalID,
-		Conversation: conv, Channel: m.Channel, ChannelKind: m.ChannelKind, Address: m.Address,
-		Author: normalize.Author{Role: normalize.RoleSystem},
-		Kind:   normalize.KindSystem, Text: describeUpdate(u), Update: u, SentAt: fromMillis(now),
-	}
-}
-
-// describeUpdate says an Update in words for helpdesks that can only post it.
-func describeUpdate(u *normalize.Update) string {
-	var parts []string
-	for _, f := range u.Changed {
-		switch f {
-		case normalize.FieldLanguage:
-			parts = append(parts, "language "+u.Language)
-		case normalize.FieldPlayerID:
-			parts = append(parts, "player ID "+u.PlayerID)
-		case normalize.FieldVIPTier:
-			parts = append(parts, fmt.Sprintf("VIP tier %d", u.VIPTier))
-		case normalize.FieldPriority:
-			parts = append(parts, "priority "+string(u.Priority))
-		case normalize.FieldSLA:
-			if u.SLA.State() == normalize.SLABreached {
-				parts = append(parts, fmt.Sprintf("first-response target missed: the player has waited since %s, the answer was due at %s",
-					u.SLA.AwaitingSince.UTC().Format(time.RFC3339), u.SLA.DueAt.UTC().Format(time.RFC3339)))
-			}
-		}
-	}
-	return "Conversation updated: " + strings.Join(parts, "; ") + "."
 }
 
 func outboundConversation(ctx context.Context, tx *wtx, m normalize.Message, now int64) (normalize.ConversationID, error) {
