@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math/bits"
+	"slices"
 
 	"github.com/casino-support/gateway/normalize"
 )
@@ -18,15 +20,18 @@ type laneKey struct {
 // intakeBatch is what one Intake call has enqueued so far. A batch of a chat's messages (a
 // getUpdates answer, a burst of webhooks) makes each lane due once rather than once per
 // message: nothing in intake idles a lane, so a lane made due stays due, and its row lock
-// (which orders the enqueues on it, see makeLaneDue) is held until the commit. The messages'
-// rows are inserted together, a chunk per statement, when the call needs them stored (flush):
+// (which orders the enqueues on it, see makeLaneDue) is held until the commit. The lanes, then
+// the messages' rows, are written together, a chunk per statement, when the call needs the rows
+// stored (flush):
 // before reading messages, before a message with attachments (whose seq must follow theirs),
 // and at its end; one statement per message was a round trip each on PostgreSQL (issue 16).
 // Per call, not per transaction: another caller's share of a group commit may be rolled back
 // to its savepoint, taking its lane updates with it.
 type intakeBatch struct {
-	due  map[laneKey]struct{}
-	rows []any // the message rows not inserted yet, messageColumns values each
+	due   map[laneKey]struct{}
+	lanes []laneKey // the lanes to make due before rows are inserted
+	rows  []any     // the message rows not inserted yet, messageColumns values each
+	now   int64
 }
 
 // messageColumns are the values of a queued message's row, as intakeBatch keeps them.
@@ -52,22 +57,26 @@ func (b *intakeBatch) enqueue(ctx context.Context, tx *wtx, m normalize.Message,
 		}
 	} else {
 		if !made {
-			if err := makeLaneDue(ctx, tx, m.Conversation, m.Direction, now); err != nil {
-				return err
-			}
+			b.lanes = append(b.lanes, k)
 		}
 		body, err := queuedBody(m, now)
 		if err != nil {
 			return err
 		}
 		b.rows = append(b.rows, m.ID, m.Conversation, m.Direction, normalize.StateQueued, body, now)
+		b.now = now
 	}
 	b.due[k] = struct{}{}
 	return nil
 }
 
-// flush inserts the rows kept so far, in their order (which is their seqs' order).
+// flush makes the lanes of the rows kept so far due, then inserts the rows in their order
+// (which is their seqs' order).
 func (b *intakeBatch) flush(ctx context.Context, tx *wtx) error {
+	if err := makeLanesDue(ctx, tx, b.lanes, b.now); err != nil {
+		return err
+	}
+	b.lanes = b.lanes[:0]
 	for len(b.rows) > 0 {
 		// Chunks of a power of two, as markDelivered's: a few prepared statements serve them all.
 		n := 1 << (bits.Len(uint(min(len(b.rows)/messageColumns, messageChunk))) - 1)
@@ -120,6 +129,31 @@ func queuedBody(m normalize.Message, now int64) ([]byte, error) {
 		return nil, fmt.Errorf("store: encode message: %w", err)
 	}
 	return body, nil
+}
+
+// makeLanesDue is makeLaneDue for several lanes, a chunk per statement: one statement per
+// message was a round trip each on PostgreSQL (issue 16). The lanes go in a fixed order, so
+// that transactions making the same lanes due lock them in the same order.
+func makeLanesDue(ctx context.Context, tx *wtx, lanes []laneKey, now int64) error {
+	if len(lanes) == 1 {
+		return makeLaneDue(ctx, tx, lanes[0].conv, lanes[0].dir, now)
+	}
+	slices.SortFunc(lanes, func(a, b laneKey) int {
+		return cmp.Or(cmp.Compare(a.conv, b.conv), cmp.Compare(a.dir, b.dir))
+	})
+	for rest := lanes; len(rest) > 0; {
+		n := 1 << (bits.Len(uint(min(len(rest), messageChunk))) - 1)
+		args := make([]any, 0, 3*n)
+		for _, k := range rest[:n] {
+			args = append(args, k.conv, k.dir, now)
+		}
+		rest = rest[n:]
+		if _, err := tx.ExecContext(ctx, `INSERT INTO lanes (conversation_id, direction, due_at) VALUES `+rowsOf(n, `(?, ?, ?)`)+`
+			ON CONFLICT (conversation_id, direction) DO UPDATE SET due_at = COALESCE(lanes.due_at, excluded.due_at)`, args...); err != nil {
+			return fmt.Errorf("store: enqueue: %w", err)
+		}
+	}
+	return nil
 }
 
 // makeLaneDue makes the lane due now unless it waits out a back-off. It runs before the
