@@ -109,8 +109,12 @@ func (s *Store) IntakeHandoff(ctx context.Context, msgs []normalize.Message, ass
 		if err != nil {
 			return err
 		}
+		known, err := s.readConversations(ctx, tx, msgs, fresh)
+		if err != nil {
+			return err
+		}
 		for i, m := range msgs {
-			a, err := s.intakeOne(ctx, tx, due, m, fresh[i], assess, now.UnixMilli())
+			a, err := s.intakeOne(ctx, tx, due, known, m, fresh[i], assess, now.UnixMilli())
 			if err != nil {
 				return err
 			}
@@ -222,7 +226,7 @@ func recordExternalIDs(ctx context.Context, tx *wtx, msgs []normalize.Message) (
 	return fresh, nil
 }
 
-func (s *Store) intakeOne(ctx context.Context, tx *wtx, due *intakeBatch, m normalize.Message, fresh bool, assess Assess, now int64) (Accepted, error) {
+func (s *Store) intakeOne(ctx context.Context, tx *wtx, due *intakeBatch, known knownConversations, m normalize.Message, fresh bool, assess Assess, now int64) (Accepted, error) {
 	if !fresh {
 		// The stored message may be one of this call's, not inserted yet.
 		if err := due.flush(ctx, tx); err != nil {
@@ -240,11 +244,14 @@ func (s *Store) intakeOne(ctx context.Context, tx *wtx, due *intakeBatch, m norm
 	var err error
 	if m.Direction == normalize.Inbound {
 		var upd *normalize.Message
-		a.Conversation, a.Opened, upd, err = s.inboundConversation(ctx, tx, m, assess, now)
+		a.Conversation, a.Opened, upd, err = s.inboundConversation(ctx, tx, known, m, assess, now)
 		if err == nil && upd != nil {
 			err = due.enqueue(ctx, tx, *upd, now)
 		}
 	} else {
+		// An agent's message may change its conversation (a status): rows read before it are
+		// read again.
+		clear(known)
 		// An agent's message reads the conversation's messages (a ticket being created, the
 		// message it answers): those of this call must be stored first.
 		if err := due.flush(ctx, tx); err != nil {
@@ -312,10 +319,10 @@ func applyOutbound(ctx context.Context, tx *wtx, conv normalize.ConversationID, 
 
 // inboundConversation finds or opens the conversation of m and keeps its metadata; upd is
 // the Update to enqueue before m when m changed what the helpdesk should know.
-func (s *Store) inboundConversation(ctx context.Context, tx *wtx, m normalize.Message, assess Assess, now int64) (id normalize.ConversationID, opened bool, upd *normalize.Message, err error) {
+func (s *Store) inboundConversation(ctx context.Context, tx *wtx, known knownConversations, m normalize.Message, assess Assess, now int64) (id normalize.ConversationID, opened bool, upd *normalize.Message, err error) {
 	var cur convMeta
 	var tags, player string
-	var awaiting, due, breached sql.NullInt64
+	var awaiting sql.NullInt64
 	// A player writing again reopens the conversation. When the helpdesk had closed the
 	// ticket, the ticket moves to follow_up_of and the next post opens a new one that follows
 	// it up, unless the helpdesk reopens closed tickets (Options.ReopenClosed, a ",a,b," list
@@ -329,12 +336,13 @@ func (s *Store) inboundConversation(ctx context.Context, tx *wtx, m normalize.Me
 	// tenth of the gateway's CPU in a backlog, issue 16).
 	const moves = `status = 'closed' AND ticket <> '' AND replace(?, ',' || helpdesk || ',', '') = ?`
 	find := func() error {
-		var status normalize.Status
-		var updated int64
-		err := tx.QueryRowContext(ctx, `SELECT id, status, updated_at, language, priority, tags, player, awaiting_since, sla_due_at, sla_breached_at
-			FROM conversations WHERE channel = ? AND address = ?`+s.d.lockRow, m.Channel, m.Address).Scan(
-			&id, &status, &updated, &cur.language, &cur.priority, &tags, &player, &awaiting, &due, &breached)
-		if err != nil || (status == normalize.StatusOpen && updated > now-touchEvery.Milliseconds()) {
+		r, err := known.take(m.Channel, m.Address)
+		if !r.read {
+			err = tx.QueryRowContext(ctx, `SELECT `+convRowColumns+` FROM conversations WHERE channel = ? AND address = ?`+s.d.lockRow,
+				m.Channel, m.Address).Scan(r.dest()...)
+		}
+		id, cur.language, cur.priority, tags, player, awaiting = r.id, r.language, r.priority, r.tags, r.player, r.awaiting
+		if err != nil || (r.status == normalize.StatusOpen && r.updated > now-touchEvery.Milliseconds()) {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE conversations SET updated_at = ?, status = ?,
@@ -382,7 +390,7 @@ func (s *Store) inboundConversation(ctx context.Context, tx *wtx, m normalize.Me
 			return "", false, nil, err
 		}
 		if !held {
-			if awaiting, due, breached, err = startClock(ctx, tx, id, a, next.player.VIPTier, now); err != nil {
+			if awaiting, _, _, err = startClock(ctx, tx, id, a, next.player.VIPTier, now); err != nil {
 				return "", false, nil, err
 			}
 		}

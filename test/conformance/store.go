@@ -87,6 +87,7 @@ func RunStore(t *testing.T, open func(t *testing.T, now func() time.Time) Store)
 		{"CompleteMarksAndIdles", storeComplete},
 		{"CompleteRecordsALargeBatch", storeCompleteLargeBatch},
 		{"IntakeKeepsABatchInOrder", storeIntakeBatchOrder},
+		{"IntakeOverConversations", storeIntakeOverConversations},
 		{"IntakeHandsOverClaimableLanes", storeIntakeHandoff},
 		{"IntakeHandoffWithinBudget", storeIntakeHandoffBudget},
 		{"CompleteNextGoesOnWithTheLease", storeCompleteNext},
