@@ -50,7 +50,9 @@ type Budget struct {
 // inbound lane whose conversation has no ticket yet). A lane whose lease lapsed (its worker
 // died) can be claimed again.
 func (s *Store) Claim(ctx context.Context, owner string, max Budget, batch int, lease time.Duration) ([]Lane, error) {
-	if s.nothingDue(ctx, max, millis(s.now())) {
+	// After a claim that filled its budget lanes are likely still due (a backlog): the read
+	// that looks first would find some, and was 3 % of the CPU of a burst (issue 16).
+	if !s.claimedFull.Load() && s.nothingDue(ctx, max, millis(s.now())) {
 		return nil, nil
 	}
 	var lanes []Lane
@@ -96,6 +98,15 @@ func (s *Store) Claim(ctx context.Context, owner string, max Budget, batch int, 
 		// The transaction rolled back: whatever lanes holds was never leased, and may be half-read.
 		return nil, err
 	}
+	var got Budget
+	for _, l := range lanes {
+		if l.Direction == normalize.Inbound {
+			got.Inbound++
+		} else {
+			got.Outbound++
+		}
+	}
+	s.claimedFull.Store((max.Inbound > 0 && got.Inbound == max.Inbound) || (max.Outbound > 0 && got.Outbound == max.Outbound))
 	return lanes, nil
 }
 
