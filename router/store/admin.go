@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/casino-support/gateway/normalize"
@@ -90,7 +89,7 @@ func (s *Store) queryMessages(ctx context.Context, where string, args ...any) ([
 		if err := rows.Scan(&m.Seq, &m.Conv, &state, &m.Attempts, &m.Error, &m.TargetID, &body); err != nil {
 			return nil, fmt.Errorf("store: scan message: %w", err)
 		}
-		if err := json.Unmarshal(body, &m.Message); err != nil {
+		if err := decodeStored(body, &m.Message); err != nil {
 			return nil, fmt.Errorf("store: decode message %d: %w", m.Seq, err)
 		}
 		m.Message.State = state

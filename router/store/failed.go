@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -67,7 +66,7 @@ func (s *Store) MarkFailed(ctx context.Context, channel normalize.InstanceName, 
 // quoteReply is the start of a reply's first line, for the note that names it.
 func quoteReply(body []byte) string {
 	var m normalize.Message
-	if json.Unmarshal(body, &m) != nil {
+	if decodeStored(body, &m) != nil {
 		return ""
 	}
 	line, _, _ := strings.Cut(strings.TrimSpace(m.Text), "\n")

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -61,7 +60,7 @@ func startHandoffClock(ctx context.Context, tx *wtx, conv normalize.Conversation
 		return nil
 	}
 	var p normalize.Author
-	if err := json.Unmarshal([]byte(player), &p); err != nil {
+	if err := decodeStored([]byte(player), &p); err != nil {
 		return fmt.Errorf("store: decode player of %s: %w", conv, err)
 	}
 	var a Assessment

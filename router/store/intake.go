@@ -367,10 +367,10 @@ func (s *Store) inboundConversation(ctx context.Context, tx *wtx, known knownCon
 	if err != nil {
 		return "", false, nil, fmt.Errorf("store: find conversation: %w", err)
 	}
-	if err := json.Unmarshal([]byte(tags), &cur.tags); err != nil {
+	if err := decodeStored([]byte(tags), &cur.tags); err != nil {
 		return "", false, nil, fmt.Errorf("store: decode tags of %s: %w", id, err)
 	}
-	if err := json.Unmarshal([]byte(player), &cur.player); err != nil {
+	if err := decodeStored([]byte(player), &cur.player); err != nil {
 		return "", false, nil, fmt.Errorf("store: decode player of %s: %w", id, err)
 	}
 	a := assess(m)
@@ -559,7 +559,7 @@ func channelReplyTo(ctx context.Context, tx *wtx, helpdesk normalize.InstanceNam
 		return target, nil
 	}
 	var answered normalize.Message
-	if err := json.Unmarshal(body, &answered); err != nil {
+	if err := decodeStored(body, &answered); err != nil {
 		return "", fmt.Errorf("store: decode answered message: %w", err)
 	}
 	return answered.ExternalID, nil

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -183,7 +182,7 @@ func queuedMessages(ctx context.Context, tx *wtx, conv normalize.ConversationID,
 		if err := rows.Scan(&p.Seq, &body, &p.Attempt); err != nil {
 			return nil, fmt.Errorf("store: scan outbox: %w", err)
 		}
-		if err := json.Unmarshal(body, &p.Message); err != nil {
+		if err := decodeStored(body, &p.Message); err != nil {
 			return nil, fmt.Errorf("store: decode message %d: %w", p.Seq, err)
 		}
 		p.Attempt++
@@ -469,15 +468,15 @@ func getConversation(ctx context.Context, q interface {
 	if err != nil {
 		return c, fmt.Errorf("store: read conversation %s: %w", id, err)
 	}
-	if err := json.Unmarshal([]byte(tags), &c.Tags); err != nil {
+	if err := decodeStored([]byte(tags), &c.Tags); err != nil {
 		return c, fmt.Errorf("store: decode tags of %s: %w", id, err)
 	}
-	if err := json.Unmarshal([]byte(player), &c.Player); err != nil {
+	if err := decodeStored([]byte(player), &c.Player); err != nil {
 		return c, fmt.Errorf("store: decode player of %s: %w", id, err)
 	}
 	if assignee != "" {
 		c.Assignee = new(normalize.Agent)
-		if err := json.Unmarshal([]byte(assignee), c.Assignee); err != nil {
+		if err := decodeStored([]byte(assignee), c.Assignee); err != nil {
 			return c, fmt.Errorf("store: decode assignee of %s: %w", id, err)
 		}
 	}

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -114,7 +113,7 @@ func purgeConversation(ctx context.Context, tx *wtx, id normalize.ConversationID
 			Source     normalize.InstanceName `json:"source"`
 			ExternalID normalize.ExternalID   `json:"external_id"`
 		}
-		if err := json.Unmarshal(body, &src); err != nil {
+		if err := decodeStored(body, &src); err != nil {
 			rows.Close()
 			return fmt.Errorf("store: purge %s: decode message %d: %w", id, seq, err)
 		}

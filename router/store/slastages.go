@@ -169,7 +169,7 @@ func flagComplexByAgent(ctx context.Context, tx *wtx, id normalize.ConversationI
 		return fmt.Errorf("store: flag %s complex: %w", id, err)
 	}
 	var list []string
-	if err := json.Unmarshal([]byte(tags), &list); err != nil {
+	if err := decodeStored([]byte(tags), &list); err != nil {
 		return fmt.Errorf("store: decode tags of %s: %w", id, err)
 	}
 	if !slices.Contains(list, TagComplex) {
@@ -224,7 +224,7 @@ func stopClock(ctx context.Context, tx *wtx, conv normalize.ConversationID, answ
 		return nil, nil
 	}
 	var p normalize.Author
-	if err := json.Unmarshal([]byte(player), &p); err != nil {
+	if err := decodeStored([]byte(player), &p); err != nil {
 		return nil, fmt.Errorf("store: decode player of %s: %w", conv, err)
 	}
 	return &Answered{Next: first.Valid, ChannelKind: kind, VIPTier: p.VIPTier, AwaitingSince: fromMillis(awaiting.Int64),

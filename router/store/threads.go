@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -41,7 +40,7 @@ func (s *Store) Thread(ctx context.Context, conv normalize.ConversationID, limit
 		if err := rows.Scan(&state, &lastErr, &body); err != nil {
 			return nil, fmt.Errorf("store: thread of %s: %w", conv, err)
 		}
-		if err := json.Unmarshal(body, &m); err != nil {
+		if err := decodeStored(body, &m); err != nil {
 			return nil, fmt.Errorf("store: decode message of %s: %w", conv, err)
 		}
 		m.State = state
