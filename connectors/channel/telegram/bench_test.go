@@ -1,7 +1,9 @@
 package telegram
 
 import (
+	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
@@ -16,13 +18,16 @@ func BenchmarkConvertUpdate(b *testing.B) {
 		`"chat":{"id":7000000001,"first_name":"Jana","type":"private"},` +
 		`"text":"Hallo, meine Auszahlung von 250 EUR hängt seit gestern, können Sie nachsehen?"}}`)
 	opt := convertOptions{name: "tg"}
+	// A getUpdates answer of 100 such updates, read as polling reads it; per update.
+	answer := []byte(`{"ok":true,"result":[` + strings.Repeat(string(raw)+",", 99) + string(raw) + `]}`)
 	b.Run("decode", func(b *testing.B) {
 		for b.Loop() {
-			var u tgbotapi.Update
-			if err := json.Unmarshal(raw, &u); err != nil {
-				b.Fatal(err)
+			got, err := readUpdates(bytes.NewReader(answer))
+			if err != nil || len(got.Result) != 100 {
+				b.Fatal(err, len(got.Result))
 			}
 		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(100*b.N), "ns/update")
 	})
 	var u tgbotapi.Update
 	if err := json.Unmarshal(raw, &u); err != nil {

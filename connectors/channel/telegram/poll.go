@@ -92,7 +92,7 @@ func (c *Channel) confirm(ctx context.Context, client *http.Client, offset int) 
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), confirmTimeout)
 	defer cancel()
 	// Limit 1, no wait: an update returned here is not confirmed by this call, so it is not lost.
-	_, err := c.api(ctx, client).GetUpdates(tgbotapi.UpdateConfig{Offset: offset, Limit: 1, Timeout: 0, AllowedUpdates: c.cfg.AllowedUpdates})
+	_, err := c.fetchUpdates(ctx, client, tgbotapi.UpdateConfig{Offset: offset, Limit: 1, Timeout: 0, AllowedUpdates: c.cfg.AllowedUpdates})
 	if err != nil {
 		c.log.Warn("telegram: could not confirm the last batch on stop; it comes again after the restart, and its notices with it",
 			"err", c.redact(err))
@@ -104,7 +104,7 @@ func (c *Channel) getUpdates(ctx context.Context, client *http.Client, offset in
 	timeout := int(c.cfg.PollTimeout / time.Second)
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.PollTimeout+30*time.Second)
 	defer cancel()
-	return c.api(ctx, client).GetUpdates(tgbotapi.UpdateConfig{
+	return c.fetchUpdates(ctx, client, tgbotapi.UpdateConfig{
 		Offset: offset, Limit: pollLimit, Timeout: timeout, AllowedUpdates: c.cfg.AllowedUpdates,
 	})
 }
