@@ -57,7 +57,7 @@ func BenchmarkDecodeStored(b *testing.B) {
 	m := normalize.Message{ID: normalize.NewMessageID(), Direction: normalize.Inbound, Source: "tg", ExternalID: "123:456", Channel: "tg",
 		ChannelKind: normalize.KindTelegram, Address: "123456789", Conversation: "c-abc", Kind: normalize.KindText,
 		Author: normalize.Author{Role: normalize.RolePlayer, DisplayName: "Ann Example", Language: "en"},
-		Text: "Hello, my deposit has not arrived yet, can you check please?", ReceivedAt: time.Now().UTC(), State: normalize.StateQueued}
+		Text:   "Hello, my deposit has not arrived yet, can you check please?", ReceivedAt: time.Now().UTC(), State: normalize.StateQueued}
 	data, err := json.Marshal(m)
 	require.NoError(b, err)
 	for _, tc := range []struct {
