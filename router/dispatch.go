@@ -137,8 +137,13 @@ func (d *dispatcher) start(lanes []store.Lane, how string) {
 func (d *dispatcher) work(k laneKey, lane store.Lane, held *lease) {
 	defer d.wg.Done()
 	for {
-		goOn := d.running.Load() && !d.starved.Load()
-		o, next, more := d.r.deliverLane(d.ctx, lane, held, goOn)
+		// Asked when the batch is recorded, not before it is delivered: a lane that came due
+		// meanwhile is served before this one's next batch.
+		goOn := false
+		o, next, more := d.r.deliverLane(d.ctx, lane, held, func() bool {
+			goOn = d.running.Load() && !d.starved.Load()
+			return goOn
+		})
 		if !goOn {
 			d.r.poke() // what is left of the lane waits for a claim
 		}

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -51,5 +52,36 @@ func TestLanesGoFromIntakeAndCompletionToWorkersWithoutAClaim(t *testing.T) {
 		require.Equal(t, 1.0, taken("intake"))
 		require.Equal(t, 1.0, taken("continue"), "the messages that came during the first post go on with the same worker, in one batch")
 		require.Zero(t, taken("claim"), "no lane had to be claimed")
+	})
+}
+
+// While a lane waits for a worker, a worker lets its own lane go after each batch instead of
+// going on with it, so that lanes are served in the order they came due (issue 16: a
+// PostgreSQL burst's p99 doubled while workers kept their busy lanes). One worker, batches of
+// one: A's first message holds the worker, then B's message comes due, then A's second. B's
+// must be posted before A's second, which going on with A would post first.
+func TestStarvedWorkerLetsItsLaneGoToTheLaneDueFirst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, router.Options{Workers: 1, BatchSize: 1})
+		gate := make(chan struct{})
+		var once sync.Once
+		open := func() { once.Do(func() { close(gate) }) }
+		defer open()
+		synctest.Wait() // Run has started
+		f.hd.mu.Lock()
+		f.hd.gate = gate
+		f.hd.mu.Unlock()
+
+		require.NoError(t, f.r.Deliver(f.ctx, inbound("a", 1)))
+		synctest.Wait() // the one worker waits in Post with A's first message
+		require.NoError(t, f.r.Deliver(f.ctx, inbound("b", 1)))
+		f.clk.Advance(time.Millisecond) // B came due before A's lane is released
+		require.NoError(t, f.r.Deliver(f.ctx, inbound("a", 2)))
+		open()
+		synctest.Wait()
+
+		f.hd.mu.Lock()
+		defer f.hd.mu.Unlock()
+		require.Equal(t, []string{"a #1", "b #1", "a #2"}, f.hd.posted)
 	})
 }

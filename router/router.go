@@ -377,10 +377,10 @@ func claimedBefore(claim store.Lane, o store.Outcome) bool {
 }
 
 // deliverLane hands one claimed lane to its target, records the outcome and returns it, and,
-// when goOn and the record handed out the lane's next messages under the same lease, those
-// (more). The lane stays busy until the record is done: a claim that found its lease lapsed
+// when goOn (asked as the outcome is recorded) and the record handed out the lane's next
+// messages under the same lease, those (more). The lane stays busy until the record is done: a claim that found its lease lapsed
 // must not start a second worker posting the same messages while this one records them.
-func (r *Router) deliverLane(ctx context.Context, lane store.Lane, held *lease, goOn bool) (o store.Outcome, next store.Lane, more bool) {
+func (r *Router) deliverLane(ctx context.Context, lane store.Lane, held *lease, goOn func() bool) (o store.Outcome, next store.Lane, more bool) {
 	deliverCtx, giveUp := context.WithCancelCause(ctx)
 	defer giveUp(nil)
 	stopRenewing := r.renewWhileDelivering(ctx, lane, held, giveUp)
@@ -396,7 +396,7 @@ func (r *Router) deliverLane(ctx context.Context, lane store.Lane, held *lease, 
 		return o, next, false // another worker holds the lane and delivers it; nothing of this is recorded
 	}
 	batch := 0
-	if goOn {
+	if goOn() {
 		batch = r.opts.BatchSize
 	}
 	if deliverCtx.Err() != nil {

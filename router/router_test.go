@@ -31,6 +31,8 @@ type memHelpdesk struct {
 	calls   int
 	// gate, when set, holds every Post until it is closed.
 	gate chan struct{}
+	// posted is the text of every message posted, in the order of the posts.
+	posted []string
 }
 
 func (h *memHelpdesk) Run(ctx context.Context, _ connectors.Sink) error { <-ctx.Done(); return nil }
@@ -60,6 +62,7 @@ func (h *memHelpdesk) Post(_ context.Context, conv normalize.Conversation, msgs 
 	}
 	var ids []normalize.ExternalID
 	for _, m := range msgs {
+		h.posted = append(h.posted, m.Text)
 		h.tickets[conv.ID] = append(h.tickets[conv.ID], m.ID)
 		ids = append(ids, normalize.ExternalID("hd-"+string(m.ID)))
 	}
