@@ -18,14 +18,8 @@ import (
 func TestLanesGoFromIntakeAndCompletionToWorkersWithoutAClaim(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFixture(t, router.Options{})
-		gate := make(chan struct{})
-		var once sync.Once
-		open := func() { once.Do(func() { close(gate) }) }
+		open := holdPosts(f)
 		defer open()
-		synctest.Wait() // Run has started
-		f.hd.mu.Lock()
-		f.hd.gate = gate
-		f.hd.mu.Unlock()
 		taken := func(how string) float64 { return counterValue(t, f.reg, "gateway_lanes_taken_total", how) }
 
 		require.NoError(t, f.r.Deliver(f.ctx, inbound("p", 1)))
@@ -63,14 +57,8 @@ func TestLanesGoFromIntakeAndCompletionToWorkersWithoutAClaim(t *testing.T) {
 func TestStarvedWorkerLetsItsLaneGoToTheLaneDueFirst(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFixture(t, router.Options{Workers: 1, BatchSize: 1})
-		gate := make(chan struct{})
-		var once sync.Once
-		open := func() { once.Do(func() { close(gate) }) }
+		open := holdPosts(f)
 		defer open()
-		synctest.Wait() // Run has started
-		f.hd.mu.Lock()
-		f.hd.gate = gate
-		f.hd.mu.Unlock()
 
 		require.NoError(t, f.r.Deliver(f.ctx, inbound("a", 1)))
 		synctest.Wait() // the one worker waits in Post with A's first message
@@ -84,4 +72,15 @@ func TestStarvedWorkerLetsItsLaneGoToTheLaneDueFirst(t *testing.T) {
 		defer f.hd.mu.Unlock()
 		require.Equal(t, []string{"a #1", "b #1", "a #2"}, f.hd.posted)
 	})
+}
+
+// holdPosts makes the helpdesk hold every Post until open is called, once Run has started.
+func holdPosts(f *fixture) (open func()) {
+	gate := make(chan struct{})
+	var once sync.Once
+	synctest.Wait() // Run has started
+	f.hd.mu.Lock()
+	f.hd.gate = gate
+	f.hd.mu.Unlock()
+	return func() { once.Do(func() { close(gate) }) }
 }
