@@ -51,9 +51,8 @@ func handOff(ctx context.Context, tx *wtx, msgs []normalize.Message, accepted []
 		}
 		if !found {
 			// Nothing queued after all (not for a message just enqueued; kept as Claim keeps it).
-			if _, err := tx.ExecContext(ctx, `UPDATE lanes SET lease_owner = '', lease_until = 0, due_at = NULL, failures = 0
-				WHERE conversation_id = ? AND direction = ?`, k.conv, k.dir); err != nil {
-				return nil, fmt.Errorf("store: idle lane: %w", err)
+			if err := idleLane(ctx, tx, k.conv, k.dir); err != nil {
+				return nil, err
 			}
 			continue
 		}

@@ -49,9 +49,7 @@ type Budget struct {
 // inbound lane whose conversation has no ticket yet). A lane whose lease lapsed (its worker
 // died) can be claimed again.
 func (s *Store) Claim(ctx context.Context, owner string, max Budget, batch int, lease time.Duration) ([]Lane, error) {
-	// After a claim that filled its budget lanes are likely still due (a backlog): the read
-	// that looks first would find some, and was 3 % of the CPU of a burst (issue 16).
-	if !s.claimedFull.Load() && s.nothingDue(ctx, max, millis(s.now())) {
+	if s.nothingDue(ctx, max, millis(s.now())) {
 		return nil, nil
 	}
 	var lanes []Lane
@@ -77,9 +75,9 @@ func (s *Store) Claim(ctx context.Context, owner string, max Budget, batch int, 
 				return err
 			}
 			if !ok {
-				// Nothing left (a replay emptied it, or a crash after delivery): idle the lane.
-				if _, err := tx.ExecContext(ctx, `UPDATE lanes SET due_at = NULL, failures = 0 WHERE conversation_id = ? AND direction = ?`, l.Conversation.ID, l.Direction); err != nil {
-					return fmt.Errorf("store: idle lane: %w", err)
+				// Nothing left (a replay emptied it, or a crash after delivery).
+				if err := idleLane(ctx, tx, l.Conversation.ID, l.Direction); err != nil {
+					return err
 				}
 				continue
 			}
@@ -97,15 +95,6 @@ func (s *Store) Claim(ctx context.Context, owner string, max Budget, batch int, 
 		// The transaction rolled back: whatever lanes holds was never leased, and may be half-read.
 		return nil, err
 	}
-	var got Budget
-	for _, l := range lanes {
-		if l.Direction == normalize.Inbound {
-			got.Inbound++
-		} else {
-			got.Outbound++
-		}
-	}
-	s.claimedFull.Store((max.Inbound > 0 && got.Inbound == max.Inbound) || (max.Outbound > 0 && got.Outbound == max.Outbound))
 	return lanes, nil
 }
 
@@ -143,6 +132,15 @@ func fillLane(ctx context.Context, tx *wtx, l *Lane, batch int) (bool, error) {
 	}
 	l.Pending = pending
 	return true, nil
+}
+
+// idleLane idles a lane found with nothing queued, releasing any lease it has.
+func idleLane(ctx context.Context, tx *wtx, conv normalize.ConversationID, dir normalize.Direction) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE lanes SET lease_owner = '', lease_until = 0, due_at = NULL, failures = 0
+		WHERE conversation_id = ? AND direction = ?`, conv, dir); err != nil {
+		return fmt.Errorf("store: idle lane: %w", err)
+	}
+	return nil
 }
 
 // dueLanes appends to lanes up to max lanes of direction dir that are due and not leased at now.

@@ -19,7 +19,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/casino-support/gateway/connectors"
@@ -67,8 +66,6 @@ type Store struct {
 	// reopeners lists Options.ReopenClosed as ",a,b,", the form the intake's one statement
 	// reads it in on both dialects (see inboundConversation).
 	reopeners string
-	// claimedFull is set when the last Claim took as many lanes as it had room for (Claim).
-	claimedFull atomic.Bool
 }
 
 // Open opens the store of driver ("sqlite" or "postgres") at dsn: a file path for SQLite, a
