@@ -159,15 +159,7 @@ helpdesks:
 	// Agents answer every ticket: an internal note first (never sent), then a public reply.
 	h.answer(ctx, t)
 	for _, chat := range chats {
-		replies := func() []telegramfake.SentMessage {
-			var out []telegramfake.SentMessage
-			for _, m := range tg.Sent(chat) {
-				if m.Method == "sendMessage" && strings.Contains(m.Text, "kümmern") {
-					out = append(out, m)
-				}
-			}
-			return out
-		}
+		replies := func() []telegramfake.SentMessage { return sentMessages(tg, chat, "kümmern") }
 		require.Eventually(t, func() bool { return len(replies()) > 0 }, 30*time.Second, 20*time.Millisecond, "reply to chat %d", chat)
 		require.Len(t, replies(), 1, "the reply reaches chat %d once", chat)
 		require.NotContains(t, replies()[0].Text, "<p>", "the reply's HTML becomes text")

@@ -77,19 +77,22 @@ func TestTelegramThroughTheBinary(t *testing.T) {
 		require.NoError(t, e.agentReplyTo(ctx, tk.ID, "r-"+tk.ID, "Danke, wir kümmern uns darum.", tk.Messages[2].ID))
 	}
 	for _, chat := range chats {
-		replies := func() []telegramfake.SentMessage {
-			var out []telegramfake.SentMessage
-			for _, m := range tg.Sent(chat) {
-				if m.Method == "sendMessage" && strings.Contains(m.Text, "kümmern") {
-					out = append(out, m)
-				}
-			}
-			return out
-		}
+		replies := func() []telegramfake.SentMessage { return sentMessages(tg, chat, "kümmern") }
 		require.Eventually(t, func() bool { return len(replies()) > 0 }, 30*time.Second, 20*time.Millisecond, "reply to chat %d", chat)
 		got := replies()
 		require.Len(t, got, 1, "reply to chat %d exactly once", chat)
 		require.Equal(t, 102, got[0].ReplyTo, "the reply must be threaded to the answered message")
 	}
 	require.False(t, e.logs.Contains(token), "the bot token must never reach the logs")
+}
+
+// sentMessages are the texts sent to chat with sendMessage that contain text, in order.
+func sentMessages(tg *telegramfake.Server, chat int64, text string) []telegramfake.SentMessage {
+	var out []telegramfake.SentMessage
+	for _, m := range tg.Sent(chat) {
+		if m.Method == "sendMessage" && strings.Contains(m.Text, text) {
+			out = append(out, m)
+		}
+	}
+	return out
 }
