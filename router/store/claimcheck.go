@@ -12,9 +12,9 @@ import (
 // nothing; as write transactions they queued at the writer with intake and took a sixth of
 // the gateway's CPU at 500 messages/s (issue 16). A lane made due after this read was stored
 // by a caller that then wakes the router, so the next claim finds it. Any error answers
-// false: the claim itself then finds out. The condition is dueLanes' or wider: a lane counted
-// here that dueLanes passes over costs the full claim, nothing more. Lanes the FAQ bot holds
-// are left out as dueLanes leaves them out: otherwise every held lane would send each claim
+// false: the claim itself then finds out. The condition is leaseDueLanes' or wider: a lane counted
+// here that leaseDueLanes passes over costs the full claim, nothing more. Lanes the FAQ bot holds
+// are left out as leaseDueLanes leaves them out: otherwise every held lane would send each claim
 // on to the writer for nothing.
 func (s *Store) nothingDue(ctx context.Context, max Budget, now int64) bool {
 	var dirs []any

@@ -1,11 +1,14 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"math/bits"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -64,7 +67,7 @@ func (s *Store) Claim(ctx context.Context, owner string, max Budget, batch int, 
 				continue
 			}
 			var err error
-			if lanes, err = dueLanes(ctx, tx, s.d.skipLocked, now, b.dir, b.max, lanes); err != nil {
+			if lanes, err = leaseDueLanes(ctx, tx, s.d.skipLocked, owner, now, now+lease.Milliseconds(), b.dir, b.max, lanes); err != nil {
 				return err
 			}
 		}
@@ -80,11 +83,6 @@ func (s *Store) Claim(ctx context.Context, owner string, max Budget, batch int, 
 					return err
 				}
 				continue
-			}
-			if err := tx.QueryRowContext(ctx, `UPDATE lanes SET lease_owner = ?, lease_until = ?, lease_token = lease_token + 1
-				WHERE conversation_id = ? AND direction = ? RETURNING lease_token`,
-				owner, now+lease.Milliseconds(), l.Conversation.ID, l.Direction).Scan(&l.Token); err != nil {
-				return fmt.Errorf("store: lease lane: %w", err)
 			}
 			kept = append(kept, l)
 		}
@@ -103,7 +101,7 @@ func (s *Store) Claim(ctx context.Context, owner string, max Budget, batch int, 
 // it reports false, having read no more, when nothing is queued. Every way a lane is handed
 // out (Claim, IntakeHandoff, CompleteNext) reads it so.
 func fillLane(ctx context.Context, tx *wtx, l *Lane, batch int) (bool, error) {
-	pending, err := queuedMessages(ctx, tx, l.Conversation.ID, l.Direction, batch)
+	pending, err := handOutMessages(ctx, tx, l.Conversation.ID, l.Direction, batch)
 	if err != nil || len(pending) == 0 {
 		// Most completions at a steady rate leave nothing queued: the conversation is not read.
 		return false, err
@@ -119,58 +117,27 @@ func fillLane(ctx context.Context, tx *wtx, l *Lane, batch int) (bool, error) {
 		}
 	}
 	l.Conversation = conv
-	if l.Direction == normalize.Inbound && conv.Ticket == "" {
-		// The opening message goes alone, so the new ticket is recorded before anything
-		// else is posted: an agent reply (or auto-reply) naming it is then recognised.
-		pending = pending[:1]
-	}
-	// Counting hand-outs before the attempt lets a connector know, after a crash, that an
-	// earlier attempt may have reached the remote side.
-	if _, err := tx.ExecContext(ctx, `UPDATE messages SET attempts = attempts + 1
-		WHERE conversation_id = ? AND direction = ? AND state = 'queued' AND seq <= ?`, conv.ID, l.Direction, pending[len(pending)-1].Seq); err != nil {
-		return false, fmt.Errorf("store: count attempt: %w", err)
-	}
 	l.Pending = pending
 	return true, nil
 }
 
-// idleLane idles a lane found with nothing queued, releasing any lease it has.
-func idleLane(ctx context.Context, tx *wtx, conv normalize.ConversationID, dir normalize.Direction) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE lanes SET lease_owner = '', lease_until = 0, due_at = NULL, failures = 0
-		WHERE conversation_id = ? AND direction = ?`, conv, dir); err != nil {
-		return fmt.Errorf("store: idle lane: %w", err)
-	}
-	return nil
-}
-
-// dueLanes appends to lanes up to max lanes of direction dir that are due and not leased at now.
-func dueLanes(ctx context.Context, tx *wtx, skipLocked string, now int64, dir normalize.Direction, max int, lanes []Lane) ([]Lane, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT conversation_id, failures FROM lanes
-		WHERE due_at IS NOT NULL AND due_at <= ? AND lease_until <= ? AND direction = ? AND held = '' ORDER BY due_at LIMIT CAST(? AS INTEGER)`+skipLocked, now, now, dir, max)
+// handOutMessages counts a hand-out as an attempt of up to batch of the lane's oldest queued
+// messages and returns them, oldest first, each Attempt counting this hand-out: counting before
+// the attempt lets a connector know, after a crash, that an earlier attempt may have reached
+// the remote side. An inbound lane whose conversation has no ticket yet hands out its opening
+// message alone, so the new ticket is recorded before anything else is posted: an agent reply
+// (or auto-reply) naming it is then recognised.
+//
+// One statement both counts and reads (issue 16: a read, then an update, were two statements
+// per hand-out, each a round trip on PostgreSQL); RETURNING gives no order, so the messages are
+// sorted here.
+func handOutMessages(ctx context.Context, tx *wtx, conv normalize.ConversationID, dir normalize.Direction, batch int) ([]Pending, error) {
+	rows, err := tx.QueryContext(ctx, `UPDATE messages SET attempts = attempts + 1 WHERE seq IN (SELECT seq FROM messages
+		WHERE conversation_id = ? AND direction = ? AND state = 'queued' ORDER BY seq
+		LIMIT (CASE WHEN ? = 'inbound' AND (SELECT ticket FROM conversations WHERE id = ?) = '' THEN 1 ELSE CAST(? AS INTEGER) END))
+		RETURNING seq, body, attempts`, conv, dir, dir, conv, batch)
 	if err != nil {
-		return nil, fmt.Errorf("store: find due %s lanes: %w", dir, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		l := Lane{Direction: dir}
-		if err := rows.Scan(&l.Conversation.ID, &l.Failures); err != nil {
-			return nil, fmt.Errorf("store: scan lane: %w", err)
-		}
-		lanes = append(lanes, l)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: find due %s lanes: %w", dir, err)
-	}
-	return lanes, nil
-}
-
-// queuedMessages reads up to batch of the lane's oldest queued messages, each Attempt
-// counting the hand-out it is read for.
-func queuedMessages(ctx context.Context, tx *wtx, conv normalize.ConversationID, dir normalize.Direction, batch int) ([]Pending, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT seq, body, attempts FROM messages
-		WHERE conversation_id = ? AND direction = ? AND state = 'queued' ORDER BY seq LIMIT CAST(? AS INTEGER)`, conv, dir, batch)
-	if err != nil {
-		return nil, fmt.Errorf("store: read outbox: %w", err)
+		return nil, fmt.Errorf("store: hand out messages: %w", err)
 	}
 	defer rows.Close()
 	var out []Pending
@@ -183,13 +150,66 @@ func queuedMessages(ctx context.Context, tx *wtx, conv normalize.ConversationID,
 		if err := decodeStored(body, &p.Message); err != nil {
 			return nil, fmt.Errorf("store: decode message %d: %w", p.Seq, err)
 		}
-		p.Attempt++
 		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: read outbox: %w", err)
+		return nil, fmt.Errorf("store: hand out messages: %w", err)
 	}
+	slices.SortFunc(out, func(a, b Pending) int { return cmp.Compare(a.Seq, b.Seq) })
 	return out, nil
+}
+
+// idleLane idles a lane found with nothing queued, releasing any lease it has.
+func idleLane(ctx context.Context, tx *wtx, conv normalize.ConversationID, dir normalize.Direction) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE lanes SET lease_owner = '', lease_until = 0, due_at = NULL, failures = 0
+		WHERE conversation_id = ? AND direction = ?`, conv, dir); err != nil {
+		return fmt.Errorf("store: idle lane: %w", err)
+	}
+	return nil
+}
+
+// leaseDueLanes leases to owner until leaseUntil up to max lanes of direction dir that are due
+// and not leased at now, and appends them to lanes in the order they came due. One statement
+// finds and leases them (issue 16: a statement per lane was a round trip each on PostgreSQL);
+// RETURNING gives no order, so they are sorted here.
+func leaseDueLanes(ctx context.Context, tx *wtx, skipLocked, owner string, now, leaseUntil int64, dir normalize.Direction, max int, lanes []Lane) ([]Lane, error) {
+	rows, err := tx.QueryContext(ctx, `UPDATE lanes SET lease_owner = ?, lease_until = ?, lease_token = lease_token + 1
+		WHERE direction = ? AND conversation_id IN (SELECT conversation_id FROM lanes
+			WHERE due_at IS NOT NULL AND due_at <= ? AND lease_until <= ? AND direction = ? AND held = '' ORDER BY due_at LIMIT CAST(? AS INTEGER)`+skipLocked+`)
+		RETURNING conversation_id, failures, lease_token, due_at`, owner, leaseUntil, dir, now, now, dir, max)
+	if err != nil {
+		return nil, fmt.Errorf("store: lease due %s lanes: %w", dir, err)
+	}
+	defer rows.Close()
+	first := len(lanes)
+	var dueAt []int64
+	for rows.Next() {
+		l := Lane{Direction: dir}
+		var due int64
+		if err := rows.Scan(&l.Conversation.ID, &l.Failures, &l.Token, &due); err != nil {
+			return nil, fmt.Errorf("store: scan lane: %w", err)
+		}
+		lanes = append(lanes, l)
+		dueAt = append(dueAt, due)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: lease due %s lanes: %w", dir, err)
+	}
+	sort.Sort(byDue{lanes[first:], dueAt})
+	return lanes, nil
+}
+
+// byDue sorts lanes by when they came due, dueAt holding each lane's time.
+type byDue struct {
+	lanes []Lane
+	dueAt []int64
+}
+
+func (b byDue) Len() int           { return len(b.lanes) }
+func (b byDue) Less(i, j int) bool { return b.dueAt[i] < b.dueAt[j] }
+func (b byDue) Swap(i, j int) {
+	b.lanes[i], b.lanes[j] = b.lanes[j], b.lanes[i]
+	b.dueAt[i], b.dueAt[j] = b.dueAt[j], b.dueAt[i]
 }
 
 // Delivered is one message the target accepted.
@@ -427,7 +447,7 @@ func fencedUpdate(ctx context.Context, tx *wtx, what, query string, conv normali
 // zero time if none is. Given directions, it looks at lanes of those only: a router whose
 // workers of one direction are all busy waits for the other direction's next lane.
 func (s *Store) NextDue(ctx context.Context, dirs ...normalize.Direction) (time.Time, error) {
-	// A lane the FAQ bot holds is due but not claimable (dueLanes): it must not make the
+	// A lane the FAQ bot holds is due but not claimable (leaseDueLanes): it must not make the
 	// router poll for it.
 	query := `SELECT MIN(CASE WHEN due_at > lease_until THEN due_at ELSE lease_until END)
 		FROM lanes WHERE due_at IS NOT NULL AND held = ''`

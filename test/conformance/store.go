@@ -84,6 +84,7 @@ func RunStore(t *testing.T, open func(t *testing.T, now func() time.Time) Store)
 		{"LapsedWorkerCannotOverwriteOrDeadLetter", storeFencedLease},
 		{"RenewKeepsTheLease", storeRenew},
 		{"ClaimWhileEnqueuingKeepsOrder", storeClaimWhileEnqueuing},
+		{"ClaimOldestDueFirst", storeClaimOldestDueFirst},
 		{"CompleteMarksAndIdles", storeComplete},
 		{"CompleteRecordsALargeBatch", storeCompleteLargeBatch},
 		{"IntakeKeepsABatchInOrder", storeIntakeBatchOrder},

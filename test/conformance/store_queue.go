@@ -383,3 +383,29 @@ func storeCompleteLargeBatch(t *testing.T, f *storeFixture) {
 		require.Equal(t, o.Delivered[i].ID, echo.ID)
 	}
 }
+
+// storeClaimOldestDueFirst: a claim with less room than there are due lanes takes those that
+// came due first, and hands them out in that order, whatever order the lanes were created in.
+func storeClaimOldestDueFirst(t *testing.T, f *storeFixture) {
+	convs := map[normalize.Address]normalize.ConversationID{}
+	for _, a := range []normalize.Address{"p1", "p2", "p3", "p4"} {
+		convs[a] = f.withTicket(a)
+	}
+	// Due in an order unlike the lanes' creation, a millisecond apart.
+	for i, a := range []normalize.Address{"p3", "p1", "p4", "p2"} {
+		f.intake(inbound(chanA, a, fmt.Sprintf("due-%d", i), "later"))
+		f.clk.Advance(time.Millisecond)
+	}
+	claimed := func(room int) []normalize.ConversationID {
+		lanes, err := f.st.Claim(f.ctx, owner1, store.Budget{Inbound: room}, 10, time.Minute)
+		require.NoError(t, err, "Claim()")
+		var ids []normalize.ConversationID
+		for _, l := range lanes {
+			ids = append(ids, l.Conversation.ID)
+		}
+		return ids
+	}
+	require.Equal(t, []normalize.ConversationID{convs["p3"], convs["p1"], convs["p4"]}, claimed(3),
+		"a claim must take the lanes that came due first, oldest first")
+	require.Equal(t, []normalize.ConversationID{convs["p2"]}, claimed(3), "the lane left must be claimed next")
+}
