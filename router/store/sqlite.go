@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -57,7 +60,8 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	// burst and gave 10-16 % more messages per second (docs/performance.md, "Fifth round").
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
 		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)&_txlock=immediate"
-	write, err := sql.Open("sqlite", dsn)
+	// The writer checkpoints only when the background checkpointer falls far behind.
+	write, err := sql.Open("sqlite", dsn+fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", writerCheckpointPages))
 	if err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
@@ -70,12 +74,21 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	read.SetMaxOpenConns(4)
+	ckpt, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		write.Close()
+		read.Close()
+		lock.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	ckpt.SetMaxOpenConns(1)
 	s, err := newStore(ctx, sqliteDialect(), read, write, lock, opts)
 	if err != nil {
+		ckpt.Close()
 		return nil, err
 	}
-	wal := &walSyncer{path: path + "-wal"}
-	s.writer.syncWAL, s.wal = wal.sync, wal
+	wal := &walSyncer{path: path + "-wal", ckpt: newCheckpointer(ckpt, checkpointDelay, opts.Log)}
+	s.writer.syncWAL, s.writer.committed, s.wal = wal.sync, wal.ckpt.grew, wal
 	// The lock proves no other process delivers from this database: whatever leases it holds
 	// (lanes', singletons') were a killed process's, and are released now instead of at their
 	// expiry. (PostgreSQL, which several live replicas share, never does this.)
@@ -157,6 +170,7 @@ func lockFile(path string) (*os.File, error) {
 type walSyncer struct {
 	path string
 	f    *os.File
+	ckpt *checkpointer
 }
 
 func (w *walSyncer) sync() error {
@@ -171,8 +185,74 @@ func (w *walSyncer) sync() error {
 }
 
 func (w *walSyncer) close() error {
-	if w.f == nil {
-		return nil
+	err := w.ckpt.close()
+	if w.f != nil {
+		err = errors.Join(err, w.f.Close())
 	}
-	return w.f.Close()
+	return err
+}
+
+// checkpointDelay is how long after a commit the checkpointer copies the log into the
+// database: a burst's commits rewrite the same pages (lanes, index pages), which a checkpoint
+// then copies once.
+const checkpointDelay = 100 * time.Millisecond
+
+// writerCheckpointPages is the log's size, in pages, at which the writer checkpoints itself,
+// as SQLite does at 1,000 by default: only when the checkpointer fell that far behind (a
+// reader holding an old snapshot keeps it from finishing).
+const writerCheckpointPages = 8000
+
+// checkpointer copies the write-ahead log into the database on a connection of its own, off
+// the writer's path: SQLite's automatic checkpoint runs inside the commit that crossed its
+// threshold, and every caller of that group commit waited for it (8 % of the gateway's CPU in
+// a burst, all of it on the writer's one goroutine). A PASSIVE checkpoint runs beside the
+// writer's commits and readers, and syncs what it copies under synchronous=NORMAL.
+type checkpointer struct {
+	db    *sql.DB
+	delay time.Duration
+	log   *slog.Logger
+	armed atomic.Bool
+	// mu serialises checkpoints with each other and with close.
+	mu     sync.Mutex
+	closed bool
+	// runs counts the checkpoints run; framesLeft is how many of the log's frames the last
+	// one could not copy (a reader still needed them). Both are read by tests.
+	runs       int
+	framesLeft int
+}
+
+func newCheckpointer(db *sql.DB, delay time.Duration, log *slog.Logger) *checkpointer {
+	return &checkpointer{db: db, delay: delay, log: log}
+}
+
+// grew notes that a commit appended to the log: a checkpoint runs delay later, one for all
+// the commits until then. An idle store arms no timer.
+func (c *checkpointer) grew() {
+	if c.armed.CompareAndSwap(false, true) {
+		time.AfterFunc(c.delay, c.run)
+	}
+}
+
+func (c *checkpointer) run() {
+	c.armed.Store(false)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	// A failed checkpoint loses nothing: the log keeps the commits, the next one copies them.
+	var busy, frames, copied int
+	if err := c.db.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil {
+		c.log.Warn("store: checkpoint of the write-ahead log failed; the next commit retries it", "err", err)
+		return
+	}
+	c.runs++
+	c.framesLeft = frames - copied
+}
+
+func (c *checkpointer) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	return c.db.Close()
 }

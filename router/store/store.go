@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"sort"
 	"strconv"
@@ -42,11 +43,17 @@ type Options struct {
 	// tickets a player's new message reopens. For every other helpdesk it moves the closed
 	// ticket to the conversation's FollowUpOf and opens a new one (issue 18).
 	ReopenClosed []normalize.InstanceName
+	// Log takes what the store's background work (SQLite's checkpoints) has to report;
+	// slog.Default() when nil.
+	Log *slog.Logger
 }
 
 func (o *Options) defaults() {
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
 	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 512

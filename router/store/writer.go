@@ -43,6 +43,9 @@ type writer struct {
 	// a commit that holds a write which must survive a power loss. Without it every commit is
 	// durable by the connection's own settings.
 	syncWAL func() error
+	// committed, when set, is called after each commit, on the writer's goroutine: SQLite's
+	// checkpointer learns that the log grew.
+	committed func()
 }
 
 // newWriter starts the dialect's committers on one queue. SQLite has one: a single
@@ -230,6 +233,9 @@ func (w *writer) run(batch []*writeOp, results []error) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
+	}
+	if w.committed != nil {
+		w.committed()
 	}
 	if tx.sync && w.syncWAL != nil {
 		// Committed, but not yet durable: the callers hear an error and write again, which
