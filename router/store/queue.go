@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math/bits"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -181,35 +180,26 @@ func leaseDueLanes(ctx context.Context, tx *wtx, skipLocked, owner string, now, 
 		return nil, fmt.Errorf("store: lease due %s lanes: %w", dir, err)
 	}
 	defer rows.Close()
-	first := len(lanes)
-	var dueAt []int64
+	type dueLane struct {
+		lane Lane
+		due  int64
+	}
+	var leased []dueLane
 	for rows.Next() {
-		l := Lane{Direction: dir}
-		var due int64
-		if err := rows.Scan(&l.Conversation.ID, &l.Failures, &l.Token, &due); err != nil {
+		d := dueLane{lane: Lane{Direction: dir}}
+		if err := rows.Scan(&d.lane.Conversation.ID, &d.lane.Failures, &d.lane.Token, &d.due); err != nil {
 			return nil, fmt.Errorf("store: scan lane: %w", err)
 		}
-		lanes = append(lanes, l)
-		dueAt = append(dueAt, due)
+		leased = append(leased, d)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: lease due %s lanes: %w", dir, err)
 	}
-	sort.Sort(byDue{lanes[first:], dueAt})
+	slices.SortFunc(leased, func(a, b dueLane) int { return cmp.Compare(a.due, b.due) })
+	for _, d := range leased {
+		lanes = append(lanes, d.lane)
+	}
 	return lanes, nil
-}
-
-// byDue sorts lanes by when they came due, dueAt holding each lane's time.
-type byDue struct {
-	lanes []Lane
-	dueAt []int64
-}
-
-func (b byDue) Len() int           { return len(b.lanes) }
-func (b byDue) Less(i, j int) bool { return b.dueAt[i] < b.dueAt[j] }
-func (b byDue) Swap(i, j int) {
-	b.lanes[i], b.lanes[j] = b.lanes[j], b.lanes[i]
-	b.dueAt[i], b.dueAt[j] = b.dueAt[j], b.dueAt[i]
 }
 
 // Delivered is one message the target accepted.
