@@ -60,6 +60,8 @@ type Setup struct {
 	// WebhookBatch, above 0, sets the helpdesk's batch_events; 0 writes no key, so the
 	// configuration still suits a gateway built before the key existed.
 	WebhookBatch int
+	// Workers, above 0, sets delivery.workers: how many conversations are delivered at once.
+	Workers int
 }
 
 // Config is the gateway's YAML: one polling Telegram channel, one signed-webhook helpdesk
@@ -72,6 +74,9 @@ func (s Setup) Config() string {
 	var delivery []string
 	if s.Lease > 0 {
 		delivery = append(delivery, "lease: "+s.Lease.String())
+	}
+	if s.Workers > 0 {
+		delivery = append(delivery, fmt.Sprintf("workers: %d", s.Workers))
 	}
 	if s.BackoffMax > 0 {
 		delivery = append(delivery, "backoff_base: 200ms", "backoff_max: "+s.BackoffMax.String())

@@ -49,6 +49,7 @@ type options struct {
 	lease       time.Duration
 	stored      int
 	batch       int
+	workers     int
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -72,6 +73,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.workDir, "workdir", "", "where runs keep their data and logs (default: a temporary directory)")
 	fs.IntVar(&o.stored, "conversations", 0, "conversations the gateway stores before each run: one message from each of as many other chats, delivered and not measured, then a restart")
 	fs.IntVar(&o.batch, "webhook-batch", 0, "the webhook helpdesk's batch_events: up to N events per request (default 0: one event per request)")
+	fs.IntVar(&o.workers, "workers", 0, "delivery.workers of the gateway (default: the gateway's, 16): lanes delivered to the helpdesk at once")
 	fs.DurationVar(&o.lease, "lease", 0, "delivery.lease of the gateway (default: the gateway's, 2m); on PostgreSQL a SIGKILLed process's lanes wait this long")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -85,8 +87,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.store == "sqlite" {
 		o.postgresDSN = ""
 	}
-	if o.runs < 1 || o.messages < 1 || o.chats < 1 || o.replyEvery < 0 || *rate <= 0 || *kills < 1 || o.lease < 0 || o.stored < 0 || o.batch < 0 {
-		return o, errors.New("-runs, -messages, -chats, -rate and -kills must be positive, -reply-every, -lease, -conversations and -webhook-batch at least 0")
+	if o.runs < 1 || o.messages < 1 || o.chats < 1 || o.replyEvery < 0 || *rate <= 0 || *kills < 1 || o.lease < 0 || o.stored < 0 || o.batch < 0 || o.workers < 0 {
+		return o, errors.New("-runs, -messages, -chats, -rate and -kills must be positive, -reply-every, -lease, -conversations, -webhook-batch and -workers at least 0")
 	}
 	for name := range strings.SplitSeq(*names, ",") {
 		switch strings.TrimSpace(name) {
@@ -166,7 +168,7 @@ func measureAll(ctx context.Context, o options, progress io.Writer) (Report, err
 			fmt.Fprintf(progress, "load: %s run %d (%s)...\n", sc.Name, i+1, o.store)
 			res, err := runScenario(ctx, runSpec{Scenario: sc, run: i + 1, messages: o.messages, chats: o.chats,
 				replyEvery: o.replyEvery, seed: o.seed, timeout: o.timeout, bin: bin, workDir: o.workDir, postgresDSN: o.postgresDSN,
-				lease: o.lease, stored: o.stored, batch: o.batch})
+				lease: o.lease, stored: o.stored, batch: o.batch, workers: o.workers})
 			if err != nil {
 				return rep, fmt.Errorf("%s run %d: %w", sc.Name, i+1, err)
 			}

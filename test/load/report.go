@@ -185,6 +185,8 @@ type Result struct {
 	Stored       int     `json:"stored_conversations,omitempty"`
 	// WebhookBatch is the helpdesk's batch_events (-webhook-batch), 0 for one event per request.
 	WebhookBatch int `json:"webhook_batch,omitempty"`
+	// Workers is the gateway's delivery.workers (-workers), 0 for its default.
+	Workers int `json:"workers,omitempty"`
 }
 
 // failed reports whether the run lost or doubled anything, in either direction. A reply

@@ -63,6 +63,8 @@ type runSpec struct {
 	stored int
 	// batch, above 0, is the webhook helpdesk's batch_events.
 	batch int
+	// workers, above 0, is the gateway's delivery.workers.
+	workers int
 }
 
 // runScenario runs the gateway against the fakes once and measures it.
@@ -85,7 +87,7 @@ func runScenario(ctx context.Context, spec runSpec) (res Result, err error) {
 	defer rcSrv.Close()
 
 	setup := gatewayproc.Setup{DataDir: filepath.Join(dir, "data"), TelegramURL: tgSrv.URL, Token: botToken,
-		ReceiverURL: rcSrv.URL, Secret: secret, APIToken: apiToken, Lease: spec.lease, WebhookBatch: spec.batch}
+		ReceiverURL: rcSrv.URL, Secret: secret, APIToken: apiToken, Lease: spec.lease, WebhookBatch: spec.batch, Workers: spec.workers}
 	if spec.postgresDSN != "" {
 		dsn, drop, err := gatewayproc.FreshSchema(ctx, spec.postgresDSN)
 		if err != nil {
@@ -166,7 +168,7 @@ func runScenario(ctx context.Context, spec runSpec) (res Result, err error) {
 	res.PeakRSSMB = float64(u.peakRSSk) / 1024
 	res.PeakAnonMB = float64(u.peakAnonk) / 1024
 	res.CPUSeconds = u.cpu.Seconds()
-	res.Stored, res.WebhookBatch = spec.stored, spec.batch
+	res.Stored, res.WebhookBatch, res.Workers = spec.stored, spec.batch, spec.workers
 	if n := res.Inbound.Delivered + res.Replies.Delivered; n > 0 {
 		res.CPUSecondsPer1k = res.CPUSeconds / float64(n) * 1000
 	}
