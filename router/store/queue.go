@@ -172,10 +172,14 @@ func idleLane(ctx context.Context, tx *wtx, conv normalize.ConversationID, dir n
 // finds and leases them (issue 16: a statement per lane was a round trip each on PostgreSQL);
 // RETURNING gives no order, so they are sorted here.
 func leaseDueLanes(ctx context.Context, tx *wtx, skipLocked, owner string, now, leaseUntil int64, dir normalize.Direction, max int, lanes []Lane) ([]Lane, error) {
-	rows, err := tx.QueryContext(ctx, `UPDATE lanes SET lease_owner = ?, lease_until = ?, lease_token = lease_token + 1
-		WHERE direction = ? AND conversation_id IN (SELECT conversation_id FROM lanes
+	// The due lanes are found once, in a materialized query: as a subquery PostgreSQL may run
+	// it again for each row it joins, and each run of a LIMIT with SKIP LOCKED may find other
+	// lanes, leasing more than max.
+	rows, err := tx.QueryContext(ctx, `WITH due AS MATERIALIZED (SELECT conversation_id FROM lanes
 			WHERE due_at IS NOT NULL AND due_at <= ? AND lease_until <= ? AND direction = ? AND held = '' ORDER BY due_at LIMIT CAST(? AS INTEGER)`+skipLocked+`)
-		RETURNING conversation_id, failures, lease_token, due_at`, owner, leaseUntil, dir, now, now, dir, max)
+		UPDATE lanes SET lease_owner = ?, lease_until = ?, lease_token = lease_token + 1
+		FROM due WHERE lanes.conversation_id = due.conversation_id AND lanes.direction = ?
+		RETURNING lanes.conversation_id, lanes.failures, lanes.lease_token, lanes.due_at`, now, now, dir, max, owner, leaseUntil, dir)
 	if err != nil {
 		return nil, fmt.Errorf("store: lease due %s lanes: %w", dir, err)
 	}
