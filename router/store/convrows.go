@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"math/bits"
 
 	"github.com/casino-support/gateway/normalize"
 )
@@ -74,8 +73,7 @@ func (s *Store) readConversations(ctx context.Context, tx *wtx, msgs []normalize
 		return nil, nil // one is read where it is taken in, as before
 	}
 	for rest := keys; len(rest) > 0; {
-		// Chunks of a power of two, as markDelivered's: a few prepared statements serve them all.
-		n := 1 << (bits.Len(uint(min(len(rest), markChunk))) - 1)
+		n := chunkOf(len(rest), markChunk)
 		args := make([]any, 0, 2*n)
 		for _, k := range rest[:n] {
 			args = append(args, k.channel, k.address)

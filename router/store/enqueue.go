@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/bits"
 	"slices"
 
 	"github.com/casino-support/gateway/normalize"
@@ -78,8 +77,7 @@ func (b *intakeBatch) flush(ctx context.Context, tx *wtx) error {
 	}
 	b.lanes = b.lanes[:0]
 	for len(b.rows) > 0 {
-		// Chunks of a power of two, as markDelivered's: a few prepared statements serve them all.
-		n := 1 << (bits.Len(uint(min(len(b.rows)/messageColumns, messageChunk))) - 1)
+		n := chunkOf(len(b.rows)/messageColumns, messageChunk)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, conversation_id, direction, state, body, created_at) VALUES `+
 			rowsOf(n, `(?, ?, ?, ?, ?, ?)`), b.rows[:n*messageColumns]...); err != nil {
 			return fmt.Errorf("store: insert messages: %w", err)
@@ -142,7 +140,7 @@ func makeLanesDue(ctx context.Context, tx *wtx, lanes []laneKey, now int64) erro
 		return cmp.Or(cmp.Compare(a.conv, b.conv), cmp.Compare(a.dir, b.dir))
 	})
 	for rest := lanes; len(rest) > 0; {
-		n := 1 << (bits.Len(uint(min(len(rest), messageChunk))) - 1)
+		n := chunkOf(len(rest), messageChunk)
 		args := make([]any, 0, 3*n)
 		for _, k := range rest[:n] {
 			args = append(args, k.conv, k.dir, now)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/bits"
 	"slices"
 	"time"
 
@@ -192,8 +191,7 @@ func recordExternalIDs(ctx context.Context, tx *wtx, msgs []normalize.Message) (
 	}
 	recorded := make(map[key]normalize.MessageID, len(msgs))
 	for rest := msgs; len(rest) > 0; {
-		// Chunks of a power of two, as markDelivered's: a few prepared statements serve them all.
-		n := 1 << (bits.Len(uint(min(len(rest), markChunk))) - 1)
+		n := chunkOf(len(rest), markChunk)
 		args := make([]any, 0, 3*n)
 		for _, m := range rest[:n] {
 			args = append(args, m.Source, m.ExternalID, m.ID)

@@ -361,10 +361,7 @@ const markChunk = 64
 // PostgreSQL as many round trips while the lane's lock is held (issue 16).
 func markDelivered(ctx context.Context, tx *wtx, target normalize.InstanceName, delivered []Delivered, now int64) error {
 	for len(delivered) > 0 {
-		// Chunks of a power of two: each count is a statement of its own, prepared once and
-		// kept, and 7 of them (1 to 64) cost less memory than one for every batch size did
-		// (about 1.5 MB of peak RSS with delivery.batch_size 50).
-		n := 1 << (bits.Len(uint(min(len(delivered), markChunk))) - 1)
+		n := chunkOf(len(delivered), markChunk)
 		chunk := delivered[:n]
 		delivered = delivered[n:]
 		// A receipt may have arrived before this record (see MarkState): keep its state.
@@ -396,6 +393,14 @@ func markDelivered(ctx context.Context, tx *wtx, target normalize.InstanceName, 
 		}
 	}
 	return nil
+}
+
+// chunkOf is how many of left rows the next statement of a multi-row statement takes: the
+// largest power of two up to most. Each count is a statement of its own, prepared once and
+// kept, and the 7 of 1 to 64 cost less memory than one for every batch size did (about 1.5 MB
+// of peak RSS with delivery.batch_size 50).
+func chunkOf(left, most int) int {
+	return 1 << (bits.Len(uint(min(left, most))) - 1)
 }
 
 // rowsOf is n copies of row, comma-separated: the rows of a multi-row VALUES.

@@ -38,3 +38,11 @@ func TestConfigSetsWebhookBatchOnlyWhenAsked(t *testing.T) {
 	s.WebhookBatch = 50
 	require.Contains(t, s.Config(), "    api_token: \"a\"\n    batch_events: 50\ndefault_helpdesk: desk\n")
 }
+
+// The load command's -workers lands in delivery.workers, with the other delivery keys.
+func TestConfigSetsWorkersOnlyWhenAsked(t *testing.T) {
+	s := Setup{Port: 1234, DataDir: "/tmp/d", TelegramURL: "http://tg", Token: "t", ReceiverURL: "http://rc", Secret: "s", APIToken: "a"}
+	require.NotContains(t, s.Config(), "workers")
+	s.Workers, s.Lease = 24, 10*time.Second
+	require.Contains(t, s.Config(), "delivery: {lease: 10s, workers: 24}\n")
+}
