@@ -34,14 +34,22 @@ type dispatcher struct {
 	// conversation while others wait (issue 16: a burst's p99 on PostgreSQL doubled).
 	starved atomic.Bool
 
+	// claiming is held for writing by the claim loop from the moment it sets its workers
+	// aside until its lanes are handed out, and the store's transaction in between is not
+	// run under mu: intake's hand-overs and finishing workers once waited for it, and
+	// a burst's intake spent a quarter of its time there (issue 16). A worker whose record
+	// the store refused for a lost lease waits for it (lease.settled) before it looks for a
+	// new token: the claim that took its lane over may not have handed that token yet.
+	claiming sync.RWMutex
+
 	mu sync.Mutex
 	// busy holds the lanes a worker is on, with the lease it presents.
 	busy map[laneKey]*lease
 	// again holds the latest claim of a lane whose worker was still running; that worker
 	// tells, once it recorded its outcome, whether the claim is stale or still to deliver.
 	again map[laneKey]store.Lane
-	// reserved counts the workers Deliver calls set aside for the lanes their intake may hand
-	// over, so the claim loop does not promise them too.
+	// reserved counts the workers Deliver calls and the claim loop set aside for the lanes
+	// their transaction may hand over, so that no one else promises them too.
 	reserved store.Budget
 	wg       sync.WaitGroup
 	// done hears of workers that finished, for a claim loop waiting for a free worker.
@@ -65,6 +73,29 @@ func (d *dispatcher) free() store.Budget {
 		}
 	}
 	return free
+}
+
+// reserve sets every free worker aside for a claim and returns how many of each direction;
+// claimed must follow. Between the two the claim loop holds claiming.
+func (d *dispatcher) reserve() store.Budget {
+	d.claiming.Lock()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	free := d.free()
+	free.Inbound, free.Outbound = max(free.Inbound, 0), max(free.Outbound, 0)
+	d.reserved.Inbound += free.Inbound
+	d.reserved.Outbound += free.Outbound
+	return free
+}
+
+// claimed gives the lanes a claim took to workers and returns the claim's reservation.
+func (d *dispatcher) claimed(reserved store.Budget, lanes []store.Lane) {
+	d.mu.Lock()
+	d.reserved.Inbound -= reserved.Inbound
+	d.reserved.Outbound -= reserved.Outbound
+	d.start(lanes, takenByClaim)
+	d.mu.Unlock()
+	d.claiming.Unlock()
 }
 
 // handoff sets workers aside for the lanes storing msgs may make claimable, at most one per
@@ -125,7 +156,7 @@ func (d *dispatcher) start(lanes []store.Lane, how string) {
 			d.again[k] = lane
 			continue
 		}
-		held := &lease{mu: &d.mu, token: lane.Token}
+		held := &lease{mu: &d.mu, claims: &d.claiming, token: lane.Token}
 		d.busy[k] = held
 		d.wg.Add(1)
 		go d.work(k, lane, held)

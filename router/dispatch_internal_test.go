@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
@@ -42,4 +43,36 @@ func TestLanesHandedOverAfterStopAreLetGo(t *testing.T) {
 	require.Len(t, claimed, 1, "the lane is due again at once")
 	require.Equal(t, lanes[0].Pending[0].Message.ID, claimed[0].Pending[0].Message.ID)
 	require.Zero(t, d.handoff([]normalize.Message{msg}).Max, "nothing is set aside once stopped")
+}
+
+// A worker whose record the store refused for a lost lease asks for its token again; when the
+// claim that took the lane over is this router's and has not handed its lanes out yet (its
+// transaction no longer runs under the dispatcher's mutex), the worker waits for it and gets
+// the new token, instead of giving its delivery up as another worker's (and the lane being
+// posted again).
+func TestRefusedWorkerWaitsForTheClaimInFlight(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "gw.db"), store.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	r := New(st, nil, nil, Rules{Default: "desk"}, Options{Workers: 2}, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	d := newDispatcher(r, ctx)
+	k := laneKey{"c1", normalize.Inbound}
+	held := &lease{mu: &d.mu, claims: &d.claiming, token: 1}
+	d.busy[k] = held // a worker is on the lane, its lease lapsed during a slow delivery
+
+	reserved := d.reserve()
+	require.Equal(t, 1, reserved.Inbound, "the busy worker is not free")
+	asked := make(chan int64, 1)
+	go func() { asked <- held.settled() }()
+	select {
+	case token := <-asked:
+		t.Fatalf("the worker read token %d while the claim was in flight", token)
+	case <-time.After(50 * time.Millisecond):
+	}
+	// The claim's transaction took the lane over with token 2.
+	d.claimed(reserved, []store.Lane{{Conversation: normalize.Conversation{ID: "c1"}, Direction: normalize.Inbound, Token: 2}})
+	require.Equal(t, int64(2), <-asked)
+	require.Equal(t, store.Budget{}, d.reserved, "the claim's reservation is returned")
+	require.Contains(t, d.again, k, "the worker learns of the claim once it recorded its outcome")
 }

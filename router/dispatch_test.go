@@ -1,15 +1,22 @@
 package router_test
 
 import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router"
+	"github.com/casino-support/gateway/router/store"
 )
 
 // At a steady rate no message waits for a claim: intake hands its lane to a worker, and a
@@ -83,4 +90,65 @@ func holdPosts(f *fixture) (open func()) {
 	f.hd.gate = gate
 	f.hd.mu.Unlock()
 	return func() { once.Do(func() { close(gate) }) }
+}
+
+// heldClaim holds the first Claim, after the store's transaction, until release is closed:
+// a claim waiting for a group commit and its sync, made as long as the test needs.
+type heldClaim struct {
+	*store.Store
+	claiming, release chan struct{}
+	once              sync.Once
+}
+
+func (s *heldClaim) Claim(ctx context.Context, owner string, max store.Budget, batch int, lease time.Duration) ([]store.Lane, error) {
+	lanes, err := s.Store.Claim(ctx, owner, max, batch, lease)
+	held := false
+	s.once.Do(func() { held = true })
+	if held {
+		close(s.claiming)
+		<-s.release
+	}
+	return lanes, err
+}
+
+// The claim loop's transaction does not hold up intake (issue 16): a Deliver once waited for
+// the dispatcher's mutex, which the claim loop held across its whole store transaction, and a
+// burst's intake spent a quarter of its time there. The message then reaches the helpdesk
+// once the claim is over.
+func TestIntakeDoesNotWaitForTheClaimLoop(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "gw.db"), store.Options{})
+	require.NoError(t, err)
+	hd := &memHelpdesk{tickets: map[normalize.ConversationID][]normalize.MessageID{}}
+	held := &heldClaim{Store: st, claiming: make(chan struct{}), release: make(chan struct{})}
+	r := router.New(held, nil, map[normalize.InstanceName]connectors.Helpdesk{"desk": hd}, router.Rules{Default: "desk"},
+		router.Options{Workers: 2}, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	released := false
+	t.Cleanup(func() {
+		if !released {
+			close(held.release)
+		}
+		cancel()
+		<-done
+		st.Close()
+	})
+	<-held.claiming
+
+	delivered := make(chan error, 1)
+	go func() { delivered <- r.Deliver(ctx, inbound("p", 1)) }()
+	select {
+	case err := <-delivered:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Deliver waited for the claim loop's transaction to end")
+	}
+	close(held.release)
+	released = true
+	require.Eventually(t, func() bool {
+		hd.mu.Lock()
+		defer hd.mu.Unlock()
+		return hd.calls == 1
+	}, 10*time.Second, 5*time.Millisecond, "the message reaches the helpdesk after the claim")
 }

@@ -12,16 +12,28 @@ import (
 // lease is a worker's hold on the lane it delivers: the fencing token it presents to the
 // store. The claim loop may claim the lane again while the worker still runs (its lease
 // lapsed during a slow delivery); the worker is this router's, so the new token passes to it,
-// under the claim loop's mutex, and its record is not refused.
+// under the dispatcher's mutex, and its record is not refused.
 type lease struct {
-	mu    *sync.Mutex
-	token int64
+	mu *sync.Mutex
+	// claims is held for writing while a claim is between its transaction and handing its
+	// lanes out (dispatcher.claiming).
+	claims *sync.RWMutex
+	token  int64
 }
 
 func (l *lease) current() int64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.token
+}
+
+// settled is current once no claim is in flight. A worker asks it after the store refused
+// its token: a claim of this router that took the lane over committed, and hands the new
+// token over only once it has given out its lanes.
+func (l *lease) settled() int64 {
+	l.claims.RLock()
+	defer l.claims.RUnlock()
+	return l.current()
 }
 
 // errLeaseLapsing cuts a delivery short whose lease is about to lapse without a renewal
@@ -36,7 +48,7 @@ func (r *Router) complete(ctx context.Context, o store.Outcome, held *lease, bat
 	o.Token = held.current()
 	next, more, err = r.store.CompleteNext(ctx, o, batch, r.opts.Lease)
 	if errors.Is(err, store.ErrLeaseLost) {
-		if now := held.current(); now != o.Token {
+		if now := held.settled(); now != o.Token {
 			o.Token = now
 			next, more, err = r.store.CompleteNext(ctx, o, batch, r.opts.Lease)
 		}
@@ -76,7 +88,7 @@ func (r *Router) renewWhileDelivering(ctx context.Context, lane store.Lane, held
 			switch {
 			case err == nil:
 				until = r.clock.Now().Add(r.opts.Lease)
-			case errors.Is(err, store.ErrLeaseLost) && held.current() != token:
+			case errors.Is(err, store.ErrLeaseLost) && held.settled() != token:
 				// This router claimed the lane again; the next round renews the new lease.
 			case errors.Is(err, store.ErrLeaseLost):
 				r.m.leaseLost.WithLabelValues("renew").Inc()

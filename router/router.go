@@ -273,10 +273,7 @@ func (r *Router) Run(ctx context.Context) error {
 	r.disp.Store(d)
 	defer r.disp.Store(nil)
 	for ctx.Err() == nil {
-		// mu is held from the claim until its lanes are handed out: a worker whose lease this
-		// claim took over learns the new token before it can read the old one again.
-		d.mu.Lock()
-		free := d.free()
+		free := d.reserve()
 		var claimed store.Budget
 		failed := false
 		if free.Inbound > 0 || free.Outbound > 0 {
@@ -292,9 +289,10 @@ func (r *Router) Run(ctx context.Context) error {
 					claimed.Outbound++
 				}
 			}
-			d.start(lanes, takenByClaim)
+			d.claimed(free, lanes)
+		} else {
+			d.claimed(free, nil)
 		}
-		d.mu.Unlock()
 		inFull := free.Inbound > 0 && claimed.Inbound == free.Inbound
 		outFull := free.Outbound > 0 && claimed.Outbound == free.Outbound
 		if inFull || outFull {
