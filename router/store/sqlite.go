@@ -88,7 +88,8 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 		return nil, err
 	}
 	wal := &walSyncer{path: path + "-wal", ckpt: newCheckpointer(ckpt, checkpointDelay, opts.Log)}
-	s.writer.syncWAL, s.writer.committed, s.wal = wal.sync, wal.ckpt.grew, wal
+	s.writer.committed, s.wal = wal.ckpt.grew, wal
+	s.writer.syncBy(wal.sync)
 	// The lock proves no other process delivers from this database: whatever leases it holds
 	// (lanes', singletons') were a killed process's, and are released now instead of at their
 	// expiry. (PostgreSQL, which several live replicas share, never does this.)

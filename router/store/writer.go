@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 )
@@ -38,11 +39,16 @@ type writer struct {
 	// has one).
 	stmts      map[string]*sql.Stmt
 	unprepared map[string]struct{}
-	// syncWAL, when set, makes a commit durable: the connection commits without syncing
-	// (SQLite's synchronous=NORMAL) and the writer syncs the write-ahead log itself after
-	// a commit that holds a write which must survive a power loss. Without it every commit is
+	// syncWAL, when set (syncBy), makes a commit durable: the connection commits without
+	// syncing (SQLite's synchronous=NORMAL) and the syncer syncs the write-ahead log after a
+	// commit that holds a write which must survive a power loss. Without it every commit is
 	// durable by the connection's own settings.
 	syncWAL func() error
+	// toSync takes each group commit, in commit order, to the syncer, which answers its
+	// callers; nil without syncWAL (the committer answers them).
+	toSync chan committedOps
+	// syncerDone is closed when the syncer has answered every commit it was given.
+	syncerDone chan struct{}
 	// committed, when set, is called after each commit, on the writer's goroutine: SQLite's
 	// checkpointer learns that the log grew.
 	committed func()
@@ -60,8 +66,83 @@ func newWriter(db *sql.DB, d *dialect, maxBatch int) *writer {
 	for range max(d.writers, 1) {
 		loops.Go(w.loop)
 	}
-	go func() { loops.Wait(); close(w.stopped) }()
+	go func() {
+		loops.Wait()
+		if w.toSync != nil {
+			close(w.toSync)
+			<-w.syncerDone
+		}
+		close(w.stopped)
+	}()
 	return w
+}
+
+// committedOps is one group commit's operations waiting for their answers: err when the
+// transaction failed as a whole, else each one's result, once the commit is durable (sync).
+type committedOps struct {
+	batch   []*writeOp
+	results []error
+	err     error
+	sync    bool
+}
+
+func (c committedOps) answer(syncErr error) {
+	for i, op := range c.batch {
+		switch {
+		case c.err != nil:
+			op.done <- c.err
+		case syncErr != nil:
+			// Committed, but not known to be durable: the callers hear an error and write
+			// again, which the store recognises (dedup keys, lease tokens).
+			op.done <- syncErr
+		default:
+			op.done <- c.results[i]
+		}
+	}
+}
+
+// syncBy makes commits durable with sync, run by a syncer goroutine beside the committer: the
+// writer runs the next group commit while the log is synced, and one sync covers every commit
+// made while the one before it ran. The writer was busy all of a burst, a seventh of it
+// waiting for fdatasync (issue 16). Callers are answered in commit order, a lazy commit's
+// too, only once every commit before theirs is durable: what they go on to do (post a message
+// a claim handed out) may rest on an earlier commit. Call it before the first write.
+func (w *writer) syncBy(sync func() error) {
+	w.syncWAL = sync
+	w.toSync = make(chan committedOps, w.maxBatch)
+	w.syncerDone = make(chan struct{})
+	go w.syncer()
+}
+
+func (w *writer) syncer() {
+	defer close(w.syncerDone)
+	var round []committedOps
+	for c := range w.toSync {
+		round = append(round[:0], c)
+	gather:
+		for {
+			select {
+			case c, ok := <-w.toSync:
+				if !ok {
+					break gather
+				}
+				round = append(round, c)
+			default:
+				break gather
+			}
+		}
+		var err error
+		if slices.ContainsFunc(round, func(c committedOps) bool { return c.sync }) {
+			// Every commit of the round was made before this sync started: it covers them all.
+			if err = w.syncWAL(); err != nil {
+				err = fmt.Errorf("store: sync the write-ahead log: %w", err)
+			}
+		}
+		for _, c := range round {
+			c.answer(err)
+		}
+		clear(round)
+	}
 }
 
 // do runs fn in a shared transaction and returns once that transaction committed durably.
@@ -154,32 +235,33 @@ const retryPause = 2 * time.Millisecond
 
 func (w *writer) commit(batch []*writeOp) {
 	results := make([]error, len(batch))
-	err := w.run(batch, results)
+	sync, err := w.run(batch, results)
 	for try := 1; err != nil && try <= maxRetries && w.d.retryable(err); try++ {
 		time.Sleep(rand.N(retryPause << min(try, 8)))
 		// Nothing of the batch took effect; each operation starts over from its beginning.
 		clear(results)
-		err = w.run(batch, results)
+		sync, err = w.run(batch, results)
 	}
 	w.prepareSeen()
-	for i, op := range batch {
-		if err != nil {
-			op.done <- err
-		} else {
-			op.done <- results[i]
-		}
+	c := committedOps{batch: batch, results: results, err: err, sync: sync}
+	if w.toSync != nil {
+		c.batch = slices.Clone(batch) // the loop reuses batch for the next group
+		w.toSync <- c
+		return
 	}
+	c.answer(nil)
 }
 
 // run executes the batch in one transaction; it returns an error only when the transaction as
-// a whole failed, in which case no operation took effect.
-func (w *writer) run(batch []*writeOp, results []error) error {
+// a whole failed, in which case no operation took effect. sync is set when the commit holds a
+// write that must survive a power loss, and is not durable until syncWAL ran.
+func (w *writer) run(batch []*writeOp, results []error) (sync bool, err error) {
 	// The transaction is not bound to any one caller's context: a caller giving up must not
 	// roll back the others' writes.
 	ctx := context.Background()
 	sqlTx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("store: begin: %w", err)
+		return false, fmt.Errorf("store: begin: %w", err)
 	}
 	tx := &wtx{Tx: sqlTx, w: w}
 	single := len(batch) == 1
@@ -196,53 +278,46 @@ func (w *writer) run(batch []*writeOp, results []error) error {
 			results[i] = op.fn(opCtx, tx)
 			if w.d.retryable(results[i]) {
 				tx.Rollback()
-				return results[i]
+				return false, results[i]
 			}
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT op`); err != nil {
 			tx.Rollback()
-			return fmt.Errorf("store: savepoint: %w", err)
+			return false, fmt.Errorf("store: savepoint: %w", err)
 		}
 		if results[i] = op.fn(opCtx, tx); w.d.retryable(results[i]) {
 			// The database broke a deadlock with another transaction by failing this one's
 			// statement: the locks the batch holds are what it waits for, so the batch as a
 			// whole gives way and runs again.
 			tx.Rollback()
-			return results[i]
+			return false, results[i]
 		} else if results[i] != nil {
 			if _, err := tx.ExecContext(ctx, `ROLLBACK TO op`); err != nil {
 				tx.Rollback()
-				return fmt.Errorf("store: rollback to savepoint: %w", err)
+				return false, fmt.Errorf("store: rollback to savepoint: %w", err)
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `RELEASE op`); err != nil {
 			tx.Rollback()
-			return fmt.Errorf("store: release savepoint: %w", err)
+			return false, fmt.Errorf("store: release savepoint: %w", err)
 		}
 	}
 	if single && results[0] != nil {
 		tx.Rollback()
-		return nil
+		return false, nil
 	}
 	if !tx.sync && w.d.asyncCommit != "" {
 		if _, err := tx.Tx.ExecContext(ctx, w.d.asyncCommit); err != nil {
 			tx.Rollback()
-			return fmt.Errorf("store: commit without waiting for the flush: %w", err)
+			return false, fmt.Errorf("store: commit without waiting for the flush: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
+		return false, fmt.Errorf("store: commit: %w", err)
 	}
 	if w.committed != nil {
 		w.committed()
 	}
-	if tx.sync && w.syncWAL != nil {
-		// Committed, but not yet durable: the callers hear an error and write again, which
-		// the store recognises (dedup keys, lease tokens).
-		if err := w.syncWAL(); err != nil {
-			return fmt.Errorf("store: sync the write-ahead log: %w", err)
-		}
-	}
-	return nil
+	return tx.sync && w.syncWAL != nil, nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,4 +78,63 @@ func TestSyncedOnlyWhatMustSurviveAPowerLoss(t *testing.T) {
 		_, _, err = st.CompleteNext(ctx, delivered(lanes[0], ""), 10, time.Minute)
 		require.NoError(t, err)
 	})
+}
+
+// The writer runs the next group commit while the log is synced (issue 16: a seventh of a
+// burst's writer time was fdatasync), and no caller hears of its commit before every earlier
+// commit is durable: a lazy one's caller neither, since what it goes on to do may rest on the
+// earlier commit.
+func TestNextCommitRunsWhileTheLogSyncs(t *testing.T) {
+	ctx := context.Background()
+	st, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "gw.db"), Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	real := st.writer.syncWAL
+	syncing, release := make(chan struct{}), make(chan struct{})
+	var releaseOnce sync.Once
+	open := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(open) // before Close, which waits for the sync, when the test fails early
+	first := true
+	st.writer.syncWAL = func() error {
+		if first {
+			first = false
+			close(syncing)
+			<-release
+		}
+		return real()
+	}
+	durable := make(chan error, 1)
+	go func() {
+		durable <- st.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO cursors (instance, key, value, updated_at) VALUES ('a', 'k', 'v', 0)`)
+			return err
+		})
+	}()
+	select {
+	case <-syncing:
+	case err := <-durable:
+		t.Fatalf("the write was answered (%v) without a sync", err)
+	}
+	ran := make(chan struct{})
+	lazy := make(chan error, 1)
+	go func() {
+		lazy <- st.writer.doLazy(ctx, func(ctx context.Context, tx *wtx) error {
+			defer close(ran)
+			_, err := tx.ExecContext(ctx, `INSERT INTO cursors (instance, key, value, updated_at) VALUES ('b', 'k', 'v', 0)`)
+			return err
+		})
+	}()
+	select {
+	case <-ran:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the next group commit waited for the sync of the one before")
+	}
+	select {
+	case err := <-lazy:
+		t.Fatalf("a commit was answered (%v) before the earlier commit was durable", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	open()
+	require.NoError(t, <-durable)
+	require.NoError(t, <-lazy)
 }
