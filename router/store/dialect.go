@@ -78,12 +78,79 @@ func (d *dialect) sql(query string) string {
 type reader struct {
 	db *sql.DB
 	d  *dialect
+	// stmts keeps the queries prepared; nil runs each one unprepared.
+	stmts *readStmts
+}
+
+// newReader returns a reader on db that prepares its queries where the dialect does.
+func newReader(db *sql.DB, d *dialect) reader {
+	r := reader{db: db, d: d}
+	if d.prepare {
+		r.stmts = &readStmts{m: map[string]*sql.Stmt{}}
+	}
+	return r
 }
 
 func (r reader) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return r.db.QueryContext(ctx, r.d.sql(query), args...)
+	query = r.d.sql(query)
+	if st := r.stmts.get(r.db, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return r.db.QueryContext(ctx, query, args...)
 }
 
 func (r reader) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return r.db.QueryRowContext(ctx, r.d.sql(query), args...)
+	query = r.d.sql(query)
+	if st := r.stmts.get(r.db, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return r.db.QueryRowContext(ctx, query, args...)
+}
+
+// readStmts holds the reads prepared so far. Preparing is most of a short read's cost on
+// SQLite: the claim loop's check for due lanes, before each claim, spent 1.3 % of the
+// gateway's CPU in a burst parsing its SQL (issue 16). database/sql prepares a statement
+// again on each connection of the pool that runs it.
+type readStmts struct {
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+// maxReadStmts bounds the prepared reads; the store's queries are far fewer, and a query
+// built at run time beyond it runs unprepared.
+const maxReadStmts = 128
+
+// get returns query prepared, or nil to run it unprepared (the cache is full, or preparing
+// failed: running it unprepared reports the error, if any).
+func (c *readStmts) get(db *sql.DB, query string) *sql.Stmt {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.m[query]; ok {
+		return st
+	}
+	if len(c.m) >= maxReadStmts {
+		return nil
+	}
+	// Not the caller's context: the statement outlives the call.
+	st, err := db.PrepareContext(context.Background(), query)
+	if err != nil {
+		return nil
+	}
+	c.m[query] = st
+	return st
+}
+
+func (c *readStmts) close() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for q, st := range c.m {
+		st.Close()
+		delete(c.m, q)
+	}
 }

@@ -117,7 +117,7 @@ func OpenSQLiteShared(ctx context.Context, path string) (*Store, error) {
 	}
 	db.SetMaxOpenConns(1)
 	d := sqliteDialect()
-	s := &Store{d: d, read: reader{db, d}, write: db, now: time.Now}
+	s := &Store{d: d, read: reader{db: db, d: d}, write: db, now: time.Now}
 	s.writer = newWriter(db, d, 64)
 	return s, db.PingContext(ctx)
 }

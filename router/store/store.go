@@ -89,7 +89,7 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*Store, error)
 
 // newStore assembles a store on open databases and applies the dialect's migrations.
 func newStore(ctx context.Context, d *dialect, read, write *sql.DB, lock *os.File, opts Options) (*Store, error) {
-	s := &Store{d: d, read: reader{read, d}, write: write, lock: lock, now: opts.Now, reopeners: commaList(opts.ReopenClosed)}
+	s := &Store{d: d, read: newReader(read, d), write: write, lock: lock, now: opts.Now, reopeners: commaList(opts.ReopenClosed)}
 	if err := s.migrate(ctx); err != nil {
 		s.closeDBs()
 		return nil, err
@@ -175,6 +175,7 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) closeDBs() error {
+	s.read.stmts.close()
 	err := s.write.Close()
 	if s.read.db != s.write {
 		err = errors.Join(err, s.read.db.Close())
