@@ -89,7 +89,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	}
 	wal := &walSyncer{path: path + "-wal", ckpt: newCheckpointer(ckpt, checkpointDelay, opts.Log)}
 	s.writer.committed, s.wal = wal.ckpt.grew, wal
-	s.writer.syncBy(wal.sync)
+	s.writer.syncBy(wal.sync, opts.Log)
 	// The lock proves no other process delivers from this database: whatever leases it holds
 	// (lanes', singletons') were a killed process's, and are released now instead of at their
 	// expiry. (PostgreSQL, which several live replicas share, never does this.)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -49,6 +50,8 @@ type writer struct {
 	toSync chan committedOps
 	// syncerDone is closed when the syncer has answered every commit it was given.
 	syncerDone chan struct{}
+	// log takes the syncer's failure.
+	log *slog.Logger
 	// committed, when set, is called after each commit, on the writer's goroutine: SQLite's
 	// checkpointer learns that the log grew.
 	committed func()
@@ -107,8 +110,8 @@ func (c committedOps) answer(syncErr error) {
 // waiting for fdatasync (issue 16). Callers are answered in commit order, a lazy commit's
 // too, only once every commit before theirs is durable: what they go on to do (post a message
 // a claim handed out) may rest on an earlier commit. Call it before the first write.
-func (w *writer) syncBy(sync func() error) {
-	w.syncWAL = sync
+func (w *writer) syncBy(sync func() error, log *slog.Logger) {
+	w.syncWAL, w.log = sync, log
 	w.toSync = make(chan committedOps, w.maxBatch)
 	w.syncerDone = make(chan struct{})
 	go w.syncer()
@@ -117,6 +120,12 @@ func (w *writer) syncBy(sync func() error) {
 func (w *writer) syncer() {
 	defer close(w.syncerDone)
 	var round []committedOps
+	// failed is the first sync's failure. Every commit after it fails too: after a failed
+	// fsync Linux may have dropped the pages it could not write and report the next sync
+	// clean, and a later commit's frames follow the lost ones in the log, where recovery
+	// stops at the first bad frame. Only a restart (and SQLite's recovery of the log) makes
+	// the store trustworthy again; until then no caller is told its write is durable.
+	var failed error
 	for c := range w.toSync {
 		round = append(round[:0], c)
 	gather:
@@ -131,15 +140,15 @@ func (w *writer) syncer() {
 				break gather
 			}
 		}
-		var err error
-		if slices.ContainsFunc(round, func(c committedOps) bool { return c.sync }) {
+		if failed == nil && slices.ContainsFunc(round, func(c committedOps) bool { return c.sync }) {
 			// Every commit of the round was made before this sync started: it covers them all.
-			if err = w.syncWAL(); err != nil {
-				err = fmt.Errorf("store: sync the write-ahead log: %w", err)
+			if err := w.syncWAL(); err != nil {
+				failed = fmt.Errorf("store: sync the write-ahead log: %w (no write is taken as durable until the gateway restarts)", err)
+				w.log.Error("store: the write-ahead log could not be synced; every write fails until the gateway restarts", "err", err)
 			}
 		}
 		for _, c := range round {
-			c.answer(err)
+			c.answer(failed)
 		}
 		clear(round)
 	}

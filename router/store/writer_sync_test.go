@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
+	"io"
+	"log/slog"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -137,4 +140,65 @@ func TestNextCommitRunsWhileTheLogSyncs(t *testing.T) {
 	open()
 	require.NoError(t, <-durable)
 	require.NoError(t, <-lazy)
+}
+
+// A sync that fails fails the commit it followed, those made while it ran, and every commit
+// after it: Linux may drop the pages a failed fsync could not write and report the next sync
+// clean, and recovery stops the log at the first lost frame. Callers hear an error, and write
+// again after a restart, which the store recognises; none is told its write is durable.
+func TestFailedSyncFailsEveryCommitUntilARestart(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "gw.db")
+	st, err := OpenSQLite(ctx, path, Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	closed := false
+	t.Cleanup(func() {
+		if !closed {
+			st.Close()
+		}
+	})
+	real := st.writer.syncWAL
+	syncing, release := make(chan struct{}), make(chan struct{})
+	var releaseOnce sync.Once
+	open := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(open)
+	first := true
+	st.writer.syncWAL = func() error {
+		if first {
+			first = false
+			close(syncing)
+			<-release
+			return errors.New("EIO")
+		}
+		return real()
+	}
+	insert := func(key string) func(ctx context.Context, tx *wtx) error {
+		return func(ctx context.Context, tx *wtx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO cursors (instance, key, value, updated_at) VALUES ('a', ?, 'v', 0)`, key)
+			return err
+		}
+	}
+	failed := make(chan error, 1)
+	go func() { failed <- st.writer.do(ctx, insert("k1")) }()
+	<-syncing
+	ran := make(chan struct{})
+	during := make(chan error, 1)
+	go func() {
+		during <- st.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
+			defer close(ran)
+			return insert("k2")(ctx, tx)
+		})
+	}()
+	<-ran // committed while the failing sync ran
+	open()
+	require.ErrorContains(t, <-failed, "sync the write-ahead log: EIO")
+	require.ErrorContains(t, <-during, "sync the write-ahead log: EIO", "a commit waits for the sync before its own")
+	require.ErrorContains(t, st.writer.do(ctx, insert("k3")), "until the gateway restarts", "a later commit cannot be durable either")
+
+	require.NoError(t, st.Close())
+	closed = true
+	st, err = OpenSQLite(ctx, path, Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	require.NoError(t, st.writer.do(ctx, insert("k4")), "a restarted store writes again")
 }
