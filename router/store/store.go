@@ -157,8 +157,13 @@ func (s *Store) migrateOne(ctx context.Context, f string, version int) error {
 	return nil
 }
 
-// Ping reports whether the database answers.
+// Ping reports whether the database answers, and takes writes.
 func (s *Store) Ping(ctx context.Context) error {
+	if s.writer != nil {
+		if err := s.writer.broken.Load(); err != nil {
+			return *err
+		}
+	}
 	var one int
 	if err := s.read.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
 		return fmt.Errorf("store: ping: %w", err)

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -52,6 +53,9 @@ type writer struct {
 	syncerDone chan struct{}
 	// log takes the syncer's failure.
 	log *slog.Logger
+	// broken holds the syncer's failure once a sync failed; Ping reports it, so that the
+	// gateway stops being ready and gets restarted.
+	broken atomic.Pointer[error]
 	// committed, when set, is called after each commit, on the writer's goroutine: SQLite's
 	// checkpointer learns that the log grew.
 	committed func()
@@ -144,6 +148,7 @@ func (w *writer) syncer() {
 			// Every commit of the round was made before this sync started: it covers them all.
 			if err := w.syncWAL(); err != nil {
 				failed = fmt.Errorf("store: sync the write-ahead log: %w (no write is taken as durable until the gateway restarts)", err)
+				w.broken.Store(&failed)
 				w.log.Error("store: the write-ahead log could not be synced; every write fails until the gateway restarts", "err", err)
 			}
 		}

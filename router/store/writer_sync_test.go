@@ -194,6 +194,7 @@ func TestFailedSyncFailsEveryCommitUntilARestart(t *testing.T) {
 	require.ErrorContains(t, <-failed, "sync the write-ahead log: EIO")
 	require.ErrorContains(t, <-during, "sync the write-ahead log: EIO", "a commit waits for the sync before its own")
 	require.ErrorContains(t, st.writer.do(ctx, insert("k3")), "until the gateway restarts", "a later commit cannot be durable either")
+	require.ErrorContains(t, st.Ping(ctx), "until the gateway restarts", "the gateway is no longer ready")
 
 	require.NoError(t, st.Close())
 	closed = true
