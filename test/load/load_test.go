@@ -53,8 +53,8 @@ func TestMeasure(t *testing.T) {
 		{2, "c", at(40)}, {2, "c2", at(50)}, // 2 again under a new ID: a duplicate
 	}
 	d := measure(sends, arrivals, 1, nil, nil)
-	require.Equal(t, Direction{Sent: 5, Delivered: 3, PerSecond: 3 / 0.040, P50ms: 20, P95ms: 30, P99ms: 30,
-		Lost: 2, Duplicated: 1, Resent: 1}, d, "3 never arrived or never left; latencies 5, 20 and 30 ms over 40 ms")
+	require.Equal(t, Direction{Sent: 5, Delivered: 3, PerSecond: 3 / 0.040, TakenPerSecond: 4 / 0.010, P50ms: 20, P95ms: 30, P99ms: 30,
+		Lost: 2, Duplicated: 1, Resent: 1}, d, "3 never arrived or never left; latencies 5, 20 and 30 ms over 40 ms; 4 left in 10 ms")
 
 	d = measure(sends, arrivals, 1, []time.Time{at(45)}, map[string]bool{"a": true, "b": true, "c2": true})
 	require.Equal(t, 1, d.AtKill, "a kill after 2's unrecorded first copy explains the duplicate")
