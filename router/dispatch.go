@@ -14,13 +14,29 @@ const (
 	takenByClaim    = "claim"    // the claim loop found it due
 	takenByIntake   = "intake"   // intake leased it as it stored the lane's messages
 	takenByContinue = "continue" // the worker's own record of its last batch handed out the next
+	takenByNext     = "next"     // lanes waited: the worker's record of its last batch took the one due longest
 )
 
-// dispatcher runs one worker per lane, within each direction's budget. Lanes reach it three
-// ways: the claim loop, intake handing over the lanes it makes claimable (Deliver), and a
-// worker's completion handing out the lane's next batch. At a steady rate the last two carry
-// nearly every message, and the claim loop only picks up what they could not: retries, lanes
-// of other replicas' intake, lanes that waited for a free worker (issue 16).
+// nextStep is what a worker does once its batch is delivered, asked as it records the batch.
+type nextStep int
+
+const (
+	// stepStop releases the lane (Run stopped).
+	stepStop nextStep = iota
+	// stepGoOn goes on with the lane's next batch, if any (store.CompleteNext).
+	stepGoOn
+	// stepTakeDue releases the lane and takes the lane due longest, its own included
+	// (store.CompleteClaim): lanes wait for a worker, and are served in the order they came due.
+	stepTakeDue
+)
+
+// dispatcher runs one worker per lane, within each direction's budget. Lanes reach it four
+// ways: the claim loop, intake handing over the lanes it makes claimable (Deliver), a worker's
+// completion handing out the lane's next batch, and, while lanes wait for a worker, a worker's
+// completion taking the lane due longest. At a steady rate intake and completions carry nearly
+// every message, and in a burst the workers' completions do; the claim loop picks up what
+// they could not: retries, lanes of other replicas' intake, lanes due while workers were free
+// (issue 16).
 type dispatcher struct {
 	r *Router
 	// ctx is the deliveries': it outlives Run's context until the drain ends.
@@ -156,32 +172,63 @@ func (d *dispatcher) start(lanes []store.Lane, how string) {
 			d.again[k] = lane
 			continue
 		}
-		held := &lease{mu: &d.mu, claims: &d.claiming, token: lane.Token}
-		d.busy[k] = held
-		d.wg.Add(1)
-		go d.work(k, lane, held)
+		d.spawn(k, lane)
 	}
 }
 
-// work delivers lane, then whatever its completion or a later claim hands out of it, until
-// the lane has nothing this worker should deliver.
+// spawn starts a worker on lane. The caller holds mu.
+func (d *dispatcher) spawn(k laneKey, lane store.Lane) {
+	held := &lease{mu: &d.mu, claims: &d.claiming, token: lane.Token}
+	d.busy[k] = held
+	d.wg.Add(1)
+	go d.work(k, lane, held)
+}
+
+// work delivers lane, then whatever its completion or a later claim hands out of it, or the
+// lane its completion took instead, until its completion has nothing more for this worker.
 func (d *dispatcher) work(k laneKey, lane store.Lane, held *lease) {
 	defer d.wg.Done()
 	for {
 		// Asked when the batch is recorded, not before it is delivered: a lane that came due
 		// meanwhile is served before this one's next batch.
-		goOn := false
-		o, next, more := d.r.deliverLane(d.ctx, lane, held, func() bool {
-			goOn = d.running.Load() && !d.starved.Load()
-			return goOn
+		step := stepStop
+		o, next, more := d.r.deliverLane(d.ctx, lane, held, func() nextStep {
+			switch {
+			case !d.running.Load():
+				step = stepStop
+			case d.starved.Load():
+				step = stepTakeDue
+			default:
+				step = stepGoOn
+			}
+			return step
 		})
-		if !goOn {
-			d.r.poke() // what is left of the lane waits for a claim
+		if step == stepStop || (step == stepTakeDue && (!more || o.Failure != nil)) {
+			// What is left of the lane waits for a claim, or for its retry at a time the claim
+			// loop has not seen.
+			d.r.poke()
 		}
 		d.mu.Lock()
+		if more && (next.Conversation.ID != k.conv || next.Direction != k.dir) {
+			// The record released this lane and took another (stepTakeDue).
+			if held = d.moveTo(k, o, next); held == nil {
+				running := d.running.Load()
+				d.mu.Unlock()
+				if !running {
+					d.r.letGo(next)
+				}
+				break
+			}
+			d.mu.Unlock()
+			d.r.m.lanesTaken.WithLabelValues(takenByNext).Inc()
+			k, lane = laneKey{next.Conversation.ID, next.Direction}, next
+			continue
+		}
 		if more {
 			// A claim made during the delivery handed out what o delivered or what next holds:
-			// next was read after o was recorded, under the same lease.
+			// next was read after o was recorded, under the lease next carries (a new one when
+			// stepTakeDue took this lane again).
+			held.token = next.Token
 			delete(d.again, k)
 			if d.running.Load() {
 				d.mu.Unlock()
@@ -212,6 +259,34 @@ func (d *dispatcher) work(k laneKey, lane store.Lane, held *lease) {
 	case d.done <- struct{}{}:
 	default:
 	}
+}
+
+// moveTo moves the worker on k, whose record of o released k and took next, to next, and
+// returns the lease it holds next by; nil when it ends instead (Run stopped: the caller lets
+// next go once it released mu). The caller holds mu.
+func (d *dispatcher) moveTo(k laneKey, o store.Outcome, next store.Lane) *lease {
+	again, claimed := d.again[k]
+	delete(d.again, k)
+	delete(d.busy, k)
+	if claimed && !claimedBefore(again, o) {
+		// A claim took k after the record released it, while this worker was still on it: k
+		// needs a worker of its own now.
+		d.spawn(k, again)
+	}
+	nk := laneKey{next.Conversation.ID, next.Direction}
+	if !d.running.Load() {
+		return nil
+	}
+	if held, busy := d.busy[nk]; busy {
+		// This router's own worker is still on next (its lease lapsed during a slow
+		// delivery): the new lease passes to it, as a claim's does (start).
+		held.token = next.Token
+		d.again[nk] = next
+		return nil
+	}
+	held := &lease{mu: &d.mu, claims: &d.claiming, token: next.Token}
+	d.busy[nk] = held
+	return held
 }
 
 // stop ends the hand-outs: from now on no lane gets a worker, and workers finish the batch

@@ -76,3 +76,43 @@ func TestRefusedWorkerWaitsForTheClaimInFlight(t *testing.T) {
 	require.Equal(t, store.Budget{}, d.reserved, "the claim's reservation is returned")
 	require.Contains(t, d.again, k, "the worker learns of the claim once it recorded its outcome")
 }
+
+// A worker whose record took another lane moves to it, unless this router's own worker is
+// still on that lane (its lease lapsed), which then gets the new lease as from a claim, or Run
+// stopped.
+func TestWorkerMovesToTheLaneItsRecordTook(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "gw.db"), store.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	r := New(st, nil, nil, Rules{Default: "desk"}, Options{Workers: 2}, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	d := newDispatcher(r, ctx)
+	lane := func(conv normalize.ConversationID, token int64) store.Lane {
+		return store.Lane{Conversation: normalize.Conversation{ID: conv}, Direction: normalize.Inbound, Token: token}
+	}
+	a, b := laneKey{"a", normalize.Inbound}, laneKey{"b", normalize.Inbound}
+	d.busy[a] = &lease{mu: &d.mu, claims: &d.claiming, token: 1}
+
+	d.mu.Lock()
+	held := d.moveTo(a, store.Outcome{}, lane("b", 7))
+	d.mu.Unlock()
+	require.NotNil(t, held)
+	require.Equal(t, int64(7), held.current())
+	require.Equal(t, map[laneKey]*lease{b: held}, d.busy, "the worker is on b now, and a is free")
+
+	other := &lease{mu: &d.mu, claims: &d.claiming, token: 2}
+	d.busy[a] = other // another worker of this router is still on a, its lease lapsed
+	d.mu.Lock()
+	require.Nil(t, d.moveTo(b, store.Outcome{}, lane("a", 8)), "the worker on b ends")
+	d.mu.Unlock()
+	require.Equal(t, int64(8), other.current(), "a's worker presents the new lease")
+	require.Contains(t, d.again, a, "and learns of the claim once it recorded its outcome")
+	require.NotContains(t, d.busy, b)
+
+	d.stop()
+	d.busy[b] = &lease{mu: &d.mu, claims: &d.claiming, token: 3}
+	d.mu.Lock()
+	require.Nil(t, d.moveTo(b, store.Outcome{}, lane("c", 9)), "no worker goes on once Run stopped")
+	d.mu.Unlock()
+	require.NotContains(t, d.busy, laneKey{"c", normalize.Inbound})
+}

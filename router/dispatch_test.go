@@ -58,9 +58,10 @@ func TestLanesGoFromIntakeAndCompletionToWorkersWithoutAClaim(t *testing.T) {
 
 // While a lane waits for a worker, a worker lets its own lane go after each batch instead of
 // going on with it, so that lanes are served in the order they came due (issue 16: a
-// PostgreSQL burst's p99 doubled while workers kept their busy lanes). One worker, batches of
-// one: A's first message holds the worker, then B's message comes due, then A's second. B's
-// must be posted before A's second, which going on with A would post first.
+// PostgreSQL burst's p99 doubled while workers kept their busy lanes). It takes the lane due
+// longest in the same record (store.CompleteClaim), without a claim of its own. One worker,
+// batches of one: A's first message holds the worker, then B's message comes due, then A's
+// second. B's must be posted before A's second, which going on with A would post first.
 func TestStarvedWorkerLetsItsLaneGoToTheLaneDueFirst(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFixture(t, router.Options{Workers: 1, BatchSize: 1})
@@ -78,6 +79,9 @@ func TestStarvedWorkerLetsItsLaneGoToTheLaneDueFirst(t *testing.T) {
 		f.hd.mu.Lock()
 		defer f.hd.mu.Unlock()
 		require.Equal(t, []string{"a #1", "b #1", "a #2"}, f.hd.posted)
+		taken := func(how string) float64 { return counterValue(t, f.reg, "gateway_lanes_taken_total", how) }
+		require.Equal(t, 2.0, taken("next"), "the worker's records took B, then A again")
+		require.Zero(t, taken("claim"), "no claim of its own was needed")
 	})
 }
 

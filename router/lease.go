@@ -41,16 +41,21 @@ func (l *lease) settled() int64 {
 var errLeaseLapsing = errors.New("router: the lease is about to lapse and cannot be renewed")
 
 // complete records o with the worker's lease and, with batch > 0, takes up to batch of the
-// lane's next messages under it (store.CompleteNext). When the store refuses it because the
+// lane's next messages under it (store.CompleteNext), or with takeDue releases the lane and
+// takes the lane due longest (store.CompleteClaim). When the store refuses it because the
 // lane was claimed again, and that claim was this router's own (handed to held meanwhile), it
 // is recorded with the new token; otherwise the refusal is counted and returned.
-func (r *Router) complete(ctx context.Context, o store.Outcome, held *lease, batch int) (next store.Lane, more bool, err error) {
+func (r *Router) complete(ctx context.Context, o store.Outcome, held *lease, batch int, takeDue bool) (next store.Lane, more bool, err error) {
+	record := r.store.CompleteNext
+	if takeDue {
+		record = r.store.CompleteClaim
+	}
 	o.Token = held.current()
-	next, more, err = r.store.CompleteNext(ctx, o, batch, r.opts.Lease)
+	next, more, err = record(ctx, o, batch, r.opts.Lease)
 	if errors.Is(err, store.ErrLeaseLost) {
 		if now := held.settled(); now != o.Token {
 			o.Token = now
-			next, more, err = r.store.CompleteNext(ctx, o, batch, r.opts.Lease)
+			next, more, err = record(ctx, o, batch, r.opts.Lease)
 		}
 	}
 	if errors.Is(err, store.ErrLeaseLost) {

@@ -52,7 +52,7 @@ func newMetrics(reg prometheus.Registerer, stats func(context.Context) (store.St
 		Help: "Delivery records refused because the lane's lease had lapsed and passed to another worker, by what was refused (complete, renew)."},
 		[]string{"op"})
 	m.lanesTaken = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_lanes_taken_total",
-		Help: "Conversations' outboxes handed to a delivery worker, by how: claim (found due), intake (leased as its messages were stored), continue (the next batch, taken as the last was recorded)."},
+		Help: "Conversations' outboxes handed to a delivery worker, by how: claim (found due), intake (leased as its messages were stored), continue (the next batch, taken as the last was recorded), next (while lanes waited for a worker: the lane due longest, taken as the last batch was recorded)."},
 		[]string{"how"})
 	reg.MustRegister(m.received, m.duplicates, m.rejected, m.delivered, m.failures, m.dead, m.latency, m.slaBreaches, m.leaseLost, m.lanesTaken,
 		&storeCollector{stats: stats, log: log,

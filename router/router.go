@@ -31,6 +31,7 @@ type Store interface {
 	Claim(ctx context.Context, owner string, max store.Budget, batch int, lease time.Duration) ([]store.Lane, error)
 	Complete(ctx context.Context, o store.Outcome) error
 	CompleteNext(ctx context.Context, o store.Outcome, batch int, lease time.Duration) (store.Lane, bool, error)
+	CompleteClaim(ctx context.Context, o store.Outcome, batch int, lease time.Duration) (store.Lane, bool, error)
 	Renew(ctx context.Context, conv normalize.ConversationID, dir normalize.Direction, token int64, lease time.Duration) error
 	NextDue(ctx context.Context, dirs ...normalize.Direction) (time.Time, error)
 	Stats(ctx context.Context) (store.Stats, error)
@@ -378,7 +379,7 @@ func claimedBefore(claim store.Lane, o store.Outcome) bool {
 // when goOn (asked as the outcome is recorded) and the record handed out the lane's next
 // messages under the same lease, those (more). The lane stays busy until the record is done: a claim that found its lease lapsed
 // must not start a second worker posting the same messages while this one records them.
-func (r *Router) deliverLane(ctx context.Context, lane store.Lane, held *lease, goOn func() bool) (o store.Outcome, next store.Lane, more bool) {
+func (r *Router) deliverLane(ctx context.Context, lane store.Lane, held *lease, then func() nextStep) (o store.Outcome, next store.Lane, more bool) {
 	deliverCtx, giveUp := context.WithCancelCause(ctx)
 	defer giveUp(nil)
 	stopRenewing := r.renewWhileDelivering(ctx, lane, held, giveUp)
@@ -393,12 +394,12 @@ func (r *Router) deliverLane(ctx context.Context, lane store.Lane, held *lease, 
 	if lost || errors.Is(context.Cause(deliverCtx), store.ErrLeaseLost) {
 		return o, next, false // another worker holds the lane and delivers it; nothing of this is recorded
 	}
-	batch := 0
-	if goOn() {
+	batch, step := 0, then()
+	if step != stepStop {
 		batch = r.opts.BatchSize
 	}
 	if deliverCtx.Err() != nil {
-		batch = 0
+		batch, step = 0, stepStop
 		// The drain ran out, or the lease was about to lapse, and cut this attempt short. What
 		// the target took must be recorded all the same, or it goes out again; the cut is no
 		// failure of the target.
@@ -407,7 +408,7 @@ func (r *Router) deliverLane(ctx context.Context, lane store.Lane, held *lease, 
 			f.Dead, f.CountsAsFailure, f.RetryAt = false, false, r.clock.Now()
 		}
 	}
-	next, more, err := r.complete(ctx, o, held, batch)
+	next, more, err := r.complete(ctx, o, held, batch, step == stepTakeDue)
 	if err != nil {
 		if !errors.Is(err, store.ErrLeaseLost) {
 			// The lease lapses and the lane is retried; the target's idempotency absorbs the repeat.
@@ -481,7 +482,7 @@ func (r *Router) sendOutbound(ctx context.Context, lane store.Lane, held *lease)
 		if i < len(lane.Pending)-1 {
 			step := store.Outcome{Conversation: conv.ID, Direction: lane.Direction, Owner: r.owner, Target: conv.Channel,
 				Delivered: []store.Delivered{d}, Keep: true}
-			if _, _, err := r.complete(ctx, step, held, 0); errors.Is(err, store.ErrLeaseLost) {
+			if _, _, err := r.complete(ctx, step, held, 0, false); errors.Is(err, store.ErrLeaseLost) {
 				return o, true
 			} else if err != nil {
 				r.log.Error("record delivery", "conv", conv.ID, "msg_id", p.Message.ID, "err", err)

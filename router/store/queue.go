@@ -56,43 +56,48 @@ func (s *Store) Claim(ctx context.Context, owner string, max Budget, batch int, 
 	}
 	var lanes []Lane
 	err := s.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
-		lanes = nil
-		now := millis(s.now())
-		for _, b := range []struct {
-			dir normalize.Direction
-			max int
-		}{{normalize.Inbound, max.Inbound}, {normalize.Outbound, max.Outbound}} {
-			if b.max <= 0 {
-				continue
-			}
-			var err error
-			if lanes, err = leaseDueLanes(ctx, tx, s.d.skipLocked, owner, now, now+lease.Milliseconds(), b.dir, b.max, lanes); err != nil {
-				return err
-			}
-		}
-		kept := lanes[:0]
-		for _, l := range lanes {
-			ok, err := fillLane(ctx, tx, &l, batch)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				// Nothing left (a replay emptied it, or a crash after delivery).
-				if err := idleLane(ctx, tx, l.Conversation.ID, l.Direction); err != nil {
-					return err
-				}
-				continue
-			}
-			kept = append(kept, l)
-		}
-		lanes = kept
-		return nil
+		var err error
+		lanes, err = s.claimIn(ctx, tx, owner, max, batch, lease, millis(s.now()))
+		return err
 	})
 	if err != nil {
 		// The transaction rolled back: whatever lanes holds was never leased, and may be half-read.
 		return nil, err
 	}
 	return lanes, nil
+}
+
+// claimIn is Claim within tx.
+func (s *Store) claimIn(ctx context.Context, tx *wtx, owner string, max Budget, batch int, lease time.Duration, now int64) ([]Lane, error) {
+	var lanes []Lane
+	for _, b := range []struct {
+		dir normalize.Direction
+		max int
+	}{{normalize.Inbound, max.Inbound}, {normalize.Outbound, max.Outbound}} {
+		if b.max <= 0 {
+			continue
+		}
+		var err error
+		if lanes, err = leaseDueLanes(ctx, tx, s.d.skipLocked, owner, now, now+lease.Milliseconds(), b.dir, b.max, lanes); err != nil {
+			return nil, err
+		}
+	}
+	kept := lanes[:0]
+	for _, l := range lanes {
+		ok, err := fillLane(ctx, tx, &l, batch)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			// Nothing left (a replay emptied it, or a crash after delivery).
+			if err := idleLane(ctx, tx, l.Conversation.ID, l.Direction); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		kept = append(kept, l)
+	}
+	return kept, nil
 }
 
 // fillLane reads up to batch of the oldest queued messages of l (whose conversation
@@ -265,6 +270,29 @@ func (s *Store) Complete(ctx context.Context, o Outcome) error {
 // disk before they are made. Agents' replies go to channels, which mostly take no such keys:
 // their records are durable.
 func (s *Store) CompleteNext(ctx context.Context, o Outcome, batch int, lease time.Duration) (next Lane, ok bool, err error) {
+	return s.complete(ctx, o, batch, lease, false)
+}
+
+// CompleteClaim is Complete for a worker that lanes wait behind: it releases o's lane as
+// Complete does, then, in the same transaction, may claim for o.Owner the lane of o's
+// direction that has been due longest (o's own included, when it has messages left), with up
+// to batch of its messages, as Claim would (ok false when it claims none). A worker that let
+// its lane go and left the next to the claim loop waited for a second group commit per batch:
+// with the claim in its record, a SQLite burst's p99 fell from 448 to 192 ms (issue 16).
+//
+// On PostgreSQL it only releases, and leaves the claims to Claim. There every operation is a
+// transaction of its own: a lane claimed the moment it came due carried 2.5 messages a batch
+// instead of 6.5, each batch cost the server its own transactions, and a burst fell from
+// 3,400-3,700 to 2,300-2,600 msg/s.
+func (s *Store) CompleteClaim(ctx context.Context, o Outcome, batch int, lease time.Duration) (next Lane, ok bool, err error) {
+	if s.d.opAlone {
+		return s.complete(ctx, o, 0, 0, false)
+	}
+	return s.complete(ctx, o, batch, lease, true)
+}
+
+// complete is CompleteNext, or CompleteClaim with claim.
+func (s *Store) complete(ctx context.Context, o Outcome, batch int, lease time.Duration, claim bool) (next Lane, ok bool, err error) {
 	do := s.writer.do
 	if o.Direction == normalize.Inbound && o.Ticket == "" {
 		do = s.writer.doLazy
@@ -290,7 +318,7 @@ func (s *Store) CompleteNext(ctx context.Context, o Outcome, batch int, lease ti
 		if o.Keep {
 			return nil
 		}
-		if batch > 0 && o.Failure == nil {
+		if batch > 0 && o.Failure == nil && !claim {
 			l := Lane{Conversation: normalize.Conversation{ID: o.Conversation}, Direction: o.Direction, Token: o.Token}
 			found, err := fillLane(ctx, tx, &l, batch)
 			if err != nil {
@@ -343,6 +371,20 @@ func (s *Store) CompleteNext(ctx context.Context, o Outcome, batch int, lease ti
 			due, o.Conversation, o.Direction, now, failures, laneErr, o.Conversation, o.Direction); err != nil {
 			return fmt.Errorf("store: release lane: %w", err)
 		}
+		if !claim || batch <= 0 {
+			return nil
+		}
+		max := Budget{Inbound: 1}
+		if o.Direction == normalize.Outbound {
+			max = Budget{Outbound: 1}
+		}
+		lanes, err := s.claimIn(ctx, tx, o.Owner, max, batch, lease, now)
+		if err != nil || len(lanes) == 0 {
+			return err
+		}
+		// The attempts the claim counted must be on disk before they are made.
+		tx.mustSync()
+		next, ok = lanes[0], true
 		return nil
 	})
 	if err != nil {

@@ -92,6 +92,7 @@ func RunStore(t *testing.T, open func(t *testing.T, now func() time.Time) Store)
 		{"IntakeHandsOverClaimableLanes", storeIntakeHandoff},
 		{"IntakeHandoffWithinBudget", storeIntakeHandoffBudget},
 		{"CompleteNextGoesOnWithTheLease", storeCompleteNext},
+		{"CompleteClaimTakesTheLaneDueLongest", storeCompleteClaim},
 		{"RetryAtDefersLane", storeRetryAt},
 		{"DeadLetterThenReplay", storeDeadLetter},
 		{"ReplayedAfterQueued", storeReplayOrder},

@@ -132,6 +132,56 @@ func storeCompleteNext(t *testing.T, f *storeFixture) {
 	require.ErrorIs(t, err, store.ErrLeaseLost, "a stale worker cannot go on with the lane")
 }
 
+// A worker that lanes wait behind releases its lane and may take the one due longest in the
+// same transaction: another conversation's that came due first, then its own again, then
+// nothing. The lane it takes is leased to it as a claim leases, and counts the hand-out. A
+// store that takes none (PostgreSQL) releases the lane as Complete does, and a claim then
+// finds the lanes in the order they came due.
+func storeCompleteClaim(t *testing.T, f *storeFixture) {
+	const lease = time.Second
+	f.withTicket("p1")
+	f.withTicket("p2")
+	f.intake(inbound(chanA, "p1", "a1", "one"), inbound(chanA, "p1", "a2", "two"))
+	a := f.claimOne(owner1, 1)
+	f.clk.Advance(time.Millisecond)
+	b := f.intake(inbound(chanA, "p2", "b1", "three"))
+	f.clk.Advance(time.Millisecond)
+
+	complete := func(lane store.Lane) (store.Lane, bool) {
+		t.Helper()
+		o := store.Outcome{Conversation: lane.Conversation.ID, Direction: lane.Direction, Owner: owner1, Token: lane.Token, Target: deskA}
+		for _, p := range lane.Pending {
+			o.Delivered = append(o.Delivered, store.Delivered{Seq: p.Seq, ID: p.Message.ID, TargetID: normalize.ExternalID(unique("desk"))})
+		}
+		next, ok, err := f.st.CompleteClaim(f.ctx, o, 10, lease)
+		require.NoError(t, err, "CompleteClaim()")
+		return next, ok
+	}
+	next, ok := complete(a)
+	if !ok {
+		lanes := f.claim(owner2, 10)
+		require.Len(t, lanes, 2, "both lanes are due")
+		require.Equal(t, acceptedIDs(b), pendingIDs(lanes[0]), "p2's lane came due before p1's was released with a message left")
+		require.Equal(t, a.Conversation.ID, lanes[1].Conversation.ID)
+		return
+	}
+	require.Equal(t, acceptedIDs(b), pendingIDs(next), "p2's lane came due before p1's was released with a message left")
+	require.Equal(t, 1, next.Pending[0].Attempt, "the hand-out counts")
+
+	f.clk.Advance(time.Millisecond)
+	own, ok := complete(next)
+	require.True(t, ok)
+	require.Equal(t, a.Conversation.ID, own.Conversation.ID, "then p1's own lane, its message left")
+	require.Len(t, own.Pending, 1)
+	f.clk.Advance(lease / 2)
+	require.Empty(t, f.claim(owner2, 10), "leased to the worker from the completion on")
+
+	_, ok = complete(own)
+	require.False(t, ok, "nothing is due")
+	f.requireNothingDue(owner2)
+	require.True(t, f.nextDue().IsZero(), "every lane is idle")
+}
+
 func (f *storeFixture) completeNext(lane store.Lane, batch int, lease time.Duration) (store.Lane, bool) {
 	f.t.Helper()
 	o := store.Outcome{Conversation: lane.Conversation.ID, Direction: lane.Direction, Owner: owner1, Token: lane.Token, Target: deskA}
