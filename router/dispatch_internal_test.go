@@ -51,12 +51,7 @@ func TestLanesHandedOverAfterStopAreLetGo(t *testing.T) {
 // the new token, instead of giving its delivery up as another worker's (and the lane being
 // posted again).
 func TestRefusedWorkerWaitsForTheClaimInFlight(t *testing.T) {
-	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "gw.db"), store.Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
-	r := New(st, nil, nil, Rules{Default: "desk"}, Options{Workers: 2}, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	d := newDispatcher(r, ctx)
+	d := newTestDispatcher(t, 2)
 	k := laneKey{"c1", normalize.Inbound}
 	held := &lease{mu: &d.mu, claims: &d.claiming, token: 1}
 	d.busy[k] = held // a worker is on the lane, its lease lapsed during a slow delivery
@@ -81,12 +76,7 @@ func TestRefusedWorkerWaitsForTheClaimInFlight(t *testing.T) {
 // still on that lane (its lease lapsed), which then gets the new lease as from a claim, or Run
 // stopped.
 func TestWorkerMovesToTheLaneItsRecordTook(t *testing.T) {
-	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "gw.db"), store.Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
-	r := New(st, nil, nil, Rules{Default: "desk"}, Options{Workers: 2}, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	d := newDispatcher(r, ctx)
+	d := newTestDispatcher(t, 2)
 	lane := func(conv normalize.ConversationID, token int64) store.Lane {
 		return store.Lane{Conversation: normalize.Conversation{ID: conv}, Direction: normalize.Inbound, Token: token}
 	}
@@ -115,4 +105,14 @@ func TestWorkerMovesToTheLaneItsRecordTook(t *testing.T) {
 	require.Nil(t, d.moveTo(b, store.Outcome{}, lane("c", 9)), "no worker goes on once Run stopped")
 	d.mu.Unlock()
 	require.NotContains(t, d.busy, laneKey{"c", normalize.Inbound})
+}
+
+// newTestDispatcher returns a dispatcher of a router with workers on a fresh store, not running.
+func newTestDispatcher(t *testing.T, workers int) *dispatcher {
+	ctx := context.Background()
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "gw.db"), store.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	r := New(st, nil, nil, Rules{Default: "desk"}, Options{Workers: workers}, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return newDispatcher(r, ctx)
 }

@@ -92,20 +92,7 @@ func TestNextCommitRunsWhileTheLogSyncs(t *testing.T) {
 	st, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "gw.db"), Options{})
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
-	real := st.writer.syncWAL
-	syncing, release := make(chan struct{}), make(chan struct{})
-	var releaseOnce sync.Once
-	open := func() { releaseOnce.Do(func() { close(release) }) }
-	t.Cleanup(open) // before Close, which waits for the sync, when the test fails early
-	first := true
-	st.writer.syncWAL = func() error {
-		if first {
-			first = false
-			close(syncing)
-			<-release
-		}
-		return real()
-	}
+	syncing, open := holdFirstSync(t, st, nil)
 	durable := make(chan error, 1)
 	go func() {
 		durable <- st.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
@@ -157,21 +144,7 @@ func TestFailedSyncFailsEveryCommitUntilARestart(t *testing.T) {
 			st.Close()
 		}
 	})
-	real := st.writer.syncWAL
-	syncing, release := make(chan struct{}), make(chan struct{})
-	var releaseOnce sync.Once
-	open := func() { releaseOnce.Do(func() { close(release) }) }
-	t.Cleanup(open)
-	first := true
-	st.writer.syncWAL = func() error {
-		if first {
-			first = false
-			close(syncing)
-			<-release
-			return errors.New("EIO")
-		}
-		return real()
-	}
+	syncing, open := holdFirstSync(t, st, errors.New("EIO"))
 	insert := func(key string) func(ctx context.Context, tx *wtx) error {
 		return func(ctx context.Context, tx *wtx) error {
 			_, err := tx.ExecContext(ctx, `INSERT INTO cursors (instance, key, value, updated_at) VALUES ('a', ?, 'v', 0)`, key)
@@ -202,4 +175,28 @@ func TestFailedSyncFailsEveryCommitUntilARestart(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
 	require.NoError(t, st.writer.do(ctx, insert("k4")), "a restarted store writes again")
+}
+
+// holdFirstSync holds the store's next sync of the log until open is called, and then has it
+// fail with err, or sync. syncing is closed once the sync is held. open is called on cleanup,
+// before Close, which waits for the sync, when a test fails early.
+func holdFirstSync(t *testing.T, st *Store, err error) (syncing <-chan struct{}, open func()) {
+	real := st.writer.syncWAL
+	held, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	open = func() { once.Do(func() { close(release) }) }
+	t.Cleanup(open)
+	first := true
+	st.writer.syncWAL = func() error {
+		if first {
+			first = false
+			close(held)
+			<-release
+			if err != nil {
+				return err
+			}
+		}
+		return real()
+	}
+	return held, open
 }
