@@ -164,21 +164,33 @@ func (d *dispatcher) start(lanes []store.Lane, how string) {
 	for _, lane := range lanes {
 		d.r.m.lanesTaken.WithLabelValues(how).Inc()
 		k := laneKey{lane.Conversation.ID, lane.Direction}
-		if held, ok := d.busy[k]; ok {
-			// Either our own lease lapsed during a slow delivery, or the worker recorded its
-			// outcome just before this claim and has not returned yet. The worker is this
-			// router's, so the new lease is its to present.
-			held.token = lane.Token
-			d.again[k] = lane
-			continue
+		if !d.passOn(k, lane) {
+			d.spawn(k, lane)
 		}
-		d.spawn(k, lane)
 	}
+}
+
+// passOn gives lane, claimed again, to this router's worker still on it, if any: either its
+// own lease lapsed during a slow delivery, or it recorded its outcome just before this claim
+// and has not returned yet. The worker is this router's, so the new lease is its to present.
+// The caller holds mu.
+func (d *dispatcher) passOn(k laneKey, lane store.Lane) bool {
+	held, ok := d.busy[k]
+	if ok {
+		held.token = lane.Token
+		d.again[k] = lane
+	}
+	return ok
+}
+
+// newLease is a worker's hold on a lane claimed with token.
+func (d *dispatcher) newLease(token int64) *lease {
+	return &lease{mu: &d.mu, claims: &d.claiming, token: token}
 }
 
 // spawn starts a worker on lane. The caller holds mu.
 func (d *dispatcher) spawn(k laneKey, lane store.Lane) {
-	held := &lease{mu: &d.mu, claims: &d.claiming, token: lane.Token}
+	held := d.newLease(lane.Token)
 	d.busy[k] = held
 	d.wg.Add(1)
 	go d.work(k, lane, held)
@@ -274,17 +286,10 @@ func (d *dispatcher) moveTo(k laneKey, o store.Outcome, next store.Lane) *lease 
 		d.spawn(k, again)
 	}
 	nk := laneKey{next.Conversation.ID, next.Direction}
-	if !d.running.Load() {
+	if !d.running.Load() || d.passOn(nk, next) {
 		return nil
 	}
-	if held, busy := d.busy[nk]; busy {
-		// This router's own worker is still on next (its lease lapsed during a slow
-		// delivery): the new lease passes to it, as a claim's does (start).
-		held.token = next.Token
-		d.again[nk] = next
-		return nil
-	}
-	held := &lease{mu: &d.mu, claims: &d.claiming, token: next.Token}
+	held := d.newLease(next.Token)
 	d.busy[nk] = held
 	return held
 }

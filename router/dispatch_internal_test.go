@@ -53,7 +53,7 @@ func TestLanesHandedOverAfterStopAreLetGo(t *testing.T) {
 func TestRefusedWorkerWaitsForTheClaimInFlight(t *testing.T) {
 	d := newTestDispatcher(t, 2)
 	k := laneKey{"c1", normalize.Inbound}
-	held := &lease{mu: &d.mu, claims: &d.claiming, token: 1}
+	held := d.newLease(1)
 	d.busy[k] = held // a worker is on the lane, its lease lapsed during a slow delivery
 
 	reserved := d.reserve()
@@ -81,7 +81,7 @@ func TestWorkerMovesToTheLaneItsRecordTook(t *testing.T) {
 		return store.Lane{Conversation: normalize.Conversation{ID: conv}, Direction: normalize.Inbound, Token: token}
 	}
 	a, b := laneKey{"a", normalize.Inbound}, laneKey{"b", normalize.Inbound}
-	d.busy[a] = &lease{mu: &d.mu, claims: &d.claiming, token: 1}
+	d.busy[a] = d.newLease(1)
 
 	d.mu.Lock()
 	held := d.moveTo(a, store.Outcome{}, lane("b", 7))
@@ -90,7 +90,7 @@ func TestWorkerMovesToTheLaneItsRecordTook(t *testing.T) {
 	require.Equal(t, int64(7), held.current())
 	require.Equal(t, map[laneKey]*lease{b: held}, d.busy, "the worker is on b now, and a is free")
 
-	other := &lease{mu: &d.mu, claims: &d.claiming, token: 2}
+	other := d.newLease(2)
 	d.busy[a] = other // another worker of this router is still on a, its lease lapsed
 	d.mu.Lock()
 	require.Nil(t, d.moveTo(b, store.Outcome{}, lane("a", 8)), "the worker on b ends")
@@ -100,7 +100,7 @@ func TestWorkerMovesToTheLaneItsRecordTook(t *testing.T) {
 	require.NotContains(t, d.busy, b)
 
 	d.stop()
-	d.busy[b] = &lease{mu: &d.mu, claims: &d.claiming, token: 3}
+	d.busy[b] = d.newLease(3)
 	d.mu.Lock()
 	require.Nil(t, d.moveTo(b, store.Outcome{}, lane("c", 9)), "no worker goes on once Run stopped")
 	d.mu.Unlock()

@@ -276,9 +276,11 @@ func (r *Router) Run(ctx context.Context) error {
 	for ctx.Err() == nil {
 		free := d.reserve()
 		var claimed store.Budget
+		var lanes []store.Lane
 		failed := false
 		if free.Inbound > 0 || free.Outbound > 0 {
-			lanes, err := r.store.Claim(ctx, r.owner, free, r.opts.BatchSize, r.opts.Lease)
+			var err error
+			lanes, err = r.store.Claim(ctx, r.owner, free, r.opts.BatchSize, r.opts.Lease)
 			if err != nil && ctx.Err() == nil {
 				r.log.Error("claim due conversations", "err", err)
 			}
@@ -290,10 +292,8 @@ func (r *Router) Run(ctx context.Context) error {
 					claimed.Outbound++
 				}
 			}
-			d.claimed(free, lanes)
-		} else {
-			d.claimed(free, nil)
 		}
+		d.claimed(free, lanes)
 		inFull := free.Inbound > 0 && claimed.Inbound == free.Inbound
 		outFull := free.Outbound > 0 && claimed.Outbound == free.Outbound
 		if inFull || outFull {
@@ -376,9 +376,10 @@ func claimedBefore(claim store.Lane, o store.Outcome) bool {
 }
 
 // deliverLane hands one claimed lane to its target, records the outcome and returns it, and,
-// when goOn (asked as the outcome is recorded) and the record handed out the lane's next
-// messages under the same lease, those (more). The lane stays busy until the record is done: a claim that found its lease lapsed
-// must not start a second worker posting the same messages while this one records them.
+// when the record handed out more (as then, asked as the outcome is recorded, chose: the
+// lane's next messages, or the lane due longest), that lane (more). The lane stays busy until
+// the record is done: a claim that found its lease lapsed must not start a second worker
+// posting the same messages while this one records them.
 func (r *Router) deliverLane(ctx context.Context, lane store.Lane, held *lease, then func() nextStep) (o store.Outcome, next store.Lane, more bool) {
 	deliverCtx, giveUp := context.WithCancelCause(ctx)
 	defer giveUp(nil)

@@ -53,8 +53,8 @@ type writer struct {
 	syncerDone chan struct{}
 	// log takes the syncer's failure.
 	log *slog.Logger
-	// broken holds the syncer's failure once a sync failed; Ping reports it, so that the
-	// gateway stops being ready and gets restarted.
+	// broken holds the first failed sync's error, which every later commit and Ping report,
+	// so that the gateway stops being ready and gets restarted.
 	broken atomic.Pointer[error]
 	// committed, when set, is called after each commit, on the writer's goroutine: SQLite's
 	// checkpointer learns that the log grew.
@@ -124,12 +124,6 @@ func (w *writer) syncBy(sync func() error, log *slog.Logger) {
 func (w *writer) syncer() {
 	defer close(w.syncerDone)
 	var round []committedOps
-	// failed is the first sync's failure. Every commit after it fails too: after a failed
-	// fsync Linux may have dropped the pages it could not write and report the next sync
-	// clean, and a later commit's frames follow the lost ones in the log, where recovery
-	// stops at the first bad frame. Only a restart (and SQLite's recovery of the log) makes
-	// the store trustworthy again; until then no caller is told its write is durable.
-	var failed error
 	for c := range w.toSync {
 		round = append(round[:0], c)
 	gather:
@@ -144,13 +138,22 @@ func (w *writer) syncer() {
 				break gather
 			}
 		}
-		if failed == nil && slices.ContainsFunc(round, func(c committedOps) bool { return c.sync }) {
+		// After the first failed sync every commit fails too: Linux may have dropped the pages
+		// it could not write and report the next sync clean, and a later commit's frames
+		// follow the lost ones in the log, where recovery stops at the first bad frame. Only a
+		// restart (and SQLite's recovery of the log) makes the store trustworthy again; until
+		// then no caller is told its write is durable.
+		if w.broken.Load() == nil && slices.ContainsFunc(round, func(c committedOps) bool { return c.sync }) {
 			// Every commit of the round was made before this sync started: it covers them all.
 			if err := w.syncWAL(); err != nil {
-				failed = fmt.Errorf("store: sync the write-ahead log: %w (no write is taken as durable until the gateway restarts)", err)
+				failed := fmt.Errorf("store: sync the write-ahead log: %w (no write is taken as durable until the gateway restarts)", err)
 				w.broken.Store(&failed)
 				w.log.Error("store: the write-ahead log could not be synced; every write fails until the gateway restarts", "err", err)
 			}
+		}
+		var failed error
+		if p := w.broken.Load(); p != nil {
+			failed = *p
 		}
 		for _, c := range round {
 			c.answer(failed)
