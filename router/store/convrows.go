@@ -56,8 +56,8 @@ func (k knownConversations) take(channel normalize.InstanceName, address normali
 // readConversations reads (and on PostgreSQL locks) the conversations of the new inbound
 // messages of msgs in a statement per chunk, when they are several: a getUpdates answer
 // spreads over dozens of chats, and a read per message was a round trip each on PostgreSQL
-// (issue 16). PostgreSQL locks the rows in the order of its join, sorted by (channel,
-// address), so two calls never lock each other's rows in opposite orders.
+// (issue 16). PostgreSQL locks the rows sorted by (channel, address), so two calls never lock
+// each other's rows in opposite orders.
 func (s *Store) readConversations(ctx context.Context, tx *wtx, msgs []normalize.Message, fresh []bool) (knownConversations, error) {
 	var keys []chanAddr
 	known := knownConversations{}
@@ -72,23 +72,23 @@ func (s *Store) readConversations(ctx context.Context, tx *wtx, msgs []normalize
 	if len(keys) < 2 {
 		return nil, nil // one is read where it is taken in, as before
 	}
-	for rest := keys; len(rest) > 0; {
-		n := chunkOf(len(rest), markChunk)
-		args := make([]any, 0, 2*n)
-		for _, k := range rest[:n] {
-			args = append(args, k.channel, k.address)
-		}
-		rest = rest[n:]
-		if err := s.readConversationChunk(ctx, tx, n, args, known); err != nil {
-			return nil, err
-		}
+	args := make([]any, 0, 2*len(keys))
+	for _, k := range keys {
+		args = append(args, string(k.channel), string(k.address))
+	}
+	// No conversation is on channel "".
+	err := s.d.eachValues([]string{"TEXT", "TEXT"}, args, markChunk, []any{"", ""}, func(source string, args []any) error {
+		return s.readConversationChunk(ctx, tx, source, args, known)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return known, nil
 }
 
-func (s *Store) readConversationChunk(ctx context.Context, tx *wtx, n int, args []any, known knownConversations) error {
+func (s *Store) readConversationChunk(ctx context.Context, tx *wtx, source string, args []any, known knownConversations) error {
 	rows, err := tx.QueryContext(ctx, `SELECT channel, address, `+convRowColumns+` FROM conversations
-		WHERE (channel, address) IN (VALUES `+rowsOf(n, `(?, ?)`)+`)`+s.d.lockRow, args...)
+		WHERE (channel, address) IN (`+source+`) ORDER BY channel, address`+s.d.lockRow, args...)
 	if err != nil {
 		return fmt.Errorf("store: find conversations: %w", err)
 	}

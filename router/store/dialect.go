@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"io/fs"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,11 +46,16 @@ type dialect struct {
 	// asyncCommit, run in a transaction before its commit, lets the commit return before the
 	// database flushed it when nothing in it must survive a power loss (writer.doLazy).
 	asyncCommit string
+	// arrays makes a statement of many rows bind one array per column and unnest them, all
+	// rows in one statement, instead of binding each value, a chunk of rows per statement
+	// (see eachChunk).
+	arrays bool
 	// retryable reports whether a failed transaction may be run again as a whole: the
 	// database aborted it to break a deadlock or a serialization conflict with another replica.
 	retryable func(error) bool
 
 	rewritten sync.Map // query -> the query in this dialect
+	unnested  sync.Map // column types -> their unnest row source
 }
 
 // sql returns query in the dialect's terms.
@@ -72,6 +80,133 @@ func (d *dialect) sql(query string) string {
 	q := b.String()
 	d.rewritten.Store(query, q)
 	return q
+}
+
+// eachChunk calls fn with the rows of vals (len(types) values per row, types their SQL types)
+// as a row source, a query whose columns are named column1, column2, ..., with its arguments:
+// `VALUES (?, ?), (?, ?)` on SQLite, at most most rows a call, and on a dialect with arrays
+// `SELECT * FROM unnest(CAST(? AS TEXT[]), ...)`, all rows in one call. Each statement on
+// PostgreSQL costs the server about 60 µs of CPU beyond its work, a wake-up and a round trip:
+// 10,000 one-row updates took 0.70 s of its CPU, as 1,000 ten-row arrays 0.12 s (issue 16).
+// SQLite has no round trip, and keeps one prepared statement per chunk size.
+func (d *dialect) eachChunk(types []string, vals []any, most int, fn func(source string, args []any) error) error {
+	cols := len(types)
+	if d.arrays && len(vals) > 0 {
+		args := make([]any, cols)
+		for c, typ := range types {
+			col, err := arrayOf(typ, vals, c, cols)
+			if err != nil {
+				return err
+			}
+			args[c] = col
+		}
+		return fn(d.unnest(types), args)
+	}
+	for len(vals) > 0 {
+		n := chunkOf(len(vals)/cols, most)
+		if err := fn("VALUES "+rowsOf(n, "("+strings.TrimSuffix(strings.Repeat("?, ", cols), ", ")+")"), vals[:n*cols]); err != nil {
+			return err
+		}
+		vals = vals[n*cols:]
+	}
+	return nil
+}
+
+// eachValues is eachChunk with VALUES on every dialect, for a statement that joins its rows
+// with a table that grows: PostgreSQL plans a join with an array of unknown length as one
+// with 10 rows, and while the table is small a hash join over a scan of the whole table; the
+// plan is cached per connection, and kept while the table grows (a 20,000-message burst on
+// a fresh database spent more of the server's CPU than one statement per chunk). A chunk
+// takes up to most rows (a power of two), and pad, a row that matches nothing, fills it up to
+// the next power of two: one statement instead of one per bit of the count, and still only
+// one prepared statement per power of two.
+func (d *dialect) eachValues(types []string, vals []any, most int, pad []any, fn func(source string, args []any) error) error {
+	cols := len(types)
+	ph := make([]string, cols)
+	for i, typ := range types {
+		ph[i] = "?"
+		if d.numbered {
+			// PostgreSQL infers no types for parameters in VALUES.
+			ph[i] = "CAST(? AS " + typ + ")"
+		}
+	}
+	row := "(" + strings.Join(ph, ", ") + ")"
+	for len(vals) > 0 {
+		rows := min(len(vals)/cols, most)
+		n := chunkOf(rows, most)
+		args := vals[:n*cols]
+		if n < rows {
+			n *= 2
+			args = slices.Concat(vals[:rows*cols], slices.Repeat(pad, n-rows))
+		}
+		if err := fn("VALUES "+rowsOf(n, row), args); err != nil {
+			return err
+		}
+		vals = vals[rows*cols:]
+	}
+	return nil
+}
+
+// unnest is the row source of arrays of types, with the column names VALUES gives.
+func (d *dialect) unnest(types []string) string {
+	key := strings.Join(types, ",")
+	if q, ok := d.unnested.Load(key); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.WriteString("SELECT * FROM unnest(")
+	for i, typ := range types {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("CAST(? AS " + typ + "[])")
+	}
+	b.WriteString(") AS v(")
+	for i := range types {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("column" + strconv.Itoa(i+1))
+	}
+	b.WriteString(")")
+	d.unnested.Store(key, b.String())
+	return b.String()
+}
+
+// arrayOf is column c of the rows in vals (cols values each) as an array of typ: TEXT takes
+// strings, the store's string types and JSON bytes, BIGINT takes int64.
+func arrayOf(typ string, vals []any, c, cols int) (any, error) {
+	n := len(vals) / cols
+	switch typ {
+	case "TEXT":
+		col := make([]string, n)
+		for i := range col {
+			switch v := vals[i*cols+c].(type) {
+			case string:
+				col[i] = v
+			case []byte:
+				col[i] = string(v)
+			default:
+				rv := reflect.ValueOf(v)
+				if rv.Kind() != reflect.String {
+					return nil, fmt.Errorf("store: %T in a TEXT column", v)
+				}
+				col[i] = rv.String()
+			}
+		}
+		return col, nil
+	case "BIGINT":
+		col := make([]int64, n)
+		for i := range col {
+			v, ok := vals[i*cols+c].(int64)
+			if !ok {
+				return nil, fmt.Errorf("store: %T in a BIGINT column", vals[i*cols+c])
+			}
+			col[i] = v
+		}
+		return col, nil
+	}
+	return nil, fmt.Errorf("store: no arrays of %s", typ)
 }
 
 // reader runs the store's reads on a pool of connections, in the dialect's terms.

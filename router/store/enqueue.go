@@ -29,12 +29,12 @@ type laneKey struct {
 type intakeBatch struct {
 	due   map[laneKey]struct{}
 	lanes []laneKey // the lanes to make due before rows are inserted
-	rows  []any     // the message rows not inserted yet, messageColumns values each
+	rows  []any     // the message rows not inserted yet, a value for each of messageTypes
 	now   int64
 }
 
-// messageColumns are the values of a queued message's row, as intakeBatch keeps them.
-const messageColumns = 6
+// messageTypes are the SQL types of a queued message's row, as intakeBatch keeps its values.
+var messageTypes = []string{"TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT"}
 
 // messageChunk bounds the rows of one insert; SQLite keeps a prepared statement for each
 // chunk size (1, 2, 4, 8, 16).
@@ -62,7 +62,7 @@ func (b *intakeBatch) enqueue(ctx context.Context, tx *wtx, m normalize.Message,
 		if err != nil {
 			return err
 		}
-		b.rows = append(b.rows, m.ID, m.Conversation, m.Direction, normalize.StateQueued, body, now)
+		b.rows = append(b.rows, string(m.ID), string(m.Conversation), string(m.Direction), string(normalize.StateQueued), body, now)
 		b.now = now
 	}
 	b.due[k] = struct{}{}
@@ -76,14 +76,14 @@ func (b *intakeBatch) flush(ctx context.Context, tx *wtx) error {
 		return err
 	}
 	b.lanes = b.lanes[:0]
-	for len(b.rows) > 0 {
-		n := chunkOf(len(b.rows)/messageColumns, messageChunk)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, conversation_id, direction, state, body, created_at) VALUES `+
-			rowsOf(n, `(?, ?, ?, ?, ?, ?)`), b.rows[:n*messageColumns]...); err != nil {
-			return fmt.Errorf("store: insert messages: %w", err)
-		}
-		b.rows = b.rows[n*messageColumns:]
+	err := tx.w.d.eachChunk(messageTypes, b.rows, messageChunk, func(source string, args []any) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO messages (id, conversation_id, direction, state, body, created_at) `+source, args...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: insert messages: %w", err)
 	}
+	b.rows = b.rows[:0]
 	return nil
 }
 
@@ -139,17 +139,17 @@ func makeLanesDue(ctx context.Context, tx *wtx, lanes []laneKey, now int64) erro
 	slices.SortFunc(lanes, func(a, b laneKey) int {
 		return cmp.Or(cmp.Compare(a.conv, b.conv), cmp.Compare(a.dir, b.dir))
 	})
-	for rest := lanes; len(rest) > 0; {
-		n := chunkOf(len(rest), messageChunk)
-		args := make([]any, 0, 3*n)
-		for _, k := range rest[:n] {
-			args = append(args, k.conv, k.dir, now)
-		}
-		rest = rest[n:]
-		if _, err := tx.ExecContext(ctx, `INSERT INTO lanes (conversation_id, direction, due_at) VALUES `+rowsOf(n, `(?, ?, ?)`)+`
-			ON CONFLICT (conversation_id, direction) DO UPDATE SET due_at = COALESCE(lanes.due_at, excluded.due_at)`, args...); err != nil {
-			return fmt.Errorf("store: enqueue: %w", err)
-		}
+	args := make([]any, 0, 3*len(lanes))
+	for _, k := range lanes {
+		args = append(args, string(k.conv), string(k.dir), now)
+	}
+	err := tx.w.d.eachChunk([]string{"TEXT", "TEXT", "BIGINT"}, args, messageChunk, func(source string, args []any) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO lanes (conversation_id, direction, due_at) `+source+`
+			ON CONFLICT (conversation_id, direction) DO UPDATE SET due_at = COALESCE(lanes.due_at, excluded.due_at)`, args...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: enqueue: %w", err)
 	}
 	return nil
 }

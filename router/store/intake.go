@@ -190,33 +190,29 @@ func recordExternalIDs(ctx context.Context, tx *wtx, msgs []normalize.Message) (
 		ext      normalize.ExternalID
 	}
 	recorded := make(map[key]normalize.MessageID, len(msgs))
-	for rest := msgs; len(rest) > 0; {
-		n := chunkOf(len(rest), markChunk)
-		args := make([]any, 0, 3*n)
-		for _, m := range rest[:n] {
-			args = append(args, m.Source, m.ExternalID, m.ID)
-		}
-		rest = rest[n:]
-		rows, err := tx.QueryContext(ctx, `INSERT INTO external_ids (instance, external_id, message_id) VALUES `+rowsOf(n, `(?, ?, ?)`)+`
+	vals := make([]any, 0, 3*len(msgs))
+	for _, m := range msgs {
+		vals = append(vals, string(m.Source), string(m.ExternalID), string(m.ID))
+	}
+	err := tx.w.d.eachChunk([]string{"TEXT", "TEXT", "TEXT"}, vals, markChunk, func(source string, args []any) error {
+		rows, err := tx.QueryContext(ctx, `INSERT INTO external_ids (instance, external_id, message_id) `+source+`
 			ON CONFLICT DO NOTHING RETURNING instance, external_id, message_id`, args...)
 		if err != nil {
-			return nil, fmt.Errorf("store: record external IDs: %w", err)
+			return err
 		}
+		defer rows.Close()
 		for rows.Next() {
 			var k key
 			var id normalize.MessageID
 			if err := rows.Scan(&k.instance, &k.ext, &id); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("store: record external IDs: %w", err)
+				return err
 			}
 			recorded[k] = id
 		}
-		if err := rows.Close(); err != nil {
-			return nil, fmt.Errorf("store: record external IDs: %w", err)
-		}
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("store: record external IDs: %w", err)
-		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: record external IDs: %w", err)
 	}
 	for i, m := range msgs {
 		fresh[i] = recorded[key{m.Source, m.ExternalID}] == m.ID

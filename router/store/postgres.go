@@ -30,7 +30,7 @@ func postgresDialect() *dialect {
 	if err != nil {
 		panic(err) // the embedded directory is there, or the package does not compile
 	}
-	return &dialect{name: "postgres", migrations: migrations, numbered: true, writers: pgWriters, opAlone: true,
+	return &dialect{name: "postgres", migrations: migrations, numbered: true, writers: pgWriters, opAlone: true, arrays: true,
 		skipLocked:     " FOR UPDATE SKIP LOCKED",
 		lockRow:        " FOR UPDATE",
 		asyncCommit:    "SET LOCAL synchronous_commit TO OFF",

@@ -398,41 +398,37 @@ func (s *Store) complete(ctx context.Context, o Outcome, batch int, lease time.D
 const markChunk = 64
 
 // markDelivered records the messages a target accepted and their target IDs, a chunk of
-// messages per statement rather than two statements per message: an inbound lane's batch
-// (up to delivery.batch_size messages) was twice as many statements in the writer, and on
-// PostgreSQL as many round trips while the lane's lock is held (issue 16).
+// messages per statement (on PostgreSQL all of them) rather than two statements per message:
+// an inbound lane's batch (up to delivery.batch_size messages) was twice as many statements
+// in the writer, and on PostgreSQL as many round trips while the lane's lock is held
+// (issue 16).
 func markDelivered(ctx context.Context, tx *wtx, target normalize.InstanceName, delivered []Delivered, now int64) error {
-	for len(delivered) > 0 {
-		n := chunkOf(len(delivered), markChunk)
-		chunk := delivered[:n]
-		delivered = delivered[n:]
-		// A receipt may have arrived before this record (see MarkState): keep its state.
-		// VALUES names its columns column1, column2 in both databases; the casts give
-		// PostgreSQL their types.
-		args := make([]any, 0, 2+2*len(chunk))
-		args = append(args, normalize.StateSent, now)
-		for _, d := range chunk {
-			args = append(args, d.Seq, d.TargetID)
+	rows := make([]any, 0, 2*len(delivered))
+	ids := make([]any, 0, 3*len(delivered))
+	for _, d := range delivered {
+		rows = append(rows, d.Seq, string(d.TargetID))
+		if d.TargetID != "" {
+			ids = append(ids, string(target), string(d.TargetID), string(d.ID))
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE messages SET state = CASE WHEN state = 'queued' THEN ? ELSE state END,
+	}
+	// A receipt may have arrived before this record (see MarkState): keep its state.
+	// Seq 0 is no message's: a seq counts from 1.
+	err := tx.w.d.eachValues([]string{"BIGINT", "TEXT"}, rows, markChunk, []any{int64(0), ""}, func(source string, args []any) error {
+		_, err := tx.ExecContext(ctx, `UPDATE messages SET state = CASE WHEN state = 'queued' THEN ? ELSE state END,
 			target_id = v.column2, delivered_at = ?, last_error = ''
-			FROM (VALUES `+rowsOf(len(chunk), `(CAST(? AS BIGINT), CAST(? AS TEXT))`)+`) AS v
-			WHERE messages.seq = v.column1 AND messages.state IN ('queued', 'delivered', 'read')`, args...); err != nil {
-			return fmt.Errorf("store: mark delivered: %w", err)
-		}
-		args = args[:0]
-		for _, d := range chunk {
-			if d.TargetID != "" {
-				args = append(args, target, d.TargetID, d.ID)
-			}
-		}
-		if len(args) == 0 {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO external_ids (instance, external_id, message_id) VALUES `+
-			rowsOf(len(args)/3, `(?, ?, ?)`)+` ON CONFLICT DO NOTHING`, args...); err != nil {
-			return fmt.Errorf("store: record target ID: %w", err)
-		}
+			FROM (`+source+`) AS v
+			WHERE messages.seq = v.column1 AND messages.state IN ('queued', 'delivered', 'read')`, append([]any{string(normalize.StateSent), now}, args...)...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: mark delivered: %w", err)
+	}
+	err = tx.w.d.eachChunk([]string{"TEXT", "TEXT", "TEXT"}, ids, markChunk, func(source string, args []any) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO external_ids (instance, external_id, message_id) `+source+` ON CONFLICT DO NOTHING`, args...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: record target ID: %w", err)
 	}
 	return nil
 }
