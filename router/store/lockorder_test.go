@@ -170,3 +170,62 @@ func TestTicketCompletionAndIntakeTakeLocksInOneOrder(t *testing.T) {
 		})
 	}
 }
+
+// A completion that waits for its lane's lock, held by an intake enqueuing on the lane, sees
+// that intake's message when it releases the lane, and leaves the lane due. On PostgreSQL a
+// statement reads with the snapshot it started with: a release that checked the lease itself
+// (taking the lane's lock last, to hold it for less time) looked for messages left before its
+// wait, and idled the lane with a message queued that nothing would hand out again. Found in
+// issue 16 by TestTwoReplicasDeliverInOrderWithOneTicket, once in a while; this fails each time.
+func TestReleaseAfterWaitingForAnIntakeSeesItsMessage(t *testing.T) {
+	ctx := t.Context()
+	st, err := OpenPostgres(ctx, pgtest.DSN(t), Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	assess := func(normalize.Message) Assessment { return Assessment{Helpdesk: "desk"} }
+	msg := func(n int) normalize.Message {
+		return normalize.Message{Direction: normalize.Inbound, Source: "chat", Channel: "chat", ChannelKind: normalize.KindLoopback,
+			Address: "player", ExternalID: normalize.ExternalID(fmt.Sprintf("m%d", n)),
+			Author: normalize.Author{Role: normalize.RolePlayer}, Text: "hello"}
+	}
+	_, err = st.Intake(ctx, []normalize.Message{msg(1)}, assess)
+	require.NoError(t, err)
+	claimed, err := st.Claim(ctx, "worker", Budget{Inbound: 1}, 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, claimed, 1)
+	lane := claimed[0]
+	require.Len(t, lane.Pending, 1)
+
+	// An intake of the lane's next message, open, with the lane made due (and locked) as
+	// intake makes it.
+	sqlTx, err := st.write.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { sqlTx.Rollback() })
+	intake := &wtx{Tx: sqlTx, w: st.writer}
+	next := msg(2)
+	next.ID, next.Conversation = normalize.NewMessageID(), lane.Conversation.ID
+	require.NoError(t, enqueue(ctx, intake, next, millis(time.Now())))
+	var xid string
+	require.NoError(t, sqlTx.QueryRowContext(ctx, `SELECT pg_current_xact_id()::text`).Scan(&xid))
+
+	p := lane.Pending[0]
+	completed := make(chan error, 1)
+	go func() {
+		completed <- st.Complete(ctx, Outcome{Conversation: lane.Conversation.ID, Direction: lane.Direction, Owner: "worker",
+			Token: lane.Token, Target: "desk", Delivered: []Delivered{{Seq: p.Seq, ID: p.Message.ID, TargetID: "t1"}}})
+	}()
+	require.Eventually(t, func() bool {
+		var waiting bool
+		err := st.write.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks
+			WHERE locktype = 'transactionid' AND NOT granted AND transactionid::text = $1)`, xid).Scan(&waiting)
+		return err == nil && waiting
+	}, 10*time.Second, 5*time.Millisecond, "the completion waits for the intake's lock on the lane")
+	require.NoError(t, sqlTx.Commit())
+	require.NoError(t, <-completed)
+
+	claimed, err = st.Claim(ctx, "worker", Budget{Inbound: 1}, 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, claimed, 1, "the lane is due with the intake's message")
+	require.Len(t, claimed[0].Pending, 1)
+	require.Equal(t, next.ID, claimed[0].Pending[0].Message.ID)
+}
