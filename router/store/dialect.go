@@ -85,13 +85,14 @@ func (d *dialect) sql(query string) string {
 // eachChunk calls fn with the rows of vals (len(types) values per row, types their SQL types)
 // as a row source, a query whose columns are named column1, column2, ..., with its arguments:
 // `VALUES (?, ?), (?, ?)` on SQLite, at most most rows a call, and on a dialect with arrays
-// `SELECT * FROM unnest(CAST(? AS TEXT[]), ...)`, all rows in one call. Each statement on
-// PostgreSQL costs the server about 60 µs of CPU beyond its work, a wake-up and a round trip:
+// `SELECT * FROM unnest(CAST(? AS TEXT[]), ...)`, all rows (two or more) in one call. Each
+// statement on PostgreSQL costs the server about 60 µs of CPU beyond its work, a wake-up and a round trip:
 // 10,000 one-row updates took 0.70 s of its CPU, as 1,000 ten-row arrays 0.12 s (issue 16).
 // SQLite has no round trip, and keeps one prepared statement per chunk size.
 func (d *dialect) eachChunk(types []string, vals []any, most int, fn func(source string, args []any) error) error {
 	cols := len(types)
-	if d.arrays && len(vals) > 0 {
+	if d.arrays && len(vals) > cols {
+		// One row binds its values: an array of one costs more to build and to send.
 		args := make([]any, cols)
 		for c, typ := range types {
 			col, err := arrayOf(typ, vals, c, cols)

@@ -46,15 +46,17 @@ func TestEachChunkBindsRowsOrArrays(t *testing.T) {
 			got := chunksOf(t, func(fn func(string, []any) error) error { return tc.d.eachChunk(types, rows, 64, fn) })
 			require.Equal(t, tc.want, got)
 			require.Empty(t, chunksOf(t, func(fn func(string, []any) error) error { return tc.d.eachChunk(types, nil, 64, fn) }))
+			one := chunksOf(t, func(fn func(string, []any) error) error { return tc.d.eachChunk(types, rows[:2], 64, fn) })
+			require.Equal(t, []chunk{{"VALUES (?, ?)", rows[:2]}}, one, "one row binds its values")
 		})
 	}
 }
 
 func TestEachChunkRefusesAValueItsColumnCannotTake(t *testing.T) {
 	d := postgresDialect()
-	err := d.eachChunk([]string{"BIGINT"}, []any{"1"}, 64, func(string, []any) error { return nil })
+	err := d.eachChunk([]string{"BIGINT"}, []any{int64(1), "2"}, 64, func(string, []any) error { return nil })
 	require.ErrorContains(t, err, "string in a BIGINT column")
-	err = d.eachChunk([]string{"TEXT"}, []any{1.5}, 64, func(string, []any) error { return nil })
+	err = d.eachChunk([]string{"TEXT"}, []any{"a", 1.5}, 64, func(string, []any) error { return nil })
 	require.ErrorContains(t, err, "float64 in a TEXT column")
 }
 
