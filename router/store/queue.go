@@ -397,11 +397,10 @@ func (s *Store) complete(ctx context.Context, o Outcome, batch int, lease time.D
 // stays far below every driver's limit.
 const markChunk = 64
 
-// markDelivered records the messages a target accepted and their target IDs, a chunk of
-// messages per statement (on PostgreSQL all of them) rather than two statements per message:
-// an inbound lane's batch (up to delivery.batch_size messages) was twice as many statements
-// in the writer, and on PostgreSQL as many round trips while the lane's lock is held
-// (issue 16).
+// markDelivered records the messages a target accepted and their target IDs, in chunks of up
+// to 64 messages per statement rather than two statements per message: an inbound lane's
+// batch (up to delivery.batch_size messages) was twice as many statements in the writer, and
+// on PostgreSQL as many round trips while the lane's lock is held (issue 16).
 func markDelivered(ctx context.Context, tx *wtx, target normalize.InstanceName, delivered []Delivered, now int64) error {
 	rows := make([]any, 0, 2*len(delivered))
 	ids := make([]any, 0, 3*len(delivered))
