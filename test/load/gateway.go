@@ -193,26 +193,41 @@ func readUsage(pid int) (usage, error) {
 	return usage{cpu: cpu, peakRSSk: hwm, peakAnonk: anon}, nil
 }
 
-// parseStatCPU returns utime+stime of a /proc/PID/stat line (proc(5): fields 14 and 15). The
-// command name in parentheses may hold spaces, so fields are counted after its last ')'.
+// parseStatCPU returns utime+stime of a /proc/PID/stat line (proc(5): fields 14 and 15).
 func parseStatCPU(stat string) (time.Duration, error) {
+	st, err := parseStat(stat)
+	return st.own, err
+}
+
+// procStat is what the load command reads of a /proc/PID/stat line.
+type procStat struct {
+	ppid int
+	// own is the process's utime+stime, reaped its waited-for children's cutime+cstime.
+	own, reaped time.Duration
+}
+
+// parseStat reads a /proc/PID/stat line (proc(5): ppid is field 4, utime, stime, cutime and
+// cstime fields 14 to 17). The command name in parentheses may hold spaces, so fields are
+// counted after its last ')'.
+func parseStat(stat string) (procStat, error) {
 	i := strings.LastIndexByte(stat, ')')
 	if i < 0 {
-		return 0, errors.New("stat: no command name")
+		return procStat{}, errors.New("stat: no command name")
 	}
-	f := strings.Fields(stat[i+1:])
-	if len(f) < 13 {
-		return 0, fmt.Errorf("stat: %d fields after the command name", len(f))
+	f := strings.Fields(stat[i+1:]) // field 3 (state) is f[0]
+	if len(f) < 15 {
+		return procStat{}, fmt.Errorf("stat: %d fields after the command name", len(f))
 	}
-	var ticks int64
-	for _, s := range f[11:13] { // field 3 (state) is f[0]
-		n, err := strconv.ParseInt(s, 10, 64)
+	var n [5]int64
+	for j, s := range []string{f[1], f[11], f[12], f[13], f[14]} {
+		v, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("stat: cpu time %q: %w", s, err)
+			return procStat{}, fmt.Errorf("stat: field %q: %w", s, err)
 		}
-		ticks += n
+		n[j] = v
 	}
-	return time.Duration(ticks) * time.Second / clockTicks, nil
+	ticks := func(t int64) time.Duration { return time.Duration(t) * time.Second / clockTicks }
+	return procStat{ppid: int(n[0]), own: ticks(n[1] + n[2]), reaped: ticks(n[3] + n[4])}, nil
 }
 
 // statusKB returns the field of /proc/PID/status named name, in kB: VmHWM is the peak

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -24,6 +26,42 @@ func TestParseStatCPU(t *testing.T) {
 
 	_, err = parseStatCPU("4242 (gateway) S 1 2")
 	require.Error(t, err, "too few fields")
+}
+
+func TestParseStat(t *testing.T) {
+	line := "4242 (post gres) (x) S 77 4242 4242 0 -1 4194560 1200 0 0 0 250 130 40 60 20 0 9 0 100 0 0 0 0"
+	got, err := parseStat(line)
+	require.NoError(t, err)
+	require.Equal(t, procStat{ppid: 77, own: 3800 * time.Millisecond, reaped: time.Second}, got,
+		"ppid is field 4; utime+stime 250+130 and cutime+cstime 40+60 ticks of 1/100 s")
+	_, err = parseStat("4242 (postgres) S 77 4242 4242 0 -1 4194560 1200 0 0 0 250 130")
+	require.Error(t, err, "no cutime and cstime")
+}
+
+// The server's CPU is its postmaster's, its children's (backends, background processes), and
+// what it reaped of the children that exited; nobody else's.
+func TestServerCPUSumsThePostmastersChildren(t *testing.T) {
+	proc := t.TempDir()
+	write := func(pid, ppid, utime, stime, cutime, cstime int) {
+		dir := filepath.Join(proc, strconv.Itoa(pid))
+		require.NoError(t, os.MkdirAll(dir, 0o700))
+		line := fmt.Sprintf("%d (postgres) S %d 1 1 0 -1 0 0 0 0 0 %d %d %d %d 20 0 1 0 0 0 0", pid, ppid, utime, stime, cutime, cstime)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "stat"), []byte(line), 0o600))
+	}
+	write(100, 1, 10, 5, 20, 10) // the postmaster: 15 own, 30 reaped
+	write(101, 100, 3, 2, 0, 0)  // a backend
+	write(102, 100, 1, 0, 7, 7)  // the checkpointer; what it reaped is not the server's twice
+	write(200, 1, 500, 500, 0, 0)
+	write(201, 101, 9, 9, 0, 0) // not the postmaster's child
+	require.NoError(t, os.MkdirAll(filepath.Join(proc, "self"), 0o700))
+	require.NoError(t, os.MkdirAll(filepath.Join(proc, "300"), 0o700)) // exited meanwhile
+
+	got, err := serverCPU{proc: proc, postmaster: 100}.cpu()
+	require.NoError(t, err)
+	require.Equal(t, 510*time.Millisecond, got, "15+30 ticks of the postmaster, 5 and 1 of its children")
+
+	_, err = serverCPU{proc: proc, postmaster: 999}.cpu()
+	require.Error(t, err, "the postmaster is gone")
 }
 
 func TestStatusKB(t *testing.T) {
@@ -209,6 +247,13 @@ func TestShortLoadRun(t *testing.T) {
 				// gateway recording it (Telegram's sendMessage takes no idempotency key): AtKill, not
 				// Duplicated; at most one per reply send in flight at each kill.
 				require.Zero(t, r.Replies.Lost+r.Replies.Duplicated, r.Scenario)
+				if tt.store == "postgres" {
+					// The machine's PostgreSQL (or CI's) runs here.
+					require.NotNil(t, r.ServerCPUSecondsPer1k, "%s: the server's CPU is measured", r.Scenario)
+					require.Positive(t, *r.ServerCPUSecondsPer1k, r.Scenario)
+				} else {
+					require.Nil(t, r.ServerCPUSeconds, r.Scenario)
+				}
 			}
 			require.Equal(t, 3, got.Results[1].Starts, "the kill run started the gateway again after each SIGKILL")
 		})

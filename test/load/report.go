@@ -191,8 +191,12 @@ type Result struct {
 	PeakAnonMB      float64 `json:"peak_anon_mb"`
 	CPUSeconds      float64 `json:"cpu_seconds"`
 	CPUSecondsPer1k float64 `json:"cpu_seconds_per_1000_messages"`
-	Starts          int     `json:"starts"`
-	WallSeconds     float64 `json:"wall_seconds"`
+	// ServerCPUSeconds is the PostgreSQL server's CPU from the first message to the last
+	// arrival (serverCPU), when it runs on this machine; nil on SQLite or a remote server.
+	ServerCPUSeconds      *float64 `json:"server_cpu_seconds,omitempty"`
+	ServerCPUSecondsPer1k *float64 `json:"server_cpu_seconds_per_1000_messages,omitempty"`
+	Starts                int      `json:"starts"`
+	WallSeconds           float64  `json:"wall_seconds"`
 	// StartSeconds is the gateway's first start, from exec to /readyz answering 200: on an
 	// empty store (migrations included), or, with Stored, the restart once those conversations
 	// are on disk.
@@ -229,15 +233,19 @@ type Machine struct {
 // printTable writes one line per run and direction.
 func printTable(w io.Writer, rep Report) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\trun\tstore\tdirection\tsent\tmsg/s\ttaken/s\tp50 ms\tp95 ms\tp99 ms\tlost\tdup\tdup at kill\tresent\tpeak RSS MB\tanon MB\tCPU s/1k\tstarts\tstart s\t")
+	fmt.Fprintln(tw, "scenario\trun\tstore\tdirection\tsent\tmsg/s\ttaken/s\tp50 ms\tp95 ms\tp99 ms\tlost\tdup\tdup at kill\tresent\tpeak RSS MB\tanon MB\tCPU s/1k\tdb CPU s/1k\tstarts\tstart s\t")
 	for _, r := range rep.Results {
 		for _, d := range []struct {
 			name string
 			d    Direction
 		}{{"inbound", r.Inbound}, {"replies", r.Replies}} {
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%.0f\t%.0f\t%.1f\t%.1f\t%.1f\t%d\t%d\t%d\t%d\t%.1f\t%.1f\t%.3f\t%d\t%.2f\t\n",
+			server := "-"
+			if r.ServerCPUSecondsPer1k != nil {
+				server = fmt.Sprintf("%.3f", *r.ServerCPUSecondsPer1k)
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%.0f\t%.0f\t%.1f\t%.1f\t%.1f\t%d\t%d\t%d\t%d\t%.1f\t%.1f\t%.3f\t%s\t%d\t%.2f\t\n",
 				r.Scenario, r.Run, r.Store, d.name, d.d.Sent, d.d.PerSecond, d.d.TakenPerSecond, d.d.P50ms, d.d.P95ms, d.d.P99ms,
-				d.d.Lost, d.d.Duplicated, d.d.AtKill, d.d.Resent, r.PeakRSSMB, r.PeakAnonMB, r.CPUSecondsPer1k, r.Starts, r.StartSeconds)
+				d.d.Lost, d.d.Duplicated, d.d.AtKill, d.d.Resent, r.PeakRSSMB, r.PeakAnonMB, r.CPUSecondsPer1k, server, r.Starts, r.StartSeconds)
 		}
 	}
 	if err := tw.Flush(); err != nil {

@@ -121,6 +121,20 @@ func runScenario(ctx context.Context, spec runSpec) (res Result, err error) {
 		}
 	}
 
+	var server serverCPU
+	var serverBefore time.Duration
+	if spec.postgresDSN != "" {
+		var local bool
+		if server, local, err = localServer(ctx, setup.PostgresDSN); err != nil {
+			return res, err
+		}
+		if local {
+			if serverBefore, err = server.cpu(); err != nil {
+				return res, err
+			}
+		}
+	}
+
 	ctx, cancel := context.WithTimeout(ctx, spec.timeout)
 	defer cancel()
 	began := time.Now()
@@ -147,6 +161,13 @@ func runScenario(ctx context.Context, spec runSpec) (res Result, err error) {
 	}
 	waitDone(ctx, gw.base, col, agents, tg, spec)
 	res.WallSeconds = time.Since(began).Seconds()
+	if server.postmaster != 0 {
+		after, err := server.cpu()
+		if err != nil {
+			return res, err
+		}
+		res.ServerCPUSeconds = new((after - serverBefore).Seconds())
+	}
 	u := gw.usage()
 	gw.terminate()
 	cancel()
@@ -171,6 +192,9 @@ func runScenario(ctx context.Context, spec runSpec) (res Result, err error) {
 	res.Stored, res.WebhookBatch, res.Workers = spec.stored, spec.batch, spec.workers
 	if n := res.Inbound.Delivered + res.Replies.Delivered; n > 0 {
 		res.CPUSecondsPer1k = res.CPUSeconds / float64(n) * 1000
+		if res.ServerCPUSeconds != nil {
+			res.ServerCPUSecondsPer1k = new(*res.ServerCPUSeconds / float64(n) * 1000)
+		}
 	}
 	for _, e := range rc.Errors() {
 		return res, fmt.Errorf("the fake helpdesk refused what the gateway sent: %w (log: %s)", e, logFile.Name())
