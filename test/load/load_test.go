@@ -114,6 +114,7 @@ func TestDuplicatesAtKill(t *testing.T) {
 		{"unrecorded before the kill, again after it", []arrival{{1, "a", at(9.5)}, {1, "b", at(11)}}, []time.Time{at(10)}, []string{"b"}, 1},
 		{"the first copy was recorded: a real duplicate", []arrival{{1, "a", at(9.5)}, {1, "b", at(11)}}, []time.Time{at(10)}, []string{"a", "b"}, 0},
 		{"no kill after the unrecorded copy", []arrival{{1, "a", at(10.5)}, {1, "b", at(11)}}, []time.Time{at(10)}, []string{"b"}, 0},
+		{"the killed process's copy handled just after the kill's time", []arrival{{1, "a", at(10.01)}, {1, "b", at(11)}}, []time.Time{at(10)}, []string{"b"}, 1},
 		{"no kill", []arrival{{1, "a", at(9.5)}, {1, "b", at(11)}}, nil, []string{"b"}, 0},
 		{"one copy only", []arrival{{1, "a", at(9.5)}}, []time.Time{at(10)}, nil, 0},
 		{"two kills, two unrecorded copies", []arrival{{1, "a", at(9.5)}, {1, "b", at(19.9)}, {1, "c", at(21)}}, []time.Time{at(10), at(20)}, []string{"c"}, 2},
