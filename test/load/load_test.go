@@ -101,6 +101,20 @@ func TestMeasure(t *testing.T) {
 	require.Equal(t, 1, d.Duplicated, "a copy the gateway recorded and sent again is a real duplicate")
 }
 
+// A failed run says which reply went twice, when each copy arrived, whether the gateway
+// recorded it, and when the kills were: the data that would tell a duplicate from a miscount.
+func TestUnexplainedDuplicatesAreDescribed(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	arrivals := []arrival{
+		{1, "a", at(9.5)}, {1, "b", at(11)}, // explained: a unrecorded, before the kill
+		{2, "c", at(9.6)}, {2, "d", at(12)}, // c was recorded: a real duplicate
+		{3, "e", at(13)},
+	}
+	got := unexplained(arrivals, []time.Time{at(10)}, map[string]bool{"b": true, "c": true, "d": true, "e": true})
+	require.Equal(t, []string{"message 2: c at 10:00:09.600000 (recorded true); d at 10:00:12.000000 (recorded true); kills at 10:00:10.000000"}, got)
+}
+
 func TestDuplicatesAtKill(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
 	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }

@@ -168,6 +168,40 @@ func duplicatesAtKill(copies []arrival, kills []time.Time, recorded map[string]b
 // the restarted gateway sends falls within it.
 const inFlight = 50 * time.Millisecond
 
+// unexplained describes each message of arrivals that arrived under more than one ID with
+// fewer copies explained by a kill than it has extra ones: every copy, when it arrived, and
+// whether the gateway recorded it, with the kills' times. A failed run prints it, so that a
+// duplicate can be told from a miscount after the run's data is gone (as in CI, where the
+// test's directory goes with it).
+func unexplained(arrivals []arrival, kills []time.Time, recorded map[string]bool) []string {
+	byN := map[int][]arrival{}
+	for _, a := range arrivals {
+		byN[a.n] = append(byN[a.n], a)
+	}
+	var out []string
+	for n, copies := range byN {
+		ids := map[string]bool{}
+		for _, c := range copies {
+			ids[c.id] = true
+		}
+		if len(ids)-1 <= duplicatesAtKill(copies, kills, recorded) {
+			continue
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "message %d:", n)
+		for _, c := range copies {
+			fmt.Fprintf(&b, " %s at %s (recorded %t);", c.id, c.at.Format("15:04:05.000000"), recorded[c.id])
+		}
+		b.WriteString(" kills at")
+		for _, k := range kills {
+			b.WriteString(" " + k.Format("15:04:05.000000"))
+		}
+		out = append(out, b.String())
+	}
+	slices.Sort(out)
+	return out
+}
+
 // percentile is the nearest-rank percentile of sorted values, 0 for none.
 func percentile(sorted []time.Duration, p float64) time.Duration {
 	if len(sorted) == 0 {
@@ -210,6 +244,8 @@ type Result struct {
 	// are on disk.
 	StartSeconds float64 `json:"start_seconds"`
 	Stored       int     `json:"stored_conversations,omitempty"`
+	// Unexplained describes the duplicates no kill explains (unexplained), for a failed run.
+	Unexplained []string `json:"unexplained_duplicates,omitempty"`
 	// WebhookBatch is the helpdesk's batch_events (-webhook-batch), 0 for one event per request.
 	WebhookBatch int `json:"webhook_batch,omitempty"`
 	// Workers is the gateway's delivery.workers (-workers), 0 for its default.
