@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"io/fs"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,7 +54,6 @@ type dialect struct {
 	retryable func(error) bool
 
 	rewritten sync.Map // query -> the query in this dialect
-	unnested  sync.Map // column types -> their unnest row source
 }
 
 // sql returns query in the dialect's terms.
@@ -84,43 +82,40 @@ func (d *dialect) sql(query string) string {
 
 // eachChunk calls fn with the rows of vals (len(types) values per row, types their SQL types)
 // as a row source, a query whose columns are named column1, column2, ..., with its arguments:
-// `VALUES (?, ?), (?, ?)` on SQLite, at most most rows a call, and on a dialect with arrays
-// `SELECT * FROM unnest(CAST(? AS TEXT[]), ...)`, all rows (two or more) in one call. Each
-// statement on PostgreSQL costs the server about 60 µs of CPU beyond its work, a wake-up and a round trip:
-// 10,000 one-row updates took 0.70 s of its CPU, as 1,000 ten-row arrays 0.12 s (issue 16).
-// SQLite has no round trip, and keeps one prepared statement per chunk size.
+// on a dialect with arrays, two rows or more as `SELECT * FROM unnest(CAST(? AS TEXT[]), ...)`
+// in one call, and otherwise `VALUES` chunks of up to most rows (eachValues, unpadded). Each
+// statement on PostgreSQL costs the server about 60 µs of CPU beyond its work, a wake-up and a
+// round trip: 10,000 one-row updates took 0.70 s of its CPU, as 1,000 ten-row arrays 0.12 s
+// (issue 16). SQLite has no round trip, and keeps one prepared statement per chunk size.
 func (d *dialect) eachChunk(types []string, vals []any, most int, fn func(source string, args []any) error) error {
 	cols := len(types)
-	if d.arrays && len(vals) > cols {
+	if !d.arrays || len(vals) <= cols {
 		// One row binds its values: an array of one costs more to build and to send.
-		args := make([]any, cols)
-		for c, typ := range types {
-			col, err := arrayOf(typ, vals, c, cols)
-			if err != nil {
-				return err
-			}
-			args[c] = col
-		}
-		return fn(d.unnest(types), args)
+		return d.eachValues(types, vals, most, nil, fn)
 	}
-	for len(vals) > 0 {
-		n := chunkOf(len(vals)/cols, most)
-		if err := fn("VALUES "+rowsOf(n, "("+strings.TrimSuffix(strings.Repeat("?, ", cols), ", ")+")"), vals[:n*cols]); err != nil {
+	args := make([]any, cols)
+	cast := make([]string, cols)
+	named := make([]string, cols)
+	for c, typ := range types {
+		col, err := arrayOf(typ, vals, c, cols)
+		if err != nil {
 			return err
 		}
-		vals = vals[n*cols:]
+		args[c] = col
+		cast[c] = "CAST(? AS " + typ + "[])"
+		named[c] = "column" + strconv.Itoa(c+1)
 	}
-	return nil
+	return fn("SELECT * FROM unnest("+strings.Join(cast, ", ")+") AS v("+strings.Join(named, ", ")+")", args)
 }
 
-// eachValues is eachChunk with VALUES on every dialect, for a statement that joins its rows
-// with a table that grows: PostgreSQL plans a join with an array of unknown length as one
-// with 10 rows, and while the table is small a hash join over a scan of the whole table; the
-// plan is cached per connection, and kept while the table grows (a 20,000-message burst on
-// a fresh database spent more of the server's CPU than one statement per chunk). A chunk
-// takes up to most rows (a power of two), and pad, a row that matches nothing, fills it up to
-// the next power of two: one statement instead of one per bit of the count, and still only
-// one prepared statement per power of two.
+// eachValues calls fn with the rows of vals as `VALUES` chunks of up to most rows (a power of
+// two). It serves a statement that joins its rows with a table that grows: PostgreSQL plans a
+// join with an array of unknown length as one with 10 rows, and while the table is small a
+// hash join over a scan of the whole table; the plan is cached per connection, and kept while
+// the table grows (a 20,000-message burst on a fresh database spent more of the server's CPU
+// than one statement per chunk). With pad, a row that matches nothing, each chunk is filled up
+// to the next power of two: one statement instead of one per bit of the count, and still only
+// one prepared statement per power of two. Without it, the chunks are powers of two.
 func (d *dialect) eachValues(types []string, vals []any, most int, pad []any, fn func(source string, args []any) error) error {
 	cols := len(types)
 	ph := make([]string, cols)
@@ -136,9 +131,13 @@ func (d *dialect) eachValues(types []string, vals []any, most int, pad []any, fn
 		rows := min(len(vals)/cols, most)
 		n := chunkOf(rows, most)
 		args := vals[:n*cols]
-		if n < rows {
+		switch {
+		case n == rows:
+		case pad != nil:
 			n *= 2
 			args = slices.Concat(vals[:rows*cols], slices.Repeat(pad, n-rows))
+		default:
+			rows = n
 		}
 		if err := fn("VALUES "+rowsOf(n, row), args); err != nil {
 			return err
@@ -148,34 +147,8 @@ func (d *dialect) eachValues(types []string, vals []any, most int, pad []any, fn
 	return nil
 }
 
-// unnest is the row source of arrays of types, with the column names VALUES gives.
-func (d *dialect) unnest(types []string) string {
-	key := strings.Join(types, ",")
-	if q, ok := d.unnested.Load(key); ok {
-		return q.(string)
-	}
-	var b strings.Builder
-	b.WriteString("SELECT * FROM unnest(")
-	for i, typ := range types {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("CAST(? AS " + typ + "[])")
-	}
-	b.WriteString(") AS v(")
-	for i := range types {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("column" + strconv.Itoa(i+1))
-	}
-	b.WriteString(")")
-	d.unnested.Store(key, b.String())
-	return b.String()
-}
-
 // arrayOf is column c of the rows in vals (cols values each) as an array of typ: TEXT takes
-// strings, the store's string types and JSON bytes, BIGINT takes int64.
+// strings and JSON bytes, BIGINT takes int64.
 func arrayOf(typ string, vals []any, c, cols int) (any, error) {
 	n := len(vals) / cols
 	switch typ {
@@ -188,11 +161,7 @@ func arrayOf(typ string, vals []any, c, cols int) (any, error) {
 			case []byte:
 				col[i] = string(v)
 			default:
-				rv := reflect.ValueOf(v)
-				if rv.Kind() != reflect.String {
-					return nil, fmt.Errorf("store: %T in a TEXT column", v)
-				}
-				col[i] = rv.String()
+				return nil, fmt.Errorf("store: %T in a TEXT column", v)
 			}
 		}
 		return col, nil

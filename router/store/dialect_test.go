@@ -27,27 +27,28 @@ func chunksOf(t *testing.T, each func(fn func(source string, args []any) error) 
 // PostgreSQL, where each statement costs the server a wake-up and a round trip (issue 16).
 func TestEachChunkBindsRowsOrArrays(t *testing.T) {
 	types := []string{"TEXT", "BIGINT"}
-	rows := []any{normalize.MessageID("m1"), int64(1), "m2", int64(2), []byte("m3"), int64(3)}
+	rows := []any{"m1", int64(1), "m2", int64(2), []byte("m3"), int64(3)}
 	for _, tc := range []struct {
 		name string
 		d    *dialect
 		want []chunk
+		one  string // a single row's source
 	}{
 		{"sqlite", sqliteDialect(), []chunk{
 			{"VALUES (?, ?), (?, ?)", rows[:4]},
 			{"VALUES (?, ?)", rows[4:]},
-		}},
+		}, "VALUES (?, ?)"},
 		{"postgres", postgresDialect(), []chunk{
 			{"SELECT * FROM unnest(CAST(? AS TEXT[]), CAST(? AS BIGINT[])) AS v(column1, column2)",
 				[]any{[]string{"m1", "m2", "m3"}, []int64{1, 2, 3}}},
-		}},
+		}, "VALUES (CAST(? AS TEXT), CAST(? AS BIGINT))"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := chunksOf(t, func(fn func(string, []any) error) error { return tc.d.eachChunk(types, rows, 64, fn) })
 			require.Equal(t, tc.want, got)
 			require.Empty(t, chunksOf(t, func(fn func(string, []any) error) error { return tc.d.eachChunk(types, nil, 64, fn) }))
 			one := chunksOf(t, func(fn func(string, []any) error) error { return tc.d.eachChunk(types, rows[:2], 64, fn) })
-			require.Equal(t, []chunk{{"VALUES (?, ?)", rows[:2]}}, one, "one row binds its values")
+			require.Equal(t, []chunk{{tc.one, rows[:2]}}, one, "one row binds its values")
 		})
 	}
 }
@@ -58,6 +59,8 @@ func TestEachChunkRefusesAValueItsColumnCannotTake(t *testing.T) {
 	require.ErrorContains(t, err, "string in a BIGINT column")
 	err = d.eachChunk([]string{"TEXT"}, []any{"a", 1.5}, 64, func(string, []any) error { return nil })
 	require.ErrorContains(t, err, "float64 in a TEXT column")
+	err = d.eachChunk([]string{"TEXT"}, []any{"a", normalize.MessageID("m")}, 64, func(string, []any) error { return nil })
+	require.ErrorContains(t, err, "normalize.MessageID in a TEXT column", "callers pass plain strings")
 }
 
 // A join with a growing table takes VALUES on both databases (PostgreSQL planned the arrays as a
