@@ -132,8 +132,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for _, r := range rep.Results {
 		if r.failed() {
 			fmt.Fprintf(stderr, "load: %s run %d lost or duplicated messages (data kept under %s)\n", r.Scenario, r.Run, o.workDir)
-			for _, u := range r.Unexplained {
-				fmt.Fprintf(stderr, "load: a reply sent twice, no kill explaining it: %s\n", u)
+			for _, d := range r.directions() {
+				for _, u := range d.d.Unexplained {
+					fmt.Fprintf(stderr, "load: %s: sent twice, no kill explaining it: %s\n", d.name, u)
+				}
 			}
 			return 1
 		}

@@ -61,6 +61,8 @@ type Direction struct {
 	// Duplicated arrived more than once under different IDs (extra arrivals counted), apart
 	// from those counted in AtKill.
 	Duplicated int `json:"duplicated"`
+	// Unexplained describes each message counted in Duplicated (describeCopies).
+	Unexplained []string `json:"unexplained_duplicates,omitempty"`
 	// AtKill arrived again under a different ID after a SIGKILL that fell between the far end
 	// taking a copy and the gateway recording it (the gateway's store, read after the run,
 	// has no record of that copy).
@@ -113,7 +115,10 @@ func measure(sends []sent, arrivals []arrival, resent int, kills []time.Time, re
 		d.Delivered++
 		atKill := duplicatesAtKill(byN[s.n], kills, recorded)
 		d.AtKill += atKill
-		d.Duplicated += len(ids[s.n]) - 1 - atKill
+		if extra := len(ids[s.n]) - 1 - atKill; extra > 0 {
+			d.Duplicated += extra
+			d.Unexplained = append(d.Unexplained, describeCopies(s.n, byN[s.n], kills, recorded))
+		}
 		lat = append(lat, max(at.Sub(s.at), 0))
 		end = later(end, at)
 	}
@@ -168,38 +173,21 @@ func duplicatesAtKill(copies []arrival, kills []time.Time, recorded map[string]b
 // the restarted gateway sends falls within it.
 const inFlight = 50 * time.Millisecond
 
-// unexplained describes each message of arrivals that arrived under more than one ID with
-// fewer copies explained by a kill than it has extra ones: every copy, when it arrived, and
-// whether the gateway recorded it, with the kills' times. A failed run prints it, so that a
-// duplicate can be told from a miscount after the run's data is gone (as in CI, where the
-// test's directory goes with it).
-func unexplained(arrivals []arrival, kills []time.Time, recorded map[string]bool) []string {
-	byN := map[int][]arrival{}
-	for _, a := range arrivals {
-		byN[a.n] = append(byN[a.n], a)
+// describeCopies says of message n, sent more than once with no kill explaining it, when each
+// copy arrived and whether the gateway recorded it, and when the kills were: what tells a
+// duplicate from a miscount once the run's data is gone (in CI, the test's directory goes
+// with it).
+func describeCopies(n int, copies []arrival, kills []time.Time, recorded map[string]bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "message %d:", n)
+	for _, c := range copies {
+		fmt.Fprintf(&b, " %s at %s (recorded %t);", c.id, c.at.Format("15:04:05.000000"), recorded[c.id])
 	}
-	var out []string
-	for n, copies := range byN {
-		ids := map[string]bool{}
-		for _, c := range copies {
-			ids[c.id] = true
-		}
-		if len(ids)-1 <= duplicatesAtKill(copies, kills, recorded) {
-			continue
-		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "message %d:", n)
-		for _, c := range copies {
-			fmt.Fprintf(&b, " %s at %s (recorded %t);", c.id, c.at.Format("15:04:05.000000"), recorded[c.id])
-		}
-		b.WriteString(" kills at")
-		for _, k := range kills {
-			b.WriteString(" " + k.Format("15:04:05.000000"))
-		}
-		out = append(out, b.String())
+	b.WriteString(" kills at")
+	for _, k := range kills {
+		b.WriteString(" " + k.Format("15:04:05.000000"))
 	}
-	slices.Sort(out)
-	return out
+	return b.String()
 }
 
 // percentile is the nearest-rank percentile of sorted values, 0 for none.
@@ -244,12 +232,20 @@ type Result struct {
 	// are on disk.
 	StartSeconds float64 `json:"start_seconds"`
 	Stored       int     `json:"stored_conversations,omitempty"`
-	// Unexplained describes the duplicates no kill explains (unexplained), for a failed run.
-	Unexplained []string `json:"unexplained_duplicates,omitempty"`
 	// WebhookBatch is the helpdesk's batch_events (-webhook-batch), 0 for one event per request.
 	WebhookBatch int `json:"webhook_batch,omitempty"`
 	// Workers is the gateway's delivery.workers (-workers), 0 for its default.
 	Workers int `json:"workers,omitempty"`
+}
+
+// namedDirection is one direction of a run with its name, as the table shows it.
+type namedDirection struct {
+	name string
+	d    Direction
+}
+
+func (r Result) directions() []namedDirection {
+	return []namedDirection{{"inbound", r.Inbound}, {"replies", r.Replies}}
 }
 
 // failed reports whether the run lost or doubled anything, in either direction. A reply
@@ -279,10 +275,7 @@ func printTable(w io.Writer, rep Report) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\trun\tstore\tdirection\tsent\tmsg/s\ttaken/s\tp50 ms\tp95 ms\tp99 ms\tlost\tdup\tdup at kill\tresent\tpeak RSS MB\tanon MB\tCPU s/1k\tdb CPU s/1k\tstarts\tstart s\t")
 	for _, r := range rep.Results {
-		for _, d := range []struct {
-			name string
-			d    Direction
-		}{{"inbound", r.Inbound}, {"replies", r.Replies}} {
+		for _, d := range r.directions() {
 			server := "-"
 			if r.ServerCPUSecondsPer1k != nil {
 				server = fmt.Sprintf("%.3f", *r.ServerCPUSecondsPer1k)

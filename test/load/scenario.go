@@ -184,11 +184,7 @@ func runScenario(ctx context.Context, spec runSpec) (res Result, err error) {
 		return res, err
 	}
 	res.Inbound = measure(sends, col.arrivals(), rc.Repeats(), nil, nil)
-	replies := replyArrivals(tg, spec.chats)
-	res.Replies = measure(agents.sends(), replies, agents.retries(), kills, recorded)
-	if res.Replies.Duplicated > 0 {
-		res.Unexplained = unexplained(replies, kills, recorded)
-	}
+	res.Replies = measure(agents.sends(), replyArrivals(tg, spec.chats), agents.retries(), kills, recorded)
 	res.Starts = u.starts
 	res.PeakRSSMB = float64(u.peakRSSk) / 1024
 	res.PeakAnonMB = float64(u.peakAnonk) / 1024
