@@ -49,6 +49,11 @@ type dialect struct {
 	// rows in one statement, instead of binding each value, a chunk of rows per statement
 	// (see eachChunk).
 	arrays bool
+	// pipeline, when set, sends statements queued by wtx.execLater on c in one round trip,
+	// in order, and returns the first error, a statement's own or its check's. A dialect that
+	// pipelines runs each operation alone (opAlone): an operation's queued statements fail it
+	// at its end, which a savepoint shared with others could not undo in time.
+	pipeline func(ctx context.Context, c *sql.Conn, queued []later) error
 	// retryable reports whether a failed transaction may be run again as a whole: the
 	// database aborted it to break a deadlock or a serialization conflict with another replica.
 	retryable func(error) bool

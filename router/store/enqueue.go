@@ -77,8 +77,7 @@ func (b *intakeBatch) flush(ctx context.Context, tx *wtx) error {
 	}
 	b.lanes = b.lanes[:0]
 	err := tx.w.d.eachChunk(messageTypes, b.rows, messageChunk, func(source string, args []any) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO messages (id, conversation_id, direction, state, body, created_at) `+source, args...)
-		return err
+		return tx.execLater(ctx, nil, `INSERT INTO messages (id, conversation_id, direction, state, body, created_at) `+source, args...)
 	})
 	if err != nil {
 		return fmt.Errorf("store: insert messages: %w", err)
@@ -106,7 +105,7 @@ func enqueueLane(ctx context.Context, tx *wtx, m normalize.Message, now int64, m
 	const insert = `INSERT INTO messages (id, conversation_id, direction, state, body, created_at) VALUES (?, ?, ?, ?, ?, ?)`
 	if !hasBlobs(m) {
 		// The seq is only needed to record attachments; an Exec costs less than a row to read.
-		if _, err := tx.ExecContext(ctx, insert, m.ID, m.Conversation, m.Direction, normalize.StateQueued, body, now); err != nil {
+		if err := tx.execLater(ctx, nil, insert, m.ID, m.Conversation, m.Direction, normalize.StateQueued, body, now); err != nil {
 			return fmt.Errorf("store: insert message: %w", err)
 		}
 		return nil
@@ -144,9 +143,8 @@ func makeLanesDue(ctx context.Context, tx *wtx, lanes []laneKey, now int64) erro
 		args = append(args, string(k.conv), string(k.dir), now)
 	}
 	err := tx.w.d.eachChunk([]string{"TEXT", "TEXT", "BIGINT"}, args, messageChunk, func(source string, args []any) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO lanes (conversation_id, direction, due_at) `+source+`
+		return tx.execLater(ctx, nil, `INSERT INTO lanes (conversation_id, direction, due_at) `+source+`
 			ON CONFLICT (conversation_id, direction) DO UPDATE SET due_at = COALESCE(lanes.due_at, excluded.due_at)`, args...)
-		return err
 	})
 	if err != nil {
 		return fmt.Errorf("store: enqueue: %w", err)
@@ -160,7 +158,7 @@ func makeLanesDue(ctx context.Context, tx *wtx, lanes []laneKey, now int64) erro
 // transactions enqueue at once, a later seq committed before an earlier one would let a claim
 // hand out the later message before the earlier is visible.
 func makeLaneDue(ctx context.Context, tx *wtx, conv normalize.ConversationID, dir normalize.Direction, now int64) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO lanes (conversation_id, direction, due_at) VALUES (?, ?, ?)
+	if err := tx.execLater(ctx, nil, `INSERT INTO lanes (conversation_id, direction, due_at) VALUES (?, ?, ?)
 		ON CONFLICT (conversation_id, direction) DO UPDATE SET due_at = COALESCE(lanes.due_at, excluded.due_at)`,
 		conv, dir, now); err != nil {
 		return fmt.Errorf("store: enqueue: %w", err)

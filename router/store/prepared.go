@@ -13,6 +13,12 @@ type wtx struct {
 	w *writer
 	// sync is set when the transaction holds a write that must survive a power loss.
 	sync bool
+	// conn is the transaction's connection on a dialect that pipelines, where later holds
+	// the statements queued to go with the next read or the commit (execLater), and failed
+	// the error of the flush that failed the transaction.
+	conn   *sql.Conn
+	later  []later
+	failed error
 }
 
 // mustSync makes the transaction's commit durable: a lazy write (writer.doLazy) wrote
@@ -31,6 +37,9 @@ func (t *wtx) stmt(ctx context.Context, query string) *sql.Stmt {
 }
 
 func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := t.flush(ctx); err != nil {
+		return nil, err
+	}
 	query = t.w.d.sql(query)
 	if st := t.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
@@ -39,6 +48,9 @@ func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 }
 
 func (t *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := t.flush(ctx); err != nil {
+		return nil, err
+	}
 	query = t.w.d.sql(query)
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
@@ -47,6 +59,9 @@ func (t *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql
 }
 
 func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if err := t.flush(ctx); err != nil {
+		return t.failedRow(query)
+	}
 	query = t.w.d.sql(query)
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)

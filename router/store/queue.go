@@ -305,7 +305,7 @@ func (s *Store) complete(ctx context.Context, o Outcome, batch int, lease time.D
 		// deadlock costs a second (deadlock_timeout) before the server breaks it. A stale
 		// worker's ticket is rolled back with the rest when holdLease refuses it.
 		if o.Ticket != "" {
-			if _, err := tx.ExecContext(ctx, `UPDATE conversations SET ticket = ?, updated_at = ? WHERE id = ? AND ticket = ''`, o.Ticket, now, o.Conversation); err != nil {
+			if err := tx.execLater(ctx, nil, `UPDATE conversations SET ticket = ?, updated_at = ? WHERE id = ? AND ticket = ''`, o.Ticket, now, o.Conversation); err != nil {
 				return fmt.Errorf("store: record ticket: %w", err)
 			}
 		}
@@ -325,7 +325,7 @@ func (s *Store) complete(ctx context.Context, o Outcome, batch int, lease time.D
 				return err
 			}
 			if found {
-				if _, err := tx.ExecContext(ctx, `UPDATE lanes SET failures = 0, last_error = '', lease_until = ?
+				if err := tx.execLater(ctx, nil, `UPDATE lanes SET failures = 0, last_error = '', lease_until = ?
 					WHERE conversation_id = ? AND direction = ?`, now+lease.Milliseconds(), o.Conversation, o.Direction); err != nil {
 					return fmt.Errorf("store: keep lane: %w", err)
 				}
@@ -337,12 +337,12 @@ func (s *Store) complete(ctx context.Context, o Outcome, batch int, lease time.D
 		failures, laneErr, due := 0, "", sql.NullInt64{}
 		if f := o.Failure; f != nil {
 			if f.Dead {
-				if _, err := tx.ExecContext(ctx, `UPDATE messages SET state = ?, last_error = ? WHERE seq = ? AND state = 'queued'`,
+				if err := tx.execLater(ctx, nil, `UPDATE messages SET state = ?, last_error = ? WHERE seq = ? AND state = 'queued'`,
 					normalize.StateFailed, f.Err, f.Seq); err != nil {
 					return fmt.Errorf("store: dead-letter: %w", err)
 				}
 			} else {
-				if _, err := tx.ExecContext(ctx, `UPDATE messages SET last_error = ? WHERE seq = ?`, f.Err, f.Seq); err != nil {
+				if err := tx.execLater(ctx, nil, `UPDATE messages SET last_error = ? WHERE seq = ?`, f.Err, f.Seq); err != nil {
 					return fmt.Errorf("store: record error: %w", err)
 				}
 				if err := tx.QueryRowContext(ctx, `SELECT failures FROM lanes WHERE conversation_id = ? AND direction = ?`,
@@ -364,7 +364,7 @@ func (s *Store) complete(ctx context.Context, o Outcome, batch int, lease time.D
 		// The lease is ours (holdLease): release it. Without a retry time the lane is due now
 		// if messages are left and idle otherwise, decided in the same statement (issue 16:
 		// one statement fewer per completion).
-		if _, err := tx.ExecContext(ctx, `UPDATE lanes SET due_at = COALESCE(CAST(? AS BIGINT), CASE WHEN EXISTS (SELECT 1 FROM messages
+		if err := tx.execLater(ctx, nil, `UPDATE lanes SET due_at = COALESCE(CAST(? AS BIGINT), CASE WHEN EXISTS (SELECT 1 FROM messages
 				WHERE conversation_id = ? AND direction = ? AND state = 'queued') THEN CAST(? AS BIGINT) END),
 			failures = ?, last_error = ?, lease_owner = '', lease_until = 0
 			WHERE conversation_id = ? AND direction = ?`,
@@ -413,18 +413,16 @@ func markDelivered(ctx context.Context, tx *wtx, target normalize.InstanceName, 
 	// A receipt may have arrived before this record (see MarkState): keep its state.
 	// Seq 0 is no message's: a seq counts from 1.
 	err := tx.w.d.eachValues([]string{"BIGINT", "TEXT"}, rows, markChunk, []any{int64(0), ""}, func(source string, args []any) error {
-		_, err := tx.ExecContext(ctx, `UPDATE messages SET state = CASE WHEN state = 'queued' THEN ? ELSE state END,
+		return tx.execLater(ctx, nil, `UPDATE messages SET state = CASE WHEN state = 'queued' THEN ? ELSE state END,
 			target_id = v.column2, delivered_at = ?, last_error = ''
 			FROM (`+source+`) AS v
 			WHERE messages.seq = v.column1 AND messages.state IN ('queued', 'delivered', 'read')`, append([]any{string(normalize.StateSent), now}, args...)...)
-		return err
 	})
 	if err != nil {
 		return fmt.Errorf("store: mark delivered: %w", err)
 	}
 	err = tx.w.d.eachChunk([]string{"TEXT", "TEXT", "TEXT"}, ids, markChunk, func(source string, args []any) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO external_ids (instance, external_id, message_id) `+source+` ON CONFLICT DO NOTHING`, args...)
-		return err
+		return tx.execLater(ctx, nil, `INSERT INTO external_ids (instance, external_id, message_id) `+source+` ON CONFLICT DO NOTHING`, args...)
 	})
 	if err != nil {
 		return fmt.Errorf("store: record target ID: %w", err)
@@ -467,16 +465,16 @@ func (s *Store) Renew(ctx context.Context, conv normalize.ConversationID, dir no
 // fencedUpdate runs query, an update of the lane (conv, dir) conditioned on its lease token,
 // with the values set first, and returns ErrLeaseLost when it updated nothing.
 func fencedUpdate(ctx context.Context, tx *wtx, what, query string, conv normalize.ConversationID, dir normalize.Direction, token int64, set ...any) error {
-	res, err := tx.ExecContext(ctx, query, append(set, conv, dir, token)...)
-	if err != nil {
+	err := tx.execLater(ctx, func(n int64) error {
+		if n == 0 {
+			return fmt.Errorf("%w (conversation %s, %s, token %d)", ErrLeaseLost, conv, dir, token)
+		}
+		return nil
+	}, query, append(set, conv, dir, token)...)
+	if err != nil && !errors.Is(err, ErrLeaseLost) {
 		return fmt.Errorf("store: %s the lease of %s: %w", what, conv, err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("store: %s the lease of %s: %w", what, conv, err)
-	} else if n == 0 {
-		return fmt.Errorf("%w (conversation %s, %s, token %d)", ErrLeaseLost, conv, dir, token)
-	}
-	return nil
+	return err
 }
 
 // NextDue returns when the earliest lane becomes claimable (due, and any lease lapsed), or the

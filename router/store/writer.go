@@ -276,11 +276,20 @@ func (w *writer) run(batch []*writeOp, results []error) (sync bool, err error) {
 	// The transaction is not bound to any one caller's context: a caller giving up must not
 	// roll back the others' writes.
 	ctx := context.Background()
-	sqlTx, err := w.db.BeginTx(ctx, nil)
+	tx := &wtx{w: w}
+	if w.d.pipeline != nil {
+		// Statements queued for the pipeline go on the transaction's own connection.
+		if tx.conn, err = w.db.Conn(ctx); err != nil {
+			return false, fmt.Errorf("store: connect: %w", err)
+		}
+		defer tx.conn.Close()
+		tx.Tx, err = tx.conn.BeginTx(ctx, nil)
+	} else {
+		tx.Tx, err = w.db.BeginTx(ctx, nil)
+	}
 	if err != nil {
 		return false, fmt.Errorf("store: begin: %w", err)
 	}
-	tx := &wtx{Tx: sqlTx, w: w}
 	single := len(batch) == 1
 	for i, op := range batch {
 		if err := op.ctx.Err(); err != nil {
@@ -293,6 +302,11 @@ func (w *writer) run(batch []*writeOp, results []error) (sync bool, err error) {
 		opCtx := context.WithoutCancel(op.ctx)
 		if single {
 			results[i] = op.fn(opCtx, tx)
+			if results[i] == nil && !tx.sync && w.d.asyncCommit != "" {
+				// Known now: it goes with the statements still queued.
+				results[i] = tx.execLater(ctx, nil, w.d.asyncCommit)
+			}
+			results[i] = tx.settle(ctx, results[i])
 			if w.d.retryable(results[i]) {
 				tx.Rollback()
 				return false, results[i]
@@ -303,7 +317,10 @@ func (w *writer) run(batch []*writeOp, results []error) (sync bool, err error) {
 			tx.Rollback()
 			return false, fmt.Errorf("store: savepoint: %w", err)
 		}
-		if results[i] = op.fn(opCtx, tx); w.d.retryable(results[i]) {
+		// Nothing is queued here (a dialect that pipelines runs each operation alone): a
+		// failure execLater recorded is this operation's, and the next starts clean.
+		results[i], tx.failed = tx.settle(ctx, op.fn(opCtx, tx)), nil
+		if w.d.retryable(results[i]) {
 			// The database broke a deadlock with another transaction by failing this one's
 			// statement: the locks the batch holds are what it waits for, so the batch as a
 			// whole gives way and runs again.
@@ -324,7 +341,7 @@ func (w *writer) run(batch []*writeOp, results []error) (sync bool, err error) {
 		tx.Rollback()
 		return false, nil
 	}
-	if !tx.sync && w.d.asyncCommit != "" {
+	if !single && !tx.sync && w.d.asyncCommit != "" {
 		if _, err := tx.Tx.ExecContext(ctx, w.d.asyncCommit); err != nil {
 			tx.Rollback()
 			return false, fmt.Errorf("store: commit without waiting for the flush: %w", err)
