@@ -54,6 +54,10 @@ type dialect struct {
 	// pipelines runs each operation alone (opAlone): an operation's queued statements fail it
 	// at its end, which a savepoint shared with others could not undo in time.
 	pipeline func(ctx context.Context, c *sql.Conn, queued []later) error
+	// mustChange, when set, turns an UPDATE into a statement the server refuses when the
+	// update changes no row, with an error changedNothing recognises.
+	mustChange     func(update string) string
+	changedNothing func(err error) bool
 	// retryable reports whether a failed transaction may be run again as a whole: the
 	// database aborted it to break a deadlock or a serialization conflict with another replica.
 	retryable func(error) bool

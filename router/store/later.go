@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"slices"
 )
 
@@ -15,6 +16,11 @@ type later struct {
 	// check, when set, is given the rows the statement changed; an error it returns fails the
 	// operation as the statement's own error would.
 	check func(rows int64) error
+	// refused, when set, makes the error of a statement the server refused (see
+	// execChanging) what the operation fails with.
+	refused func(err error) error
+	// commit marks the COMMIT, which fails unless the server committed.
+	commit bool
 }
 
 // execLater runs query now, or, on a dialect that pipelines (dialect.pipeline), queues it to
@@ -46,6 +52,29 @@ func (t *wtx) execLater(ctx context.Context, check func(rows int64) error, query
 	return nil
 }
 
+// execChanging is execLater for an update that must change a row: the operation fails with
+// lost() when it changes none. On PostgreSQL the server refuses such an update itself
+// (dialect.mustChange), so the COMMIT can go with it instead of waiting for its count: a
+// completion at a steady rate is one round trip.
+func (t *wtx) execChanging(ctx context.Context, lost func() error, query string, args ...any) error {
+	if t.conn == nil || t.w.d.mustChange == nil {
+		return t.execLater(ctx, func(n int64) error {
+			if n == 0 {
+				return lost()
+			}
+			return nil
+		}, query, args...)
+	}
+	refused := func(err error) error {
+		if t.w.d.changedNothing(err) {
+			return lost()
+		}
+		return err
+	}
+	t.later = append(t.later, later{query: t.w.d.sql(t.w.d.mustChange(query)), args: slices.Clone(args), refused: refused})
+	return nil
+}
+
 // flush sends the queued statements, if any. After a failed flush the transaction is failed:
 // every later flush returns the same error.
 func (t *wtx) flush(ctx context.Context) error {
@@ -54,10 +83,70 @@ func (t *wtx) flush(ctx context.Context) error {
 	}
 	queued := t.later
 	t.later = nil
+	t.begun = true // the BEGIN went with the first of them
 	if err := t.w.d.pipeline(ctx, t.conn, queued); err != nil {
 		t.failed = err
 	}
 	return t.failed
+}
+
+// begin starts the transaction: on a dialect that pipelines, its BEGIN is queued for the
+// first flush.
+func (t *wtx) begin(ctx context.Context, db *sql.DB) (err error) {
+	if t.w.d.pipeline == nil {
+		t.tx, err = db.BeginTx(ctx, nil)
+		return err
+	}
+	if t.conn, err = db.Conn(ctx); err != nil {
+		return err
+	}
+	t.later = append(t.later, later{query: "BEGIN"})
+	return nil
+}
+
+// commit commits the transaction. On a dialect that pipelines the COMMIT goes with the
+// statements still queued, after those with a check have been sent on their own: a check
+// that fails must stop the commit.
+func (t *wtx) commit(ctx context.Context) error {
+	if t.conn == nil {
+		if err := t.tx.Commit(); err != nil {
+			return fmt.Errorf("store: commit: %w", err)
+		}
+		return nil
+	}
+	if slices.ContainsFunc(t.later, func(l later) bool { return l.check != nil }) {
+		if err := t.flush(ctx); err != nil {
+			t.rollback()
+			return err
+		}
+	}
+	t.later = append(t.later, later{query: "COMMIT", commit: true})
+	if err := t.flush(ctx); err != nil {
+		t.rollback()
+		return err
+	}
+	return nil
+}
+
+// rollback ends the transaction without committing it; nothing queued is sent.
+func (t *wtx) rollback() {
+	if t.conn == nil {
+		t.tx.Rollback()
+		return
+	}
+	t.later = nil
+	if t.begun {
+		// A failed ROLLBACK leaves the connection in its transaction, and the driver then
+		// discards it rather than give it back to the pool.
+		t.conn.ExecContext(context.Background(), "ROLLBACK")
+	}
+}
+
+// close gives the connection back; the transaction is over.
+func (t *wtx) close() {
+	if t.conn != nil {
+		t.conn.Close()
+	}
 }
 
 // settle is the outcome of an operation that returned err: a failed flush first (the operation
@@ -78,5 +167,5 @@ func (t *wtx) settle(ctx context.Context, err error) error {
 func (t *wtx) failedRow(query string) *sql.Row {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	return t.Tx.QueryRowContext(ctx, query)
+	return t.q().QueryRowContext(ctx, query)
 }

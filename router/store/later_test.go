@@ -72,6 +72,27 @@ func TestLaterStatementsFailTheirOperation(t *testing.T) {
 		require.ErrorIs(t, err, errCheck)
 		require.False(t, stored("d"))
 
+		// An update that must change a row and changes none fails the operation with its own
+		// error, the COMMIT queued behind it and all (one round trip on PostgreSQL).
+		errLost := errors.New("lost")
+		err = st.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
+			_ = tx.execLater(ctx, nil, insert, "i", "f", "1")
+			_ = tx.execChanging(ctx, func() error { return errLost },
+				`UPDATE cursors SET value = ? WHERE instance = ? AND key = ?`, "x", "i", "nobody")
+			_ = tx.execLater(ctx, nil, insert, "i", "g", "1")
+			return nil
+		})
+		require.ErrorIs(t, err, errLost)
+		require.False(t, stored("f"))
+		require.False(t, stored("g"))
+		require.NoError(t, st.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
+			return tx.execChanging(ctx, func() error { return errLost },
+				`UPDATE cursors SET value = ? WHERE instance = ? AND key = ?`, "3", "i", "a")
+		}))
+		value, err = st.Cursor(ctx, "i", "a")
+		require.NoError(t, err)
+		require.Equal(t, "3", value, "an update that changes its row commits")
+
 		// A statement the database refuses (a duplicate key) fails the operation with the
 		// database's error.
 		err = st.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
@@ -88,6 +109,6 @@ func TestLaterStatementsFailTheirOperation(t *testing.T) {
 		require.False(t, stored("e"))
 		value, err = st.Cursor(ctx, "i", "a")
 		require.NoError(t, err)
-		require.Equal(t, "2", value, "the committed write is untouched")
+		require.Equal(t, "3", value, "the committed write is untouched")
 	})
 }

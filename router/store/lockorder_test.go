@@ -201,7 +201,7 @@ func TestReleaseAfterWaitingForAnIntakeSeesItsMessage(t *testing.T) {
 	sqlTx, err := st.write.BeginTx(ctx, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { sqlTx.Rollback() })
-	intake := &wtx{Tx: sqlTx, w: st.writer}
+	intake := &wtx{tx: sqlTx, w: st.writer}
 	next := msg(2)
 	next.ID, next.Conversation = normalize.NewMessageID(), lane.Conversation.ID
 	require.NoError(t, enqueue(ctx, intake, next, millis(time.Now())))

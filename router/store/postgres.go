@@ -40,7 +40,15 @@ func postgresDialect() *dialect {
 		lockRow:        " FOR UPDATE",
 		asyncCommit:    "SET LOCAL synchronous_commit TO OFF",
 		lockMigrations: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLockKey),
-		retryable:      pgRetryable, pipeline: pgPipeline}
+		retryable:      pgRetryable, pipeline: pgPipeline,
+		mustChange: func(update string) string {
+			// A division by zero is the one failure a plain query can raise on purpose.
+			return `WITH changed AS (` + update + ` RETURNING 1) SELECT 1 / COUNT(*) FROM changed`
+		},
+		changedNothing: func(err error) bool {
+			var pgErr *pgconn.PgError
+			return errors.As(err, &pgErr) && pgErr.Code == "22012" // division_by_zero
+		}}
 }
 
 // pgPipeline sends queued as one pgx batch on c's connection, inside the transaction c has
@@ -59,7 +67,15 @@ func pgPipeline(ctx context.Context, c *sql.Conn, queued []later) error {
 		var first error
 		for _, l := range queued {
 			tag, err := results.Exec()
-			if err == nil && l.check != nil {
+			switch {
+			case err != nil:
+				if l.refused != nil {
+					err = l.refused(err)
+				}
+			case l.commit && tag.String() != "COMMIT":
+				// A transaction that failed before its COMMIT rolls back instead.
+				err = fmt.Errorf("store: the transaction was rolled back (%s)", tag)
+			case l.check != nil:
 				err = l.check(tag.RowsAffected())
 			}
 			if err != nil {

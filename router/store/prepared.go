@@ -9,16 +9,33 @@ import (
 // a third of intake's CPU time; the writer prepares each query the first time it is seen,
 // between transactions while its one connection is free, and reuses it from then on.
 type wtx struct {
-	*sql.Tx
-	w *writer
+	// tx is the transaction on a dialect that does not pipeline.
+	tx *sql.Tx
+	w  *writer
 	// sync is set when the transaction holds a write that must survive a power loss.
 	sync bool
-	// conn is the transaction's connection on a dialect that pipelines, where later holds
-	// the statements queued to go with the next read or the commit (execLater), and failed
-	// the error of the flush that failed the transaction.
+	// conn is the transaction's connection on a dialect that pipelines, which begins and
+	// commits on it with statements of its own, so that they too go with others (see
+	// execLater); later holds the statements queued, begun is set once BEGIN went, and failed
+	// is the error of the flush that failed the transaction.
 	conn   *sql.Conn
 	later  []later
+	begun  bool
 	failed error
+}
+
+// queryer runs statements: the transaction, or the connection it runs on.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (t *wtx) q() queryer {
+	if t.conn != nil {
+		return t.conn
+	}
+	return t.tx
 }
 
 // mustSync makes the transaction's commit durable: a lazy write (writer.doLazy) wrote
@@ -30,7 +47,7 @@ func (t *wtx) stmt(ctx context.Context, query string) *sql.Stmt {
 		return nil
 	}
 	if st, ok := t.w.stmts[query]; ok {
-		return t.Tx.StmtContext(ctx, st)
+		return t.tx.StmtContext(ctx, st)
 	}
 	t.w.unprepared[query] = struct{}{}
 	return nil
@@ -44,7 +61,7 @@ func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 	if st := t.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
-	return t.Tx.ExecContext(ctx, query, args...)
+	return t.q().ExecContext(ctx, query, args...)
 }
 
 func (t *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
@@ -55,7 +72,7 @@ func (t *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
-	return t.Tx.QueryContext(ctx, query, args...)
+	return t.q().QueryContext(ctx, query, args...)
 }
 
 func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
@@ -66,7 +83,7 @@ func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *s
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
-	return t.Tx.QueryRowContext(ctx, query, args...)
+	return t.q().QueryRowContext(ctx, query, args...)
 }
 
 // prepareSeen prepares the queries the last transaction ran unprepared. Queries built at run

@@ -465,11 +465,8 @@ func (s *Store) Renew(ctx context.Context, conv normalize.ConversationID, dir no
 // fencedUpdate runs query, an update of the lane (conv, dir) conditioned on its lease token,
 // with the values set first, and returns ErrLeaseLost when it updated nothing.
 func fencedUpdate(ctx context.Context, tx *wtx, what, query string, conv normalize.ConversationID, dir normalize.Direction, token int64, set ...any) error {
-	err := tx.execLater(ctx, func(n int64) error {
-		if n == 0 {
-			return fmt.Errorf("%w (conversation %s, %s, token %d)", ErrLeaseLost, conv, dir, token)
-		}
-		return nil
+	err := tx.execChanging(ctx, func() error {
+		return fmt.Errorf("%w (conversation %s, %s, token %d)", ErrLeaseLost, conv, dir, token)
 	}, query, append(set, conv, dir, token)...)
 	if err != nil && !errors.Is(err, ErrLeaseLost) {
 		return fmt.Errorf("store: %s the lease of %s: %w", what, conv, err)

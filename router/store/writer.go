@@ -277,17 +277,8 @@ func (w *writer) run(batch []*writeOp, results []error) (sync bool, err error) {
 	// roll back the others' writes.
 	ctx := context.Background()
 	tx := &wtx{w: w}
-	if w.d.pipeline != nil {
-		// Statements queued for the pipeline go on the transaction's own connection.
-		if tx.conn, err = w.db.Conn(ctx); err != nil {
-			return false, fmt.Errorf("store: connect: %w", err)
-		}
-		defer tx.conn.Close()
-		tx.Tx, err = tx.conn.BeginTx(ctx, nil)
-	} else {
-		tx.Tx, err = w.db.BeginTx(ctx, nil)
-	}
-	if err != nil {
+	defer tx.close()
+	if err := tx.begin(ctx, w.db); err != nil {
 		return false, fmt.Errorf("store: begin: %w", err)
 	}
 	single := len(batch) == 1
@@ -303,18 +294,20 @@ func (w *writer) run(batch []*writeOp, results []error) (sync bool, err error) {
 		if single {
 			results[i] = op.fn(opCtx, tx)
 			if results[i] == nil && !tx.sync && w.d.asyncCommit != "" {
-				// Known now: it goes with the statements still queued.
+				// Known now: it goes with the statements still queued, and the COMMIT.
 				results[i] = tx.execLater(ctx, nil, w.d.asyncCommit)
 			}
-			results[i] = tx.settle(ctx, results[i])
+			if tx.failed != nil {
+				results[i] = tx.failed // the operation may have seen only its consequences
+			}
 			if w.d.retryable(results[i]) {
-				tx.Rollback()
+				tx.rollback()
 				return false, results[i]
 			}
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT op`); err != nil {
-			tx.Rollback()
+			tx.rollback()
 			return false, fmt.Errorf("store: savepoint: %w", err)
 		}
 		// Nothing is queued here (a dialect that pipelines runs each operation alone): a
@@ -324,34 +317,51 @@ func (w *writer) run(batch []*writeOp, results []error) (sync bool, err error) {
 			// The database broke a deadlock with another transaction by failing this one's
 			// statement: the locks the batch holds are what it waits for, so the batch as a
 			// whole gives way and runs again.
-			tx.Rollback()
+			tx.rollback()
 			return false, results[i]
 		} else if results[i] != nil {
 			if _, err := tx.ExecContext(ctx, `ROLLBACK TO op`); err != nil {
-				tx.Rollback()
+				tx.rollback()
 				return false, fmt.Errorf("store: rollback to savepoint: %w", err)
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `RELEASE op`); err != nil {
-			tx.Rollback()
+			tx.rollback()
 			return false, fmt.Errorf("store: release savepoint: %w", err)
 		}
 	}
 	if single && results[0] != nil {
-		tx.Rollback()
+		tx.rollback()
 		return false, nil
 	}
+	if single {
+		// What the operation queued goes with the COMMIT: a failure there is the operation's.
+		if err := tx.commit(ctx); err != nil {
+			if w.d.retryable(err) {
+				return false, err
+			}
+			results[0] = err
+			return false, nil
+		}
+		return w.committedNow(tx), nil
+	}
 	if !single && !tx.sync && w.d.asyncCommit != "" {
-		if _, err := tx.Tx.ExecContext(ctx, w.d.asyncCommit); err != nil {
-			tx.Rollback()
+		if _, err := tx.ExecContext(ctx, w.d.asyncCommit); err != nil {
+			tx.rollback()
 			return false, fmt.Errorf("store: commit without waiting for the flush: %w", err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("store: commit: %w", err)
+	if err := tx.commit(ctx); err != nil {
+		return false, err
 	}
+	return w.committedNow(tx), nil
+}
+
+// committedNow tells the checkpointer of tx's commit and returns whether the commit waits for
+// a sync (see run).
+func (w *writer) committedNow(tx *wtx) bool {
 	if w.committed != nil {
 		w.committed()
 	}
-	return tx.sync && w.syncWAL != nil, nil
+	return tx.sync && w.syncWAL != nil
 }
