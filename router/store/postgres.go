@@ -40,7 +40,7 @@ func postgresDialect() *dialect {
 		lockRow:        " FOR UPDATE",
 		asyncCommit:    "SET LOCAL synchronous_commit TO OFF",
 		lockMigrations: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLockKey),
-		retryable:      pgRetryable, pipeline: pgPipeline,
+		retryable:      pgRetryable, pipeline: pgPipeline, writableCTE: true,
 		mustChange: func(update string) string {
 			// A division by zero is the one failure a plain query can raise on purpose.
 			return `WITH changed AS (` + update + ` RETURNING 1) SELECT 1 / COUNT(*) FROM changed`

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/bits"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -105,6 +106,9 @@ func (s *Store) claimIn(ctx context.Context, tx *wtx, owner string, max Budget, 
 // it reports false, having read no more, when nothing is queued. Every way a lane is handed
 // out (Claim, IntakeHandoff, CompleteNext) reads it so.
 func fillLane(ctx context.Context, tx *wtx, l *Lane, batch int) (bool, error) {
+	if tx.w.d.writableCTE {
+		return fillLaneAtOnce(ctx, tx, l, batch)
+	}
 	pending, err := handOutMessages(ctx, tx, l.Conversation.ID, l.Direction, batch)
 	if err != nil || len(pending) == 0 {
 		// Most completions at a steady rate leave nothing queued: the conversation is not read.
@@ -114,16 +118,90 @@ func fillLane(ctx context.Context, tx *wtx, l *Lane, batch int) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	return true, filledLane(ctx, tx, l, conv, pending)
+}
+
+// filledLane completes l with its conversation and the messages handed out of it.
+func filledLane(ctx context.Context, tx *wtx, l *Lane, conv normalize.Conversation, pending []Pending) (err error) {
 	if l.Direction == normalize.Inbound && conv.Player.PlayerID != "" {
 		// The helpdesk shows the player's other conversations with this one (issue 17).
 		if conv.Linked, err = linkedConversations(ctx, tx, conv.Player.PlayerID, conv.ID, maxLinked); err != nil {
-			return false, err
+			return err
 		}
 	}
 	l.Conversation = conv
 	l.Pending = pending
-	return true, nil
+	return nil
 }
+
+// fillLaneAtOnce is fillLane in one statement, on a database whose WITH takes an UPDATE: the
+// conversation's row comes first, then the messages handed out, each with the other's columns
+// NULL; with nothing handed out, no row. On PostgreSQL the conversation's read was a round
+// trip of its own after each hand-out (issue 16).
+func fillLaneAtOnce(ctx context.Context, tx *wtx, l *Lane, batch int) (bool, error) {
+	conv, dir := l.Conversation.ID, l.Direction
+	rows, err := tx.QueryContext(ctx, `WITH handed AS (`+handOut+`)
+		SELECT 0, `+conversationColumns+`, NULL, NULL, NULL FROM conversations WHERE id = ? AND EXISTS (SELECT 1 FROM handed)
+		UNION ALL SELECT 1, `+strings.Repeat("NULL, ", conversationColumnCount)+`seq, body, attempts FROM handed
+		ORDER BY 1, `+strconv.Itoa(conversationColumnCount+2),
+		conv, dir, dir, conv, batch, conv)
+	if err != nil {
+		return false, fmt.Errorf("store: hand out messages: %w", err)
+	}
+	defer rows.Close()
+	var found bool
+	var c conversationRow
+	var pending []Pending
+	skip := make([]sql.RawBytes, conversationColumnCount)
+	for rows.Next() {
+		var kind int
+		var seq sql.NullInt64
+		var attempts sql.NullInt32
+		var body sql.RawBytes
+		dest := []any{&kind}
+		if !found {
+			dest = append(dest, c.dest()...)
+		} else {
+			for i := range skip {
+				dest = append(dest, &skip[i])
+			}
+		}
+		if err := rows.Scan(append(dest, &seq, &body, &attempts)...); err != nil {
+			return false, fmt.Errorf("store: scan outbox: %w", err)
+		}
+		switch {
+		case kind == 0:
+			found = true
+		case !found:
+			return false, fmt.Errorf("store: conversation %s: %w", conv, ErrNotFound)
+		default:
+			p := Pending{Seq: seq.Int64, Attempt: int(attempts.Int32)}
+			if err := decodeStored(body, &p.Message); err != nil {
+				return false, fmt.Errorf("store: decode message %d: %w", p.Seq, err)
+			}
+			pending = append(pending, p)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("store: hand out messages: %w", err)
+	}
+	if len(pending) == 0 {
+		return false, nil
+	}
+	full, err := c.conversation()
+	if err != nil {
+		return false, err
+	}
+	return true, filledLane(ctx, tx, l, full, pending)
+}
+
+// handOut counts a hand-out of a lane's oldest queued messages and returns them (see
+// handOutMessages). Its arguments: the conversation, the direction twice, the conversation
+// again, the batch.
+const handOut = `UPDATE messages SET attempts = attempts + 1 WHERE seq IN (SELECT seq FROM messages
+		WHERE conversation_id = ? AND direction = ? AND state = 'queued' ORDER BY seq
+		LIMIT (CASE WHEN ? = 'inbound' AND (SELECT ticket FROM conversations WHERE id = ?) = '' THEN 1 ELSE CAST(? AS INTEGER) END))
+		RETURNING seq, body, attempts`
 
 // handOutMessages counts a hand-out as an attempt of up to batch of the lane's oldest queued
 // messages and returns them, oldest first, each Attempt counting this hand-out: counting before
@@ -136,10 +214,7 @@ func fillLane(ctx context.Context, tx *wtx, l *Lane, batch int) (bool, error) {
 // per hand-out, each a round trip on PostgreSQL); RETURNING gives no order, so the messages are
 // sorted here.
 func handOutMessages(ctx context.Context, tx *wtx, conv normalize.ConversationID, dir normalize.Direction, batch int) ([]Pending, error) {
-	rows, err := tx.QueryContext(ctx, `UPDATE messages SET attempts = attempts + 1 WHERE seq IN (SELECT seq FROM messages
-		WHERE conversation_id = ? AND direction = ? AND state = 'queued' ORDER BY seq
-		LIMIT (CASE WHEN ? = 'inbound' AND (SELECT ticket FROM conversations WHERE id = ?) = '' THEN 1 ELSE CAST(? AS INTEGER) END))
-		RETURNING seq, body, attempts`, conv, dir, dir, conv, batch)
+	rows, err := tx.QueryContext(ctx, handOut, conv, dir, dir, conv, batch)
 	if err != nil {
 		return nil, fmt.Errorf("store: hand out messages: %w", err)
 	}
@@ -500,38 +575,58 @@ func (s *Store) NextDue(ctx context.Context, dirs ...normalize.Direction) (time.
 	return fromMillis(due.Int64), nil
 }
 
+// conversationColumns are a conversation's columns, in the order conversationRow scans them;
+// conversationColumnCount counts them.
+const conversationColumnCount = 21
+
+const conversationColumns = `id, channel, channel_kind, address, helpdesk, ticket, follow_up_of, status, priority, language, tags, player,
+	created_at, updated_at, awaiting_since, sla_due_at, sla_breached_at, assignee, sla_warn_at, sla_warned_at, first_answered_at`
+
+// conversationRow is a conversation's row being scanned: dest for Scan, then conversation.
+type conversationRow struct {
+	c                                          normalize.Conversation
+	tags, player, assignee                     string
+	created, updated                           int64
+	awaiting, due, breached, warn, warned, ans sql.NullInt64
+}
+
+func (r *conversationRow) dest() []any {
+	c := &r.c
+	return []any{&c.ID, &c.Channel, &c.ChannelKind, &c.Address, &c.Helpdesk, &c.Ticket, &c.FollowUpOf, &c.Status, &c.Priority, &c.Language,
+		&r.tags, &r.player, &r.created, &r.updated, &r.awaiting, &r.due, &r.breached, &r.assignee, &r.warn, &r.warned, &r.ans}
+}
+
+func (r *conversationRow) conversation() (normalize.Conversation, error) {
+	c := r.c
+	if err := decodeStored([]byte(r.tags), &c.Tags); err != nil {
+		return c, fmt.Errorf("store: decode tags of %s: %w", c.ID, err)
+	}
+	if err := decodeStored([]byte(r.player), &c.Player); err != nil {
+		return c, fmt.Errorf("store: decode player of %s: %w", c.ID, err)
+	}
+	if r.assignee != "" {
+		c.Assignee = new(normalize.Agent)
+		if err := decodeStored([]byte(r.assignee), c.Assignee); err != nil {
+			return c, fmt.Errorf("store: decode assignee of %s: %w", c.ID, err)
+		}
+	}
+	c.CreatedAt, c.UpdatedAt = fromMillis(r.created), fromMillis(r.updated)
+	c.SLA = clockOf(r.awaiting, r.due, r.breached, r.warn, r.warned, r.ans)
+	return c, nil
+}
+
 func getConversation(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
 }, id normalize.ConversationID) (normalize.Conversation, error) {
-	var c normalize.Conversation
-	var tags, player, assignee string
-	var created, updated int64
-	var awaiting, due, breached, warn, warned, answered sql.NullInt64
-	err := q.QueryRowContext(ctx, `SELECT id, channel, channel_kind, address, helpdesk, ticket, follow_up_of, status, priority, language, tags, player,
-		created_at, updated_at, awaiting_since, sla_due_at, sla_breached_at, assignee, sla_warn_at, sla_warned_at, first_answered_at
-		FROM conversations WHERE id = ?`, id).Scan(&c.ID, &c.Channel, &c.ChannelKind, &c.Address, &c.Helpdesk, &c.Ticket,
-		&c.FollowUpOf, &c.Status, &c.Priority, &c.Language, &tags, &player, &created, &updated, &awaiting, &due, &breached, &assignee, &warn, &warned, &answered)
+	var r conversationRow
+	err := q.QueryRowContext(ctx, `SELECT `+conversationColumns+` FROM conversations WHERE id = ?`, id).Scan(r.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return c, fmt.Errorf("store: conversation %s: %w", id, ErrNotFound)
+		return normalize.Conversation{}, fmt.Errorf("store: conversation %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return c, fmt.Errorf("store: read conversation %s: %w", id, err)
+		return normalize.Conversation{}, fmt.Errorf("store: read conversation %s: %w", id, err)
 	}
-	if err := decodeStored([]byte(tags), &c.Tags); err != nil {
-		return c, fmt.Errorf("store: decode tags of %s: %w", id, err)
-	}
-	if err := decodeStored([]byte(player), &c.Player); err != nil {
-		return c, fmt.Errorf("store: decode player of %s: %w", id, err)
-	}
-	if assignee != "" {
-		c.Assignee = new(normalize.Agent)
-		if err := decodeStored([]byte(assignee), c.Assignee); err != nil {
-			return c, fmt.Errorf("store: decode assignee of %s: %w", id, err)
-		}
-	}
-	c.CreatedAt, c.UpdatedAt = fromMillis(created), fromMillis(updated)
-	c.SLA = clockOf(awaiting, due, breached, warn, warned, answered)
-	return c, nil
+	return r.conversation()
 }
 
 // slaOf converts the clock's columns; NULL is the zero time.
