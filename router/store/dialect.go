@@ -54,8 +54,6 @@ type dialect struct {
 	// pipelines runs each operation alone (opAlone): an operation's queued statements fail it
 	// at its end, which a savepoint shared with others could not undo in time.
 	pipeline func(ctx context.Context, c *sql.Conn, queued []later) error
-	// writableCTE: a WITH may hold an UPDATE, whose rows a SELECT can join or add to.
-	writableCTE bool
 	// mustChange, when set, turns an UPDATE into a statement the server refuses when the
 	// update changes no row, with an error changedNothing recognises.
 	mustChange     func(update string) string

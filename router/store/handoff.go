@@ -48,7 +48,21 @@ func handOff(ctx context.Context, tx *wtx, msgs []normalize.Message, accepted []
 			return nil
 		}
 		const claimable = `due_at IS NOT NULL AND due_at <= ? AND lease_until <= ? AND held = ''`
-		rows, err := tx.QueryContext(ctx, `UPDATE lanes SET lease_owner = ?, lease_until = ?, lease_token = lease_token + 1
+		return tx.read(ctx, func(rows rowReader) error {
+			for rows.Next() {
+				var l Lane
+				if err := rows.Scan(&l.Conversation.ID, &l.Direction, &l.Token, &l.Failures); err != nil {
+					return err
+				}
+				if l.Direction == normalize.Inbound {
+					left.Inbound--
+				} else {
+					left.Outbound--
+				}
+				lanes = append(lanes, l)
+			}
+			return nil
+		}, `UPDATE lanes SET lease_owner = ?, lease_until = ?, lease_token = lease_token + 1
 			WHERE (conversation_id, direction) IN (SELECT conversation_id, direction FROM (
 				SELECT lanes.conversation_id, lanes.direction,
 					row_number() OVER (PARTITION BY lanes.direction ORDER BY v.column3) AS n
@@ -58,23 +72,6 @@ func handOff(ctx context.Context, tx *wtx, msgs []normalize.Message, accepted []
 			AND `+claimable+`
 			RETURNING conversation_id, direction, lease_token, failures`,
 			slices.Concat([]any{h.Owner, now + h.Lease.Milliseconds()}, args, []any{now, now, left.Inbound, left.Outbound, now, now})...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var l Lane
-			if err := rows.Scan(&l.Conversation.ID, &l.Direction, &l.Token, &l.Failures); err != nil {
-				return err
-			}
-			if l.Direction == normalize.Inbound {
-				left.Inbound--
-			} else {
-				left.Outbound--
-			}
-			lanes = append(lanes, l)
-		}
-		return rows.Err()
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: hand off lanes: %w", err)

@@ -21,6 +21,39 @@ type later struct {
 	refused func(err error) error
 	// commit marks the COMMIT, which fails unless the server committed.
 	commit bool
+	// read, when set, makes the statement a query whose rows it is given (readLater).
+	read func(rows rowReader) error
+}
+
+// rowReader is a query's rows as read goes through them.
+type rowReader interface {
+	Next() bool
+	Scan(dest ...any) error
+}
+
+// read runs query and gives read its rows: on a dialect that pipelines, in one round trip with
+// the statements queued before it (the BEGIN among them).
+func (t *wtx) read(ctx context.Context, read func(rows rowReader) error, query string, args ...any) error {
+	if t.conn != nil {
+		t.readLater(read, query, args...)
+		return t.flush(ctx)
+	}
+	rows, err := t.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if err := read(rows); err != nil {
+		return err
+	}
+	return rows.Err()
+}
+
+// readLater queues query, on a dialect that pipelines, to go with the statements queued before
+// it; read is given its rows when they are sent (flush, or the next statement), and an error
+// it returns fails the operation as a failed statement does.
+func (t *wtx) readLater(read func(rows rowReader) error, query string, args ...any) {
+	t.later = append(t.later, later{query: t.w.d.sql(query), args: slices.Clone(args), read: read})
 }
 
 // execLater runs query now, or, on a dialect that pipelines (dialect.pipeline), queues it to

@@ -40,7 +40,7 @@ func postgresDialect() *dialect {
 		lockRow:        " FOR UPDATE",
 		asyncCommit:    "SET LOCAL synchronous_commit TO OFF",
 		lockMigrations: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLockKey),
-		retryable:      pgRetryable, pipeline: pgPipeline, writableCTE: true,
+		retryable:      pgRetryable, pipeline: pgPipeline,
 		mustChange: func(update string) string {
 			// A division by zero is the one failure a plain query can raise on purpose.
 			return `WITH changed AS (` + update + ` RETURNING 1) SELECT 1 / COUNT(*) FROM changed`
@@ -49,6 +49,20 @@ func postgresDialect() *dialect {
 			var pgErr *pgconn.PgError
 			return errors.As(err, &pgErr) && pgErr.Code == "22012" // division_by_zero
 		}}
+}
+
+// readRows gives read the rows of the batch's next result.
+func readRows(results pgx.BatchResults, read func(rowReader) error) error {
+	rows, err := results.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if err := read(rows); err != nil {
+		return err
+	}
+	rows.Close()
+	return rows.Err()
 }
 
 // pgPipeline sends queued as one pgx batch on c's connection, inside the transaction c has
@@ -66,6 +80,12 @@ func pgPipeline(ctx context.Context, c *sql.Conn, queued []later) error {
 		results := sc.Conn().SendBatch(ctx, &b)
 		var first error
 		for _, l := range queued {
+			if l.read != nil {
+				if first = readRows(results, l.read); first != nil {
+					break
+				}
+				continue
+			}
 			tag, err := results.Exec()
 			switch {
 			case err != nil:

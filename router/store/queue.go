@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math/bits"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -106,7 +105,7 @@ func (s *Store) claimIn(ctx context.Context, tx *wtx, owner string, max Budget, 
 // it reports false, having read no more, when nothing is queued. Every way a lane is handed
 // out (Claim, IntakeHandoff, CompleteNext) reads it so.
 func fillLane(ctx context.Context, tx *wtx, l *Lane, batch int) (bool, error) {
-	if tx.w.d.writableCTE {
+	if tx.conn != nil {
 		return fillLaneAtOnce(ctx, tx, l, batch)
 	}
 	pending, err := handOutMessages(ctx, tx, l.Conversation.ID, l.Direction, batch)
@@ -134,60 +133,45 @@ func filledLane(ctx context.Context, tx *wtx, l *Lane, conv normalize.Conversati
 	return nil
 }
 
-// fillLaneAtOnce is fillLane in one statement, on a database whose WITH takes an UPDATE: the
-// conversation's row comes first, then the messages handed out, each with the other's columns
-// NULL; with nothing handed out, no row. On PostgreSQL the conversation's read was a round
-// trip of its own after each hand-out (issue 16).
+// fillLaneAtOnce is fillLane on a dialect that pipelines: the hand-out and the read of its
+// conversation go in one round trip with the statements queued before them (the completion's
+// record, when it goes on with its lane). They were three round trips on PostgreSQL (issue 16).
 func fillLaneAtOnce(ctx context.Context, tx *wtx, l *Lane, batch int) (bool, error) {
 	conv, dir := l.Conversation.ID, l.Direction
-	rows, err := tx.QueryContext(ctx, `WITH handed AS (`+handOut+`)
-		SELECT 0, `+conversationColumns+`, NULL, NULL, NULL FROM conversations WHERE id = ? AND EXISTS (SELECT 1 FROM handed)
-		UNION ALL SELECT 1, `+strings.Repeat("NULL, ", conversationColumnCount)+`seq, body, attempts FROM handed
-		ORDER BY 1, `+strconv.Itoa(conversationColumnCount+2),
-		conv, dir, dir, conv, batch, conv)
-	if err != nil {
-		return false, fmt.Errorf("store: hand out messages: %w", err)
-	}
-	defer rows.Close()
-	var found bool
-	var c conversationRow
 	var pending []Pending
-	skip := make([]sql.RawBytes, conversationColumnCount)
-	for rows.Next() {
-		var kind int
-		var seq sql.NullInt64
-		var attempts sql.NullInt32
-		var body sql.RawBytes
-		dest := []any{&kind}
-		if !found {
-			dest = append(dest, c.dest()...)
-		} else {
-			for i := range skip {
-				dest = append(dest, &skip[i])
+	tx.readLater(func(rows rowReader) error {
+		for rows.Next() {
+			var p Pending
+			var body []byte
+			if err := rows.Scan(&p.Seq, &body, &p.Attempt); err != nil {
+				return fmt.Errorf("store: scan outbox: %w", err)
 			}
-		}
-		if err := rows.Scan(append(dest, &seq, &body, &attempts)...); err != nil {
-			return false, fmt.Errorf("store: scan outbox: %w", err)
-		}
-		switch {
-		case kind == 0:
-			found = true
-		case !found:
-			return false, fmt.Errorf("store: conversation %s: %w", conv, ErrNotFound)
-		default:
-			p := Pending{Seq: seq.Int64, Attempt: int(attempts.Int32)}
 			if err := decodeStored(body, &p.Message); err != nil {
-				return false, fmt.Errorf("store: decode message %d: %w", p.Seq, err)
+				return fmt.Errorf("store: decode message %d: %w", p.Seq, err)
 			}
 			pending = append(pending, p)
 		}
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}, handOut, conv, dir, dir, conv, batch)
+	var c conversationRow
+	found := false
+	tx.readLater(func(rows rowReader) error {
+		if len(pending) == 0 || !rows.Next() {
+			return nil // nothing handed out: the conversation is not scanned
+		}
+		found = true
+		return rows.Scan(c.dest()...)
+	}, `SELECT `+conversationColumns+` FROM conversations WHERE id = ?`, conv)
+	if err := tx.flush(ctx); err != nil {
 		return false, fmt.Errorf("store: hand out messages: %w", err)
 	}
 	if len(pending) == 0 {
 		return false, nil
 	}
+	if !found {
+		return false, fmt.Errorf("store: conversation %s: %w", conv, ErrNotFound)
+	}
+	slices.SortFunc(pending, func(a, b Pending) int { return cmp.Compare(a.Seq, b.Seq) })
 	full, err := c.conversation()
 	if err != nil {
 		return false, err
@@ -255,28 +239,26 @@ func leaseDueLanes(ctx context.Context, tx *wtx, skipLocked, owner string, now, 
 	// The due lanes are found once, in a materialized query: as a subquery PostgreSQL may run
 	// it again for each row it joins, and each run of a LIMIT with SKIP LOCKED may find other
 	// lanes, leasing more than max.
-	rows, err := tx.QueryContext(ctx, `WITH due AS MATERIALIZED (SELECT conversation_id FROM lanes
-			WHERE due_at IS NOT NULL AND due_at <= ? AND lease_until <= ? AND direction = ? AND held = '' ORDER BY due_at LIMIT CAST(? AS INTEGER)`+skipLocked+`)
-		UPDATE lanes SET lease_owner = ?, lease_until = ?, lease_token = lease_token + 1
-		FROM due WHERE lanes.conversation_id = due.conversation_id AND lanes.direction = ?
-		RETURNING lanes.conversation_id, lanes.failures, lanes.lease_token, lanes.due_at`, now, now, dir, max, owner, leaseUntil, dir)
-	if err != nil {
-		return nil, fmt.Errorf("store: lease due %s lanes: %w", dir, err)
-	}
-	defer rows.Close()
 	type dueLane struct {
 		lane Lane
 		due  int64
 	}
 	var leased []dueLane
-	for rows.Next() {
-		d := dueLane{lane: Lane{Direction: dir}}
-		if err := rows.Scan(&d.lane.Conversation.ID, &d.lane.Failures, &d.lane.Token, &d.due); err != nil {
-			return nil, fmt.Errorf("store: scan lane: %w", err)
+	err := tx.read(ctx, func(rows rowReader) error {
+		for rows.Next() {
+			d := dueLane{lane: Lane{Direction: dir}}
+			if err := rows.Scan(&d.lane.Conversation.ID, &d.lane.Failures, &d.lane.Token, &d.due); err != nil {
+				return fmt.Errorf("scan lane: %w", err)
+			}
+			leased = append(leased, d)
 		}
-		leased = append(leased, d)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}, `WITH due AS MATERIALIZED (SELECT conversation_id FROM lanes
+			WHERE due_at IS NOT NULL AND due_at <= ? AND lease_until <= ? AND direction = ? AND held = '' ORDER BY due_at LIMIT CAST(? AS INTEGER)`+skipLocked+`)
+		UPDATE lanes SET lease_owner = ?, lease_until = ?, lease_token = lease_token + 1
+		FROM due WHERE lanes.conversation_id = due.conversation_id AND lanes.direction = ?
+		RETURNING lanes.conversation_id, lanes.failures, lanes.lease_token, lanes.due_at`, now, now, dir, max, owner, leaseUntil, dir)
+	if err != nil {
 		return nil, fmt.Errorf("store: lease due %s lanes: %w", dir, err)
 	}
 	slices.SortFunc(leased, func(a, b dueLane) int { return cmp.Compare(a.due, b.due) })
