@@ -139,20 +139,7 @@ func filledLane(ctx context.Context, tx *wtx, l *Lane, conv normalize.Conversati
 func fillLaneAtOnce(ctx context.Context, tx *wtx, l *Lane, batch int) (bool, error) {
 	conv, dir := l.Conversation.ID, l.Direction
 	var pending []Pending
-	tx.readLater(func(rows rowReader) error {
-		for rows.Next() {
-			var p Pending
-			var body []byte
-			if err := rows.Scan(&p.Seq, &body, &p.Attempt); err != nil {
-				return fmt.Errorf("store: scan outbox: %w", err)
-			}
-			if err := decodeStored(body, &p.Message); err != nil {
-				return fmt.Errorf("store: decode message %d: %w", p.Seq, err)
-			}
-			pending = append(pending, p)
-		}
-		return nil
-	}, handOut, conv, dir, dir, conv, batch)
+	tx.readLater(pendingRows(&pending), handOut, conv, dir, dir, conv, batch)
 	var c conversationRow
 	found := false
 	tx.readLater(func(rows rowReader) error {
@@ -198,28 +185,30 @@ const handOut = `UPDATE messages SET attempts = attempts + 1 WHERE seq IN (SELEC
 // per hand-out, each a round trip on PostgreSQL); RETURNING gives no order, so the messages are
 // sorted here.
 func handOutMessages(ctx context.Context, tx *wtx, conv normalize.ConversationID, dir normalize.Direction, batch int) ([]Pending, error) {
-	rows, err := tx.QueryContext(ctx, handOut, conv, dir, dir, conv, batch)
-	if err != nil {
-		return nil, fmt.Errorf("store: hand out messages: %w", err)
-	}
-	defer rows.Close()
 	var out []Pending
-	for rows.Next() {
-		var p Pending
-		var body []byte
-		if err := rows.Scan(&p.Seq, &body, &p.Attempt); err != nil {
-			return nil, fmt.Errorf("store: scan outbox: %w", err)
-		}
-		if err := decodeStored(body, &p.Message); err != nil {
-			return nil, fmt.Errorf("store: decode message %d: %w", p.Seq, err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
+	if err := tx.read(ctx, pendingRows(&out), handOut, conv, dir, dir, conv, batch); err != nil {
 		return nil, fmt.Errorf("store: hand out messages: %w", err)
 	}
 	slices.SortFunc(out, func(a, b Pending) int { return cmp.Compare(a.Seq, b.Seq) })
 	return out, nil
+}
+
+// pendingRows reads the rows of a hand-out (handOut) into out, in the order they come.
+func pendingRows(out *[]Pending) func(rowReader) error {
+	return func(rows rowReader) error {
+		for rows.Next() {
+			var p Pending
+			var body []byte
+			if err := rows.Scan(&p.Seq, &body, &p.Attempt); err != nil {
+				return fmt.Errorf("scan outbox: %w", err)
+			}
+			if err := decodeStored(body, &p.Message); err != nil {
+				return fmt.Errorf("decode message %d: %w", p.Seq, err)
+			}
+			*out = append(*out, p)
+		}
+		return nil
+	}
 }
 
 // idleLane idles a lane found with nothing queued, releasing any lease it has.
