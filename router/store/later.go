@@ -64,8 +64,8 @@ func (t *wtx) readLater(read func(rows rowReader) error, query string, args ...a
 //
 // A completion on PostgreSQL was 7 round trips (issue 16): the begin, the fence, the
 // delivered update, the target IDs, the release, synchronous_commit and the commit each
-// waited for the server. Now the five in between go as one; the args must not change until
-// then (they are copied).
+// waited for the server. Now they go as one (with begin, commit and execChanging). The args
+// are copied: a caller may go on to change them.
 func (t *wtx) execLater(ctx context.Context, check func(rows int64) error, query string, args ...any) error {
 	if t.conn == nil { // set only on a dialect that pipelines
 		res, err := t.ExecContext(ctx, query, args...)
@@ -182,8 +182,9 @@ func (t *wtx) close() {
 	}
 }
 
-// settle is the outcome of an operation that returned err: a failed flush first (the operation
-// may have seen only its consequences), then err, then the flush of what is still queued.
+// settle is the outcome of an operation that returned err in a shared transaction (SQLite's
+// savepoints): a failed statement first (the operation may have seen only its consequences),
+// then err, then the flush of anything still queued.
 func (t *wtx) settle(ctx context.Context, err error) error {
 	if t.failed != nil {
 		return t.failed
