@@ -79,19 +79,5 @@ func handOff(ctx context.Context, tx *wtx, msgs []normalize.Message, accepted []
 	slices.SortFunc(lanes, func(a, b Lane) int {
 		return cmp.Compare(order[laneKey{a.Conversation.ID, a.Direction}], order[laneKey{b.Conversation.ID, b.Direction}])
 	})
-	kept := lanes[:0]
-	for _, l := range lanes {
-		found, err := fillLane(ctx, tx, &l, h.Batch)
-		if err != nil {
-			return nil, err
-		}
-		if !found {
-			if err := idleLane(ctx, tx, l.Conversation.ID, l.Direction); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		kept = append(kept, l)
-	}
-	return kept, nil
+	return fillLanes(ctx, tx, lanes, h.Batch)
 }

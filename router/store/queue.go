@@ -82,22 +82,8 @@ func (s *Store) claimIn(ctx context.Context, tx *wtx, owner string, max Budget, 
 			return nil, err
 		}
 	}
-	kept := lanes[:0]
-	for _, l := range lanes {
-		ok, err := fillLane(ctx, tx, &l, batch)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			// Nothing left (a replay emptied it, or a crash after delivery).
-			if err := idleLane(ctx, tx, l.Conversation.ID, l.Direction); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		kept = append(kept, l)
-	}
-	return kept, nil
+	// A lane with nothing left (a replay emptied it, or a crash after delivery) is idled.
+	return fillLanes(ctx, tx, lanes, batch)
 }
 
 // fillLane reads up to batch of the oldest queued messages of l (whose conversation
@@ -133,37 +119,90 @@ func filledLane(ctx context.Context, tx *wtx, l *Lane, conv normalize.Conversati
 	return nil
 }
 
+// fillLanes fills each of lanes (fillLane) and returns those it handed messages out of, in
+// their order; it idles the others. On a dialect that pipelines every lane's hand-out and
+// conversation go in one round trip: a claim or an intake's hand-over of several lanes was a
+// round trip or two per lane on PostgreSQL (issue 16).
+func fillLanes(ctx context.Context, tx *wtx, lanes []Lane, batch int) ([]Lane, error) {
+	fills := make([]*laneFill, len(lanes))
+	if tx.conn != nil {
+		for i := range lanes {
+			fills[i] = queueFill(tx, lanes[i], batch)
+		}
+		if err := tx.flush(ctx); err != nil {
+			return nil, fmt.Errorf("store: hand out messages: %w", err)
+		}
+	}
+	var kept []Lane
+	for i, l := range lanes {
+		var found bool
+		var err error
+		if fills[i] != nil {
+			found, err = fills[i].finish(ctx, tx, &l)
+		} else {
+			found, err = fillLane(ctx, tx, &l, batch)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			if err := idleLane(ctx, tx, l.Conversation.ID, l.Direction); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		kept = append(kept, l)
+	}
+	return kept, nil
+}
+
 // fillLaneAtOnce is fillLane on a dialect that pipelines: the hand-out and the read of its
 // conversation go in one round trip with the statements queued before them (the completion's
 // record, when it goes on with its lane). They were three round trips on PostgreSQL (issue 16).
 func fillLaneAtOnce(ctx context.Context, tx *wtx, l *Lane, batch int) (bool, error) {
-	conv, dir := l.Conversation.ID, l.Direction
-	var pending []Pending
-	tx.readLater(pendingRows(&pending), handOut, conv, dir, dir, conv, batch)
-	var c conversationRow
-	found := false
-	tx.readLater(func(rows rowReader) error {
-		if len(pending) == 0 || !rows.Next() {
-			return nil // nothing handed out: the conversation is not scanned
-		}
-		found = true
-		return rows.Scan(c.dest()...)
-	}, `SELECT `+conversationColumns+` FROM conversations WHERE id = ?`, conv)
+	f := queueFill(tx, *l, batch)
 	if err := tx.flush(ctx); err != nil {
 		return false, fmt.Errorf("store: hand out messages: %w", err)
 	}
-	if len(pending) == 0 {
+	return f.finish(ctx, tx, l)
+}
+
+// laneFill is a lane's hand-out and the read of its conversation, queued (queueFill) and read
+// once sent.
+type laneFill struct {
+	pending []Pending
+	conv    conversationRow
+	found   bool
+}
+
+func queueFill(tx *wtx, l Lane, batch int) *laneFill {
+	f := &laneFill{}
+	conv, dir := l.Conversation.ID, l.Direction
+	tx.readLater(pendingRows(&f.pending), handOut, conv, dir, dir, conv, batch)
+	tx.readLater(func(rows rowReader) error {
+		if len(f.pending) == 0 || !rows.Next() {
+			return nil // nothing handed out: the conversation is not scanned
+		}
+		f.found = true
+		return rows.Scan(f.conv.dest()...)
+	}, `SELECT `+conversationColumns+` FROM conversations WHERE id = ?`, conv)
+	return f
+}
+
+// finish fills l with what was read, once sent; false when nothing was handed out.
+func (f *laneFill) finish(ctx context.Context, tx *wtx, l *Lane) (bool, error) {
+	if len(f.pending) == 0 {
 		return false, nil
 	}
-	if !found {
-		return false, fmt.Errorf("store: conversation %s: %w", conv, ErrNotFound)
+	if !f.found {
+		return false, fmt.Errorf("store: conversation %s: %w", l.Conversation.ID, ErrNotFound)
 	}
-	slices.SortFunc(pending, func(a, b Pending) int { return cmp.Compare(a.Seq, b.Seq) })
-	full, err := c.conversation()
+	slices.SortFunc(f.pending, func(a, b Pending) int { return cmp.Compare(a.Seq, b.Seq) })
+	full, err := f.conv.conversation()
 	if err != nil {
 		return false, err
 	}
-	return true, filledLane(ctx, tx, l, full, pending)
+	return true, filledLane(ctx, tx, l, full, f.pending)
 }
 
 // handOut counts a hand-out of a lane's oldest queued messages and returns them (see
@@ -213,7 +252,7 @@ func pendingRows(out *[]Pending) func(rowReader) error {
 
 // idleLane idles a lane found with nothing queued, releasing any lease it has.
 func idleLane(ctx context.Context, tx *wtx, conv normalize.ConversationID, dir normalize.Direction) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE lanes SET lease_owner = '', lease_until = 0, due_at = NULL, failures = 0
+	if err := tx.execLater(ctx, nil, `UPDATE lanes SET lease_owner = '', lease_until = 0, due_at = NULL, failures = 0
 		WHERE conversation_id = ? AND direction = ?`, conv, dir); err != nil {
 		return fmt.Errorf("store: idle lane: %w", err)
 	}
