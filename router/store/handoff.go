@@ -48,6 +48,23 @@ func handOff(ctx context.Context, tx *wtx, msgs []normalize.Message, accepted []
 			return nil
 		}
 		const claimable = `due_at IS NOT NULL AND due_at <= ? AND lease_until <= ? AND held = ''`
+		// Ranking the candidates per direction (the window) costs the most of the statement on
+		// SQLite; it is only needed when they are more than the budget.
+		chosen := `SELECT column1, column2 FROM (` + source + `) AS v`
+		budget := []any{}
+		if in, out := directions(args); in > left.Inbound || out > left.Outbound {
+			chosen = `SELECT conversation_id, direction FROM (
+				SELECT lanes.conversation_id, lanes.direction,
+					row_number() OVER (PARTITION BY lanes.direction ORDER BY v.column3) AS n
+				FROM (` + source + `) AS v JOIN lanes ON lanes.conversation_id = v.column1 AND lanes.direction = v.column2
+				WHERE ` + claimable + `) AS c
+				WHERE c.n <= CASE c.direction WHEN 'inbound' THEN CAST(? AS INTEGER) ELSE CAST(? AS INTEGER) END`
+			budget = []any{now, now, left.Inbound, left.Outbound}
+		}
+		where := `(conversation_id, direction) IN (` + chosen + `)`
+		if len(args) == 3 && len(budget) == 0 {
+			where, args = `conversation_id = ? AND direction = ?`, args[:2]
+		}
 		return tx.read(ctx, func(rows rowReader) error {
 			for rows.Next() {
 				var l Lane
@@ -63,15 +80,9 @@ func handOff(ctx context.Context, tx *wtx, msgs []normalize.Message, accepted []
 			}
 			return nil
 		}, `UPDATE lanes SET lease_owner = ?, lease_until = ?, lease_token = lease_token + 1
-			WHERE (conversation_id, direction) IN (SELECT conversation_id, direction FROM (
-				SELECT lanes.conversation_id, lanes.direction,
-					row_number() OVER (PARTITION BY lanes.direction ORDER BY v.column3) AS n
-				FROM (`+source+`) AS v JOIN lanes ON lanes.conversation_id = v.column1 AND lanes.direction = v.column2
-				WHERE `+claimable+`) AS c
-				WHERE c.n <= CASE c.direction WHEN 'inbound' THEN CAST(? AS INTEGER) ELSE CAST(? AS INTEGER) END)
-			AND `+claimable+`
+			WHERE `+where+` AND `+claimable+`
 			RETURNING conversation_id, direction, lease_token, failures`,
-			slices.Concat([]any{h.Owner, now + h.Lease.Milliseconds()}, args, []any{now, now, left.Inbound, left.Outbound, now, now})...)
+			slices.Concat([]any{h.Owner, now + h.Lease.Milliseconds()}, args, budget, []any{now, now})...)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: hand off lanes: %w", err)
@@ -80,4 +91,18 @@ func handOff(ctx context.Context, tx *wtx, msgs []normalize.Message, accepted []
 		return cmp.Compare(order[laneKey{a.Conversation.ID, a.Direction}], order[laneKey{b.Conversation.ID, b.Direction}])
 	})
 	return fillLanes(ctx, tx, lanes, h.Batch)
+}
+
+// directions counts the inbound and outbound lanes among handOff's candidates (conversation,
+// direction, order), leaving out the padding.
+func directions(cands []any) (in, out int) {
+	for i := 1; i < len(cands); i += 3 {
+		switch normalize.Direction(cands[i].(string)) {
+		case normalize.Inbound:
+			in++
+		case normalize.Outbound:
+			out++
+		}
+	}
+	return in, out
 }
