@@ -55,8 +55,9 @@ type dialect struct {
 	// at its end, which a savepoint shared with others could not undo in time.
 	pipeline func(ctx context.Context, c *sql.Conn, queued []later) error
 	// mustChange, when set, turns an UPDATE into a statement the server refuses when the
-	// update changes no row, with an error changedNothing recognises.
-	mustChange     func(update string) string
+	// update changes no row, with an error changedNothing recognises; with is more WITH
+	// queries, run with it (each preceded by a comma).
+	mustChange     func(update, with string) string
 	changedNothing func(err error) bool
 	// retryable reports whether a failed transaction may be run again as a whole: the
 	// database aborted it to break a deadlock or a serialization conflict with another replica.

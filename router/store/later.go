@@ -90,7 +90,16 @@ func (t *wtx) execLater(ctx context.Context, check func(rows int64) error, query
 // (dialect.mustChange), so the COMMIT can go with it instead of waiting for its count: a
 // completion at a steady rate is one round trip.
 func (t *wtx) execChanging(ctx context.Context, lost func() error, query string, args ...any) error {
+	return t.execChangingWith(ctx, lost, query, "", args...)
+}
+
+// execChangingWith is execChanging with more WITH queries after the update's (each preceded
+// by a comma), which only a dialect with mustChange has; their arguments follow the update's.
+func (t *wtx) execChangingWith(ctx context.Context, lost func() error, query, with string, args ...any) error {
 	if t.conn == nil || t.w.d.mustChange == nil {
+		if with != "" {
+			return fmt.Errorf("store: WITH queries need a dialect that refuses an update itself")
+		}
 		return t.execLater(ctx, func(n int64) error {
 			if n == 0 {
 				return lost()
@@ -104,7 +113,7 @@ func (t *wtx) execChanging(ctx context.Context, lost func() error, query string,
 		}
 		return err
 	}
-	t.later = append(t.later, later{query: t.w.d.sql(t.w.d.mustChange(query)), args: slices.Clone(args), refused: refused})
+	t.later = append(t.later, later{query: t.w.d.sql(t.w.d.mustChange(query, with)), args: slices.Clone(args), refused: refused})
 	return nil
 }
 

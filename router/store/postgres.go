@@ -41,9 +41,9 @@ func postgresDialect() *dialect {
 		asyncCommit:    "SET LOCAL synchronous_commit TO OFF",
 		lockMigrations: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLockKey),
 		retryable:      pgRetryable, pipeline: pgPipeline,
-		mustChange: func(update string) string {
+		mustChange: func(update, with string) string {
 			// A division by zero is the one failure a plain query can raise on purpose.
-			return `WITH changed AS (` + update + ` RETURNING 1) SELECT 1 / COUNT(*) FROM changed`
+			return `WITH changed AS (` + update + ` RETURNING 1)` + with + ` SELECT 1 / COUNT(*) FROM changed`
 		},
 		changedNothing: func(err error) bool {
 			var pgErr *pgconn.PgError
