@@ -11,7 +11,9 @@ import (
 // convRow is what intake reads of an inbound message's conversation (inboundConversation).
 type convRow struct {
 	// read is true when the row was looked for with the call's others (readConversations).
-	read         bool
+	read bool
+	// opened is true when the call opened the conversation (openConversations).
+	opened       bool
 	id           normalize.ConversationID
 	status       normalize.Status
 	updated      int64
@@ -105,4 +107,76 @@ func (s *Store) readConversationChunk(ctx context.Context, tx *wtx, source strin
 		return fmt.Errorf("store: find conversations: %w", err)
 	}
 	return nil
+}
+
+// openConversations opens the conversations that readConversations found missing, in a
+// statement per chunk, with the assessment of each one's first message: it returns those by
+// message, for the message not to be assessed again. The first second of a load, or a burst
+// after an outage, opens dozens of conversations per getUpdates answer, and each insert was a
+// round trip on PostgreSQL while intake held its conversations' rows and completions waited
+// for them (issue 16). A conversation another replica opened meanwhile is not inserted (ON
+// CONFLICT DO NOTHING): its message finds it as before (inboundConversation).
+func (s *Store) openConversations(ctx context.Context, tx *wtx, msgs []normalize.Message, fresh []bool, known knownConversations, assess Assess, now int64) (map[int]Assessment, error) {
+	assessed := map[int]Assessment{}
+	type opening struct {
+		key chanAddr
+		row convRow
+		m   normalize.Message
+		a   Assessment
+	}
+	var openings []*opening
+	byID := map[normalize.ConversationID]*opening{}
+	var vals []any
+	for i, m := range msgs {
+		k := chanAddr{m.Channel, m.Address}
+		if row, ok := known[k]; !ok || row != nil || !fresh[i] || m.Direction != normalize.Inbound {
+			continue
+		}
+		a := assess(m)
+		row, v, err := newConversation(m, a, now)
+		if err != nil {
+			return nil, err
+		}
+		assessed[i] = a
+		o := &opening{key: k, row: row, m: m, a: a}
+		openings = append(openings, o)
+		byID[row.id] = o
+		vals = append(vals, v...)
+		known[k] = &convRow{} // this call's next messages of it are not its first
+	}
+	for _, o := range openings {
+		known[o.key] = nil // not opened unless the insert returns it
+	}
+	err := s.d.eachValues(conversationInsertTypes, vals, markChunk, nil, func(source string, args []any) error {
+		return tx.read(ctx, func(rows rowReader) error {
+			for rows.Next() {
+				var id normalize.ConversationID
+				if err := rows.Scan(&id); err != nil {
+					return err
+				}
+				if o := byID[id]; o != nil {
+					o.row.opened = true
+					known[o.key] = &o.row
+				}
+			}
+			return nil
+		}, `INSERT INTO conversations (`+conversationInsertColumns+`) `+source+` ON CONFLICT (channel, address) DO NOTHING RETURNING id`, args...)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: insert conversations: %w", err)
+	}
+	for _, o := range openings {
+		if !o.row.opened {
+			continue
+		}
+		if o.a.Hold != "" {
+			if err := holdLane(ctx, tx, o.row.id, o.a.Hold); err != nil {
+				return nil, err
+			}
+		}
+		if err := linkPlayer(ctx, tx, o.row.id, o.m.Author.PlayerID, o.m.Author.PlayerIDBy, now); err != nil {
+			return nil, err
+		}
+	}
+	return assessed, nil
 }

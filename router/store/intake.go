@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/casino-support/gateway/connectors"
@@ -112,8 +113,16 @@ func (s *Store) IntakeHandoff(ctx context.Context, msgs []normalize.Message, ass
 		if err != nil {
 			return err
 		}
+		assessed, err := s.openConversations(ctx, tx, msgs, fresh, known, assess, now.UnixMilli())
+		if err != nil {
+			return err
+		}
 		for i, m := range msgs {
-			a, err := s.intakeOne(ctx, tx, due, known, m, fresh[i], assess, now.UnixMilli())
+			assessOne := assess
+			if a, ok := assessed[i]; ok {
+				assessOne = func(normalize.Message) Assessment { return a }
+			}
+			a, err := s.intakeOne(ctx, tx, due, known, m, fresh[i], assessOne, now.UnixMilli())
 			if err != nil {
 				return err
 			}
@@ -329,8 +338,10 @@ func (s *Store) inboundConversation(ctx context.Context, tx *wtx, known knownCon
 	// rewrote five of its indexes each time, and was the costliest statement of intake (a
 	// tenth of the gateway's CPU in a backlog, issue 16).
 	const moves = `status = 'closed' AND ticket <> '' AND replace(?, ',' || helpdesk || ',', '') = ?`
+	openedHere := false
 	find := func() error {
 		r, err := known.take(m.Channel, m.Address)
+		openedHere = r.opened
 		if !r.read {
 			err = tx.QueryRowContext(ctx, `SELECT `+convRowColumns+` FROM conversations WHERE channel = ? AND address = ?`+s.d.lockRow,
 				m.Channel, m.Address).Scan(r.dest()...)
@@ -347,6 +358,9 @@ func (s *Store) inboundConversation(ctx context.Context, tx *wtx, known knownCon
 		return err
 	}
 	err = find()
+	if err == nil && openedHere {
+		return id, true, nil, nil // opened by openConversations, its player linked
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		id, opened, err = s.openConversation(ctx, tx, m, assess(m), now)
 		if err == nil && opened {
@@ -414,8 +428,41 @@ func (s *Store) inboundConversation(ctx context.Context, tx *wtx, known knownCon
 
 // openConversation inserts m's conversation; opened is false when one exists already.
 func (s *Store) openConversation(ctx context.Context, tx *wtx, m normalize.Message, a Assessment, now int64) (id normalize.ConversationID, opened bool, err error) {
+	row, vals, err := newConversation(m, a, now)
+	if err != nil {
+		return "", false, err
+	}
+	// On PostgreSQL another replica may be opening the same conversation: the insert waits for
+	// it and then does nothing.
+	res, err := tx.ExecContext(ctx, `INSERT INTO conversations (`+conversationInsertColumns+`)
+		VALUES (`+strings.Repeat("?, ", len(conversationInsertTypes)-1)+`?) ON CONFLICT (channel, address) DO NOTHING`, vals...)
+	if err != nil {
+		return "", false, fmt.Errorf("store: insert conversation: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return "", false, fmt.Errorf("store: insert conversation: %w", err)
+	}
+	if n == 1 && a.Hold != "" {
+		err = holdLane(ctx, tx, row.id, a.Hold)
+	}
+	return row.id, n == 1, err
+}
+
+// conversationInsertColumns are a new conversation's columns, in the order of
+// conversationInsertTypes and of newConversation's values.
+const conversationInsertColumns = `id, channel, channel_kind, address, helpdesk, status, priority, language, tags, player,
+	created_at, updated_at, awaiting_since, sla_due_at, assignee, sla_warn_at, complex_at`
+
+var conversationInsertTypes = []string{"TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT",
+	"BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT", "BIGINT", "BIGINT"}
+
+// newConversation is the row of m's new conversation as a assessed it: what intake reads of
+// it, and its values (conversationInsertColumns). Its response clock starts with it, near
+// breach and complex flag included, unless a bot holds it.
+func newConversation(m normalize.Message, a Assessment, now int64) (row convRow, vals []any, err error) {
 	if a.Helpdesk == "" {
-		return "", false, connectors.Permanent(fmt.Errorf("store: no helpdesk for a new conversation on %s", m.Channel))
+		return row, nil, connectors.Permanent(fmt.Errorf("store: no helpdesk for a new conversation on %s", m.Channel))
 	}
 	if a.Priority == "" {
 		a.Priority = normalize.PriorityNormal
@@ -430,34 +477,18 @@ func (s *Store) openConversation(ctx context.Context, tx *wtx, m normalize.Messa
 		b, _ := json.Marshal(a.Assignee)
 		assignee = string(b)
 	}
-	var awaiting any
-	var warn, due sql.NullInt64
+	var warn, due, complex sql.NullInt64
 	if startsClock(m) && a.Hold == "" {
-		awaiting = now
+		row.awaiting = sql.NullInt64{Int64: now, Valid: true}
 		warn, due = a.clockTimes(now, false, m.Author.VIPTier)
 	}
-	id = normalize.NewConversationID()
-	// On PostgreSQL another replica may be opening the same conversation: the insert waits for
-	// it and then does nothing.
-	res, err := tx.ExecContext(ctx, `INSERT INTO conversations (id, channel, channel_kind, address, helpdesk, status, priority, language, tags, player,
-		created_at, updated_at, awaiting_since, sla_due_at, assignee)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, address) DO NOTHING`,
-		id, m.Channel, m.ChannelKind, m.Address, a.Helpdesk, normalize.StatusOpen, a.Priority, m.Author.Language, tagsJSON, player,
-		now, now, awaiting, due, assignee)
-	if err != nil {
-		return "", false, fmt.Errorf("store: insert conversation: %w", err)
+	if a.Complex {
+		complex = sql.NullInt64{Int64: now, Valid: true}
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return "", false, fmt.Errorf("store: insert conversation: %w", err)
-	}
-	if n == 1 && a.Hold != "" {
-		err = holdLane(ctx, tx, id, a.Hold)
-	}
-	if n == 1 && err == nil {
-		err = afterOpen(ctx, tx, id, a, warn, now)
-	}
-	return id, n == 1, err
+	row = convRow{read: true, id: normalize.NewConversationID(), status: normalize.StatusOpen, updated: now,
+		language: m.Author.Language, priority: a.Priority, tags: string(tagsJSON), player: string(player), awaiting: row.awaiting}
+	return row, []any{row.id, m.Channel, m.ChannelKind, m.Address, a.Helpdesk, row.status, row.priority, row.language, row.tags, row.player,
+		now, now, row.awaiting, due, assignee, warn, complex}, nil
 }
 
 // touchEvery is how stale a conversation's updated_at (its last activity, which orders the

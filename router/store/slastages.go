@@ -138,20 +138,6 @@ func clockOf(awaiting, due, breached, warn, warned, answered sql.NullInt64) norm
 	return c
 }
 
-// afterOpen records what the columns of the insert in openConversation leave out: the new
-// conversation's near-breach time, and its complex flag.
-func afterOpen(ctx context.Context, tx *wtx, id normalize.ConversationID, a Assessment, warn sql.NullInt64, now int64) error {
-	if warn.Valid {
-		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET sla_warn_at = ? WHERE id = ?`, warn, id); err != nil {
-			return fmt.Errorf("store: set the near-breach time of %s: %w", id, err)
-		}
-	}
-	if a.Complex {
-		return flagComplex(ctx, tx, id, now)
-	}
-	return nil
-}
-
 // flagComplex starts id's escalation clock unless one runs or ran since the case was last
 // closed.
 func flagComplex(ctx context.Context, tx *wtx, id normalize.ConversationID, now int64) error {

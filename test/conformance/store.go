@@ -89,6 +89,7 @@ func RunStore(t *testing.T, open func(t *testing.T, now func() time.Time) Store)
 		{"CompleteRecordsALargeBatch", storeCompleteLargeBatch},
 		{"IntakeKeepsABatchInOrder", storeIntakeBatchOrder},
 		{"IntakeOverConversations", storeIntakeOverConversations},
+		{"IntakeOpensConversationsTogether", storeIntakeOpensTogether},
 		{"IntakeHandsOverClaimableLanes", storeIntakeHandoff},
 		{"IntakeHandoffWithinBudget", storeIntakeHandoffBudget},
 		{"CompleteNextGoesOnWithTheLease", storeCompleteNext},

@@ -1,7 +1,9 @@
 package conformance
 
 import (
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -80,4 +82,86 @@ func storeIntakeOverConversations(t *testing.T, f *storeFixture) {
 	require.Equal(t, []string{"update:language", "hello", "still English",
 		"update:player_id", "update:vip_tier", "update:priority", "I am a VIP"}, got,
 		"each change announced once, just before the message that made it")
+}
+
+// storeIntakeOpensTogether: conversations opened by one intake call, as a getUpdates answer
+// opens them in a burst's first second, are each what opening them one call at a time makes:
+// routing, priority, tags, player, response clock and near-breach time, a bot's hold, the
+// complex flag, the player's link. Each message is assessed once and only a conversation's
+// first message opens it.
+func storeIntakeOpensTogether(t *testing.T, f *storeFixture) {
+	f.policy = func(m normalize.Message) store.Assessment {
+		a := store.Assessment{Helpdesk: deskA, Priority: normalize.PriorityNormal, FirstResponse: 5 * time.Minute}
+		switch m.Address {
+		case "held":
+			a.Hold = "faq"
+		case "complex":
+			a.Complex, a.Tags = true, []string{"chargeback"}
+		case "warn":
+			a.Clock = func(since time.Time, _ bool, _ int) (time.Time, time.Time) {
+				return since.Add(time.Minute), since.Add(5 * time.Minute)
+			}
+		case "vip":
+			a.Priority, a.Tags = normalize.PriorityHigh, []string{"vip"}
+		}
+		return a
+	}
+	addresses := []normalize.Address{"held", "complex", "warn", "vip", "plain"}
+	message := func(channel normalize.InstanceName, address normalize.Address, text string) normalize.Message {
+		m := inbound(channel, address, unique("ot"), text)
+		if address == "vip" {
+			m.Author.PlayerID, m.Author.PlayerIDBy, m.Author.VIPTier = "P-ot", "crm", 3
+		}
+		return m
+	}
+	for _, address := range addresses {
+		acc := f.intake(message(chanA, address, "alone"))
+		require.True(t, acc[0].Opened, "%s: opened alone", address)
+	}
+	var together []normalize.Message
+	for _, address := range addresses {
+		together = append(together, message(chanB, address, "together"))
+	}
+	together = append(together, message(chanB, "plain", "again"))
+	before := f.assessedCount()
+	acc := f.intake(together...)
+	require.Equal(t, len(together), f.assessedCount()-before, "each message is assessed once")
+	for i, a := range acc[:len(addresses)] {
+		require.True(t, a.Opened, "%s: the first message opens its conversation", addresses[i])
+	}
+	require.False(t, acc[len(addresses)].Opened, "the second message finds the conversation the call opened")
+	require.Equal(t, acc[len(addresses)-1].Conversation, acc[len(addresses)].Conversation)
+
+	comparable := func(c normalize.Conversation) normalize.Conversation {
+		c.ID, c.Channel, c.Linked = "", "", nil
+		return c
+	}
+	for _, address := range addresses {
+		alone, err := f.st.ConversationAt(f.ctx, chanA, address)
+		require.NoError(t, err)
+		opened, err := f.st.ConversationAt(f.ctx, chanB, address)
+		require.NoError(t, err)
+		require.Equal(t, comparable(alone), comparable(opened), "%s: opened together as alone", address)
+	}
+
+	claimed := map[normalize.InstanceName][]normalize.Address{}
+	for _, l := range f.claim(owner1, 10) {
+		claimed[l.Conversation.Channel] = append(claimed[l.Conversation.Channel], l.Conversation.Address)
+		if l.Conversation.Address == "vip" && l.Conversation.Channel == chanB {
+			require.Len(t, l.Conversation.Linked, 1, "the player's link is recorded: the other VIP conversation is linked")
+		}
+	}
+	slices.Sort(claimed[chanA])
+	slices.Sort(claimed[chanB])
+	require.Equal(t, []normalize.Address{"complex", "plain", "vip", "warn"}, claimed[chanA], "the bot holds its conversation's lane")
+	require.Equal(t, claimed[chanA], claimed[chanB])
+
+	escalated, err := f.st.MarkComplexEscalations(f.ctx, f.clk.Now().Add(time.Second), store.ComplexMark{}, 10)
+	require.NoError(t, err)
+	var flagged []normalize.InstanceName
+	for _, c := range escalated {
+		require.Equal(t, normalize.Address("complex"), c.Address, "only the complex conversation is flagged")
+		flagged = append(flagged, c.Channel)
+	}
+	require.ElementsMatch(t, []normalize.InstanceName{chanA, chanB}, flagged)
 }
