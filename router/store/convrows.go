@@ -109,21 +109,24 @@ func (s *Store) readConversationChunk(ctx context.Context, tx *wtx, source strin
 	return nil
 }
 
+// opening is a conversation openConversations tried to open for its first message m.
+type opening struct {
+	key chanAddr
+	row convRow // row.opened: this call opened it; otherwise another replica did meanwhile
+	m   normalize.Message
+	a   Assessment
+}
+
 // openConversations opens the conversations that readConversations found missing, in a
-// statement per chunk, with the assessment of each one's first message: it returns those by
-// message, for the message not to be assessed again. The first second of a load, or a burst
+// statement per chunk, with the assessment of each one's first message: it returns them by
+// that message, for it not to be assessed again and to be reported as opening its
+// conversation, whichever way intakeOne finds it. The first second of a load, or a burst
 // after an outage, opens dozens of conversations per getUpdates answer, and each insert was a
 // round trip on PostgreSQL while intake held its conversations' rows and completions waited
 // for them (issue 16). A conversation another replica opened meanwhile is not inserted (ON
 // CONFLICT DO NOTHING): its message finds it as before (inboundConversation).
-func (s *Store) openConversations(ctx context.Context, tx *wtx, msgs []normalize.Message, fresh []bool, known knownConversations, assess Assess, now int64) (map[int]Assessment, error) {
-	assessed := map[int]Assessment{}
-	type opening struct {
-		key chanAddr
-		row convRow
-		m   normalize.Message
-		a   Assessment
-	}
+func (s *Store) openConversations(ctx context.Context, tx *wtx, msgs []normalize.Message, fresh []bool, known knownConversations, assess Assess, now int64) (map[int]*opening, error) {
+	assessed := map[int]*opening{}
 	var openings []*opening
 	byID := map[normalize.ConversationID]*opening{}
 	var vals []any
@@ -137,8 +140,8 @@ func (s *Store) openConversations(ctx context.Context, tx *wtx, msgs []normalize
 		if err != nil {
 			return nil, err
 		}
-		assessed[i] = a
 		o := &opening{key: k, row: row, m: m, a: a}
+		assessed[i] = o
 		openings = append(openings, o)
 		byID[row.id] = o
 		vals = append(vals, v...)

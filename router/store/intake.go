@@ -119,12 +119,16 @@ func (s *Store) IntakeHandoff(ctx context.Context, msgs []normalize.Message, ass
 		}
 		for i, m := range msgs {
 			assessOne := assess
-			if a, ok := assessed[i]; ok {
-				assessOne = func(normalize.Message) Assessment { return a }
+			o := assessed[i]
+			if o != nil {
+				assessOne = func(normalize.Message) Assessment { return o.a }
 			}
 			a, err := s.intakeOne(ctx, tx, due, known, m, fresh[i], assessOne, now.UnixMilli())
 			if err != nil {
 				return err
+			}
+			if o != nil && o.row.opened {
+				a.Opened = true // also when an agent's message before it made it read the row again
 			}
 			out = append(out, a)
 		}

@@ -164,4 +164,11 @@ func storeIntakeOpensTogether(t *testing.T, f *storeFixture) {
 		flagged = append(flagged, c.Channel)
 	}
 	require.ElementsMatch(t, []normalize.InstanceName{chanA, chanB}, flagged)
+
+	// An agent's message ahead of them in the call makes the store read conversations again:
+	// the ones the call opened are still reported opened, each once.
+	conv := f.withTicket("ticketed")
+	acc = f.intake(outbound(deskA, conv, "T-ticketed", unique("ot"), "an answer"),
+		message(chanB, "late", "one"), message(chanB, "later", "two"), message(chanB, "late", "three"))
+	require.Equal(t, []bool{false, true, true, false}, []bool{acc[0].Opened, acc[1].Opened, acc[2].Opened, acc[3].Opened})
 }
