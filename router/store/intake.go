@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/casino-support/gateway/connectors"
@@ -428,71 +427,6 @@ func (s *Store) inboundConversation(ctx context.Context, tx *wtx, known knownCon
 		Priority: next.priority, SLA: clock}
 	msg := updateMessage(id, m, u, now)
 	return id, false, &msg, nil
-}
-
-// openConversation inserts m's conversation; opened is false when one exists already.
-func (s *Store) openConversation(ctx context.Context, tx *wtx, m normalize.Message, a Assessment, now int64) (id normalize.ConversationID, opened bool, err error) {
-	row, vals, err := newConversation(m, a, now)
-	if err != nil {
-		return "", false, err
-	}
-	// On PostgreSQL another replica may be opening the same conversation: the insert waits for
-	// it and then does nothing.
-	res, err := tx.ExecContext(ctx, `INSERT INTO conversations (`+conversationInsertColumns+`)
-		VALUES (`+strings.Repeat("?, ", len(conversationInsertTypes)-1)+`?) ON CONFLICT (channel, address) DO NOTHING`, vals...)
-	if err != nil {
-		return "", false, fmt.Errorf("store: insert conversation: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return "", false, fmt.Errorf("store: insert conversation: %w", err)
-	}
-	if n == 1 && a.Hold != "" {
-		err = holdLane(ctx, tx, row.id, a.Hold)
-	}
-	return row.id, n == 1, err
-}
-
-// conversationInsertColumns are a new conversation's columns, in the order of
-// conversationInsertTypes and of newConversation's values.
-const conversationInsertColumns = `id, channel, channel_kind, address, helpdesk, status, priority, language, tags, player,
-	created_at, updated_at, awaiting_since, sla_due_at, assignee, sla_warn_at, complex_at`
-
-var conversationInsertTypes = []string{"TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT",
-	"BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT", "BIGINT", "BIGINT"}
-
-// newConversation is the row of m's new conversation as a assessed it: what intake reads of
-// it, and its values (conversationInsertColumns). Its response clock starts with it, near
-// breach and complex flag included, unless a bot holds it.
-func newConversation(m normalize.Message, a Assessment, now int64) (row convRow, vals []any, err error) {
-	if a.Helpdesk == "" {
-		return row, nil, connectors.Permanent(fmt.Errorf("store: no helpdesk for a new conversation on %s", m.Channel))
-	}
-	if a.Priority == "" {
-		a.Priority = normalize.PriorityNormal
-	}
-	if a.Tags == nil {
-		a.Tags = []string{}
-	}
-	tagsJSON, _ := json.Marshal(a.Tags)
-	player, _ := json.Marshal(m.Author)
-	assignee := ""
-	if a.Assignee != nil && *a.Assignee != (normalize.Agent{}) {
-		b, _ := json.Marshal(a.Assignee)
-		assignee = string(b)
-	}
-	var warn, due, complex sql.NullInt64
-	if startsClock(m) && a.Hold == "" {
-		row.awaiting = sql.NullInt64{Int64: now, Valid: true}
-		warn, due = a.clockTimes(now, false, m.Author.VIPTier)
-	}
-	if a.Complex {
-		complex = sql.NullInt64{Int64: now, Valid: true}
-	}
-	row = convRow{read: true, id: normalize.NewConversationID(), status: normalize.StatusOpen, updated: now,
-		language: m.Author.Language, priority: a.Priority, tags: string(tagsJSON), player: string(player), awaiting: row.awaiting}
-	return row, []any{row.id, m.Channel, m.ChannelKind, m.Address, a.Helpdesk, row.status, row.priority, row.language, row.tags, row.player,
-		now, now, row.awaiting, due, assignee, warn, complex}, nil
 }
 
 // touchEvery is how stale a conversation's updated_at (its last activity, which orders the
