@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
@@ -112,27 +111,17 @@ func (s *Store) readConversationChunk(ctx context.Context, tx *wtx, source strin
 	return nil
 }
 
-// openConversation inserts m's conversation; opened is false when one exists already.
+// openConversation opens m's conversation (insertConversations); opened is false when one
+// exists already.
 func (s *Store) openConversation(ctx context.Context, tx *wtx, m normalize.Message, a Assessment, now int64) (id normalize.ConversationID, opened bool, err error) {
-	row, vals, err := newConversation(m, a, now)
+	o, err := newOpening(m, a, now)
 	if err != nil {
 		return "", false, err
 	}
-	// On PostgreSQL another replica may be opening the same conversation: the insert waits for
-	// it and then does nothing.
-	res, err := tx.ExecContext(ctx, `INSERT INTO conversations (`+conversationInsertColumns+`)
-		VALUES (`+strings.Repeat("?, ", len(conversationInsertTypes)-1)+`?) ON CONFLICT (channel, address) DO NOTHING`, vals...)
-	if err != nil {
-		return "", false, fmt.Errorf("store: insert conversation: %w", err)
+	if err := s.insertConversations(ctx, tx, []*opening{o}, now); err != nil {
+		return "", false, err
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return "", false, fmt.Errorf("store: insert conversation: %w", err)
-	}
-	if n == 1 && a.Hold != "" {
-		err = holdLane(ctx, tx, row.id, a.Hold)
-	}
-	return row.id, n == 1, err
+	return o.row.id, o.row.opened, nil
 }
 
 // conversationInsertColumns are a new conversation's columns, in the order of
@@ -177,46 +166,34 @@ func newConversation(m normalize.Message, a Assessment, now int64) (row convRow,
 		now, now, row.awaiting, due, assignee, warn, complex}, nil
 }
 
-// opening is a conversation openConversations tried to open for its first message m.
+// opening is a conversation to open for its first message m, as a assessed it.
 type opening struct {
-	key chanAddr
-	row convRow // row.opened: this call opened it; otherwise another replica did meanwhile
-	m   normalize.Message
-	a   Assessment
+	key  chanAddr
+	row  convRow // row.opened once inserted: otherwise another replica opened it meanwhile
+	vals []any   // conversationInsertColumns
+	m    normalize.Message
+	a    Assessment
 }
 
-// openConversations opens the conversations that readConversations found missing, in a
-// statement per chunk, with the assessment of each one's first message: it returns them by
-// that message, for it not to be assessed again and to be reported as opening its
-// conversation, whichever way intakeOne finds it. The first second of a load, or a burst
-// after an outage, opens dozens of conversations per getUpdates answer, and each insert was a
-// round trip on PostgreSQL while intake held its conversations' rows and completions waited
-// for them (issue 16). A conversation another replica opened meanwhile is not inserted (ON
-// CONFLICT DO NOTHING): its message finds it as before (inboundConversation).
-func (s *Store) openConversations(ctx context.Context, tx *wtx, msgs []normalize.Message, fresh []bool, known knownConversations, assess Assess, now int64) (map[int]*opening, error) {
-	assessed := map[int]*opening{}
-	var openings []*opening
-	byID := map[normalize.ConversationID]*opening{}
-	var vals []any
-	for i, m := range msgs {
-		k := chanAddr{m.Channel, m.Address}
-		if row, ok := known[k]; !ok || row != nil || !fresh[i] || m.Direction != normalize.Inbound {
-			continue
-		}
-		a := assess(m)
-		row, v, err := newConversation(m, a, now)
-		if err != nil {
-			return nil, err
-		}
-		o := &opening{key: k, row: row, m: m, a: a}
-		assessed[i] = o
-		openings = append(openings, o)
-		byID[row.id] = o
-		vals = append(vals, v...)
-		known[k] = &convRow{} // this call's next messages of it are not its first
+func newOpening(m normalize.Message, a Assessment, now int64) (*opening, error) {
+	row, vals, err := newConversation(m, a, now)
+	if err != nil {
+		return nil, err
 	}
+	return &opening{key: chanAddr{m.Channel, m.Address}, row: row, vals: vals, m: m, a: a}, nil
+}
+
+// insertConversations inserts the conversations of openings, in a statement per chunk, and
+// gives each one inserted what a new conversation has beyond its row: a bot's hold and its
+// player's link. A conversation another replica opened meanwhile is not inserted (ON CONFLICT
+// DO NOTHING; on PostgreSQL the insert waits for the other to commit), and its row.opened
+// stays false.
+func (s *Store) insertConversations(ctx context.Context, tx *wtx, openings []*opening, now int64) error {
+	byID := make(map[normalize.ConversationID]*opening, len(openings))
+	vals := make([]any, 0, len(openings)*len(conversationInsertTypes))
 	for _, o := range openings {
-		known[o.key] = nil // not opened unless the insert returns it
+		byID[o.row.id] = o
+		vals = append(vals, o.vals...)
 	}
 	err := s.d.eachValues(conversationInsertTypes, vals, markChunk, nil, func(source string, args []any) error {
 		return tx.read(ctx, func(rows rowReader) error {
@@ -227,14 +204,13 @@ func (s *Store) openConversations(ctx context.Context, tx *wtx, msgs []normalize
 				}
 				if o := byID[id]; o != nil {
 					o.row.opened = true
-					known[o.key] = &o.row
 				}
 			}
 			return nil
 		}, `INSERT INTO conversations (`+conversationInsertColumns+`) `+source+` ON CONFLICT (channel, address) DO NOTHING RETURNING id`, args...)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: insert conversations: %w", err)
+		return fmt.Errorf("store: insert conversation: %w", err)
 	}
 	for _, o := range openings {
 		if !o.row.opened {
@@ -242,11 +218,50 @@ func (s *Store) openConversations(ctx context.Context, tx *wtx, msgs []normalize
 		}
 		if o.a.Hold != "" {
 			if err := holdLane(ctx, tx, o.row.id, o.a.Hold); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		if err := linkPlayer(ctx, tx, o.row.id, o.m.Author.PlayerID, o.m.Author.PlayerIDBy, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openConversations opens the conversations that readConversations found missing
+// (insertConversations), with the assessment of each one's first message: it returns them by
+// that message, for it not to be assessed again and to be reported as opening its
+// conversation, whichever way intakeOne finds it. The first second of a load, or a burst
+// after an outage, opens dozens of conversations per getUpdates answer, and each insert was a
+// round trip on PostgreSQL while intake held its conversations' rows and completions waited
+// for them (issue 16). A conversation another replica opened meanwhile is found by its message
+// as before (inboundConversation).
+func (s *Store) openConversations(ctx context.Context, tx *wtx, msgs []normalize.Message, fresh []bool, known knownConversations, assess Assess, now int64) (map[int]*opening, error) {
+	assessed := map[int]*opening{}
+	var openings []*opening
+	for i, m := range msgs {
+		k := chanAddr{m.Channel, m.Address}
+		if row, ok := known[k]; !ok || row != nil || !fresh[i] || m.Direction != normalize.Inbound {
+			continue
+		}
+		o, err := newOpening(m, assess(m), now)
+		if err != nil {
 			return nil, err
+		}
+		assessed[i] = o
+		openings = append(openings, o)
+		known[k] = &convRow{} // this call's next messages of it are not its first
+	}
+	if len(openings) == 0 {
+		return nil, nil
+	}
+	if err := s.insertConversations(ctx, tx, openings, now); err != nil {
+		return nil, err
+	}
+	for _, o := range openings {
+		known[o.key] = nil // not opened here: its message finds it
+		if o.row.opened {
+			known[o.key] = &o.row
 		}
 	}
 	return assessed, nil

@@ -51,8 +51,10 @@ func handOff(ctx context.Context, tx *wtx, msgs []normalize.Message, accepted []
 		// Ranking the candidates per direction (the window) costs the most of the statement on
 		// SQLite; it is only needed when they are more than the budget.
 		chosen := `SELECT column1, column2 FROM (` + source + `) AS v`
-		budget := []any{}
-		if in, out := directions(args); in > left.Inbound || out > left.Outbound {
+		var budget []any
+		in, out := directions(args)
+		ranked := in > left.Inbound || out > left.Outbound
+		if ranked {
 			chosen = `SELECT conversation_id, direction FROM (
 				SELECT lanes.conversation_id, lanes.direction,
 					row_number() OVER (PARTITION BY lanes.direction ORDER BY v.column3) AS n
@@ -62,7 +64,7 @@ func handOff(ctx context.Context, tx *wtx, msgs []normalize.Message, accepted []
 			budget = []any{now, now, left.Inbound, left.Outbound}
 		}
 		where := `(conversation_id, direction) IN (` + chosen + `)`
-		if len(args) == 3 && len(budget) == 0 {
+		if len(args) == 3 && !ranked {
 			where, args = `conversation_id = ? AND direction = ?`, args[:2]
 		}
 		return tx.read(ctx, func(rows rowReader) error {

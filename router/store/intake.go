@@ -362,13 +362,10 @@ func (s *Store) inboundConversation(ctx context.Context, tx *wtx, known knownCon
 	}
 	err = find()
 	if err == nil && openedHere {
-		return id, true, nil, nil // opened by openConversations, its player linked
+		return id, true, nil, nil // opened by openConversations
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		id, opened, err = s.openConversation(ctx, tx, m, assess(m), now)
-		if err == nil && opened {
-			err = linkPlayer(ctx, tx, id, m.Author.PlayerID, m.Author.PlayerIDBy, now)
-		}
 		if err != nil || opened {
 			return id, opened, nil, err
 		}

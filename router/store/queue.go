@@ -333,9 +333,8 @@ func recordDelivery(ctx context.Context, tx *wtx, o Outcome, renewTo, now int64)
 				FROM v WHERE messages.seq = v.column1 AND messages.state IN ('queued', 'delivered', 'read')),
 			ids AS (INSERT INTO external_ids (instance, external_id, message_id)
 				SELECT ?, column2, column3 FROM v WHERE column2 <> '' ON CONFLICT DO NOTHING)`
-		err := tx.execChangingWith(ctx, func() error {
-			return fmt.Errorf("%w (conversation %s, %s, token %d)", ErrLeaseLost, o.Conversation, o.Direction, o.Token)
-		}, fence, with, slices.Concat(args, vals, []any{string(normalize.StateSent), now, string(o.Target)})...)
+		err := tx.execChangingWith(ctx, leaseLost(o.Conversation, o.Direction, o.Token),
+			fence, with, slices.Concat(args, vals, []any{string(normalize.StateSent), now, string(o.Target)})...)
 		if err != nil {
 			return fmt.Errorf("store: %s the lease of %s and record its delivery: %w", what, o.Conversation, err)
 		}
@@ -428,13 +427,18 @@ func (s *Store) Renew(ctx context.Context, conv normalize.ConversationID, dir no
 // fencedUpdate runs query, an update of the lane (conv, dir) conditioned on its lease token,
 // with the values set first, and returns ErrLeaseLost when it updated nothing.
 func fencedUpdate(ctx context.Context, tx *wtx, what, query string, conv normalize.ConversationID, dir normalize.Direction, token int64, set ...any) error {
-	err := tx.execChanging(ctx, func() error {
-		return fmt.Errorf("%w (conversation %s, %s, token %d)", ErrLeaseLost, conv, dir, token)
-	}, query, append(set, conv, dir, token)...)
+	err := tx.execChanging(ctx, leaseLost(conv, dir, token), query, append(set, conv, dir, token)...)
 	if err != nil && !errors.Is(err, ErrLeaseLost) {
 		return fmt.Errorf("store: %s the lease of %s: %w", what, conv, err)
 	}
 	return err
+}
+
+// leaseLost is the error of a fence that found the lane's lease no longer token's.
+func leaseLost(conv normalize.ConversationID, dir normalize.Direction, token int64) func() error {
+	return func() error {
+		return fmt.Errorf("%w (conversation %s, %s, token %d)", ErrLeaseLost, conv, dir, token)
+	}
 }
 
 // NextDue returns when the earliest lane becomes claimable (due, and any lease lapsed), or the

@@ -345,7 +345,7 @@ func (w *writer) run(batch []*writeOp, results []error) (sync bool, err error) {
 		}
 		return w.committedNow(tx), nil
 	}
-	if !single && !tx.sync && w.d.asyncCommit != "" {
+	if !tx.sync && w.d.asyncCommit != "" {
 		if _, err := tx.ExecContext(ctx, w.d.asyncCommit); err != nil {
 			tx.rollback()
 			return false, fmt.Errorf("store: commit without waiting for the flush: %w", err)

@@ -130,6 +130,14 @@ func storeCompleteNext(t *testing.T, f *storeFixture) {
 	_, _, err = f.st.CompleteNext(f.ctx, store.Outcome{Conversation: conv, Direction: normalize.Inbound, Owner: owner1, Token: lane.Token,
 		Target: deskA}, 10, lease)
 	require.ErrorIs(t, err, store.ErrLeaseLost, "a stale worker cannot go on with the lane")
+
+	// Going on after a success clears the failures counted before it: the next is the first.
+	require.Equal(t, 1, again.Failures)
+	f.intake(inbound(chanA, "p1", "c6", "six"))
+	more, ok := f.completeNext(again, 10, lease)
+	require.True(t, ok, "a message came: the lane goes on")
+	f.fail(more, owner2, store.Failure{Seq: more.Pending[0].Seq, Err: "timeout", RetryAt: f.clk.Now(), CountsAsFailure: true})
+	require.Equal(t, 1, f.claimOne(owner2, 10).Failures, "the failure before the success no longer counts")
 }
 
 // A worker that lanes wait behind releases its lane and may take the one due longest in the
