@@ -37,6 +37,9 @@ Usage:
 `
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "serve" {
+		reexecForSysmon(os.Stderr)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
