@@ -136,7 +136,12 @@ func (t *wtx) flush(ctx context.Context) error {
 // first flush.
 func (t *wtx) begin(ctx context.Context, db *sql.DB) (err error) {
 	if t.w.d.pipeline == nil {
-		t.tx, err = db.BeginTx(ctx, nil)
+		if t.own, err = t.w.ownConn(ctx); err != nil {
+			return err
+		}
+		// SQLite, the dialect that does not pipeline: IMMEDIATE takes the write lock at once,
+		// as the connection's _txlock=immediate did for BeginTx.
+		_, err = t.own.ExecContext(ctx, "BEGIN IMMEDIATE")
 		return err
 	}
 	if t.conn, err = db.Conn(ctx); err != nil {
@@ -151,7 +156,9 @@ func (t *wtx) begin(ctx context.Context, db *sql.DB) (err error) {
 // that fails must stop the commit.
 func (t *wtx) commit(ctx context.Context) error {
 	if t.conn == nil {
-		if err := t.tx.Commit(); err != nil {
+		if _, err := t.own.ExecContext(ctx, "COMMIT"); err != nil {
+			// A COMMIT SQLite refused (SQLITE_BUSY, say) leaves the transaction open.
+			t.rollback()
 			return fmt.Errorf("store: commit: %w", err)
 		}
 		return nil
@@ -173,7 +180,8 @@ func (t *wtx) commit(ctx context.Context) error {
 // rollback ends the transaction without committing it; nothing queued is sent.
 func (t *wtx) rollback() {
 	if t.conn == nil {
-		t.tx.Rollback()
+		// Fails harmlessly when nothing began or SQLite rolled back already.
+		t.own.ExecContext(context.Background(), "ROLLBACK")
 		return
 	}
 	t.later = nil

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -198,10 +199,15 @@ func TestReleaseAfterWaitingForAnIntakeSeesItsMessage(t *testing.T) {
 
 	// An intake of the lane's next message, open, with the lane made due (and locked) as
 	// intake makes it.
-	sqlTx, err := st.write.BeginTx(ctx, nil)
+	sqlTx, err := st.write.Conn(ctx)
 	require.NoError(t, err)
-	t.Cleanup(func() { sqlTx.Rollback() })
-	intake := &wtx{tx: sqlTx, w: st.writer}
+	t.Cleanup(func() {
+		sqlTx.ExecContext(context.Background(), "ROLLBACK")
+		sqlTx.Close()
+	})
+	_, err = sqlTx.ExecContext(ctx, "BEGIN")
+	require.NoError(t, err)
+	intake := &wtx{own: sqlTx, w: st.writer}
 	next := msg(2)
 	next.ID, next.Conversation = normalize.NewMessageID(), lane.Conversation.ID
 	require.NoError(t, enqueue(ctx, intake, next, millis(time.Now())))
@@ -220,7 +226,8 @@ func TestReleaseAfterWaitingForAnIntakeSeesItsMessage(t *testing.T) {
 			WHERE locktype = 'transactionid' AND NOT granted AND transactionid::text = $1)`, xid).Scan(&waiting)
 		return err == nil && waiting
 	}, 10*time.Second, 5*time.Millisecond, "the completion waits for the intake's lock on the lane")
-	require.NoError(t, sqlTx.Commit())
+	_, err = sqlTx.ExecContext(ctx, "COMMIT")
+	require.NoError(t, err)
 	require.NoError(t, <-completed)
 
 	claimed, err = st.Claim(ctx, "worker", Budget{Inbound: 1}, 10, time.Minute)

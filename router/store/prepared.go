@@ -9,9 +9,10 @@ import (
 // a third of intake's CPU time; the writer prepares each query the first time it is seen,
 // between transactions while its one connection is free, and reuses it from then on.
 type wtx struct {
-	// tx is the transaction on a dialect that does not pipeline.
-	tx *sql.Tx
-	w  *writer
+	// own is the writer's own connection (writer.own) on a dialect that does not pipeline,
+	// in the transaction it began with a statement.
+	own *sql.Conn
+	w   *writer
 	// sync is set when the transaction holds a write that must survive a power loss.
 	sync bool
 	// conn is the transaction's connection on a dialect that pipelines, which begins and
@@ -35,7 +36,7 @@ func (t *wtx) q() queryer {
 	if t.conn != nil {
 		return t.conn
 	}
-	return t.tx
+	return t.own
 }
 
 // mustSync makes the transaction's commit durable: a lazy write (writer.doLazy) wrote
@@ -47,7 +48,7 @@ func (t *wtx) stmt(ctx context.Context, query string) *sql.Stmt {
 		return nil
 	}
 	if st, ok := t.w.stmts[query]; ok {
-		return t.tx.StmtContext(ctx, st)
+		return st // prepared on t.own
 	}
 	t.w.unprepared[query] = struct{}{}
 	return nil
@@ -90,7 +91,10 @@ func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *s
 // time are few (replay's two variants); a failed prepare just leaves the query unprepared.
 func (w *writer) prepareSeen() {
 	for q := range w.unprepared {
-		if st, err := w.db.PrepareContext(context.Background(), q); err == nil {
+		if w.own == nil {
+			break
+		}
+		if st, err := w.own.PrepareContext(context.Background(), q); err == nil {
 			w.stmts[q] = st
 		}
 		delete(w.unprepared, q)

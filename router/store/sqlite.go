@@ -115,7 +115,8 @@ func OpenSQLiteShared(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	db.SetMaxOpenConns(1)
+	// The writer keeps a connection of its own (writer.own); reads take the other.
+	db.SetMaxOpenConns(2)
 	d := sqliteDialect()
 	s := &Store{d: d, read: reader{db: db, d: d}, write: db, now: time.Now}
 	s.writer = newWriter(db, d, 64)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,6 +42,14 @@ type writer struct {
 	// has one).
 	stmts      map[string]*sql.Stmt
 	unprepared map[string]struct{}
+	// own is the connection a dialect that does not pipeline (SQLite, one committer) keeps
+	// from its first transaction on, and prepares stmts on. Its transactions begin and commit
+	// with statements: database/sql's Tx started a goroutine for each transaction and for each
+	// query read in it, to watch a context that never ends here, and wrapped each prepared
+	// statement anew in each transaction, 3-4 % of the gateway's CPU at a steady rate
+	// (issue 16). It holds the pool's one connection, so nothing else may use db after the
+	// first write.
+	own *sql.Conn
 	// syncWAL, when set (syncBy), makes a commit durable: the connection commits without
 	// syncing (SQLite's synchronous=NORMAL) and the syncer syncs the write-ahead log after a
 	// commit that holds a write which must survive a power loss. Without it every commit is
@@ -206,8 +215,31 @@ func (w *writer) submit(op *writeOp) error {
 func (w *writer) close() {
 	close(w.quit)
 	<-w.stopped
-	for _, st := range w.stmts {
+	w.dropOwn()
+}
+
+// ownConn returns the writer's own connection (own), taken from db the first time.
+func (w *writer) ownConn(ctx context.Context) (*sql.Conn, error) {
+	if w.own == nil {
+		c, err := w.db.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		w.own = c
+	}
+	return w.own, nil
+}
+
+// dropOwn closes the statements prepared on the writer's own connection and gives the
+// connection back to the pool.
+func (w *writer) dropOwn() {
+	for q, st := range w.stmts {
 		st.Close()
+		delete(w.stmts, q)
+	}
+	if w.own != nil {
+		w.own.Close()
+		w.own = nil
 	}
 }
 
@@ -258,6 +290,9 @@ func (w *writer) commit(batch []*writeOp) {
 		// Nothing of the batch took effect; each operation starts over from its beginning.
 		clear(results)
 		sync, err = w.run(batch, results)
+	}
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) {
+		w.dropOwn() // the next transaction takes a connection of the pool's again
 	}
 	w.prepareSeen()
 	c := committedOps{batch: batch, results: results, err: err, sync: sync}
