@@ -64,6 +64,10 @@ func reexecForSysmon(stderr io.Writer) {
 		return
 	}
 	self, err := os.Executable()
+	if err != nil && strings.Contains(os.Args[0], "/") {
+		// No /proc (a bare chroot): the path it was started by does as well.
+		self, err = os.Args[0], nil
+	}
 	if err == nil {
 		err = syscall.Exec(self, os.Args, env)
 	}

@@ -129,6 +129,8 @@ default_helpdesk: inbox
 		t.Fatal("no exit within 30s of SIGTERM")
 	}
 	require.False(t, strings.Contains(logs.String(), `"level":"ERROR"`), "errors logged: %s", logs.String())
+	// Without /proc, serve re-executes itself by the path it was started by (cmd/gateway/sysmon.go).
+	require.NotContains(t, logs.String(), "running without GODEBUG")
 }
 
 // requireStatic fails unless bin needs no dynamic loader and no shared library, as a binary
