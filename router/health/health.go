@@ -127,6 +127,12 @@ func (b *Board) Report(name normalize.InstanceName, source Source, problem error
 		}
 	}
 	ready, reason := len(e.problems) == 0, describe(e.problems)
+	if ready && e.status.Ready {
+		// The common case, a connector that works saying so after each request: nothing to
+		// log or set (building the logger encoded its attributes each time, 1 % of the CPU
+		// at 500 messages/s, issue 16).
+		return
+	}
 	log := b.log.With(e.status.Family, name, "type", e.status.Type)
 	switch {
 	case ready && !e.status.Ready:

@@ -231,8 +231,14 @@ func (h *Helpdesk) refuseFiles(w http.ResponseWriter, msg normalize.Message, err
 // sender must not retry), 503 with Retry-After otherwise (connectors.HookAnswer). The dedup
 // key (this instance, the operator's reply_id or event_id) makes the sender's retries harmless.
 func (h *Helpdesk) deliver(w http.ResponseWriter, r *http.Request, msg normalize.Message, ok Answer) {
+	err := h.sink.Deliver(r.Context(), msg)
+	if err == nil {
+		// Skips building the logger, which encodes its attributes (issue 16).
+		writeJSON(w, http.StatusOK, ok)
+		return
+	}
 	log := h.log.With("conv", msg.Conversation, "ticket", msg.Ticket, "external_id", msg.ExternalID)
-	if status, reason := connectors.HookAnswer(w, h.sink.Deliver(r.Context(), msg), log); status != http.StatusOK {
+	if status, reason := connectors.HookAnswer(w, err, log); status != http.StatusOK {
 		writeError(w, status, reason)
 		return
 	}
