@@ -40,10 +40,10 @@ type chanAddr struct {
 // together before the first is taken in; a nil row means none existed.
 type knownConversations map[chanAddr]*convRow
 
-// take returns the row of (channel, address) read with the call's others, and forgets it: it
-// serves the first message of its conversation only, which may change it. r.read is false when
-// the row was not read (take on a nil map included); err is sql.ErrNoRows when no such
-// conversation existed.
+// take returns the row of (channel, address) read with the call's others, or as the call's
+// last message of the conversation left it (keep), and forgets it: the message may change it.
+// r.read is false when the row was not read (take on a nil map included); err is
+// sql.ErrNoRows when no such conversation existed.
 func (k knownConversations) take(channel normalize.InstanceName, address normalize.Address) (r convRow, err error) {
 	key := chanAddr{channel, address}
 	row, ok := k[key]
@@ -55,6 +55,20 @@ func (k knownConversations) take(channel normalize.InstanceName, address normali
 		return convRow{read: true}, sql.ErrNoRows
 	}
 	return *row, nil
+}
+
+// keep makes row, as a message of this call left its conversation, what take returns for
+// the call's next message of (channel, address). A getUpdates answer holds several messages
+// of some chats, and reading the row again for each was a round trip on PostgreSQL (issue
+// 16). Only intake's inbound messages change what row holds, in inboundConversation; an
+// agent's message clears the map. Within the transaction no one else changes the row: on
+// PostgreSQL intake holds its lock, and SQLite has one writer.
+func (k knownConversations) keep(channel normalize.InstanceName, address normalize.Address, row convRow) {
+	if k == nil {
+		return
+	}
+	row.read, row.opened = true, false
+	k[chanAddr{channel, address}] = &row
 }
 
 // readConversations reads (and on PostgreSQL locks) the conversations of the new inbound
@@ -74,7 +88,8 @@ func (s *Store) readConversations(ctx context.Context, tx *wtx, msgs []normalize
 		keys = append(keys, k)
 	}
 	if len(keys) < 2 {
-		return nil, nil // one is read where it is taken in, as before
+		// One is read where it is taken in, as before; the map keeps it for its next messages.
+		return knownConversations{}, nil
 	}
 	args := make([]any, 0, 2*len(keys))
 	for _, k := range keys {

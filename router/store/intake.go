@@ -342,6 +342,9 @@ func (s *Store) inboundConversation(ctx context.Context, tx *wtx, known knownCon
 	// tenth of the gateway's CPU in a backlog, issue 16).
 	const moves = `status = 'closed' AND ticket <> '' AND replace(?, ',' || helpdesk || ',', '') = ?`
 	openedHere := false
+	// after is the row as m leaves it, which the call's next message of the conversation
+	// takes instead of reading it again (knownConversations.keep).
+	var after convRow
 	find := func() error {
 		r, err := known.take(m.Channel, m.Address)
 		openedHere = r.opened
@@ -350,6 +353,7 @@ func (s *Store) inboundConversation(ctx context.Context, tx *wtx, known knownCon
 				m.Channel, m.Address).Scan(r.dest()...)
 		}
 		id, cur.language, cur.priority, tags, player, awaiting = r.id, r.language, r.priority, r.tags, r.player, r.awaiting
+		after = r
 		if err != nil || (r.status == normalize.StatusOpen && r.updated > now-touchEvery.Milliseconds()) {
 			return err
 		}
@@ -358,10 +362,12 @@ func (s *Store) inboundConversation(ctx context.Context, tx *wtx, known knownCon
 			ticket = CASE WHEN `+moves+` THEN '' ELSE ticket END
 			WHERE id = ?`,
 			now, normalize.StatusOpen, s.reopeners, s.reopeners, s.reopeners, s.reopeners, id)
+		after.status, after.updated = normalize.StatusOpen, now
 		return err
 	}
 	err = find()
 	if err == nil && openedHere {
+		known.keep(m.Channel, m.Address, after)
 		return id, true, nil, nil // opened by openConversations
 	}
 	if errors.Is(err, sql.ErrNoRows) {
@@ -390,6 +396,7 @@ func (s *Store) inboundConversation(ctx context.Context, tx *wtx, known knownCon
 			next.language, next.priority, tagsJSON, playerJSON, id); err != nil {
 			return "", false, nil, fmt.Errorf("store: update conversation: %w", err)
 		}
+		after.language, after.priority, after.tags, after.player = next.language, next.priority, string(tagsJSON), string(playerJSON)
 	}
 	if startsClock(m) && !awaiting.Valid {
 		// A conversation the FAQ bot holds waits for no agent: its clock starts at the hand-off.
@@ -408,6 +415,8 @@ func (s *Store) inboundConversation(ctx context.Context, tx *wtx, known knownCon
 			return "", false, nil, err
 		}
 	}
+	after.awaiting = awaiting
+	known.keep(m.Channel, m.Address, after)
 	if len(changed) == 0 {
 		return id, false, nil, nil
 	}
