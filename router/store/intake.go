@@ -98,7 +98,7 @@ func (s *Store) IntakeHandoff(ctx context.Context, msgs []normalize.Message, ass
 	}
 	var out []Accepted
 	var lanes []Lane
-	err := s.writer.do(ctx, func(ctx context.Context, tx *wtx) error {
+	err := s.writer.doFirst(ctx, func(ctx context.Context, tx *wtx) error {
 		out, lanes = make([]Accepted, 0, len(msgs)), nil
 		now := s.now()
 		// Per call, not per transaction: another caller's share of the group commit may be

@@ -25,6 +25,8 @@ type writeOp struct {
 	// lazy marks a write that need not survive a power loss unless it says otherwise
 	// (wtx.mustSync): see doLazy.
 	lazy bool
+	// first marks a write that goes before the others waiting: see doFirst.
+	first bool
 }
 
 // writer gathers concurrent write operations into shared transactions: one commit (and one
@@ -32,9 +34,11 @@ type writeOp struct {
 // messages per second. Each operation runs inside its own savepoint, so one failing operation
 // is rolled back alone and reported to its caller only.
 type writer struct {
-	db       *sql.DB
-	d        *dialect
-	ops      chan *writeOp
+	db  *sql.DB
+	d   *dialect
+	ops chan *writeOp
+	// firstOps are the writes of doFirst, taken before those of ops.
+	firstOps chan *writeOp
 	maxBatch int
 	stopped  chan struct{}
 	quit     chan struct{}
@@ -75,7 +79,7 @@ type writer struct {
 // (dialect.opAlone), so that the network round trips of one operation's statements do not
 // hold back the next, and the server shares the WAL flushes of those that commit at once.
 func newWriter(db *sql.DB, d *dialect, maxBatch int) *writer {
-	w := &writer{db: db, d: d, ops: make(chan *writeOp, maxBatch), maxBatch: maxBatch,
+	w := &writer{db: db, d: d, ops: make(chan *writeOp, maxBatch), firstOps: make(chan *writeOp, maxBatch), maxBatch: maxBatch,
 		stopped: make(chan struct{}), quit: make(chan struct{}),
 		stmts: map[string]*sql.Stmt{}, unprepared: map[string]struct{}{}}
 	var loops sync.WaitGroup
@@ -186,10 +190,23 @@ func (w *writer) doLazy(ctx context.Context, fn func(ctx context.Context, tx *wt
 	return w.submit(&writeOp{ctx: ctx, fn: fn, done: make(chan error, 1), lazy: true})
 }
 
+// doFirst is do for a write whose caller holds back its source until it is stored: a
+// channel's intake, whose acknowledgement the next batch of a chat app waits for. It goes
+// before the writes waiting at the time. In a PostgreSQL burst intake bounds the rate (the
+// backlog is taken in about as fast as it is delivered), and it waited behind the
+// completions of every worker (issue 16).
+func (w *writer) doFirst(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
+	return w.submit(&writeOp{ctx: ctx, fn: fn, done: make(chan error, 1), first: true})
+}
+
 func (w *writer) submit(op *writeOp) error {
 	ctx := op.ctx
+	queue := w.ops
+	if op.first {
+		queue = w.firstOps
+	}
 	select {
-	case w.ops <- op:
+	case queue <- op:
 	case <-w.quit:
 		return errClosed
 	case <-ctx.Done():
@@ -246,30 +263,43 @@ func (w *writer) dropOwn() {
 func (w *writer) loop() {
 	batch := make([]*writeOp, 0, w.maxBatch)
 	for {
-		select {
-		case op := <-w.ops:
-			batch = append(batch[:0], op)
-		case <-w.quit:
-			// Drain what was queued before close so no caller waits forever.
-			for {
-				select {
-				case op := <-w.ops:
+		op := w.waiting()
+		if op == nil {
+			select {
+			case op = <-w.firstOps:
+			case op = <-w.ops:
+			case <-w.quit:
+				// Drain what was queued before close so no caller waits forever.
+				for op := w.waiting(); op != nil; op = w.waiting() {
 					w.commit([]*writeOp{op})
-				default:
-					return
 				}
+				return
 			}
 		}
-	gather:
+		batch = append(batch[:0], op)
 		for len(batch) < w.maxBatch && !w.d.opAlone {
-			select {
-			case op := <-w.ops:
-				batch = append(batch, op)
-			default:
-				break gather
+			op := w.waiting()
+			if op == nil {
+				break
 			}
+			batch = append(batch, op)
 		}
 		w.commit(batch)
+	}
+}
+
+// waiting returns a write waiting to run, a first one (doFirst) before the others, or nil.
+func (w *writer) waiting() *writeOp {
+	select {
+	case op := <-w.firstOps:
+		return op
+	default:
+	}
+	select {
+	case op := <-w.ops:
+		return op
+	default:
+		return nil
 	}
 }
 

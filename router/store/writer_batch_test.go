@@ -57,7 +57,7 @@ func TestFailingWriteRollsBackAlone(t *testing.T) {
 			results <- result{i, err}
 		}()
 	}
-	require.Eventually(t, func() bool { return len(st.writer.ops) == 8 }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return len(st.writer.ops)+len(st.writer.firstOps) == 8 }, 5*time.Second, time.Millisecond)
 	close(release)
 	released = true
 	require.NoError(t, <-held)
