@@ -42,8 +42,8 @@ type knownConversations map[chanAddr]*convRow
 
 // take returns the row of (channel, address) read with the call's others, or as the call's
 // last message of the conversation left it (keep), and forgets it: the message may change it.
-// r.read is false when the row was not read (take on a nil map included); err is
-// sql.ErrNoRows when no such conversation existed.
+// r.read is false when the row was not read; err is sql.ErrNoRows when no such conversation
+// existed.
 func (k knownConversations) take(channel normalize.InstanceName, address normalize.Address) (r convRow, err error) {
 	key := chanAddr{channel, address}
 	row, ok := k[key]
@@ -64,9 +64,6 @@ func (k knownConversations) take(channel normalize.InstanceName, address normali
 // agent's message clears the map. Within the transaction no one else changes the row: on
 // PostgreSQL intake holds its lock, and SQLite has one writer.
 func (k knownConversations) keep(channel normalize.InstanceName, address normalize.Address, row convRow) {
-	if k == nil {
-		return
-	}
 	row.read, row.opened = true, false
 	k[chanAddr{channel, address}] = &row
 }

@@ -341,13 +341,11 @@ func (s *Store) inboundConversation(ctx context.Context, tx *wtx, known knownCon
 	// rewrote five of its indexes each time, and was the costliest statement of intake (a
 	// tenth of the gateway's CPU in a backlog, issue 16).
 	const moves = `status = 'closed' AND ticket <> '' AND replace(?, ',' || helpdesk || ',', '') = ?`
-	openedHere := false
 	// after is the row as m leaves it, which the call's next message of the conversation
 	// takes instead of reading it again (knownConversations.keep).
 	var after convRow
 	find := func() error {
 		r, err := known.take(m.Channel, m.Address)
-		openedHere = r.opened
 		if !r.read {
 			err = tx.QueryRowContext(ctx, `SELECT `+convRowColumns+` FROM conversations WHERE channel = ? AND address = ?`+s.d.lockRow,
 				m.Channel, m.Address).Scan(r.dest()...)
@@ -366,7 +364,7 @@ func (s *Store) inboundConversation(ctx context.Context, tx *wtx, known knownCon
 		return err
 	}
 	err = find()
-	if err == nil && openedHere {
+	if err == nil && after.opened {
 		known.keep(m.Channel, m.Address, after)
 		return id, true, nil, nil // opened by openConversations
 	}

@@ -328,9 +328,7 @@ func recordDelivery(ctx context.Context, tx *wtx, o Outcome, renewTo, now int64)
 	// and names no target ID.
 	return tx.w.d.eachValues([]string{"BIGINT", "TEXT", "TEXT"}, rows, markChunk, []any{int64(0), "", ""}, func(source string, vals []any) error {
 		with := `, v AS (` + source + `),
-			delivered AS (UPDATE messages SET state = CASE WHEN state = 'queued' THEN ? ELSE state END,
-				target_id = v.column2, delivered_at = ?, last_error = ''
-				FROM v WHERE messages.seq = v.column1 AND messages.state IN ('queued', 'delivered', 'read')),
+			delivered AS (` + deliveredUpdate(`v`) + `),
 			ids AS (INSERT INTO external_ids (instance, external_id, message_id)
 				SELECT ?, column2, column3 FROM v WHERE column2 <> '' ON CONFLICT DO NOTHING)`
 		err := tx.execChangingWith(ctx, leaseLost(o.Conversation, o.Direction, o.Token),
@@ -340,6 +338,15 @@ func recordDelivery(ctx context.Context, tx *wtx, o Outcome, renewTo, now int64)
 		}
 		return nil
 	})
+}
+
+// deliveredUpdate records the messages of the rows v (seq, target ID, ...) as sent at a time,
+// its two parameters: a receipt may have arrived before this record (see MarkState), and
+// its state is kept.
+func deliveredUpdate(v string) string {
+	return `UPDATE messages SET state = CASE WHEN state = 'queued' THEN ? ELSE state END,
+		target_id = v.column2, delivered_at = ?, last_error = ''
+		FROM ` + v + ` WHERE messages.seq = v.column1 AND messages.state IN ('queued', 'delivered', 'read')`
 }
 
 // markChunk bounds the messages one statement of markDelivered records: 2 parameters each
@@ -359,13 +366,9 @@ func markDelivered(ctx context.Context, tx *wtx, target normalize.InstanceName, 
 			ids = append(ids, string(target), string(d.TargetID), string(d.ID))
 		}
 	}
-	// A receipt may have arrived before this record (see MarkState): keep its state.
 	// Seq 0 is no message's: a seq counts from 1.
 	err := tx.w.d.eachValues([]string{"BIGINT", "TEXT"}, rows, markChunk, []any{int64(0), ""}, func(source string, args []any) error {
-		return tx.execLater(ctx, nil, `UPDATE messages SET state = CASE WHEN state = 'queued' THEN ? ELSE state END,
-			target_id = v.column2, delivered_at = ?, last_error = ''
-			FROM (`+source+`) AS v
-			WHERE messages.seq = v.column1 AND messages.state IN ('queued', 'delivered', 'read')`, append([]any{string(normalize.StateSent), now}, args...)...)
+		return tx.execLater(ctx, nil, deliveredUpdate(`(`+source+`) AS v`), append([]any{string(normalize.StateSent), now}, args...)...)
 	})
 	if err != nil {
 		return fmt.Errorf("store: mark delivered: %w", err)

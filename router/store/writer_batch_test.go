@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,18 +29,7 @@ func TestFailingWriteRollsBackAlone(t *testing.T) {
 			Address: normalize.Address(addr), ExternalID: normalize.ExternalID(ext), Author: normalize.Author{Role: normalize.RolePlayer}, Text: ext}
 	}
 
-	release, running := make(chan struct{}), make(chan struct{})
-	held := make(chan error, 1)
-	go func() {
-		held <- st.writer.do(ctx, func(context.Context, *wtx) error { close(running); <-release; return nil })
-	}()
-	<-running
-	released := false
-	defer func() {
-		if !released {
-			close(release) // let Close finish when the test fails early
-		}
-	}()
+	release := holdWriter(t, st)
 	type result struct {
 		i   int
 		err error
@@ -58,9 +48,7 @@ func TestFailingWriteRollsBackAlone(t *testing.T) {
 		}()
 	}
 	require.Eventually(t, func() bool { return len(st.writer.ops)+len(st.writer.firstOps) == 8 }, 5*time.Second, time.Millisecond)
-	close(release)
-	released = true
-	require.NoError(t, <-held)
+	release()
 	for range 8 {
 		r := <-results
 		if r.i%3 == 0 {
@@ -81,4 +69,60 @@ func TestFailingWriteRollsBackAlone(t *testing.T) {
 		}
 		require.NoError(t, err, "message %d was stored", i)
 	}
+}
+
+// Intake's writes (doFirst) go before the writes waiting when the writer takes its next
+// batch: in a PostgreSQL burst intake bounds the rate, and it waited behind every worker's
+// completion (issue 16).
+func TestFirstWritesGoFirst(t *testing.T) {
+	ctx := t.Context()
+	st, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "gw.db"), Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+
+	release := holdWriter(t, st)
+	done := make(chan error, 3)
+	var mu sync.Mutex
+	var order []string
+	write := func(name string) func(context.Context, *wtx) error {
+		return func(context.Context, *wtx) error {
+			mu.Lock()
+			defer mu.Unlock()
+			order = append(order, name)
+			return nil
+		}
+	}
+	for _, name := range []string{"completion 1", "completion 2"} {
+		go func() { done <- st.writer.do(ctx, write(name)) }()
+	}
+	require.Eventually(t, func() bool { return len(st.writer.ops) == 2 }, 5*time.Second, time.Millisecond)
+	go func() { done <- st.writer.doFirst(ctx, write("intake")) }()
+	require.Eventually(t, func() bool { return len(st.writer.firstOps) == 1 }, 5*time.Second, time.Millisecond)
+	release()
+	for range 3 {
+		require.NoError(t, <-done)
+	}
+	require.Len(t, order, 3)
+	require.Equal(t, "intake", order[0], "the intake queued last runs first: %v", order)
+}
+
+// holdWriter keeps st's writer busy with a write until release is called (at the latest when
+// the test ends, so that Close finishes), and the writes submitted meanwhile queue behind it.
+func holdWriter(t *testing.T, st *Store) (release func()) {
+	t.Helper()
+	free, running := make(chan struct{}), make(chan struct{})
+	held := make(chan error, 1)
+	go func() {
+		held <- st.writer.do(t.Context(), func(context.Context, *wtx) error { close(running); <-free; return nil })
+	}()
+	<-running
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			close(free)
+			require.NoError(t, <-held)
+		})
+	}
+	t.Cleanup(release)
+	return release
 }
