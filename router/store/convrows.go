@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/casino-support/gateway/connectors"
 	"github.com/casino-support/gateway/normalize"
@@ -68,59 +70,73 @@ func (k knownConversations) keep(channel normalize.InstanceName, address normali
 	k[chanAddr{channel, address}] = &row
 }
 
-// readConversations reads (and on PostgreSQL locks) the conversations of the new inbound
-// messages of msgs in a statement per chunk, when they are several: a getUpdates answer
-// spreads over dozens of chats, and a read per message was a round trip each on PostgreSQL
-// (issue 16). PostgreSQL locks the rows sorted by (channel, address), so two calls never lock
-// each other's rows in opposite orders.
-func (s *Store) readConversations(ctx context.Context, tx *wtx, msgs []normalize.Message, fresh []bool) (knownConversations, error) {
+// lookUp records the dedup keys of msgs (recordExternalIDs) and reads their inbound
+// messages' conversations (readConversations). On PostgreSQL both go in one round trip with
+// the BEGIN: they were four, one after the other, at the start of every intake (issue 16).
+// The conversation of a message that turns out to be a duplicate is read with the others;
+// nothing takes it.
+func (s *Store) lookUp(ctx context.Context, tx *wtx, msgs []normalize.Message) ([]bool, knownConversations, error) {
+	fresh, err := recordExternalIDs(ctx, tx, msgs)
+	if err != nil {
+		return nil, nil, err
+	}
+	known, err := s.readConversations(ctx, tx, msgs)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := tx.flush(ctx); err != nil {
+		return nil, nil, err
+	}
+	return fresh, known, nil
+}
+
+// readConversations reads (and on PostgreSQL locks) the conversations of the inbound
+// messages of msgs in a statement per chunk, on PostgreSQL only queued (lookUp sends them): a
+// getUpdates answer spreads over dozens of chats, and a read per message was a round trip
+// each on PostgreSQL (issue 16). The keys are sorted, and PostgreSQL locks each chunk's rows
+// in that order, so two calls never lock each other's rows in opposite orders.
+func (s *Store) readConversations(ctx context.Context, tx *wtx, msgs []normalize.Message) (knownConversations, error) {
 	var keys []chanAddr
 	known := knownConversations{}
-	for i, m := range msgs {
+	for _, m := range msgs {
 		k := chanAddr{m.Channel, m.Address}
-		if _, dup := known[k]; dup || !fresh[i] || m.Direction != normalize.Inbound {
+		if _, dup := known[k]; dup || m.Direction != normalize.Inbound {
 			continue
 		}
 		known[k] = nil
 		keys = append(keys, k)
 	}
-	if len(keys) < 2 {
-		// One is read where it is taken in, as before; the map keeps it for its next messages.
+	if len(keys) == 0 || len(keys) == 1 && tx.conn == nil {
+		// SQLite reads one where it is taken in, as before; the map keeps it for its next
+		// messages.
 		return knownConversations{}, nil
 	}
+	slices.SortFunc(keys, func(a, b chanAddr) int {
+		return cmp.Or(cmp.Compare(a.channel, b.channel), cmp.Compare(a.address, b.address))
+	})
 	args := make([]any, 0, 2*len(keys))
 	for _, k := range keys {
 		args = append(args, string(k.channel), string(k.address))
 	}
 	// No conversation is on channel "".
 	err := s.d.eachValues([]string{"TEXT", "TEXT"}, args, markChunk, []any{"", ""}, func(source string, args []any) error {
-		return s.readConversationChunk(ctx, tx, source, args, known)
+		return tx.readLater(ctx, func(rows rowReader) error {
+			for rows.Next() {
+				var k chanAddr
+				r := &convRow{read: true}
+				if err := rows.Scan(append([]any{&k.channel, &k.address}, r.dest()...)...); err != nil {
+					return fmt.Errorf("store: find conversations: %w", err)
+				}
+				known[k] = r
+			}
+			return nil
+		}, `SELECT channel, address, `+convRowColumns+` FROM conversations
+			WHERE (channel, address) IN (`+source+`) ORDER BY channel, address`+s.d.lockRow, args...)
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("store: find conversations: %w", err)
 	}
 	return known, nil
-}
-
-func (s *Store) readConversationChunk(ctx context.Context, tx *wtx, source string, args []any, known knownConversations) error {
-	rows, err := tx.QueryContext(ctx, `SELECT channel, address, `+convRowColumns+` FROM conversations
-		WHERE (channel, address) IN (`+source+`) ORDER BY channel, address`+s.d.lockRow, args...)
-	if err != nil {
-		return fmt.Errorf("store: find conversations: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var k chanAddr
-		r := &convRow{read: true}
-		if err := rows.Scan(append([]any{&k.channel, &k.address}, r.dest()...)...); err != nil {
-			return fmt.Errorf("store: find conversations: %w", err)
-		}
-		known[k] = r
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("store: find conversations: %w", err)
-	}
-	return nil
 }
 
 // openConversation opens m's conversation (insertConversations); opened is false when one

@@ -24,7 +24,7 @@ func fillLane(ctx context.Context, tx *wtx, l *Lane, batch int) (bool, error) {
 		// The hand-out and the conversation's read go in one round trip with the statements
 		// queued before them (the completion's record, when it goes on with its lane): they
 		// were three round trips on PostgreSQL (issue 16).
-		f := queueFill(tx, *l, batch)
+		f := queueFill(ctx, tx, *l, batch)
 		if err := tx.flush(ctx); err != nil {
 			return false, fmt.Errorf("store: hand out messages: %w", err)
 		}
@@ -63,7 +63,7 @@ func fillLanes(ctx context.Context, tx *wtx, lanes []Lane, batch int) ([]Lane, e
 	fills := make([]*laneFill, len(lanes))
 	if tx.conn != nil {
 		for i := range lanes {
-			fills[i] = queueFill(tx, lanes[i], batch)
+			fills[i] = queueFill(ctx, tx, lanes[i], batch)
 		}
 		if err := tx.flush(ctx); err != nil {
 			return nil, fmt.Errorf("store: hand out messages: %w", err)
@@ -100,11 +100,12 @@ type laneFill struct {
 	found   bool
 }
 
-func queueFill(tx *wtx, l Lane, batch int) *laneFill {
+func queueFill(ctx context.Context, tx *wtx, l Lane, batch int) *laneFill {
 	f := &laneFill{}
 	conv, dir := l.Conversation.ID, l.Direction
-	tx.readLater(pendingRows(&f.pending), handOut, conv, dir, dir, conv, batch)
-	tx.readLater(func(rows rowReader) error {
+	// Queued, not run: the caller (fillLanes) has a connection that pipelines.
+	_ = tx.readLater(ctx, pendingRows(&f.pending), handOut, conv, dir, dir, conv, batch)
+	_ = tx.readLater(ctx, func(rows rowReader) error {
 		if len(f.pending) == 0 || !rows.Next() {
 			return nil // nothing handed out: the conversation is not scanned
 		}

@@ -104,11 +104,7 @@ func (s *Store) IntakeHandoff(ctx context.Context, msgs []normalize.Message, ass
 		// Per call, not per transaction: another caller's share of the group commit may be
 		// rolled back to its savepoint, taking its lane updates with it.
 		due := newIntakeBatch()
-		fresh, err := recordExternalIDs(ctx, tx, msgs)
-		if err != nil {
-			return err
-		}
-		known, err := s.readConversations(ctx, tx, msgs, fresh)
+		fresh, known, err := s.lookUp(ctx, tx, msgs)
 		if err != nil {
 			return err
 		}
@@ -180,9 +176,12 @@ func validate(m *normalize.Message) error {
 // earlier message of msgs, is a duplicate. A batch (a getUpdates answer: up to 100 messages)
 // records its keys a chunk at a time rather than one statement per message: on PostgreSQL each
 // statement is a round trip and the server's CPU (issue 16).
-func recordExternalIDs(ctx context.Context, tx *wtx, msgs []normalize.Message) ([]bool, error) {
-	fresh := make([]bool, len(msgs))
-	if len(msgs) == 1 {
+//
+// On a dialect that pipelines the insert is only queued, and fresh is filled when it is sent:
+// lookUp sends it with the read of the conversations.
+func recordExternalIDs(ctx context.Context, tx *wtx, msgs []normalize.Message) (fresh []bool, err error) {
+	fresh = make([]bool, len(msgs))
+	if len(msgs) == 1 && tx.conn == nil {
 		// One message, as at a steady rate: an Exec costs less than a row to read.
 		m := msgs[0]
 		res, err := tx.ExecContext(ctx, `INSERT INTO external_ids (instance, external_id, message_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
@@ -206,28 +205,25 @@ func recordExternalIDs(ctx context.Context, tx *wtx, msgs []normalize.Message) (
 	for _, m := range msgs {
 		vals = append(vals, string(m.Source), string(m.ExternalID), string(m.ID))
 	}
-	err := tx.w.d.eachChunk([]string{"TEXT", "TEXT", "TEXT"}, vals, markChunk, func(source string, args []any) error {
-		rows, err := tx.QueryContext(ctx, `INSERT INTO external_ids (instance, external_id, message_id) `+source+`
-			ON CONFLICT DO NOTHING RETURNING instance, external_id, message_id`, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var k key
-			var id normalize.MessageID
-			if err := rows.Scan(&k.instance, &k.ext, &id); err != nil {
-				return err
+	err = tx.w.d.eachChunk([]string{"TEXT", "TEXT", "TEXT"}, vals, markChunk, func(source string, args []any) error {
+		return tx.readLater(ctx, func(rows rowReader) error {
+			for rows.Next() {
+				var k key
+				var id normalize.MessageID
+				if err := rows.Scan(&k.instance, &k.ext, &id); err != nil {
+					return fmt.Errorf("store: record external IDs: %w", err)
+				}
+				recorded[k] = id
 			}
-			recorded[k] = id
-		}
-		return rows.Err()
+			for i, m := range msgs {
+				fresh[i] = recorded[key{m.Source, m.ExternalID}] == m.ID
+			}
+			return nil
+		}, `INSERT INTO external_ids (instance, external_id, message_id) `+source+`
+			ON CONFLICT DO NOTHING RETURNING instance, external_id, message_id`, args...)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: record external IDs: %w", err)
-	}
-	for i, m := range msgs {
-		fresh[i] = recorded[key{m.Source, m.ExternalID}] == m.ID
 	}
 	return fresh, nil
 }

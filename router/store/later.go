@@ -35,7 +35,7 @@ type rowReader interface {
 // the statements queued before it (the BEGIN among them).
 func (t *wtx) read(ctx context.Context, read func(rows rowReader) error, query string, args ...any) error {
 	if t.conn != nil {
-		t.readLater(read, query, args...)
+		t.readLater(ctx, read, query, args...)
 		return t.flush(ctx)
 	}
 	rows, err := t.QueryContext(ctx, query, args...)
@@ -49,11 +49,16 @@ func (t *wtx) read(ctx context.Context, read func(rows rowReader) error, query s
 	return rows.Err()
 }
 
-// readLater queues query, on a dialect that pipelines, to go with the statements queued before
-// it; read is given its rows when they are sent (flush, or the next statement), and an error
-// it returns fails the operation as a failed statement does.
-func (t *wtx) readLater(read func(rows rowReader) error, query string, args ...any) {
+// readLater runs query now and gives read its rows, or, on a dialect that pipelines, queues it
+// to go with the statements queued before it: read is then given its rows when they are sent
+// (flush, or the next statement), and an error it returns fails the operation as a failed
+// statement does.
+func (t *wtx) readLater(ctx context.Context, read func(rows rowReader) error, query string, args ...any) error {
+	if t.conn == nil {
+		return t.read(ctx, read, query, args...)
+	}
 	t.later = append(t.later, later{query: t.w.d.sql(query), args: slices.Clone(args), read: read})
+	return nil
 }
 
 // execLater runs query now, or, on a dialect that pipelines (dialect.pipeline), queues it to
