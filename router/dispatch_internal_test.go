@@ -45,6 +45,30 @@ func TestLanesHandedOverAfterStopAreLetGo(t *testing.T) {
 	require.Zero(t, d.handoff([]normalize.Message{msg}).Max, "nothing is set aside once stopped")
 }
 
+// An intake call of more than handoffMost messages (a burst's getUpdates answer) hands nothing
+// over and sets no worker aside: the claim loop takes its lanes. Its lanes outnumbering the
+// free workers still marks the lanes starved. A call of up to handoffMost is handed over.
+func TestBurstIntakeHandsNothingOver(t *testing.T) {
+	d := newTestDispatcher(t, 4)
+	msgs := func(n int) []normalize.Message {
+		out := make([]normalize.Message, n)
+		for i := range out {
+			out[i] = normalize.Message{Direction: normalize.Inbound}
+		}
+		return out
+	}
+
+	h := d.handoff(msgs(handoffMost))
+	require.Equal(t, store.Budget{Inbound: 4}, h.Max, "every free worker is set aside")
+	d.handed(h, nil)
+	d.starved.Store(false)
+
+	h = d.handoff(msgs(handoffMost + 1))
+	require.Equal(t, store.Handoff{}, h)
+	require.Equal(t, store.Budget{}, d.reserved, "no worker is set aside")
+	require.True(t, d.starved.Load(), "more lanes than free workers")
+}
+
 // A worker whose record the store refused for a lost lease asks for its token again; when the
 // claim that took the lane over is this router's and has not handed its lanes out yet (its
 // transaction no longer runs under the dispatcher's mutex), the worker waits for it and gets
