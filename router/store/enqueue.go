@@ -143,8 +143,7 @@ func makeLanesDue(ctx context.Context, tx *wtx, lanes []laneKey, now int64) erro
 		args = append(args, string(k.conv), string(k.dir), now)
 	}
 	err := tx.w.d.eachChunk([]string{"TEXT", "TEXT", "BIGINT"}, args, messageChunk, func(source string, args []any) error {
-		return tx.execLater(ctx, nil, `INSERT INTO lanes (conversation_id, direction, due_at) `+source+`
-			ON CONFLICT (conversation_id, direction) DO UPDATE SET due_at = COALESCE(lanes.due_at, excluded.due_at)`, args...)
+		return tx.execLater(ctx, nil, `INSERT INTO lanes (conversation_id, direction, due_at) `+source+dueUnlessDue, args...)
 	})
 	if err != nil {
 		return fmt.Errorf("store: enqueue: %w", err)
@@ -152,14 +151,22 @@ func makeLanesDue(ctx context.Context, tx *wtx, lanes []laneKey, now int64) erro
 	return nil
 }
 
+// dueUnlessDue ends makeLaneDue's insert: a lane that exists is made due unless it is due
+// already or waits out a back-off. Such a lane is left as it was, not written again with the
+// same due_at: in a burst nearly every lane is due, and that was a row version (and its WAL)
+// per lane of every intake (issue 16). PostgreSQL still locks it: ON CONFLICT DO UPDATE locks
+// every conflicting row, whether its WHERE holds or not, and that lock orders the
+// transactions enqueuing on the lane (makeLaneDue).
+const dueUnlessDue = `
+	ON CONFLICT (conversation_id, direction) DO UPDATE SET due_at = excluded.due_at WHERE lanes.due_at IS NULL`
+
 // makeLaneDue makes the lane due now unless it waits out a back-off. It runs before the
 // message's row is inserted: the lane's row lock orders the transactions that enqueue on one
 // lane, so the one that takes a seq first commits first. On PostgreSQL, where several
 // transactions enqueue at once, a later seq committed before an earlier one would let a claim
 // hand out the later message before the earlier is visible.
 func makeLaneDue(ctx context.Context, tx *wtx, conv normalize.ConversationID, dir normalize.Direction, now int64) error {
-	if err := tx.execLater(ctx, nil, `INSERT INTO lanes (conversation_id, direction, due_at) VALUES (?, ?, ?)
-		ON CONFLICT (conversation_id, direction) DO UPDATE SET due_at = COALESCE(lanes.due_at, excluded.due_at)`,
+	if err := tx.execLater(ctx, nil, `INSERT INTO lanes (conversation_id, direction, due_at) VALUES (?, ?, ?)`+dueUnlessDue,
 		conv, dir, now); err != nil {
 		return fmt.Errorf("store: enqueue: %w", err)
 	}
