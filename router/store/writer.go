@@ -192,9 +192,11 @@ func (w *writer) doLazy(ctx context.Context, fn func(ctx context.Context, tx *wt
 
 // doFirst is do for a write whose caller holds back its source until it is stored: a
 // channel's intake, whose acknowledgement the next batch of a chat app waits for. It goes
-// before the writes waiting at the time. In a PostgreSQL burst intake bounds the rate (the
-// backlog is taken in about as fast as it is delivered), and it waited behind the
-// completions of every worker (issue 16).
+// before the writes waiting at the time, and shares its commit only with other such writes.
+// In a burst intake bounds the rate (the backlog is taken in about as fast as it is
+// delivered), and it waited behind the completions of every worker: in the writer's queue,
+// and on SQLite also in the group commit it led, whose completions ran before its commit
+// (issue 16).
 func (w *writer) doFirst(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
 	return w.submit(&writeOp{ctx: ctx, fn: fn, done: make(chan error, 1), first: true})
 }
@@ -277,8 +279,12 @@ func (w *writer) loop() {
 			}
 		}
 		batch = append(batch[:0], op)
+		gather := w.waiting
+		if op.first {
+			gather = w.waitingFirst
+		}
 		for len(batch) < w.maxBatch && !w.d.opAlone {
-			op := w.waiting()
+			op := gather()
 			if op == nil {
 				break
 			}
@@ -297,6 +303,16 @@ func (w *writer) waiting() *writeOp {
 	}
 	select {
 	case op := <-w.ops:
+		return op
+	default:
+		return nil
+	}
+}
+
+// waitingFirst returns a first write (doFirst) waiting to run, or nil.
+func (w *writer) waitingFirst() *writeOp {
+	select {
+	case op := <-w.firstOps:
 		return op
 	default:
 		return nil

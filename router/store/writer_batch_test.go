@@ -72,9 +72,9 @@ func TestFailingWriteRollsBackAlone(t *testing.T) {
 }
 
 // Intake's writes (doFirst) go before the writes waiting when the writer takes its next
-// batch: in a PostgreSQL burst intake bounds the rate, and it waited behind every worker's
-// completion (issue 16).
-func TestFirstWritesGoFirst(t *testing.T) {
+// batch, and commit without them: in a burst intake bounds the rate, and it waited behind
+// every worker's completion, on SQLite inside its own transaction (issue 16).
+func TestFirstWritesGoFirstAndAlone(t *testing.T) {
 	ctx := t.Context()
 	st, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "gw.db"), Options{})
 	require.NoError(t, err)
@@ -84,11 +84,13 @@ func TestFirstWritesGoFirst(t *testing.T) {
 	done := make(chan error, 3)
 	var mu sync.Mutex
 	var order []string
+	txOf := map[string]*wtx{}
 	write := func(name string) func(context.Context, *wtx) error {
-		return func(context.Context, *wtx) error {
+		return func(_ context.Context, tx *wtx) error {
 			mu.Lock()
 			defer mu.Unlock()
 			order = append(order, name)
+			txOf[name] = tx
 			return nil
 		}
 	}
@@ -104,6 +106,8 @@ func TestFirstWritesGoFirst(t *testing.T) {
 	}
 	require.Len(t, order, 3)
 	require.Equal(t, "intake", order[0], "the intake queued last runs first: %v", order)
+	require.NotSame(t, txOf["intake"], txOf["completion 1"], "the intake commits alone")
+	require.Same(t, txOf["completion 1"], txOf["completion 2"], "the others share a commit")
 }
 
 // holdWriter keeps st's writer busy with a write until release is called (at the latest when
