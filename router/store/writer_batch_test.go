@@ -130,3 +130,32 @@ func holdWriter(t *testing.T, st *Store) (release func()) {
 	t.Cleanup(release)
 	return release
 }
+
+// The writer's own SQLite connection (writer.own) may break while it is idle. The next write
+// then takes a fresh connection from the pool, prepares its statements on it again, and goes
+// through: nothing of it had run on the broken one.
+func TestWriterReplacesABrokenConnection(t *testing.T) {
+	ctx := t.Context()
+	st, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "gw.db"), Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	assess := func(normalize.Message) Assessment { return Assessment{Helpdesk: "desk"} }
+	msg := func(ext string) []normalize.Message {
+		return []normalize.Message{{Direction: normalize.Inbound, Source: "chat", Channel: "chat", ChannelKind: normalize.KindLoopback,
+			Address: "p1", ExternalID: normalize.ExternalID(ext), Author: normalize.Author{Role: normalize.RolePlayer}, Text: "hello"}}
+	}
+	_, err = st.Intake(ctx, msg("m1"), assess)
+	require.NoError(t, err)
+	broken := st.writer.own
+	require.NotNil(t, broken, "the writer keeps the connection of its first transaction")
+	require.NoError(t, broken.Close()) // as a connection the driver found bad is given up
+
+	_, err = st.Intake(ctx, msg("m2"), assess)
+	require.NoError(t, err, "the write after the break goes through")
+	require.NotSame(t, broken, st.writer.own, "on a fresh connection")
+	_, err = st.Intake(ctx, msg("m3"), assess)
+	require.NoError(t, err)
+	stats, err := st.Stats(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 3, stats.Queued[normalize.Inbound], "every message was stored")
+}
