@@ -28,3 +28,12 @@ func onBothDatabases(t *testing.T, test func(t *testing.T, st *Store)) {
 		})
 	}
 }
+
+// openSQLite returns a store on a fresh SQLite database, closed when the test ends.
+func openSQLite(t *testing.T) *Store {
+	t.Helper()
+	st, err := OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "gw.db"), Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	return st
+}

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -13,9 +12,7 @@ import (
 // time runs unprepared, with the same answer.
 func TestReadsArePreparedOnceUpToABound(t *testing.T) {
 	ctx := context.Background()
-	st, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "gw.db"), Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
+	st := openSQLite(t)
 	count := func(query string) int {
 		t.Helper()
 		var n int

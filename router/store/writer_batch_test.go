@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -19,9 +18,7 @@ import (
 // operation holds the writer while the others queue behind it.
 func TestFailingWriteRollsBackAlone(t *testing.T) {
 	ctx := t.Context()
-	st, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "gw.db"), Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
+	st := openSQLite(t)
 	assess := func(normalize.Message) Assessment { return Assessment{Helpdesk: "desk"} }
 	noDesk := func(normalize.Message) Assessment { return Assessment{} }
 	msg := func(addr, ext string) normalize.Message {
@@ -76,9 +73,7 @@ func TestFailingWriteRollsBackAlone(t *testing.T) {
 // every worker's completion, on SQLite inside its own transaction (issue 16).
 func TestFirstWritesGoFirstAndAlone(t *testing.T) {
 	ctx := t.Context()
-	st, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "gw.db"), Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
+	st := openSQLite(t)
 
 	release := holdWriter(t, st)
 	done := make(chan error, 3)
@@ -136,15 +131,13 @@ func holdWriter(t *testing.T, st *Store) (release func()) {
 // through: nothing of it had run on the broken one.
 func TestWriterReplacesABrokenConnection(t *testing.T) {
 	ctx := t.Context()
-	st, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "gw.db"), Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
+	st := openSQLite(t)
 	assess := func(normalize.Message) Assessment { return Assessment{Helpdesk: "desk"} }
 	msg := func(ext string) []normalize.Message {
 		return []normalize.Message{{Direction: normalize.Inbound, Source: "chat", Channel: "chat", ChannelKind: normalize.KindLoopback,
 			Address: "p1", ExternalID: normalize.ExternalID(ext), Author: normalize.Author{Role: normalize.RolePlayer}, Text: "hello"}}
 	}
-	_, err = st.Intake(ctx, msg("m1"), assess)
+	_, err := st.Intake(ctx, msg("m1"), assess)
 	require.NoError(t, err)
 	broken := st.writer.own
 	require.NotNil(t, broken, "the writer keeps the connection of its first transaction")

@@ -21,9 +21,7 @@ import (
 // must be on disk before they are posted), and agents' replies always sync.
 func TestSyncedOnlyWhatMustSurviveAPowerLoss(t *testing.T) {
 	ctx := context.Background()
-	st, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "gw.db"), Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
+	st := openSQLite(t)
 	syncs := 0
 	real := st.writer.syncWAL
 	st.writer.syncWAL = func() error { syncs++; return real() }
@@ -46,6 +44,7 @@ func TestSyncedOnlyWhatMustSurviveAPowerLoss(t *testing.T) {
 	}
 	h := Handoff{Owner: "w", Max: Budget{Inbound: 1}, Batch: 10, Lease: time.Minute}
 	var lanes []Lane
+	var err error
 	synced("intake", func() {
 		_, lanes, err = st.IntakeHandoff(ctx, []normalize.Message{msg("m1"), msg("m2")}, assess, h)
 		require.NoError(t, err)
@@ -89,9 +88,7 @@ func TestSyncedOnlyWhatMustSurviveAPowerLoss(t *testing.T) {
 // earlier commit.
 func TestNextCommitRunsWhileTheLogSyncs(t *testing.T) {
 	ctx := context.Background()
-	st, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "gw.db"), Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
+	st := openSQLite(t)
 	syncing, open := holdFirstSync(t, st, nil)
 	durable := make(chan error, 1)
 	go func() {
