@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
-	"errors"
 	"fmt"
 	"slices"
 )
@@ -149,7 +147,7 @@ func (t *wtx) begin(ctx context.Context, db *sql.DB) (err error) {
 		// SQLite, the dialect that does not pipeline: IMMEDIATE takes the write lock at once,
 		// as the connection's _txlock=immediate did for BeginTx.
 		_, err = t.own.ExecContext(ctx, "BEGIN IMMEDIATE")
-		if errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) {
+		if badConn(err) {
 			// The kept connection broke while idle; nothing ran on it, so the transaction
 			// begins on a fresh one instead of failing its callers.
 			t.w.dropOwn()

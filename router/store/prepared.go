@@ -90,10 +90,10 @@ func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *s
 // prepareSeen prepares the queries the last transaction ran unprepared. Queries built at run
 // time are few (replay's two variants); a failed prepare just leaves the query unprepared.
 func (w *writer) prepareSeen() {
+	if w.own == nil {
+		return // no transaction began on a connection of the writer's own
+	}
 	for q := range w.unprepared {
-		if w.own == nil {
-			break
-		}
 		if st, err := w.own.PrepareContext(context.Background(), q); err == nil {
 			w.stmts[q] = st
 		}

@@ -249,6 +249,11 @@ func (w *writer) ownConn(ctx context.Context) (*sql.Conn, error) {
 	return w.own, nil
 }
 
+// badConn reports whether err says the connection it came from is broken or given up.
+func badConn(err error) bool {
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone)
+}
+
 // dropOwn closes the statements prepared on the writer's own connection and gives the
 // connection back to the pool.
 func (w *writer) dropOwn() {
@@ -296,10 +301,8 @@ func (w *writer) loop() {
 
 // waiting returns a write waiting to run, a first one (doFirst) before the others, or nil.
 func (w *writer) waiting() *writeOp {
-	select {
-	case op := <-w.firstOps:
+	if op := w.waitingFirst(); op != nil {
 		return op
-	default:
 	}
 	select {
 	case op := <-w.ops:
@@ -337,7 +340,7 @@ func (w *writer) commit(batch []*writeOp) {
 		clear(results)
 		sync, err = w.run(batch, results)
 	}
-	if w.d.pipeline == nil && (errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone)) {
+	if w.d.pipeline == nil && badConn(err) {
 		w.dropOwn() // the next transaction takes a connection of the pool's again
 	}
 	w.prepareSeen()
