@@ -241,7 +241,7 @@ func assemble(ctx context.Context, cfg *config.Config, configFile string, out io
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, cfg.Store.Driver, cfg.Store.DSN.Value(), store.Options{ReopenClosed: reopeners(cfg), Log: log})
+	st, err := store.Open(ctx, cfg.Store.Driver, cfg.Store.DSN.Value(), store.Options{ReopenClosed: reopeners(cfg), Log: log, LazyHold: store.LazyHold})
 	if err != nil {
 		return nil, err
 	}

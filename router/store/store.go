@@ -46,6 +46,11 @@ type Options struct {
 	// Log takes what the store's background work (SQLite's checkpoints) has to report;
 	// slog.Default() when nil.
 	Log *slog.Logger
+	// LazyHold is how long the record of an inbound delivery that finds the writer idle waits
+	// for the next write, to share its commit (SQLite; see writer.loop); LazyHold is what the
+	// gateway sets. Zero, as in tests whose clock stands still until they sleep
+	// (testing/synctest), waits not at all.
+	LazyHold time.Duration
 }
 
 func (o *Options) defaults() {
@@ -95,6 +100,7 @@ func newStore(ctx context.Context, d *dialect, read, write *sql.DB, lock *os.Fil
 		return nil, err
 	}
 	s.writer = newWriter(write, d, opts.MaxBatch)
+	s.writer.lazyHold = opts.LazyHold
 	return s, nil
 }
 

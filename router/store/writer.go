@@ -72,7 +72,14 @@ type writer struct {
 	// committed, when set, is called after each commit, on the writer's goroutine: SQLite's
 	// checkpointer learns that the log grew.
 	committed func()
+	// lazyHold is how long a lazy write that finds the writer idle waits for another write to
+	// share its commit (company); none when it is not positive.
+	lazyHold time.Duration
 }
+
+// LazyHold is the Options.LazyHold a gateway runs with. At 500 messages a second an intake
+// comes every 2 ms, about 1 ms after the completion of the message before it.
+const LazyHold = 2 * time.Millisecond
 
 // newWriter starts the dialect's committers on one queue. SQLite has one: a single
 // connection writes. PostgreSQL has several, each running one operation per transaction
@@ -185,7 +192,7 @@ func (w *writer) do(ctx context.Context, fn func(ctx context.Context, tx *wtx) e
 // tx.mustSync when, as it turns out, it wrote something that must survive. A group commit of
 // lazy writes only skips the sync, a millisecond of wall time and a share of the CPU per
 // message at low rates (issue 16); their order is kept, and the next durable commit makes
-// them durable too.
+// them durable too. A lazy write that finds the writer idle waits for company (see loop).
 func (w *writer) doLazy(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
 	return w.submit(&writeOp{ctx: ctx, fn: fn, done: make(chan error, 1), lazy: true})
 }
@@ -271,6 +278,7 @@ func (w *writer) loop() {
 	batch := make([]*writeOp, 0, w.maxBatch)
 	for {
 		op := w.waiting()
+		idle := op == nil
 		if op == nil {
 			select {
 			case op = <-w.firstOps:
@@ -288,6 +296,19 @@ func (w *writer) loop() {
 		if op.first {
 			gather = w.waitingFirst
 		}
+		// A lazy write (an inbound completion) that finds the writer idle waits a little for
+		// the next write and shares its commit, an intake's going first: at a steady rate each
+		// message was two transactions, and the completion's five pages are among the eight
+		// the next intake writes. That was 6 % of the gateway's CPU at 500 messages a second
+		// (issue 16). In a burst writes are waiting whenever a group ends, and none waits.
+		if idle && op.lazy && !w.d.opAlone && w.lazyHold > 0 {
+			if next := w.company(); next != nil {
+				if next.first {
+					batch[0], next, gather = next, op, w.waitingFirst
+				}
+				batch = append(batch, next)
+			}
+		}
 		for len(batch) < w.maxBatch && !w.d.opAlone {
 			op := gather()
 			if op == nil {
@@ -296,6 +317,22 @@ func (w *writer) loop() {
 			batch = append(batch, op)
 		}
 		w.commit(batch)
+	}
+}
+
+// company returns the next write submitted within lazyHold, or nil.
+func (w *writer) company() *writeOp {
+	t := time.NewTimer(w.lazyHold)
+	defer t.Stop()
+	select {
+	case op := <-w.firstOps:
+		return op
+	case op := <-w.ops:
+		return op
+	case <-t.C:
+		return w.waiting()
+	case <-w.quit:
+		return nil
 	}
 }
 

@@ -3,8 +3,12 @@ package store
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -77,18 +81,8 @@ func TestFirstWritesGoFirstAndAlone(t *testing.T) {
 
 	release := holdWriter(t, st)
 	done := make(chan error, 3)
-	var mu sync.Mutex
-	var order []string
-	txOf := map[string]*wtx{}
-	write := func(name string) func(context.Context, *wtx) error {
-		return func(_ context.Context, tx *wtx) error {
-			mu.Lock()
-			defer mu.Unlock()
-			order = append(order, name)
-			txOf[name] = tx
-			return nil
-		}
-	}
+	var w writes
+	write := w.write
 	for _, name := range []string{"completion 1", "completion 2"} {
 		go func() { done <- st.writer.do(ctx, write(name)) }()
 	}
@@ -99,10 +93,92 @@ func TestFirstWritesGoFirstAndAlone(t *testing.T) {
 	for range 3 {
 		require.NoError(t, <-done)
 	}
+	order := w.ran()
 	require.Len(t, order, 3)
 	require.Equal(t, "intake", order[0], "the intake queued last runs first: %v", order)
-	require.NotSame(t, txOf["intake"], txOf["completion 1"], "the intake commits alone")
-	require.Same(t, txOf["completion 1"], txOf["completion 2"], "the others share a commit")
+	require.NotSame(t, w.txOf["intake"], w.txOf["completion 1"], "the intake commits alone")
+	require.Same(t, w.txOf["completion 1"], w.txOf["completion 2"], "the others share a commit")
+}
+
+// A lazy write (an inbound completion) that finds the writer idle waits for the next write
+// and commits with it, an intake going first: at a steady rate that saves a transaction per
+// message (issue 16). The bubble lets the test see the writer idle before the completion
+// comes, and waiting for the intake.
+func TestLazyWriteSharesTheNextCommit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := t.Context()
+		st := openSQLite(t)
+		st.writer.lazyHold = time.Minute
+
+		var w writes
+		write := w.write
+		synctest.Wait() // the writer is idle
+		completion := &writeOp{ctx: ctx, fn: write("completion"), done: make(chan error, 1), lazy: true}
+		st.writer.ops <- completion
+		synctest.Wait() // and holds the completion
+		require.Empty(t, w.ran(), "the completion waits")
+		require.NoError(t, st.writer.doFirst(ctx, write("intake")))
+		require.NoError(t, <-completion.done)
+		require.Equal(t, []string{"intake", "completion"}, w.ran(), "the intake goes first")
+		require.Same(t, w.txOf["intake"], w.txOf["completion"], "one commit holds both")
+	})
+}
+
+// A lazy write with no company commits once the hold is over; one waiting when the store
+// closes is committed at once, without waiting out the hold.
+func TestLazyWriteAloneCommits(t *testing.T) {
+	for _, closing := range []bool{false, true} {
+		t.Run(fmt.Sprintf("closing=%v", closing), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx := t.Context()
+				st, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "gw.db"), Options{LazyHold: time.Hour})
+				require.NoError(t, err)
+				var ran atomic.Bool
+				completion := &writeOp{ctx: ctx, fn: func(context.Context, *wtx) error { ran.Store(true); return nil }, done: make(chan error, 1), lazy: true}
+				synctest.Wait()
+				start := time.Now()
+				st.writer.ops <- completion
+				synctest.Wait()
+				require.False(t, ran.Load(), "the completion waits")
+				if closing {
+					require.NoError(t, st.Close())
+					require.Less(t, time.Since(start), time.Hour, "Close did not wait out the hold")
+				}
+				require.NoError(t, <-completion.done)
+				require.True(t, ran.Load())
+				if !closing {
+					require.Equal(t, time.Hour, time.Since(start), "committed when the hold ended")
+					require.NoError(t, st.Close())
+				}
+			})
+		})
+	}
+}
+
+// writes records the order the writes it makes (write) ran in, and the transaction of each.
+type writes struct {
+	mu    sync.Mutex
+	order []string
+	txOf  map[string]*wtx
+}
+
+func (w *writes) write(name string) func(context.Context, *wtx) error {
+	return func(_ context.Context, tx *wtx) error {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.txOf == nil {
+			w.txOf = map[string]*wtx{}
+		}
+		w.order = append(w.order, name)
+		w.txOf[name] = tx
+		return nil
+	}
+}
+
+func (w *writes) ran() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.order)
 }
 
 // holdWriter keeps st's writer busy with a write until release is called (at the latest when
