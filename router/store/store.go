@@ -47,8 +47,8 @@ type Options struct {
 	// slog.Default() when nil.
 	Log *slog.Logger
 	// LazyHold is how long the record of an inbound delivery that finds the writer idle waits
-	// for the next write, to share its commit (SQLite; see writer.loop); LazyHold is what the
-	// gateway sets. Zero, as in tests whose clock stands still until they sleep
+	// for the next write, to share its commit (SQLite; see writer.loop). The gateway sets the
+	// constant LazyHold. Zero, as in tests whose clock stands still until they sleep
 	// (testing/synctest), waits not at all.
 	LazyHold time.Duration
 }

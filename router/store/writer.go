@@ -199,7 +199,8 @@ func (w *writer) doLazy(ctx context.Context, fn func(ctx context.Context, tx *wt
 
 // doFirst is do for a write whose caller holds back its source until it is stored: a
 // channel's intake, whose acknowledgement the next batch of a chat app waits for. It goes
-// before the writes waiting at the time, and shares its commit only with other such writes.
+// before the writes waiting at the time, and shares its commit only with other such writes,
+// and with the lazy write an idle writer was holding for company (see loop).
 // In a burst intake bounds the rate (the backlog is taken in about as fast as it is
 // delivered), and it waited behind the completions of every worker: in the writer's queue,
 // and on SQLite also in the group commit it led, whose completions ran before its commit
