@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/casino-support/gateway/normalize"
 	"github.com/casino-support/gateway/router/store"
 )
 
@@ -66,12 +67,12 @@ func (r *Router) complete(ctx context.Context, o store.Outcome, held *lease, bat
 	return next, more, err
 }
 
-// renewWhileDelivering keeps lane's lease while it is delivered: every third of the lease it
-// extends it by a whole lease. It gives up the delivery, through giveUp, when the lane passed
-// to another worker (cause store.ErrLeaseLost) or when the lease is about to lapse with no
-// renewal getting through (errLeaseLapsing). The returned stop ends the renewals and returns
-// once they ended.
-func (r *Router) renewWhileDelivering(ctx context.Context, lane store.Lane, held *lease, giveUp context.CancelCauseFunc) (stop func()) {
+// renewWhileDelivering keeps the lease of the lane (conv, dir) while it is delivered: every
+// third of the lease it extends it by a whole lease. It gives up the delivery, through
+// giveUp, when the lane passed to another worker (cause store.ErrLeaseLost) or when the lease
+// is about to lapse with no renewal getting through (errLeaseLapsing). The returned stop ends
+// the renewals and returns once they ended.
+func (r *Router) renewWhileDelivering(ctx context.Context, conv normalize.ConversationID, dir normalize.Direction, held *lease, giveUp context.CancelCauseFunc) (stop func()) {
 	quit, stopped := make(chan struct{}), make(chan struct{})
 	every := r.opts.Lease / 3
 	go func() {
@@ -89,7 +90,7 @@ func (r *Router) renewWhileDelivering(ctx context.Context, lane store.Lane, held
 			case <-t.C():
 			}
 			token := held.current()
-			err := r.store.Renew(ctx, lane.Conversation.ID, lane.Direction, token, r.opts.Lease)
+			err := r.store.Renew(ctx, conv, dir, token, r.opts.Lease)
 			switch {
 			case err == nil:
 				until = r.clock.Now().Add(r.opts.Lease)
@@ -98,13 +99,13 @@ func (r *Router) renewWhileDelivering(ctx context.Context, lane store.Lane, held
 			case errors.Is(err, store.ErrLeaseLost):
 				r.m.leaseLost.WithLabelValues("renew").Inc()
 				r.log.Warn("giving up a delivery: another worker claimed the lane after this one's lease lapsed",
-					"conv", lane.Conversation.ID, "direction", lane.Direction)
+					"conv", conv, "direction", dir)
 				giveUp(err)
 				return
 			case ctx.Err() != nil:
 				return
 			default:
-				r.log.Warn("renew the lease of a delivery", "conv", lane.Conversation.ID, "err", err)
+				r.log.Warn("renew the lease of a delivery", "conv", conv, "err", err)
 				if !r.clock.Now().Add(every).Before(until) {
 					giveUp(fmt.Errorf("%w: %w", errLeaseLapsing, err))
 					return

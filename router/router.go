@@ -383,7 +383,7 @@ func claimedBefore(claim store.Lane, o store.Outcome) bool {
 func (r *Router) deliverLane(ctx context.Context, lane store.Lane, held *lease, then func() nextStep) (o store.Outcome, next store.Lane, more bool) {
 	deliverCtx, giveUp := context.WithCancelCause(ctx)
 	defer giveUp(nil)
-	stopRenewing := r.renewWhileDelivering(ctx, lane, held, giveUp)
+	stopRenewing := r.renewWhileDelivering(ctx, lane.Conversation.ID, lane.Direction, held, giveUp)
 	lost := false
 	if lane.Direction == normalize.Inbound {
 		o = r.postInbound(deliverCtx, lane)

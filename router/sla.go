@@ -155,8 +155,11 @@ func (r *Router) assessSLA(a store.Assessment, m normalize.Message, d Decision) 
 	if d.SLAHours != nil {
 		hours = d.SLAHours
 	}
+	// The clock keeps the channel kind, not m: a copy of the whole message escaped to the heap
+	// with it for every message taken in.
+	kind := m.ChannelKind
 	a.Clock = func(since time.Time, next bool, vipTier int) (time.Time, time.Time) {
-		return r.rules.SLA.Deadlines(m.ChannelKind, hours, since, next, vipTier)
+		return r.rules.SLA.Deadlines(kind, hours, since, next, vipTier)
 	}
 	if d.Complex && r.rules.SLA.Complex.After > 0 {
 		a.Complex = true
