@@ -119,7 +119,7 @@ func OpenSQLiteShared(ctx context.Context, path string) (*Store, error) {
 	db.SetMaxOpenConns(2)
 	d := sqliteDialect()
 	s := &Store{d: d, read: reader{db: db, d: d}, write: db, now: time.Now}
-	s.writer = newWriter(db, d, 64)
+	s.writer = newWriter(db, d, 64, 0)
 	return s, db.PingContext(ctx)
 }
 

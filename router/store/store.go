@@ -99,8 +99,7 @@ func newStore(ctx context.Context, d *dialect, read, write *sql.DB, lock *os.Fil
 		s.closeDBs()
 		return nil, err
 	}
-	s.writer = newWriter(write, d, opts.MaxBatch)
-	s.writer.lazyHold = opts.LazyHold
+	s.writer = newWriter(write, d, opts.MaxBatch, opts.LazyHold)
 	return s, nil
 }
 

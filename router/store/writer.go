@@ -85,10 +85,10 @@ const LazyHold = 2 * time.Millisecond
 // connection writes. PostgreSQL has several, each running one operation per transaction
 // (dialect.opAlone), so that the network round trips of one operation's statements do not
 // hold back the next, and the server shares the WAL flushes of those that commit at once.
-func newWriter(db *sql.DB, d *dialect, maxBatch int) *writer {
+func newWriter(db *sql.DB, d *dialect, maxBatch int, lazyHold time.Duration) *writer {
 	w := &writer{db: db, d: d, ops: make(chan *writeOp, maxBatch), firstOps: make(chan *writeOp, maxBatch), maxBatch: maxBatch,
 		stopped: make(chan struct{}), quit: make(chan struct{}),
-		stmts: map[string]*sql.Stmt{}, unprepared: map[string]struct{}{}}
+		stmts: map[string]*sql.Stmt{}, unprepared: map[string]struct{}{}, lazyHold: lazyHold}
 	var loops sync.WaitGroup
 	for range max(d.writers, 1) {
 		loops.Go(w.loop)
