@@ -116,9 +116,15 @@ shutdown_timeout: 10s
 %s`, port, e.base, filepath.Join(dir, "data"), adminToken, connectors)
 	require.NoError(t, os.WriteFile(e.configPath, []byte(cfg), 0o600))
 	t.Cleanup(func() {
+		if t.Failed() {
+			e.dumpStacks()
+		}
 		e.kill()
 		if t.Failed() {
 			t.Logf("gateway log:\n%s", e.logs.String())
+			if path, err := e.logs.save(t.Name()); err == nil {
+				t.Logf("the whole gateway log, with its goroutines when the test failed: %s", path)
+			}
 		}
 	})
 	return e
@@ -134,6 +140,7 @@ func (e *env) startErr() error {
 	e.mu.Lock()
 	cmd := exec.Command(e.bin, "serve", "--config", e.configPath)
 	cmd.Stdout, cmd.Stderr = e.logs, e.logs
+	cmd.Env = append(os.Environ(), "GOTRACEBACK=all") // dumpStacks shows every goroutine
 	if err := cmd.Start(); err != nil {
 		e.mu.Unlock()
 		return fmt.Errorf("start gateway: %w", err)
@@ -152,6 +159,23 @@ func (e *env) startErr() error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return fmt.Errorf("gateway did not become ready within 30s")
+}
+
+// dumpStacks makes a running gateway print its goroutines to the log (SIGQUIT) and waits for
+// it to exit: a test that failed waiting for the gateway shows where it was stuck.
+func (e *env) dumpStacks() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cmd == nil || e.cmd.Process.Signal(syscall.SIGQUIT) != nil {
+		return
+	}
+	exited := make(chan struct{})
+	go func() { _ = e.cmd.Wait(); close(exited) }()
+	select {
+	case <-exited:
+		e.cmd = nil
+	case <-time.After(10 * time.Second):
+	}
 }
 
 // kill stops the gateway with SIGKILL: no shutdown code runs.
@@ -271,6 +295,20 @@ func (l *lockedBuffer) String() string {
 		s = "...\n" + s[len(s)-20000:]
 	}
 	return s
+}
+
+// save writes the whole log to a file of its own beside the test's temporary directories,
+// which outlives the test, and returns its path.
+func (l *lockedBuffer) save(test string) (string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f, err := os.CreateTemp("", "gateway-e2e-"+strings.NewReplacer("/", "-", " ", "-").Replace(test)+"-*.log")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	_, err = f.Write(l.b.Bytes())
+	return f.Name(), err
 }
 
 func (l *lockedBuffer) Contains(sub string) bool {
