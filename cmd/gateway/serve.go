@@ -230,6 +230,12 @@ func (g *gateway) delayShutdown(serveErr <-chan error) {
 	}
 }
 
+// storeOptions are the store's options for serve. The lazy hold is set here, not by the store:
+// store.Options leaves it off for tests that run on testing/synctest's clock.
+func storeOptions(cfg *config.Config, log *slog.Logger) store.Options {
+	return store.Options{ReopenClosed: reopeners(cfg), Log: log, LazyHold: store.LazyHold}
+}
+
 // assemble opens the store and builds every configured piece, failing before anything runs.
 // configFile is where cfg was read from ("" for the embedded default), for the commands the
 // start-up lines name.
@@ -241,7 +247,7 @@ func assemble(ctx context.Context, cfg *config.Config, configFile string, out io
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, cfg.Store.Driver, cfg.Store.DSN.Value(), store.Options{ReopenClosed: reopeners(cfg), Log: log, LazyHold: store.LazyHold})
+	st, err := store.Open(ctx, cfg.Store.Driver, cfg.Store.DSN.Value(), storeOptions(cfg, log))
 	if err != nil {
 		return nil, err
 	}
