@@ -29,10 +29,15 @@ func onBothDatabases(t *testing.T, test func(t *testing.T, st *Store)) {
 	}
 }
 
-// openSQLite returns a store on a fresh SQLite database, closed when the test ends.
-func openSQLite(t *testing.T) *Store {
+// openSQLite returns a store on a fresh SQLite database, with opts when given, closed when
+// the test ends.
+func openSQLite(t *testing.T, opts ...Options) *Store {
 	t.Helper()
-	st, err := OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "gw.db"), Options{})
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	st, err := OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "gw.db"), o)
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
 	return st

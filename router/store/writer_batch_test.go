@@ -107,8 +107,7 @@ func TestFirstWritesGoFirstAndAlone(t *testing.T) {
 func TestLazyWriteSharesTheNextCommit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := t.Context()
-		st := openSQLite(t)
-		st.writer.lazyHold = time.Minute
+		st := openSQLite(t, Options{LazyHold: time.Minute})
 
 		var w writes
 		write := w.write
