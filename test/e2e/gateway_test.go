@@ -173,9 +173,11 @@ func (e *env) dumpStacks() {
 	go func() { _ = e.cmd.Wait(); close(exited) }()
 	select {
 	case <-exited:
-		e.cmd = nil
 	case <-time.After(10 * time.Second):
+		_ = e.cmd.Process.Kill() // no dump came; kill would otherwise Wait a second time
+		<-exited
 	}
+	e.cmd = nil
 }
 
 // kill stops the gateway with SIGKILL: no shutdown code runs.
