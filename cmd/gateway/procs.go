@@ -41,8 +41,9 @@ type procsLimits struct {
 // defaultProcsLimits: at 500 paced messages a second the gateway used 0.2-0.45 of a CPU on
 // one P, from a quiet host to a busy one, a few of its goroutines in a hundred waiting a
 // millisecond for the P; and 0.3-0.6 on two. A burst's first interval on one P used 0.6 of a
-// CPU on a busy host, with 31 % of the waits over a millisecond.
-var defaultProcsLimits = procsLimits{every: 100 * time.Millisecond, full: 0.8, busy: 0.5, queued: 0.1,
+// CPU on a busy host, with 31 % of the waits over a millisecond. The interval is short
+// because a burst runs on one P until its end: 100 ms cost a burst 4 % of its rate.
+var defaultProcsLimits = procsLimits{every: 50 * time.Millisecond, full: 0.8, busy: 0.5, queued: 0.1,
 	light: 0.7, lightFor: 2 * time.Second}
 
 // procsReading is what the governor reads each interval, every count since the process began.
