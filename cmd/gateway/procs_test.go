@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -12,9 +13,9 @@ import (
 )
 
 // interval is one of the governor's readings: CPU used over limits.every, and the share of
-// waits for a P that took a millisecond or more.
+// waits for a P that were late.
 type interval struct {
-	cpus, queued float64
+	cpus, late float64
 }
 
 func TestProcsGovernorNext(t *testing.T) {
@@ -27,6 +28,7 @@ func TestProcsGovernorNext(t *testing.T) {
 		}
 		return out
 	}
+	join := func(parts ...[]interval) []interval { return slices.Concat(parts...) }
 	tests := []struct {
 		name  string
 		from  int
@@ -34,25 +36,41 @@ func TestProcsGovernorNext(t *testing.T) {
 		want  []int // the Ps after each step; the last one repeats
 	}{
 		{"a burst fills the one P", 1, []interval{{0.85, 0}}, []int{2}},
-		{"a burst on a busy host: less CPU, but goroutines wait for the P", 1, []interval{{0.6, 0.31}}, []int{2}},
+		{"a burst on a busy host: less CPU, but many late waits", 1, []interval{{0.6, 0.31}}, []int{2}},
 		{"paced: the P is mostly free", 1, repeat(50, interval{0.45, 0.01}), []int{1}},
-		{"a collection's waits at low CPU stay on one P", 1, []interval{{0.39, 0.14}}, []int{1}},
-		{"much CPU but few waits stays on one P", 1, []interval{{0.7, 0.05}}, []int{1}},
+		{"a collection's late waits in one interval stay on one P", 1, []interval{{0.39, 0.18}, {0.4, 0.01}, {0.42, 0.06}, {0.4, 0}}, []int{1}},
+		{"much CPU but few late waits stays on one P", 1, []interval{{0.7, 0.04}}, []int{1}},
+		{"a database's burst: half a CPU, late waits for three intervals in a row", 1, []interval{{0.5, 0.1}, {0.45, 0.07}, {0.5, 0.06}}, []int{1, 1, 2}},
+		{"late waits twice in a row, a collection, stay on one P", 1, []interval{{0.35, 0.07}, {0.37, 0.12}, {0.4, 0.01}, {0.33, 0.3}, {0.4, 0.05}, {0.4, 0}}, []int{1}},
+		{"late waits at little CPU stay on one P", 1, repeat(10, interval{0.2, 0.3}), []int{1}},
 		{"light on two Ps goes back to one after lightFor", 2, repeat(light, interval{0.5, 0}), append(fill(light-1, 2), 1)},
 		{"a load that needs two Ps keeps them", 2, repeat(3*light, interval{0.9, 0}), []int{2}},
-		{"the average decides, not one quiet interval", 2, append(repeat(light/2, interval{1.2, 0}), repeat(light/2, interval{0.3, 0})...), []int{2}},
+		{"the average decides, not one quiet interval", 2, join(repeat(light/2, interval{1.2, 0}), repeat(light/2, interval{0.3, 0})), []int{2}},
+		{"one P that did not last: two Ps for twice as long", 2,
+			join(repeat(light, interval{0.5, 0}), repeat(3, interval{0.5, 0.1}), repeat(2*light, interval{0.5, 0})),
+			joinProcs(fill(light-1, 2), []int{1, 1, 1, 2}, fill(2*light-1, 2), []int{1})},
+		{"one P that lasted: back to lightFor", 2,
+			join(repeat(light, interval{0.5, 0}), repeat(3, interval{0.5, 0.1}), repeat(2*light, interval{0.5, 0}),
+				repeat(2*light, interval{0.1, 0}), []interval{{0.9, 0}}, repeat(light, interval{0.5, 0})),
+			joinProcs(fill(light-1, 2), []int{1, 1, 1, 2}, fill(2*light-1, 2), []int{1}, fill(2*light, 1), []int{2}, fill(light-1, 2), []int{1})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g := &procsGovernor{limits: defaultProcsLimits, max: 2, procs: tt.from}
+			var procs []int
+			g := newProcsGovernor(defaultProcsLimits, 2, nil, func(n int) { procs = append(procs, n) })
+			g.procs = tt.from
 			for i, s := range tt.steps {
-				g.procs = g.next(time.Duration(s.cpus*float64(tick)), tick, s.queued)
+				g.procs = g.next(time.Duration(s.cpus*float64(tick)), tick, s.late)
 				want := tt.want[min(i, len(tt.want)-1)]
 				require.Equal(t, want, g.procs, "after step %d (%+v)", i, s)
 			}
+			require.Equal(t, []int{1}, procs, "the governor starts on one P")
 		})
 	}
 }
+
+// joinProcs is the Ps expected after each step of a test, in parts.
+func joinProcs(parts ...[]int) []int { return slices.Concat(parts...) }
 
 func fill(n, v int) []int {
 	out := make([]int, n)
@@ -100,7 +118,7 @@ func (f *fakeProcs) sets() []int {
 func TestProcsGovernorRun(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &fakeProcs{}
-		g := &procsGovernor{limits: defaultProcsLimits, max: 2, read: f.read, set: f.set, procs: 1}
+		g := newProcsGovernor(defaultProcsLimits, 2, f.read, f.set)
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan struct{})
 		go func() { defer close(done); g.run(ctx) }()
@@ -111,13 +129,13 @@ func TestProcsGovernorRun(t *testing.T) {
 			f.use(every/4, 100, 1)
 			time.Sleep(every)
 		}
-		require.Empty(t, f.sets())
+		require.Equal(t, []int{1}, f.sets(), "the governor starts on one P")
 
 		// A burst: all Ps after its first interval.
 		f.use(every*9/10, 300, 100)
 		time.Sleep(every)
 		synctest.Wait()
-		require.Equal(t, []int{2}, f.sets())
+		require.Equal(t, []int{1, 2}, f.sets())
 
 		// The burst goes on, then ends: one P once it has been light for lightFor.
 		for range 5 {
@@ -129,7 +147,7 @@ func TestProcsGovernorRun(t *testing.T) {
 			time.Sleep(every)
 		}
 		synctest.Wait()
-		require.Equal(t, []int{2, 1}, f.sets())
+		require.Equal(t, []int{1, 2, 1}, f.sets())
 
 		// A reading the system refused (CPU going back) does not count as light or busy.
 		f.mu.Lock()
@@ -137,12 +155,12 @@ func TestProcsGovernorRun(t *testing.T) {
 		f.mu.Unlock()
 		time.Sleep(every)
 		synctest.Wait()
-		require.Equal(t, []int{2, 1}, f.sets())
+		require.Equal(t, []int{1, 2, 1}, f.sets())
 
 		// Stopping leaves all Ps.
 		cancel()
 		<-done
-		require.Equal(t, []int{2, 1, 2}, f.sets())
+		require.Equal(t, []int{1, 2, 1, 2}, f.sets())
 	})
 }
 
