@@ -58,14 +58,18 @@ func (l procsLoad) at(cpu, late float64) bool { return cpu >= l.cpu && late >= l
 // defaultProcsLimits: at 500 paced messages a second the gateway used 0.2-0.45 of a CPU on
 // one P, from a quiet host to a busy one, and 0.3-0.6 on two, with fewer than 1 % of its
 // waits late on average and one interval in 20-60 with more than 5 % (a collection, two
-// intervals in a row at most). A
-// burst's first interval on one P on a busy host used 0.6 of a CPU with over 30 % of its
-// waits late; a PostgreSQL burst 0.5 (0.3-0.6) with 10 % (5 % or more in 40 of 44
-// intervals). The interval is short because a burst runs on one P until the governor sees
-// it: 100 ms cost a SQLite burst 4 % of its rate.
-var defaultProcsLimits = procsLimits{every: 50 * time.Millisecond, full: 0.8,
-	jammed: procsLoad{cpu: 0.5, late: 0.2}, pressed: procsLoad{cpu: 0.3, late: 0.05}, pressedFor: 120 * time.Millisecond, // three intervals
-	light: 0.7, lightFor: 2 * time.Second, maxLightFor: time.Minute}
+// intervals in a row at most). A burst's first interval on one P on a busy host used 0.6 of
+// a CPU with over 30 % of its waits late; a PostgreSQL burst 0.5 (0.3-0.6) with 10 % (5 % or
+// more in 40 of 44 intervals). The interval is short because a burst runs on one P until the
+// governor sees it: 100 ms cost a SQLite burst 4 % of its rate.
+var defaultProcsLimits = procsLimits{
+	every:      50 * time.Millisecond,
+	full:       0.8,
+	jammed:     procsLoad{cpu: 0.5, late: 0.2},
+	pressed:    procsLoad{cpu: 0.3, late: 0.05},
+	pressedFor: 120 * time.Millisecond, // three intervals
+	light:      0.7, lightFor: 2 * time.Second, maxLightFor: time.Minute,
+}
 
 // procsReading is what the governor reads each interval, every count since the process began.
 type procsReading struct {
@@ -133,12 +137,13 @@ func (g *procsGovernor) run(ctx context.Context) {
 			return
 		case now := <-tick.C:
 			r := g.read()
-			if r.cpu >= last.cpu && r.waits >= last.waits && r.late >= last.late && now.After(at) {
-				if n := g.next(r.cpu-last.cpu, now.Sub(at), share(r.late-last.late, r.waits-last.waits)); n != g.procs {
-					g.set(n)
-					g.procs = n
-				}
-			} // else the system did not tell: the interval does not count
+			if r.cpu < last.cpu || r.waits < last.waits || r.late < last.late || !now.After(at) {
+				continue // the system did not tell: the next reading spans this interval too
+			}
+			if n := g.next(r.cpu-last.cpu, now.Sub(at), share(r.late-last.late, r.waits-last.waits)); n != g.procs {
+				g.set(n)
+				g.procs = n
+			}
 			last, at = r, now
 		}
 	}
@@ -189,7 +194,7 @@ func share(part, whole uint64) float64 {
 }
 
 // newProcsReader reads the process's CPU time (getrusage) and the runtime's histogram of
-// scheduling latencies; a reading the system refuses is of CPU 0, which run does not count.
+// scheduling latencies; a reading the system refuses is of CPU 0, which run skips.
 func newProcsReader() func() procsReading {
 	sample := []metrics.Sample{{Name: "/sched/latencies:seconds"}}
 	return func() procsReading {

@@ -149,9 +149,16 @@ func TestProcsGovernorRun(t *testing.T) {
 		synctest.Wait()
 		require.Equal(t, []int{1, 2, 1}, f.sets())
 
-		// A reading the system refused (CPU going back) does not count as light or busy.
+		// A reading the system refused (CPU 0) counts as neither light nor busy, and the next
+		// one spans both intervals: 0.1 of a CPU, not all the CPU the process ever used.
 		f.mu.Lock()
+		before := f.now.cpu
 		f.now.cpu = 0
+		f.mu.Unlock()
+		time.Sleep(every)
+		synctest.Wait()
+		f.mu.Lock()
+		f.now.cpu = before + every/5
 		f.mu.Unlock()
 		time.Sleep(every)
 		synctest.Wait()
