@@ -82,7 +82,9 @@ type procsReading struct {
 // waits (see above).
 type procsGovernor struct {
 	limits procsLimits
-	// max is the number of Ps under load: GOMAXPROCS as the runtime chose it at start.
+	// max is the number of Ps under load: GOMAXPROCS as the runtime chose it at start (from
+	// the CPUs and the cgroup's CPU limit). Setting GOMAXPROCS stops the runtime's own
+	// updates, so a limit changed later is not followed.
 	max  int
 	read func() procsReading
 	// set changes GOMAXPROCS.
