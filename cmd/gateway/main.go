@@ -37,12 +37,13 @@ Usage:
 `
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "serve" {
+	serving := len(os.Args) > 1 && os.Args[1] == "serve"
+	if serving {
 		reexecForSysmon(os.Stderr)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if len(os.Args) > 1 && os.Args[1] == "serve" {
+	if serving {
 		startProcsGovernor(ctx, os.LookupEnv)
 	}
 	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))

@@ -21,14 +21,8 @@ type interval struct {
 func TestProcsGovernorNext(t *testing.T) {
 	tick := defaultProcsLimits.every
 	light := int(defaultProcsLimits.lightFor / tick)
-	repeat := func(n int, i interval) []interval {
-		out := make([]interval, n)
-		for k := range out {
-			out[k] = i
-		}
-		return out
-	}
-	join := func(parts ...[]interval) []interval { return slices.Concat(parts...) }
+	repeat := func(n int, i interval) []interval { return slices.Repeat([]interval{i}, n) }
+	fill := func(n, procs int) []int { return slices.Repeat([]int{procs}, n) }
 	tests := []struct {
 		name  string
 		from  int
@@ -45,14 +39,14 @@ func TestProcsGovernorNext(t *testing.T) {
 		{"late waits at little CPU stay on one P", 1, repeat(10, interval{0.2, 0.3}), []int{1}},
 		{"light on two Ps goes back to one after lightFor", 2, repeat(light, interval{0.5, 0}), append(fill(light-1, 2), 1)},
 		{"a load that needs two Ps keeps them", 2, repeat(3*light, interval{0.9, 0}), []int{2}},
-		{"the average decides, not one quiet interval", 2, join(repeat(light/2, interval{1.2, 0}), repeat(light/2, interval{0.3, 0})), []int{2}},
+		{"the average decides, not one quiet interval", 2, slices.Concat(repeat(light/2, interval{1.2, 0}), repeat(light/2, interval{0.3, 0})), []int{2}},
 		{"one P that did not last: two Ps for twice as long", 2,
-			join(repeat(light, interval{0.5, 0}), repeat(3, interval{0.5, 0.1}), repeat(2*light, interval{0.5, 0})),
-			joinProcs(fill(light-1, 2), []int{1, 1, 1, 2}, fill(2*light-1, 2), []int{1})},
+			slices.Concat(repeat(light, interval{0.5, 0}), repeat(3, interval{0.5, 0.1}), repeat(2*light, interval{0.5, 0})),
+			slices.Concat(fill(light-1, 2), []int{1, 1, 1, 2}, fill(2*light-1, 2), []int{1})},
 		{"one P that lasted: back to lightFor", 2,
-			join(repeat(light, interval{0.5, 0}), repeat(3, interval{0.5, 0.1}), repeat(2*light, interval{0.5, 0}),
+			slices.Concat(repeat(light, interval{0.5, 0}), repeat(3, interval{0.5, 0.1}), repeat(2*light, interval{0.5, 0}),
 				repeat(2*light, interval{0.1, 0}), []interval{{0.9, 0}}, repeat(light, interval{0.5, 0})),
-			joinProcs(fill(light-1, 2), []int{1, 1, 1, 2}, fill(2*light-1, 2), []int{1}, fill(2*light, 1), []int{2}, fill(light-1, 2), []int{1})},
+			slices.Concat(fill(light-1, 2), []int{1, 1, 1, 2}, fill(2*light-1, 2), []int{1}, fill(2*light, 1), []int{2}, fill(light-1, 2), []int{1})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,17 +61,6 @@ func TestProcsGovernorNext(t *testing.T) {
 			require.Equal(t, []int{1}, procs, "the governor starts on one P")
 		})
 	}
-}
-
-// joinProcs is the Ps expected after each step of a test, in parts.
-func joinProcs(parts ...[]int) []int { return slices.Concat(parts...) }
-
-func fill(n, v int) []int {
-	out := make([]int, n)
-	for i := range out {
-		out[i] = v
-	}
-	return out
 }
 
 // fakeProcs is the process as the governor's run sees it: readings the test moves on, and the
