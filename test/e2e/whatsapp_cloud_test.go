@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -76,25 +77,14 @@ func TestWhatsAppCloudThroughTheBinary(t *testing.T) {
 	require.Equal(t, "Sie ist unterwegs.", sent[0].Text)
 	require.Equal(t, asked, sent[0].ReplyTo, "the reply quotes the player's message")
 
-	// Meta reports it read: the reply, found by its wamid, shows read.
+	// Meta reports it read: the reply, found by its wamid, shows read. Meta learns the wamid
+	// when the gateway does, from the send's answer; the fake counts the send when it comes, so
+	// the report waits until the gateway recorded the reply sent.
+	require.Eventually(t, func() bool { return slices.Contains(outboundStates(e, tk.ConversationID), "sent") },
+		30*time.Second, 20*time.Millisecond, "the reply was never recorded sent")
 	require.NoError(t, fake.Deliver(ctx, fake.StatusNotification(sent[0].ID, player, "read", 0, ""), sent[0].ID))
-	require.Eventually(t, func() bool {
-		var page struct {
-			Messages []struct {
-				Message struct {
-					Direction string `json:"direction"`
-					State     string `json:"state"`
-				} `json:"message"`
-			} `json:"messages"`
-		}
-		e.api("GET", "/api/v1/conversations/"+tk.ConversationID+"/messages", nil, &page)
-		for _, m := range page.Messages {
-			if m.Message.Direction == "outbound" && m.Message.State == "read" {
-				return true
-			}
-		}
-		return false
-	}, 30*time.Second, 50*time.Millisecond, "the read status never reached the reply")
+	require.Eventually(t, func() bool { return slices.Contains(outboundStates(e, tk.ConversationID), "read") },
+		30*time.Second, 50*time.Millisecond, "the read status never reached the reply")
 
 	// A player whose last message is 25 hours old cannot get a free-form reply: the helpdesk is
 	// told that a template is needed, and nothing reaches the Graph API.
@@ -138,4 +128,25 @@ func waitWhatsAppTicket(t *testing.T, e *env, address string) loopback.Ticket {
 		return false
 	}, 30*time.Second, 20*time.Millisecond, "no ticket for %s", address)
 	return found
+}
+
+// outboundStates returns the delivery states of the outbound messages of conv, as the API
+// shows them.
+func outboundStates(e *env, conv string) []string {
+	var page struct {
+		Messages []struct {
+			Message struct {
+				Direction string `json:"direction"`
+				State     string `json:"state"`
+			} `json:"message"`
+		} `json:"messages"`
+	}
+	e.api("GET", "/api/v1/conversations/"+conv+"/messages", nil, &page)
+	var states []string
+	for _, m := range page.Messages {
+		if m.Message.Direction == "outbound" {
+			states = append(states, m.Message.State)
+		}
+	}
+	return states
 }
